@@ -1,0 +1,92 @@
+// Labels service throughput and memory, through gRPC with PostgreSQL, the
+// service running as its own process (the real binary) and this process as
+// the client. Prints figures; asserts nothing.
+//   npm run bench -- labels            (L3VPN_BENCH_LABELS=1000000 to change the RSS run's size)
+import { readFileSync } from 'node:fs';
+import { LabelKind } from '../services/common/gen/proto/l3vpn/v1/labels.js';
+import { createTestDatabase } from '../test/support/services.js';
+import { labelsClient, startLabelsProcess, type LabelsClient } from '../test/support/labels.js';
+
+const VRF = LabelKind.LABEL_KIND_VRF;
+
+function rssMiB(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+}
+
+async function singles(client: LabelsClient, node: (i: number) => string, count: number, concurrency: number, tag: string): Promise<number> {
+  let next = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        await client.allocateLabel({ node: node(i), owner: `${tag}:${i}`, kind: VRF });
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return count / seconds;
+}
+
+async function batches(client: LabelsClient, node: string, total: number, batchSize: number, concurrency: number, tag: string): Promise<number> {
+  const calls = Math.ceil(total / batchSize);
+  let next = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < calls) {
+        const c = next++;
+        const requests = Array.from({ length: Math.min(batchSize, total - c * batchSize) }, (_, j) => ({
+          owner: `${tag}:${c * batchSize + j}`,
+          kind: VRF,
+        }));
+        await client.allocateLabels({ node, requests });
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return total / seconds;
+}
+
+export async function main(): Promise<void> {
+  const db = await createTestDatabase('bench_labels');
+  const proc = await startLabelsProcess({ DATABASE_URL: db.url, DATABASE_MIGRATE: 'false' });
+  const client = labelsClient(proc.address);
+  const pid = proc.child.pid!;
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  try {
+    // Warm up connections and the JIT.
+    await singles(client, () => 'warm', 2000, 32, 'warm');
+    console.log(`labels bench (service pid ${pid}, PostgreSQL, 2 cores shared by client and service)`);
+    for (const concurrency of [1, 16, 64, 256]) {
+      const rate = await singles(client, () => 'pe-single', 20_000, concurrency, `s${concurrency}`);
+      console.log(`  single AllocateLabel, one node, ${concurrency} in flight: ${fmt(rate)} allocations/s`);
+    }
+    const spread = await singles(client, (i) => `pe-${i % 100}`, 20_000, 256, 'spread');
+    console.log(`  single AllocateLabel, 100 nodes, 256 in flight: ${fmt(spread)} allocations/s`);
+    for (const [size, conc] of [[1000, 1], [10_000, 1], [10_000, 4]] as const) {
+      const rate = await batches(client, `pe-batch-${size}-${conc}`, 200_000, size, conc, 'b');
+      console.log(`  AllocateLabels, ${fmt(size)} per call, ${conc} call(s) in flight: ${fmt(rate)} labels/s`);
+    }
+    const target = Number(process.env.L3VPN_BENCH_LABELS ?? 1_000_000);
+    const before = rssMiB(pid);
+    const fillRate = await batches(client, 'pe-million', target, 10_000, 2, 'm');
+    const after = rssMiB(pid);
+    const usage = (await client.getLabelSpaces({ node: 'pe-million' })).spaces!.dynamicUsage!;
+    console.log(`  ${fmt(usage.allocated)} labels on one node allocated at ${fmt(fillRate)} labels/s`);
+    console.log(`  service RSS: ${before.rss.toFixed(0)} MiB before, ${after.rss.toFixed(0)} MiB after (peak ${after.hwm.toFixed(0)} MiB)`);
+  } finally {
+    client.close();
+    await proc.stop();
+    await db.drop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

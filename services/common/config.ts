@@ -1,0 +1,144 @@
+// Settings for every service: defaults, overridden by an optional config file
+// (`--config FILE`, YAML or JSON), overridden by environment variables.
+// `--print-config` prints the result with secrets hidden.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+
+export type SettingType = 'string' | 'integer' | 'boolean';
+
+export interface SettingSpec {
+  /** Dotted key as written in a config file, e.g. "labels.listen". The environment variable is LABELS_LISTEN. */
+  key: string;
+  type: SettingType;
+  default: string | number | boolean;
+  description: string;
+  secret?: boolean;
+  min?: number;
+  max?: number;
+}
+
+export type Settings = Record<string, string | number | boolean>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function envName(key: string): string {
+  return key.replace(/[.-]/g, '_').toUpperCase();
+}
+
+function flatten(value: unknown, prefix: string, out: Map<string, unknown>): void {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+  } else {
+    out.set(prefix, value);
+  }
+}
+
+function coerce(spec: SettingSpec, raw: unknown, source: string): string | number | boolean {
+  const where = `${spec.key} (from ${source})`;
+  switch (spec.type) {
+    case 'string':
+      if (typeof raw === 'object') throw new ConfigError(`${where} must be a string`);
+      return String(raw);
+    case 'integer': {
+      const n = typeof raw === 'number' ? raw : /^-?\d+$/.test(String(raw).trim()) ? Number(String(raw).trim()) : NaN;
+      if (!Number.isSafeInteger(n)) throw new ConfigError(`${where} must be an integer, got '${String(raw)}'`);
+      if (spec.min !== undefined && n < spec.min) throw new ConfigError(`${where} must be >= ${spec.min}, got ${n}`);
+      if (spec.max !== undefined && n > spec.max) throw new ConfigError(`${where} must be <= ${spec.max}, got ${n}`);
+      return n;
+    }
+    case 'boolean': {
+      if (typeof raw === 'boolean') return raw;
+      const s = String(raw).trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+      if (['0', 'false', 'no', 'off'].includes(s)) return false;
+      throw new ConfigError(`${where} must be true or false, got '${String(raw)}'`);
+    }
+  }
+}
+
+export function readConfigFile(path: string): Map<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid YAML/JSON: ${(err as Error).message}`);
+  }
+  const flat = new Map<string, unknown>();
+  if (doc !== null && doc !== undefined) flatten(doc, '', flat);
+  return flat;
+}
+
+export function loadSettings(
+  specs: readonly SettingSpec[],
+  options: { configFile?: string; env?: NodeJS.ProcessEnv } = {},
+): Settings {
+  const env = options.env ?? process.env;
+  const file = options.configFile ? readConfigFile(options.configFile) : new Map<string, unknown>();
+  const known = new Set(specs.map((s) => s.key));
+  for (const key of file.keys()) {
+    if (!known.has(key)) throw new ConfigError(`unknown setting '${key}' in ${options.configFile}`);
+  }
+  const settings: Settings = {};
+  for (const spec of specs) {
+    let value = spec.default;
+    if (file.has(spec.key)) value = coerce(spec, file.get(spec.key), options.configFile!);
+    const fromEnv = env[envName(spec.key)];
+    if (fromEnv !== undefined && fromEnv !== '') value = coerce(spec, fromEnv, `$${envName(spec.key)}`);
+    settings[spec.key] = value;
+  }
+  return settings;
+}
+
+/** The settings as YAML, secrets hidden, each with its environment variable and meaning. */
+export function formatSettings(specs: readonly SettingSpec[], settings: Settings): string {
+  const lines: string[] = [];
+  for (const spec of specs) {
+    const value = settings[spec.key];
+    const shown = spec.secret && value ? '<hidden>' : JSON.stringify(value);
+    lines.push(`# ${spec.description} (env ${envName(spec.key)})`);
+    lines.push(`${spec.key}: ${shown}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Hides any password in a URL, for logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}
+
+/** Settings every service shares. */
+export const commonSettings: SettingSpec[] = [
+  { key: 'log.level', type: 'string', default: 'info', description: 'log level: fatal, error, warn, info, debug, trace' },
+  {
+    key: 'database.url',
+    type: 'string',
+    default: 'postgresql://postgres@127.0.0.1:5432/l3vpn',
+    description: 'PostgreSQL URL; ?schema=NAME selects a schema',
+    secret: true,
+  },
+  { key: 'database.pool-size', type: 'integer', default: 10, min: 1, max: 200, description: 'connections per process' },
+  {
+    key: 'database.migrate',
+    type: 'boolean',
+    default: true,
+    description: 'apply pending migrations at start (turn off where a migration job runs them)',
+  },
+  { key: 'shutdown.grace-seconds', type: 'integer', default: 10, min: 0, max: 600, description: 'time to finish calls on SIGTERM' },
+];

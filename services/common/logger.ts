@@ -1,0 +1,11 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** JSON logs on stdout, one line per event, with the service name on every line. */
+export function createLogger(service: string, level = 'info'): Logger {
+  if (!LEVELS.has(level)) throw new Error(`log.level must be one of ${[...LEVELS].join(', ')}, got '${level}'`);
+  return pino({ level, base: { service }, timestamp: pino.stdTimeFunctions.isoTime });
+}

@@ -1,0 +1,125 @@
+// The "administrator : assigned number" value shared by route distinguishers
+// (RFC 4364 §4.2) and the route-target / route-origin extended communities
+// (RFC 4360 §4, RFC 5668). Both carry one of three layouts in six octets, and
+// the layout number is the same in both: RD type 0/1/2 and the extended
+// community's high-order type 0x00/0x01/0x02.
+
+export type AdministeredForm = 0 | 1 | 2;
+
+export interface AdministeredValue {
+  /** 0: 2-octet AS + 4-octet number; 1: IPv4 address + 2-octet number; 2: 4-octet AS + 2-octet number. */
+  readonly form: AdministeredForm;
+  /** AS number for forms 0 and 2; the IPv4 address as an unsigned 32-bit integer for form 1. */
+  readonly administrator: number;
+  readonly assigned: number;
+}
+
+export class AdministeredValueError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AdministeredValueError';
+  }
+}
+
+const UINT16_MAX = 0xffff;
+const UINT32_MAX = 0xffffffff;
+
+/** Largest assigned number each form can carry. */
+export function assignedMax(form: AdministeredForm): number {
+  return form === 0 ? UINT32_MAX : UINT16_MAX;
+}
+
+function parseUint(text: string, max: number, what: string, input: string): number {
+  if (!/^\d+$/.test(text)) throw new AdministeredValueError(`${what} in '${input}' is not a number`);
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n > max) {
+    throw new AdministeredValueError(`${what} in '${input}' is out of range (0-${max})`);
+  }
+  return n;
+}
+
+export function parseIpv4(text: string): number | undefined {
+  const parts = text.split('.');
+  if (parts.length !== 4) return undefined;
+  let value = 0;
+  for (const part of parts) {
+    if (!/^\d{1,3}$/.test(part)) return undefined;
+    const octet = Number(part);
+    if (octet > 255) return undefined;
+    value = value * 256 + octet;
+  }
+  return value;
+}
+
+export function formatIpv4(value: number): string {
+  return [value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff].join('.');
+}
+
+/**
+ * Parses the administrator part alone: an AS number (plain, or asdot "X.Y",
+ * RFC 5396) or an IPv4 address. The form follows from it, since a 2-octet AS
+ * takes form 0 and a larger one form 2.
+ */
+export function parseAdministrator(text: string, input = text): { form: AdministeredForm; administrator: number } {
+  const ip = parseIpv4(text);
+  if (ip !== undefined) return { form: 1, administrator: ip };
+  const asdot = /^(\d+)\.(\d+)$/.exec(text);
+  if (asdot) {
+    const high = parseUint(asdot[1]!, UINT16_MAX, 'AS number', input);
+    const low = parseUint(asdot[2]!, UINT16_MAX, 'AS number', input);
+    const asn = high * 65536 + low;
+    return { form: asn > UINT16_MAX ? 2 : 0, administrator: asn };
+  }
+  const asn = parseUint(text, UINT32_MAX, 'AS number', input);
+  return { form: asn > UINT16_MAX ? 2 : 0, administrator: asn };
+}
+
+/** Parses "65000:100", "192.0.2.1:7", "4200000000:7" or asdot "64086.59904:7". */
+export function parseAdministeredValue(input: string): AdministeredValue {
+  const text = input.trim();
+  const colon = text.lastIndexOf(':');
+  if (colon <= 0 || colon === text.length - 1) {
+    throw new AdministeredValueError(`'${input}' is not of the form ADMINISTRATOR:NUMBER`);
+  }
+  const { form, administrator } = parseAdministrator(text.slice(0, colon), input);
+  const assigned = parseUint(text.slice(colon + 1), assignedMax(form), 'assigned number', input);
+  return { form, administrator, assigned };
+}
+
+export function formatAdministeredValue(value: AdministeredValue): string {
+  const admin = value.form === 1 ? formatIpv4(value.administrator) : String(value.administrator);
+  return `${admin}:${value.assigned}`;
+}
+
+export function formatAdministrator(form: AdministeredForm, administrator: number): string {
+  return form === 1 ? formatIpv4(administrator) : String(administrator);
+}
+
+export function validateAdministeredValue(value: AdministeredValue): void {
+  const adminMax = value.form === 0 ? UINT16_MAX : UINT32_MAX;
+  if (!Number.isInteger(value.administrator) || value.administrator < 0 || value.administrator > adminMax) {
+    throw new AdministeredValueError(`administrator ${value.administrator} does not fit form ${value.form}`);
+  }
+  if (!Number.isInteger(value.assigned) || value.assigned < 0 || value.assigned > assignedMax(value.form)) {
+    throw new AdministeredValueError(`assigned number ${value.assigned} does not fit form ${value.form}`);
+  }
+}
+
+/** Writes the six value octets at offset. */
+export function writeAdministeredValue(value: AdministeredValue, buf: Uint8Array, offset: number): void {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (value.form === 0) {
+    view.setUint16(offset, value.administrator);
+    view.setUint32(offset + 2, value.assigned);
+  } else {
+    view.setUint32(offset, value.administrator);
+    view.setUint16(offset + 4, value.assigned);
+  }
+}
+
+/** Reads the six value octets at offset for a known form. */
+export function readAdministeredValue(form: AdministeredForm, buf: Uint8Array, offset: number): AdministeredValue {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (form === 0) return { form, administrator: view.getUint16(offset), assigned: view.getUint32(offset + 2) };
+  return { form, administrator: view.getUint32(offset), assigned: view.getUint16(offset + 4) };
+}
