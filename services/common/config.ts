@@ -4,20 +4,22 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 
-export type SettingType = 'string' | 'integer' | 'boolean';
+/** 'structured' settings hold lists or maps (a file's YAML, or JSON in the environment variable). */
+export type SettingType = 'string' | 'integer' | 'boolean' | 'structured';
 
 export interface SettingSpec {
   /** Dotted key as written in a config file, e.g. "labels.listen". The environment variable is LABELS_LISTEN. */
   key: string;
   type: SettingType;
-  default: string | number | boolean;
+  default: SettingValue;
   description: string;
   secret?: boolean;
   min?: number;
   max?: number;
 }
 
-export type Settings = Record<string, string | number | boolean>;
+export type SettingValue = string | number | boolean | null | SettingValue[] | { [key: string]: SettingValue };
+export type Settings = Record<string, SettingValue>;
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -30,17 +32,24 @@ export function envName(key: string): string {
   return key.replace(/[.-]/g, '_').toUpperCase();
 }
 
-function flatten(value: unknown, prefix: string, out: Map<string, unknown>): void {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+function flatten(value: unknown, prefix: string, out: Map<string, unknown>, structured: ReadonlySet<string>): void {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && !structured.has(prefix)) {
+    for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, out, structured);
   } else {
     out.set(prefix, value);
   }
 }
 
-function coerce(spec: SettingSpec, raw: unknown, source: string): string | number | boolean {
+function coerce(spec: SettingSpec, raw: unknown, source: string): SettingValue {
   const where = `${spec.key} (from ${source})`;
   switch (spec.type) {
+    case 'structured':
+      if (typeof raw !== 'string') return raw as SettingValue;
+      try {
+        return JSON.parse(raw) as SettingValue;
+      } catch (err) {
+        throw new ConfigError(`${where} must be JSON: ${(err as Error).message}`);
+      }
     case 'string':
       if (typeof raw === 'object') throw new ConfigError(`${where} must be a string`);
       return String(raw);
@@ -61,7 +70,7 @@ function coerce(spec: SettingSpec, raw: unknown, source: string): string | numbe
   }
 }
 
-export function readConfigFile(path: string): Map<string, unknown> {
+export function readConfigFile(path: string, structured: ReadonlySet<string> = new Set()): Map<string, unknown> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -75,7 +84,7 @@ export function readConfigFile(path: string): Map<string, unknown> {
     throw new ConfigError(`config file ${path} is not valid YAML/JSON: ${(err as Error).message}`);
   }
   const flat = new Map<string, unknown>();
-  if (doc !== null && doc !== undefined) flatten(doc, '', flat);
+  if (doc !== null && doc !== undefined) flatten(doc, '', flat, structured);
   return flat;
 }
 
@@ -84,7 +93,8 @@ export function loadSettings(
   options: { configFile?: string; env?: NodeJS.ProcessEnv } = {},
 ): Settings {
   const env = options.env ?? process.env;
-  const file = options.configFile ? readConfigFile(options.configFile) : new Map<string, unknown>();
+  const structured = new Set(specs.filter((s) => s.type === 'structured').map((s) => s.key));
+  const file = options.configFile ? readConfigFile(options.configFile, structured) : new Map<string, unknown>();
   const known = new Set(specs.map((s) => s.key));
   for (const key of file.keys()) {
     if (!known.has(key)) throw new ConfigError(`unknown setting '${key}' in ${options.configFile}`);

@@ -53,9 +53,15 @@ function parseDefaults(settings: Settings): NodeLabelSpaces {
 
 export async function startLabels(settings: Settings, log: Logger): Promise<RunningService> {
   const defaults = labelDefaults(settings);
-  const db = openDatabase(String(settings['database.url']), Number(settings['database.pool-size']));
+  const db = openDatabase(String(settings['database.url']), Number(settings['database.pool-size']), (err) =>
+    log.warn({ err: err.message }, 'idle database connection lost; it will be replaced'),
+  );
   const store = new PoolStore(db.pool);
-  const writer = new PoolWriter(store, log, Number(settings['labels.max-batch']));
+  const writer = new PoolWriter(store, log, {
+    concurrency: Math.max(1, Math.floor(Number(settings['database.pool-size']) / 2)),
+    maxOps: Number(settings['labels.max-batch']),
+    maxPools: 64,
+  });
   const labels = new LabelAllocator(db.prisma, store, writer, defaults);
   const identifiers = new IdentifierAllocator(db.prisma, store, writer, defaults.holdDownMs);
   const grpc = await startGrpcServer({

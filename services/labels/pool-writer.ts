@@ -1,7 +1,8 @@
-// Group commit: calls that arrive for a pool while its transaction is running
-// wait and then go together in the next one. One durable commit then serves
-// many callers, which is what lets single allocations outrun the per-commit
-// cost of Postgres (see ../shared/DATAPLANE.md: ~2k commits/s on this box).
+// Group commit: calls that arrive while transactions are running wait and
+// then go together in the next one, with the calls of other pools too. One
+// durable commit then serves many callers, which is what lets single
+// allocations outrun the per-commit cost of Postgres (../shared/DATAPLANE.md
+// measured ~2k commits/s on this box).
 import type { Logger } from '../common/logger.js';
 import type { PoolOp, UnitResult } from './pool-plan.js';
 import type { BatchOutcome, PoolKey, PoolSettings, PoolSnapshot, PoolStore } from './pool-store.js';
@@ -17,30 +18,35 @@ interface Queue {
   defaults: PoolSettings;
   givenRange: readonly [number, number] | undefined;
   pending: PendingUnit[];
-  running: boolean;
 }
 
-/** Postgres errors worth one more try: serialization failure, deadlock, unique violation after a race. */
+/** Postgres errors worth another try: serialization failure, deadlock, a unique violation after a race. */
 const RETRYABLE = new Set(['40001', '40P01', '23505']);
+const ATTEMPTS = 4;
 
 function pgCode(err: unknown): string | undefined {
-  let e: unknown = err;
-  for (let depth = 0; depth < 5 && e && typeof e === 'object'; depth++) {
-    const o = e as { code?: unknown; originalCode?: unknown; cause?: unknown; meta?: { code?: unknown } };
-    for (const c of [o.originalCode, o.meta?.code, o.code]) if (typeof c === 'string' && /^[0-9A-Z]{5}$/.test(c)) return c;
-    e = o.cause;
-  }
-  return undefined;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export interface PoolWriterLimits {
+  /** Transactions running at once (each takes one database connection). */
+  concurrency: number;
+  /** Most ops, and most pools, in one transaction. */
+  maxOps: number;
+  maxPools: number;
 }
 
 export class PoolWriter {
   private readonly queues = new Map<string, Queue>();
+  /** Pools in a running transaction: their new calls wait for the next one. */
+  private readonly busy = new Set<string>();
+  private running = 0;
 
   constructor(
     private readonly store: PoolStore,
     private readonly log: Logger,
-    /** Most ops in one transaction; larger groups wait for the next. */
-    private readonly maxOpsPerBatch = 20_000,
+    private readonly limits: PoolWriterLimits = { concurrency: 4, maxOps: 20_000, maxPools: 64 },
   ) {}
 
   submit(
@@ -52,51 +58,67 @@ export class PoolWriter {
     const id = `${key.kind}\u0000${key.scope}`;
     let queue = this.queues.get(id);
     if (!queue) {
-      queue = { key, defaults, givenRange, pending: [], running: false };
+      queue = { key, defaults, givenRange, pending: [] };
       this.queues.set(id, queue);
     }
+    const q = queue;
     return new Promise((resolve, reject) => {
-      queue.pending.push({ ops, resolve, reject });
-      if (!queue.running) void this.drain(id, queue);
+      q.pending.push({ ops, resolve, reject });
+      this.pump();
     });
   }
 
-  private async drain(id: string, queue: Queue): Promise<void> {
-    queue.running = true;
-    try {
-      while (queue.pending.length > 0) {
-        const batch: PendingUnit[] = [];
-        let ops = 0;
-        while (queue.pending.length > 0 && (batch.length === 0 || ops + queue.pending[0]!.ops.length <= this.maxOpsPerBatch)) {
+  private pump(): void {
+    while (this.running < this.limits.concurrency) {
+      const taken: Array<{ id: string; queue: Queue; units: PendingUnit[] }> = [];
+      let ops = 0;
+      for (const [id, queue] of this.queues) {
+        if (this.busy.has(id) || queue.pending.length === 0) continue;
+        if (taken.length === this.limits.maxPools || (taken.length > 0 && ops >= this.limits.maxOps)) break;
+        const units: PendingUnit[] = [];
+        while (queue.pending.length > 0 && (units.length === 0 || ops + queue.pending[0]!.ops.length <= this.limits.maxOps)) {
           const unit = queue.pending.shift()!;
           ops += unit.ops.length;
-          batch.push(unit);
+          units.push(unit);
         }
-        await this.run(queue, batch);
+        taken.push({ id, queue, units });
       }
-    } finally {
-      queue.running = false;
-      if (queue.pending.length === 0) this.queues.delete(id);
+      if (taken.length === 0) return;
+      for (const t of taken) this.busy.add(t.id);
+      this.running++;
+      void this.run(taken).finally(() => {
+        for (const t of taken) {
+          this.busy.delete(t.id);
+          if (t.queue.pending.length === 0) this.queues.delete(t.id);
+        }
+        this.running--;
+        this.pump();
+      });
     }
   }
 
-  private async run(queue: Queue, batch: PendingUnit[]): Promise<void> {
-    const units = batch.map((u) => u.ops);
+  private async run(taken: Array<{ queue: Queue; units: PendingUnit[] }>): Promise<void> {
+    const batches = taken.map(({ queue, units }) => ({
+      key: queue.key,
+      defaults: queue.defaults,
+      givenRange: queue.givenRange,
+      units: units.map((u) => u.ops),
+    }));
     for (let attempt = 1; ; attempt++) {
-      let outcome: BatchOutcome;
+      let outcomes: BatchOutcome[];
       try {
-        outcome = await this.store.runBatch(queue.key, queue.defaults, units, queue.givenRange);
+        outcomes = await this.store.runBatches(batches);
       } catch (err) {
         const code = pgCode(err);
-        if (attempt < 4 && code !== undefined && RETRYABLE.has(code)) {
-          this.log.debug({ pool: queue.key, code, attempt }, 'pool transaction conflicted; retrying');
+        if (attempt < ATTEMPTS && code !== undefined && RETRYABLE.has(code)) {
+          this.log.debug({ code, attempt, pools: batches.length }, 'pool transaction conflicted; retrying');
           continue;
         }
-        this.log.error({ pool: queue.key, err }, 'pool transaction failed');
-        for (const u of batch) u.reject(err);
+        this.log.error({ err, pools: batches.map((b) => b.key) }, 'pool transaction failed');
+        for (const t of taken) for (const u of t.units) u.reject(err);
         return;
       }
-      batch.forEach((u, i) => u.resolve({ pool: outcome.pool, result: outcome.units[i]! }));
+      taken.forEach((t, i) => t.units.forEach((u, j) => u.resolve({ pool: outcomes[i]!.pool, result: outcomes[i]!.units[j]! })));
       return;
     }
   }

@@ -14,8 +14,8 @@ export interface Database {
 }
 
 /** A Prisma client (Prisma 7 reaches the database through a driver adapter) and its node-postgres pool. */
-export function openDatabase(databaseUrl: string, poolSize = 10): Database {
-  const pool = createPgPool(databaseUrl, poolSize);
+export function openDatabase(databaseUrl: string, poolSize = 10, onIdleError?: (err: Error) => void): Database {
+  const pool = createPgPool(databaseUrl, poolSize, onIdleError);
   const adapter = new PrismaPg(pool, { schema: schemaFromUrl(databaseUrl) });
   const prisma = new PrismaClient({ adapter });
   return {

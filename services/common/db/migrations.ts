@@ -41,8 +41,12 @@ function charAsText(res: pg.QueryResult): pg.QueryResult {
   return res;
 }
 
-function newPool(config: pg.PoolConfig): pg.Pool {
-  return new pg.Pool({ ...config, max: 2, Client: CatalogCharAsTextClient });
+function newPool(config: pg.PoolConfig, opened: pg.Pool[]): pg.Pool {
+  const pool = new pg.Pool({ ...config, max: 2, Client: CatalogCharAsTextClient });
+  // An idle connection that the server ends (a dropped test database) must not crash the process.
+  pool.on('error', () => {});
+  opened.push(pool);
+  return pool;
 }
 
 /**
@@ -53,10 +57,12 @@ function newPool(config: pg.PoolConfig): pg.Pool {
 class MigrationAdapterFactory implements SqlMigrationAwareDriverAdapterFactory {
   readonly provider = 'postgres' as const;
   readonly adapterName = '@prisma/adapter-pg';
+  /** Every pool handed to the engine, closed when the engine is done (freeing it does not). */
+  readonly opened: pg.Pool[] = [];
   constructor(private readonly config: pg.PoolConfig) {}
 
   connect(): Promise<SqlDriverAdapter> {
-    return new PrismaPg(newPool(this.config), { disposeExternalPool: true }).connect();
+    return new PrismaPg(newPool(this.config, this.opened), { disposeExternalPool: true }).connect();
   }
 
   async connectToShadowDb(): Promise<SqlDriverAdapter> {
@@ -69,7 +75,7 @@ class MigrationAdapterFactory implements SqlMigrationAwareDriverAdapterFactory {
       await admin.end();
     }
     const shadowConfig = { ...this.config, database: name, options: undefined };
-    const adapter = await new PrismaPg(newPool(shadowConfig), { disposeExternalPool: true }).connect();
+    const adapter = await new PrismaPg(newPool(shadowConfig, this.opened), { disposeExternalPool: true }).connect();
     const dispose = adapter.dispose.bind(adapter);
     adapter.dispose = async () => {
       await dispose();
@@ -143,7 +149,8 @@ async function withEngine<T>(options: MigrationOptions, datamodel: string | unde
   const mod = await loadEngineModule();
   const config = poolConfigFromUrl(options.databaseUrl);
   await ensureDatabaseAndSchema(config, schemaFromUrl(options.databaseUrl));
-  const factory = bindMigrationAwareSqlAdapterFactory(new MigrationAdapterFactory(config));
+  const adapters = new MigrationAdapterFactory(config);
+  const factory = bindMigrationAwareSqlAdapterFactory(adapters);
   const log = options.log ?? (() => {});
   const engine = await mod.SchemaEngine.new(
     { datamodels: datamodel === undefined ? undefined : [['schema.prisma', datamodel]] },
@@ -154,6 +161,7 @@ async function withEngine<T>(options: MigrationOptions, datamodel: string | unde
     return await fn(engine);
   } finally {
     engine.free();
+    await Promise.all(adapters.opened.map((p) => (p.ended ? undefined : p.end().catch(() => {}))));
   }
 }
 

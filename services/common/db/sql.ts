@@ -18,8 +18,11 @@ const types = {
   },
 };
 
-export function createPgPool(databaseUrl: string, size: number): pg.Pool {
-  return new pg.Pool({ ...poolConfigFromUrl(databaseUrl), max: size, types: types as pg.CustomTypesConfig });
+export function createPgPool(databaseUrl: string, size: number, onIdleError: (err: Error) => void = () => {}): pg.Pool {
+  const pool = new pg.Pool({ ...poolConfigFromUrl(databaseUrl), max: size, types: types as pg.CustomTypesConfig });
+  // A server restart ends idle connections; the pool replaces them, the process must not crash.
+  pool.on('error', onIdleError);
+  return pool;
 }
 
 export type Queryable = Pick<pg.PoolClient, 'query'>;
