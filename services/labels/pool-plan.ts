@@ -83,37 +83,59 @@ export interface PlanOutput {
   nextValue: number;
 }
 
-/** Mutable working state of a plan; a unit works on a copy and is merged only if it succeeds. */
+type Change = { holding: Holding; kind: 'insert' | 'update' };
+
+/**
+ * Mutable working state of a plan. A unit's changes are journalled so a
+ * failing unit can be undone in time proportional to what it touched, not
+ * to the size of the batch.
+ */
 class Ledger {
-  byOwner: Map<string, Holding>;
-  byValue: Map<number, Holding>;
+  readonly byOwner: Map<string, Holding>;
+  readonly byValue: Map<number, Holding>;
+  readonly changed = new Map<number, Change>();
   nextValue: number;
-  reusableIndex: number;
-  changed: Map<number, { holding: Holding; kind: 'insert' | 'update' }>;
+  reusableIndex = 0;
+  private undo: Array<() => void> = [];
+  private mark = { nextValue: 0, reusableIndex: 0 };
 
   constructor(input: PlanInput) {
     this.byOwner = new Map(input.byOwner);
     this.byValue = new Map(input.byValue);
     for (const h of input.byOwner.values()) this.byValue.set(h.value, h);
     this.nextValue = input.bounds.nextValue;
-    this.reusableIndex = 0;
-    this.changed = new Map();
   }
 
-  fork(): Ledger {
-    const copy = Object.create(Ledger.prototype) as Ledger;
-    copy.byOwner = new Map(this.byOwner);
-    copy.byValue = new Map(this.byValue);
-    copy.nextValue = this.nextValue;
-    copy.reusableIndex = this.reusableIndex;
-    copy.changed = new Map(this.changed);
-    return copy;
+  begin(): void {
+    this.undo = [];
+    this.mark = { nextValue: this.nextValue, reusableIndex: this.reusableIndex };
+  }
+
+  rollback(): void {
+    for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]!();
+    this.undo = [];
+    this.nextValue = this.mark.nextValue;
+    this.reusableIndex = this.mark.reusableIndex;
+  }
+
+  private journal<K, V>(map: Map<K, V>, key: K): void {
+    const had = map.has(key);
+    const old = map.get(key);
+    this.undo.push(() => (had ? map.set(key, old as V) : map.delete(key)));
+  }
+
+  forgetOwner(owner: string): void {
+    this.journal(this.byOwner, owner);
+    this.byOwner.delete(owner);
   }
 
   put(holding: Holding, kind: 'insert' | 'update'): void {
     const previous = this.changed.get(holding.value);
     // A row inserted earlier in this batch stays an insert whatever happens to it later.
     const effective = previous?.kind === 'insert' ? 'insert' : kind;
+    this.journal(this.changed, holding.value);
+    this.journal(this.byOwner, holding.owner);
+    this.journal(this.byValue, holding.value);
     this.changed.set(holding.value, { holding, kind: effective });
     this.byOwner.set(holding.owner, holding);
     this.byValue.set(holding.value, holding);
@@ -126,7 +148,7 @@ const isReleased = (h: Holding) => h.reusableAt !== null;
 export function planPoolBatch(input: PlanInput): PlanOutput {
   const { bounds, now } = input;
   const takenAhead = new Set(input.takenAhead);
-  let ledger = new Ledger(input);
+  const ledger = new Ledger(input);
   const units: UnitResult[] = [];
 
   const fresh = (value: number, op: AllocateOp): Holding => ({
@@ -209,7 +231,7 @@ export function planPoolBatch(input: PlanInput): PlanOutput {
             message: `${value} in ${input.poolName} was released by '${row.owner}' and is held down until ${row.reusableAt!.toISOString()}`,
           };
         }
-        l.byOwner.delete(row.owner);
+        l.forgetOwner(row.owner);
         const taken = fresh(value, op);
         l.put(taken, 'update');
         return taken;
@@ -230,7 +252,7 @@ export function planPoolBatch(input: PlanInput): PlanOutput {
       };
     }
     const previous = l.byValue.get(next.value);
-    if (previous) l.byOwner.delete(previous.owner);
+    if (previous) l.forgetOwner(previous.owner);
     const holding = fresh(next.value, op);
     l.put(holding, next.reuse ? 'update' : 'insert');
     return holding;
@@ -246,11 +268,11 @@ export function planPoolBatch(input: PlanInput): PlanOutput {
   }
 
   for (const ops of input.units) {
-    const trial = ledger.fork();
+    ledger.begin();
     const results: OpResult[] = [];
     let failure: PlanError | undefined;
     for (const op of ops) {
-      const r = op.op === 'allocate' ? allocate(trial, op) : release(trial, op);
+      const r = op.op === 'allocate' ? allocate(ledger, op) : release(ledger, op);
       if (r !== null && 'code' in r) {
         failure = r;
         break;
@@ -258,9 +280,9 @@ export function planPoolBatch(input: PlanInput): PlanOutput {
       results.push(r);
     }
     if (failure) {
+      ledger.rollback();
       units.push({ ok: false, error: failure });
     } else {
-      ledger = trial;
       units.push({ ok: true, results });
     }
   }

@@ -107,7 +107,19 @@ function loadEngineModule(): Promise<EngineModule> {
     const dir = resolve(require.resolve('@prisma/schema-engine-wasm'), '..');
     const bg = await import(join(dir, 'schema_engine_bg.js'));
     const bytes = await readFile(join(dir, 'schema_engine_bg.wasm'));
-    const { instance } = await wasmRuntime.instantiate(bytes, { './schema_engine_bg.js': bg });
+    // The engine arms 10 s timers it never clears; unref them so a finished
+    // migration does not hold the process open for 10 s.
+    const imports: Record<string, unknown> = { ...bg };
+    for (const [name, fn] of Object.entries(bg)) {
+      if (name.startsWith('__wbg_setTimeout_') && typeof fn === 'function') {
+        imports[name] = (...args: unknown[]) => {
+          const timer = (fn as (...a: unknown[]) => unknown)(...args) as { unref?: () => void } | undefined;
+          timer?.unref?.();
+          return timer;
+        };
+      }
+    }
+    const { instance } = await wasmRuntime.instantiate(bytes, { './schema_engine_bg.js': imports });
     bg.__wbg_set_wasm(instance.exports);
     (instance.exports as { __wbindgen_start: () => void }).__wbindgen_start();
     return bg as EngineModule;

@@ -1,0 +1,80 @@
+// The l3vpn binary as an operator runs it: usage, settings, migrations and a
+// graceful stop on SIGTERM.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { LabelKind } from '../services/common/gen/proto/l3vpn/v1/labels.js';
+import { projectRoot } from '../services/common/project-root.js';
+import { createTestDatabase, type TestDatabase } from './support/services.js';
+import { labelsClient, startLabelsProcess } from './support/labels.js';
+
+const main = join(projectRoot(), 'dist/services/main.js');
+const run = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+
+let db: TestDatabase;
+before(async () => {
+  db = await createTestDatabase('cli');
+});
+after(async () => {
+  await db?.drop();
+});
+
+test('no command prints usage and fails; an unknown command names itself', () => {
+  const none = run([]);
+  assert.equal(none.status, 2);
+  assert.match(none.stdout, /usage: l3vpn <command>/);
+  const bad = run(['frobnicate']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown command 'frobnicate'/);
+});
+
+test('--print-config shows file and environment settings, secrets hidden', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'l3vpn-cli-'));
+  const file = join(dir, 'l3vpn.yaml');
+  writeFileSync(file, 'labels:\n  hold-down-seconds: 5\n  srgb: 20000-20999\n');
+  const out = run(['labels', '--config', file, '--print-config'], { DATABASE_URL: 'postgresql://u:secret@db/x', LABELS_LISTEN: '127.0.0.1:7000' });
+  assert.equal(out.status, 0, out.stderr);
+  assert.match(out.stdout, /labels.hold-down-seconds: 5/);
+  assert.match(out.stdout, /labels.srgb: "20000-20999"/);
+  assert.match(out.stdout, /labels.listen: "127.0.0.1:7000"/);
+  assert.doesNotMatch(out.stdout, /secret/);
+});
+
+test('a bad setting stops the service before it starts, naming the setting', () => {
+  const out = run(['labels'], { LABELS_SRGB: '3-10', DATABASE_URL: db.url });
+  assert.equal(out.status, 2);
+  assert.match(out.stderr, /labels.srgb: .*reserved/);
+});
+
+test('migrate applies nothing on a current database', () => {
+  const out = run(['migrate'], { DATABASE_URL: db.url });
+  assert.equal(out.status, 0, out.stderr);
+  assert.match(out.stdout, /database schema is current/);
+});
+
+test('SIGTERM: health turns NOT_SERVING, running calls finish, the process exits 0', async () => {
+  const proc = await startLabelsProcess({ DATABASE_URL: db.url, DATABASE_MIGRATE: 'false', SHUTDOWN_GRACE_SECONDS: '5' });
+  const client = labelsClient(proc.address);
+  try {
+    const inFlight = client.allocateLabels({
+      node: 'pe-sigterm',
+      requests: Array.from({ length: 20_000 }, (_, i) => ({ owner: `vrf:${i}`, kind: LabelKind.LABEL_KIND_VRF })),
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    proc.child.kill('SIGTERM');
+    const [code] = (await once(proc.child, 'exit')) as [number];
+    assert.equal(code, 0);
+    const done = await inFlight;
+    assert.equal(done.labels.length, 20_000, 'the call that was running when SIGTERM came finished');
+    assert.ok(proc.logs.some((l) => l.includes('"msg":"shutting down"')));
+    assert.ok(proc.logs.some((l) => l.includes('"msg":"stopped"')));
+  } finally {
+    client.close();
+    await proc.stop();
+  }
+});
