@@ -45,6 +45,9 @@ const dynamicKey = (node: string): PoolKey => ({ kind: 'LABEL', scope: node });
 const srgbKey = (node: string): PoolKey => ({ kind: 'SRGB', scope: node });
 
 export class LabelAllocator {
+  /** Nodes whose pools are known to exist (pools are never deleted), so the common path skips ensureNode. */
+  private readonly knownNodes = new Set<string>();
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly store: PoolStore,
@@ -83,19 +86,12 @@ export class LabelAllocator {
   }
 
   private async submit(node: string, srgb: boolean, ops: PoolOp[]): Promise<{ pool: PoolSnapshot; result: UnitResult }> {
-    const known = this.knownNodes.has(node);
-    if (!known) {
+    if (!this.knownNodes.has(node)) {
       await this.ensureNode(node);
-      this.rememberNode(node);
+      if (this.knownNodes.size > 100_000) this.knownNodes.clear();
+      this.knownNodes.add(node);
     }
     return this.writer.submit(srgb ? srgbKey(node) : dynamicKey(node), srgb ? this.srgbDefaults() : this.dynamicDefaults(), ops);
-  }
-
-  // Nodes whose pools are known to exist, so the common path skips ensureNode.
-  private readonly knownNodes = new Set<string>();
-  private rememberNode(node: string): void {
-    if (this.knownNodes.size > 100_000) this.knownNodes.clear();
-    this.knownNodes.add(node);
   }
 
   /** Labels for many owners of one node; each space's part is all-or-nothing. Results in request order. */
