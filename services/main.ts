@@ -1,11 +1,21 @@
 // The l3vpn binary: `l3vpn <command> [--config FILE] [--print-config]`.
 import { parseArgs } from 'node:util';
-import { commonSettings, ConfigError, formatSettings, loadSettings, redactUrl, type SettingSpec, type Settings } from './common/config.js';
+import {
+  commonSettings,
+  ConfigError,
+  databaseSettings,
+  formatSettings,
+  loadSettings,
+  redactUrl,
+  type SettingSpec,
+  type Settings,
+} from './common/config.js';
 import { applyMigrations } from './common/db/migrations.js';
 import { onShutdownSignal } from './common/lifecycle.js';
 import { createLogger, type Logger } from './common/logger.js';
 import type { RunningService } from './common/service.js';
 import { labelsSettings, startLabels } from './labels/main.js';
+import { bgpSettings, startBgp } from './bgp/main.js';
 
 interface Command {
   summary: string;
@@ -13,9 +23,23 @@ interface Command {
   run(settings: Settings, log: Logger): Promise<RunningService[] | void>;
 }
 
-const services: Record<string, { settings: SettingSpec[]; start: (s: Settings, log: Logger) => Promise<RunningService> }> = {
-  labels: { settings: labelsSettings, start: startLabels },
+interface ServiceEntry {
+  settings: SettingSpec[];
+  /** Keeps state in PostgreSQL: gets the database settings, and migrations run before it starts. */
+  usesDatabase: boolean;
+  start: (s: Settings, log: Logger) => Promise<RunningService>;
+}
+
+const services: Record<string, ServiceEntry> = {
+  labels: { settings: labelsSettings, usesDatabase: true, start: startLabels },
+  bgp: { settings: bgpSettings, usesDatabase: false, start: startBgp },
 };
+
+const settingsOf = (entries: ServiceEntry[]): SettingSpec[] => [
+  ...commonSettings,
+  ...(entries.some((e) => e.usesDatabase) ? databaseSettings : []),
+  ...entries.flatMap((e) => e.settings),
+];
 
 async function migrateIfAsked(settings: Settings, log: Logger): Promise<void> {
   if (!settings['database.migrate']) return;
@@ -26,7 +50,7 @@ async function migrateIfAsked(settings: Settings, log: Logger): Promise<void> {
 const commands: Record<string, Command> = {
   migrate: {
     summary: 'apply pending database migrations and exit',
-    settings: commonSettings,
+    settings: [...commonSettings, ...databaseSettings],
     async run(settings, log) {
       const applied = await applyMigrations({ databaseUrl: String(settings['database.url']) });
       log.info({ applied }, applied.length ? 'migrations applied' : 'database schema is current');
@@ -34,7 +58,7 @@ const commands: Record<string, Command> = {
   },
   all: {
     summary: 'run every service in this one process (for a laptop or a lab)',
-    settings: [...commonSettings, ...Object.values(services).flatMap((s) => s.settings)],
+    settings: settingsOf(Object.values(services)),
     async run(settings, log) {
       await migrateIfAsked(settings, log);
       const running: RunningService[] = [];
@@ -47,9 +71,9 @@ const commands: Record<string, Command> = {
       name,
       {
         summary: `run the ${name} service`,
-        settings: [...commonSettings, ...s.settings],
+        settings: settingsOf([s]),
         async run(settings, log) {
-          await migrateIfAsked(settings, log);
+          if (s.usesDatabase) await migrateIfAsked(settings, log);
           return [await s.start(settings, log)];
         },
       },

@@ -136,6 +136,11 @@ export function redactUrl(url: string): string {
 /** Settings every service shares. */
 export const commonSettings: SettingSpec[] = [
   { key: 'log.level', type: 'string', default: 'info', description: 'log level: fatal, error, warn, info, debug, trace' },
+  { key: 'shutdown.grace-seconds', type: 'integer', default: 10, min: 0, max: 600, description: 'time to finish calls on SIGTERM' },
+];
+
+/** Settings of the services that keep state in PostgreSQL. */
+export const databaseSettings: SettingSpec[] = [
   {
     key: 'database.url',
     type: 'string',
@@ -150,5 +155,4 @@ export const commonSettings: SettingSpec[] = [
     default: true,
     description: 'apply pending migrations at start (turn off where a migration job runs them)',
   },
-  { key: 'shutdown.grace-seconds', type: 'integer', default: 10, min: 0, max: 600, description: 'time to finish calls on SIGTERM' },
 ];

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { HealthClient, HealthCheckResponse_ServingStatus } from '../support/health.js';
-import { commonSettings, loadSettings } from '../../services/common/config.js';
+import { commonSettings, databaseSettings, loadSettings } from '../../services/common/config.js';
 import { AllocationState, LabelKind, PoolType } from '../../services/common/gen/proto/l3vpn/v1/labels.js';
 import { createLogger } from '../../services/common/logger.js';
 import type { RunningService } from '../../services/common/service.js';
@@ -22,7 +22,7 @@ async function rejects(p: Promise<unknown>, code: status, message: RegExp): Prom
 }
 
 async function start(db: TestDatabase, env: Record<string, string> = {}): Promise<{ svc: RunningService; client: LabelsClient }> {
-  const settings = loadSettings([...commonSettings, ...labelsSettings], {
+  const settings = loadSettings([...commonSettings, ...databaseSettings, ...labelsSettings], {
     env: { DATABASE_URL: db.url, LABELS_LISTEN: '127.0.0.1:0', DATABASE_MIGRATE: 'false', ...env },
   });
   const svc = await startLabels(settings, createLogger('labels-test', 'warn'));

@@ -188,4 +188,28 @@ describe('PeerConnections collision resolution', () => {
     assert.equal(peers.state, 'Idle');
     assert.equal(peers.accept(), undefined); // Idle refuses
   });
+
+  it('takes an incoming connection while the primary waits out its automatic-restart backoff', () => {
+    const clock = new FakeClock();
+    const peers = new PeerConnections({
+      localBgpId: parseBgpId('10.0.0.1'),
+      localAs: 65000,
+      makeFsm: () => new BgpFsm(config({ idleHoldTime: 30 })),
+      clock,
+      jitter: false,
+      onAction: () => {},
+    });
+    const primary = peers.start();
+    primary.driver.dispatch({ type: 'TcpConnectionFails' });
+    assert.equal(primary.driver.state, 'Idle');
+    const bound: number[] = [];
+    const inbound = peers.accept((c) => bound.push(c.id));
+    assert.ok(inbound && inbound !== primary);
+    assert.deepEqual(bound, [inbound.id], 'bound before its OPEN is sent');
+    assert.equal(inbound.driver.state, 'OpenSent');
+    inbound.driver.dispatch({ type: 'BGPOpen', open: peerOpen() });
+    inbound.driver.dispatch({ type: 'KeepAliveMsg' });
+    assert.equal(peers.state, 'Established');
+    assert.equal(primary.driver.fsm.runningTimers.has('IdleHold'), false, 'parked: no restart of its own');
+  });
 });

@@ -253,19 +253,24 @@ export class PeerConnections {
    * The peer opened a TCP connection to us. Returns the connection that takes
    * the socket (the glue binds it to connection.id), or undefined: refuse it.
    */
-  accept(): PeerConnection | undefined {
+  accept(bind?: (connection: PeerConnection) => void): PeerConnection | undefined {
     const primary = this.primaryConn;
     if (!primary) return undefined;
     if (primary.driver.state === 'Active') {
       // Waiting for a connection: the RFC's own case (§8.2.2 Active, event 17).
       primary.direction = 'inbound';
+      bind?.(primary);
       primary.driver.dispatch({ type: 'TcpConnectionConfirmed' });
       return primary;
     }
     // Idle refuses (§8.2.2), unless it is only parked behind an Established
-    // secondary, in which case this connection will lose the collision anyway.
-    if (primary.driver.state === 'Idle' && !this.parked) return undefined;
+    // secondary (this connection will lose the collision anyway), or waiting
+    // out its automatic-restart backoff: that damping limits our own attempts,
+    // and a peer that dials in is the surest sign it is back.
+    const restarting = primary.driver.fsm.runningTimers.has('IdleHold');
+    if (primary.driver.state === 'Idle' && !this.parked && !restarting) return undefined;
     const conn = this.add(false, 'inbound');
+    bind?.(conn);
     conn.driver.dispatch({ type: 'ManualStart_with_PassiveTcpEstablishment' });
     conn.driver.dispatch({ type: 'TcpConnectionConfirmed' });
     return conn;

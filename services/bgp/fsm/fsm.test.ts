@@ -62,6 +62,7 @@ describe('BgpFsm happy paths', () => {
       families: [IPV4_UNICAST, VPNV4_UNICAST],
       fourOctetAs: true,
       routeRefresh: true,
+      extendedMessage: false,
     });
   });
 

@@ -42,7 +42,10 @@ interface IdleOptions {
 }
 
 export class BgpFsm {
-  readonly config: Readonly<Required<Omit<FsmConfig, 'idleHoldTime'>>> & { idleHoldTime: number | undefined };
+  readonly config: Readonly<Required<Omit<FsmConfig, 'idleHoldTime' | 'keepaliveTime'>>> & {
+    idleHoldTime: number | undefined;
+    keepaliveTime: number | undefined;
+  };
   private _state: State = 'Idle';
   private _connectRetryCounter = 0;
   private passive = false;
@@ -69,6 +72,7 @@ export class BgpFsm {
       peerAs: config.peerAs,
       capabilities: config.capabilities,
       holdTime,
+      keepaliveTime: config.keepaliveTime,
       connectRetryTime,
       connectRetryMaxTime: Math.max(connectRetryTime, config.connectRetryMaxTime ?? connectRetryTime),
       largeHoldTime: config.largeHoldTime ?? 240,

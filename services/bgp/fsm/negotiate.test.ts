@@ -42,6 +42,19 @@ describe('capability negotiation', () => {
     assert.equal(r2.session.routeRefresh, false);
   });
 
+  it('extended message needs both sides (RFC 8654 §3); a configured keepalive only shortens hold/3', () => {
+    const one = checkOpen(params(caps(undefined, { extendedMessage: true })), peerOpen({ capabilities: caps() }));
+    assert.ok(one.ok);
+    assert.equal(one.session.extendedMessage, false);
+    const both = checkOpen({ ...params(caps(undefined, { extendedMessage: true })), keepaliveTime: 5 }, peerOpen({ holdTime: 30, capabilities: caps(undefined, { extendedMessage: true }) }));
+    assert.ok(both.ok);
+    assert.equal(both.session.extendedMessage, true);
+    assert.deepEqual([both.session.holdTime, both.session.keepaliveTime], [30, 5]);
+    const long = checkOpen({ ...params(caps()), keepaliveTime: 60 }, peerOpen({ holdTime: 30 }));
+    assert.ok(long.ok);
+    assert.equal(long.session.keepaliveTime, 10);
+  });
+
   it('graceful restart needs the capability on both sides', () => {
     const gr = { restarting: true, restartTime: 90, families: [{ family: VPNV4_UNICAST, forwardingPreserved: false }] };
     const without = checkOpen(params(caps()), peerOpen({ capabilities: caps(undefined, { gracefulRestart: gr }) }));

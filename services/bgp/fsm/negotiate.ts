@@ -93,6 +93,8 @@ export interface OpenCheckParams {
   peerAs: number;
   /** Our proposed Hold Time. */
   holdTime: number;
+  /** Configured KeepaliveTime; the session uses the smaller of it and a third of the Hold Time. */
+  keepaliveTime?: number;
   capabilities: Capabilities;
 }
 
@@ -130,14 +132,18 @@ export function checkOpen(params: OpenCheckParams, open: OpenSummary): OpenCheck
   }
 
   const holdTime = Math.min(params.holdTime, open.holdTime);
+  // §4.4: one third of the Hold Time, or less when configured so.
+  const third = Math.floor(holdTime / 3);
+  const keepaliveTime = params.keepaliveTime !== undefined && params.keepaliveTime > 0 ? Math.min(third, params.keepaliveTime) : third;
   const session: NegotiatedSession = {
     remoteAs: open.myAs,
     remoteBgpId: open.bgpId >>> 0,
     holdTime,
-    keepaliveTime: Math.floor(holdTime / 3), // §4.4: one third of the Hold Time
+    keepaliveTime,
     families,
     fourOctetAs: params.capabilities.fourOctetAs && open.capabilities.fourOctetAs,
     routeRefresh: params.capabilities.routeRefresh && open.capabilities.routeRefresh,
+    extendedMessage: !!params.capabilities.extendedMessage && !!open.capabilities.extendedMessage,
   };
   const gr = negotiateGracefulRestart(params.capabilities, open.capabilities, families);
   if (gr) session.gracefulRestart = gr;

@@ -41,6 +41,8 @@ export interface Capabilities {
   routeRefresh: boolean;
   /** Graceful restart capability, if present. */
   gracefulRestart?: GracefulRestartCapability;
+  /** Extended Message capability present (RFC 8654). */
+  extendedMessage?: boolean;
 }
 
 /** What the FSM needs from an OPEN message (RFC 4271 §4.2). */
@@ -188,6 +190,8 @@ export interface NegotiatedSession {
   families: Family[];
   fourOctetAs: boolean;
   routeRefresh: boolean;
+  /** Both sent Extended Message (RFC 8654 §3): messages up to 65535 octets, OPEN and KEEPALIVE excepted. */
+  extendedMessage: boolean;
   /** Present when both advertised Graceful Restart: we act as the receiving speaker (RFC 4724 §4.2). */
   gracefulRestart?: PeerGracefulRestart;
 }
@@ -211,6 +215,8 @@ export interface FsmConfig {
   capabilities: Capabilities;
   /** Proposed Hold Time, 0 or >= 3. Default 90 (§10). */
   holdTime?: number;
+  /** KeepaliveTime: at most one third of the negotiated Hold Time (§4.4); default exactly that third. */
+  keepaliveTime?: number;
   /** ConnectRetryTime. Default 120 (§10). */
   connectRetryTime?: number;
   /**

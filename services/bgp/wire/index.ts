@@ -16,5 +16,4 @@ export * from './update.js';
 export * from './packer.js';
 export * from './route-refresh.js';
 export * from './message.js';
-export * from './negotiate.js';
 export { formatAddress, parseAddress } from './ip.js';

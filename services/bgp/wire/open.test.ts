@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Capability } from './capabilities.js';
 import { OpenSubcode } from './constants.js';
 import { decodeMessage } from './message.js';
-import { checkOpen, decodeOpen, encodeOpen, OpenMessage, peerAs } from './open.js';
+import { decodeOpen, encodeOpen, OpenMessage, peerAs } from './open.js';
 import { hex, toHex } from './test-helpers.js';
 
 // RFC 4271 §4.2 / RFC 5492, by hand: AS 65001, hold 90, id 10.0.0.1,
@@ -97,16 +97,6 @@ for (const [name, body, subcode, data] of errors) {
 
 test('hold time 0 and 3 are acceptable', () => {
   for (const h of ['0000', '0003']) assert.ok('type' in decodeOpen(hex(`04 fde9 ${h} 0a000001 00`)));
-});
-
-test('checkOpen: Bad Peer AS and BGP identifier clash', () => {
-  const open = decodeOpen(OPEN.subarray(19)) as OpenMessage;
-  assert.equal(checkOpen(open, { peerAs: 65001 }), undefined);
-  assert.equal(checkOpen(open, { peerAs: 65002 })?.subcode, OpenSubcode.BAD_PEER_AS);
-  assert.equal(checkOpen(open, { localBgpId: '10.0.0.1', localAs: 65001 })?.subcode, OpenSubcode.BAD_BGP_IDENTIFIER);
-  assert.equal(checkOpen(open, { localBgpId: '10.0.0.1', localAs: 65002 }), undefined, 'eBGP may share an identifier (RFC 6286)');
-  const zero = { ...open, capabilities: [{ kind: 'four-octet-as' as const, as: 0 }] };
-  assert.equal(checkOpen(zero, {})?.subcode, OpenSubcode.BAD_PEER_AS);
 });
 
 test('encodeOpen rejects what it cannot send', () => {

@@ -85,26 +85,6 @@ export function peerAs(open: OpenMessage): number {
   return open.myAs;
 }
 
-export interface OpenExpectations {
-  /** The AS configured for the peer. */
-  readonly peerAs?: number;
-  readonly localAs?: number;
-  readonly localBgpId?: string;
-}
-
-/** Checks that need configuration: Bad Peer AS, and a BGP identifier clash on iBGP (RFC 6286 §2.2). */
-export function checkOpen(open: OpenMessage, expect: OpenExpectations): BgpError | undefined {
-  const as = peerAs(open);
-  // RFC 7607: AS 0 is never valid; RFC 6793 §4.2.1: a 4-octet capability carrying AS_TRANS is bogus.
-  const fourOctet = open.capabilities.find((c) => c.kind === 'four-octet-as');
-  if (as === 0 || (open.myAs === 0) || (fourOctet && as === AS_TRANS)) return openError(OpenSubcode.BAD_PEER_AS);
-  if (expect.peerAs !== undefined && as !== expect.peerAs) return openError(OpenSubcode.BAD_PEER_AS);
-  if (expect.localBgpId !== undefined && open.bgpId === expect.localBgpId && (expect.localAs === undefined || expect.localAs === as)) {
-    return openError(OpenSubcode.BAD_BGP_IDENTIFIER);
-  }
-  return undefined;
-}
-
 /** Encodes an OPEN message (header included). Throws RangeError on values that do not fit. */
 export function encodeOpen(spec: OpenSpec): Uint8Array {
   if (!Number.isInteger(spec.as) || spec.as < 1 || spec.as > 0xffffffff) throw new RangeError(`AS ${spec.as} is out of range`);

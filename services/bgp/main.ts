@@ -1,0 +1,164 @@
+// The bgp service: a BGP speaker (sessions with PEs, route reflectors and
+// CEs) and its gRPC API. Runs from settings alone, like `gobgpd -f`:
+// `l3vpn bgp --config FILE` with static neighbours under bgp.neighbors;
+// neighbours added through the API live beside them.
+import { ConfigError, type SettingSpec, type SettingValue, type Settings } from '../common/config.js';
+import { startGrpcServer } from '../common/grpc/server.js';
+import type { Logger } from '../common/logger.js';
+import type { RunningService } from '../common/service.js';
+import { bgpGrpcService } from './grpc-api.js';
+import { PeerConfigError, checkSpeakerConfig, parseFamilyName, peerConfig, type PeerConfig, type SpeakerConfig } from './speaker/config.js';
+import { Speaker } from './speaker/speaker.js';
+
+export const bgpSettings: SettingSpec[] = [
+  { key: 'bgp.as', type: 'integer', default: 65000, min: 1, max: 4294967295, description: 'our autonomous system number' },
+  { key: 'bgp.router-id', type: 'string', default: '10.0.0.1', description: 'BGP identifier (a non-zero dotted quad)' },
+  { key: 'bgp.listen-address', type: 'string', default: '0.0.0.0', description: 'address the BGP listener binds; a specific one is also the source of our connections' },
+  { key: 'bgp.port', type: 'integer', default: 179, min: 0, max: 65535, description: 'BGP TCP port (0: any free port)' },
+  { key: 'bgp.grpc-listen', type: 'string', default: '0.0.0.0:50062', description: 'gRPC listen address of the bgp service' },
+  {
+    key: 'bgp.graceful-restart-time',
+    type: 'integer',
+    default: 120,
+    min: 0,
+    max: 4095,
+    description: 'Restart Time advertised as a graceful-restart receiving speaker (RFC 4724); 0 leaves the capability out',
+  },
+  { key: 'bgp.idle-hold-time', type: 'integer', default: 1, min: 1, max: 3600, description: 'first delay before a failed session is retried, doubling on each failure' },
+  { key: 'bgp.idle-hold-max-time', type: 'integer', default: 60, min: 1, max: 3600, description: 'largest delay before a failed session is retried' },
+  {
+    key: 'bgp.neighbors',
+    type: 'structured',
+    default: [],
+    description:
+      'static neighbours: a list of {address, remote-as, local-address, port, families [ipv4-unicast, ipv6-unicast, vpn-ipv4, vpn-ipv6], hold-time, keepalive-time, connect-retry-time, passive, route-reflector-client, vrf, description, admin-down}',
+  },
+];
+
+type Entry = { [key: string]: SettingValue };
+
+const NEIGHBOR_KEYS = new Set([
+  'address',
+  'remote-as',
+  'local-address',
+  'port',
+  'families',
+  'hold-time',
+  'keepalive-time',
+  'connect-retry-time',
+  'passive',
+  'route-reflector-client',
+  'vrf',
+  'description',
+  'admin-down',
+]);
+
+/** bgp.neighbors as peer configs; ConfigError naming the entry and field. */
+export function staticNeighbors(value: SettingValue): PeerConfig[] {
+  if (value === null || value === undefined) return [];
+  if (!Array.isArray(value)) throw new ConfigError('bgp.neighbors must be a list');
+  return value.map((raw, i) => {
+    const where = `bgp.neighbors[${i}]`;
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${where} must be a map`);
+    const e = raw as Entry;
+    for (const k of Object.keys(e)) if (!NEIGHBOR_KEYS.has(k)) throw new ConfigError(`${where}: unknown key '${k}'`);
+    const num = (k: string) => {
+      const v = e[k];
+      if (v === undefined || v === null) return undefined;
+      if (typeof v !== 'number' || !Number.isInteger(v)) throw new ConfigError(`${where}.${k} must be an integer`);
+      return v;
+    };
+    const str = (k: string) => {
+      const v = e[k];
+      if (v === undefined || v === null) return undefined;
+      if (typeof v !== 'string') throw new ConfigError(`${where}.${k} must be a string`);
+      return v;
+    };
+    const bool = (k: string) => {
+      const v = e[k];
+      if (v === undefined || v === null) return undefined;
+      if (typeof v !== 'boolean') throw new ConfigError(`${where}.${k} must be true or false`);
+      return v;
+    };
+    const families = e['families'];
+    if (families !== undefined && !Array.isArray(families)) throw new ConfigError(`${where}.families must be a list`);
+    try {
+      return peerConfig({
+        address: str('address') ?? '',
+        remoteAs: num('remote-as') ?? 0,
+        localAddress: str('local-address'),
+        port: num('port'),
+        families: (families ?? []).map((f) => {
+          const fam = typeof f === 'string' ? parseFamilyName(f) : undefined;
+          if (!fam) throw new ConfigError(`${where}.families: '${String(f)}' is not one of ipv4-unicast, ipv6-unicast, vpn-ipv4, vpn-ipv6`);
+          return fam;
+        }),
+        holdTime: num('hold-time'),
+        keepaliveTime: num('keepalive-time'),
+        connectRetryTime: num('connect-retry-time'),
+        passive: bool('passive'),
+        routeReflectorClient: bool('route-reflector-client'),
+        vrf: str('vrf'),
+        description: str('description'),
+        adminDown: bool('admin-down'),
+      });
+    } catch (err) {
+      if (err instanceof PeerConfigError) throw new ConfigError(`${where}.${err.field.replace(/_/g, '-')}: ${err.message.slice(err.field.length + 2)}`);
+      throw err;
+    }
+  });
+}
+
+export function speakerConfig(settings: Settings): SpeakerConfig {
+  try {
+    return checkSpeakerConfig({
+      as: Number(settings['bgp.as']),
+      routerId: String(settings['bgp.router-id']),
+      listenAddress: String(settings['bgp.listen-address']),
+      port: Number(settings['bgp.port']),
+      gracefulRestartTime: Number(settings['bgp.graceful-restart-time']),
+      idleHoldTime: Number(settings['bgp.idle-hold-time']),
+      idleHoldMaxTime: Number(settings['bgp.idle-hold-max-time']),
+    });
+  } catch (err) {
+    if (err instanceof PeerConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+export interface RunningBgp extends RunningService {
+  readonly speaker: Speaker;
+  /** The BGP port actually bound (bgp.port 0 picks one). */
+  readonly bgpPort: number;
+}
+
+export async function startBgp(settings: Settings, log: Logger): Promise<RunningBgp> {
+  const config = speakerConfig(settings);
+  const neighbors = staticNeighbors(settings['bgp.neighbors'] ?? []);
+  const seen = new Set<string>();
+  for (const n of neighbors) {
+    if (seen.has(n.address)) throw new ConfigError(`bgp.neighbors: ${n.address} is listed twice`);
+    seen.add(n.address);
+  }
+  const speaker = new Speaker(config, log);
+  await speaker.listen();
+  let grpc;
+  try {
+    grpc = await startGrpcServer({ listen: String(settings['bgp.grpc-listen']), services: [bgpGrpcService(speaker, log)], log });
+  } catch (err) {
+    await speaker.stop();
+    throw err;
+  }
+  for (const n of neighbors) speaker.addPeer(n);
+  log.info({ neighbors: neighbors.length }, 'bgp service ready');
+  return {
+    name: 'bgp',
+    grpcPort: grpc.port,
+    speaker,
+    bgpPort: speaker.port,
+    stop: async (graceMs) => {
+      await grpc.stop(graceMs);
+      await speaker.stop();
+    },
+  };
+}

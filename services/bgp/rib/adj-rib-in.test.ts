@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseRd } from '../../common/vpn/rd.js';
+import { decodeMessage } from '../wire/message.js';
+import { parsePrefix } from '../wire/nlri.js';
+import { encodeEndOfRib, encodeUpdate, type UpdateMessage } from '../wire/update.js';
+import { AdjRibIn } from './adj-rib-in.js';
+import { routeKey } from './path.js';
+
+const VPNV4 = { afi: 1, safi: 128 };
+const S = { fourOctetAs: true };
+const route = (p: string, label = 10) => ({ ...parsePrefix(p), rd: parseRd('65000:1'), labels: [label] });
+const upd = (bytes: Uint8Array): UpdateMessage => {
+  const d = decodeMessage(bytes, S);
+  assert.ok(d.ok && d.message.type === 'update');
+  return d.message;
+};
+const announce = (...prefixes: string[]) =>
+  upd(encodeUpdate({ attributes: { origin: 0, asPath: [], localPref: 100 }, mpReach: { ...VPNV4, nextHop: { address: '198.51.100.1' }, routes: prefixes.map((p) => route(p)) } }, S));
+const withdraw = (...prefixes: string[]) => upd(encodeUpdate({ mpUnreach: { ...VPNV4, routes: prefixes.map((p) => route(p)) } }, S));
+
+test('announcements and withdrawals by destination, labels ignored in the key', () => {
+  const rib = new AdjRibIn('192.0.2.9');
+  const c = rib.apply(announce('10.1.0.0/24', '10.2.0.0/24'), [VPNV4], 1);
+  assert.equal(c.announced.length, 2);
+  const p = rib.table.get(VPNV4, routeKey(VPNV4, route('10.1.0.0/24', 99)))!;
+  assert.deepEqual([p.route.labels, p.nextHop?.address, p.source, p.attributes.localPref], [[10], '198.51.100.1', '192.0.2.9', 100]);
+  const w = rib.apply(withdraw('10.1.0.0/24', '10.9.0.0/24'), [VPNV4], 2);
+  assert.equal(w.withdrawn.length, 1);
+  assert.equal(rib.table.count(VPNV4), 1);
+});
+
+test('a family not negotiated is ignored (RFC 4760 §7)', () => {
+  const rib = new AdjRibIn('x');
+  const c = rib.apply(announce('10.1.0.0/24'), [{ afi: 1, safi: 1 }], 1);
+  assert.equal(c.ignored, 1);
+  assert.equal(rib.table.count(VPNV4), 0);
+});
+
+test('graceful restart: stale paths survive until End-of-RIB, re-announced ones are fresh (RFC 4724 §4.2)', () => {
+  const rib = new AdjRibIn('x');
+  rib.apply(announce('10.1.0.0/24', '10.2.0.0/24'), [VPNV4], 1);
+  assert.equal(rib.markStale([VPNV4]), 2);
+  rib.apply(announce('10.2.0.0/24'), [VPNV4], 2);
+  assert.equal(rib.staleCount(VPNV4), 1);
+  const eor = rib.apply(upd(encodeEndOfRib(1, 128)), [VPNV4], 3);
+  assert.deepEqual(eor.endOfRib, [VPNV4]);
+  assert.deepEqual(eor.withdrawn.map((p) => p.key), [routeKey(VPNV4, route('10.1.0.0/24'))]);
+  assert.equal(rib.table.count(VPNV4), 1);
+});

@@ -1,0 +1,172 @@
+// The speaker's and its peers' settings, with defaults and checks (pure).
+import { isIP } from 'node:net';
+import { parseBgpId } from '../fsm/negotiate.js';
+import { Afi, Safi } from '../wire/constants.js';
+import { formatAddress, parseAddress } from '../wire/ip.js';
+import type { Family } from '../wire/nlri.js';
+
+export interface SpeakerConfig {
+  readonly as: number;
+  readonly routerId: string;
+  /** Address the BGP listener binds ('0.0.0.0' or '::' for all); also our source address by default. */
+  readonly listenAddress: string;
+  /** 179; 0 picks a free port (tests). */
+  readonly port: number;
+  /** Restart Time in our graceful restart capability (RFC 4724 §3), advertised as receiving speaker. */
+  readonly gracefulRestartTime: number;
+  /** First automatic-restart delay after a session failure, doubling up to idleHoldMaxTime (seconds). */
+  readonly idleHoldTime: number;
+  readonly idleHoldMaxTime: number;
+}
+
+export interface PeerConfig {
+  readonly address: string;
+  readonly remoteAs: number;
+  /** Source address of our connections; default the listen address when it is a specific one. */
+  readonly localAddress?: string;
+  readonly port: number;
+  readonly families: readonly Family[];
+  readonly holdTime: number;
+  /** 0: a third of the negotiated hold time. */
+  readonly keepaliveTime: number;
+  readonly connectRetryTime: number;
+  readonly passive: boolean;
+  readonly routeReflectorClient: boolean;
+  /** VRF of a PE-CE session (used from issue 5 on). */
+  readonly vrf?: string;
+  readonly description?: string;
+  /** Configured administratively down: no session until enabled. */
+  readonly adminDown: boolean;
+}
+
+export const IPV4_UNICAST: Family = Object.freeze({ afi: Afi.IPV4, safi: Safi.UNICAST });
+export const IPV6_UNICAST: Family = Object.freeze({ afi: Afi.IPV6, safi: Safi.UNICAST });
+export const VPNV4: Family = Object.freeze({ afi: Afi.IPV4, safi: Safi.MPLS_VPN });
+export const VPNV6: Family = Object.freeze({ afi: Afi.IPV6, safi: Safi.MPLS_VPN });
+export const SUPPORTED_FAMILIES: readonly Family[] = [IPV4_UNICAST, IPV6_UNICAST, VPNV4, VPNV6];
+
+const FAMILY_NAMES: Record<string, Family> = {
+  'ipv4-unicast': IPV4_UNICAST,
+  'ipv6-unicast': IPV6_UNICAST,
+  'vpn-ipv4': VPNV4,
+  'vpn-ipv6': VPNV6,
+  vpnv4: VPNV4,
+  vpnv6: VPNV6,
+  'l3vpn-ipv4-unicast': VPNV4,
+  'l3vpn-ipv6-unicast': VPNV6,
+};
+
+/** One canonical object per supported family, so families compare by identity too. */
+export function canonicalFamily(f: Family): Family | undefined {
+  return SUPPORTED_FAMILIES.find((s) => s.afi === f.afi && s.safi === f.safi);
+}
+
+export function familyName(f: Family): string {
+  if (f.safi === Safi.MPLS_VPN) return f.afi === Afi.IPV4 ? 'vpn-ipv4' : 'vpn-ipv6';
+  if (f.safi === Safi.UNICAST) return f.afi === Afi.IPV4 ? 'ipv4-unicast' : 'ipv6-unicast';
+  return `${f.afi}/${f.safi}`;
+}
+
+export function parseFamilyName(name: string): Family | undefined {
+  return FAMILY_NAMES[name.toLowerCase()];
+}
+
+export class PeerConfigError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = 'PeerConfigError';
+  }
+}
+
+/** Canonical text of an IP address, or undefined. */
+export function normaliseAddress(text: string): string | undefined {
+  if (!isIP(text)) return undefined;
+  const bytes = parseAddress(text);
+  return bytes ? formatAddress(bytes) : undefined;
+}
+
+export function checkAs(as: number, field: string): number {
+  if (!Number.isInteger(as) || as < 1 || as > 0xffffffff || as === 23456) throw new PeerConfigError(field, `${as} is not a usable AS number`);
+  return as;
+}
+
+function checkHold(holdTime: number, field: string): number {
+  if (!Number.isInteger(holdTime) || holdTime < 0 || holdTime > 65535 || holdTime === 1 || holdTime === 2) {
+    throw new PeerConfigError(field, 'must be 0 or 3..65535 seconds (RFC 4271 §4.2)');
+  }
+  return holdTime;
+}
+
+export type PeerConfigInput = Partial<Omit<PeerConfig, 'address' | 'remoteAs'>> & { address: string; remoteAs: number };
+
+/** Fills defaults and checks every field; throws PeerConfigError naming the field. */
+export function peerConfig(input: PeerConfigInput): PeerConfig {
+  const address = normaliseAddress(input.address ?? '');
+  if (!address) throw new PeerConfigError('address', `'${input.address}' is not an IP address`);
+  const remoteAs = checkAs(input.remoteAs, 'remote_as');
+  let localAddress: string | undefined;
+  if (input.localAddress) {
+    localAddress = normaliseAddress(input.localAddress);
+    if (!localAddress) throw new PeerConfigError('local_address', `'${input.localAddress}' is not an IP address`);
+  }
+  const port = input.port ?? 179;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new PeerConfigError('port', `${port} is not a TCP port`);
+  const families: Family[] = [];
+  for (const f of input.families?.length ? input.families : [IPV4_UNICAST, VPNV4, VPNV6]) {
+    const c = canonicalFamily(f);
+    if (!c) throw new PeerConfigError('families', `AFI ${f.afi} SAFI ${f.safi} is not supported`);
+    if (!families.includes(c)) families.push(c);
+  }
+  const holdTime = checkHold(input.holdTime ?? 90, 'hold_time');
+  const keepaliveTime = input.keepaliveTime ?? 0;
+  if (!Number.isInteger(keepaliveTime) || keepaliveTime < 0 || keepaliveTime > 21845) throw new PeerConfigError('keepalive_time', 'must be 0..21845 seconds');
+  const connectRetryTime = input.connectRetryTime ?? 120;
+  if (!Number.isInteger(connectRetryTime) || connectRetryTime < 1 || connectRetryTime > 65535) throw new PeerConfigError('connect_retry_time', 'must be 1..65535 seconds');
+  return {
+    address,
+    remoteAs,
+    localAddress,
+    port,
+    families,
+    holdTime,
+    keepaliveTime,
+    connectRetryTime,
+    passive: input.passive ?? false,
+    routeReflectorClient: input.routeReflectorClient ?? false,
+    vrf: input.vrf || undefined,
+    description: input.description || undefined,
+    adminDown: input.adminDown ?? false,
+  };
+}
+
+export function checkSpeakerConfig(c: SpeakerConfig): SpeakerConfig {
+  checkAs(c.as, 'bgp.as');
+  try {
+    if (parseBgpId(c.routerId) === 0) throw new Error('zero');
+  } catch {
+    throw new PeerConfigError('bgp.router-id', `'${c.routerId}' is not a non-zero dotted quad`);
+  }
+  if (!normaliseAddress(c.listenAddress)) throw new PeerConfigError('bgp.listen-address', `'${c.listenAddress}' is not an IP address`);
+  if (c.gracefulRestartTime < 0 || c.gracefulRestartTime > 4095) throw new PeerConfigError('bgp.graceful-restart-time', 'must be 0..4095 seconds');
+  return c;
+}
+
+/** Session-level fields: changing one needs a new session (RFC 4486 Cease/Other Configuration Change). */
+export function needsReset(a: PeerConfig, b: PeerConfig): boolean {
+  const fam = (c: PeerConfig) => c.families.map(familyName).join(',');
+  return (
+    a.remoteAs !== b.remoteAs ||
+    a.localAddress !== b.localAddress ||
+    a.port !== b.port ||
+    fam(a) !== fam(b) ||
+    a.holdTime !== b.holdTime ||
+    a.keepaliveTime !== b.keepaliveTime ||
+    a.connectRetryTime !== b.connectRetryTime ||
+    a.passive !== b.passive ||
+    a.routeReflectorClient !== b.routeReflectorClient ||
+    a.vrf !== b.vrf
+  );
+}

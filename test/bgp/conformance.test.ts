@@ -1,0 +1,253 @@
+// services/bgp against a raw TCP socket speaking hand-built bytes: every
+// error a peer can make draws the NOTIFICATION RFC 4271 §6 / RFC 7606 name.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { MessageSplitter } from '../../services/bgp/wire/splitter.js';
+import { startTestBgp, type StartedBgp } from './support.js';
+
+const US = '127.0.21.1';
+const PEER_AS = 65010; // 0xfdf2
+
+function hex(s: string): Buffer {
+  return Buffer.from(s.replace(/\s+/g, ''), 'hex');
+}
+
+/** A whole message: marker, length, type, body. */
+function message(type: number, body: string): Buffer {
+  const b = hex(body);
+  const head = Buffer.alloc(19, 0xff);
+  head.writeUInt16BE(19 + b.length, 16);
+  head[18] = type;
+  return Buffer.concat([head, b]);
+}
+
+/** OPEN: version, AS, hold time, id 10.21.0.<n>, capabilities MP IPv4 unicast + 4-octet AS. */
+function open(opts: { version?: number; as?: number; hold?: number; gracefulRestart?: boolean } = {}): Buffer {
+  const as = opts.as ?? PEER_AS;
+  let caps = `02 06 01 04 0001 00 01   02 06 41 04 ${as.toString(16).padStart(8, '0')}   02 02 02 00`;
+  // Graceful restart (RFC 4724 §3): restart time 5 s, IPv4 unicast with forwarding preserved.
+  if (opts.gracefulRestart) caps += '   02 08 40 06 0005 0001 01 80';
+  const v = (opts.version ?? 4).toString(16).padStart(2, '0');
+  const paramsLength = hex(caps).length.toString(16).padStart(2, '0');
+  return message(1, `${v} ${as.toString(16).padStart(4, '0')} ${(opts.hold ?? 90).toString(16).padStart(4, '0')} 0a150009 ${paramsLength} ${caps}`);
+}
+
+const KEEPALIVE = message(4, '');
+const ATTRS = '40 01 01 00   40 02 06 02 01 0000fdf2   40 03 04 c6336401';
+/** 10.99.0.0/24 via 198.51.100.1, AS_PATH 65010. */
+const UPDATE_OK = message(2, `0000 0014 ${ATTRS} 18 0a6300`);
+
+interface Notification {
+  code: number;
+  subcode: number;
+  data: Buffer;
+}
+
+class RawPeer {
+  readonly received: Buffer[] = [];
+  private readonly splitter = new MessageSplitter();
+  private waiters: (() => void)[] = [];
+  closed = false;
+
+  constructor(readonly socket: Socket) {
+    socket.on('data', (chunk) => {
+      for (const m of this.splitter.push(chunk).messages) this.received.push(Buffer.from(m));
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    socket.on('error', () => {});
+  }
+
+  static connect(local: string, port: number): Promise<RawPeer> {
+    return new Promise((resolve, reject) => {
+      const s = connect({ host: US, port, localAddress: local }, () => resolve(new RawPeer(s)));
+      s.once('error', reject);
+    });
+  }
+
+  send(...messages: Buffer[]): void {
+    this.socket.write(Buffer.concat(messages));
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Waits for the first received message of a type. */
+  async next(type: number, timeoutMs = 5000): Promise<Buffer> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.received.findIndex((m) => m[18] === type);
+      if (i >= 0) return this.received.splice(i, 1)[0]!;
+      if (this.closed) throw new Error(`closed before a message of type ${type}; got types ${this.received.map((m) => m[18]).join(',')}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no message of type ${type} within ${timeoutMs} ms`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  async notification(timeoutMs = 5000): Promise<Notification> {
+    const m = await this.next(3, timeoutMs);
+    return { code: m[19]!, subcode: m[20]!, data: m.subarray(21) };
+  }
+
+  /** Our OPEN and KEEPALIVE exchange: the session is Established after this. */
+  async establish(hold = 90, gracefulRestart = false): Promise<void> {
+    await this.next(1);
+    this.send(open({ hold, gracefulRestart }), KEEPALIVE);
+    await this.next(4);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+test('services/bgp answers malformed and unexpected input with the exact NOTIFICATION', { timeout: 30_000 }, async (t) => {
+  const locals = Array.from({ length: 12 }, (_, i) => `127.0.21.${i + 2}`);
+  const bgp: StartedBgp = await startTestBgp(
+    { BGP_AS: '65000', BGP_ROUTER_ID: '10.255.21.1', BGP_LISTEN_ADDRESS: US, BGP_PORT: '0' },
+    locals.map((address) => ({ address, 'remote-as': PEER_AS, passive: true, families: ['ipv4-unicast', 'vpn-ipv4'] })),
+  );
+  t.after(() => bgp.stop());
+  const port = bgp.svc.bgpPort;
+  let n = 0;
+  const peer = async () => {
+    const p = await RawPeer.connect(locals[n++]!, port);
+    t.after(() => p.close());
+    return p;
+  };
+  const expect = (got: Notification, code: number, subcode: number, data?: string) => {
+    assert.deepEqual([got.code, got.subcode], [code, subcode]);
+    if (data !== undefined) assert.equal(got.data.toString('hex'), data.replace(/\s+/g, ''));
+  };
+
+  await t.test('bad marker: 1/1 Connection Not Synchronized', async () => {
+    const p = await peer();
+    await p.next(1);
+    const bad = KEEPALIVE.subarray();
+    const copy = Buffer.from(bad);
+    copy.fill(0, 0, 16);
+    p.send(copy);
+    expect(await p.notification(), 1, 1);
+  });
+
+  await t.test('bad OPEN version: 2/1 with the version we support', async () => {
+    const p = await peer();
+    await p.next(1);
+    p.send(open({ version: 3 }));
+    expect(await p.notification(), 2, 1, '0004');
+  });
+
+  await t.test('wrong peer AS: 2/2', async () => {
+    const p = await peer();
+    await p.next(1);
+    p.send(open({ as: 65011 }));
+    expect(await p.notification(), 2, 2);
+  });
+
+  await t.test('hold time 1: 2/6 Unacceptable Hold Time', async () => {
+    const p = await peer();
+    await p.next(1);
+    p.send(open({ hold: 1 }));
+    expect(await p.notification(), 2, 6);
+  });
+
+  await t.test('UPDATE errors: treat-as-withdraw keeps the session; a malformed attribute list resets it with 3/1', async () => {
+    const p = await peer();
+    const address = locals[n - 1]!;
+    await p.establish();
+    const rib = () => bgp.svc.speaker.peer(address).adjRibIn.table.count({ afi: 1, safi: 1 });
+    p.send(UPDATE_OK);
+    await waitFor(() => rib() === 1, 'route installed');
+    // RFC 7606 §7.1: an ORIGIN of 5 withdraws the route and nothing else.
+    p.send(message(2, `0000 0014 40 01 01 05 40 02 06 02 01 0000fdf2 40 03 04 c6336401 18 0a6300`));
+    await waitFor(() => rib() === 0, 'route treated as withdrawn');
+    assert.equal(bgp.svc.speaker.peer(address).state, 'Established');
+    assert.equal(p.received.some((m) => m[18] === 3), false, 'no NOTIFICATION for treat-as-withdraw');
+    // Total Path Attribute Length past the end of the message (RFC 4271 §6.3).
+    p.send(message(2, `0000 00ff ${ATTRS}`));
+    expect(await p.notification(), 3, 1);
+  });
+
+  await t.test('unrecognized well-known attribute: 3/2 with the attribute as data', async () => {
+    const p = await peer();
+    await p.establish();
+    p.send(message(2, `0000 0017 ${ATTRS} 40 63 00 18 0a6300`));
+    expect(await p.notification(), 3, 2, '406300');
+  });
+
+  await t.test('MP_REACH_NLRI whose next hop overruns it: 3/9 (RFC 7606 §7.11 session reset)', async () => {
+    const p = await peer();
+    await p.establish();
+    // MP_REACH_NLRI for VPN-IPv4 whose next-hop length overruns the attribute.
+    p.send(message(2, `0000 0019 ${ATTRS.replace('40 03 04 c6336401', '')} 80 0e 09 0001 80 20 000000000000`));
+    const got = await p.notification();
+    expect(got, 3, 9);
+  });
+
+  await t.test('ROUTE-REFRESH is answered by re-sending what we advertise; End-of-RIB follows the initial advertisement', async () => {
+    const p = await peer();
+    await p.establish();
+    // Initial advertisement of an empty table: just the IPv4 unicast End-of-RIB (RFC 4724 §2).
+    const eor = await p.next(2);
+    assert.equal(eor.toString('hex'), message(2, '0000 0000').toString('hex'));
+    await bgp.client.addPath({ path: { family: 1, rd: '', prefix: '10.77.0.0/16', labels: [], nextHop: '198.51.100.7', routeTargets: [], routeOrigins: [], extendedCommunities: [], communities: [], asPath: [], origin: 0, atomicAggregate: false, originatorId: '', clusterList: [], unknownAttributes: [], source: '', stale: false } });
+    const first = await p.next(2);
+    p.send(message(5, '0001 00 01'));
+    const again = await p.next(2);
+    assert.equal(again.toString('hex'), first.toString('hex'));
+    assert.ok(again.toString('hex').endsWith('100a4d'), 'carries 10.77.0.0/16');
+    await bgp.client.deletePath({ family: 1, rd: '', prefix: '10.77.0.0/16' });
+  });
+
+  await t.test('graceful restart (receiving side): routes kept stale across a TCP reset, swept at End-of-RIB', async () => {
+    const address = locals[n]!;
+    const rib = () => bgp.svc.speaker.peer(address).adjRibIn;
+    const v4 = { afi: 1, safi: 1 };
+    let p = await peer();
+    await p.establish(90, true);
+    p.send(UPDATE_OK, message(2, `0000 0014 ${ATTRS} 18 0a6400`)); // 10.99.0.0/24 and 10.100.0.0/24
+    await waitFor(() => rib().table.count(v4) === 2, 'two routes');
+    p.close(); // no NOTIFICATION: the peer is restarting
+    await waitFor(() => rib().staleCount(v4) === 2, 'routes kept as stale');
+    p = await RawPeer.connect(address, port);
+    t.after(() => p.close());
+    await p.establish(90, true);
+    p.send(UPDATE_OK); // only 10.99.0.0/24 comes back
+    await waitFor(() => rib().staleCount(v4) === 1, 're-announced route fresh');
+    assert.equal(rib().table.count(v4), 2);
+    p.send(message(2, '0000 0000')); // End-of-RIB
+    await waitFor(() => rib().table.count(v4) === 1 && rib().staleCount(v4) === 0, 'stale route swept');
+  });
+
+  await t.test('hold timer expiry: 4/0', async () => {
+    const p = await peer();
+    await p.establish(3);
+    // Say nothing more: our hold timer (3 s, the smaller proposal) runs out.
+    expect(await p.notification(6000), 4, 0);
+    const status = (await bgp.peer(locals[n - 1]!)).status!;
+    assert.deepEqual([status.lastNotificationSent?.code, status.lastNotificationSent?.subcode], [4, 0]);
+    assert.ok(status.sent!.keepalive >= 2, 'we kept sending KEEPALIVEs every second');
+  });
+});
+
+async function waitFor(cond: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
