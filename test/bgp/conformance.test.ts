@@ -134,6 +134,12 @@ test('services/bgp answers malformed and unexpected input with the exact NOTIFIC
     if (data !== undefined) assert.equal(got.data.toString('hex'), data.replace(/\s+/g, ''));
   };
 
+  await t.test('a connection from an address that is not a neighbour: Cease 6/5 Connection Rejected', async () => {
+    const p = await RawPeer.connect('127.0.21.200', port);
+    t.after(() => p.close());
+    expect(await p.notification(), 6, 5, '');
+  });
+
   await t.test('bad marker: 1/1 Connection Not Synchronized', async () => {
     const p = await peer();
     await p.next(1);

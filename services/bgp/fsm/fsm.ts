@@ -8,8 +8,6 @@
 // outside (collision.ts, driver.ts), which then feed OpenCollisionDump.
 import { ceaseForStop, checkOpen, fsmError, notification } from './negotiate.js';
 import {
-  CeaseSubcode,
-  ErrorCode,
   FsmAction,
   FsmConfig,
   FsmEvent,
@@ -21,6 +19,7 @@ import {
   TimerName,
   familyKey,
 } from './types.js';
+import { CeaseSubcode, ErrorCode } from '../wire/constants.js';
 
 const TIMER_OF_EVENT: Partial<Record<FsmEvent['type'], TimerName>> = {
   ConnectRetryTimer_Expires: 'ConnectRetry',
@@ -442,10 +441,10 @@ export class BgpFsm {
         this.toIdle(ev, { notify: ceaseForStop(ev.reason, ev.communication), counter: 'zero', restart: false });
         return;
       case 'AutomaticStop':
-        this.toIdle(ev, { notify: notification(ErrorCode.Cease, ev.subcode), counter: 'increment', restart: false });
+        this.toIdle(ev, { notify: notification(ErrorCode.CEASE, ev.subcode), counter: 'increment', restart: false });
         return;
       case 'HoldTimer_Expires':
-        this.toIdle(ev, { notify: notification(ErrorCode.HoldTimerExpired, 0), counter: 'increment' });
+        this.toIdle(ev, { notify: notification(ErrorCode.HOLD_TIMER_EXPIRED, 0), counter: 'increment' });
         return;
       case 'BGPHeaderErr':
       case 'BGPOpenMsgErr':
@@ -455,7 +454,7 @@ export class BgpFsm {
         return;
       case 'OpenCollisionDump':
         this.toIdle(ev, {
-          notify: notification(ErrorCode.Cease, CeaseSubcode.ConnectionCollisionResolution),
+          notify: notification(ErrorCode.CEASE, CeaseSubcode.CONNECTION_COLLISION_RESOLUTION),
           counter: 'increment',
         });
         return;

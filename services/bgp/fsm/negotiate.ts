@@ -3,20 +3,17 @@
 // negotiation that turns two OPENs into one NegotiatedSession.
 import {
   Capabilities,
-  CeaseSubcode,
-  ErrorCode,
   Family,
-  FsmErrorSubcode,
   IPV4_UNICAST,
   NegotiatedSession,
   Notification,
-  OpenSubcode,
   OpenSummary,
   PeerGracefulRestart,
   State,
   StopReason,
   familyKey,
 } from './types.js';
+import { CeaseSubcode, ErrorCode, FsmErrorSubcode, OpenSubcode } from '../wire/constants.js';
 
 export const BGP_VERSION = 4;
 
@@ -35,12 +32,12 @@ const MAX_SHUTDOWN_COMMUNICATION = 255;
 export function ceaseForStop(reason: StopReason = 'shutdown', communication?: string): Notification {
   const subcode =
     reason === 'deconfigured'
-      ? CeaseSubcode.PeerDeconfigured
+      ? CeaseSubcode.PEER_DECONFIGURED
       : reason === 'reset'
-        ? CeaseSubcode.AdministrativeReset
-        : CeaseSubcode.AdministrativeShutdown;
+        ? CeaseSubcode.ADMINISTRATIVE_RESET
+        : CeaseSubcode.ADMINISTRATIVE_SHUTDOWN;
   if (communication === undefined || communication === '' || reason === 'deconfigured') {
-    return notification(ErrorCode.Cease, subcode);
+    return notification(ErrorCode.CEASE, subcode);
   }
   let text = new TextEncoder().encode(communication);
   if (text.length > MAX_SHUTDOWN_COMMUNICATION) {
@@ -51,20 +48,20 @@ export function ceaseForStop(reason: StopReason = 'shutdown', communication?: st
   const data = new Uint8Array(1 + text.length);
   data[0] = text.length;
   data.set(text, 1);
-  return notification(ErrorCode.Cease, subcode, data);
+  return notification(ErrorCode.CEASE, subcode, data);
 }
 
 /** Finite State Machine Error with the RFC 6608 subcode for the state. */
 export function fsmError(state: State): Notification {
   const subcode =
     state === 'OpenSent'
-      ? FsmErrorSubcode.UnexpectedInOpenSent
+      ? FsmErrorSubcode.UNEXPECTED_IN_OPEN_SENT
       : state === 'OpenConfirm'
-        ? FsmErrorSubcode.UnexpectedInOpenConfirm
+        ? FsmErrorSubcode.UNEXPECTED_IN_OPEN_CONFIRM
         : state === 'Established'
-          ? FsmErrorSubcode.UnexpectedInEstablished
-          : FsmErrorSubcode.Unspecified;
-  return notification(ErrorCode.FsmError, subcode);
+          ? FsmErrorSubcode.UNEXPECTED_IN_ESTABLISHED
+          : FsmErrorSubcode.UNSPECIFIED;
+  return notification(ErrorCode.FSM, subcode);
 }
 
 /** Multiprotocol capabilities encoded as in an OPEN (RFC 5492 §3: data of Unsupported Capability). */
@@ -107,15 +104,15 @@ export type OpenCheck = { ok: true; session: NegotiatedSession } | { ok: false; 
 export function checkOpen(params: OpenCheckParams, open: OpenSummary): OpenCheck {
   if (open.version !== BGP_VERSION) {
     // Data: the largest locally supported version, 2 octets (§6.2).
-    return fail(OpenSubcode.UnsupportedVersion, Uint8Array.of(0, BGP_VERSION));
+    return fail(OpenSubcode.UNSUPPORTED_VERSION_NUMBER, Uint8Array.of(0, BGP_VERSION));
   }
-  if (open.myAs !== params.peerAs) return fail(OpenSubcode.BadPeerAs);
+  if (open.myAs !== params.peerAs) return fail(OpenSubcode.BAD_PEER_AS);
   // One and two seconds MUST be rejected (§4.2); 0 (no keepalives) and >= 3 are fine.
-  if (open.holdTime === 1 || open.holdTime === 2) return fail(OpenSubcode.UnacceptableHoldTime);
+  if (open.holdTime === 1 || open.holdTime === 2) return fail(OpenSubcode.UNACCEPTABLE_HOLD_TIME);
   const internal = params.peerAs === params.localAs;
   // RFC 6286 §2.2: any non-zero value is fine, except our own one on an iBGP session.
   if (open.bgpId === 0 || (internal && open.bgpId >>> 0 === params.localBgpId >>> 0)) {
-    return fail(OpenSubcode.BadBgpId);
+    return fail(OpenSubcode.BAD_BGP_IDENTIFIER);
   }
 
   const localFamilies = effectiveFamilies(params.capabilities);
@@ -128,7 +125,7 @@ export function checkOpen(params: OpenCheckParams, open: OpenSummary): OpenCheck
     // misconfiguration, and a NOTIFICATION naming our families tells the
     // peer's operator exactly what is missing, where an idle-but-Established
     // session would hide it. The session then backs off like any failure.
-    return fail(OpenSubcode.UnsupportedCapability, encodeMultiprotocolCapabilities(localFamilies));
+    return fail(OpenSubcode.UNSUPPORTED_CAPABILITY, encodeMultiprotocolCapabilities(localFamilies));
   }
 
   const holdTime = Math.min(params.holdTime, open.holdTime);
@@ -172,7 +169,7 @@ function negotiateGracefulRestart(
 }
 
 function fail(subcode: number, data?: Uint8Array): OpenCheck {
-  return { ok: false, notification: notification(ErrorCode.OpenMessage, subcode, data) };
+  return { ok: false, notification: notification(ErrorCode.OPEN_MESSAGE, subcode, data) };
 }
 
 /** Dotted-quad to unsigned 32-bit BGP identifier. */

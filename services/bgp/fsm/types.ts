@@ -1,6 +1,7 @@
 // The shapes the BGP finite state machine (RFC 4271 §8) consumes and produces.
 // Deliberately independent of the wire codec (services/bgp/wire): a glue layer
 // maps decoded messages to FsmEvents and FsmActions to encoded messages.
+import type { BgpError } from '../wire/notification.js';
 
 /** An address family: AFI (RFC 4760) and SAFI. */
 export interface Family {
@@ -57,50 +58,8 @@ export interface OpenSummary {
   capabilities: Capabilities;
 }
 
-/** A NOTIFICATION message (RFC 4271 §4.5). */
-export interface Notification {
-  code: number;
-  subcode: number;
-  data: Uint8Array;
-}
-
-/** NOTIFICATION error codes (RFC 4271 §4.5) and the subcodes the FSM uses. */
-export const ErrorCode = {
-  MessageHeader: 1,
-  OpenMessage: 2,
-  UpdateMessage: 3,
-  HoldTimerExpired: 4,
-  FsmError: 5,
-  Cease: 6,
-} as const;
-
-export const OpenSubcode = {
-  UnsupportedVersion: 1,
-  BadPeerAs: 2,
-  BadBgpId: 3,
-  UnacceptableHoldTime: 6,
-  UnsupportedCapability: 7, // RFC 5492
-} as const;
-
-/** RFC 6608. */
-export const FsmErrorSubcode = {
-  Unspecified: 0,
-  UnexpectedInOpenSent: 1,
-  UnexpectedInOpenConfirm: 2,
-  UnexpectedInEstablished: 3,
-} as const;
-
-/** RFC 4486 (and later additions to the IANA registry). */
-export const CeaseSubcode = {
-  MaxPrefixes: 1,
-  AdministrativeShutdown: 2,
-  PeerDeconfigured: 3,
-  AdministrativeReset: 4,
-  ConnectionRejected: 5,
-  OtherConfigurationChange: 6,
-  ConnectionCollisionResolution: 7,
-  OutOfResources: 8,
-} as const;
+/** A NOTIFICATION message (RFC 4271 §4.5); the codes are in ../wire/constants.ts. */
+export type Notification = BgpError;
 
 export type State = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
 

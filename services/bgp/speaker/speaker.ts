@@ -11,6 +11,8 @@ import type { Family, Route } from '../wire/nlri.js';
 import { type PeerConfig, type SpeakerConfig, canonicalFamily, needsReset, normaliseAddress } from './config.js';
 import { Peer, type PeerEvent } from './peer.js';
 import { unmapped } from './transport.js';
+import { CeaseSubcode, ErrorCode } from '../wire/constants.js';
+import { encodeNotification } from '../wire/notification.js';
 
 export class SpeakerError extends Error {
   constructor(
@@ -122,9 +124,11 @@ export class Speaker {
     const remote = normaliseAddress(unmapped(socket.remoteAddress ?? ''));
     const peer = remote ? this.peers.get(remote) : undefined;
     if (!peer) {
-      // Not a configured neighbour: close without a word, as FRR and BIRD do.
-      this.log.debug({ remote: socket.remoteAddress }, 'connection from an unknown address refused');
-      socket.destroy();
+      // Not a configured neighbour: Cease / Connection Rejected (RFC 4486 §4, a SHOULD), then close.
+      this.log.info({ remote: socket.remoteAddress }, 'connection from an address that is not a neighbour refused');
+      socket.on('error', () => socket.destroy());
+      socket.setTimeout(5000, () => socket.destroy());
+      socket.end(encodeNotification({ code: ErrorCode.CEASE, subcode: CeaseSubcode.CONNECTION_REJECTED, data: new Uint8Array(0) }));
       return;
     }
     peer.accept(socket);

@@ -69,6 +69,14 @@ export const UpdateSubcode = {
 } as const;
 export type UpdateSubcodeValue = (typeof UpdateSubcode)[keyof typeof UpdateSubcode];
 
+/** RFC 6608. */
+export const FsmErrorSubcode = {
+  UNSPECIFIED: 0,
+  UNEXPECTED_IN_OPEN_SENT: 1,
+  UNEXPECTED_IN_OPEN_CONFIRM: 2,
+  UNEXPECTED_IN_ESTABLISHED: 3,
+} as const;
+
 export const CeaseSubcode = {
   MAXIMUM_PREFIXES_REACHED: 1,
   ADMINISTRATIVE_SHUTDOWN: 2,
