@@ -1,0 +1,124 @@
+// A VRF's definition (RFC 4364 §3-4): route distinguisher, import and export
+// route targets, VPN label and label mode, and a maximum-routes limit.
+import { Rd, formatRd, parseRd } from '../../common/vpn/rd.js';
+import { RouteTarget, parseRouteTarget } from '../../common/vpn/route-target.js';
+import { validateAdministeredValue } from '../../common/vpn/administered-value.js';
+
+/**
+ * per-vrf: one label for the whole VRF (pop, then look up in the VRF);
+ * per-prefix: one label per exported prefix; per-ce: one per CE next hop.
+ */
+export type LabelMode = 'per-vrf' | 'per-prefix' | 'per-ce';
+export const LABEL_MODES: readonly LabelMode[] = ['per-vrf', 'per-prefix', 'per-ce'];
+
+/**
+ * Cisco "maximum routes LIMIT {WARN% | warning-only}" semantics: at
+ * `warningPercent` of the limit a warning event; past the limit, a new
+ * destination is refused (held back and reported, installed later when room
+ * frees up), unless `warningOnly`, which installs it and reports.
+ */
+export interface MaxRoutes {
+  /** Destinations (prefixes) in the VRF, both address families together. */
+  readonly limit: number;
+  /** Default 75. */
+  readonly warningPercent: number;
+  readonly warningOnly: boolean;
+}
+
+export interface VrfConfig {
+  readonly name: string;
+  readonly rd: Rd;
+  readonly importRts: readonly RouteTarget[];
+  readonly exportRts: readonly RouteTarget[];
+  readonly labelMode: LabelMode;
+  /** The VPN label of a per-vrf VRF (16..1048575). */
+  readonly label?: number;
+  readonly maxRoutes?: MaxRoutes;
+}
+
+export class VrfConfigError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = 'VrfConfigError';
+  }
+}
+
+export interface VrfConfigInput {
+  readonly name: string;
+  readonly rd: Rd | string;
+  readonly importRts?: readonly (RouteTarget | string)[];
+  readonly exportRts?: readonly (RouteTarget | string)[];
+  /** Default per-vrf. */
+  readonly labelMode?: LabelMode;
+  readonly label?: number;
+  readonly maxRoutes?: { limit: number; warningPercent?: number; warningOnly?: boolean };
+}
+
+function rt(field: string, v: RouteTarget | string): RouteTarget {
+  try {
+    if (typeof v === 'string') return parseRouteTarget(v);
+    validateAdministeredValue(v);
+    return { form: v.form, administrator: v.administrator, assigned: v.assigned };
+  } catch (err) {
+    throw new VrfConfigError(field, (err as Error).message);
+  }
+}
+
+function rts(field: string, list: readonly (RouteTarget | string)[] | undefined): RouteTarget[] {
+  const out: RouteTarget[] = [];
+  const seen = new Set<string>();
+  for (const v of list ?? []) {
+    const r = rt(field, v);
+    const k = `${r.form}:${r.administrator}:${r.assigned}`;
+    if (!seen.has(k)) out.push(r);
+    seen.add(k);
+  }
+  return out;
+}
+
+/** Checks and normalises a definition; throws VrfConfigError naming the field. */
+export function vrfConfig(input: VrfConfigInput): VrfConfig {
+  const name = input.name?.trim();
+  if (!name) throw new VrfConfigError('name', 'a VRF needs a name');
+  let rd: Rd;
+  try {
+    rd = typeof input.rd === 'string' ? parseRd(input.rd) : input.rd;
+    validateAdministeredValue(rd);
+  } catch (err) {
+    throw new VrfConfigError('rd', (err as Error).message);
+  }
+  const labelMode = input.labelMode ?? 'per-vrf';
+  if (!LABEL_MODES.includes(labelMode)) throw new VrfConfigError('label_mode', `'${labelMode}' is not one of ${LABEL_MODES.join(', ')}`);
+  let label: number | undefined;
+  if (labelMode === 'per-vrf') {
+    label = input.label;
+    if (label === undefined || !Number.isInteger(label) || label < 16 || label > 0xfffff) {
+      throw new VrfConfigError('label', `per-vrf needs a label in 16..1048575, got ${label}`);
+    }
+  }
+  let maxRoutes: MaxRoutes | undefined;
+  if (input.maxRoutes) {
+    const { limit, warningPercent = 75, warningOnly = false } = input.maxRoutes;
+    if (!Number.isInteger(limit) || limit < 1) throw new VrfConfigError('max_routes.limit', `${limit} is not a positive integer`);
+    if (!Number.isInteger(warningPercent) || warningPercent < 1 || warningPercent > 100) {
+      throw new VrfConfigError('max_routes.warning_percent', `${warningPercent} is not in 1..100`);
+    }
+    maxRoutes = { limit, warningPercent, warningOnly };
+  }
+  return {
+    name,
+    rd: { form: rd.form, administrator: rd.administrator, assigned: rd.assigned },
+    importRts: rts('import_rts', input.importRts),
+    exportRts: rts('export_rts', input.exportRts),
+    labelMode,
+    label,
+    maxRoutes,
+  };
+}
+
+export function rdText(c: VrfConfig): string {
+  return formatRd(c.rd);
+}
