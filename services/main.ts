@@ -16,6 +16,7 @@ import { createLogger, type Logger } from './common/logger.js';
 import type { RunningService } from './common/service.js';
 import { labelsSettings, startLabels } from './labels/main.js';
 import { bgpSettings, startBgp } from './bgp/main.js';
+import { redisSettings, runTokenCommand, startVpn, vpnSettings } from './vpn/main.js';
 
 interface Command {
   summary: string;
@@ -33,6 +34,7 @@ interface ServiceEntry {
 const services: Record<string, ServiceEntry> = {
   labels: { settings: labelsSettings, usesDatabase: true, start: startLabels },
   bgp: { settings: bgpSettings, usesDatabase: false, start: startBgp },
+  vpn: { settings: [...vpnSettings, ...redisSettings], usesDatabase: true, start: startVpn },
 };
 
 const settingsOf = (entries: ServiceEntry[]): SettingSpec[] => [
@@ -54,6 +56,13 @@ const commands: Record<string, Command> = {
     async run(settings, log) {
       const applied = await applyMigrations({ databaseUrl: String(settings['database.url']) });
       log.info({ applied }, applied.length ? 'migrations applied' : 'database schema is current');
+    },
+  },
+  token: {
+    summary: 'API tokens of the vpn service: token create NAME [read|write|admin] (prints it once) | token list | token revoke ID',
+    settings: [...commonSettings, ...databaseSettings],
+    async run(settings) {
+      await runTokenCommand(process.argv.slice(2), settings);
     },
   },
   all: {

@@ -1,0 +1,112 @@
+// API bearer tokens. A token is 32 random bytes (base64url) behind a
+// readable prefix; only its SHA-256 is stored, so a database leak gives
+// nothing to replay. A high-entropy token needs no slow hash (unlike a
+// password), and the stored hash is compared in constant time.
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { PrismaClient } from '../../common/gen/prisma/client.js';
+import { IntentError } from '../intent/errors.js';
+
+export type Scope = 'read' | 'write' | 'admin';
+
+/** Each scope includes the ones before it. */
+const RANK: Record<Scope, number> = { read: 1, write: 2, admin: 3 };
+
+export const allows = (granted: Scope, needed: Scope) => RANK[granted] >= RANK[needed];
+
+export interface TokenInfo {
+  id: string;
+  name: string;
+  scope: Scope;
+  createdAt: string;
+  expiresAt?: string;
+  lastUsedAt?: string;
+}
+
+export const TOKEN_PREFIX = 'l3vpn_';
+export const MIN_TOKEN_LENGTH = 32;
+
+const sha256 = (token: string) => createHash('sha256').update(token).digest();
+
+export function newTokenSecret(): string {
+  return TOKEN_PREFIX + randomBytes(32).toString('base64url');
+}
+
+type Row = { id: string; name: string; scope: string; hash: string; createdAt: Date; expiresAt: Date | null; lastUsedAt: Date | null; revokedAt: Date | null };
+
+function info(r: Row): TokenInfo {
+  const t: TokenInfo = { id: r.id, name: r.name, scope: r.scope.toLowerCase() as Scope, createdAt: r.createdAt.toISOString() };
+  if (r.expiresAt) t.expiresAt = r.expiresAt.toISOString();
+  if (r.lastUsedAt) t.lastUsedAt = r.lastUsedAt.toISOString();
+  return t;
+}
+
+export class TokenStore {
+  /** Verified tokens for a few seconds, so a busy client costs one hash and no query per request. */
+  private readonly cache = new Map<string, { info: TokenInfo; until: number }>();
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly cacheMs = 5000,
+  ) {}
+
+  /** Creates a token; the secret is returned this once and never again. */
+  async create(name: string, scope: Scope, options: { secret?: string; expiresAt?: Date } = {}): Promise<{ token: string; info: TokenInfo }> {
+    const token = options.secret ?? newTokenSecret();
+    if (token.length < MIN_TOKEN_LENGTH) throw new IntentError('invalid', `a token has at least ${MIN_TOKEN_LENGTH} characters`, [{ pointer: '/token', detail: 'too short' }]);
+    const existing = await this.prisma.apiToken.findUnique({ where: { name } });
+    if (existing && !existing.revokedAt) throw new IntentError('exists', `a token named '${name}' exists`, [{ pointer: '/name', detail: 'is taken' }]);
+    if (existing) await this.prisma.apiToken.delete({ where: { id: existing.id } });
+    const row = await this.prisma.apiToken.create({
+      data: {
+        id: randomUUID(),
+        name,
+        scope: scope.toUpperCase() as 'READ' | 'WRITE' | 'ADMIN',
+        hash: sha256(token).toString('hex'),
+        expiresAt: options.expiresAt ?? null,
+      },
+    });
+    return { token, info: info(row) };
+  }
+
+  /** Makes sure `secret` is a valid admin token named `name` (the bootstrap token from a file or a Secret). */
+  async ensure(name: string, scope: Scope, secret: string): Promise<void> {
+    const hash = sha256(secret).toString('hex');
+    const row = await this.prisma.apiToken.findUnique({ where: { hash } });
+    if (row && !row.revokedAt) return;
+    await this.prisma.apiToken.deleteMany({ where: { OR: [{ name }, { hash }] } });
+    await this.create(name, scope, { secret });
+  }
+
+  /** The token's holder, or an 'unauthenticated' IntentError. */
+  async verify(token: string | undefined): Promise<TokenInfo> {
+    if (!token) throw new IntentError('unauthenticated', 'send Authorization: Bearer <token>');
+    const digest = sha256(token);
+    const key = digest.toString('hex');
+    const cached = this.cache.get(key);
+    const now = Date.now();
+    if (cached && cached.until > now) return cached.info;
+    const row = await this.prisma.apiToken.findUnique({ where: { hash: key } });
+    const valid = row && timingSafeEqual(Buffer.from(row.hash, 'hex'), digest) && !row.revokedAt && (!row.expiresAt || row.expiresAt.getTime() > now);
+    if (!valid) {
+      this.cache.delete(key);
+      throw new IntentError('unauthenticated', 'the token is unknown, revoked or expired');
+    }
+    if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > 60_000) {
+      await this.prisma.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date(now) } }).catch(() => {});
+    }
+    const i = info(row);
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(key, { info: i, until: now + this.cacheMs });
+    return i;
+  }
+
+  async list(): Promise<TokenInfo[]> {
+    return (await this.prisma.apiToken.findMany({ where: { revokedAt: null }, orderBy: { name: 'asc' } })).map(info);
+  }
+
+  async revoke(id: string): Promise<boolean> {
+    const r = await this.prisma.apiToken.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
+    this.cache.clear();
+    return r.count > 0;
+  }
+}

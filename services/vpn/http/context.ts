@@ -1,0 +1,25 @@
+// What the HTTP layer attaches to fastify's request and route config.
+import type { IntentService } from '../intent/intent-service.js';
+import type { Scope, TokenInfo, TokenStore } from '../auth/tokens.js';
+import type { IdempotencyStore } from './idempotency.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: TokenInfo;
+    idempotencyKey?: string;
+  }
+  interface FastifyContextConfig {
+    /** Scope a token needs for the route; routes without one are public (docs, health). */
+    scope?: Scope;
+  }
+}
+
+export interface HttpDeps {
+  intents: IntentService;
+  tokens: TokenStore;
+  idempotency: IdempotencyStore;
+  /** Require If-Match on PUT, PATCH and DELETE (428 without). */
+  requireIfMatch: boolean;
+  /** Checks the database for /readyz. */
+  ready: () => Promise<void>;
+}

@@ -1,0 +1,123 @@
+// The REST API of the vpn service: fastify with the intent schemas as its
+// validators, bearer-token auth with scopes, RFC 9457 problem details, and
+// an OpenAPI 3 document generated from the routes.
+import swagger from '@fastify/swagger';
+import type { ErrorObject } from 'ajv';
+import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
+import { allows } from '../auth/tokens.js';
+import { IntentError } from '../intent/errors.js';
+import { formats, sharedSchemas } from '../intent/schemas.js';
+import { bodyAjv, textAjv } from '../intent/validator.js';
+import type { Logger } from '../../common/logger.js';
+import type { HttpDeps } from './context.js';
+import { registerDocsRoutes } from './docs.js';
+import { registerIdempotencyHook } from './idempotent-post.js';
+import { problem, problemOfIntentError, problemOfValidation, sendProblem } from './problem.js';
+import { registerResourceRoutes } from './resources.js';
+import { registerTokenRoutes } from './tokens.js';
+import { registerVrfRoutes } from './vrfs.js';
+
+const problemSchema = {
+  $id: 'Problem',
+  type: 'object',
+  description: 'RFC 9457 problem details',
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    instance: { type: 'string' },
+    errors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { detail: { type: 'string' }, pointer: { type: 'string' }, parameter: { type: 'string' }, header: { type: 'string' } },
+      },
+    },
+  },
+};
+
+const planSchema = {
+  $id: 'Plan',
+  type: 'object',
+  description: 'the answer to a dry run: what the write would change, and on which nodes',
+  required: ['dryRun', 'changes', 'affectedNodes'],
+  properties: {
+    dryRun: { type: 'boolean' },
+    changes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { kind: { type: 'string' }, id: { type: 'string' }, action: { type: 'string', enum: ['create', 'update', 'delete'] } },
+      },
+    },
+    affectedNodes: { type: 'array', items: { type: 'string' } },
+    resource: { type: 'object', additionalProperties: true, description: 'the resource as it would be' },
+  },
+};
+
+export async function buildHttpApi(deps: HttpDeps, log: Logger): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    // The response serializer picks anyOf branches with its own Ajv; it must know the formats too.
+    serializerOpts: { ajv: { formats, strict: false } },
+  });
+  // The same compiled schemas as the domain layer; bodies are never coerced, text parts are.
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'l3vpn provisioning API',
+        version: '1',
+        description: 'Intent for BGP/MPLS IP VPNs (RFC 4364) in the vocabulary of RFC 8299 / RFC 9182: nodes, links, VPNs, sites; VRFs are derived.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+      tags: ['nodes', 'links', 'vpns', 'sites', 'vrfs', 'tokens'].map((name) => ({ name })),
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  for (const s of [...sharedSchemas, problemSchema, planSchema]) app.addSchema(s);
+
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'ignore'));
+
+  app.addHook('onRequest', async (request, reply) => {
+    const needed = request.routeOptions.config?.scope;
+    if (!needed) return;
+    const auth = request.headers.authorization;
+    const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
+    request.principal = await deps.tokens.verify(token);
+    if (!allows(request.principal.scope, needed)) {
+      throw new IntentError('forbidden', `this needs a token with scope '${needed}'; '${request.principal.name}' has '${request.principal.scope}'`);
+    }
+    void reply;
+  });
+  registerIdempotencyHook(app, deps);
+
+  app.setErrorHandler((err: FastifyError & { validation?: ErrorObject[]; validationContext?: string }, request, reply) => {
+    if (err instanceof IntentError) return sendProblem(reply, request, problemOfIntentError(err, request.url));
+    if (err.validation) return sendProblem(reply, request, problemOfValidation(err.validation, err.validationContext ?? 'body', request.url));
+    if (err.statusCode === 415) return sendProblem(reply, request, problem('unsupported-media-type', err.message, request.url));
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      return sendProblem(reply, request, { ...problem('invalid-request', err.message, request.url), status: err.statusCode });
+    }
+    log.error({ err, method: request.method, url: request.url }, 'request failed');
+    return sendProblem(reply, request, problem('internal-error', 'internal error', request.url));
+  });
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, request, problem('not-found', `no route ${request.method} ${request.url.split('?')[0]}`, request.url)));
+
+  registerResourceRoutes(app, deps);
+  registerVrfRoutes(app, deps);
+  registerTokenRoutes(app, deps);
+  registerDocsRoutes(app);
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    await deps.ready();
+    return reply.send({ status: 'ready' });
+  });
+  return app;
+}

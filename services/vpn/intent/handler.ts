@@ -1,0 +1,21 @@
+// The per-resource part of the write engine (intent-service.ts): how to
+// read, check and store one kind of intent.
+import type { Db, WriteContext } from './write-context.js';
+import type { ResourceKind, ResourceSpecs, ResourceViews } from './types.js';
+
+export type Filter = Record<string, string | undefined>;
+
+export interface ResourceHandler<K extends ResourceKind> {
+  readonly kind: K;
+  /** Query parameters a list may be filtered by. */
+  readonly filters: readonly string[];
+  read(db: Db, id: string): Promise<ResourceViews[K] | undefined>;
+  /** Ids > after, in id order, at most limit. */
+  list(db: Db, filter: Filter, after: string | undefined, limit: number): Promise<ResourceViews[K][]>;
+  /** Checks `next` against the rest of the intent (throws IntentErrors) and writes it. */
+  save(ctx: WriteContext, next: ResourceSpecs[K], current: ResourceViews[K] | undefined): Promise<void>;
+  remove(ctx: WriteContext, current: ResourceViews[K]): Promise<void>;
+}
+
+export const statusFilter = (filter: Filter) =>
+  filter.status ? { status: filter.status.toUpperCase() as 'PENDING' | 'PROVISIONING' | 'ACTIVE' | 'FAILED' } : {};

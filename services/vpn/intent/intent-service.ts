@@ -1,0 +1,207 @@
+// The domain layer both API adapters call: validate -> one transaction that
+// writes the intent and its outbox row -> after commit, tell the reconcile
+// trigger which nodes changed. A dry run runs the very same transaction and
+// rolls it back, so its answer is exactly what the write would do.
+import { Prisma, type PrismaClient } from '../../common/gen/prisma/client.js';
+import type { Logger } from '../../common/logger.js';
+import { IntentError, invalid, notFound } from './errors.js';
+import type { Filter, ResourceHandler } from './handler.js';
+import { links } from './links.js';
+import { applyMergePatch } from './merge-patch.js';
+import { nodes } from './nodes.js';
+import { writeOutbox } from './outbox.js';
+import { DEFAULT_LIMIT, decodeCursor, MAX_LIMIT, pageOf, type Page, type PageRequest } from './pagination.js';
+import { sites } from './sites.js';
+import { vpns } from './vpns.js';
+import type { ResourceKind, ResourceSpecs, ResourceViews, RoutesView, VrfView, WriteResult } from './types.js';
+import { validateResource } from './validator.js';
+import { listVrfs, readVrf } from './vrfs.js';
+import { lockRows, WriteContext } from './write-context.js';
+
+/** What If-Match asked for: any current version ("*"), or one of some versions. */
+export type Precondition = { any: true } | { versions: number[] };
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  /** Absent: unconditional. */
+  precondition?: Precondition;
+}
+
+/** Told after each commit which nodes to reconcile (the outbox row backs it up if this fails). */
+export interface ChangeSink {
+  committed(outboxId: bigint, nodes: string[]): Promise<void>;
+}
+
+/** Where a VRF's routes come from (the bgp service). */
+export interface VrfRoutesSource {
+  routes(vrf: VrfView): Promise<RoutesView>;
+}
+
+const handlers: { [K in ResourceKind]: ResourceHandler<K> } = { node: nodes, link: links, vpn: vpns, site: sites };
+
+export const RESOURCE_KINDS = Object.keys(handlers) as ResourceKind[];
+export const filtersOf = (kind: ResourceKind | 'vrf'): readonly string[] => (kind === 'vrf' ? ['vpn', 'node', 'status'] : handlers[kind].filters);
+
+const META_FIELDS = ['version', 'status', 'createdAt', 'updatedAt'];
+
+function withoutMeta<T extends object>(value: T): T {
+  const out = { ...value } as Record<string, unknown>;
+  for (const f of META_FIELDS) delete out[f];
+  return out as T;
+}
+
+class DryRun extends Error {
+  constructor(readonly result: WriteResult<unknown>) {
+    super('dry run');
+  }
+}
+
+const TABLE: Record<ResourceKind, string> = { node: 'node', link: 'link', vpn: 'vpn', site: 'site' };
+
+function checkPrecondition(kind: ResourceKind, current: { version: number } | undefined, p: Precondition | undefined): void {
+  if (!p) return;
+  if (!current) throw new IntentError('precondition-failed', `${kind} does not exist, so If-Match cannot match`);
+  if ('versions' in p && !p.versions.includes(current.version)) {
+    throw new IntentError('precondition-failed', `${kind} is at version ${current.version}; If-Match named ${p.versions.join(', ')}`);
+  }
+}
+
+/** Unique and foreign-key violations that slipped past the checks (a concurrent writer) are conflicts. */
+function mapDatabaseError(err: unknown, kind: ResourceKind, id: string, creating: boolean): unknown {
+  if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return err;
+  const text = JSON.stringify(err.meta ?? {});
+  if (err.code === 'P2002') {
+    if (creating && /pkey|"id"|\["id"\]/.test(text)) return new IntentError('exists', `${kind} '${id}' already exists`, [{ pointer: '/id', detail: `'${id}' is taken` }]);
+    return new IntentError('conflict', `a value of this ${kind} is already taken by another resource (${err.message.split('\n').pop()})`);
+  }
+  if (err.code === 'P2003') return new IntentError('conflict', `this ${kind} refers to, or is referred to by, a resource that changed meanwhile; retry`);
+  return err;
+}
+
+export class IntentService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly sink: ChangeSink,
+    private readonly routesSource: VrfRoutesSource,
+    private readonly log: Logger,
+  ) {}
+
+  async get<K extends ResourceKind>(kind: K, id: string): Promise<ResourceViews[K]> {
+    const found = await handlers[kind].read(this.prisma, id);
+    if (!found) throw notFound(kind, id);
+    return found as ResourceViews[K];
+  }
+
+  async list<K extends ResourceKind>(kind: K, filter: Filter, page: PageRequest): Promise<Page<ResourceViews[K]>> {
+    const limit = Math.min(page.limit || DEFAULT_LIMIT, MAX_LIMIT);
+    const rows = await handlers[kind].list(this.prisma, filter, decodeCursor(page.cursor), limit + 1);
+    return pageOf(rows as ResourceViews[K][], limit, (r) => r.id);
+  }
+
+  async getVrf(id: string, withRoutes = true): Promise<VrfView> {
+    const vrf = await readVrf(this.prisma, id);
+    if (!vrf) throw notFound('vrf', id);
+    if (withRoutes) vrf.routes = await this.routesSource.routes(vrf);
+    return vrf;
+  }
+
+  async listVrfs(filter: Filter, page: PageRequest): Promise<Page<VrfView>> {
+    const limit = Math.min(page.limit || DEFAULT_LIMIT, MAX_LIMIT);
+    return pageOf(await listVrfs(this.prisma, filter, decodeCursor(page.cursor), limit + 1), limit, (r) => r.id);
+  }
+
+  async vrfRoutes(id: string): Promise<RoutesView> {
+    return (await this.getVrf(id, true)).routes!;
+  }
+
+  create<K extends ResourceKind>(kind: K, body: ResourceSpecs[K], options: WriteOptions = {}): Promise<WriteResult<ResourceViews[K]>> {
+    const spec = withoutMeta(body);
+    validateResource(kind, spec);
+    return this.write(kind, spec.id, 'create', options, () => spec);
+  }
+
+  replace<K extends ResourceKind>(kind: K, id: string, body: ResourceSpecs[K], options: WriteOptions = {}): Promise<WriteResult<ResourceViews[K]>> {
+    const spec = withoutMeta({ ...body, id: body.id ?? id });
+    validateResource(kind, spec);
+    if (spec.id !== id) throw invalid([{ pointer: '/id', detail: `must be '${id}', the id in the request's path` }]);
+    return this.write(kind, id, 'update', options, () => spec);
+  }
+
+  patch<K extends ResourceKind>(kind: K, id: string, patch: Record<string, unknown>, options: WriteOptions = {}): Promise<WriteResult<ResourceViews[K]>> {
+    const p = withoutMeta(patch);
+    if ('id' in p && p.id !== id) throw invalid([{ pointer: '/id', detail: `cannot be changed (is '${id}')` }]);
+    return this.write(kind, id, 'update', options, (current) => {
+      const merged = applyMergePatch(withoutMeta(current!), p) as ResourceSpecs[K];
+      validateResource(kind, merged);
+      return merged;
+    });
+  }
+
+  remove(kind: ResourceKind, id: string, options: WriteOptions = {}): Promise<WriteResult<never>> {
+    return this.write(kind, id, 'delete', options, () => undefined) as Promise<WriteResult<never>>;
+  }
+
+  private async write<K extends ResourceKind>(
+    kind: K,
+    id: string,
+    action: 'create' | 'update' | 'delete',
+    options: WriteOptions,
+    next: (current: ResourceViews[K] | undefined) => ResourceSpecs[K] | undefined,
+  ): Promise<WriteResult<ResourceViews[K]>> {
+    const handler = handlers[kind] as unknown as ResourceHandler<K>;
+    let outboxId: bigint | undefined;
+    let result: WriteResult<ResourceViews[K]>;
+    try {
+      result = await this.withRetry(() =>
+        this.prisma.$transaction(
+          async (tx) => {
+            const ctx = new WriteContext(tx);
+            await lockRows(tx, TABLE[kind], [id]);
+            const current = (await handler.read(tx, id)) as ResourceViews[K] | undefined;
+            if (action === 'create' && current) throw new IntentError('exists', `${kind} '${id}' already exists`, [{ pointer: '/id', detail: `'${id}' is taken` }]);
+            if (action !== 'create' && !current) throw notFound(kind, id);
+            checkPrecondition(kind, current, options.precondition);
+            const spec = next(current);
+            if (spec) await handler.save(ctx, spec, current);
+            else await handler.remove(ctx, current!);
+            const resource = spec ? ((await handler.read(tx, id)) as ResourceViews[K]) : undefined;
+            const r: WriteResult<ResourceViews[K]> = {
+              dryRun: Boolean(options.dryRun),
+              changes: ctx.changes,
+              affectedNodes: [...ctx.nodes].sort(),
+              ...(resource ? { resource } : {}),
+            };
+            if (options.dryRun) throw new DryRun(r);
+            outboxId = await writeOutbox(tx, { aggregate: kind, aggregateId: id, action, nodes: r.affectedNodes, changes: r.changes, resource });
+            return r;
+          },
+          { maxWait: 10_000, timeout: 30_000 },
+        ),
+      );
+    } catch (err) {
+      if (err instanceof DryRun) return err.result as WriteResult<ResourceViews[K]>;
+      throw mapDatabaseError(err, kind, id, action === 'create');
+    }
+    if (outboxId !== undefined) {
+      try {
+        await this.sink.committed(outboxId, result.affectedNodes);
+      } catch (err) {
+        // Committed; the outbox relay will queue the reconcile.
+        this.log.warn({ err: (err as Error).message, outboxId: String(outboxId) }, 'could not queue reconcile jobs after commit; the outbox relay will');
+      }
+    }
+    return result;
+  }
+
+  /** Deadlocks and serialisation failures (P2034) are retried; they are nobody's fault. */
+  private async withRetry<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (attempt >= 3 || !(err instanceof Prisma.PrismaClientKnownRequestError) || err.code !== 'P2034') throw err;
+        await new Promise((r) => setTimeout(r, 20 * attempt));
+      }
+    }
+  }
+}

@@ -1,0 +1,116 @@
+// Nodes: the PE and P routers the control plane manages.
+import { conflict, Problems } from './errors.js';
+import type { Filter, ResourceHandler } from './handler.js';
+import { statusFilter } from './handler.js';
+import { nodeView, toDbEnum } from './records.js';
+import type { NodeSpec, NodeView } from './types.js';
+import type { Db } from './write-context.js';
+
+const MAX_LABEL = 1048575;
+
+/** Fields every other node's transport depends on (its SID, its next-hop address, its role). */
+const TOPOLOGY_FIELDS = ['role', 'routerId', 'loopback', 'srgb', 'nodeSidIndex', 'transport', 'asNumber'] as const;
+
+function checkNode(n: NodeSpec): void {
+  const p = new Problems();
+  if (n.labelRange && n.labelRange.min > n.labelRange.max) p.add('/labelRange/max', `must be >= min (${n.labelRange.min})`);
+  if (n.srgb && n.srgb.base + n.srgb.size - 1 > MAX_LABEL) p.add('/srgb/size', `base + size - 1 must be <= ${MAX_LABEL}`);
+  if (n.srgb && n.nodeSidIndex !== undefined && n.nodeSidIndex >= n.srgb.size) p.add('/nodeSidIndex', `must be below the SRGB size (${n.srgb.size})`);
+  p.throwIfAny();
+}
+
+async function checkUnique(db: Db, n: NodeSpec): Promise<void> {
+  const loopback = n.loopback ?? n.routerId;
+  const others = await db.node.findMany({
+    where: {
+      id: { not: n.id },
+      OR: [
+        { routerId: n.routerId },
+        { loopback },
+        ...(n.nodeSidIndex !== undefined ? [{ nodeSidIndex: n.nodeSidIndex }] : []),
+        ...(n.agentIdentity ? [{ agentIdentity: n.agentIdentity }] : []),
+      ],
+    },
+  });
+  for (const o of others) {
+    if (o.routerId === n.routerId) throw conflict('/routerId', `router id ${n.routerId} belongs to node '${o.id}'`);
+    if (o.loopback === loopback) throw conflict(n.loopback ? '/loopback' : '/routerId', `loopback ${loopback} belongs to node '${o.id}'`);
+    if (n.nodeSidIndex !== undefined && o.nodeSidIndex === n.nodeSidIndex) throw conflict('/nodeSidIndex', `node SID index ${n.nodeSidIndex} belongs to node '${o.id}'`);
+    if (n.agentIdentity && o.agentIdentity === n.agentIdentity) throw conflict('/agentIdentity', `agent identity belongs to node '${o.id}'`);
+  }
+}
+
+function rowOf(n: NodeSpec) {
+  return {
+    name: n.name ?? n.id,
+    role: n.role,
+    routerId: n.routerId,
+    loopback: n.loopback ?? n.routerId,
+    asNumber: BigInt(n.asNumber),
+    labelMin: n.labelRange?.min ?? null,
+    labelMax: n.labelRange?.max ?? null,
+    srgbBase: n.srgb?.base ?? null,
+    srgbSize: n.srgb?.size ?? null,
+    nodeSidIndex: n.nodeSidIndex ?? null,
+    transport: toDbEnum(n.transport ?? 'sr') as 'SR' | 'EXTERNAL',
+    agentIdentity: n.agentIdentity ?? null,
+    status: 'PENDING' as const,
+    statusReason: null,
+  };
+}
+
+export const nodes: ResourceHandler<'node'> = {
+  kind: 'node',
+  filters: ['role', 'status'],
+
+  async read(db, id) {
+    const r = await db.node.findUnique({ where: { id } });
+    return r ? nodeView(r) : undefined;
+  },
+
+  async list(db, filter: Filter, after, limit) {
+    const rows = await db.node.findMany({
+      where: { ...(after ? { id: { gt: after } } : {}), ...(filter.role ? { role: filter.role as 'PE' | 'P' } : {}), ...statusFilter(filter) },
+      orderBy: { id: 'asc' },
+      take: limit,
+    });
+    return rows.map(nodeView);
+  },
+
+  async save(ctx, next, current) {
+    checkNode(next);
+    await checkUnique(ctx.tx, next);
+    if (current?.role === 'PE' && next.role === 'P') {
+      const sites = await ctx.tx.site.count({ where: { nodeId: next.id } });
+      if (sites) throw conflict('/role', `node '${next.id}' still has ${sites} site(s); a P node holds no VPN state`);
+    }
+    const data = rowOf(next);
+    if (current) {
+      await ctx.tx.node.update({ where: { id: next.id }, data: { ...data, version: { increment: 1 } } });
+      ctx.changed('node', next.id, 'update');
+    } else {
+      await ctx.tx.node.create({ data: { id: next.id, ...data } });
+      ctx.changed('node', next.id, 'create');
+    }
+    const topologyChanged = !current || TOPOLOGY_FIELDS.some((f) => JSON.stringify(current[f]) !== JSON.stringify(normalised(next)[f]));
+    if (topologyChanged) await ctx.affectAllNodes();
+    else ctx.affect(next.id);
+  },
+
+  async remove(ctx, current) {
+    const [sites, links] = await Promise.all([
+      ctx.tx.site.count({ where: { nodeId: current.id } }),
+      ctx.tx.link.count({ where: { OR: [{ aNodeId: current.id }, { bNodeId: current.id }] } }),
+    ]);
+    if (sites) throw conflict('', `node '${current.id}' still has ${sites} site(s); delete or move them first`);
+    if (links) throw conflict('', `node '${current.id}' still has ${links} link(s); delete them first`);
+    await ctx.affectAllNodes();
+    await ctx.tx.node.delete({ where: { id: current.id } });
+    ctx.changed('node', current.id, 'delete');
+  },
+};
+
+function normalised(n: NodeSpec): Partial<NodeView> {
+  return { ...n, loopback: n.loopback ?? n.routerId, transport: n.transport ?? 'sr' };
+}
+

@@ -1,0 +1,299 @@
+// JSON Schemas of the intent resources. They are the validation: fastify
+// checks every request against them, the gRPC adapter checks what it maps
+// from its messages against the same compiled schemas, and the OpenAPI
+// document is generated from them.
+import { isIPv4, isIPv6 } from 'node:net';
+import { parseRd } from '../../common/vpn/rd.js';
+import { parseRouteTarget } from '../../common/vpn/route-target.js';
+import { hasHostBits, parseIpPrefix } from './ip.js';
+
+type Schema = Record<string, unknown>;
+
+const parses = (fn: (s: string) => unknown) => (s: string) => {
+  try {
+    fn(s);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Formats the schemas use, for every Ajv instance that compiles them. */
+export const formats: Record<string, (s: string) => boolean> = {
+  ipv4: (s) => isIPv4(s),
+  ipv6: (s) => isIPv6(s),
+  'ip-address': (s) => isIPv4(s) || isIPv6(s),
+  'interface-address': (s) => parseIpPrefix(s) !== undefined,
+  'ip-prefix': (s) => {
+    const p = parseIpPrefix(s);
+    return p !== undefined && !hasHostBits(p);
+  },
+  'route-target': parses(parseRouteTarget),
+  'route-distinguisher': parses(parseRd),
+  'date-time': (s) => !Number.isNaN(Date.parse(s)),
+};
+
+const id = (what: string): Schema => ({
+  type: 'string',
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$',
+  description: `${what}: letters, digits, '.', '_', '-'; at most 63`,
+});
+const ref = (name: string): Schema => ({ $ref: `${name}#` });
+const interfaceName: Schema = {
+  type: 'string',
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._/:-]{0,63}$',
+  description: 'interface name on the node, e.g. eth1 or GigabitEthernet0/0/0/1',
+};
+const asNumber: Schema = { type: 'integer', minimum: 1, maximum: 4294967295, description: 'AS number (RFC 6793)' };
+
+const metaProperties: Record<string, Schema> = {
+  version: { type: 'integer', readOnly: true, description: 'bumped by every change of the intent; the ETag' },
+  status: ref('Status'),
+  createdAt: { type: 'string', format: 'date-time', readOnly: true },
+  updatedAt: { type: 'string', format: 'date-time', readOnly: true },
+};
+
+const resource = (id: string, description: string, properties: Record<string, Schema>, required: string[], extra: Schema = {}): Schema => ({
+  $id: id,
+  type: 'object',
+  description,
+  additionalProperties: false,
+  required,
+  properties: { ...properties, ...metaProperties },
+  ...extra,
+});
+
+export const statusSchema: Schema = {
+  $id: 'Status',
+  type: 'object',
+  readOnly: true,
+  description: 'where the reconcile worker has got with the resource',
+  required: ['state'],
+  properties: {
+    state: { type: 'string', enum: ['pending', 'provisioning', 'active', 'failed'] },
+    reason: { type: 'string', description: 'why it failed' },
+  },
+};
+
+export const nodeSchema = resource(
+  'Node',
+  'A managed node: a PE (holds VRFs) or a P router (transport only), with its forwarding agent.',
+  {
+    id: id('node id'),
+    name: { type: 'string', minLength: 1, maxLength: 253, description: 'host name; defaults to the id' },
+    role: { type: 'string', enum: ['PE', 'P'] },
+    routerId: { type: 'string', format: 'ipv4', description: 'BGP identifier (RFC 6286)' },
+    loopback: { type: 'string', format: 'ip-address', description: 'BGP next hop of the routes it originates; defaults to routerId' },
+    asNumber,
+    labelRange: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['min', 'max'],
+      description: 'dynamic label range; defaults to the labels service default',
+      properties: { min: { type: 'integer', minimum: 16, maximum: 1048575 }, max: { type: 'integer', minimum: 16, maximum: 1048575 } },
+    },
+    srgb: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['base', 'size'],
+      description: 'segment routing global block (RFC 8402)',
+      properties: { base: { type: 'integer', minimum: 16, maximum: 1048575 }, size: { type: 'integer', minimum: 1, maximum: 1048560 } },
+    },
+    nodeSidIndex: { type: 'integer', minimum: 0, maximum: 1048559, description: 'node SID index; allocated when absent' },
+    transport: { type: 'string', enum: ['sr', 'external'], default: 'sr' },
+    agentIdentity: { type: 'string', minLength: 1, maxLength: 512, description: "identity the node's forwarding agent presents" },
+  },
+  ['id', 'role', 'routerId', 'asNumber'],
+);
+
+const linkEnd: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['node', 'interface'],
+  properties: {
+    node: id('node id'),
+    interface: interfaceName,
+    address: { type: 'string', format: 'interface-address', description: 'address with prefix length; absent for an unnumbered link' },
+  },
+};
+
+export const linkSchema = resource(
+  'Link',
+  'A core link between two nodes.',
+  { id: id('link id'), a: linkEnd, b: linkEnd, igpMetric: { type: 'integer', minimum: 1, maximum: 16777215, default: 10 } },
+  ['id', 'a', 'b'],
+);
+
+const rtOrNull: Schema = { anyOf: [{ type: 'string', format: 'route-target' }, { type: 'null' }] };
+
+export const vpnSchema = resource(
+  'Vpn',
+  'A customer VPN (RFC 8299 vpn-service).',
+  {
+    id: id('VPN id'),
+    customer: { type: 'string', minLength: 1, maxLength: 200 },
+    description: { type: 'string', maxLength: 1000 },
+    topology: { type: 'string', enum: ['any-to-any', 'hub-spoke'], default: 'any-to-any', description: 'RFC 8299 vpn-service-topology' },
+    extranetImports: {
+      type: 'array',
+      maxItems: 100,
+      uniqueItems: true,
+      items: id('VPN id'),
+      description: "extranet: this VPN's VRFs also import the routes of these VPNs",
+    },
+    addressFamilies: {
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { type: 'string', enum: ['ipv4', 'ipv6'] },
+      default: ['ipv4'],
+    },
+    labelMode: { type: 'string', enum: ['per-vrf', 'per-ce', 'per-prefix'], default: 'per-vrf' },
+    maxRoutesPerVrf: { type: 'integer', minimum: 1, maximum: 10000000, default: 10000 },
+    routeDistinguisher: {
+      type: 'string',
+      format: 'route-distinguisher',
+      description: 'one RD for every VRF of the VPN; when absent each VRF gets its own (type 1, router-id:n)',
+    },
+    routeTargets: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'any-to-any: anyToAny; hub-spoke: hub and spoke. A missing or null one is allocated.',
+      properties: { anyToAny: rtOrNull, hub: rtOrNull, spoke: rtOrNull },
+    },
+  },
+  ['id', 'customer'],
+);
+
+const attachment = (family: 'IPv4' | 'IPv6'): Schema => ({
+  type: 'object',
+  additionalProperties: false,
+  required: ['peAddress', 'ceAddress'],
+  description: `${family} addressing of the attachment circuit`,
+  properties: {
+    peAddress: { type: 'string', format: 'interface-address', description: "PE interface address with the subnet's length" },
+    ceAddress: { type: 'string', format: family === 'IPv4' ? 'ipv4' : 'ipv6' },
+  },
+});
+
+export const siteSchema = resource(
+  'Site',
+  'A customer site and its attachment to a PE (RFC 8299 site with one site-network-access).',
+  {
+    id: id('site id'),
+    vpn: id('VPN id'),
+    node: id('PE node id'),
+    interface: interfaceName,
+    vlan: { type: 'integer', minimum: 1, maximum: 4094, description: '802.1Q VLAN id; absent for untagged' },
+    ipv4: attachment('IPv4'),
+    ipv6: attachment('IPv6'),
+    role: { type: 'string', enum: ['any-to-any', 'hub', 'spoke'], description: 'RFC 8299 site-role; required in a hub-spoke VPN' },
+    routing: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        static: {
+          type: 'array',
+          maxItems: 1000,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['prefix'],
+            properties: {
+              prefix: { type: 'string', format: 'ip-prefix' },
+              nextHop: { type: 'string', format: 'ip-address', description: "defaults to the CE's address of the prefix's family" },
+            },
+          },
+        },
+        bgp: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['peerAs'],
+          description: 'eBGP with the CE on its addresses',
+          properties: { peerAs: asNumber },
+        },
+      },
+    },
+    siteOfOrigin: { type: 'string', format: 'route-target', description: 'route origin community (RFC 4360 §5) stamped on its routes' },
+  },
+  ['id', 'vpn', 'node', 'interface'],
+  { anyOf: [{ required: ['ipv4'] }, { required: ['ipv6'] }] },
+);
+
+const routesSchema: Schema = {
+  $id: 'VrfRoutes',
+  type: 'object',
+  required: ['state', 'routes'],
+  description: "the VRF's routes as the bgp service selected them; state 'unavailable' when it cannot be asked",
+  properties: {
+    state: { type: 'string', enum: ['available', 'unavailable'] },
+    reason: { type: 'string' },
+    routes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          prefix: { type: 'string' },
+          nextHop: { type: 'string' },
+          labels: { type: 'array', items: { type: 'integer' } },
+          routeDistinguisher: { type: 'string' },
+          routeTargets: { type: 'array', items: { type: 'string' } },
+          origin: { type: 'string', enum: ['local', 'remote'] },
+          best: { type: 'boolean' },
+        },
+      },
+    },
+  },
+};
+
+export const vrfSchema: Schema = {
+  $id: 'Vrf',
+  type: 'object',
+  description: 'A VRF (RFC 9182 vpn-node): derived, one per VPN per PE with a site of it.',
+  properties: {
+    id: { type: 'string', description: 'VPN id and node id joined by ":"' },
+    vpn: { type: 'string' },
+    node: { type: 'string' },
+    routeDistinguisher: { type: 'string' },
+    importRouteTargets: { type: 'array', items: { type: 'string' } },
+    exportRouteTargets: { type: 'array', items: { type: 'string' } },
+    sites: { type: 'array', items: { type: 'string' } },
+    routes: ref('VrfRoutes'),
+    ...metaProperties,
+  },
+};
+
+/**
+ * A JSON merge patch (RFC 7396) of a resource: any top-level field, null
+ * removes an optional one. The merged result is validated against the
+ * resource's schema, so nested mistakes are reported where they land.
+ */
+export function patchSchemaOf(schema: Schema, name: string): Schema {
+  const required = new Set(schema.required as string[]);
+  const properties: Record<string, Schema> = {};
+  for (const [key, prop] of Object.entries(schema.properties as Record<string, Schema>)) {
+    if (key === 'id') {
+      properties[key] = prop;
+      continue;
+    }
+    const loose: Schema = prop.type === 'object' ? { type: 'object' } : prop.type === 'array' ? { type: 'array' } : prop;
+    properties[key] = required.has(key) ? loose : { anyOf: [loose, { type: 'null' }] };
+  }
+  return { $id: name, type: 'object', additionalProperties: false, description: `JSON merge patch (RFC 7396) of a ${schema.$id}`, properties };
+}
+
+export const resourceSchemas = { node: nodeSchema, link: linkSchema, vpn: vpnSchema, site: siteSchema } as const;
+
+export const sharedSchemas: Schema[] = [
+  statusSchema,
+  nodeSchema,
+  linkSchema,
+  vpnSchema,
+  siteSchema,
+  routesSchema,
+  vrfSchema,
+  patchSchemaOf(nodeSchema, 'NodePatch'),
+  patchSchemaOf(linkSchema, 'LinkPatch'),
+  patchSchemaOf(vpnSchema, 'VpnPatch'),
+  patchSchemaOf(siteSchema, 'SitePatch'),
+];

@@ -1,0 +1,163 @@
+// The intent resources as the API shows them (REST JSON; the gRPC adapter
+// maps its messages to and from these). Names follow RFC 8299 / RFC 9182.
+import type { Family } from './ip.js';
+
+export type StatusState = 'pending' | 'provisioning' | 'active' | 'failed';
+
+export interface Status {
+  state: StatusState;
+  reason?: string;
+}
+
+/** Fields the server owns; accepted and ignored in requests so a GET body can be PUT back. */
+export interface Meta {
+  version: number;
+  status: Status;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type NodeRole = 'PE' | 'P';
+export type Transport = 'sr' | 'external';
+export type Topology = 'any-to-any' | 'hub-spoke';
+export type LabelMode = 'per-vrf' | 'per-ce' | 'per-prefix';
+export type SiteRole = 'any-to-any' | 'hub' | 'spoke';
+
+export interface NodeSpec {
+  id: string;
+  name?: string;
+  role: NodeRole;
+  routerId: string;
+  loopback?: string;
+  asNumber: number;
+  labelRange?: { min: number; max: number };
+  srgb?: { base: number; size: number };
+  nodeSidIndex?: number;
+  transport?: Transport;
+  agentIdentity?: string;
+}
+
+export interface LinkEnd {
+  node: string;
+  interface: string;
+  address?: string;
+}
+
+export interface LinkSpec {
+  id: string;
+  a: LinkEnd;
+  b: LinkEnd;
+  igpMetric?: number;
+}
+
+export interface RouteTargets {
+  anyToAny?: string | null;
+  hub?: string | null;
+  spoke?: string | null;
+}
+
+export interface VpnSpec {
+  id: string;
+  customer: string;
+  description?: string;
+  topology?: Topology;
+  extranetImports?: string[];
+  addressFamilies?: Family[];
+  labelMode?: LabelMode;
+  maxRoutesPerVrf?: number;
+  routeDistinguisher?: string;
+  routeTargets?: RouteTargets;
+}
+
+export interface Attachment {
+  peAddress: string;
+  ceAddress: string;
+}
+
+export interface StaticRoute {
+  prefix: string;
+  nextHop?: string;
+}
+
+export interface SiteSpec {
+  id: string;
+  vpn: string;
+  node: string;
+  interface: string;
+  vlan?: number;
+  ipv4?: Attachment;
+  ipv6?: Attachment;
+  role?: SiteRole;
+  routing?: { static?: StaticRoute[]; bgp?: { peerAs: number } };
+  siteOfOrigin?: string;
+}
+
+export type NodeView = NodeSpec & Meta & { name: string; loopback: string; transport: Transport };
+export type LinkView = LinkSpec & Meta & { igpMetric: number };
+export type VpnView = VpnSpec &
+  Meta & {
+    topology: Topology;
+    extranetImports: string[];
+    addressFamilies: Family[];
+    labelMode: LabelMode;
+    maxRoutesPerVrf: number;
+    routeTargets: RouteTargets;
+  };
+export type SiteView = SiteSpec & Meta & { role: SiteRole };
+
+export type RoutesView =
+  | { state: 'available'; routes: VrfRoute[] }
+  | { state: 'unavailable'; reason: string; routes: [] };
+
+export interface VrfRoute {
+  prefix: string;
+  nextHop: string;
+  labels: number[];
+  routeDistinguisher?: string;
+  routeTargets: string[];
+  origin: 'local' | 'remote';
+  best: boolean;
+}
+
+export interface VrfView extends Meta {
+  id: string;
+  vpn: string;
+  node: string;
+  routeDistinguisher?: string;
+  importRouteTargets: string[];
+  exportRouteTargets: string[];
+  sites: string[];
+  routes?: RoutesView;
+}
+
+export type ResourceKind = 'node' | 'link' | 'vpn' | 'site';
+
+export interface ResourceViews {
+  node: NodeView;
+  link: LinkView;
+  vpn: VpnView;
+  site: SiteView;
+}
+
+export interface ResourceSpecs {
+  node: NodeSpec;
+  link: LinkSpec;
+  vpn: VpnSpec;
+  site: SiteSpec;
+}
+
+/** One row the write would create, change or remove (a dry run lists them; a real write did them). */
+export interface Change {
+  kind: ResourceKind | 'vrf';
+  id: string;
+  action: 'create' | 'update' | 'delete';
+}
+
+export interface WriteResult<V> {
+  /** The resource after the write; absent after a delete. */
+  resource?: V;
+  dryRun: boolean;
+  changes: Change[];
+  /** Nodes whose desired state the write may change; each gets a reconcile job. */
+  affectedNodes: string[];
+}

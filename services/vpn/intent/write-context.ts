@@ -1,0 +1,37 @@
+// What one intent write carries through its transaction: the changes it made
+// (rows created, updated, deleted) and the nodes whose desired state they touch.
+import type { Prisma, PrismaClient } from '../../common/gen/prisma/client.js';
+import type { Change } from './types.js';
+
+export type Tx = Prisma.TransactionClient;
+export type Db = Tx | PrismaClient;
+
+export class WriteContext {
+  readonly changes: Change[] = [];
+  readonly nodes = new Set<string>();
+  constructor(readonly tx: Tx) {}
+
+  changed(kind: Change['kind'], id: string, action: Change['action']): void {
+    this.changes.push({ kind, id, action });
+  }
+
+  affect(...nodes: (string | undefined)[]): void {
+    for (const n of nodes) if (n) this.nodes.add(n);
+  }
+
+  /** Every node's desired state depends on the whole topology (SR shortest paths, node SIDs). */
+  async affectAllNodes(): Promise<void> {
+    for (const n of await this.tx.node.findMany({ select: { id: true } })) this.nodes.add(n.id);
+  }
+}
+
+const TABLES = new Set(['node', 'link', 'vpn', 'site', 'vrf']);
+
+/** Takes row locks, in id order so two writers never wait on each other in a circle. */
+export async function lockRows(tx: Tx, table: string, ids: string[]): Promise<string[]> {
+  if (!TABLES.has(table)) throw new Error(`not a lockable table: ${table}`);
+  const sorted = [...new Set(ids)].sort();
+  if (!sorted.length) return [];
+  const rows = await tx.$queryRawUnsafe<{ id: string }[]>(`SELECT id FROM "${table}" WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, sorted);
+  return rows.map((r) => r.id);
+}

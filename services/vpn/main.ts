@@ -1,0 +1,151 @@
+// The vpn service: the intent API (REST + gRPC) for portals and OSS/BSS,
+// its transactional outbox, and the reconcile jobs it queues per node.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError, type SettingSpec, type Settings } from '../common/config.js';
+import { openDatabase } from '../common/db/client.js';
+import { startGrpcServer } from '../common/grpc/server.js';
+import type { Logger } from '../common/logger.js';
+import type { RunningService } from '../common/service.js';
+import { TokenStore, type Scope } from './auth/tokens.js';
+import { vpnGrpcService } from './grpc-api.js';
+import { IdempotencyStore } from './http/idempotency.js';
+import { buildHttpApi } from './http/server.js';
+import { IntentService } from './intent/intent-service.js';
+import { redisConnection, ReconcileQueue } from './reconcile/queue.js';
+import { NodeReconciler } from './reconcile/reconciler.js';
+import { OutboxRelay } from './reconcile/relay.js';
+import { startReconcileWorker } from './reconcile/worker.js';
+import { vrfRoutesSource } from './routes/vrf-routes.js';
+
+export const vpnSettings: SettingSpec[] = [
+  { key: 'vpn.listen', type: 'string', default: '0.0.0.0:8080', description: 'REST listen address of the vpn service (/v1, /docs)' },
+  { key: 'vpn.grpc-listen', type: 'string', default: '0.0.0.0:50063', description: 'gRPC listen address of the vpn service' },
+  { key: 'vpn.labels-address', type: 'string', default: '127.0.0.1:50061', description: 'gRPC address of the labels service' },
+  { key: 'vpn.bgp-address', type: 'string', default: '', description: 'gRPC address of the bgp service (empty: none; VRF routes read as unavailable)' },
+  {
+    key: 'vpn.bootstrap-token-file',
+    type: 'string',
+    default: '',
+    description: "file holding an admin API token (>= 32 characters) to accept, e.g. a Kubernetes Secret; registered as token 'bootstrap'",
+  },
+  { key: 'vpn.require-if-match', type: 'boolean', default: false, description: 'refuse PUT, PATCH and DELETE without If-Match (428)' },
+  { key: 'vpn.worker-concurrency', type: 'integer', default: 4, min: 0, max: 256, description: 'reconcile jobs run at once in this process (0: no worker here)' },
+  { key: 'vpn.outbox-relay-ms', type: 'integer', default: 2000, min: 100, max: 600_000, description: 'how often unsent outbox rows are queued again' },
+  { key: 'vpn.idempotency-hours', type: 'integer', default: 24, min: 1, max: 720, description: 'how long an Idempotency-Key and its response are kept' },
+];
+
+export const redisSettings: SettingSpec[] = [
+  { key: 'redis.url', type: 'string', default: 'redis://127.0.0.1:6379', description: 'Redis URL (job queues)', secret: true },
+  { key: 'redis.prefix', type: 'string', default: 'l3vpn', description: 'prefix of every Redis key (queue names), to share one Redis' },
+];
+
+function parseListen(value: string, key: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
+  if (!m || Number(m[3]) > 65535) throw new ConfigError(`${key}: '${value}' is not HOST:PORT`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port: Number(m[3]) };
+}
+
+export interface RunningVpn extends RunningService {
+  httpPort: number;
+  intents: IntentService;
+  tokens: TokenStore;
+  queue: ReconcileQueue;
+  relay: OutboxRelay;
+}
+
+export async function startVpn(settings: Settings, log: Logger): Promise<RunningVpn> {
+  const listen = parseListen(String(settings['vpn.listen']), 'vpn.listen');
+  const db = openDatabase(String(settings['database.url']), Number(settings['database.pool-size']), (err) =>
+    log.warn({ err: err.message }, 'idle database connection lost; it will be replaced'),
+  );
+  const prefix = String(settings['redis.prefix']);
+  const redisUrl = String(settings['redis.url']);
+  const producerRedis = redisConnection(redisUrl);
+  const workerRedis = redisConnection(redisUrl);
+  for (const r of [producerRedis, workerRedis]) r.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
+
+  const queue = new ReconcileQueue(producerRedis, prefix, db.prisma);
+  const intents = new IntentService(db.prisma, queue, vrfRoutesSource(String(settings['vpn.bgp-address'])), log);
+  const tokens = new TokenStore(db.prisma);
+  const tokenFile = String(settings['vpn.bootstrap-token-file']);
+  if (tokenFile) {
+    let secret: string;
+    try {
+      secret = readFileSync(tokenFile, 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError(`vpn.bootstrap-token-file: cannot read ${tokenFile}: ${(err as Error).message}`);
+    }
+    await tokens.ensure('bootstrap', 'admin', secret).catch((err: Error) => {
+      throw new ConfigError(`vpn.bootstrap-token-file: ${err.message}`);
+    });
+  }
+  const idempotency = new IdempotencyStore(db.prisma, Number(settings['vpn.idempotency-hours']) * 3600_000);
+
+  const relay = new OutboxRelay(db.prisma, queue, log);
+  relay.start(Number(settings['vpn.outbox-relay-ms']));
+  const purge = setInterval(() => void idempotency.purgeExpired().catch(() => {}), 3600_000).unref();
+
+  const concurrency = Number(settings['vpn.worker-concurrency']);
+  const worker = concurrency
+    ? startReconcileWorker({ redis: workerRedis, prefix, reconciler: new NodeReconciler(db.prisma), concurrency, log })
+    : undefined;
+
+  const app = await buildHttpApi(
+    { intents, tokens, idempotency, requireIfMatch: Boolean(settings['vpn.require-if-match']), ready: async () => void (await db.pool.query('SELECT 1')) },
+    log,
+  );
+  await app.listen({ host: listen.host, port: listen.port });
+  const httpPort = (app.server.address() as { port: number }).port;
+  log.info({ listen: String(settings['vpn.listen']), port: httpPort }, 'REST API listening');
+  const grpc = await startGrpcServer({ listen: String(settings['vpn.grpc-listen']), services: [vpnGrpcService({ intents, tokens, log })], log });
+
+  return {
+    name: 'vpn',
+    grpcPort: grpc.port,
+    httpPort,
+    intents,
+    tokens,
+    queue,
+    relay,
+    stop: async (graceMs) => {
+      clearInterval(purge);
+      await Promise.all([grpc.stop(graceMs), app.close()]);
+      await relay.stop();
+      await worker?.close();
+      await queue.close();
+      producerRedis.disconnect();
+      workerRedis.disconnect();
+      await db.close();
+    },
+  };
+}
+
+/**
+ * `l3vpn token create NAME [read|write|admin]`: creates an API token and
+ * prints it once (how an operator gets the first admin token);
+ * `l3vpn token list`; `l3vpn token revoke ID`.
+ */
+export async function runTokenCommand(argv: string[], settings: Settings): Promise<void> {
+  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: false });
+  const [, action, arg, scopeArg] = positionals;
+  const db = openDatabase(String(settings['database.url']), 2);
+  try {
+    const tokens = new TokenStore(db.prisma);
+    if (action === 'create' && arg) {
+      const scope = (scopeArg ?? 'admin') as Scope;
+      if (!['read', 'write', 'admin'].includes(scope)) throw new ConfigError(`scope must be read, write or admin, got '${scope}'`);
+      const { token, info } = await tokens.create(arg, scope);
+      process.stderr.write(`created token '${info.name}' (id ${info.id}, scope ${info.scope}); it is shown only this once:\n`);
+      process.stdout.write(`${token}\n`);
+    } else if (action === 'list') {
+      for (const t of await tokens.list()) process.stdout.write(`${t.id}  ${t.scope.padEnd(5)}  ${t.name}\n`);
+    } else if (action === 'revoke' && arg) {
+      if (!(await tokens.revoke(arg))) throw new ConfigError(`no active token with id ${arg}`);
+    } else {
+      throw new ConfigError('usage: l3vpn token create NAME [read|write|admin] | token list | token revoke ID');
+    }
+  } finally {
+    await db.close();
+  }
+}

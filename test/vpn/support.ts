@@ -1,0 +1,88 @@
+// Starts the vpn service on free ports against this run's own database and
+// Redis prefix, with tokens of each scope, and a small fetch client.
+import { commonSettings, databaseSettings, loadSettings } from '../../services/common/config.js';
+import { createLogger } from '../../services/common/logger.js';
+import { redisSettings, startVpn, vpnSettings, type RunningVpn } from '../../services/vpn/main.js';
+import { createTestDatabase, testRedis, type TestDatabase } from '../support/services.js';
+
+export interface Response {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+export interface VpnHarness {
+  db: TestDatabase;
+  vpn: RunningVpn;
+  tokens: { read: string; write: string; admin: string };
+  base: string;
+  call(method: string, path: string, options?: { token?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+export async function startVpnHarness(env: Record<string, string> = {}): Promise<VpnHarness> {
+  const db = await createTestDatabase('vpn');
+  const redis = await testRedis();
+  const settings = loadSettings([...commonSettings, ...databaseSettings, ...vpnSettings, ...redisSettings], {
+    env: {
+      DATABASE_URL: db.url,
+      DATABASE_MIGRATE: 'false',
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: redis.prefix,
+      VPN_LISTEN: '127.0.0.1:0',
+      VPN_GRPC_LISTEN: '127.0.0.1:0',
+      VPN_WORKER_CONCURRENCY: '0',
+      VPN_OUTBOX_RELAY_MS: '600000',
+      ...env,
+    },
+  });
+  const vpn = await startVpn(settings, createLogger('vpn-test', process.env.TEST_LOG_LEVEL ?? 'silent'));
+  const tokens = {
+    read: (await vpn.tokens.create('reader', 'read')).token,
+    write: (await vpn.tokens.create('writer', 'write')).token,
+    admin: (await vpn.tokens.create('admin', 'admin')).token,
+  };
+  const base = `http://127.0.0.1:${vpn.httpPort}`;
+  return {
+    db,
+    vpn,
+    tokens,
+    base,
+    async call(method, path, options = {}) {
+      const headers: Record<string, string> = { ...(options.headers ?? {}) };
+      const token = options.token === undefined ? tokens.admin : options.token;
+      if (token) headers.authorization = `Bearer ${token}`;
+      let body: string | undefined;
+      if (options.body !== undefined) {
+        body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const res = await fetch(base + path, { method, headers, ...(body !== undefined ? { body } : {}) });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON
+      }
+      return { status: res.status, headers: res.headers, body: parsed };
+    },
+    async stop() {
+      await vpn.queue.queue.obliterate({ force: true }).catch(() => {});
+      await vpn.stop(1000);
+      await db.drop();
+    },
+  };
+}
+
+export const pe = (id: string, n: number, extra: object = {}) => ({ id, role: 'PE', routerId: `192.0.2.${n}`, asNumber: 65000, ...extra });
+export const vpnBody = (id: string, extra: object = {}) => ({ id, customer: 'acme', ...extra });
+export const siteBody = (id: string, vpn: string, node: string, n: number, extra: object = {}) => ({
+  id,
+  vpn,
+  node,
+  interface: 'eth1',
+  vlan: 100 + n,
+  ipv4: { peAddress: `10.${n}.0.1/30`, ceAddress: `10.${n}.0.2` },
+  ...extra,
+});
