@@ -118,7 +118,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(formatSettings(command.settings, settings));
     return;
   }
-  const log = createLogger(name, String(settings['log.level']));
+  const log = createLogger(name === 'all' ? undefined : name, String(settings['log.level']));
   const graceMs = Number(settings['shutdown.grace-seconds']) * 1000;
   const running = await command.run(settings, log);
   if (!running) return;
