@@ -207,18 +207,20 @@ export class LabelAllocator {
     return { labels: out };
   }
 
+  /** A node's spaces with usage; a node never allocated from shows the defaults it would get (reading creates nothing). */
   async spaces(node: string): Promise<NodeSpacesView> {
-    await this.ensureNode(node);
     const pools = await this.prisma.pool.findMany({ where: { scope: node, kind: { in: ['LABEL', 'SRGB'] } } });
-    const dyn = pools.find((p) => p.kind === 'LABEL')!;
-    const srgbPool = pools.find((p) => p.kind === 'SRGB')!;
-    const dynamic = { min: Number(dyn.min), max: Number(dyn.max) };
-    const srgb = { base: Number(srgbPool.base), size: Number(srgbPool.max) + 1 };
+    const dyn = pools.find((p) => p.kind === 'LABEL');
+    const srgbPool = pools.find((p) => p.kind === 'SRGB');
+    const dynamic = dyn ? { min: Number(dyn.min), max: Number(dyn.max) } : this.defaults.dynamic;
+    const srgb = srgbPool ? { base: Number(srgbPool.base), size: Number(srgbPool.max) + 1 } : this.defaults.srgb;
+    const dynamicSize = dynamic.max - dynamic.min + 1 - srgbOverlap(dynamic, srgb);
+    const unused = (size: number): Usage => ({ size, allocated: 0, held: 0, free: size });
     const [dynamicUsage, srgbUsage] = await Promise.all([
-      usageOf(this.store.db, dyn.id, dynamic.max - dynamic.min + 1 - srgbOverlap(dynamic, srgb)),
-      usageOf(this.store.db, srgbPool.id, srgb.size),
+      dyn ? usageOf(this.store.db, dyn.id, dynamicSize) : unused(dynamicSize),
+      srgbPool ? usageOf(this.store.db, srgbPool.id, srgb.size) : unused(srgb.size),
     ]);
-    return { node, dynamic, srgb, holdDownMs: dyn.holdDownMs, dynamicUsage, srgbUsage };
+    return { node, dynamic, srgb, holdDownMs: dyn?.holdDownMs ?? this.defaults.holdDownMs, dynamicUsage, srgbUsage };
   }
 
   /**

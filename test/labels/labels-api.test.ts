@@ -2,6 +2,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { status, type ServiceError } from '@grpc/grpc-js';
+import pg from 'pg';
+import { poolConfigFromUrl } from '../../services/common/db/pg-config.js';
 import { HealthClient, HealthCheckResponse_ServingStatus } from '../support/health.js';
 import { commonSettings, databaseSettings, loadSettings } from '../../services/common/config.js';
 import { AllocationState, LabelKind, PoolType } from '../../services/common/gen/proto/l3vpn/v1/labels.js';
@@ -12,6 +14,7 @@ import { createTestDatabase, type TestDatabase } from '../support/services.js';
 import { labelsClient, type LabelsClient } from '../support/labels.js';
 
 const VRF = LabelKind.LABEL_KIND_VRF;
+const { Client } = pg;
 
 async function rejects(p: Promise<unknown>, code: status, message: RegExp): Promise<void> {
   await assert.rejects(p, (err: ServiceError) => {
@@ -93,6 +96,21 @@ describe('labels service', () => {
     await rejects(client.allocateRouteDistinguisher({ owner: 'x', administrator: '65000x', value: '' }), status.INVALID_ARGUMENT, /^administrator: /);
     await rejects(client.allocateRouteTarget({ owner: 'x', administrator: '', value: '70000:70000' }), status.INVALID_ARGUMENT, /^value: /);
     await rejects(client.listLabels({ node: 'pe1', kind: 0, state: 0, ownerPrefix: '', pageSize: 0, pageToken: 'garbage' }), status.INVALID_ARGUMENT, /^page_token: /);
+  });
+
+  test("reading an unknown node's spaces shows the defaults and creates nothing", async () => {
+    const spaces = (await client.getLabelSpaces({ node: 'pe-never' })).spaces!;
+    assert.deepEqual(spaces.dynamicRange, { min: 16, max: 1048575 });
+    assert.deepEqual(spaces.srgb, { base: 16000, size: 8000 });
+    assert.deepEqual(spaces.dynamicUsage, { size: 1048560 - 8000, allocated: 0, held: 0, free: 1048560 - 8000 });
+    const pg = new Client({ ...poolConfigFromUrl(db.url), options: undefined });
+    await pg.connect();
+    try {
+      const { rows } = await pg.query("SELECT count(*)::int AS n FROM pool WHERE scope = 'pe-never'");
+      assert.equal(rows[0].n, 0);
+    } finally {
+      await pg.end();
+    }
   });
 
   test('an owner asking for another kind is refused', async () => {
