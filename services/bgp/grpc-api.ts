@@ -30,6 +30,8 @@ import type { MessageCounters } from './speaker/counters.js';
 import type { NotificationRecord, Peer } from './speaker/peer.js';
 import { Speaker, SpeakerError } from './speaker/speaker.js';
 import { formatAddress } from './wire/ip.js';
+import { vrfRpcs } from './grpc-vrf.js';
+import type { VrfService } from './vrf-service.js';
 import { RouteEncodeError, parsePrefix, type Family } from './wire/nlri.js';
 
 const BATCH = 1000;
@@ -77,6 +79,7 @@ export function peerConfigFromProto(p: ProtoPeerConfig | undefined): PeerConfig 
       connectRetryTime: p.timers?.connectRetry || undefined,
       passive: p.passive,
       routeReflectorClient: p.routeReflectorClient,
+      nextHopSelf: p.nextHopSelf,
       vrf: p.vrf,
       description: p.description,
       adminDown: p.adminDown,
@@ -94,6 +97,7 @@ function configToProto(c: PeerConfig): ProtoPeerConfig {
     timers: { holdTime: c.holdTime, keepaliveInterval: c.keepaliveTime, connectRetry: c.connectRetryTime },
     passive: c.passive,
     routeReflectorClient: c.routeReflectorClient,
+    nextHopSelf: c.nextHopSelf,
     vrf: c.vrf ?? '',
     description: c.description ?? '',
     adminDown: c.adminDown,
@@ -254,7 +258,7 @@ function watch(speaker: Speaker, call: ServerWritableStream<WatchEventRequest, W
   log.debug('watch snapshot sent');
 }
 
-export function bgpGrpcService(speaker: Speaker, log: Logger): GrpcService {
+export function bgpGrpcService(speaker: Speaker, log: Logger, vrfs: VrfService): GrpcService {
   const implementation: BgpServiceServer = {
     getGlobal: unary(log, 'GetGlobal', async () => ({
       as: speaker.config.as,
@@ -262,6 +266,7 @@ export function bgpGrpcService(speaker: Speaker, log: Logger): GrpcService {
       listenAddress: speaker.config.listenAddress,
       listenPort: speaker.port,
       gracefulRestartTime: speaker.config.gracefulRestartTime,
+      clusterId: speaker.clusterId,
     })),
     addPeer: unary(log, 'AddPeer', async (req) => {
       const config = peerConfigFromProto(req.peer);
@@ -322,6 +327,7 @@ export function bgpGrpcService(speaker: Speaker, log: Logger): GrpcService {
       );
     },
     watchEvent: (call) => watch(speaker, call, log),
+    ...vrfRpcs(vrfs, log),
   };
   return { name: 'l3vpn.v1.BgpService', definition: BgpServiceService, implementation };
 }

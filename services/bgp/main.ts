@@ -9,12 +9,14 @@ import type { RunningService } from '../common/service.js';
 import { bgpGrpcService } from './grpc-api.js';
 import { PeerConfigError, checkSpeakerConfig, parseFamilyName, peerConfig, type PeerConfig, type SpeakerConfig } from './speaker/config.js';
 import { Speaker } from './speaker/speaker.js';
+import { vrfServiceFor, type VrfService } from './vrf-service.js';
 
 export const bgpSettings: SettingSpec[] = [
   { key: 'bgp.as', type: 'integer', default: 65000, min: 1, max: 4294967295, description: 'our autonomous system number' },
   { key: 'bgp.router-id', type: 'string', default: '10.0.0.1', description: 'BGP identifier (a non-zero dotted quad)' },
   { key: 'bgp.listen-address', type: 'string', default: '0.0.0.0', description: 'address the BGP listener binds; a specific one is also the source of our connections' },
   { key: 'bgp.port', type: 'integer', default: 179, min: 0, max: 65535, description: 'BGP TCP port (0: any free port)' },
+  { key: 'bgp.cluster-id', type: 'string', default: '', description: 'route reflection CLUSTER_ID (RFC 4456), a dotted quad; empty: the router id' },
   { key: 'bgp.grpc-listen', type: 'string', default: '0.0.0.0:50062', description: 'gRPC listen address of the bgp service' },
   {
     key: 'bgp.graceful-restart-time',
@@ -31,7 +33,7 @@ export const bgpSettings: SettingSpec[] = [
     type: 'structured',
     default: [],
     description:
-      'static neighbours: a list of {address, remote-as, local-address, port, families [ipv4-unicast, ipv6-unicast, vpn-ipv4, vpn-ipv6], hold-time, keepalive-time, connect-retry-time, passive, route-reflector-client, vrf, description, admin-down}',
+      'static neighbours: a list of {address, remote-as, local-address, port, families [ipv4-unicast, ipv6-unicast, vpn-ipv4, vpn-ipv6], hold-time, keepalive-time, connect-retry-time, passive, route-reflector-client, next-hop-self, vrf, description, admin-down}',
   },
 ];
 
@@ -48,6 +50,7 @@ const NEIGHBOR_KEYS = new Set([
   'connect-retry-time',
   'passive',
   'route-reflector-client',
+  'next-hop-self',
   'vrf',
   'description',
   'admin-down',
@@ -98,6 +101,7 @@ export function staticNeighbors(value: SettingValue): PeerConfig[] {
         connectRetryTime: num('connect-retry-time'),
         passive: bool('passive'),
         routeReflectorClient: bool('route-reflector-client'),
+        nextHopSelf: bool('next-hop-self'),
         vrf: str('vrf'),
         description: str('description'),
         adminDown: bool('admin-down'),
@@ -119,6 +123,7 @@ export function speakerConfig(settings: Settings): SpeakerConfig {
       gracefulRestartTime: Number(settings['bgp.graceful-restart-time']),
       idleHoldTime: Number(settings['bgp.idle-hold-time']),
       idleHoldMaxTime: Number(settings['bgp.idle-hold-max-time']),
+      clusterId: settings['bgp.cluster-id'] ? String(settings['bgp.cluster-id']) : undefined,
     });
   } catch (err) {
     if (err instanceof PeerConfigError) throw new ConfigError(err.message);
@@ -128,6 +133,7 @@ export function speakerConfig(settings: Settings): SpeakerConfig {
 
 export interface RunningBgp extends RunningService {
   readonly speaker: Speaker;
+  readonly vrfs: VrfService;
   /** The BGP port actually bound (bgp.port 0 picks one). */
   readonly bgpPort: number;
 }
@@ -142,9 +148,10 @@ export async function startBgp(settings: Settings, log: Logger): Promise<Running
   }
   const speaker = new Speaker(config, log);
   await speaker.listen();
+  const vrfs = vrfServiceFor(speaker, log);
   let grpc;
   try {
-    grpc = await startGrpcServer({ listen: String(settings['bgp.grpc-listen']), services: [bgpGrpcService(speaker, log)], log });
+    grpc = await startGrpcServer({ listen: String(settings['bgp.grpc-listen']), services: [bgpGrpcService(speaker, log, vrfs)], log });
   } catch (err) {
     await speaker.stop();
     throw err;
@@ -155,9 +162,11 @@ export async function startBgp(settings: Settings, log: Logger): Promise<Running
     name: 'bgp',
     grpcPort: grpc.port,
     speaker,
+    vrfs,
     bgpPort: speaker.port,
     stop: async (graceMs) => {
       await grpc.stop(graceMs);
+      vrfs.close();
       await speaker.stop();
     },
   };

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRd } from '../../common/vpn/rd.js';
+import { formatRd, parseRd } from '../../common/vpn/rd.js';
 import { decodeMessage } from '../wire/message.js';
 import { parsePrefix } from '../wire/nlri.js';
 import { encodeEndOfRib, encodeUpdate, type UpdateMessage } from '../wire/update.js';
 import { AdjRibIn } from './adj-rib-in.js';
-import { routeKey } from './path.js';
+import { RibPath, routeKey } from './path.js';
 
 const VPNV4 = { afi: 1, safi: 128 };
 const S = { fourOctetAs: true };
@@ -47,4 +47,28 @@ test('graceful restart: stale paths survive until End-of-RIB, re-announced ones 
   assert.deepEqual(eor.endOfRib, [VPNV4]);
   assert.deepEqual(eor.withdrawn.map((p) => p.key), [routeKey(VPNV4, route('10.1.0.0/24'))]);
   assert.equal(rib.table.count(VPNV4), 1);
+});
+
+test('paths of one UPDATE share one attribute object; labels and routes come back from the compact form', () => {
+  const rib = new AdjRibIn('192.0.2.9');
+  const bytes = encodeUpdate({ attributes: { origin: 0, asPath: [], localPref: 100 }, mpReach: { ...VPNV4, nextHop: { address: '198.51.100.1' }, routes: [route('10.1.0.0/24', 16), route('10.2.0.0/23', 17)] } }, S);
+  const again = encodeUpdate({ attributes: { origin: 0, asPath: [], localPref: 100 }, mpReach: { ...VPNV4, nextHop: { address: '198.51.100.1' }, routes: [route('10.3.0.0/24', 18)] } }, S);
+  const [a, b] = rib.apply(upd(bytes), [VPNV4], 1, bytes).announced;
+  const [c] = rib.apply(upd(again), [VPNV4], 2, again).announced;
+  assert.ok(a instanceof RibPath && b instanceof RibPath && c instanceof RibPath);
+  assert.equal(a.shared, c.shared, 'same attribute octets: one shared object across UPDATEs');
+  assert.equal(rib.attributeSets, 1);
+  assert.deepEqual([b.route.length, b.route.labels, formatRd(b.route.rd!)], [23, [17], '65000:1']);
+  assert.equal(routeKey(VPNV4, b.route), b.key, 'the route rebuilt from the key keys the same');
+  rib.clear();
+  assert.equal(rib.attributeSets, 0, 'unused attribute sets are dropped');
+});
+
+test('announcements a loop check refuses are withdrawals (RFC 4456 §8)', () => {
+  const rib = new AdjRibIn('192.0.2.9');
+  rib.apply(announce('10.1.0.0/24'), [VPNV4], 1);
+  const looped = encodeUpdate({ attributes: { origin: 0, asPath: [], originatorId: '10.0.0.1' }, mpReach: { ...VPNV4, nextHop: { address: '198.51.100.1' }, routes: [route('10.1.0.0/24'), route('10.2.0.0/24')] } }, S);
+  const c = rib.apply(upd(looped), [VPNV4], 2, looped, (a) => a.originatorId === '10.0.0.1');
+  assert.deepEqual([c.announced.length, c.withdrawn.length], [0, 1]);
+  assert.equal(rib.table.count(VPNV4), 0);
 });

@@ -3,9 +3,11 @@
 // routes kept as stale across a restart and swept at End-of-RIB.
 import type { UpdateMessage } from '../wire/update.js';
 import { Afi, Safi } from '../wire/constants.js';
-import { Family, NlriList, Route, familyKey } from '../wire/nlri.js';
+import { Family, NlriList, familyKey } from '../wire/nlri.js';
 import type { NextHop } from '../wire/next-hop.js';
-import type { Path } from './path.js';
+import type { PathAttributes } from '../wire/attributes.js';
+import { NO_LABEL, PathShared, RibPath, type Path } from './path.js';
+import { attributeKey } from './attribute-key.js';
 import { PathTable } from './table.js';
 
 export interface RibChange {
@@ -17,60 +19,106 @@ export interface RibChange {
   readonly ignored: number;
 }
 
-function routeAt(list: NlriList, i: number): Route {
-  const route: Route = { prefix: list.prefixBytes(i), length: list.prefixLength(i) };
-  if (!list.shape!.labeled) return route;
-  return list.shape!.hasRd ? { ...route, rd: list.rd(i), labels: list.labels(i) } : { ...route, labels: list.labels(i) };
-}
+/** Decides, once per UPDATE, that its announcements are to be ignored (loop checks, RFC 4456 §8). */
+export type AnnounceFilter = (attributes: Readonly<PathAttributes>) => boolean;
+
+const EMPTY_RAW = new Uint8Array(0);
 
 export class AdjRibIn {
   readonly table = new PathTable();
+  /** Attribute sets in use, by wire form: paths of one attribute set share one PathShared. */
+  private readonly pool = new Map<string, PathShared>();
 
   constructor(readonly source: string) {}
+
+  /** Distinct attribute sets held (for tests and memory figures). */
+  get attributeSets(): number {
+    return this.pool.size;
+  }
 
   /**
    * Applies one UPDATE the codec accepted (action ok, attribute-discard or
    * treat-as-withdraw: `update.withdraw` already holds the routes to drop).
+   * `raw` is the whole message: its attribute octets identify the attribute
+   * set without re-encoding it. Announcements that `reject` refuses are
+   * withdrawals (a loop: the route must not stay as it was).
    */
-  apply(update: UpdateMessage, negotiated: readonly Family[], now: number): RibChange {
-    const allowed = new Set(negotiated.map((f) => familyKey(f.afi, f.safi)));
+  apply(update: UpdateMessage, negotiated: readonly Family[], now: number, raw?: Uint8Array, reject?: AnnounceFilter): RibChange {
     const change: RibChange = { announced: [], withdrawn: [], endOfRib: [], ignored: 0 };
     let ignored = 0;
-    for (const list of update.withdraw) {
-      if (!list.shape || !allowed.has(familyKey(list.afi, list.safi))) {
-        ignored += list.count;
-        continue;
-      }
-      const family = { afi: list.afi, safi: list.safi };
-      for (let i = 0; i < list.count; i++) {
-        const old = this.table.delete(family, list.key(i));
-        if (old) change.withdrawn.push(old);
-      }
-    }
-    for (const list of update.announce) {
-      if (!list.shape || !allowed.has(familyKey(list.afi, list.safi))) {
-        ignored += list.count || 1;
-        continue;
-      }
-      const family = { afi: list.afi, safi: list.safi };
-      const v4 = list.afi === Afi.IPV4 && list.safi === Safi.UNICAST;
-      const nextHop: NextHop | undefined = v4
-        ? update.attributes.nextHop !== undefined
-          ? { address: update.attributes.nextHop }
-          : undefined
-        : update.mpReach?.nextHop;
-      for (let i = 0; i < list.count; i++) {
-        const path: Path = { family, key: list.key(i), route: routeAt(list, i), nextHop, attributes: update.attributes, source: this.source, since: now, stale: false };
-        this.table.set(path);
-        change.announced.push(path);
+    const refused = update.announce.length > 0 && reject !== undefined && reject(update.attributes);
+    for (const list of update.withdraw) ignored += this.withdrawList(list, negotiated, change);
+    if (refused) for (const list of update.announce) ignored += this.withdrawList(list, negotiated, change);
+    else {
+      let attrKey: string | undefined;
+      const seconds = Math.floor(now / 1000);
+      for (const list of update.announce) {
+        const family = allowed(negotiated, list);
+        if (!family || !list.shape) {
+          ignored += list.count || 1;
+          continue;
+        }
+        const v4 = list.afi === Afi.IPV4 && list.safi === Safi.UNICAST;
+        attrKey ??= attributeKey(raw ?? EMPTY_RAW, update);
+        const shared = this.intern(family, v4, update, attrKey);
+        const labeled = list.shape.labeled;
+        for (let i = 0; i < list.count; i++) {
+          const label = !labeled ? NO_LABEL : list.labelCount(i) === 1 ? list.label(i) : list.labels(i);
+          const path = new RibPath(list.key(i), label, shared, seconds);
+          shared.refs++;
+          const old = this.table.set(path);
+          if (old) this.release(old);
+          change.announced.push(path);
+        }
       }
     }
     if (update.endOfRib) {
       const f = update.endOfRib;
       change.endOfRib.push({ afi: f.afi, safi: f.safi });
-      change.withdrawn.push(...this.sweepStale(f));
+      for (const p of this.sweepStale(f)) change.withdrawn.push(p);
     }
     return { ...change, ignored };
+  }
+
+  private withdrawList(list: NlriList, negotiated: readonly Family[], change: RibChange): number {
+    const family = allowed(negotiated, list);
+    if (!family || !list.shape) return list.count;
+    for (let i = 0; i < list.count; i++) {
+      const old = this.table.delete(family, list.key(i));
+      if (old) {
+        this.release(old);
+        change.withdrawn.push(old);
+      }
+    }
+    return 0;
+  }
+
+  private intern(family: Family, v4: boolean, update: UpdateMessage, attrKey: string): PathShared {
+    const k = `${familyKey(family.afi, family.safi)}|${attrKey}`;
+    let s = this.pool.get(k);
+    if (!s) {
+      const nextHop: NextHop | undefined = v4
+        ? update.attributes.nextHop !== undefined
+          ? { address: update.attributes.nextHop }
+          : undefined
+        : update.mpReach?.nextHop;
+      s = new PathShared(family, nextHop, update.attributes, this.source, k);
+      this.pool.set(k, s);
+    }
+    return s;
+  }
+
+  private release(p: Path): void {
+    if (!(p instanceof RibPath)) return;
+    const s = p.shared;
+    if (--s.refs === 0 && this.pool.get(s.internKey) === s) this.pool.delete(s.internKey);
+  }
+
+  /** Removes every path of the family (all when omitted); returns them. */
+  clear(family?: Family): Path[] {
+    const out = this.table.clear(family);
+    for (const p of out) this.release(p);
+    return out;
   }
 
   /** Marks every path of the families stale; returns how many. */
@@ -92,6 +140,7 @@ export class AdjRibIn {
       for (const p of [...this.table.paths(f)]) {
         if (!p.stale) continue;
         this.table.delete(f, p.key);
+        this.release(p);
         out.push(p);
       }
     }
@@ -103,4 +152,9 @@ export class AdjRibIn {
     for (const p of this.table.paths(family)) if (p.stale) n++;
     return n;
   }
+}
+
+function allowed(negotiated: readonly Family[], f: Family): Family | undefined {
+  for (const n of negotiated) if (n.afi === f.afi && n.safi === f.safi) return n;
+  return undefined;
 }

@@ -44,7 +44,7 @@ export class PathTable {
     const out: Path[] = [];
     for (const [fk, t] of this.byFamily) {
       if (family && fk !== familyKey(family.afi, family.safi)) continue;
-      out.push(...t.values());
+      for (const p of t.values()) out.push(p);
       this.byFamily.delete(fk);
     }
     return out;

@@ -17,6 +17,8 @@ export interface SpeakerConfig {
   /** First automatic-restart delay after a session failure, doubling up to idleHoldMaxTime (seconds). */
   readonly idleHoldTime: number;
   readonly idleHoldMaxTime: number;
+  /** RFC 4456 §7 CLUSTER_ID; the router id when undefined. */
+  readonly clusterId?: string;
 }
 
 export interface PeerConfig {
@@ -32,6 +34,8 @@ export interface PeerConfig {
   readonly connectRetryTime: number;
   readonly passive: boolean;
   readonly routeReflectorClient: boolean;
+  /** Toward an iBGP peer, send our session address as the next hop of every route. */
+  readonly nextHopSelf: boolean;
   /** VRF of a PE-CE session (used from issue 5 on). */
   readonly vrf?: string;
   readonly description?: string;
@@ -136,6 +140,7 @@ export function peerConfig(input: PeerConfigInput): PeerConfig {
     connectRetryTime,
     passive: input.passive ?? false,
     routeReflectorClient: input.routeReflectorClient ?? false,
+    nextHopSelf: input.nextHopSelf ?? false,
     vrf: input.vrf || undefined,
     description: input.description || undefined,
     adminDown: input.adminDown ?? false,
@@ -150,6 +155,13 @@ export function checkSpeakerConfig(c: SpeakerConfig): SpeakerConfig {
     throw new PeerConfigError('bgp.router-id', `'${c.routerId}' is not a non-zero dotted quad`);
   }
   if (!normaliseAddress(c.listenAddress)) throw new PeerConfigError('bgp.listen-address', `'${c.listenAddress}' is not an IP address`);
+  if (c.clusterId !== undefined) {
+    try {
+      if (parseBgpId(c.clusterId) === 0) throw new Error('zero');
+    } catch {
+      throw new PeerConfigError('bgp.cluster-id', `'${c.clusterId}' is not a non-zero dotted quad`);
+    }
+  }
   if (c.gracefulRestartTime < 0 || c.gracefulRestartTime > 4095) throw new PeerConfigError('bgp.graceful-restart-time', 'must be 0..4095 seconds');
   return c;
 }
@@ -167,6 +179,7 @@ export function needsReset(a: PeerConfig, b: PeerConfig): boolean {
     a.connectRetryTime !== b.connectRetryTime ||
     a.passive !== b.passive ||
     a.routeReflectorClient !== b.routeReflectorClient ||
+    a.nextHopSelf !== b.nextHopSelf ||
     a.vrf !== b.vrf
   );
 }

@@ -9,17 +9,21 @@ import { PeerConnections, type PeerConnection } from '../fsm/driver.js';
 import type { Capabilities, FsmAction, NegotiatedSession, Notification, RouteDisposal, State } from '../fsm/types.js';
 import { AdjRibIn, type RibChange } from '../rib/adj-rib-in.js';
 import type { Path } from '../rib/path.js';
+import { PathTable } from '../rib/table.js';
 import { KEEPALIVE } from '../wire/header.js';
 import { decodeMessage } from '../wire/message.js';
 import { encodeNotification, shutdownCommunication, type BgpError } from '../wire/notification.js';
 import { encodeRouteRefresh } from '../wire/route-refresh.js';
-import { encodeEndOfRib, type UpdateMessage } from '../wire/update.js';
+import type { UpdateMessage } from '../wire/update.js';
 import { DEFAULT_SESSION, type SessionOptions } from '../wire/session.js';
 import { familyKey, type Family } from '../wire/nlri.js';
+import { MessageType } from '../wire/constants.js';
 import type { Logger } from '../../common/logger.js';
 import { type PeerConfig, type SpeakerConfig, familyName } from './config.js';
 import { MessageCounters } from './counters.js';
-import { announcementUpdates, withdrawalUpdates, type ExportPeer } from './export.js';
+import { AdjRibOut, type OutboundSource } from './adj-rib-out.js';
+import { isLoop } from './reflection.js';
+import { UpdateWriter } from './update-writer.js';
 import { eventFor, eventForError } from './inbound.js';
 import { encodeOpenSummary, sessionOptions } from './open-summary.js';
 import { Transport } from './transport.js';
@@ -42,9 +46,15 @@ export type PeerEvent =
 
 export interface PeerContext {
   readonly speaker: SpeakerConfig;
+  /** CLUSTER_ID (RFC 4456 §7): bgp.cluster-id, the router id by default. */
+  readonly clusterId: string;
   readonly log: Logger;
-  /** Local paths of a family, to advertise. */
-  localPaths(family: Family): Iterable<Path>;
+  /** The Loc-RIB and peer facts the Adj-RIB-Out is computed from. */
+  readonly outbound: OutboundSource;
+  /** Adj-RIB-In changed (including routes dropped when the session ends). */
+  routes(peer: Peer, change: RibChange): void;
+  /** The session came up (the peer's BGP Identifier is known) or went down. */
+  sessionChanged(peer: Peer, session: NegotiatedSession | undefined): void;
   emit(event: PeerEvent): void;
   /** Whether anyone listens for route events (they are not built otherwise). */
   watchingRoutes(): boolean;
@@ -55,7 +65,8 @@ interface Established {
   readonly transport: Transport;
   readonly session: NegotiatedSession;
   readonly options: SessionOptions;
-  readonly export: ExportPeer;
+  readonly out: AdjRibOut;
+  readonly writer: UpdateWriter;
   readonly since: number;
 }
 
@@ -65,6 +76,7 @@ function record(n: BgpError): NotificationRecord {
 
 export class Peer {
   readonly adjRibIn: AdjRibIn;
+  private readonly offered = new PathTable();
   readonly sent = new MessageCounters();
   readonly received = new MessageCounters();
   private connections: PeerConnections;
@@ -81,6 +93,10 @@ export class Peer {
   /** Set by disable(): the operator's shutdown communication. */
   adminShutdown: { communication?: string } | undefined;
   private log: Logger;
+  /** The message being handled, so the Adj-RIB-In can key attribute sets on its octets. */
+  private lastMessage: Uint8Array | undefined;
+  /** Receive time of the current chunk (one Date.now() per socket read). */
+  private now = Date.now();
 
   constructor(
     public config: PeerConfig,
@@ -198,27 +214,90 @@ export class Peer {
     return n;
   }
 
-  /** Re-sends everything we advertise (soft reset out). */
+  /** Re-sends everything we advertise (soft reset out), from the Adj-RIB-Out. */
   resend(families: readonly Family[]): void {
     const e = this.established;
     if (!e) return;
     for (const f of e.session.families) {
       if (families.length && !families.some((x) => familyKey(x.afi, x.safi) === familyKey(f.afi, f.safi))) continue;
-      this.sendUpdates(announcementUpdates(f, this.ctx.localPaths(f), e.export));
+      e.out.refresh(f);
+    }
+    this.schedule();
+  }
+
+  /**
+   * Paths offered to this peer alone (a PE-CE peer bound to a VRF: the VRF
+   * layer decides what it gets; the global Loc-RIB is not sent to it).
+   * Replaces the offered path of the same key; sent when the connection can take it.
+   */
+  announce(family: Family, paths: readonly Path[]): void {
+    for (const p of paths) {
+      this.offered.set(p);
+      this.mark(family, p.key);
     }
   }
 
-  /** Paths of one family that changed locally. */
-  announce(family: Family, paths: readonly Path[]): void {
-    const e = this.established;
-    if (!e || !this.negotiated(family)) return;
-    this.sendUpdates(announcementUpdates(family, paths, e.export));
+  withdraw(family: Family, paths: readonly Path[]): void {
+    for (const p of paths) {
+      if (this.offered.delete(family, p.key)) this.mark(family, p.key);
+    }
   }
 
-  withdraw(family: Family, paths: readonly Path[]): void {
+  /** What this peer's Adj-RIB-Out is computed from: the global Loc-RIB, or the offered paths of a VRF peer. */
+  private outboundSource(): OutboundSource {
+    if (!this.config.vrf) return this.ctx.outbound;
+    const g = this.ctx.outbound;
+    return {
+      best: (f, k) => this.offered.get(f, k),
+      bests: (f) => this.offered.paths(f),
+      session: (source) => g.session(source),
+      clusterId: g.clusterId,
+    };
+  }
+
+  /** A Loc-RIB destination changed: queued for the Adj-RIB-Out, sent when the connection can take it. */
+  mark(family: Family, key: string): void {
     const e = this.established;
-    if (!e || !this.negotiated(family)) return;
-    this.sendUpdates(withdrawalUpdates(family, paths.map((p) => p.route), e.options));
+    if (e && e.out.mark(family, key)) this.schedule();
+  }
+
+  /** The Adj-RIB-Out, while Established. */
+  get adjRibOut(): AdjRibOut | undefined {
+    return this.established?.out;
+  }
+
+  /** Whether UPDATEs wait for the socket to drain (RFC-less, but bounded memory for a slow peer). */
+  get blocked(): boolean {
+    return this.waitingDrain;
+  }
+
+  private scheduled = false;
+  private waitingDrain = false;
+
+  private schedule(): void {
+    if (this.scheduled || this.waitingDrain) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  /** Produces UPDATEs until done or the socket pushes back; resumes on 'drain'. */
+  private pump(): void {
+    const e = this.established;
+    if (!e || this.waitingDrain) return;
+    e.writer.writable = true;
+    const done = e.out.produce(e.writer);
+    if (!done || !e.writer.writable) {
+      if (!e.writer.writable) {
+        this.waitingDrain = true;
+        e.transport.onDrain(() => {
+          this.waitingDrain = false;
+          if (this.established === e) this.pump();
+        });
+      } else this.schedule();
+    }
   }
 
   negotiated(family: Family): boolean {
@@ -226,10 +305,7 @@ export class Peer {
   }
 
   advertisedCount(family: Family): number {
-    if (!this.negotiated(family)) return 0;
-    let n = 0;
-    for (const _ of this.ctx.localPaths(family)) n++;
-    return n;
+    return this.established?.out.count(family) ?? 0;
   }
 
   // ---- FSM plumbing ----
@@ -290,10 +366,12 @@ export class Peer {
   }
 
   private receive(conn: PeerConnection, transport: Transport, messages: Uint8Array[], error: BgpError | undefined): void {
+    this.now = Date.now();
     for (const message of messages) {
       if (this.transports.get(conn.id) !== transport) return; // dropped meanwhile
       this.received.count(message[18]!);
       const result = decodeMessage(message, this.options.get(conn.id) ?? DEFAULT_SESSION);
+      this.lastMessage = message;
       if (result.ok && result.message.type === 'notification') {
         this.lastNotificationReceived = record(result.message);
         this.log.info({ code: result.message.code, subcode: result.message.subcode, communication: this.lastNotificationReceived.communication }, 'NOTIFICATION received');
@@ -304,6 +382,7 @@ export class Peer {
       }
       const event = eventFor(result);
       if (event) this.connections.dispatch(conn.id, event);
+      this.lastMessage = undefined;
     }
     if (error && this.transports.get(conn.id) === transport) this.connections.dispatch(conn.id, eventForError(error));
   }
@@ -313,11 +392,12 @@ export class Peer {
     transport.write(bytes);
   }
 
-  private sendUpdates(messages: Uint8Array[]): void {
-    const e = this.established;
-    if (!e || messages.length === 0) return;
-    for (const m of messages) this.write(e.transport, m);
-    this.connections.dispatch(e.connection.id, { type: 'UpdateSent' });
+  /** The writer's sink: one chunk of whole UPDATEs; false when the socket's buffer is full. */
+  private sendChunk(transport: Transport, connId: number, chunk: Uint8Array, messages: number): boolean {
+    this.sent.count(MessageType.UPDATE, messages);
+    const ok = transport.write(chunk);
+    this.connections.dispatch(connId, { type: 'UpdateSent' });
+    return ok;
   }
 
   private perform(action: FsmAction, conn: PeerConnection): void {
@@ -354,7 +434,7 @@ export class Peer {
         if (transport) this.sessionUp(conn, transport, action.session);
         return;
       case 'deliverUpdate':
-        this.applyUpdate(action.update as UpdateMessage);
+        this.applyUpdate(action.update as UpdateMessage, this.lastMessage);
         return;
       case 'deliverRouteRefresh':
         // RFC 2918 §4: re-advertise the Adj-RIB-Out of that family.
@@ -386,22 +466,30 @@ export class Peer {
     this.options.set(conn.id, options);
     transport.splitter.setMaxLength(options.maxMessageLength ?? 4096);
     const localAddress = transport.localAddress || this.config.localAddress || this.ctx.speaker.routerId;
-    this.established = {
-      connection: conn,
-      transport,
-      session,
-      options,
-      export: { localAs: this.ctx.speaker.as, remoteAs: this.config.remoteAs, localAddress, session: options },
-      since: Date.now(),
-    };
+    const out = new AdjRibOut(
+      {
+        address: this.address,
+        external: this.external,
+        client: this.config.routeReflectorClient,
+        nextHopSelf: this.config.nextHopSelf,
+        localAs: this.ctx.speaker.as,
+        remoteAs: this.config.remoteAs,
+        localAddress,
+        session: options,
+      },
+      session.families,
+      this.outboundSource(),
+    );
+    const writer = new UpdateWriter(options.maxMessageLength ?? 4096, (chunk, n) => this.sendChunk(transport, conn.id, chunk, n));
+    this.established = { connection: conn, transport, session, options, out, writer, since: Date.now() };
+    this.waitingDrain = false;
+    this.ctx.sessionChanged(this, session);
     this.lastError = undefined;
     this.log.info({ families: session.families.map(familyName), holdTime: session.holdTime, remoteId: formatBgpId(session.remoteBgpId) }, 'session established');
     this.keepOrSweepStale(session);
     // Initial advertisement, each family closed by End-of-RIB (RFC 4724 §2).
-    for (const f of session.families) {
-      this.sendUpdates(announcementUpdates(f, this.ctx.localPaths(f), this.established.export));
-      this.sendUpdates([encodeEndOfRib(f.afi, f.safi)]);
-    }
+    out.startSync();
+    this.schedule();
   }
 
   /** RFC 4724 §4.2 once the session is back: families the peer no longer preserves lose their stale routes now. */
@@ -432,12 +520,14 @@ export class Peer {
 
   private sessionDown(disposal: RouteDisposal): void {
     this.established = undefined;
+    this.waitingDrain = false;
+    this.ctx.sessionChanged(this, undefined);
     if (disposal.kind === 'retainStale') {
       // RFC 4724 §4.2: keep the families the peer listed, as stale, for its Restart Time.
       const keep = disposal.families;
       const withdrawn: Path[] = [];
       for (const f of this.adjRibIn.table.families()) {
-        if (!keep.some((k) => k.afi === f.afi && k.safi === f.safi)) withdrawn.push(...this.adjRibIn.table.clear(f));
+        if (!keep.some((k) => k.afi === f.afi && k.safi === f.safi)) for (const p of this.adjRibIn.clear(f)) withdrawn.push(p);
       }
       const n = this.adjRibIn.markStale(keep);
       this.log.info({ stale: n, restartTime: disposal.restartTime }, 'peer restarting: routes kept as stale');
@@ -448,13 +538,20 @@ export class Peer {
     }
     if (this.staleTimer) clearTimeout(this.staleTimer);
     this.staleTimer = undefined;
-    this.emitRoutes({ announced: [], withdrawn: this.adjRibIn.table.clear(), endOfRib: [], ignored: 0 });
+    this.emitRoutes({ announced: [], withdrawn: this.adjRibIn.clear(), endOfRib: [], ignored: 0 });
   }
 
-  private applyUpdate(update: UpdateMessage): void {
+  get external(): boolean {
+    return this.config.remoteAs !== this.ctx.speaker.as;
+  }
+
+  private readonly rejectLoop = (a: UpdateMessage['attributes']): boolean =>
+    isLoop(a, { routerId: this.ctx.speaker.routerId, clusterId: this.ctx.clusterId, localAs: this.ctx.speaker.as, external: this.external });
+
+  private applyUpdate(update: UpdateMessage, raw: Uint8Array | undefined): void {
     const e = this.established;
     if (!e) return;
-    const change = this.adjRibIn.apply(update, e.session.families, Date.now());
+    const change = this.adjRibIn.apply(update, e.session.families, this.now, raw, this.rejectLoop);
     if (change.ignored) this.log.debug({ ignored: change.ignored }, 'NLRI of a family not negotiated ignored (RFC 4760 §7)');
     if (change.endOfRib.length) {
       this.log.debug({ families: change.endOfRib.map(familyName) }, 'End-of-RIB received');
@@ -467,7 +564,9 @@ export class Peer {
   }
 
   private emitRoutes(change: RibChange): void {
-    if (!this.ctx.watchingRoutes() || (change.announced.length === 0 && change.withdrawn.length === 0)) return;
+    if (change.announced.length === 0 && change.withdrawn.length === 0) return;
+    this.ctx.routes(this, change);
+    if (!this.ctx.watchingRoutes()) return;
     this.ctx.emit({ type: 'routes', peer: this.address, announced: change.announced, withdrawn: change.withdrawn });
   }
 }

@@ -1,10 +1,20 @@
-// The BGP speaker: the TCP listener, the configured peers, the local paths
-// and the event stream. Local paths go to every Established peer that
-// negotiated their family (issue 5 adds best path and reflection).
+// The BGP speaker: the TCP listener, the configured peers, the local paths,
+// the Loc-RIB (best path per destination over every Adj-RIB-In and the local
+// paths) and the event stream. Each best change marks the destination in
+// every Established peer's Adj-RIB-Out; route reflection (RFC 4456) decides
+// there who gets what.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../common/logger.js';
 import { PathTable } from '../rib/table.js';
+import { LocRib } from '../rib/loc-rib.js';
+import type { RibChange } from '../rib/adj-rib-in.js';
 import { routeKey, type Path } from '../rib/path.js';
+import { PeerRegistry, type DecisionOptions, type NextHopResolver } from '../decision/decision.js';
+import { REACHABLE } from '../decision/resolver.js';
+import { formatBgpId } from '../fsm/negotiate.js';
+import type { NegotiatedSession } from '../fsm/types.js';
+import type { OutboundSource } from './adj-rib-out.js';
+import type { SourceSession } from './reflection.js';
 import type { PathAttributes } from '../wire/attributes.js';
 import type { NextHop } from '../wire/next-hop.js';
 import type { Family, Route } from '../wire/nlri.js';
@@ -34,8 +44,26 @@ export interface LocalPathSpec {
 
 export type SpeakerEvent = PeerEvent;
 
+/** A Loc-RIB best change: `best` undefined when the destination has none left. */
+export type BestChangeListener = (family: Family, best: Path | undefined, previous: Path | undefined) => void;
+
+export interface SpeakerOptions {
+  /** IGP cost / reachability of next hops; default: every next hop reachable at cost 0 (a route reflector). */
+  readonly resolver?: NextHopResolver;
+}
+
 export class Speaker {
   readonly localPaths = new PathTable();
+  /** Peer facts (eBGP or not, BGP Identifier) for the decision process, by address. */
+  readonly peerRegistry = new PeerRegistry();
+  /** The rules the Loc-RIB selects with; a VRF table built with them selects the same way. */
+  readonly decision: DecisionOptions;
+  readonly locRib: LocRib;
+  /** RFC 4456 §7 CLUSTER_ID. */
+  readonly clusterId: string;
+  private readonly bestListeners = new Set<BestChangeListener>();
+  private readonly sessions = new Map<string, SourceSession>();
+  private readonly outbound: OutboundSource;
   private readonly peers = new Map<string, Peer>();
   private readonly listeners = new Set<(e: SpeakerEvent) => void>();
   private routeWatchers = 0;
@@ -45,7 +73,68 @@ export class Speaker {
   constructor(
     readonly config: SpeakerConfig,
     private readonly log: Logger,
-  ) {}
+    options: SpeakerOptions = {},
+  ) {
+    this.clusterId = config.clusterId ?? config.routerId;
+    this.decision = { peers: this.peerRegistry.get, resolver: options.resolver ?? REACHABLE };
+    this.locRib = new LocRib(this.decision, (family, key, best, previous) => this.bestChanged(family, key, best, previous));
+    this.outbound = {
+      best: (f, k) => this.locRib.best(f, k),
+      bests: (f) => this.locRib.bests(f),
+      session: (source) => this.sessions.get(source),
+      clusterId: this.clusterId,
+    };
+  }
+
+  // ---- Loc-RIB ----
+
+  /** Every Loc-RIB best change of every family; returns the unsubscribe function. Called synchronously, in order. */
+  onBestChange(listener: BestChangeListener): () => void {
+    this.bestListeners.add(listener);
+    return () => {
+      this.bestListeners.delete(listener);
+    };
+  }
+
+  /** The current Loc-RIB bests of a family. */
+  bests(family: Family): Iterable<Path> {
+    const f = canonicalFamily(family);
+    return f ? this.locRib.bests(f) : [];
+  }
+
+  /** Re-runs best path where a next hop's cost or reachability changed (after the resolver changed). */
+  nextHopsChanged(addresses: ReadonlySet<string>): void {
+    this.locRib.nextHopsChanged(addresses);
+  }
+
+  private bestChanged(familyIn: Family, key: string, best: Path | undefined, previous: Path | undefined): void {
+    const family = canonicalFamily(familyIn) ?? familyIn;
+    for (const p of this.peers.values()) {
+      if (p.config.vrf) continue;
+      // Nothing is ever sent back to a path's own peer: skip it when neither path concerns anyone else there.
+      const ownOnly = (best === undefined || best.source === p.address) && (previous === undefined || previous.source === p.address);
+      if (!ownOnly) p.mark(family, key);
+    }
+    for (const l of this.bestListeners) {
+      try {
+        l(family, best, previous);
+      } catch (err) {
+        this.log.error({ err }, 'best-path listener failed');
+      }
+    }
+  }
+
+  private received(change: RibChange): void {
+    for (const p of change.withdrawn) this.locRib.remove(p);
+    for (const p of change.announced) this.locRib.upsert(p);
+  }
+
+  private sessionChanged(peer: Peer, session: NegotiatedSession | undefined): void {
+    if (!session) return; // its routes leave through received(); the facts stay for stale paths
+    const routerId = formatBgpId(session.remoteBgpId);
+    this.peerRegistry.set(peer.address, { external: peer.external, routerId: session.remoteBgpId });
+    this.sessions.set(peer.address, { address: peer.address, external: peer.external, client: peer.config.routeReflectorClient, routerId });
+  }
 
   get port(): number {
     return this.boundPort;
@@ -84,8 +173,14 @@ export class Speaker {
     if (this.peers.has(config.address)) throw new SpeakerError('exists', `peer ${config.address} exists`);
     const peer = new Peer(config, {
       speaker: this.config,
+      clusterId: this.clusterId,
       log: this.log,
-      localPaths: (f) => this.localPaths.paths(f),
+      outbound: this.outbound,
+      // A PE-CE peer's routes belong to its VRF (the VRF layer takes them from the route events).
+      routes: (p, change) => {
+        if (!p.config.vrf) this.received(change);
+      },
+      sessionChanged: (p, session) => this.sessionChanged(p, session),
       emit: (e) => this.emit(e),
       watchingRoutes: () => this.routeWatchers > 0,
     });
@@ -107,6 +202,11 @@ export class Speaker {
     const peer = this.peer(address);
     this.peers.delete(peer.address);
     await peer.remove();
+    // Stale paths of a restarting peer outlive the session: they go now.
+    const left = peer.adjRibIn.clear();
+    if (!peer.config.vrf) this.received({ announced: [], withdrawn: left, endOfRib: [], ignored: 0 });
+    this.sessions.delete(peer.address);
+    this.peerRegistry.delete(peer.address);
   }
 
   peer(address: string): Peer {
@@ -151,7 +251,7 @@ export class Speaker {
       stale: false,
     };
     this.localPaths.set(path);
-    for (const p of this.peers.values()) p.announce(family, [path]);
+    this.locRib.upsert(path);
     if (this.routeWatchers) this.emit({ type: 'routes', peer: 'local', announced: [path], withdrawn: [] });
     return path;
   }
@@ -162,7 +262,7 @@ export class Speaker {
     if (!family) throw new SpeakerError('invalid', `family ${familyIn.afi}/${familyIn.safi} is not supported`);
     const old = this.localPaths.delete(family, routeKey(family, route));
     if (!old) return undefined;
-    for (const p of this.peers.values()) p.withdraw(family, [old]);
+    this.locRib.remove(old);
     if (this.routeWatchers) this.emit({ type: 'routes', peer: 'local', announced: [], withdrawn: [old] });
     return old;
   }

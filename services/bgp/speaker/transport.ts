@@ -41,8 +41,17 @@ export class Transport {
     return this.closed;
   }
 
-  write(bytes: Uint8Array): void {
-    if (!this.closed && this.socket.writable) this.socket.write(bytes);
+  /** Queues bytes; false when the socket's buffer is past its high-water mark (wait for onDrain). */
+  write(bytes: Uint8Array): boolean {
+    if (this.closed || !this.socket.writable) return true;
+    return this.socket.write(bytes);
+  }
+
+  /** Calls `then` once the socket has drained (not at all if it closes first). */
+  onDrain(then: () => void): void {
+    this.socket.once('drain', () => {
+      if (!this.closed) then();
+    });
   }
 
   /** Flushes what was written, then closes; the handlers hear nothing more. */

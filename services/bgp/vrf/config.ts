@@ -33,7 +33,14 @@ export interface VrfConfig {
   readonly labelMode: LabelMode;
   /** The VPN label of a per-vrf VRF (16..1048575). */
   readonly label?: number;
+  /** Where per-prefix and per-ce labels come from (a block the labels service gave the VRF). */
+  readonly labelBlock?: LabelBlock;
   readonly maxRoutes?: MaxRoutes;
+}
+
+export interface LabelBlock {
+  readonly first: number;
+  readonly last: number;
 }
 
 export class VrfConfigError extends Error {
@@ -54,6 +61,7 @@ export interface VrfConfigInput {
   /** Default per-vrf. */
   readonly labelMode?: LabelMode;
   readonly label?: number;
+  readonly labelBlock?: LabelBlock;
   readonly maxRoutes?: { limit: number; warningPercent?: number; warningOnly?: boolean };
 }
 
@@ -99,6 +107,14 @@ export function vrfConfig(input: VrfConfigInput): VrfConfig {
       throw new VrfConfigError('label', `per-vrf needs a label in 16..1048575, got ${label}`);
     }
   }
+  let labelBlock: LabelBlock | undefined;
+  if (input.labelBlock && labelMode !== 'per-vrf') {
+    const { first, last } = input.labelBlock;
+    if (!Number.isInteger(first) || !Number.isInteger(last) || first < 16 || last > 0xfffff || first > last) {
+      throw new VrfConfigError('label_block', `${first}-${last} is not a range within 16..1048575`);
+    }
+    labelBlock = { first, last };
+  }
   let maxRoutes: MaxRoutes | undefined;
   if (input.maxRoutes) {
     const { limit, warningPercent = 75, warningOnly = false } = input.maxRoutes;
@@ -115,6 +131,7 @@ export function vrfConfig(input: VrfConfigInput): VrfConfig {
     exportRts: rts('export_rts', input.exportRts),
     labelMode,
     label,
+    labelBlock,
     maxRoutes,
   };
 }

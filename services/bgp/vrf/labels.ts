@@ -44,3 +44,54 @@ export class RangeLabelAllocator implements LabelAllocator {
     this.free.push(label);
   }
 }
+
+/**
+ * Labels from each VRF's own block (VrfConfig.labelBlock, given by the
+ * labels service). A label goes back to the block it came from, so a VRF
+ * whose block changes releases its old labels into the old block, which is
+ * forgotten once empty.
+ */
+export class VrfBlockLabelAllocator implements LabelAllocator {
+  private readonly blocks = new Map<string, Map<string, RangeLabelAllocator>>();
+  private readonly holders = new Map<string, RangeLabelAllocator>();
+
+  constructor(private readonly blockOf: (vrf: string) => { first: number; last: number } | undefined) {}
+
+  allocate(vrf: string, owner: string): number | undefined {
+    const block = this.blockOf(vrf);
+    if (!block) return undefined;
+    const id = `${vrf}\u0000${owner}`;
+    const held = this.holders.get(id);
+    if (held && held.first === block.first && held.last === block.last) return held.allocate(vrf, owner);
+    if (held) this.release(vrf, owner);
+    let byRange = this.blocks.get(vrf);
+    if (!byRange) this.blocks.set(vrf, (byRange = new Map()));
+    const rk = `${block.first}-${block.last}`;
+    let range = byRange.get(rk);
+    if (!range) byRange.set(rk, (range = new RangeLabelAllocator(block.first, block.last)));
+    const label = range.allocate(vrf, owner);
+    if (label !== undefined) this.holders.set(id, range);
+    return label;
+  }
+
+  release(vrf: string, owner: string): void {
+    const id = `${vrf}\u0000${owner}`;
+    const range = this.holders.get(id);
+    if (!range) return;
+    this.holders.delete(id);
+    range.release(vrf, owner);
+    const block = this.blockOf(vrf);
+    if (range.inUse === 0 && !(block && block.first === range.first && block.last === range.last)) {
+      const byRange = this.blocks.get(vrf);
+      byRange?.delete(`${range.first}-${range.last}`);
+      if (byRange?.size === 0) this.blocks.delete(vrf);
+    }
+  }
+
+  /** Labels held by a VRF (all blocks). */
+  inUse(vrf: string): number {
+    let n = 0;
+    for (const r of this.blocks.get(vrf)?.values() ?? []) n += r.inUse;
+    return n;
+  }
+}

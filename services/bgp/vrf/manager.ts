@@ -228,7 +228,8 @@ export class VrfManager {
     }
     // Export side: a new RD withdraws and re-announces; new RTs or labels re-announce.
     const rdChanged = !rdEquals(old.rd, config.rd);
-    const labelsChanged = old.labelMode !== config.labelMode || old.label !== config.label;
+    const labelsChanged =
+      old.labelMode !== config.labelMode || old.label !== config.label || old.labelBlock?.first !== config.labelBlock?.first || old.labelBlock?.last !== config.labelBlock?.last;
     if (rdChanged || labelsChanged || !sameRts(old.exportRts, config.exportRts)) {
       v.rdChars = rdChars(config);
       v.exportAttrs = new WeakMap();

@@ -1,0 +1,342 @@
+// gRPC edge of the VRFs: AddVrf ... WatchVrfRoutes of BgpService. Checks
+// requests (VrfConfigError -> INVALID_ARGUMENT naming the field), calls the
+// VrfService and maps its views to the generated proto types.
+import type { ServerWritableStream } from '@grpc/grpc-js';
+import {
+  Family as ProtoFamily,
+  LabelMode as ProtoLabelMode,
+  MaxRoutesState as ProtoMaxRoutesState,
+  VrfLimitEventType,
+  VrfPathOrigin as ProtoOrigin,
+  type BgpServiceServer,
+  type BgpVrf,
+  type ListVrfPathsRequest,
+  type ListVrfPathsResponse,
+  type VrfConfig as ProtoVrfConfig,
+  type VrfLimitEvent,
+  type VrfPath as ProtoVrfPath,
+  type VrfRouteChange,
+  type WatchVrfRoutesRequest,
+  type WatchVrfRoutesResponse,
+} from '../common/gen/proto/l3vpn/v1/bgp.js';
+import { ApiError, alreadyExists, invalidArgument, notFound } from '../common/grpc/errors.js';
+import { unary } from '../common/grpc/server.js';
+import type { Logger } from '../common/logger.js';
+import { formatRd } from '../common/vpn/rd.js';
+import { formatRouteTarget } from '../common/vpn/route-target.js';
+import { familyFromProto, pathSpecFromProto, pathToProto } from './api-path.js';
+import type { Path } from './rib/path.js';
+import { IPV4_UNICAST, IPV6_UNICAST } from './speaker/config.js';
+import { VrfConfigError, type LabelMode, type VrfConfig, type VrfConfigInput } from './vrf/config.js';
+import type { VrfEvent } from './vrf/manager.js';
+import { VrfExists, VrfNotFound, type MaxRoutesState, type VrfService, type VrfWatchEvent } from './vrf-service.js';
+import { Afi } from './wire/constants.js';
+import { formatAddress } from './wire/ip.js';
+import { RouteEncodeError, parsePrefix } from './wire/nlri.js';
+
+const BATCH = 1000;
+
+type VrfRpcs = Pick<
+  BgpServiceServer,
+  'addVrf' | 'updateVrf' | 'deleteVrf' | 'listVrfs' | 'addVrfPath' | 'deleteVrfPath' | 'listVrfPaths' | 'watchVrfRoutes'
+>;
+
+const LABEL_MODES: [ProtoLabelMode, LabelMode][] = [
+  [ProtoLabelMode.LABEL_MODE_PER_VRF, 'per-vrf'],
+  [ProtoLabelMode.LABEL_MODE_PER_PREFIX, 'per-prefix'],
+  [ProtoLabelMode.LABEL_MODE_PER_CE, 'per-ce'],
+];
+
+const MAX_ROUTES_STATES: Record<MaxRoutesState, ProtoMaxRoutesState> = {
+  ok: ProtoMaxRoutesState.MAX_ROUTES_STATE_OK,
+  warning: ProtoMaxRoutesState.MAX_ROUTES_STATE_WARNING,
+  exceeded: ProtoMaxRoutesState.MAX_ROUTES_STATE_EXCEEDED,
+};
+
+const LIMIT_EVENTS: Record<VrfEvent['type'], VrfLimitEventType> = {
+  'max-routes-warning': VrfLimitEventType.VRF_LIMIT_EVENT_TYPE_WARNING,
+  'max-routes-exceeded': VrfLimitEventType.VRF_LIMIT_EVENT_TYPE_EXCEEDED,
+  'route-refused': VrfLimitEventType.VRF_LIMIT_EVENT_TYPE_ROUTE_REFUSED,
+  'route-admitted': VrfLimitEventType.VRF_LIMIT_EVENT_TYPE_ROUTE_ADMITTED,
+  'label-exhausted': VrfLimitEventType.VRF_LIMIT_EVENT_TYPE_LABEL_EXHAUSTED,
+};
+
+/** vrf/config.ts field names that differ in the proto. */
+const PROTO_FIELDS: Record<string, string> = { import_rts: 'import_route_targets', export_rts: 'export_route_targets' };
+
+function translate(err: unknown): never {
+  if (err instanceof ApiError) throw err;
+  if (err instanceof VrfConfigError) throw invalidArgument(PROTO_FIELDS[err.field] ?? err.field, err.message.slice(err.field.length + 2));
+  if (err instanceof VrfNotFound) throw notFound(err.message);
+  if (err instanceof VrfExists) throw alreadyExists(err.message);
+  if (err instanceof RouteEncodeError || err instanceof RangeError) throw invalidArgument('path', err.message);
+  throw err;
+}
+
+function guard<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    translate(err);
+  }
+}
+
+function name(text: string, field = 'name'): string {
+  if (!text.trim()) throw invalidArgument(field, 'is required');
+  return text.trim();
+}
+
+export function vrfInputFromProto(c: ProtoVrfConfig | undefined): VrfConfigInput {
+  if (!c) throw invalidArgument('vrf', 'is required');
+  if (!c.rd) throw invalidArgument('rd', 'is required');
+  const mode = c.labelMode === ProtoLabelMode.LABEL_MODE_UNSPECIFIED ? 'per-vrf' : LABEL_MODES.find(([p]) => p === c.labelMode)?.[1];
+  if (!mode) throw invalidArgument('label_mode', 'unknown');
+  return {
+    name: name(c.name),
+    rd: c.rd,
+    importRts: c.importRouteTargets,
+    exportRts: c.exportRouteTargets,
+    labelMode: mode,
+    label: mode === 'per-vrf' ? c.label : undefined,
+    labelBlock: c.labelBlock,
+    maxRoutes: c.maxRoutes ? { limit: c.maxRoutes.limit, warningPercent: c.maxRoutes.warningPercent || undefined, warningOnly: c.maxRoutes.warningOnly } : undefined,
+  };
+}
+
+function configToProto(c: VrfConfig): ProtoVrfConfig {
+  return {
+    name: c.name,
+    rd: formatRd(c.rd),
+    importRouteTargets: c.importRts.map(formatRouteTarget),
+    exportRouteTargets: c.exportRts.map(formatRouteTarget),
+    labelMode: LABEL_MODES.find(([, m]) => m === c.labelMode)![0],
+    label: c.label ?? 0,
+    labelBlock: c.labelBlock ? { ...c.labelBlock } : undefined,
+    maxRoutes: c.maxRoutes ? { ...c.maxRoutes } : undefined,
+  };
+}
+
+export function vrfToProto(vrfs: VrfService, name: string): BgpVrf {
+  const c = vrfs.get(name);
+  const counts = vrfs.counts(name);
+  return {
+    config: configToProto(c),
+    status: {
+      routes: [Afi.IPV4, Afi.IPV6].map((afi) => {
+        const t = vrfs.manager.table(name, afi);
+        return {
+          family: afi === Afi.IPV6 ? ProtoFamily.FAMILY_IPV6_UNICAST : ProtoFamily.FAMILY_IPV4_UNICAST,
+          prefixes: t?.size ?? 0,
+          paths: t?.pathCount ?? 0,
+          exported: vrfs.exportedCount(name, afi),
+        };
+      }),
+      totalPrefixes: vrfs.manager.routeCount(name),
+      maxRoutesState: MAX_ROUTES_STATES[vrfs.maxRoutesState(name)],
+      heldBack: vrfs.manager.refused(name).length,
+      maxRoutesWarnings: counts.warnings,
+      maxRoutesExceeded: counts.exceeded,
+      routesRefused: counts.refused,
+      labelExhausted: counts.labelExhausted,
+      cePeers: vrfs.cePeers(name),
+    },
+  };
+}
+
+const prefixText = (p: Path) => `${formatAddress(p.route.prefix)}/${p.route.length}`;
+
+export function vrfPathToProto(vrfs: VrfService, vrf: string, p: Path, best: boolean): ProtoVrfPath {
+  const origin = vrfs.origin(p);
+  const family = p.family.afi === Afi.IPV6 ? ProtoFamily.FAMILY_IPV6_UNICAST : ProtoFamily.FAMILY_IPV4_UNICAST;
+  if (origin === 'imported') {
+    return {
+      vrf,
+      family,
+      prefix: prefixText(p),
+      origin: ProtoOrigin.VRF_PATH_ORIGIN_IMPORTED,
+      label: p.route.labels?.[0] ?? 0,
+      nextHop: p.nextHop?.address ?? '',
+      rd: p.route.rd ? formatRd(p.route.rd) : '',
+      source: p.source,
+      best,
+      path: pathToProto(p),
+    };
+  }
+  const ep = vrfs.exportOfPath(p);
+  const config = vrfs.manager.get(vrf);
+  return {
+    vrf,
+    family,
+    prefix: prefixText(p),
+    origin: origin === 'local' ? ProtoOrigin.VRF_PATH_ORIGIN_LOCAL : ProtoOrigin.VRF_PATH_ORIGIN_CE,
+    label: ep?.route.labels?.[0] ?? 0,
+    nextHop: p.nextHop?.address ?? '',
+    rd: config ? formatRd(config.rd) : '',
+    source: p.source,
+    best,
+    path: pathToProto(p),
+  };
+}
+
+function limitToProto(e: VrfEvent, at: number): VrfLimitEvent {
+  const route = e.type === 'route-refused' || e.type === 'route-admitted' ? e.path : undefined;
+  return {
+    vrf: e.vrf,
+    type: LIMIT_EVENTS[e.type],
+    count: 'count' in e ? e.count : 0,
+    limit: 'limit' in e ? e.limit : 0,
+    family: 'afi' in e ? (e.afi === Afi.IPV6 ? ProtoFamily.FAMILY_IPV6_UNICAST : ProtoFamily.FAMILY_IPV4_UNICAST) : ProtoFamily.FAMILY_UNSPECIFIED,
+    prefix: route ? prefixText(route) : '',
+    source: route?.source ?? '',
+    time: new Date(at),
+  };
+}
+
+function write<T>(call: ServerWritableStream<unknown, T>, message: T): Promise<void> {
+  return call.write(message) ? Promise.resolve() : new Promise((resolve) => call.once('drain', resolve));
+}
+
+function fail(call: ServerWritableStream<unknown, unknown>, log: Logger, method: string, err: unknown): void {
+  if (!(err instanceof ApiError)) log.error({ err, method }, 'call failed');
+  call.destroy(Object.assign(new Error(err instanceof Error ? err.message : 'internal error'), { code: err instanceof ApiError ? err.code : 13 }));
+}
+
+async function listVrfPaths(vrfs: VrfService, call: ServerWritableStream<ListVrfPathsRequest, ListVrfPathsResponse>): Promise<void> {
+  const req = call.request;
+  const vrf = name(req.vrf, 'vrf');
+  guard(() => vrfs.get(vrf));
+  let afis = [Afi.IPV4, Afi.IPV6] as number[];
+  if (req.family !== ProtoFamily.FAMILY_UNSPECIFIED) {
+    const f = familyFromProto(req.family);
+    if (f !== IPV4_UNICAST && f !== IPV6_UNICAST) throw invalidArgument('family', 'a VRF holds IPV4_UNICAST and IPV6_UNICAST');
+    afis = [f.afi];
+  }
+  let prefix: string | undefined;
+  if (req.prefix) {
+    try {
+      const p = parsePrefix(req.prefix);
+      prefix = `${formatAddress(p.prefix)}/${p.length}`;
+    } catch (err) {
+      throw invalidArgument('prefix', (err as Error).message);
+    }
+  }
+  let batch: ProtoVrfPath[] = [];
+  for (const afi of afis) {
+    for (const { path, best } of vrfs.paths(vrf, afi, req.allPaths)) {
+      if (prefix !== undefined && prefixText(path) !== prefix) continue;
+      batch.push(vrfPathToProto(vrfs, vrf, path, best));
+      if (batch.length === BATCH) {
+        await write(call, { paths: batch });
+        batch = [];
+      }
+    }
+  }
+  if (batch.length) await write(call, { paths: batch });
+}
+
+/**
+ * Subscribes first, then writes the snapshot in the same turn, so no change
+ * falls between the two. Changes are batched per turn of the event loop; a
+ * limit event or deletion first flushes the changes before it.
+ */
+function watchVrfRoutes(vrfs: VrfService, call: ServerWritableStream<WatchVrfRoutesRequest, WatchVrfRoutesResponse>): void {
+  const only = call.request.vrf.trim() || undefined;
+  let pending: VrfRouteChange[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    for (let i = 0; i < pending.length; i += BATCH) call.write({ event: { $case: 'routes', value: { changes: pending.slice(i, i + BATCH) } } });
+    pending = [];
+  };
+  const change = (vrf: string, afi: number, best: Path | undefined, previous: Path | undefined): VrfRouteChange => ({
+    vrf,
+    family: afi === Afi.IPV6 ? ProtoFamily.FAMILY_IPV6_UNICAST : ProtoFamily.FAMILY_IPV4_UNICAST,
+    prefix: prefixText((best ?? previous)!),
+    best: best ? vrfPathToProto(vrfs, vrf, best, true) : undefined,
+  });
+  const unsubscribe = vrfs.watch((e: VrfWatchEvent) => {
+    if (e.type === 'route') {
+      if (only !== undefined && e.vrf !== only) return;
+      pending.push(change(e.vrf, e.afi, e.best, e.previous));
+      if (pending.length >= BATCH) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+      return;
+    }
+    const vrf = e.type === 'limit' ? e.event.vrf : e.vrf;
+    if (only !== undefined && vrf !== only) return;
+    flush();
+    if (e.type === 'limit') call.write({ event: { $case: 'limit', value: limitToProto(e.event, e.at) } });
+    else call.write({ event: { $case: 'vrfDeleted', value: e.vrf } });
+  });
+  const done = () => unsubscribe();
+  call.on('cancelled', done);
+  call.on('close', done);
+  call.on('error', done);
+  for (const c of vrfs.list()) {
+    if (only !== undefined && c.name !== only) continue;
+    for (const afi of [Afi.IPV4, Afi.IPV6]) for (const { path } of vrfs.paths(c.name, afi, false)) pending.push(change(c.name, afi, path, undefined));
+  }
+  flush();
+  call.write({ event: { $case: 'snapshotDone', value: true } });
+}
+
+export function vrfRpcs(vrfs: VrfService, log: Logger): VrfRpcs {
+  return {
+    addVrf: unary(log, 'AddVrf', async (req) => {
+      const input = vrfInputFromProto(req.vrf);
+      const update = guard(() => vrfs.add(input));
+      return { vrf: vrfToProto(vrfs, input.name), imported: update.imported.length };
+    }),
+    updateVrf: unary(log, 'UpdateVrf', async (req) => {
+      const input = vrfInputFromProto(req.vrf);
+      const update = guard(() => vrfs.update(input));
+      return { vrf: vrfToProto(vrfs, input.name), imported: update.imported.length, withdrawn: update.withdrawn.length };
+    }),
+    deleteVrf: unary(log, 'DeleteVrf', async (req) => {
+      guard(() => vrfs.remove(name(req.name)));
+      return {};
+    }),
+    listVrfs: unary(log, 'ListVrfs', async (req) => {
+      const names = req.name ? [guard(() => vrfs.get(req.name)).name] : vrfs.list().map((c) => c.name);
+      return { vrfs: names.map((n) => vrfToProto(vrfs, n)) };
+    }),
+    addVrfPath: unary(log, 'AddVrfPath', async (req) => {
+      const vrf = name(req.vrf, 'vrf');
+      guard(() => vrfs.get(vrf));
+      const spec = pathSpecFromProto(req.path);
+      const r = guard(() => vrfs.addPath(vrf, spec));
+      return { installed: r.installed, exported: r.exported ? pathToProto(r.exported) : undefined };
+    }),
+    deleteVrfPath: unary(log, 'DeleteVrfPath', async (req) => {
+      const vrf = name(req.vrf, 'vrf');
+      guard(() => vrfs.get(vrf));
+      const family = familyFromProto(req.family);
+      if (family !== IPV4_UNICAST && family !== IPV6_UNICAST) throw invalidArgument('family', 'a VRF holds IPV4_UNICAST and IPV6_UNICAST');
+      let prefix;
+      try {
+        prefix = parsePrefix(req.prefix);
+      } catch (err) {
+        throw invalidArgument('prefix', (err as Error).message);
+      }
+      if (prefix.prefix.length !== (family.afi === Afi.IPV4 ? 4 : 16)) throw invalidArgument('prefix', `'${req.prefix}' is not of the family's address type`);
+      return { deleted: guard(() => vrfs.deletePath(vrf, family, prefix)) };
+    }),
+    listVrfPaths: (call) => {
+      listVrfPaths(vrfs, call).then(
+        () => call.end(),
+        (err: unknown) => fail(call, log, 'ListVrfPaths', err),
+      );
+    },
+    watchVrfRoutes: (call) => {
+      try {
+        watchVrfRoutes(vrfs, call);
+      } catch (err) {
+        fail(call, log, 'WatchVrfRoutes', err);
+      }
+    },
+  };
+}
+

@@ -1,0 +1,241 @@
+// What one peer has been sent (RFC 4271 §3.2 Adj-RIB-Out) and what it still
+// must be sent. Held compactly: per family a Map destination key -> the
+// Loc-RIB path object last announced (a reference, never a copy: the export
+// attributes are derived from it again, the same way, when needed).
+//
+// Work is level-triggered: a changed destination is only marked dirty; when
+// the connection can take more, the current Loc-RIB best is looked up, the
+// export rules applied, and the outcome compared with what was sent. So a
+// route that flaps while the peer is slow costs one entry, and the pending
+// work never exceeds one entry per destination. A new session walks the
+// Loc-RIB with an iterator (no copy), then sends End-of-RIB (RFC 4724 §2).
+// Route refresh (RFC 2918 §4) walks this Adj-RIB-Out again.
+//
+// Pure: bytes go to an UpdateWriter whose sink reports backpressure.
+import { encodeAttributes, type PathAttributes } from '../wire/attributes.js';
+import { Afi, Safi } from '../wire/constants.js';
+import { mpReachHead } from '../wire/mp-nlri.js';
+import type { NextHop } from '../wire/next-hop.js';
+import { type Family, familyKey } from '../wire/nlri.js';
+import { encodeEndOfRib } from '../wire/update.js';
+import { RibPath, type Path } from '../rib/path.js';
+import { exportAttributes, exportNextHop, mayAdvertise, type ExportPeer } from './export.js';
+import { isReflection, mayReflect, reflect, type SourceSession, type TargetSession } from './reflection.js';
+import type { UpdateWriter } from './update-writer.js';
+
+/** What the outbound side reads of the speaker. */
+export interface OutboundSource {
+  best(family: Family, key: string): Path | undefined;
+  bests(family: Family): Iterator<Path>;
+  /** The session a path's source names; undefined for local paths (and unknown sources). */
+  session(source: string): SourceSession | undefined;
+  readonly clusterId: string;
+}
+
+export interface OutboundPeer extends ExportPeer, TargetSession {
+  /** Our address as next hop towards this iBGP peer (next-hop-self). */
+  readonly nextHopSelf: boolean;
+}
+
+/** Export attributes of one attribute set towards this peer, encoded once. */
+interface Encoded {
+  readonly family: number;
+  readonly source: string;
+  readonly nhKey: string;
+  readonly attrs: Uint8Array;
+  readonly mpHead: Uint8Array | undefined;
+  /** Paths queued with this encoding in the batch being built. */
+  batch: Path[];
+}
+
+/** Routes per round before bytes are handed over: keeps each round short. */
+const ROUND = 4096;
+
+class FamilyOut {
+  readonly sent = new Map<string, Path>();
+  readonly dirty = new Set<string>();
+  sync: Iterator<Path> | undefined;
+  refresh: Iterator<Path> | undefined;
+  endOfRib = false;
+  constructor(readonly family: Family) {}
+
+  get idle(): boolean {
+    return this.dirty.size === 0 && !this.sync && !this.refresh && !this.endOfRib;
+  }
+}
+
+function isV4Unicast(f: Family): boolean {
+  return f.afi === Afi.IPV4 && f.safi === Safi.UNICAST;
+}
+
+export class AdjRibOut {
+  private readonly families = new Map<number, FamilyOut>();
+  private readonly encodings = new WeakMap<object, Encoded[]>();
+  private readonly touched: Encoded[] = [];
+
+  constructor(
+    readonly peer: OutboundPeer,
+    families: readonly Family[],
+    private readonly source: OutboundSource,
+  ) {
+    for (const f of families) this.families.set(familyKey(f.afi, f.safi), new FamilyOut(f));
+  }
+
+  /** Routes announced and held for the family. */
+  count(family: Family): number {
+    return this.families.get(familyKey(family.afi, family.safi))?.sent.size ?? 0;
+  }
+
+  /** What was sent, for APIs and tests. */
+  sentPaths(family: Family): IterableIterator<Path> {
+    return (this.families.get(familyKey(family.afi, family.safi))?.sent ?? new Map<string, Path>()).values();
+  }
+
+  get idle(): boolean {
+    for (const f of this.families.values()) if (!f.idle) return false;
+    return true;
+  }
+
+  /** Starts the initial advertisement: the whole Loc-RIB, then End-of-RIB. */
+  startSync(): void {
+    for (const f of this.families.values()) {
+      f.sync = this.source.bests(f.family);
+      f.endOfRib = true;
+    }
+  }
+
+  /** A destination's best changed. Returns false when the family is not carried. */
+  mark(family: Family, key: string): boolean {
+    const f = this.families.get(familyKey(family.afi, family.safi));
+    if (!f) return false;
+    f.dirty.add(key);
+    return true;
+  }
+
+  /** RFC 2918 §4: the peer asked for the family again; answered from what we sent. */
+  refresh(family: Family): boolean {
+    const f = this.families.get(familyKey(family.afi, family.safi));
+    if (!f) return false;
+    f.refresh = f.sent.values();
+    return true;
+  }
+
+  /**
+   * Writes pending work until done or until the writer's sink pushes back.
+   * Returns true when nothing is left.
+   */
+  produce(w: UpdateWriter): boolean {
+    for (const f of this.families.values()) {
+      while (!f.idle) {
+        this.round(f, w);
+        if (!w.flush()) return this.idle;
+      }
+    }
+    return true;
+  }
+
+  /** One batch of at most ROUND routes of a family into the writer. */
+  private round(f: FamilyOut, w: UpdateWriter): void {
+    const withdrawn: string[] = [];
+    let n = 0;
+    if (f.refresh) {
+      for (; n < ROUND; n++) {
+        const r = f.refresh.next();
+        if (r.done) {
+          f.refresh = undefined;
+          break;
+        }
+        this.queue(r.value, f.family);
+      }
+    }
+    if (f.dirty.size && n < ROUND) {
+      for (const key of f.dirty) {
+        f.dirty.delete(key);
+        this.consider(f, key, this.source.best(f.family, key), withdrawn);
+        if (++n >= ROUND) break;
+      }
+    }
+    if (f.sync && n < ROUND) {
+      for (; n < ROUND; n++) {
+        const r = f.sync.next();
+        if (r.done) {
+          f.sync = undefined;
+          break;
+        }
+        this.consider(f, r.value.key, r.value, withdrawn);
+      }
+    }
+    if (withdrawn.length) w.withdraw(f.family, withdrawn);
+    for (const e of this.touched) {
+      w.announce(f.family, e.attrs, e.mpHead, e.batch);
+      e.batch = [];
+    }
+    this.touched.length = 0;
+    if (f.endOfRib && !f.sync && f.dirty.size === 0 && !f.refresh) {
+      f.endOfRib = false;
+      w.raw(encodeEndOfRib(f.family.afi, f.family.safi));
+    }
+  }
+
+  /** Compares the current best with what was sent; queues the difference. */
+  private consider(f: FamilyOut, key: string, best: Path | undefined, withdrawn: string[]): void {
+    const sent = f.sent.get(key);
+    const send = best !== undefined && this.exportable(best) ? best : undefined;
+    if (send === sent) return;
+    if (send) {
+      f.sent.set(key, send);
+      this.queue(send, f.family);
+    } else {
+      f.sent.delete(key);
+      withdrawn.push(key);
+    }
+  }
+
+  private exportable(p: Path): boolean {
+    if (!mayAdvertise(p, this.peer)) return false;
+    return mayReflect(p.source === 'local' ? undefined : this.source.session(p.source), this.peer);
+  }
+
+  private queue(p: Path, family: Family): void {
+    const e = this.encoding(p, family);
+    if (e.batch.length === 0) this.touched.push(e);
+    e.batch.push(p);
+  }
+
+  /** The export form of a path's attribute set, cached per shared attribute object. */
+  private encoding(p: Path, family: Family): Encoded {
+    const holder: object = p instanceof RibPath ? p.shared : p.attributes;
+    const nh = this.nextHop(p);
+    const nhKey = nh.linkLocal ? `${nh.address}%${nh.linkLocal}` : nh.address;
+    const fk = familyKey(family.afi, family.safi);
+    let list = this.encodings.get(holder);
+    if (list) {
+      for (const e of list) if (e.source === p.source && e.nhKey === nhKey && e.family === fk) return e;
+    } else this.encodings.set(holder, (list = []));
+    const attrs = this.attributes(p);
+    const v4 = isV4Unicast(family);
+    if (v4) attrs.nextHop = nh.address;
+    const e: Encoded = {
+      family: fk,
+      source: p.source,
+      nhKey,
+      attrs: encodeAttributes(attrs, this.peer.session),
+      mpHead: v4 ? undefined : mpReachHead(family, nh),
+      batch: [],
+    };
+    list.push(e);
+    return e;
+  }
+
+  private nextHop(p: Path): NextHop {
+    if (this.peer.nextHopSelf && !this.peer.external) return { address: this.peer.localAddress };
+    return exportNextHop(p, this.peer);
+  }
+
+  private attributes(p: Path): PathAttributes {
+    const out = exportAttributes(p, this.peer);
+    const from = p.source === 'local' ? undefined : this.source.session(p.source);
+    if (from && isReflection(from, this.peer)) reflect(out, from, this.source.clusterId);
+    return out;
+  }
+}

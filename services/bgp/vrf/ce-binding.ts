@@ -1,0 +1,188 @@
+// PE-CE sessions (RFC 4364 §7): a peer whose config names a VRF feeds its
+// IPv4/IPv6 unicast routes into that VRF as local routes, and is offered
+// the VRF's best paths as plain unicast (Peer.announce / withdraw: its
+// Adj-RIB-Out is computed from what it is offered, with the eBGP rules of
+// export.ts: our AS prepended, next hop self). A route is not offered back to
+// the CE it came from. Route targets stay inside the provider network.
+//
+// The speaker keeps such a peer's routes out of the global Loc-RIB and sends
+// it nothing global; its routes reach the VRF through the speaker's route events.
+import type { Logger } from '../../common/logger.js';
+import type { Path } from '../rib/path.js';
+import { IPV4_UNICAST, IPV6_UNICAST, type PeerConfig } from '../speaker/config.js';
+import type { PathAttributes } from '../wire/attributes.js';
+import { Afi, Safi } from '../wire/constants.js';
+import type { Family } from '../wire/nlri.js';
+import { vpnKeyToDest } from './manager.js';
+
+/** The part of a speaker Peer the binding uses. */
+export interface CePeer {
+  readonly address: string;
+  readonly config: PeerConfig;
+  readonly adjRibIn: { readonly table: { paths(family: Family): Iterable<Path> } };
+  /** Offers paths to this peer alone (replacing those with the same key). */
+  announce(family: Family, paths: readonly Path[]): void;
+  /** Takes offered paths back, by key. */
+  withdraw(family: Family, paths: readonly Path[]): void;
+}
+
+type CeEvent =
+  | { readonly type: 'state'; readonly peer: string }
+  | { readonly type: 'routes'; readonly peer: string; readonly announced: readonly Path[]; readonly withdrawn: readonly Path[] };
+
+/** What the binding needs of the speaker. */
+export interface CeHost {
+  subscribe(listener: (e: CeEvent) => void, routes: boolean): () => void;
+  listPeers(): readonly CePeer[];
+}
+
+export interface CeVrfs {
+  readonly log: Logger;
+  exists(vrf: string): boolean;
+  add(vrf: string, path: Path): void;
+  remove(vrf: string, path: Path): void;
+  bests(vrf: string, afi: number): Iterable<Path>;
+}
+
+const UNICAST: readonly Family[] = [IPV4_UNICAST, IPV6_UNICAST];
+
+function isUnicast(f: Family): boolean {
+  return f.safi === Safi.UNICAST;
+}
+
+export class CeBinding {
+  /** Peer address -> the VRF its routes went into (the peer's config may have changed since). */
+  private readonly fedInto = new Map<string, string>();
+  /** Peer address -> the VRF whose table it is offered. */
+  private readonly offering = new Map<string, string>();
+  private byVrf = new Map<string, CePeer[]>();
+  private readonly ceAttributes = new WeakMap<object, PathAttributes>();
+  private readonly ceRoutes = new WeakMap<Path, Path>();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly host: CeHost,
+    private readonly vrfs: CeVrfs,
+  ) {
+    this.unsubscribe = host.subscribe((e) => this.event(e), true);
+    this.refresh();
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+
+  peersOf(vrf: string): string[] {
+    return (this.byVrf.get(vrf) ?? []).map((p) => p.address);
+  }
+
+  /** A VRF came into being: the routes its CEs already sent go in (the table reaches them as it fills). */
+  vrfDefined(vrf: string): void {
+    this.refresh();
+    for (const p of this.byVrf.get(vrf) ?? []) {
+      for (const f of UNICAST) for (const path of p.adjRibIn.table.paths(f)) this.feed(p.address, vrf, path);
+    }
+  }
+
+  vrfDeleted(vrf: string): void {
+    for (const [address, v] of this.fedInto) if (v === vrf) this.fedInto.delete(address);
+  }
+
+  /** A VRF best changed: its CEs are offered the new best, or the route is taken back. */
+  routeChanged(vrf: string, afi: number, best: Path | undefined, previous: Path | undefined): void {
+    const peers = this.byVrf.get(vrf);
+    if (!peers) return;
+    const family = afi === Afi.IPV6 ? IPV6_UNICAST : IPV4_UNICAST;
+    for (const p of peers) {
+      if (best && best.source !== p.address) p.announce(family, [this.toCe(best)]);
+      else if (best || previous) p.withdraw(family, [this.toCe((best ?? previous)!)]);
+    }
+  }
+
+  private event(e: CeEvent): void {
+    if (e.type === 'state') {
+      this.refresh();
+      return;
+    }
+    const into = this.fedInto.get(e.peer);
+    for (const path of e.withdrawn) if (isUnicast(path.family) && into) this.vrfs.remove(into, path);
+    if (e.announced.length === 0) return;
+    const target = this.vrfOf(e.peer);
+    if (!target || !this.vrfs.exists(target)) return;
+    for (const path of e.announced) if (isUnicast(path.family)) this.feed(e.peer, target, path);
+  }
+
+  private feed(address: string, vrf: string, path: Path): void {
+    const was = this.fedInto.get(address);
+    if (was !== undefined && was !== vrf) {
+      // Rebound to another VRF: what it sent before leaves the old one.
+      for (const f of UNICAST) for (const old of [...this.vrfs.bests(was, f.afi)]) if (old.source === address) this.vrfs.remove(was, old);
+    }
+    this.fedInto.set(address, vrf);
+    this.vrfs.add(vrf, path);
+  }
+
+  private vrfOf(address: string): string | undefined {
+    for (const [vrf, peers] of this.byVrf) if (peers.some((p) => p.address === address)) return vrf;
+    return undefined;
+  }
+
+  /** Re-reads which peer is bound to which VRF; a peer newly bound is offered its VRF's table. */
+  private refresh(): void {
+    const m = new Map<string, CePeer[]>();
+    for (const p of this.host.listPeers()) {
+      const v = p.config.vrf;
+      if (!v) continue;
+      const list = m.get(v);
+      if (list) list.push(p);
+      else m.set(v, [p]);
+      const was = this.offering.get(p.address);
+      if (was === v) continue;
+      if (was !== undefined) this.offerTable(p, was, false);
+      this.offering.set(p.address, v);
+      this.offerTable(p, v, true);
+    }
+    this.byVrf = m;
+  }
+
+  private offerTable(p: CePeer, vrf: string, announce: boolean): void {
+    if (!this.vrfs.exists(vrf)) return;
+    for (const f of UNICAST) {
+      const paths: Path[] = [];
+      for (const best of this.vrfs.bests(vrf, f.afi)) if (best.source !== p.address) paths.push(this.toCe(best));
+      if (paths.length === 0) continue;
+      if (announce) p.announce(f, paths);
+      else p.withdraw(f, paths);
+    }
+  }
+
+  /** The unicast form of a VRF path: its prefix's unicast key, no RD or label, route targets left out. */
+  private toCe(p: Path): Path {
+    if (isUnicast(p.family)) return p;
+    let out = this.ceRoutes.get(p);
+    if (out) return out;
+    out = {
+      family: p.family.afi === Afi.IPV6 ? IPV6_UNICAST : IPV4_UNICAST,
+      key: vpnKeyToDest(p.key),
+      route: { prefix: p.route.prefix, length: p.route.length },
+      nextHop: undefined,
+      attributes: this.attributes(p.attributes),
+      source: p.source,
+      since: p.since,
+      stale: false,
+    };
+    this.ceRoutes.set(p, out);
+    return out;
+  }
+  private attributes(a: Readonly<PathAttributes>): PathAttributes {
+    let out = this.ceAttributes.get(a);
+    if (!out) {
+      out = { ...a };
+      const ext = a.extendedCommunities?.filter((e) => e.kind !== 'route-target' && e.kind !== 'route-origin');
+      if (ext?.length) out.extendedCommunities = ext;
+      else delete out.extendedCommunities;
+      this.ceAttributes.set(a, out);
+    }
+    return out;
+  }
+}
