@@ -10,7 +10,7 @@ import { invalidArgument } from '../common/grpc/errors.js';
 import { formatRd, parseRd, type Rd } from '../common/vpn/rd.js';
 import { formatRouteTarget, parseRouteTarget } from '../common/vpn/route-target.js';
 import type { Path } from './rib/path.js';
-import { IPV4_UNICAST, IPV6_UNICAST, VPNV4, VPNV6 } from './speaker/config.js';
+import { IPV4_UNICAST, IPV6_UNICAST, RTC, VPNV4, VPNV6 } from './speaker/config.js';
 import type { LocalPathSpec } from './speaker/speaker.js';
 import type { AsPath } from './wire/as-path.js';
 import type { PathAttributes } from './wire/attributes.js';
@@ -24,11 +24,12 @@ const FAMILIES: [ProtoFamily, Family][] = [
   [ProtoFamily.FAMILY_IPV6_UNICAST, IPV6_UNICAST],
   [ProtoFamily.FAMILY_VPN_IPV4, VPNV4],
   [ProtoFamily.FAMILY_VPN_IPV6, VPNV6],
+  [ProtoFamily.FAMILY_RTC, RTC],
 ];
 
 export function familyFromProto(f: ProtoFamily, field = 'family'): Family {
   const hit = FAMILIES.find(([p]) => p === f);
-  if (!hit) throw invalidArgument(field, 'must be one of IPV4_UNICAST, IPV6_UNICAST, VPN_IPV4, VPN_IPV6');
+  if (!hit) throw invalidArgument(field, 'must be one of IPV4_UNICAST, IPV6_UNICAST, VPN_IPV4, VPN_IPV6, RTC');
   return hit[1];
 }
 
@@ -66,6 +67,7 @@ const ORIGINS: [ProtoOrigin, OriginValue][] = [
 /** `identify`: only the destination matters (a withdrawal), so a VPN route needs no label. */
 export function routeFromProto(familyIn: ProtoFamily, rdText: string, prefixText: string, labels: readonly number[] = [], identify = false): { family: Family; route: Route } {
   const family = familyFromProto(familyIn);
+  if (family === RTC) throw invalidArgument('family', 'RT membership routes come from the VRFs\' import route targets, not from paths');
   const vpn = family === VPNV4 || family === VPNV6;
   let rd: Rd | undefined;
   if (vpn) {

@@ -148,7 +148,7 @@ export function peerToProto(peer: Peer): ProtoPeer {
       received: countersToProto(peer.received),
       prefixes: families.map((f) => ({
         family: familyToProto(f),
-        received: peer.adjRibIn.table.count(f),
+        received: peer.receivedCount(f),
         stale: peer.adjRibIn.staleCount(f),
         advertised: peer.advertisedCount(f),
       })),

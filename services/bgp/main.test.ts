@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, commonSettings, loadSettings } from '../common/config.js';
 import { bgpSettings, speakerConfig, staticNeighbors } from './main.js';
-import { VPNV4, VPNV6, IPV4_UNICAST, needsReset, peerConfig } from './speaker/config.js';
+import { VPNV4, VPNV6, IPV4_UNICAST, RTC, needsReset, peerConfig } from './speaker/config.js';
 import { pathSpecFromProto, pathToProto, routeFromProto } from './api-path.js';
 import { Family } from '../common/gen/proto/l3vpn/v1/bgp.js';
 import { routeKey } from './rib/path.js';
@@ -22,11 +22,14 @@ test('static neighbours come from bgp.neighbors, with defaults and named errors'
   assert.throws(() => staticNeighbors([{ address: '192.0.2.1', 'remote-as': 1, 'hold-time': 2 }]), /hold-time/);
   assert.throws(() => staticNeighbors([{ address: '192.0.2.1', 'remote-as': 1, famlies: [] }]), /unknown key 'famlies'/);
   assert.throws(() => staticNeighbors([{ address: '192.0.2.1', 'remote-as': 1, families: ['evpn'] }]), /families/);
+  // RT constraint (RFC 4684) by any of its names; never a default family.
+  assert.deepEqual(staticNeighbors([{ address: '192.0.2.1', 'remote-as': 1, families: ['vpn-ipv4', 'rtc', 'route-target'] }])[0]!.families, [VPNV4, RTC]);
 });
 
 test('only session-level changes reset a peer', () => {
   const a = peerConfig({ address: '192.0.2.1', remoteAs: 65001 });
   assert.deepEqual(a.families, [IPV4_UNICAST, VPNV4, VPNV6]);
+  assert.equal(needsReset(a, { ...a, families: [...a.families, RTC] }), true);
   assert.equal(needsReset(a, { ...a, description: 'pe1' }), false);
   assert.equal(needsReset(a, { ...a, holdTime: 30 }), true);
   assert.equal(needsReset(a, { ...a, families: [VPNV4] }), true);

@@ -9,6 +9,7 @@ import type { RunningService } from '../common/service.js';
 import { bgpGrpcService } from './grpc-api.js';
 import { PeerConfigError, checkSpeakerConfig, parseFamilyName, peerConfig, type PeerConfig, type SpeakerConfig } from './speaker/config.js';
 import { Speaker } from './speaker/speaker.js';
+import { staticVrfs } from './static-vrfs.js';
 import { vrfServiceFor, type VrfService } from './vrf-service.js';
 
 export const bgpSettings: SettingSpec[] = [
@@ -26,6 +27,14 @@ export const bgpSettings: SettingSpec[] = [
     max: 4095,
     description: 'Restart Time advertised as a graceful-restart receiving speaker (RFC 4724); 0 leaves the capability out',
   },
+  {
+    key: 'bgp.rtc-wait-time',
+    type: 'integer',
+    default: 60,
+    min: 0,
+    max: 3600,
+    description: "how long VPN routes to an RT-constraint peer wait for its RT membership End-of-RIB (RFC 4684 §6); 0: no wait",
+  },
   { key: 'bgp.idle-hold-time', type: 'integer', default: 1, min: 1, max: 3600, description: 'first delay before a failed session is retried, doubling on each failure' },
   { key: 'bgp.idle-hold-max-time', type: 'integer', default: 60, min: 1, max: 3600, description: 'largest delay before a failed session is retried' },
   {
@@ -33,7 +42,14 @@ export const bgpSettings: SettingSpec[] = [
     type: 'structured',
     default: [],
     description:
-      'static neighbours: a list of {address, remote-as, local-address, port, families [ipv4-unicast, ipv6-unicast, vpn-ipv4, vpn-ipv6], hold-time, keepalive-time, connect-retry-time, passive, route-reflector-client, next-hop-self, vrf, description, admin-down}',
+      'static neighbours: a list of {address, remote-as, local-address, port, families [ipv4-unicast, ipv6-unicast, vpn-ipv4, vpn-ipv6, rtc], hold-time, keepalive-time, connect-retry-time, passive, route-reflector-client, next-hop-self, vrf, description, admin-down}',
+  },
+  {
+    key: 'bgp.vrfs',
+    type: 'structured',
+    default: [],
+    description:
+      'static VRFs: a list of {name, rd, import-rts, export-rts, label-mode (per-vrf, per-prefix, per-ce), label, label-block (FIRST-LAST), max-routes (LIMIT or {limit, warning-percent, warning-only})}',
   },
 ];
 
@@ -93,7 +109,7 @@ export function staticNeighbors(value: SettingValue): PeerConfig[] {
         port: num('port'),
         families: (families ?? []).map((f) => {
           const fam = typeof f === 'string' ? parseFamilyName(f) : undefined;
-          if (!fam) throw new ConfigError(`${where}.families: '${String(f)}' is not one of ipv4-unicast, ipv6-unicast, vpn-ipv4, vpn-ipv6`);
+          if (!fam) throw new ConfigError(`${where}.families: '${String(f)}' is not one of ipv4-unicast, ipv6-unicast, vpn-ipv4, vpn-ipv6, rtc`);
           return fam;
         }),
         holdTime: num('hold-time'),
@@ -124,6 +140,7 @@ export function speakerConfig(settings: Settings): SpeakerConfig {
       idleHoldTime: Number(settings['bgp.idle-hold-time']),
       idleHoldMaxTime: Number(settings['bgp.idle-hold-max-time']),
       clusterId: settings['bgp.cluster-id'] ? String(settings['bgp.cluster-id']) : undefined,
+      rtcWaitTime: settings['bgp.rtc-wait-time'] === undefined ? undefined : Number(settings['bgp.rtc-wait-time']),
     });
   } catch (err) {
     if (err instanceof PeerConfigError) throw new ConfigError(err.message);
@@ -146,18 +163,22 @@ export async function startBgp(settings: Settings, log: Logger): Promise<Running
     if (seen.has(n.address)) throw new ConfigError(`bgp.neighbors: ${n.address} is listed twice`);
     seen.add(n.address);
   }
+  const vrfConfigs = staticVrfs(settings['bgp.vrfs']);
   const speaker = new Speaker(config, log);
   await speaker.listen();
   const vrfs = vrfServiceFor(speaker, log);
+  // Before any session: PE-CE peers find their VRF and RT-constraint peers get our memberships at once.
+  for (const v of vrfConfigs) vrfs.add(v);
   let grpc;
   try {
     grpc = await startGrpcServer({ listen: String(settings['bgp.grpc-listen']), services: [bgpGrpcService(speaker, log, vrfs)], log });
   } catch (err) {
+    vrfs.close();
     await speaker.stop();
     throw err;
   }
   for (const n of neighbors) speaker.addPeer(n);
-  log.info({ neighbors: neighbors.length }, 'bgp service ready');
+  log.info({ neighbors: neighbors.length, vrfs: vrfConfigs.length }, 'bgp service ready');
   return {
     name: 'bgp',
     grpcPort: grpc.port,

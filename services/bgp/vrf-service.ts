@@ -137,6 +137,7 @@ export class VrfService {
     this.counters.set(config.name, { warnings: 0, exceeded: 0, refused: 0, labelExhausted: 0 });
     const update = this.run(() => this.manager.define(config));
     this.ce?.vrfDefined(config.name);
+    this.importRtsChanged();
     return update;
   }
 
@@ -145,7 +146,9 @@ export class VrfService {
     const config = this.check(input);
     if (!this.manager.get(config.name)) throw new VrfNotFound(config.name);
     this.checkRd(config);
-    return this.run(() => this.manager.define(config));
+    const update = this.run(() => this.manager.define(config));
+    this.importRtsChanged();
+    return update;
   }
 
   remove(name: string): void {
@@ -154,6 +157,12 @@ export class VrfService {
     this.counters.delete(name);
     this.ce?.vrfDeleted(name);
     this.emit({ type: 'deleted', vrf: name });
+    this.importRtsChanged();
+  }
+
+  /** RFC 4684: the speaker advertises the difference to its RT-constraint peers (a no-op when the set is unchanged). */
+  private importRtsChanged(): void {
+    this.rib.importRouteTargetsChanged?.(this.manager.importRouteTargets());
   }
 
   get(name: string): VrfConfig {

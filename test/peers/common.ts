@@ -32,6 +32,8 @@ export interface NeighborOptions {
   routeReflectorClient?: boolean;
   /** Start administratively down; enableNeighbor() brings it up (e.g. to time a full-table transfer). */
   disabled?: boolean;
+  /** Also negotiate RT constraint (RFC 4684, AFI 1 / SAFI 132). GoBGP only. */
+  rtc?: boolean;
 }
 
 /** A VPN route to originate. RD/RT syntax: "ASN:n" (type 0 when ASN <= 65535, else type 2) or "a.b.c.d:n" (type 1). */

@@ -77,8 +77,10 @@ export function gobgpConfig(o: PeerOptions): string {
         `    route-reflector-cluster-id = ${q(o.clusterId ?? o.routerId)}`,
       );
     }
-    for (const f of defaultFamilies(n)) {
-      lines.push('  [[neighbors.afi-safis]]', '    [neighbors.afi-safis.config]', `      afi-safi-name = ${q(AFI_SAFI[f].name)}`);
+    const names = defaultFamilies(n).map((f) => AFI_SAFI[f].name);
+    if (n.rtc) names.push('rtc');
+    for (const name of names) {
+      lines.push('  [[neighbors.afi-safis]]', '    [neighbors.afi-safis.config]', `      afi-safi-name = ${q(name)}`);
     }
   }
   return lines.join('\n') + '\n';
@@ -259,6 +261,37 @@ export class GobgpPeer extends BasePeer {
     args.splice(4, 0, 'del');
     await this.cli(args);
     this.originated.delete(key);
+  }
+
+  /**
+   * A GoBGP VRF. GoBGP originates one RT membership (RFC 4684) per import RT
+   * of its VRFs: the only way to make it advertise memberships (its CLI
+   * cannot add RTC routes).
+   */
+  async addVrf(name: string, rd: string, importRts: string[], exportRts: string[]): Promise<void> {
+    const args = ['vrf', 'add', name, 'rd', gobgpAdminValue(rd), 'rt'];
+    for (const rt of importRts) args.push('import', gobgpAdminValue(rt));
+    for (const rt of exportRts) args.push('export', gobgpAdminValue(rt));
+    await this.cli(args);
+  }
+
+  async deleteVrf(name: string): Promise<void> {
+    await this.cli(['vrf', 'del', name]);
+  }
+
+  /**
+   * RT memberships as "ORIGIN-AS:RT" ("65000:65000:100"; "default" for the
+   * zero-length one): the global RTC table, or what one neighbour sent.
+   */
+  async rtcMemberships(neighbor?: string): Promise<string[]> {
+    const args = neighbor ? ['-j', 'neighbor', neighbor, 'adj-in', '-a', 'rtc'] : ['-j', 'global', 'rib', '-a', 'rtc'];
+    const r = await run(BIN.gobgp, ['-u', this.apiHost, '-p', '50051', ...args], 10000);
+    const text = r.stdout.trim();
+    if (r.code !== 0 || text === '' || text === 'null' || !text.startsWith('{')) return [];
+    const rib = JSON.parse(text) as Record<string, unknown>;
+    return Object.keys(rib)
+      .map((k) => (k.endsWith('default') ? 'default' : k))
+      .sort();
   }
 
   async shutdownNeighbor(neighbor: string): Promise<void> {

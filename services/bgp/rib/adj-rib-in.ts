@@ -54,10 +54,12 @@ export class AdjRibIn {
       const seconds = Math.floor(now / 1000);
       for (const list of update.announce) {
         const family = allowed(negotiated, list);
-        if (!family || !list.shape) {
+        if (!family) {
           ignored += list.count || 1;
           continue;
         }
+        // A negotiated family without a prefix table (RT membership) is the session's to handle.
+        if (!list.shape) continue;
         const v4 = list.afi === Afi.IPV4 && list.safi === Safi.UNICAST;
         attrKey ??= attributeKey(raw ?? EMPTY_RAW, update);
         const shared = this.intern(family, v4, update, attrKey);
@@ -82,7 +84,8 @@ export class AdjRibIn {
 
   private withdrawList(list: NlriList, negotiated: readonly Family[], change: RibChange): number {
     const family = allowed(negotiated, list);
-    if (!family || !list.shape) return list.count;
+    if (!family) return list.count || 1;
+    if (!list.shape) return 0;
     for (let i = 0; i < list.count; i++) {
       const old = this.table.delete(family, list.key(i));
       if (old) {

@@ -11,6 +11,12 @@
 // Loc-RIB with an iterator (no copy), then sends End-of-RIB (RFC 4724 §2).
 // Route refresh (RFC 2918 §4) walks this Adj-RIB-Out again.
 //
+// RT constraint (RFC 4684): with a gate, a VPN route goes out only when the
+// peer's memberships allow its RTs. The VPN families are held (not even
+// walked) until the gate is ready (§6: the peer's RT membership End-of-RIB);
+// a membership change walks the VPN bests again, which announces what is
+// newly allowed and withdraws what is newly refused.
+//
 // Pure: bytes go to an UpdateWriter whose sink reports backpressure.
 import { encodeAttributes, type PathAttributes } from '../wire/attributes.js';
 import { Afi, Safi } from '../wire/constants.js';
@@ -30,6 +36,13 @@ export interface OutboundSource {
   /** The session a path's source names; undefined for local paths (and unknown sources). */
   session(source: string): SourceSession | undefined;
   readonly clusterId: string;
+}
+
+/** The peer's RT membership filter (RFC 4684), when it negotiated the family. */
+export interface RouteTargetGate {
+  /** Its RT membership End-of-RIB arrived: VPN routes may go out. */
+  readonly ready: boolean;
+  allows(attributes: Readonly<PathAttributes>): boolean;
 }
 
 export interface OutboundPeer extends ExportPeer, TargetSession {
@@ -57,15 +70,21 @@ class FamilyOut {
   sync: Iterator<Path> | undefined;
   refresh: Iterator<Path> | undefined;
   endOfRib = false;
+  /** Waiting for the RT constraint gate: nothing is produced. */
+  held = false;
   constructor(readonly family: Family) {}
 
   get idle(): boolean {
-    return this.dirty.size === 0 && !this.sync && !this.refresh && !this.endOfRib;
+    return this.held || (this.dirty.size === 0 && !this.sync && !this.refresh && !this.endOfRib);
   }
 }
 
 function isV4Unicast(f: Family): boolean {
   return f.afi === Afi.IPV4 && f.safi === Safi.UNICAST;
+}
+
+function isVpn(f: Family): boolean {
+  return f.safi === Safi.MPLS_VPN;
 }
 
 export class AdjRibOut {
@@ -77,6 +96,7 @@ export class AdjRibOut {
     readonly peer: OutboundPeer,
     families: readonly Family[],
     private readonly source: OutboundSource,
+    private readonly gate?: RouteTargetGate,
   ) {
     for (const f of families) this.families.set(familyKey(f.afi, f.safi), new FamilyOut(f));
   }
@@ -99,9 +119,27 @@ export class AdjRibOut {
   /** Starts the initial advertisement: the whole Loc-RIB, then End-of-RIB. */
   startSync(): void {
     for (const f of this.families.values()) {
-      f.sync = this.source.bests(f.family);
       f.endOfRib = true;
+      if (this.gate && !this.gate.ready && isVpn(f.family)) f.held = true;
+      else f.sync = this.source.bests(f.family);
     }
+  }
+
+  /**
+   * The gate became ready or its memberships changed: held VPN families
+   * start their initial walk, the others walk again (RFC 4684 §3.1).
+   * Returns true when there is work.
+   */
+  routeTargetsChanged(): boolean {
+    if (!this.gate?.ready) return false;
+    let work = false;
+    for (const f of this.families.values()) {
+      if (!isVpn(f.family)) continue;
+      f.held = false;
+      f.sync = this.source.bests(f.family);
+      work = true;
+    }
+    return work;
   }
 
   /** A destination's best changed. Returns false when the family is not carried. */
@@ -193,6 +231,7 @@ export class AdjRibOut {
 
   private exportable(p: Path): boolean {
     if (!mayAdvertise(p, this.peer)) return false;
+    if (this.gate && isVpn(p.family) && !this.gate.allows(p.attributes)) return false;
     return mayReflect(p.source === 'local' ? undefined : this.source.session(p.source), this.peer);
   }
 

@@ -4,6 +4,7 @@ import { parseBgpId } from '../fsm/negotiate.js';
 import { Afi, Safi } from '../wire/constants.js';
 import { formatAddress, parseAddress } from '../wire/ip.js';
 import type { Family } from '../wire/nlri.js';
+import { RT_CONSTRAINT_FAMILY } from '../wire/rt-membership-nlri.js';
 
 export interface SpeakerConfig {
   readonly as: number;
@@ -19,7 +20,14 @@ export interface SpeakerConfig {
   readonly idleHoldMaxTime: number;
   /** RFC 4456 §7 CLUSTER_ID; the router id when undefined. */
   readonly clusterId?: string;
+  /**
+   * RFC 4684 §6: how long VPN routes to a peer that negotiated RT constraint
+   * wait for its RT membership End-of-RIB (seconds; default 60, 0: no wait).
+   */
+  readonly rtcWaitTime?: number;
 }
+
+export const DEFAULT_RTC_WAIT_TIME = 60;
 
 export interface PeerConfig {
   readonly address: string;
@@ -47,7 +55,9 @@ export const IPV4_UNICAST: Family = Object.freeze({ afi: Afi.IPV4, safi: Safi.UN
 export const IPV6_UNICAST: Family = Object.freeze({ afi: Afi.IPV6, safi: Safi.UNICAST });
 export const VPNV4: Family = Object.freeze({ afi: Afi.IPV4, safi: Safi.MPLS_VPN });
 export const VPNV6: Family = Object.freeze({ afi: Afi.IPV6, safi: Safi.MPLS_VPN });
-export const SUPPORTED_FAMILIES: readonly Family[] = [IPV4_UNICAST, IPV6_UNICAST, VPNV4, VPNV6];
+/** RFC 4684 route target constraint (AFI 1 / SAFI 132); never a default: it changes what a peer is sent. */
+export const RTC: Family = RT_CONSTRAINT_FAMILY;
+export const SUPPORTED_FAMILIES: readonly Family[] = [IPV4_UNICAST, IPV6_UNICAST, VPNV4, VPNV6, RTC];
 
 const FAMILY_NAMES: Record<string, Family> = {
   'ipv4-unicast': IPV4_UNICAST,
@@ -58,7 +68,14 @@ const FAMILY_NAMES: Record<string, Family> = {
   vpnv6: VPNV6,
   'l3vpn-ipv4-unicast': VPNV4,
   'l3vpn-ipv6-unicast': VPNV6,
+  rtc: RTC,
+  'route-target': RTC,
+  'ipv4-rtc': RTC,
 };
+
+export function isRtc(f: Family): boolean {
+  return f.afi === RTC.afi && f.safi === RTC.safi;
+}
 
 /** One canonical object per supported family, so families compare by identity too. */
 export function canonicalFamily(f: Family): Family | undefined {
@@ -66,6 +83,7 @@ export function canonicalFamily(f: Family): Family | undefined {
 }
 
 export function familyName(f: Family): string {
+  if (f.afi === RTC.afi && f.safi === RTC.safi) return 'rtc';
   if (f.safi === Safi.MPLS_VPN) return f.afi === Afi.IPV4 ? 'vpn-ipv4' : 'vpn-ipv6';
   if (f.safi === Safi.UNICAST) return f.afi === Afi.IPV4 ? 'ipv4-unicast' : 'ipv6-unicast';
   return `${f.afi}/${f.safi}`;
@@ -163,6 +181,9 @@ export function checkSpeakerConfig(c: SpeakerConfig): SpeakerConfig {
     }
   }
   if (c.gracefulRestartTime < 0 || c.gracefulRestartTime > 4095) throw new PeerConfigError('bgp.graceful-restart-time', 'must be 0..4095 seconds');
+  if (c.rtcWaitTime !== undefined && (!Number.isInteger(c.rtcWaitTime) || c.rtcWaitTime < 0 || c.rtcWaitTime > 3600)) {
+    throw new PeerConfigError('bgp.rtc-wait-time', 'must be 0..3600 seconds');
+  }
   return c;
 }
 

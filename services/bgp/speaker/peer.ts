@@ -19,10 +19,12 @@ import { DEFAULT_SESSION, type SessionOptions } from '../wire/session.js';
 import { familyKey, type Family } from '../wire/nlri.js';
 import { MessageType } from '../wire/constants.js';
 import type { Logger } from '../../common/logger.js';
-import { type PeerConfig, type SpeakerConfig, familyName } from './config.js';
+import type { RtMembership } from '../wire/rt-membership-nlri.js';
+import { DEFAULT_RTC_WAIT_TIME, type PeerConfig, type SpeakerConfig, familyName, isRtc } from './config.js';
 import { MessageCounters } from './counters.js';
 import { AdjRibOut, type OutboundSource } from './adj-rib-out.js';
 import { isLoop } from './reflection.js';
+import { RtConstraintSession } from './rt-constraint.js';
 import { UpdateWriter } from './update-writer.js';
 import { eventFor, eventForError } from './inbound.js';
 import { encodeOpenSummary, sessionOptions } from './open-summary.js';
@@ -58,6 +60,8 @@ export interface PeerContext {
   emit(event: PeerEvent): void;
   /** Whether anyone listens for route events (they are not built otherwise). */
   watchingRoutes(): boolean;
+  /** The RT memberships (RFC 4684) we advertise to this peer now. */
+  memberships(peer: Peer): readonly RtMembership[];
 }
 
 interface Established {
@@ -68,6 +72,9 @@ interface Established {
   readonly out: AdjRibOut;
   readonly writer: UpdateWriter;
   readonly since: number;
+  /** RFC 4684 state, when the session negotiated RT constraint. */
+  readonly rtc: RtConstraintSession | undefined;
+  rtcTimer?: NodeJS.Timeout;
 }
 
 function record(n: BgpError): NotificationRecord {
@@ -305,7 +312,26 @@ export class Peer {
   }
 
   advertisedCount(family: Family): number {
+    if (isRtc(family)) return this.established?.rtc?.sentCount ?? 0;
     return this.established?.out.count(family) ?? 0;
+  }
+
+  /** Routes held from the peer; for RT constraint, the memberships it sent. */
+  receivedCount(family: Family): number {
+    if (isRtc(family)) return this.established?.rtc?.filter.size ?? 0;
+    return this.adjRibIn.table.count(family);
+  }
+
+  /** The session's RT constraint state (RFC 4684), when negotiated. */
+  get routeTargetConstraint(): RtConstraintSession | undefined {
+    return this.established?.rtc;
+  }
+
+  /** Brings the RT memberships we advertise to what the speaker wants now (RFC 4684 §4). */
+  advertiseMemberships(): void {
+    const e = this.established;
+    if (!e?.rtc) return;
+    for (const u of e.rtc.advertise(this.ctx.memberships(this))) this.sendChunk(e.transport, e.connection.id, u, 1);
   }
 
   // ---- FSM plumbing ----
@@ -438,7 +464,8 @@ export class Peer {
         return;
       case 'deliverRouteRefresh':
         // RFC 2918 §4: re-advertise the Adj-RIB-Out of that family.
-        this.resend([action.family]);
+        if (isRtc(action.family)) this.resendMemberships();
+        else this.resend([action.family]);
         return;
       default:
         return;
@@ -466,6 +493,15 @@ export class Peer {
     this.options.set(conn.id, options);
     transport.splitter.setMaxLength(options.maxMessageLength ?? 4096);
     const localAddress = transport.localAddress || this.config.localAddress || this.ctx.speaker.routerId;
+    const rtc = session.families.some(isRtc)
+      ? new RtConstraintSession({
+          external: this.external,
+          localAs: this.ctx.speaker.as,
+          localAddress,
+          session: options,
+          maxMessageLength: options.maxMessageLength ?? 4096,
+        })
+      : undefined;
     const out = new AdjRibOut(
       {
         address: this.address,
@@ -479,17 +515,47 @@ export class Peer {
       },
       session.families,
       this.outboundSource(),
+      rtc,
     );
     const writer = new UpdateWriter(options.maxMessageLength ?? 4096, (chunk, n) => this.sendChunk(transport, conn.id, chunk, n));
-    this.established = { connection: conn, transport, session, options, out, writer, since: Date.now() };
+    const e: Established = { connection: conn, transport, session, options, out, writer, since: Date.now(), rtc };
+    this.established = e;
     this.waitingDrain = false;
     this.ctx.sessionChanged(this, session);
     this.lastError = undefined;
     this.log.info({ families: session.families.map(familyName), holdTime: session.holdTime, remoteId: formatBgpId(session.remoteBgpId) }, 'session established');
     this.keepOrSweepStale(session);
+    if (rtc) {
+      // RFC 4684 §6: our memberships go first, then (with the other families) their End-of-RIB.
+      this.advertiseMemberships();
+      const wait = this.ctx.speaker.rtcWaitTime ?? DEFAULT_RTC_WAIT_TIME;
+      if (wait === 0) rtc.ready = true;
+      else {
+        e.rtcTimer = setTimeout(() => {
+          if (this.established !== e || rtc.ready) return;
+          this.log.info({ memberships: rtc.filter.size }, 'no RT membership End-of-RIB in time: VPN routes go out now (RFC 4684 §6)');
+          this.routeTargetsReady(e);
+        }, wait * 1000);
+        e.rtcTimer.unref();
+      }
+    }
     // Initial advertisement, each family closed by End-of-RIB (RFC 4724 §2).
     out.startSync();
     this.schedule();
+  }
+
+  private routeTargetsReady(e: Established): void {
+    if (e.rtcTimer) clearTimeout(e.rtcTimer);
+    e.rtcTimer = undefined;
+    e.rtc!.ready = true;
+    if (e.out.routeTargetsChanged()) this.schedule();
+  }
+
+  /** RFC 2918 for the RT constraint family: every membership we advertise, again. */
+  private resendMemberships(): void {
+    const e = this.established;
+    if (!e?.rtc) return;
+    for (const u of e.rtc.resend(this.ctx.memberships(this))) this.sendChunk(e.transport, e.connection.id, u, 1);
   }
 
   /** RFC 4724 §4.2 once the session is back: families the peer no longer preserves lose their stale routes now. */
@@ -519,6 +585,7 @@ export class Peer {
   }
 
   private sessionDown(disposal: RouteDisposal): void {
+    if (this.established?.rtcTimer) clearTimeout(this.established.rtcTimer);
     this.established = undefined;
     this.waitingDrain = false;
     this.ctx.sessionChanged(this, undefined);
@@ -551,6 +618,7 @@ export class Peer {
   private applyUpdate(update: UpdateMessage, raw: Uint8Array | undefined): void {
     const e = this.established;
     if (!e) return;
+    if (e.rtc) this.applyMemberships(e, update);
     const change = this.adjRibIn.apply(update, e.session.families, this.now, raw, this.rejectLoop);
     if (change.ignored) this.log.debug({ ignored: change.ignored }, 'NLRI of a family not negotiated ignored (RFC 4760 §7)');
     if (change.endOfRib.length) {
@@ -561,6 +629,16 @@ export class Peer {
       }
     }
     this.emitRoutes(change);
+  }
+
+  /** RFC 4684: the peer's memberships changed: its VPN routes are walked again (§3.1); its End-of-RIB opens the gate (§6). */
+  private applyMemberships(e: Established, update: UpdateMessage): void {
+    const rtc = e.rtc!;
+    const r = rtc.receive(update);
+    if (r.endOfRib && !rtc.ready) {
+      this.log.debug({ memberships: rtc.filter.size }, 'RT membership End-of-RIB received');
+      this.routeTargetsReady(e);
+    } else if (r.changed && e.out.routeTargetsChanged()) this.schedule();
   }
 
   private emitRoutes(change: RibChange): void {

@@ -3,6 +3,14 @@
 // paths) and the event stream. Each best change marks the destination in
 // every Established peer's Adj-RIB-Out; route reflection (RFC 4456) decides
 // there who gets what.
+//
+// RT constraint (RFC 4684): we advertise, to a peer that negotiated it, one
+// membership per route target our VRFs import (origin AS: ours). As a route
+// reflector (some peer is a client) we advertise the default membership to
+// every iBGP peer instead, so each sends us all its VPN routes and the
+// per-peer filters decide who gets them: received memberships are not
+// reflected (the "advertise-default" design, cheaper than a route
+// distribution graph and right for a reflector that must see every route).
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../common/logger.js';
 import { PathTable } from '../rib/table.js';
@@ -18,7 +26,9 @@ import type { SourceSession } from './reflection.js';
 import type { PathAttributes } from '../wire/attributes.js';
 import type { NextHop } from '../wire/next-hop.js';
 import type { Family, Route } from '../wire/nlri.js';
-import { type PeerConfig, type SpeakerConfig, canonicalFamily, needsReset, normaliseAddress } from './config.js';
+import { type PeerConfig, type SpeakerConfig, canonicalFamily, isRtc, needsReset, normaliseAddress } from './config.js';
+import type { RouteTarget } from '../../common/vpn/route-target.js';
+import { DEFAULT_RT_MEMBERSHIP, rtMemberships, type RtMembership } from '../vrf/rt-membership.js';
 import { Peer, type PeerEvent } from './peer.js';
 import { unmapped } from './transport.js';
 import { CeaseSubcode, ErrorCode } from '../wire/constants.js';
@@ -69,6 +79,8 @@ export class Speaker {
   private routeWatchers = 0;
   private server: Server | undefined;
   private boundPort = 0;
+  /** RFC 4684 memberships for our VRFs' import route targets. */
+  private ownMemberships: readonly RtMembership[] = [];
 
   constructor(
     readonly config: SpeakerConfig,
@@ -167,6 +179,29 @@ export class Speaker {
     this.server = undefined;
   }
 
+  // ---- RT constraint (RFC 4684) ----
+
+  /** The route targets our VRFs import changed: every RT-constraint peer is told the difference. */
+  importRouteTargetsChanged(rts: readonly RouteTarget[]): void {
+    this.ownMemberships = rtMemberships(this.config.as, rts);
+    this.advertiseMemberships();
+  }
+
+  /** What we advertise to a peer (see the header). */
+  membershipsFor(peer: Peer): readonly RtMembership[] {
+    if (!peer.external && this.reflecting()) return [DEFAULT_RT_MEMBERSHIP];
+    return this.ownMemberships;
+  }
+
+  private reflecting(): boolean {
+    for (const p of this.peers.values()) if (p.config.routeReflectorClient) return true;
+    return false;
+  }
+
+  private advertiseMemberships(): void {
+    for (const p of this.peers.values()) p.advertiseMemberships();
+  }
+
   // ---- peers ----
 
   addPeer(config: PeerConfig): Peer {
@@ -183,18 +218,23 @@ export class Speaker {
       sessionChanged: (p, session) => this.sessionChanged(p, session),
       emit: (e) => this.emit(e),
       watchingRoutes: () => this.routeWatchers > 0,
+      memberships: (p) => this.membershipsFor(p),
     });
     this.peers.set(config.address, peer);
     peer.start();
+    // A first route-reflector client turns every iBGP peer's memberships to the default.
+    if (config.routeReflectorClient) this.advertiseMemberships();
     return peer;
   }
 
   updatePeer(config: PeerConfig): Peer {
     const peer = this.peer(config.address);
     const reset = needsReset(peer.config, config);
+    const wasClient = peer.config.routeReflectorClient;
     peer.reconfigure(config, reset);
     if (config.adminDown && !peer.adminShutdown) peer.disable();
     if (!config.adminDown && peer.adminShutdown && !reset) peer.enable();
+    if (wasClient !== config.routeReflectorClient) this.advertiseMemberships();
     return peer;
   }
 
@@ -207,6 +247,7 @@ export class Speaker {
     if (!peer.config.vrf) this.received({ announced: [], withdrawn: left, endOfRib: [], ignored: 0 });
     this.sessions.delete(peer.address);
     this.peerRegistry.delete(peer.address);
+    if (peer.config.routeReflectorClient) this.advertiseMemberships();
   }
 
   peer(address: string): Peer {
@@ -239,7 +280,7 @@ export class Speaker {
   /** Adds or replaces a local path and advertises it. Throws RouteEncodeError on a route that cannot be sent. */
   addPath(spec: LocalPathSpec): Path {
     const family = canonicalFamily(spec.family);
-    if (!family) throw new SpeakerError('invalid', `family ${spec.family.afi}/${spec.family.safi} is not supported`);
+    if (!family || isRtc(family)) throw new SpeakerError('invalid', `family ${spec.family.afi}/${spec.family.safi} is not supported`);
     const path: Path = {
       family,
       key: routeKey(family, spec.route),

@@ -4,6 +4,7 @@ import type { Path } from '../rib/path.js';
 import type { PathAttributes } from '../wire/attributes.js';
 import type { NextHop } from '../wire/next-hop.js';
 import type { Family, Route } from '../wire/nlri.js';
+import type { RouteTarget } from '../../common/vpn/route-target.js';
 
 export interface LocalPathInput {
   readonly family: Family;
@@ -22,4 +23,6 @@ export interface LocRibPort {
   /** A local path (source 'local') into the Loc-RIB, replacing the one with its key. */
   addPath(spec: LocalPathInput): Path;
   deletePath(family: Family, route: Route): Path | undefined;
+  /** Every route target some VRF imports, after each change: what RFC 4684 peers are asked for. */
+  importRouteTargetsChanged?(rts: readonly RouteTarget[]): void;
 }

@@ -6,6 +6,8 @@ import { readUint16, writeUint16 } from './ip.js';
 import { Family, NlriList, NlriParseOptions, Route, encodedRouteLength, parseNlri, writeRoute } from './nlri.js';
 import { NextHop, decodeNextHop, encodeNextHop } from './next-hop.js';
 import { encodeAttribute } from './attributes.js';
+import { Afi } from './constants.js';
+import { SAFI_RT_CONSTRAINT, decodeRtMembershipNlri } from './rt-membership-nlri.js';
 
 export interface MpReach {
   readonly afi: number;
@@ -34,6 +36,8 @@ export function decodeMpReach(value: Uint8Array, options: LabelOptions): MpReach
   const rawNextHop = value.subarray(4, 4 + nhLen);
   const nlri = parseNlri(afi, safi, value.subarray(5 + nhLen), { withdraw: false, multipleLabels: options.multipleLabels });
   if (typeof nlri === 'string') return `MP_REACH_NLRI ${afi}/${safi}: ${nlri}`;
+  const rtc = checkRtMembership(nlri);
+  if (rtc) return `MP_REACH_NLRI ${afi}/${safi}: ${rtc}`;
   let nextHop: NextHop | undefined;
   if (nlri.shape) {
     const nh = decodeNextHop(afi, safi, rawNextHop);
@@ -49,7 +53,16 @@ export function decodeMpUnreach(value: Uint8Array): MpUnreach | string {
   const safi = value[2]!;
   const nlri = parseNlri(afi, safi, value.subarray(3), { withdraw: true });
   if (typeof nlri === 'string') return `MP_UNREACH_NLRI ${afi}/${safi}: ${nlri}`;
+  const rtc = checkRtMembership(nlri);
+  if (rtc) return `MP_UNREACH_NLRI ${afi}/${safi}: ${rtc}`;
   return { afi, safi, nlri };
+}
+
+/** RT membership NLRI stay raw (no prefix shape) but are checked here, like every other NLRI field. */
+function checkRtMembership(nlri: NlriList): string | undefined {
+  if (nlri.afi !== Afi.IPV4 || nlri.safi !== SAFI_RT_CONSTRAINT) return undefined;
+  const r = decodeRtMembershipNlri(nlri.bytes);
+  return typeof r === 'string' ? r : undefined;
 }
 
 const MP_FLAGS = AttrFlag.OPTIONAL;

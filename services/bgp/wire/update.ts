@@ -224,7 +224,8 @@ function result(
   const announce: NlriList[] = [];
   const withdraw: NlriList[] = [];
   if (withdrawn.count > 0) withdraw.push(withdrawn);
-  if (mpUnreach && mpUnreach.nlri.count > 0) withdraw.push(mpUnreach.nlri);
+  // A family without a prefix shape (RT membership) is a raw field: count stays 0.
+  if (mpUnreach && (mpUnreach.nlri.count > 0 || (!mpUnreach.nlri.shape && mpUnreach.nlri.bytes.length > 0))) withdraw.push(mpUnreach.nlri);
   const reach: NlriList[] = [];
   if (nlri.count > 0) reach.push(nlri);
   if (mpReach && (mpReach.nlri.count > 0 || !mpReach.nlri.shape)) reach.push(mpReach.nlri);
