@@ -1,0 +1,192 @@
+// The agent's one connection to the controller: dials out, watches the
+// node's desired state (AgentService.WatchDesiredState), feeds snapshots and
+// deltas to the Agent one at a time, reports status after each, reconnects
+// with exponential backoff, and reconciles periodically. While the
+// controller is away nothing is removed: the node forwards with what it has
+// (headless mode).
+import { Metadata, status, type ChannelCredentials, type ClientReadableStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import {
+  AgentServiceClient,
+  type ReportStatusRequest,
+  type WatchDesiredStateResponse,
+} from '../common/gen/proto/l3vpn/v1/agent.js';
+import type { Agent, AgentLog } from './agent.js';
+
+export interface ControllerLinkOptions {
+  agent: Agent;
+  /** host:port of the controller's AgentService. */
+  address: string;
+  credentials: ChannelCredentials;
+  /** The node's credential, sent as "authorization: Bearer <token>". */
+  token?: string;
+  log?: AgentLog & { error(obj: object, msg: string): void };
+  /** Period of level-triggered reconciliation passes. */
+  resyncMs: number;
+  backoff?: { initialMs: number; maxMs: number };
+  reportDeadlineMs?: number;
+  keepaliveMs?: number;
+  /** Test hook: called after each message handled, each loss and each report. */
+  onEvent?: (event: LinkEvent) => void;
+}
+
+export type LinkEvent =
+  | { type: 'snapshot'; generation: number; changes: number }
+  | { type: 'delta'; generation: number; outcome: string }
+  | { type: 'lost'; code: number; details: string; retryInMs: number }
+  | { type: 'reported'; generation: number }
+  | { type: 'reconciled'; changes: number };
+
+export class ControllerLink {
+  private readonly client: AgentServiceClient;
+  private call: ClientReadableStream<WatchDesiredStateResponse> | undefined;
+  private stopped = false;
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private reporting: Promise<void> | undefined;
+  private reportAgain = false;
+  private work: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: ControllerLinkOptions) {
+    const keepalive = o.keepaliveMs ?? 60_000;
+    this.client = new AgentServiceClient(o.address, o.credentials, {
+      'grpc.max_receive_message_length': 256 * 1024 * 1024,
+      'grpc.keepalive_time_ms': keepalive,
+      'grpc.keepalive_timeout_ms': Math.min(20_000, keepalive),
+    });
+  }
+
+  start(): void {
+    this.watch(this.o.agent.generation);
+    this.resyncTimer = setInterval(() => this.enqueue(() => this.periodic()), this.o.resyncMs);
+    this.resyncTimer.unref();
+  }
+
+  /** Stops watching and reporting; the installed state stays. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.resyncTimer);
+    this.call?.cancel();
+    this.call = undefined;
+    await this.work;
+    await this.reporting;
+    this.client.close();
+  }
+
+  private metadata(): Metadata {
+    const md = new Metadata();
+    if (this.o.token) md.set('authorization', `Bearer ${this.o.token}`);
+    return md;
+  }
+
+  private watch(appliedGeneration: number): void {
+    if (this.stopped) return;
+    const call = this.client.watchDesiredState({ node: this.o.agent.node, appliedGeneration }, this.metadata());
+    this.call = call;
+    let first = true;
+    call.on('data', (res: WatchDesiredStateResponse) => {
+      const reconnected = first;
+      first = false;
+      this.enqueue(() => this.handle(call, res, reconnected));
+    });
+    // grpc-js reports every end of the call as a status; 'error' duplicates the non-OK ones.
+    call.on('error', () => undefined);
+    call.on('status', (s: StatusObject) => {
+      if (this.call === call) this.lost(s.code, s.details);
+    });
+  }
+
+  private async handle(call: ClientReadableStream<WatchDesiredStateResponse>, res: WatchDesiredStateResponse, firstOnStream: boolean): Promise<void> {
+    if (this.call !== call) return;
+    const u = res.update;
+    if (!u) return;
+    this.attempt = 0;
+    if (u.$case === 'snapshot') {
+      const r = await this.o.agent.applySnapshot(u.value);
+      this.o.onEvent?.({ type: 'snapshot', generation: u.value.generation, changes: r.changes });
+    } else {
+      const outcome = await this.o.agent.applyDelta(u.value);
+      this.o.onEvent?.({ type: 'delta', generation: u.value.generation, outcome });
+      if (outcome === 'out-of-sequence') {
+        // Ask again from generation 0, which the controller can only answer with a snapshot.
+        this.o.log?.warn({ from: u.value.fromGeneration, held: this.o.agent.generation }, 'delta out of sequence; watching again for a snapshot');
+        this.call = undefined;
+        call.cancel();
+        this.watch(0);
+        return;
+      }
+      // A stream that starts with a delta is a reconnect: still check what is really installed.
+      if (firstOnStream) await this.reconcile('reconnect');
+    }
+    this.report();
+  }
+
+  private lost(code: number, details: string): void {
+    this.call = undefined;
+    if (this.stopped) return;
+    const { initialMs, maxMs } = this.o.backoff ?? { initialMs: 1000, maxMs: 30_000 };
+    const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(this.attempt, 20));
+    const retryInMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+    this.attempt++;
+    const fields = { code: status[code], details, retryInMs };
+    if (code === status.PERMISSION_DENIED || code === status.UNAUTHENTICATED) this.o.log?.error(fields, 'controller refused this node; check its credential');
+    else this.o.log?.warn(fields, 'controller stream ended; forwarding with the last applied state');
+    this.o.onEvent?.({ type: 'lost', code, details, retryInMs });
+    this.reconnectTimer = setTimeout(() => this.watch(this.o.agent.generation), retryInMs);
+  }
+
+  private async periodic(): Promise<void> {
+    if (!this.o.agent.hasState) return;
+    await this.reconcile('periodic');
+    this.report();
+  }
+
+  private async reconcile(reason: string): Promise<void> {
+    const r = await this.o.agent.reconcile(reason);
+    this.o.onEvent?.({ type: 'reconciled', changes: r.changes });
+  }
+
+  /** Sends the agent's status; reports asked for while one is in flight coalesce into one. */
+  private report(): void {
+    if (this.stopped) return;
+    if (this.reporting) {
+      this.reportAgain = true;
+      return;
+    }
+    const r = this.o.agent.report();
+    this.reporting = this.send(r).finally(() => {
+      this.reporting = undefined;
+      if (this.reportAgain) {
+        this.reportAgain = false;
+        this.report();
+      }
+    });
+  }
+
+  private send(r: ReportStatusRequest): Promise<void> {
+    const deadline = Date.now() + (this.o.reportDeadlineMs ?? 10_000);
+    return new Promise((resolve) => {
+      this.client.reportStatus(r, this.metadata(), { deadline }, (err: ServiceError | null) => {
+        if (err) this.o.log?.warn({ code: status[err.code], details: err.details }, 'status report not delivered; the next one carries it');
+        else {
+          this.o.agent.reportSent(r);
+          this.o.onEvent?.({ type: 'reported', generation: r.appliedGeneration });
+        }
+        resolve();
+      });
+    });
+  }
+
+  private enqueue(fn: () => Promise<void>): void {
+    this.work = this.work.then(fn).catch((err: unknown) => {
+      this.o.log?.warn({ err }, 'applying the desired state failed; reconnecting for a snapshot');
+      if (this.call) {
+        const c = this.call;
+        this.call = undefined;
+        c.cancel();
+        this.lost(status.INTERNAL, (err as Error).message);
+      }
+    });
+  }
+}

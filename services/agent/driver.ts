@@ -1,0 +1,62 @@
+// The one interface every data-plane driver (soft, ovs, linux) implements.
+// A driver knows only entries of the desired-state model (agent.proto); the
+// agent decides what to change and in which order, the driver makes it so
+// in the tables it owns and says what it has.
+import type {
+  DesiredStateChange,
+  LfibEntry,
+  TransportPath,
+  VrfInstance,
+  VrfRoute,
+} from '../common/gen/proto/l3vpn/v1/agent.js';
+
+/** What a driver has installed, in the desired-state model's terms (any order). */
+export interface InstalledState {
+  vrfs: VrfInstance[];
+  vrfRoutes: VrfRoute[];
+  lfibEntries: LfibEntry[];
+  /** Empty unless the driver programs transport paths (Driver.programsTransportPaths). */
+  transportPaths: TransportPath[];
+}
+
+/** A change the driver could not make, with its reason as the driver gives it. */
+export interface ChangeFailure {
+  /** Index of the change in the list given to apply(). */
+  index: number;
+  reason: string;
+}
+
+export interface Driver {
+  /** "soft", "ovs", "linux": reported to the controller. */
+  readonly name: string;
+  /**
+   * Whether transport paths are entries of their own (hierarchical next
+   * hops: OpenFlow groups, Linux nexthop objects). When false the agent
+   * neither sends transport-path changes nor expects them back from read():
+   * every remote route carries its whole label stack anyway.
+   */
+  readonly programsTransportPaths: boolean;
+  /**
+   * Reads what is really installed in the driver's own tables. An entry
+   * changed by hand comes back with its installed contents (or as far as the
+   * driver can tell them apart); something in its tables that no entry
+   * explains comes back as a entry with the key it occupies, so the agent can
+   * delete it.
+   *
+   * `expected` is the desired state the agent holds. A driver whose tables
+   * keep less than the model (an OpenFlow flow has no RD, no owner, no VRF
+   * name) returns the expected entry where what it has installed is exactly
+   * what that entry installs, and something unequal to it where it differs.
+   */
+  read(expected?: InstalledState): Promise<InstalledState>;
+  /**
+   * Makes the changes in list order. Each change is idempotent and keyed:
+   * ADD and MODIFY mean "the key holds this entry" (ADD of an existing key
+   * replaces it, MODIFY of a missing key adds it), DELETE means "the key is
+   * absent". A failed change does not stop the ones after it; the agent's
+   * order already keeps dependants after what they depend on.
+   */
+  apply(changes: readonly DesiredStateChange[]): Promise<ChangeFailure[]>;
+  /** Releases connections; leaves the installed state in place (headless forwarding). */
+  close(): Promise<void>;
+}

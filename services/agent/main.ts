@@ -1,0 +1,103 @@
+// Entry of the forwarding agent (`l3vpn agent`): one per managed node.
+import { readFileSync } from 'node:fs';
+import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
+import { ConfigError, type SettingSpec, type Settings } from '../common/config.js';
+import type { Logger } from '../common/logger.js';
+import type { RunningService } from '../common/service.js';
+import { Agent } from './agent.js';
+import { ControllerLink } from './controller-link.js';
+import type { Driver } from './driver.js';
+import { OvsDriver } from './drivers/ovs/driver.js';
+import { SoftDriver } from './drivers/soft.js';
+import { StateFile } from './state-file.js';
+
+export const DRIVERS = ['soft', 'ovs', 'linux'] as const;
+
+export const agentSettings: SettingSpec[] = [
+  { key: 'agent.node', type: 'string', default: '', description: 'the managed node this agent runs on (its inventory id); empty: no agent in this process' },
+  { key: 'agent.controller', type: 'string', default: '127.0.0.1:50063', description: 'gRPC address (host:port) of the controller serving AgentService (the vpn service)' },
+  { key: 'agent.token', type: 'string', default: '', secret: true, description: "the node's credential (sent as a bearer token)" },
+  { key: 'agent.credential-file', type: 'string', default: '', description: "file holding the node's credential; wins over agent.token" },
+  { key: 'agent.controller-ca', type: 'string', default: '', description: "PEM file of the CA that signed the controller's certificate: TLS; empty: plaintext" },
+  { key: 'agent.driver', type: 'string', default: 'soft', description: `data-plane driver: ${DRIVERS.join(' | ')}` },
+  { key: 'agent.state-dir', type: 'string', default: '/var/lib/l3vpn/agent', description: 'where the last applied desired state is kept (headless restarts)' },
+  { key: 'agent.resync-seconds', type: 'integer', default: 60, min: 1, max: 86_400, description: 'period of the reconciliation pass that repairs drift' },
+  {
+    key: 'agent.ovs-target',
+    type: 'string',
+    default: 'unix:/var/run/openvswitch/br-l3vpn.mgmt',
+    description: "ovs driver: the bridge's OpenFlow endpoint (unix:PATH/<bridge>.mgmt or tcp:HOST:PORT); the bridge has datapath_type=netdev, fail_mode=secure",
+  },
+  { key: 'agent.ovs-port-prefix', type: 'string', default: '', description: 'ovs driver: prefix of the OVS port of each interface named in the desired state' },
+  { key: 'agent.ovs-atomic', type: 'boolean', default: true, description: 'ovs driver: apply each batch in one atomic bundle' },
+  { key: 'agent.reconnect-max-seconds', type: 'integer', default: 30, min: 1, max: 3600, description: 'largest delay between attempts to reach the controller' },
+];
+
+function readCredential(settings: Settings): string {
+  const file = String(settings['agent.credential-file']);
+  if (!file) return String(settings['agent.token']);
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError(`agent.credential-file: cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+function channelCredentials(settings: Settings): ChannelCredentials {
+  const ca = String(settings['agent.controller-ca']);
+  if (!ca) return credentials.createInsecure();
+  try {
+    return credentials.createSsl(readFileSync(ca));
+  } catch (err) {
+    throw new ConfigError(`agent.controller-ca: cannot read ${ca}: ${(err as Error).message}`);
+  }
+}
+
+export async function createDriver(settings: Settings): Promise<Driver> {
+  const name = String(settings['agent.driver']);
+  switch (name) {
+    case 'soft':
+      return new SoftDriver();
+    case 'ovs':
+      return new OvsDriver({
+        target: String(settings['agent.ovs-target']),
+        portPrefix: String(settings['agent.ovs-port-prefix']),
+        atomic: Boolean(settings['agent.ovs-atomic']),
+      }).connect();
+    case 'linux':
+      throw new ConfigError(`agent.driver '${name}' is not available in this build yet`);
+    default:
+      throw new ConfigError(`agent.driver must be one of ${DRIVERS.join(', ')}, got '${name}'`);
+  }
+}
+
+export async function startAgent(settings: Settings, log: Logger): Promise<RunningService> {
+  const node = String(settings['agent.node']);
+  if (!node) {
+    log.info('agent.node is not set; no forwarding agent runs in this process');
+    return { name: 'agent', stop: async () => undefined };
+  }
+  const token = readCredential(settings);
+  const driver = await createDriver(settings);
+  const agent = new Agent({ node, driver, store: new StateFile(String(settings['agent.state-dir'])), log });
+  const restored = await agent.start();
+  const link = new ControllerLink({
+    agent,
+    address: String(settings['agent.controller']),
+    credentials: channelCredentials(settings),
+    token,
+    log,
+    resyncMs: Number(settings['agent.resync-seconds']) * 1000,
+    backoff: { initialMs: 500, maxMs: Number(settings['agent.reconnect-max-seconds']) * 1000 },
+  });
+  link.start();
+  log.info({ node, driver: driver.name, restored, generation: agent.generation, controller: settings['agent.controller'] }, 'agent started');
+  return {
+    name: 'agent',
+    stop: async () => {
+      await link.stop();
+      await agent.flush();
+      await driver.close();
+    },
+  };
+}

@@ -1,0 +1,105 @@
+// `l3vpn agent` as deployed: settings, credential file, ovs driver on a
+// private Open vSwitch, an in-process controller. A flow deleted by hand
+// comes back on the periodic pass; the controller dies and the flows stay;
+// the agent restarts while it is away and keeps the flows as they are; the
+// controller returns with a new generation and the agent applies it.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadSettings } from '../../services/common/config.js';
+import { createLogger } from '../../services/common/logger.js';
+import { computeDesiredStates } from '../../services/vpn/desired-state/index.js';
+import { fixtureInput } from '../../services/vpn/desired-state/fixture.js';
+import { simulateSelectedRoutes } from '../../services/vpn/desired-state/simulate.js';
+import type { DesiredStateInput } from '../../services/vpn/desired-state/types.js';
+import { agentSettings, startAgent } from '../../services/agent/main.js';
+import { FakeController } from './fake-controller.js';
+import { ovsMissing, PrivateOvs } from './ovs-harness.js';
+
+const missing = ovsMissing();
+let ovs: PrivateOvs | undefined;
+before(async () => {
+  if (!missing) ovs = await PrivateOvs.start();
+});
+after(async () => {
+  await ovs?.stop();
+});
+
+const TOKEN = 'l3vpn_agent-PE1-credential-0123456789abcdef';
+
+function pe1(input: DesiredStateInput, generation: number) {
+  return computeDesiredStates(input, simulateSelectedRoutes(input), { generation }).get('PE1')!.state;
+}
+
+async function until(what: string, pred: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('l3vpn agent (ovs driver): drift repaired, headless through a controller outage and an agent restart', { skip: missing ? `Open vSwitch unavailable: ${missing}` : false }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'agent-main-'));
+  const controller = new FakeController('PE1', TOKEN);
+  try {
+    const target = await ovs!.addBridge('pe1m', ['pe1m-cust0', 'pe1m-core0']);
+    await writeFile(join(dir, 'credential'), `${TOKEN}\n`);
+    controller.publish(pe1(fixtureInput(), 1));
+    const port = await controller.start();
+    const settings = loadSettings(agentSettings, {
+      env: {
+        AGENT_NODE: 'PE1',
+        AGENT_CONTROLLER: `127.0.0.1:${port}`,
+        AGENT_CREDENTIAL_FILE: join(dir, 'credential'),
+        AGENT_DRIVER: 'ovs',
+        AGENT_OVS_TARGET: target,
+        AGENT_OVS_PORT_PREFIX: 'pe1m-',
+        AGENT_STATE_DIR: join(dir, 'state'),
+        AGENT_RESYNC_SECONDS: '1',
+        AGENT_RECONNECT_MAX_SECONDS: '1',
+      },
+    });
+    const log = createLogger('agent', 'silent');
+    let agent = await startAgent(settings, log);
+    await until('generation 1 reported', () => controller.reports.some((r) => r.appliedGeneration === 1));
+    const installed = ovs!.dumpFlows('pe1m').sort();
+    assert.equal(installed.length, 23); // 2 CE attachments, 12 routes, 8 labels, the MPLS dispatch
+
+    // A flow deleted by hand comes back on the next periodic pass, and is reported as drift.
+    ovs!.ofctl('--strict', 'del-flows', 'pe1m', 'table=2,priority=1016,ip,metadata=0x3e9,nw_dst=10.2.0.0/16');
+    await until('flow restored', () => ovs!.dumpFlows('pe1m').length === installed.length);
+    await until('drift reported', () => controller.reports.some((r) => r.drift.length === 1));
+    assert.deepEqual(ovs!.dumpFlows('pe1m').sort(), installed);
+
+    // The controller dies: flows stay. The agent restarts while it is away: flows stay as they are.
+    controller.stop();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(ovs!.dumpFlows('pe1m').sort(), installed);
+    await agent.stop(1000);
+    agent = await startAgent(settings, log);
+    await new Promise((r) => setTimeout(r, 1500)); // a periodic pass runs headless
+    assert.deepEqual(ovs!.dumpFlows('pe1m').sort(), installed);
+
+    // The controller returns with generation 2: one more prefix behind PE2 in red.
+    const base = fixtureInput();
+    const more: DesiredStateInput = {
+      ...base,
+      vpns: base.vpns.map((v) => (v.id !== 'red' ? v : { ...v, sites: v.sites.map((s) => (s.id === 'red-b' ? { ...s, staticPrefixes: ['10.2.0.0/16', '10.99.0.0/16'] } : s)) })),
+    };
+    controller.publish(pe1(more, 2));
+    await controller.start(port);
+    await until('generation 2 reported', () => controller.reports.some((r) => r.appliedGeneration === 2));
+    assert.deepEqual(controller.watchRequests.at(-1), { node: 'PE1', appliedGeneration: 1 });
+    const now = ovs!.dumpFlows('pe1m');
+    assert.equal(now.length, installed.length + 1);
+    assert.ok(now.some((f) => f.includes('nw_dst=10.99.0.0/16')));
+    await agent.stop(1000);
+  } finally {
+    controller.stop();
+    ovs?.deleteBridge('pe1m');
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,172 @@
+// The ovs driver against a real, private Open vSwitch (userspace datapath):
+// flows installed through the agent and read back with ovs-ofctl; flows
+// deleted, changed or added by hand are repaired; flows of others are left
+// alone; a one-route delta touches one flow; a restarted agent resyncs
+// without changing anything.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ChangeKind, DriftKind, type NodeDesiredState, type RemotePeNextHop, type VrfRoute } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
+import { computeDesiredStates, diffDesiredState } from '../../services/vpn/desired-state/index.js';
+import { fixtureInput } from '../../services/vpn/desired-state/fixture.js';
+import { simulateSelectedRoutes } from '../../services/vpn/desired-state/simulate.js';
+import { Agent } from '../../services/agent/agent.js';
+import { OvsDriver } from '../../services/agent/drivers/ovs/driver.js';
+import { ovsMissing, PrivateOvs } from './ovs-harness.js';
+
+const missing = ovsMissing();
+let ovs: PrivateOvs | undefined;
+
+before(async () => {
+  if (!missing) ovs = await PrivateOvs.start();
+});
+after(async () => {
+  await ovs?.stop();
+});
+
+function pe1(): NodeDesiredState {
+  const input = fixtureInput();
+  return computeDesiredStates(input, simulateSelectedRoutes(input), { generation: 1 }).get('PE1')!.state;
+}
+
+const skip = missing ? `Open vSwitch unavailable: ${missing}` : false;
+
+test('ovs: the agent installs PE1 as flows: classifier per CE VLAN, [transport, VPN] pushes, PHP pop on bos=0, per-VRF pop and lookup', { skip }, async () => {
+  const target = await ovs!.addBridge('pe1a', ['pe1a-cust0', 'pe1a-core0']);
+  const driver = await new OvsDriver({ target, portPrefix: 'pe1a-' }).connect();
+  try {
+    const agent = new Agent({ node: 'PE1', driver });
+    const state = pe1();
+    const r = await agent.applySnapshot(state);
+    assert.deepEqual([r.failures, agent.report().failures], [0, []]);
+    const flows = ovs!.dumpFlows('pe1a');
+    // One flow per route, per label, per CE attachment, plus the MPLS dispatch.
+    assert.equal(flows.length, state.vrfRoutes.length + state.lfibEntries.length + 2 + 1);
+    const has = (re: RegExp) => assert.ok(flows.some((f) => re.test(f)), `no flow like ${re}\n${flows.join('\n')}`);
+    has(/priority=100,in_port=1,dl_vlan=100 actions=pop_vlan,write_metadata:0x3e9,goto_table:2/);
+    has(/table=2, priority=1016,ip,metadata=0x3e9,nw_dst=10\.2\.0\.0\/16 actions=push_mpls:0x8847,set_field:200->mpls_label,push_mpls:0x8847,set_field:16002->mpls_label,output:2/);
+    has(/table=2, priority=1016,ip,metadata=0x3ea,nw_dst=10\.2\.0\.0\/16 actions=push_mpls:0x8847,set_field:210->mpls_label/);
+    has(/table=1, priority=100,mpls,mpls_label=16011,mpls_bos=0 actions=pop_mpls:0x8847,output:2/);
+    has(/table=1, priority=100,mpls,mpls_label=100,mpls_bos=1 actions=pop_mpls:0x0800,write_metadata:0x3e9,goto_table:2/);
+    has(/table=1, priority=100,mpls,mpls_label=111,mpls_bos=1 actions=pop_mpls:0x86dd,push_vlan:0x8100,set_field:4296->vlan_vid,output:1/);
+    // Reading back gives exactly the desired state: nothing to do.
+    assert.equal((await agent.reconcile()).changes, 0);
+  } finally {
+    await driver.close();
+    ovs!.deleteBridge('pe1a');
+  }
+});
+
+test('ovs: flows deleted, changed or added by hand are repaired; flows of others are left alone', { skip }, async () => {
+  const target = await ovs!.addBridge('pe1b', ['pe1b-cust0', 'pe1b-core0']);
+  const driver = await new OvsDriver({ target, portPrefix: 'pe1b-' }).connect();
+  try {
+    const agent = new Agent({ node: 'PE1', driver });
+    await agent.applySnapshot(pe1());
+    const before = ovs!.dumpFlows('pe1b').sort();
+    ovs!.ofctl('--strict', 'del-flows', 'pe1b', 'table=2,priority=1016,ip,metadata=0x3e9,nw_dst=10.2.0.0/16');
+    ovs!.ofctl('--strict', 'mod-flows', 'pe1b', 'table=1,priority=100,mpls,mpls_label=100,mpls_bos=1,actions=drop');
+    ovs!.ofctl('add-flow', 'pe1b', 'cookie=0x4c33000000000000,table=2,priority=1024,ip,metadata=0x3e9,nw_dst=172.16.5.0/24,actions=output:1');
+    ovs!.ofctl('add-flow', 'pe1b', 'cookie=0x1234,table=40,priority=5,ip,actions=drop'); // someone else's
+    const r = await agent.reconcile('periodic');
+    const drift = r.drift.map((d) => [d.key?.key?.$case, d.kind, d.repaired]).sort();
+    assert.deepEqual(
+      drift,
+      [
+        ['inLabel', DriftKind.DRIFT_KIND_MODIFIED, true],
+        ['vrfRoute', DriftKind.DRIFT_KIND_MISSING, true],
+        ['vrfRoute', DriftKind.DRIFT_KIND_UNEXPECTED, true],
+      ].sort(),
+    );
+    const afterRepair = ovs!.dumpFlows('pe1b');
+    assert.deepEqual(afterRepair.filter((f) => !f.includes('table=40')).sort(), before);
+    assert.ok(afterRepair.some((f) => f.includes('cookie=0x1234') && f.includes('table=40')));
+    assert.equal((await agent.reconcile()).changes, 0);
+  } finally {
+    await driver.close();
+    ovs!.deleteBridge('pe1b');
+  }
+});
+
+test('ovs: a one-route delta touches one flow; a restarted agent resyncs without touching the switch', { skip }, async () => {
+  const target = await ovs!.addBridge('pe1c', ['pe1c-cust0', 'pe1c-core0']);
+  const state = pe1();
+  const driver = await new OvsDriver({ target, portPrefix: 'pe1c-' }).connect();
+  const agent = new Agent({ node: 'PE1', driver });
+  await agent.applySnapshot(state);
+  const old = state.vrfRoutes.find((r) => r.vrf === 'red' && r.prefix === '10.3.0.0/16')!;
+  const moved: VrfRoute = { ...old, nextHop: { $case: 'remote', value: { ...(old.nextHop!.value as RemotePeNextHop), labels: [16003, 333] } } };
+  const sent = driver.flowModsSent;
+  const t0 = performance.now();
+  const outcome = await agent.applyDelta({
+    node: 'PE1',
+    fromGeneration: 1,
+    generation: 2,
+    changes: [{ kind: ChangeKind.CHANGE_KIND_MODIFY, entry: { entry: { $case: 'vrfRoute', value: moved } }, previous: { entry: { $case: 'vrfRoute', value: old } } }],
+    transport: undefined,
+    role: 0,
+  });
+  const ms = performance.now() - t0;
+  assert.equal(outcome, 'applied');
+  assert.ok(ms < 50, `${ms} ms`);
+  assert.equal(driver.flowModsSent - sent, 1); // an ADD over the same match and priority replaces the flow
+  const flows = ovs!.dumpFlows('pe1c', 'table=2,ip,metadata=0x3e9,nw_dst=10.3.0.0/16');
+  assert.equal(flows.length, 1);
+  assert.match(flows[0]!, /set_field:333->mpls_label,push_mpls:0x8847,set_field:16003->mpls_label,output:2/);
+  await driver.close();
+
+  // The agent restarts (the switch keeps forwarding meanwhile); it learns the same state again.
+  const before = ovs!.dumpFlows('pe1c');
+  const driver2 = await new OvsDriver({ target, portPrefix: 'pe1c-' }).connect();
+  try {
+    const agent2 = new Agent({ node: 'PE1', driver: driver2 });
+    const r = await agent2.applySnapshot(agent.desiredState()!);
+    assert.deepEqual([r.changes, driver2.flowModsSent], [0, 0]);
+    assert.deepEqual(ovs!.dumpFlows('pe1c'), before);
+  } finally {
+    await driver2.close();
+    ovs!.deleteBridge('pe1c');
+  }
+});
+
+test('ovs: an entry the switch cannot take fails with its reason; the rest of the batch is installed', { skip }, async () => {
+  const target = await ovs!.addBridge('pe1d', ['pe1d-cust0', 'pe1d-core0']);
+  const driver = await new OvsDriver({ target, portPrefix: 'pe1d-' }).connect();
+  try {
+    const agent = new Agent({ node: 'PE1', driver });
+    const state = pe1();
+    // A route out of a port the bridge does not have.
+    const broken = state.vrfRoutes.map((r) =>
+      r.vrf === 'red' && r.prefix === '10.3.0.0/16' ? { ...r, nextHop: { $case: 'remote' as const, value: { ...(r.nextHop!.value as RemotePeNextHop), outInterface: 'core9' } } } : r,
+    );
+    await agent.applySnapshot({ ...state, vrfRoutes: broken });
+    const failures = agent.report().failures;
+    assert.equal(failures.length, 1);
+    assert.match(failures[0]!.reason, /no port core9/);
+    assert.equal(ovs!.dumpFlows('pe1d').length, state.vrfRoutes.length - 1 + state.lfibEntries.length + 3);
+  } finally {
+    await driver.close();
+    ovs!.deleteBridge('pe1d');
+  }
+});
+
+test('ovs: a VRF renumbered in place moves its routes and labels to the new metadata value', { skip }, async () => {
+  const target = await ovs!.addBridge('pe1e', ['pe1e-cust0', 'pe1e-core0']);
+  const driver = await new OvsDriver({ target, portPrefix: 'pe1e-' }).connect();
+  try {
+    const agent = new Agent({ node: 'PE1', driver });
+    const s1 = pe1();
+    await agent.applySnapshot(s1);
+    const s2: NodeDesiredState = { ...s1, generation: 2, vrfs: s1.vrfs.map((v) => (v.name === 'red' ? { ...v, tableId: 2001 } : v)) };
+    const delta = diffDesiredState(s1, s2);
+    assert.equal(delta.changes.length, 1);
+    assert.equal(await agent.applyDelta(delta), 'applied');
+    const flows = ovs!.dumpFlows('pe1e');
+    assert.equal(flows.filter((f) => f.includes('0x3e9')).length, 0, flows.join('\n')); // 1001
+    assert.ok(flows.some((f) => /metadata=0x7d1,nw_dst=10\.2\.0\.0\/16/.test(f)));
+    assert.ok(flows.some((f) => /mpls_label=100,mpls_bos=1 actions=pop_mpls:0x0800,write_metadata:0x7d1/.test(f)));
+    assert.equal((await agent.reconcile()).changes, 0);
+  } finally {
+    await driver.close();
+    ovs!.deleteBridge('pe1e');
+  }
+});
