@@ -17,6 +17,7 @@ import type { RunningService } from './common/service.js';
 import { labelsSettings, startLabels } from './labels/main.js';
 import { bgpSettings, startBgp } from './bgp/main.js';
 import { redisSettings, runTokenCommand, startVpn, vpnSettings } from './vpn/main.js';
+import { agentSettings, startAgent } from './agent/main.js';
 
 interface Command {
   summary: string;
@@ -35,6 +36,7 @@ const services: Record<string, ServiceEntry> = {
   labels: { settings: labelsSettings, usesDatabase: true, start: startLabels },
   bgp: { settings: bgpSettings, usesDatabase: false, start: startBgp },
   vpn: { settings: [...vpnSettings, ...redisSettings], usesDatabase: true, start: startVpn },
+  agent: { settings: agentSettings, usesDatabase: false, start: startAgent },
 };
 
 const settingsOf = (entries: ServiceEntry[]): SettingSpec[] => [
