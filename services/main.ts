@@ -10,70 +10,107 @@ import {
   type SettingSpec,
   type Settings,
 } from './common/config.js';
-import { applyMigrations } from './common/db/migrations.js';
 import { onShutdownSignal } from './common/lifecycle.js';
 import { createLogger, type Logger } from './common/logger.js';
 import type { RunningService } from './common/service.js';
-import { labelsSettings, startLabels } from './labels/main.js';
-import { bgpSettings, startBgp } from './bgp/main.js';
-import { redisSettings, runTokenCommand, startVpn, vpnSettings } from './vpn/main.js';
-import { agentSettings, startAgent } from './agent/main.js';
-
 interface Command {
   summary: string;
-  settings: SettingSpec[];
+  settings(): Promise<SettingSpec[]>;
   run(settings: Settings, log: Logger): Promise<RunningService[] | void>;
 }
 
-interface ServiceEntry {
+interface ServiceModule {
   settings: SettingSpec[];
-  /** Keeps state in PostgreSQL: gets the database settings, and migrations run before it starts. */
-  usesDatabase: boolean;
   start: (s: Settings, log: Logger) => Promise<RunningService>;
 }
 
+interface ServiceEntry {
+  /** Keeps state in PostgreSQL: gets the database settings, and migrations run before it starts. */
+  usesDatabase: boolean;
+  /**
+   * A service's code is loaded only when it runs (or its settings are
+   * printed): `l3vpn bgp` never pays for fastify, Prisma or the agent's drivers.
+   */
+  load(): Promise<ServiceModule>;
+}
+
 const services: Record<string, ServiceEntry> = {
-  labels: { settings: labelsSettings, usesDatabase: true, start: startLabels },
-  bgp: { settings: bgpSettings, usesDatabase: false, start: startBgp },
-  vpn: { settings: [...vpnSettings, ...redisSettings], usesDatabase: true, start: startVpn },
-  agent: { settings: agentSettings, usesDatabase: false, start: startAgent },
+  labels: {
+    usesDatabase: true,
+    load: async () => {
+      const m = await import('./labels/main.js');
+      return { settings: m.labelsSettings, start: m.startLabels };
+    },
+  },
+  bgp: {
+    usesDatabase: false,
+    load: async () => {
+      const m = await import('./bgp/main.js');
+      return { settings: m.bgpSettings, start: m.startBgp };
+    },
+  },
+  vpn: {
+    usesDatabase: true,
+    load: async () => {
+      const m = await import('./vpn/main.js');
+      return { settings: [...m.vpnSettings, ...m.redisSettings], start: m.startVpn };
+    },
+  },
+  agent: {
+    usesDatabase: false,
+    load: async () => {
+      const m = await import('./agent/main.js');
+      return { settings: m.agentSettings, start: m.startAgent };
+    },
+  },
 };
 
-const settingsOf = (entries: ServiceEntry[]): SettingSpec[] => [
-  ...commonSettings,
-  ...(entries.some((e) => e.usesDatabase) ? databaseSettings : []),
-  ...entries.flatMap((e) => e.settings),
-];
+async function settingsOf(entries: ServiceEntry[]): Promise<SettingSpec[]> {
+  const modules = await Promise.all(entries.map((e) => e.load()));
+  return [
+    ...commonSettings,
+    ...(entries.some((e) => e.usesDatabase) ? databaseSettings : []),
+    ...modules.flatMap((m) => m.settings),
+  ];
+}
+
+async function applyMigrations(databaseUrl: string): Promise<string[]> {
+  const { applyMigrations: apply } = await import('./common/db/migrations.js');
+  return apply({ databaseUrl });
+}
 
 async function migrateIfAsked(settings: Settings, log: Logger): Promise<void> {
   if (!settings['database.migrate']) return;
-  const applied = await applyMigrations({ databaseUrl: String(settings['database.url']) });
+  const applied = await applyMigrations(String(settings['database.url']));
   log.info({ applied, database: redactUrl(String(settings['database.url'])) }, applied.length ? 'migrations applied' : 'database schema is current');
 }
 
 const commands: Record<string, Command> = {
   migrate: {
     summary: 'apply pending database migrations and exit',
-    settings: [...commonSettings, ...databaseSettings],
+    settings: async () => [...commonSettings, ...databaseSettings],
     async run(settings, log) {
-      const applied = await applyMigrations({ databaseUrl: String(settings['database.url']) });
+      const applied = await applyMigrations(String(settings['database.url']));
       log.info({ applied }, applied.length ? 'migrations applied' : 'database schema is current');
     },
   },
   token: {
     summary: 'API tokens of the vpn service: token create NAME [read|write|admin] (prints it once) | token list | token revoke ID',
-    settings: [...commonSettings, ...databaseSettings],
+    settings: async () => [...commonSettings, ...databaseSettings],
     async run(settings) {
+      const { runTokenCommand } = await import('./vpn/main.js');
       await runTokenCommand(process.argv.slice(2), settings);
     },
   },
   all: {
     summary: 'run every service in this one process (for a laptop or a lab)',
-    settings: settingsOf(Object.values(services)),
+    settings: () => settingsOf(Object.values(services)),
     async run(settings, log) {
       await migrateIfAsked(settings, log);
       const running: RunningService[] = [];
-      for (const [name, s] of Object.entries(services)) running.push(await s.start(settings, log.child({ service: name })));
+      for (const [name, s] of Object.entries(services)) {
+        running.push(await (await s.load()).start(settings, log.child({ service: name })));
+      }
       return running;
     },
   },
@@ -82,10 +119,10 @@ const commands: Record<string, Command> = {
       name,
       {
         summary: `run the ${name} service`,
-        settings: settingsOf([s]),
+        settings: () => settingsOf([s]),
         async run(settings, log) {
           if (s.usesDatabase) await migrateIfAsked(settings, log);
-          return [await s.start(settings, log)];
+          return [await (await s.load()).start(settings, log)];
         },
       },
     ]),
@@ -115,9 +152,10 @@ async function main(argv: string[]): Promise<void> {
     console.error(`l3vpn: unknown command '${name}'\n\n${usage()}`);
     process.exit(2);
   }
-  const settings = loadSettings(command.settings, values.config ? { configFile: values.config } : {});
+  const specs = await command.settings();
+  const settings = loadSettings(specs, values.config ? { configFile: values.config } : {});
   if (values['print-config']) {
-    process.stdout.write(formatSettings(command.settings, settings));
+    process.stdout.write(formatSettings(specs, settings));
     return;
   }
   const log = createLogger(name === 'all' ? undefined : name, String(settings['log.level']));
