@@ -12,8 +12,15 @@ import { vpnGrpcService } from './grpc-api.js';
 import { IdempotencyStore } from './http/idempotency.js';
 import { buildHttpApi } from './http/server.js';
 import { IntentService } from './intent/intent-service.js';
+import { NodeAllocator } from './reconcile/allocator.js';
+import { labelsApi } from './reconcile/labels-client.js';
 import { redisConnection, ReconcileQueue } from './reconcile/queue.js';
 import { NodeReconciler } from './reconcile/reconciler.js';
+import { Planner } from './reconcile/plan.js';
+import { SimulatedVpnRouting } from './routes/simulated-routing.js';
+import { agentGrpcService } from './state/agent-api.js';
+import { DesiredStateEvents } from './state/desired-state-events.js';
+import { DesiredStateStore } from './state/desired-state-store.js';
 import { OutboxRelay } from './reconcile/relay.js';
 import { startReconcileWorker } from './reconcile/worker.js';
 import { vrfRoutesSource } from './routes/vrf-routes.js';
@@ -28,6 +35,12 @@ export const vpnSettings: SettingSpec[] = [
     type: 'string',
     default: '',
     description: "file holding an admin API token (>= 32 characters) to accept, e.g. a Kubernetes Secret; registered as token 'bootstrap'",
+  },
+  {
+    key: 'vpn.pool-administrator',
+    type: 'string',
+    default: '65000',
+    description: 'administrator (AS number or IPv4 address) of the RD and RT pools VRFs and VPNs get theirs from (labels service)',
   },
   { key: 'vpn.require-if-match', type: 'boolean', default: false, description: 'refuse PUT, PATCH and DELETE without If-Match (428)' },
   { key: 'vpn.worker-concurrency', type: 'integer', default: 4, min: 0, max: 256, description: 'reconcile jobs run at once in this process (0: no worker here)' },
@@ -52,6 +65,9 @@ export interface RunningVpn extends RunningService {
   tokens: TokenStore;
   queue: ReconcileQueue;
   relay: OutboxRelay;
+  reconciler: NodeReconciler;
+  allocator: NodeAllocator;
+  store: DesiredStateStore;
 }
 
 export async function startVpn(settings: Settings, log: Logger): Promise<RunningVpn> {
@@ -66,7 +82,15 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
   for (const r of [producerRedis, workerRedis]) r.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
 
   const queue = new ReconcileQueue(producerRedis, prefix, db.prisma);
-  const intents = new IntentService(db.prisma, queue, vrfRoutesSource(String(settings['vpn.bgp-address'])), log);
+  const labels = labelsApi(String(settings['vpn.labels-address']));
+  const allocator = new NodeAllocator(db.prisma, labels, String(settings['vpn.pool-administrator']));
+  const store = new DesiredStateStore(db.prisma);
+  // TODO(issue 5): BgpVpnRouting once the bgp VRF RPCs are settled (routes/vpn-routing.ts).
+  const reconciler = new NodeReconciler(db.prisma, allocator, new SimulatedVpnRouting(db.prisma), store, queue, log);
+  const planner = new Planner(labels, store);
+  const intents = new IntentService(db.prisma, queue, vrfRoutesSource(String(settings['vpn.bgp-address'])), log, planner);
+  const events = new DesiredStateEvents(String(settings['database.url']), log);
+  await events.start();
   const tokens = new TokenStore(db.prisma);
   const tokenFile = String(settings['vpn.bootstrap-token-file']);
   if (tokenFile) {
@@ -84,11 +108,15 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
 
   const relay = new OutboxRelay(db.prisma, queue, log);
   relay.start(Number(settings['vpn.outbox-relay-ms']));
+  const sweep = setInterval(
+    () => void allocator.sweepClaims().catch((err: Error) => log.warn({ err: err.message }, 'route target sweep failed')),
+    Number(settings['vpn.outbox-relay-ms']),
+  ).unref();
   const purge = setInterval(() => void idempotency.purgeExpired().catch(() => {}), 3600_000).unref();
 
   const concurrency = Number(settings['vpn.worker-concurrency']);
   const worker = concurrency
-    ? startReconcileWorker({ redis: workerRedis, prefix, reconciler: new NodeReconciler(db.prisma), concurrency, log })
+    ? startReconcileWorker({ redis: workerRedis, prefix, reconciler, concurrency, log })
     : undefined;
 
   const app = await buildHttpApi(
@@ -98,7 +126,9 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
   await app.listen({ host: listen.host, port: listen.port });
   const httpPort = (app.server.address() as { port: number }).port;
   log.info({ listen: String(settings['vpn.listen']), port: httpPort }, 'REST API listening');
-  const grpc = await startGrpcServer({ listen: String(settings['vpn.grpc-listen']), services: [vpnGrpcService({ intents, tokens, log })], log });
+  const grpc = await startGrpcServer({ listen: String(settings['vpn.grpc-listen']), services: [vpnGrpcService({ intents, tokens, log }), agentGrpcService({ prisma: db.prisma, store, events, log })],
+    log,
+  });
 
   return {
     name: 'vpn',
@@ -108,12 +138,18 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
     tokens,
     queue,
     relay,
+    reconciler,
+    allocator,
+    store,
     stop: async (graceMs) => {
       clearInterval(purge);
+      clearInterval(sweep);
       await Promise.all([grpc.stop(graceMs), app.close()]);
       await relay.stop();
       await worker?.close();
       await queue.close();
+      await events.stop();
+      labels.close();
       producerRedis.disconnect();
       workerRedis.disconnect();
       await db.close();

@@ -3,6 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
+import { startReconcileHarness } from './reconcile-support.js';
 import { pe, siteBody, startVpnHarness, vpnBody, type VpnHarness } from './support.js';
 
 describe('reconcile jobs (no worker: the queue is inspected)', () => {
@@ -61,7 +62,7 @@ describe('reconcile jobs (no worker: the queue is inspected)', () => {
 describe('reconcile worker and required If-Match', () => {
   let h: VpnHarness;
   before(async () => {
-    h = await startVpnHarness({ VPN_WORKER_CONCURRENCY: '2', VPN_REQUIRE_IF_MATCH: 'true' });
+    h = await startReconcileHarness({ VPN_WORKER_CONCURRENCY: '2', VPN_REQUIRE_IF_MATCH: 'true' });
   });
   after(async () => h?.stop());
 

@@ -53,6 +53,11 @@ const planSchema = {
     },
     affectedNodes: { type: 'array', items: { type: 'string' } },
     resource: { type: 'object', additionalProperties: true, description: 'the resource as it would be' },
+    plan: {
+      type: 'array',
+      description: "per node, how its desired state would change (VRFs, routes, LFIB entries, transport paths added/modified/deleted); values not allocated yet are listed in newAllocations",
+      items: { type: 'object', additionalProperties: true },
+    },
   },
 };
 

@@ -16,7 +16,7 @@ import { vpns } from './vpns.js';
 import type { ResourceKind, ResourceSpecs, ResourceViews, RoutesView, VrfView, WriteResult } from './types.js';
 import { validateResource } from './validator.js';
 import { listVrfs, readVrf } from './vrfs.js';
-import { lockRows, WriteContext } from './write-context.js';
+import { lockRows, WriteContext, type Tx } from './write-context.js';
 
 /** What If-Match asked for: any current version ("*"), or one of some versions. */
 export type Precondition = { any: true } | { versions: number[] };
@@ -30,6 +30,11 @@ export interface WriteOptions {
 /** Told after each commit which nodes to reconcile (the outbox row backs it up if this fails). */
 export interface ChangeSink {
   committed(outboxId: bigint, nodes: string[]): Promise<void>;
+}
+
+/** Answers, for a dry run, what the nodes' desired states would become; runs inside the write's transaction. */
+export interface DesiredStatePlanner {
+  plan(tx: Tx, nodes: string[]): Promise<unknown[]>;
 }
 
 /** Where a VRF's routes come from (the bgp service). */
@@ -84,6 +89,7 @@ export class IntentService {
     private readonly sink: ChangeSink,
     private readonly routesSource: VrfRoutesSource,
     private readonly log: Logger,
+    private readonly planner?: DesiredStatePlanner,
   ) {}
 
   async get<K extends ResourceKind>(kind: K, id: string): Promise<ResourceViews[K]> {
@@ -171,7 +177,10 @@ export class IntentService {
               affectedNodes: [...ctx.nodes].sort(),
               ...(resource ? { resource } : {}),
             };
-            if (options.dryRun) throw new DryRun(r);
+            if (options.dryRun) {
+              if (this.planner && r.affectedNodes.length) r.plan = await this.planner.plan(tx, r.affectedNodes);
+              throw new DryRun(r);
+            }
             outboxId = await writeOutbox(tx, { aggregate: kind, aggregateId: id, action, nodes: r.affectedNodes, changes: r.changes, resource });
             return r;
           },

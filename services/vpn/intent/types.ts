@@ -160,4 +160,6 @@ export interface WriteResult<V> {
   changes: Change[];
   /** Nodes whose desired state the write may change; each gets a reconcile job. */
   affectedNodes: string[];
+  /** Dry runs: per node, what its desired state would gain, change and lose. */
+  plan?: unknown[];
 }

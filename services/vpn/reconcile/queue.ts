@@ -40,22 +40,26 @@ export class ReconcileQueue implements ChangeSink {
 
   /**
    * Queues a reconcile of each node. True when every node has a job that has
-   * not started yet. A job already running may have read the state before
+   * not started yet, or started after `committedBy` (ms since the epoch, a
+   * time the change was known to be committed). A job already running may have read the state before
    * this change: then the change stays unsent and the relay queues it again
    * once that job is done.
    */
-  async enqueue(nodes: string[]): Promise<boolean> {
+  async enqueue(nodes: string[], committedBy?: number): Promise<boolean> {
     let all = true;
     for (const node of nodes) {
       const job = await this.queue.add('reconcile', { node }, { ...JOB_OPTIONS, jobId: node });
       const state = await job.getState();
-      if (!NOT_STARTED.has(state)) all = false;
+      // A running job that started after the change was committed has read it, too.
+      // (add() answers with the job it was given, not the stored one, so ask for that.)
+      const startedAfter = state === 'active' && committedBy !== undefined && ((await this.queue.getJob(node))?.processedOn ?? 0) > committedBy;
+      if (!NOT_STARTED.has(state) && !startedAfter) all = false;
     }
     return all;
   }
 
   async committed(outboxId: bigint, nodes: string[]): Promise<void> {
-    if (await this.enqueue(nodes)) await this.prisma.outbox.update({ where: { id: outboxId }, data: { sentAt: new Date() } });
+    if (await this.enqueue(nodes, Date.now())) await this.prisma.outbox.update({ where: { id: outboxId }, data: { sentAt: new Date() } });
   }
 
   async close(): Promise<void> {

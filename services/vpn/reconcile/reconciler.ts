@@ -1,37 +1,146 @@
 // Reconciling one node: level-triggered, it recomputes everything the node
-// should have from the intent, so a duplicate, late or retried job is harmless.
-//
-// This is the skeleton of the first half of issue 6: it marks the node's
-// resources active. The seams for the second half, in this order:
-//   1. allocate   - labels service (gRPC, idempotent by owner key): the
-//                   node's SID, each VRF's RD and label, each VPN's RTs;
-//                   release what no longer has an owner (hold-down).
-//   2. define     - bgp service (gRPC, issue 5): define the node's VRFs
-//                   (import/export RTs) and originate its sites' routes;
-//                   withdraw those of deleted sites.
-//   3. compute    - services/vpn/desired-state: the node's VRFs, VRF routes
-//                   and LFIB, including SR transport over the links.
-//   4. store      - the desired state with the next generation number, for
-//                   the node's agent to watch.
+// should have from the intent, so a duplicate, late or retried job is
+// harmless. In order:
+//   1. allocate - labels service, idempotent by owner key (allocator.ts),
+//                 values written back to the intent rows;
+//   2. define   - the node's VRFs and their originated routes in BGP
+//                 (VpnRouting), VRFs that left the intent deleted;
+//   3. compute  - the node's complete desired state (desired-state/) from
+//                 the intent and the routes BGP selected into its VRFs;
+//   4. store    - as a new generation only if it changed, with an outbox
+//                 row that reconciles the PEs importing this node's routes
+//                 when its exports changed (what BGP propagation does);
+//   5. release  - labels and RDs nothing wants any more, only now that the
+//                 stored state no longer uses them (they go into hold-down).
 import type { PrismaClient } from '../../common/gen/prisma/client.js';
+import { VrfRouteSource, type DesiredStateDelta } from '../../common/gen/proto/l3vpn/v1/agent.js';
+import type { Logger } from '../../common/logger.js';
+import { computeNodeDesiredState, prepareNetwork } from '../desired-state/index.js';
+import type { ChangeSink } from '../intent/intent-service.js';
+import { writeOutbox } from '../intent/outbox.js';
+import { lockRows, type Db } from '../intent/write-context.js';
+import { exportedRoutes } from '../routes/route-selection.js';
+import type { VpnRouting } from '../routes/vpn-routing.js';
+import type { DesiredStateStore } from '../state/desired-state-store.js';
+import type { NodeAllocator } from './allocator.js';
+import { desiredInput, exportingSites, labelModeOf } from './desired-input.js';
+import { loadNodeIntent, type NodeIntent } from './node-intent.js';
 
-export interface ReconcileStep {
-  readonly name: string;
-  run(node: string): Promise<void>;
+/** Whether what the node exports to other PEs changed: its VRFs, local routes or VPN labels. */
+export function exportsChanged(delta: DesiredStateDelta): boolean {
+  return delta.changes.some((c) => {
+    const e = (c.entry ?? c.previous)?.entry;
+    if (e?.$case === 'vrf') return true;
+    if (e?.$case === 'vrfRoute') return e.value.source !== VrfRouteSource.VRF_ROUTE_SOURCE_BGP_VPN;
+    if (e?.$case === 'lfibEntry') return !e.value.owner.startsWith('sid:');
+    return false;
+  });
+}
+
+export interface ReconcileOutcome {
+  generation: number;
+  changed: boolean;
+  released: string[];
 }
 
 export class NodeReconciler {
+  /** Test seam: runs between allocation and the rest, e.g. to kill a job half way. */
+  afterAllocation: ((node: string) => Promise<void> | void) | undefined;
+
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly steps: ReconcileStep[] = [],
+    private readonly allocator: NodeAllocator,
+    private readonly routing: VpnRouting,
+    private readonly store: DesiredStateStore,
+    private readonly sink: ChangeSink,
+    private readonly log: Logger,
   ) {}
 
-  async reconcile(node: string): Promise<void> {
-    const exists = await this.prisma.node.findUnique({ where: { id: node }, select: { id: true } });
-    if (!exists) return; // deleted: the second half releases what it held (owner keys name it)
+  async reconcile(node: string): Promise<ReconcileOutcome | undefined> {
+    let intent = await loadNodeIntent(this.prisma, node);
+    if (!intent) {
+      await this.forget(node);
+      return undefined;
+    }
     await this.setStatus(node, 'PROVISIONING', null);
-    for (const step of this.steps) await step.run(node);
+    const { inventoryChanged } = await this.allocator.allocate(intent);
+    await this.afterAllocation?.(node);
+    intent = (await loadNodeIntent(this.prisma, node))!;
+    await this.define(intent);
+
+    const routes = await this.routing.selectedRoutes(node);
+    const { state, warnings } = computeNodeDesiredState(prepareNetwork(desiredInput(intent)), node, routes, { generation: 0 });
+    let outboxId: bigint | undefined;
+    let notify: string[] = [];
+    const saved = await this.store.save(node, state, warnings, async (tx, result) => {
+      notify = inventoryChanged ? [] : exportsChanged(result.delta) ? await this.importers(tx, node, result) : [];
+      if (inventoryChanged) notify = (await tx.node.findMany({ where: { id: { not: node } }, select: { id: true } })).map((n) => n.id);
+      if (notify.length) outboxId = await writeOutbox(tx, { aggregate: 'node', aggregateId: node, action: 'update', nodes: notify, changes: [] });
+    });
+    if (outboxId !== undefined) await this.sink.committed(outboxId, notify).catch((err: Error) => this.log.warn({ err: err.message, node }, 'importers left to the outbox relay'));
+
+    const released = await this.allocator.releaseUnwanted(intent);
     await this.setStatus(node, 'ACTIVE', null);
+    if (warnings.length) this.log.info({ node, warnings: warnings.slice(0, 5), count: warnings.length }, 'desired state leaves something out');
+    return { generation: saved.generation, changed: saved.changed, released };
+  }
+
+  /** VRFs and originated routes of the node in BGP; VRFs that left the intent are deleted (withdrawing their routes). */
+  private async define(intent: NodeIntent): Promise<void> {
+    const node = intent.node.id;
+    const live = new Set<string>();
+    for (const vi of intent.vrfs) {
+      const a = vi.allocation;
+      if (!a?.rd) continue;
+      live.add(vi.vpn.id);
+      const label = a.label ?? undefined;
+      await this.routing.defineVrf(node, {
+        name: vi.vpn.id,
+        vpn: vi.vpn.id,
+        rd: a.rd,
+        importRouteTargets: vi.importRouteTargets,
+        exportRouteTargets: vi.exportRouteTargets,
+        ...(label !== undefined ? { label } : {}),
+      });
+      const exporting = {
+        node,
+        nextHop: intent.node.loopback,
+        name: vi.vpn.id,
+        rd: a.rd,
+        labelMode: labelModeOf(vi.vpn.labelMode),
+        exportRouteTargets: vi.exportRouteTargets,
+        ...(label !== undefined ? { vrfLabel: label } : {}),
+        sites: exportingSites(vi.vpn.id, node, vi.sites, intent.labels),
+      };
+      await this.routing.originate(node, vi.vpn.id, exportedRoutes(exporting).map((r) => ({ ...r, ceNextHop: '' })));
+    }
+    for (const a of await this.prisma.vrfAllocation.findMany({ where: { nodeId: node }, select: { vpnId: true } })) {
+      if (!live.has(a.vpnId)) await this.routing.deleteVrf(node, a.vpnId);
+    }
+  }
+
+  /** PEs with VRFs that import this node's VPNs (same VPN, or extranet), before or after the change. */
+  private async importers(db: Db, node: string, result: { delta: DesiredStateDelta; previous: { vrfs: { vpn: string }[] } | undefined }): Promise<string[]> {
+    const vpns = new Set<string>(result.previous?.vrfs.map((v) => v.vpn) ?? []);
+    for (const c of result.delta.changes) {
+      for (const e of [c.entry?.entry, c.previous?.entry]) if (e?.$case === 'vrf') vpns.add(e.value.vpn);
+    }
+    const current = await db.vrf.findMany({ where: { nodeId: node }, select: { vpnId: true } });
+    for (const v of current) vpns.add(v.vpnId);
+    if (!vpns.size) return [];
+    const extranet = await db.vpnImport.findMany({ where: { exporterId: { in: [...vpns] } }, select: { importerId: true } });
+    const rows = await db.vrf.findMany({
+      where: { vpnId: { in: [...vpns, ...extranet.map((i) => i.importerId)] }, nodeId: { not: node } },
+      select: { nodeId: true },
+      distinct: ['nodeId'],
+    });
+    return rows.map((r) => r.nodeId).sort();
+  }
+
+  /** The node left the intent: release what it held, drop its desired state. */
+  private async forget(node: string): Promise<void> {
+    await this.allocator.releaseNode(node);
+    await this.store.forget(node);
   }
 
   /** After the last attempt failed: the reason goes on every resource the job was for. */
@@ -47,6 +156,8 @@ export class NodeReconciler {
       await tx.site.updateMany({ where: { nodeId: node }, data });
       await tx.vrf.updateMany({ where: { nodeId: node }, data });
       const vpnIds = (await tx.vrf.findMany({ where: { nodeId: node }, select: { vpnId: true } })).map((v) => v.vpnId);
+      // Two PEs' jobs finishing at once must not each see the other's VRF unfinished (and leave the VPN provisioning).
+      await lockRows(tx, 'vpn', vpnIds);
       if (status !== 'ACTIVE') {
         await tx.vpn.updateMany({ where: { id: { in: vpnIds } }, data });
         return;

@@ -1,0 +1,252 @@
+// Step 1 of a reconcile: take from the labels service everything the node's
+// intent needs and write it back to the intent rows. Every call is
+// idempotent by owner key, so a retried, duplicated or restarted job gets
+// the same values back and never a second allocation.
+//
+// Ordering, so that a released owner is never taken again by a stale job:
+// - a node's labels and its VRFs' RDs are allocated and released only by
+//   that node's job, and BullMQ runs one job per node id at a time;
+// - a VPN's route targets (and its given RD) are shared by the jobs of all
+//   its PEs: allocation and release of one owner serialise on the row lock
+//   of its VpnIdentifierClaim and re-read the VPN under that lock, so a
+//   release happens only once the VPN is gone, and an allocation that
+//   waited behind it sees the VPN gone too (or, re-created, starts afresh).
+import { status } from '@grpc/grpc-js';
+import type { PrismaClient, VpnIdentifierClaim } from '../../common/gen/prisma/client.js';
+import { AllocationState, LabelKind } from '../../common/gen/proto/l3vpn/v1/labels.js';
+import { fromDbEnum, type VpnRow } from '../intent/records.js';
+import type { Db } from '../intent/write-context.js';
+import { labelModeOf, vrfLabelRequests } from './desired-input.js';
+import { isStatus, type LabelsApi } from './labels-client.js';
+import type { NodeIntent } from './node-intent.js';
+import { FIRST_TABLE_ID, owners, SR_DOMAIN } from './owners.js';
+
+const VPN_LABEL_PREFIXES = ['vrf:', 'ce:', 'prefix:'];
+const administratorOf = (value: string) => value.slice(0, value.lastIndexOf(':'));
+
+export interface AllocationResult {
+  /** A value other nodes' desired states depend on was written (a node SID index). */
+  inventoryChanged: boolean;
+}
+
+export class NodeAllocator {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly labels: LabelsApi,
+    /** AS number or IPv4 address whose RD and RT pools this service draws from. */
+    private readonly administrator: string,
+  ) {}
+
+  async allocate(intent: NodeIntent): Promise<AllocationResult> {
+    const node = intent.node;
+    if (node.labelMin !== null || node.srgbBase !== null) {
+      await this.labels.configureLabelSpaces({
+        node: node.id,
+        ...(node.labelMin !== null && node.labelMax !== null ? { dynamicRange: { min: node.labelMin, max: node.labelMax } } : {}),
+        ...(node.srgbBase !== null && node.srgbSize !== null ? { srgb: { base: node.srgbBase, size: node.srgbSize } } : {}),
+      });
+    }
+    const inventoryChanged = node.transport === 'SR' ? await this.nodeSid(intent) : false;
+    const vpns = new Map(intent.vrfs.map((v) => [v.vpn.id, v.vpn]));
+    await this.vpnIdentifiers([...vpns.values()]);
+    await this.vrfLabels(intent);
+    for (const vi of intent.vrfs) await this.vrfResources(intent, vi.vrf.id, vi.vpn);
+    return { inventoryChanged };
+  }
+
+  /** The node's SID index, unique in the SR domain; an index the intent does not give is allocated and written back. */
+  private async nodeSid(intent: NodeIntent): Promise<boolean> {
+    const node = intent.node;
+    const owner = owners.sid(node.id);
+    const ask = () =>
+      this.labels.allocateLabel({ node: SR_DOMAIN, owner, kind: LabelKind.LABEL_KIND_NODE_SID, ...(node.nodeSidIndex !== null ? { sidIndex: node.nodeSidIndex } : {}) });
+    let got;
+    try {
+      got = await ask();
+    } catch (err) {
+      if (!isStatus(err, status.FAILED_PRECONDITION)) throw err;
+      // The node's SID index was changed in the intent: give the old one back first.
+      await this.labels.releaseLabel({ node: SR_DOMAIN, owner });
+      got = await ask();
+    }
+    if (node.nodeSidIndex !== null) return false;
+    const written = await this.prisma.node.updateMany({ where: { id: node.id, nodeSidIndex: null }, data: { nodeSidIndex: got.label!.sidIndex! } });
+    return written.count > 0;
+  }
+
+  /** Route targets to allocate or register, and a given RD to register, per VPN. */
+  private async vpnIdentifiers(vpns: VpnRow[]): Promise<void> {
+    if (!vpns.length) return;
+    const claims = new Map(
+      (await this.prisma.vpnIdentifierClaim.findMany({ where: { vpnId: { in: vpns.map((v) => v.id) } } })).map((c) => [c.owner, c]),
+    );
+    for (const vpn of vpns) {
+      for (const rt of vpn.routeTargets) {
+        const owner = owners.routeTarget(vpn.id, fromDbEnum(rt.role));
+        const claim = claims.get(owner);
+        if (rt.value !== null && claim?.value === rt.value) continue;
+        await this.claim(owner, 'rt', vpn.id, rt.given ? rt.value! : '', async (tx, value) => {
+          await tx.vpnRouteTarget.updateMany({ where: { vpnId: vpn.id, role: rt.role, value: null }, data: { value } });
+        });
+      }
+      if (vpn.routeDistinguisher && claims.get(owners.vpnRd(vpn.id))?.value !== vpn.routeDistinguisher) {
+        await this.claim(owners.vpnRd(vpn.id), 'rd', vpn.id, vpn.routeDistinguisher, async () => {});
+      }
+    }
+  }
+
+  /** Allocates (or registers `given`) one VPN-wide value under its claim's row lock. */
+  private async claim(owner: string, kind: 'rt' | 'rd', vpnId: string, given: string, writeBack: (tx: Db, value: string) => Promise<void>): Promise<void> {
+    await this.prisma.$transaction(
+      async (tx) => {
+        const administrator = given ? administratorOf(given) : this.administrator;
+        await tx.$executeRaw`INSERT INTO vpn_identifier_claim (owner, kind, vpn_id, administrator) VALUES (${owner}, ${kind}, ${vpnId}, ${administrator}) ON CONFLICT (owner) DO NOTHING`;
+        const [claim] = await tx.$queryRaw<VpnIdentifierClaim[]>`SELECT owner, value, administrator FROM vpn_identifier_claim WHERE owner = ${owner} FOR UPDATE`;
+        if (!(await tx.vpn.findUnique({ where: { id: vpnId }, select: { id: true } }))) return; // gone: the sweep releases
+        if (claim?.value && claim.value !== (given || claim.value)) await this.release(kind, owner, claim.administrator);
+        const request = { owner, administrator: given ? '' : administrator, value: given };
+        const value =
+          kind === 'rt'
+            ? (await this.labels.allocateRouteTarget(request)).routeTarget!.value
+            : (await this.labels.allocateRouteDistinguisher(request)).routeDistinguisher!.value;
+        await tx.vpnIdentifierClaim.update({ where: { owner }, data: { value, administrator } });
+        await writeBack(tx, value);
+      },
+      { maxWait: 10_000, timeout: 30_000 },
+    );
+  }
+
+  private async release(kind: 'rt' | 'rd', owner: string, administrator: string): Promise<void> {
+    if (kind === 'rt') await this.labels.releaseRouteTarget({ owner, administrator });
+    else await this.labels.releaseRouteDistinguisher({ owner, administrator });
+  }
+
+  /** Every VPN label of the node in one call (one transaction in the labels service), recorded in NodeLabel. */
+  private async vrfLabels(intent: NodeIntent): Promise<void> {
+    const requests = intent.vrfs.flatMap((vi) => vrfLabelRequests(vi.vpn.id, labelModeOf(vi.vpn.labelMode), intent.node.id, vi.sites));
+    if (!requests.length) return;
+    const { labels } = await this.labels.allocateLabels({ node: intent.node.id, requests });
+    const changed = labels.filter((l) => intent.labels.get(l.owner) !== l.label);
+    if (!changed.length) return;
+    await this.prisma.$transaction([
+      this.prisma.nodeLabel.deleteMany({ where: { nodeId: intent.node.id, owner: { in: changed.map((l) => l.owner) } } }),
+      this.prisma.nodeLabel.createMany({ data: changed.map((l) => ({ nodeId: intent.node.id, owner: l.owner, label: l.label })) }),
+    ]);
+    for (const l of changed) intent.labels.set(l.owner, l.label);
+  }
+
+  /** The VRF's table id (first allocation only, never renumbered), label and RD, written to VrfAllocation and the Vrf row. */
+  private async vrfResources(intent: NodeIntent, vrfId: string, vpn: VpnRow): Promise<void> {
+    const vi = intent.vrfs.find((v) => v.vrf.id === vrfId)!;
+    const node = intent.node.id;
+    const current = vi.allocation;
+    const label = intent.labels.get(owners.vrf(vpn.id, node)) ?? null;
+    const owner = owners.vrf(vpn.id, node);
+    let rd: string;
+    let rdOwned: boolean;
+    if (vpn.routeDistinguisher) {
+      if (current?.rdOwned) await this.labels.releaseRouteDistinguisher({ owner, administrator: current.rdAdministrator ?? this.administrator });
+      rd = vpn.routeDistinguisher;
+      rdOwned = false;
+    } else if (current?.rdOwned && current.rd) {
+      rd = current.rd;
+      rdOwned = true;
+    } else {
+      rd = (await this.labels.allocateRouteDistinguisher({ owner, administrator: this.administrator, value: '' })).routeDistinguisher!.value;
+      rdOwned = true;
+    }
+    if (current && current.rd === rd && current.label === label && current.rdOwned === rdOwned && vi.vrf.routeDistinguisher === rd) return;
+    const data = { label, rd, rdOwned, rdAdministrator: rdOwned ? this.administrator : null };
+    const tableId = current?.tableId ?? (await this.freeTableId(node));
+    const allocation = await this.prisma.vrfAllocation.upsert({
+      where: { vrfId },
+      create: { vrfId, vpnId: vpn.id, nodeId: node, tableId, ...data },
+      update: data,
+    });
+    await this.prisma.vrf.updateMany({ where: { id: vrfId }, data: { routeDistinguisher: rd } });
+    vi.allocation = allocation;
+  }
+
+  private async freeTableId(node: string): Promise<number> {
+    const used = new Set((await this.prisma.vrfAllocation.findMany({ where: { nodeId: node }, select: { tableId: true } })).map((a) => a.tableId));
+    let id = FIRST_TABLE_ID;
+    while (used.has(id)) id++;
+    return id;
+  }
+
+  /**
+   * After the node's new desired state is stored: releases (into hold-down)
+   * the labels and RDs of what left the intent, and forgets VRFs whose
+   * allocations are released. Level-triggered: it compares with what the
+   * labels service holds, so allocations of a job that died are found too.
+   */
+  async releaseUnwanted(intent: NodeIntent): Promise<string[]> {
+    const node = intent.node.id;
+    const wanted = new Set(intent.vrfs.flatMap((vi) => vrfLabelRequests(vi.vpn.id, labelModeOf(vi.vpn.labelMode), node, vi.sites).map((r) => r.owner)));
+    const held = await this.heldVpnLabels(node);
+    const unwanted = held.filter((o) => !wanted.has(o));
+    if (unwanted.length) await this.labels.releaseLabels({ node, owners: unwanted });
+    await this.prisma.nodeLabel.deleteMany({ where: { nodeId: node, owner: { notIn: [...wanted] } } });
+    const live = new Set(intent.vrfs.map((v) => v.vrf.id));
+    const gone = (await this.prisma.vrfAllocation.findMany({ where: { nodeId: node } })).filter((a) => !live.has(a.vrfId));
+    for (const a of gone) {
+      if (a.rdOwned) await this.labels.releaseRouteDistinguisher({ owner: owners.vrf(a.vpnId, node), administrator: a.rdAdministrator ?? this.administrator });
+      await this.prisma.vrfAllocation.delete({ where: { vrfId: a.vrfId } });
+    }
+    await this.sweepClaims([...new Set([...gone.map((a) => a.vpnId), ...intent.vrfs.map((v) => v.vpn.id)])]);
+    return unwanted;
+  }
+
+  private async heldVpnLabels(node: string): Promise<string[]> {
+    const out: string[] = [];
+    let pageToken = '';
+    do {
+      const page = await this.labels.listLabels({ node, kind: LabelKind.LABEL_KIND_UNSPECIFIED, state: AllocationState.ALLOCATION_STATE_ALLOCATED, ownerPrefix: '', pageSize: 10_000, pageToken });
+      out.push(...page.labels.map((l) => l.owner).filter((o) => VPN_LABEL_PREFIXES.some((p) => o.startsWith(p))));
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return out;
+  }
+
+  /** The node is gone from the intent: its SID and every label and RD it held go into hold-down. */
+  async releaseNode(node: string): Promise<void> {
+    await this.labels.releaseLabel({ node: SR_DOMAIN, owner: owners.sid(node) });
+    const held = await this.heldVpnLabels(node);
+    if (held.length) await this.labels.releaseLabels({ node, owners: held });
+    for (const a of await this.prisma.vrfAllocation.findMany({ where: { nodeId: node } })) {
+      if (a.rdOwned) await this.labels.releaseRouteDistinguisher({ owner: owners.vrf(a.vpnId, node), administrator: a.rdAdministrator ?? this.administrator });
+    }
+    await this.prisma.$transaction([this.prisma.vrfAllocation.deleteMany({ where: { nodeId: node } }), this.prisma.nodeLabel.deleteMany({ where: { nodeId: node } })]);
+  }
+
+  /** Releases VPN-wide values (route targets, given RDs) their VPN no longer wants; all VPNs' when none are named. */
+  async sweepClaims(vpnIds?: string[]): Promise<number> {
+    const claims = vpnIds
+      ? await this.prisma.vpnIdentifierClaim.findMany({ where: { vpnId: { in: vpnIds } } })
+      : // A deleted VPN queues no job (it has no VRFs left): the periodic sweep finds its claims.
+        await this.prisma.$queryRaw<VpnIdentifierClaim[]>`SELECT owner, kind, vpn_id AS "vpnId", administrator, value FROM vpn_identifier_claim c WHERE NOT EXISTS (SELECT 1 FROM vpn v WHERE v.id = c.vpn_id)`;
+    let released = 0;
+    for (const c of claims) {
+      if (await this.wanted(this.prisma, c)) continue;
+      await this.prisma.$transaction(
+        async (tx) => {
+          const [locked] = await tx.$queryRaw<VpnIdentifierClaim[]>`SELECT owner, kind, vpn_id AS "vpnId", administrator, value FROM vpn_identifier_claim WHERE owner = ${c.owner} FOR UPDATE`;
+          if (!locked || (await this.wanted(tx, locked))) return;
+          await this.release(locked.kind as 'rt' | 'rd', locked.owner, locked.administrator);
+          await tx.vpnIdentifierClaim.delete({ where: { owner: locked.owner } });
+          released++;
+        },
+        { maxWait: 10_000, timeout: 30_000 },
+      );
+    }
+    return released;
+  }
+
+  private async wanted(db: Db, c: Pick<VpnIdentifierClaim, 'owner' | 'kind' | 'vpnId' | 'value'>): Promise<boolean> {
+    const vpn = await db.vpn.findUnique({ where: { id: c.vpnId }, include: { routeTargets: true } });
+    if (!vpn) return false;
+    if (c.kind === 'rd') return vpn.routeDistinguisher !== null && (c.value === null || vpn.routeDistinguisher === c.value);
+    const rt = vpn.routeTargets.find((r) => owners.routeTarget(vpn.id, fromDbEnum(r.role)) === c.owner);
+    return Boolean(rt) && (c.value === null || rt!.value === null || rt!.value === c.value);
+  }
+}

@@ -1,0 +1,136 @@
+// Intent rows + allocations -> the input of the pure desired-state
+// computation, and the label requests a node's VRFs need.
+import type { Link, Node, Site } from '../../common/gen/prisma/client.js';
+import { LabelKind } from '../../common/gen/proto/l3vpn/v1/labels.js';
+import { canonicalPrefix, type DesiredStateInput, type InventoryNode, type LabelModeName, type SiteIntent, type VpnIntent } from '../desired-state/index.js';
+import { parseInterfaceAddress } from '../desired-state/prefix.js';
+import { fromDbEnum } from '../intent/records.js';
+import type { StaticRoute } from '../intent/types.js';
+import type { ExportingSite } from '../routes/route-selection.js';
+import type { NodeIntent } from './node-intent.js';
+import { owners } from './owners.js';
+
+/** The labels service's defaults, used when a node gives none. */
+export const DEFAULT_SRGB = { base: 16000, size: 8000 };
+
+export const labelModeOf = (mode: string) => fromDbEnum<LabelModeName>(mode);
+
+export function inventoryNode(n: Node): InventoryNode {
+  return {
+    id: n.id,
+    role: n.role,
+    routerId: n.routerId,
+    loopback: n.loopback,
+    srgb: n.srgbBase !== null && n.srgbSize !== null ? { base: n.srgbBase, size: n.srgbSize } : DEFAULT_SRGB,
+    ...(n.nodeSidIndex !== null ? { nodeSidIndex: n.nodeSidIndex } : {}),
+    transport: n.transport === 'SR' ? 'sr' : 'external',
+  };
+}
+
+function inventoryLink(l: Link) {
+  const end = (node: string, itf: string, address: string | null) => ({ node, interface: itf, ...(address ? { address } : {}) });
+  return { a: end(l.aNodeId, l.aInterface, l.aAddress), b: end(l.bNodeId, l.bInterface, l.bAddress), metric: l.igpMetric };
+}
+
+interface Attachment {
+  family: 4 | 6;
+  peAddress: string;
+  ceAddress: string;
+  statics: string[];
+}
+
+function attachments(site: Site): Attachment[] {
+  const statics = (site.staticRoutes as unknown as StaticRoute[]).map((r) => canonicalPrefix(r.prefix));
+  const out: Attachment[] = [];
+  if (site.ipv4PeAddress && site.ipv4CeAddress) {
+    out.push({ family: 4, peAddress: site.ipv4PeAddress, ceAddress: site.ipv4CeAddress, statics: statics.filter((p) => !p.includes(':')) });
+  }
+  if (site.ipv6PeAddress && site.ipv6CeAddress) {
+    out.push({ family: 6, peAddress: site.ipv6PeAddress, ceAddress: site.ipv6CeAddress, statics: statics.filter((p) => p.includes(':')) });
+  }
+  return out;
+}
+
+const connectedOf = (peAddress: string) => parseInterfaceAddress(peAddress, 'PE address').subnet.text;
+
+/** Every label a VRF's sites need, by owner. */
+export function vrfLabelRequests(vpnId: string, mode: LabelModeName, node: string, sites: Site[]): { owner: string; kind: LabelKind }[] {
+  const out = [{ owner: owners.vrf(vpnId, node), kind: LabelKind.LABEL_KIND_VRF }];
+  for (const site of sites) {
+    for (const a of attachments(site)) {
+      if (mode === 'per-ce') out.push({ owner: owners.ce(vpnId, site.id, a.family), kind: LabelKind.LABEL_KIND_CE });
+      if (mode === 'per-prefix') {
+        for (const p of [connectedOf(a.peAddress), ...a.statics]) out.push({ owner: owners.prefix(vpnId, node, p), kind: LabelKind.LABEL_KIND_PREFIX });
+      }
+    }
+  }
+  return out;
+}
+
+/** What a VRF's sites export, with the labels the node holds for them (for route selection). */
+export function exportingSites(vpnId: string, node: string, sites: Site[], labels: ReadonlyMap<string, number>): ExportingSite[] {
+  return sites.map((site) => {
+    const as = attachments(site);
+    const prefixLabels: Record<string, number> = {};
+    const ceLabels: ExportingSite['ceLabels'] = {};
+    for (const a of as) {
+      const ce = labels.get(owners.ce(vpnId, site.id, a.family));
+      if (ce !== undefined) ceLabels[a.family] = ce;
+      for (const p of [connectedOf(a.peAddress), ...a.statics]) {
+        const l = labels.get(owners.prefix(vpnId, node, p));
+        if (l !== undefined) prefixLabels[p] = l;
+      }
+    }
+    return { connected: as.map((a) => connectedOf(a.peAddress)), statics: as.flatMap((a) => a.statics), ceLabels, prefixLabels };
+  });
+}
+
+function siteIntents(vpnId: string, node: string, site: Site, labels: ReadonlyMap<string, number>): SiteIntent[] {
+  const as = attachments(site);
+  return as.map((a) => {
+    const prefixLabels: Record<string, number> = {};
+    for (const p of [connectedOf(a.peAddress), ...a.statics]) {
+      const l = labels.get(owners.prefix(vpnId, node, p));
+      if (l !== undefined) prefixLabels[p] = l;
+    }
+    const ceLabel = labels.get(owners.ce(vpnId, site.id, a.family));
+    return {
+      // A dual-stack site is two attachments; the second needs an id of its own.
+      id: a.family === 6 && as.length > 1 ? `${site.id}:v6` : site.id,
+      pe: node,
+      interface: site.interface,
+      vlan: site.vlan,
+      peAddress: a.peAddress,
+      ceAddress: a.ceAddress,
+      staticPrefixes: a.statics,
+      ...(ceLabel !== undefined ? { ceLabel } : {}),
+      ...(Object.keys(prefixLabels).length ? { prefixLabels } : {}),
+    };
+  });
+}
+
+/** The computation's input for one node: the whole inventory and the node's own, allocated VRFs. */
+export function desiredInput(intent: NodeIntent): DesiredStateInput {
+  const vpns: VpnIntent[] = [];
+  for (const vi of intent.vrfs) {
+    const a = vi.allocation;
+    if (!a || !a.rd) continue; // not allocated yet: nothing to install for it
+    vpns.push({
+      id: vi.vpn.id,
+      labelMode: labelModeOf(vi.vpn.labelMode),
+      vrfs: [
+        {
+          pe: intent.node.id,
+          name: vi.vpn.id,
+          tableId: a.tableId,
+          rd: a.rd,
+          importRouteTargets: vi.importRouteTargets,
+          exportRouteTargets: vi.exportRouteTargets,
+          ...(a.label !== null ? { vrfLabel: a.label } : {}),
+        },
+      ],
+      sites: vi.sites.flatMap((s) => siteIntents(vi.vpn.id, intent.node.id, s, intent.labels)),
+    });
+  }
+  return { inventory: { nodes: intent.nodes.map(inventoryNode), links: intent.links.map(inventoryLink) }, vpns };
+}

@@ -1,0 +1,22 @@
+// The labels service's gRPC client, as async calls with a deadline (a job
+// must fail and retry, never hang on a lost call).
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { LabelsServiceClient } from '../../common/gen/proto/l3vpn/v1/labels.js';
+import { insecure, promiseClient, type PromiseClient } from '../../common/grpc/client.js';
+
+export type LabelsApi = PromiseClient<InstanceType<typeof LabelsServiceClient>>;
+
+const DEADLINE_MS = 15_000;
+
+export function labelsApi(address: string): LabelsApi {
+  const client = promiseClient(new LabelsServiceClient(address, insecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 }));
+  return new Proxy(client, {
+    get(target, prop) {
+      const method = (target as unknown as Record<string | symbol, unknown>)[prop];
+      if (typeof method !== 'function' || prop === 'close') return method;
+      return (request: unknown, options: { deadlineMs?: number } = {}) => (method as (r: unknown, o: object) => Promise<unknown>)(request, { deadlineMs: DEADLINE_MS, ...options });
+    },
+  });
+}
+
+export const isStatus = (err: unknown, code: status) => (err as ServiceError | undefined)?.code === code;

@@ -1,0 +1,20 @@
+// What to use where an allocation has not been made yet. The worker
+// allocates first, so it never needs any (`none`); a dry run allocates
+// nothing and stands in placeholders (plan.ts), reported as "new".
+import type { Vrf, VrfAllocation } from '../../common/gen/prisma/client.js';
+import type { VpnRow } from '../intent/records.js';
+
+export interface MissingValues {
+  /** The VPN with route targets that are not allocated yet filled in. */
+  vpn(row: VpnRow): VpnRow;
+  /** The VRF's allocation, or one standing in for it. */
+  vrf(vrf: Vrf, allocation: VrfAllocation | undefined): VrfAllocation | undefined;
+  /** The node's labels with those of `wanted` owners it does not hold yet filled in. */
+  labels(node: string, held: Map<string, number>, wanted: string[]): Map<string, number>;
+}
+
+export const none: MissingValues = {
+  vpn: (row) => row,
+  vrf: (_vrf, allocation) => allocation,
+  labels: (_node, held) => held,
+};

@@ -1,0 +1,83 @@
+// A VpnRouting that answers what BGP would select, computed from what the
+// PEs' jobs have defined: every VRF with its allocation (RD, labels) and its
+// sites is a VRF "defined and originated" in BGP. It reads PostgreSQL, not
+// process memory, so every replica and every restart sees the same routes,
+// and a dry run sees the would-be intent inside its transaction. Defining,
+// originating and withdrawing are therefore no-ops here: the rows the
+// worker wrote are the definition. See vpn-routing.ts for the bgp adapter.
+import type { SelectedVpnRoute } from '../desired-state/index.js';
+import type { Db } from '../intent/write-context.js';
+import { labelModeOf, exportingSites, vrfLabelRequests } from '../reconcile/desired-input.js';
+import { none, type MissingValues } from '../reconcile/missing-values.js';
+import { loadVpns, routeTargetsOfVrf } from '../reconcile/node-intent.js';
+import { selectRoutes, type ExportingVrf, type ImportingVrf } from './route-selection.js';
+import type { VpnRouting } from './vpn-routing.js';
+
+export class SimulatedVpnRouting implements VpnRouting {
+  constructor(
+    private readonly db: Db,
+    private readonly missing: MissingValues = none,
+  ) {}
+
+  async defineVrf(): Promise<void> {}
+  async deleteVrf(): Promise<void> {}
+  async originate(): Promise<void> {}
+  async withdraw(): Promise<void> {}
+
+  async selectedRoutes(node: string): Promise<SelectedVpnRoute[]> {
+    const db = this.db;
+    const mine = await db.vrf.findMany({ where: { nodeId: node } });
+    if (!mine.length) return [];
+    // Route targets are unique per VPN, so only the node's VPNs and the ones they import (extranet) can export into its VRFs.
+    const vpns = await loadVpns(db, [...new Set(mine.map((v) => v.vpnId))]);
+    for (const [id, row] of vpns) vpns.set(id, this.missing.vpn(row));
+    const candidates = [...vpns.keys()];
+    const [vrfs, sites] = await Promise.all([
+      db.vrf.findMany({ where: { vpnId: { in: candidates } }, orderBy: { id: 'asc' } }),
+      db.site.findMany({ where: { vpnId: { in: candidates } }, orderBy: { id: 'asc' } }),
+    ]);
+    const remote = vrfs.filter((v) => v.nodeId !== node);
+    const remoteNodes = [...new Set(remote.map((v) => v.nodeId))];
+    const [allocations, nodes, labelRows] = await Promise.all([
+      db.vrfAllocation.findMany({ where: { vrfId: { in: remote.map((v) => v.id) } } }),
+      db.node.findMany({ where: { id: { in: remoteNodes } }, select: { id: true, loopback: true } }),
+      db.nodeLabel.findMany({ where: { nodeId: { in: remoteNodes } } }),
+    ]);
+    const allocationOf = new Map(allocations.map((a) => [a.vrfId, a]));
+    const loopbackOf = new Map(nodes.map((n) => [n.id, n.loopback]));
+    const labelsOf = new Map<string, Map<string, number>>();
+    for (const l of labelRows) {
+      let m = labelsOf.get(l.nodeId);
+      if (!m) labelsOf.set(l.nodeId, (m = new Map()));
+      m.set(l.owner, l.label);
+    }
+    const sitesOf = (vpn: string, n: string) => sites.filter((s) => s.vpnId === vpn && s.nodeId === n);
+
+    const importers: ImportingVrf[] = mine.map((v) => ({
+      name: v.vpnId,
+      importRouteTargets: routeTargetsOfVrf(vpns.get(v.vpnId)!, vpns, sitesOf(v.vpnId, node)).imports,
+    }));
+    const exporters: ExportingVrf[] = [];
+    for (const v of remote) {
+      const vpn = vpns.get(v.vpnId)!;
+      const a = this.missing.vrf(v, allocationOf.get(v.id));
+      const loopback = loopbackOf.get(v.nodeId);
+      if (!a?.rd || !loopback) continue; // not defined in BGP yet
+      const vs = sitesOf(v.vpnId, v.nodeId);
+      const mode = labelModeOf(vpn.labelMode);
+      const wanted = vrfLabelRequests(v.vpnId, mode, v.nodeId, vs).map((r) => r.owner);
+      const labels = this.missing.labels(v.nodeId, labelsOf.get(v.nodeId) ?? new Map(), wanted);
+      exporters.push({
+        node: v.nodeId,
+        nextHop: loopback,
+        name: v.vpnId,
+        rd: a.rd,
+        labelMode: mode,
+        exportRouteTargets: routeTargetsOfVrf(vpn, vpns, vs).exports,
+        ...(a.label !== null ? { vrfLabel: a.label } : {}),
+        sites: exportingSites(v.vpnId, v.nodeId, vs, labels),
+      });
+    }
+    return selectRoutes(node, importers, exporters);
+  }
+}

@@ -1,0 +1,108 @@
+// AgentService on the vpn service's gRPC server: each node's agent watches
+// its desired state (a snapshot, then deltas as generations are stored) and
+// reports what it applied.
+//
+// Credentials, for now: the agent sends the node's `agentIdentity` from the
+// intent as `authorization: Bearer <agentIdentity>`; a call naming another
+// node is PERMISSION_DENIED, an unknown identity UNAUTHENTICATED. Issues 7/8
+// replace this with mTLS (the identity then comes from the client
+// certificate, checked the same way).
+import { Metadata, status, type ServerWritableStream } from '@grpc/grpc-js';
+import type { PrismaClient } from '../../common/gen/prisma/client.js';
+import {
+  AgentServiceService,
+  type AgentServiceServer,
+  type NodeDesiredState,
+  type ReportStatusRequest,
+  type WatchDesiredStateRequest,
+  type WatchDesiredStateResponse,
+} from '../../common/gen/proto/l3vpn/v1/agent.js';
+import { ApiError, toServiceError } from '../../common/grpc/errors.js';
+import { unary, type GrpcService } from '../../common/grpc/server.js';
+import type { Logger } from '../../common/logger.js';
+import { diffDesiredState } from '../desired-state/index.js';
+import type { DesiredStateEvents } from './desired-state-events.js';
+import { isEmptyDelta, type DesiredStateStore } from './desired-state-store.js';
+
+function bearer(md: Metadata): string | undefined {
+  const v = md.get('authorization')[0];
+  const s = typeof v === 'string' ? v : v?.toString();
+  return s?.startsWith('Bearer ') ? s.slice(7).trim() : undefined;
+}
+
+/** Throws unless the caller's identity is the node's. */
+async function authorise(prisma: PrismaClient, md: Metadata, node: string): Promise<void> {
+  const identity = bearer(md);
+  if (!identity) throw new ApiError(status.UNAUTHENTICATED, 'send the node agent identity as authorization: Bearer <identity>');
+  const caller = await prisma.node.findUnique({ where: { agentIdentity: identity }, select: { id: true } });
+  if (!caller) throw new ApiError(status.UNAUTHENTICATED, 'unknown agent identity');
+  if (caller.id !== node) throw new ApiError(status.PERMISSION_DENIED, `this agent is node '${caller.id}', not '${node}'`);
+}
+
+export function agentGrpcService(deps: { prisma: PrismaClient; store: DesiredStateStore; events: DesiredStateEvents; log: Logger }): GrpcService {
+  const { prisma, store, events, log } = deps;
+
+  async function watch(call: ServerWritableStream<WatchDesiredStateRequest, WatchDesiredStateResponse>): Promise<void> {
+    const node = call.request.node;
+    await authorise(prisma, call.metadata, node);
+    let sent: NodeDesiredState | undefined;
+    let busy = false;
+    let again = false;
+    // Coalesces wake-ups: one read at a time, and one more if woken meanwhile.
+    const push = async (): Promise<void> => {
+      if (busy) {
+        again = true;
+        return;
+      }
+      busy = true;
+      try {
+        do {
+          again = false;
+          const latest = await store.latest(node);
+          if (!latest || (sent && latest.generation <= sent.generation)) continue;
+          if (!sent && call.request.appliedGeneration && call.request.appliedGeneration < latest.generation) {
+            sent = (await store.at(node, call.request.appliedGeneration))?.state;
+          }
+          if (sent) {
+            const delta = diffDesiredState(sent, latest.state);
+            if (!isEmptyDelta(delta) || delta.fromGeneration !== delta.generation) call.write({ update: { $case: 'delta', value: delta } });
+          } else {
+            call.write({ update: { $case: 'snapshot', value: latest.state } });
+          }
+          sent = latest.state;
+        } while (again && !call.cancelled);
+      } finally {
+        busy = false;
+      }
+    };
+    const wake = () => void push().catch((err: Error) => call.emit('error', toServiceError(err)));
+    const unsubscribe = events.subscribe(node, wake);
+    call.on('cancelled', unsubscribe);
+    call.on('close', unsubscribe);
+    await push();
+  }
+
+  const impl: AgentServiceServer = {
+    watchDesiredState: (call) => {
+      watch(call).catch((err: unknown) => {
+        if (!(err instanceof ApiError)) log.error({ err, node: call.request.node }, 'WatchDesiredState failed');
+        call.emit('error', toServiceError(err));
+      });
+    },
+    reportStatus: (call, callback) =>
+      unary(log, 'ReportStatus', async (req: ReportStatusRequest) => {
+        await authorise(prisma, call.metadata, req.node);
+        const data = {
+          appliedGeneration: BigInt(req.appliedGeneration),
+          driver: req.driver,
+          failures: req.failures as never,
+          drift: req.drift as never,
+          installed: { vrfs: req.installedVrfs, vrfRoutes: req.installedVrfRoutes, lfibEntries: req.installedLfibEntries },
+          reportedAt: req.appliedAt ?? new Date(),
+        };
+        await prisma.agentStatus.upsert({ where: { nodeId: req.node }, create: { nodeId: req.node, ...data }, update: data });
+        return { desiredGeneration: (await store.latest(req.node))?.generation ?? 0 };
+      })(call, callback),
+  };
+  return { name: 'l3vpn.v1.AgentService', definition: AgentServiceService, implementation: impl };
+}

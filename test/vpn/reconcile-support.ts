@@ -1,0 +1,62 @@
+// A vpn service with its reconcile worker and a real labels service (in
+// process, on a database of its own), and helpers to wait for convergence.
+import { Metadata } from '@grpc/grpc-js';
+import { commonSettings, databaseSettings, loadSettings } from '../../services/common/config.js';
+import { AgentServiceClient } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
+import { insecure } from '../../services/common/grpc/client.js';
+import { createLogger } from '../../services/common/logger.js';
+import type { RunningService } from '../../services/common/service.js';
+import { labelsSettings, startLabels } from '../../services/labels/main.js';
+import { createTestDatabase, type TestDatabase } from '../support/services.js';
+import { labelsClient, type LabelsClient } from '../support/labels.js';
+import { startVpnHarness, type VpnHarness } from './support.js';
+
+export interface ReconcileHarness extends VpnHarness {
+  labels: LabelsClient;
+  agent(identity: string): { client: AgentServiceClient; metadata: Metadata };
+}
+
+export async function startReconcileHarness(env: Record<string, string> = {}): Promise<ReconcileHarness> {
+  const labelsDb: TestDatabase = await createTestDatabase('vpn_labels');
+  const settings = loadSettings([...commonSettings, ...databaseSettings, ...labelsSettings], {
+    env: { DATABASE_URL: labelsDb.url, LABELS_LISTEN: '127.0.0.1:0', DATABASE_MIGRATE: 'false', LABELS_HOLD_DOWN_SECONDS: '600' },
+  });
+  const labelsSvc: RunningService = await startLabels(settings, createLogger('labels-test', 'warn'));
+  const address = `127.0.0.1:${labelsSvc.grpcPort}`;
+  const h = await startVpnHarness({ VPN_LABELS_ADDRESS: address, VPN_WORKER_CONCURRENCY: '8', VPN_OUTBOX_RELAY_MS: '200', ...env });
+  const labels = labelsClient(address);
+  const clients: AgentServiceClient[] = [];
+  return {
+    ...h,
+    labels,
+    agent(identity) {
+      const client = new AgentServiceClient(`127.0.0.1:${h.vpn.grpcPort}`, insecure());
+      clients.push(client);
+      const metadata = new Metadata();
+      metadata.set('authorization', `Bearer ${identity}`);
+      return { client, metadata };
+    },
+    async stop() {
+      for (const c of clients) c.close();
+      labels.close();
+      await h.stop();
+      await labelsSvc.stop(1000);
+      await labelsDb.drop();
+    },
+  };
+}
+
+export async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
