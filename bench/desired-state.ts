@@ -1,4 +1,4 @@
-// Desired-state computation (services/vpn/desired-state), pure CPU, no I/O:
+// Desired-state computation (services/common/desired-state), pure CPU, no I/O:
 //  1. a provider network of 100 PEs and 20 P nodes, 1,000 sites in VPNs of
 //     skewed sizes, 10 prefixes per site, any-to-any: time per node and in
 //     total, entries and encoded size;
@@ -20,8 +20,8 @@ import {
   type SiteIntent,
   type VpnIntent,
   type VrfAllocation,
-} from '../services/vpn/desired-state/index.js';
-import { simulateSelectedRoutes } from '../services/vpn/desired-state/simulate.js';
+} from '../services/common/desired-state/index.js';
+import { simulateSelectedRoutes } from '../services/common/desired-state/simulate.js';
 
 /** Deterministic PRNG (mulberry32). */
 function rng(seed: number): () => number {

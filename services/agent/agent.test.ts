@@ -11,10 +11,10 @@ import {
   type TransportPath,
   type VrfRoute,
 } from '../common/gen/proto/l3vpn/v1/agent.js';
-import { computeDesiredStates, danglingReferences, diffDesiredState, stateTables, vrfRouteKey } from '../vpn/desired-state/index.js';
-import { fixtureInput } from '../vpn/desired-state/fixture.js';
-import { simulateSelectedRoutes } from '../vpn/desired-state/simulate.js';
-import type { DesiredStateInput } from '../vpn/desired-state/types.js';
+import { computeDesiredStates, danglingReferences, diffDesiredState, stateTables, vrfRouteKey } from '../common/desired-state/index.js';
+import { fixtureInput } from '../common/desired-state/fixture.js';
+import { simulateSelectedRoutes } from '../common/desired-state/simulate.js';
+import type { DesiredStateInput } from '../common/desired-state/types.js';
 import { Agent } from './agent.js';
 import type { ChangeFailure, Driver, InstalledState } from './driver.js';
 import { SoftDriver } from './drivers/soft.js';

@@ -19,7 +19,7 @@ import {
   type NodeTransport,
   type ReportStatusRequest,
 } from '../common/gen/proto/l3vpn/v1/agent.js';
-import { applyChange, diffDesiredState, entryKey, messageEquals, stateTables, vrfRouteKey, type StateTables } from '../vpn/desired-state/index.js';
+import { applyChange, diffDesiredState, entryKey, messageEquals, stateTables, vrfRouteKey, type StateTables } from '../common/desired-state/index.js';
 import type { Driver } from './driver.js';
 import type { StateStore } from './state-file.js';
 

@@ -12,7 +12,7 @@ import {
   type WatchDesiredStateRequest,
   type WatchDesiredStateResponse,
 } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
-import { diffDesiredState } from '../../services/vpn/desired-state/index.js';
+import { diffDesiredState } from '../../services/common/desired-state/index.js';
 
 type Watch = ServerWritableStream<WatchDesiredStateRequest, WatchDesiredStateResponse>;
 

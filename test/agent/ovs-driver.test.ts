@@ -6,9 +6,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChangeKind, DriftKind, type NodeDesiredState, type RemotePeNextHop, type VrfRoute } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
-import { computeDesiredStates, diffDesiredState } from '../../services/vpn/desired-state/index.js';
-import { fixtureInput } from '../../services/vpn/desired-state/fixture.js';
-import { simulateSelectedRoutes } from '../../services/vpn/desired-state/simulate.js';
+import { computeDesiredStates, diffDesiredState } from '../../services/common/desired-state/index.js';
+import { fixtureInput } from '../../services/common/desired-state/fixture.js';
+import { simulateSelectedRoutes } from '../../services/common/desired-state/simulate.js';
 import { Agent } from '../../services/agent/agent.js';
 import { OvsDriver } from '../../services/agent/drivers/ovs/driver.js';
 import { ovsMissing, PrivateOvs } from './ovs-harness.js';

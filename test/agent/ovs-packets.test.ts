@@ -1,7 +1,7 @@
 // Real packets through Open vSwitch: CE hosts in their own network
 // namespaces, PE1 -> P -> PE2 as three netdev bridges of a private OVS joined
 // by veths (MTU 1508), each bridge programmed by its own agent + ovs driver
-// from the desired states services/vpn/desired-state computes. Two VPNs use
+// from the desired states services/common/desired-state computes. Two VPNs use
 // the same addresses. Ping proves forwarding; the flow counters of P and
 // PE2 prove the label operations (P pops the transport label by PHP, PE2
 // pops the VPN label).
@@ -13,9 +13,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { computeDesiredStates } from '../../services/vpn/desired-state/index.js';
-import { simulateSelectedRoutes } from '../../services/vpn/desired-state/simulate.js';
-import type { DesiredStateInput } from '../../services/vpn/desired-state/types.js';
+import { computeDesiredStates } from '../../services/common/desired-state/index.js';
+import { simulateSelectedRoutes } from '../../services/common/desired-state/simulate.js';
+import type { DesiredStateInput } from '../../services/common/desired-state/types.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,7 +1,7 @@
 // A longest-prefix-match table for IPv4 and IPv6: one hash map per prefix
 // length, probed from the longest length present down. Plenty for an
 // in-memory data plane; no I/O.
-import { parseAddress, parsePrefix, type Family } from '../../vpn/desired-state/prefix.js';
+import { parseAddress, parsePrefix, type Family } from '../../common/desired-state/prefix.js';
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 

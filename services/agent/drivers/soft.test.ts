@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChangeKind, type DesiredStateChange, type NodeDesiredState } from '../../common/gen/proto/l3vpn/v1/agent.js';
-import { computeDesiredStates, diffDesiredState } from '../../vpn/desired-state/index.js';
-import { fixtureInput, fixtureVpns, SRGB } from '../../vpn/desired-state/fixture.js';
-import { simulateSelectedRoutes } from '../../vpn/desired-state/simulate.js';
-import type { DesiredStateInput } from '../../vpn/desired-state/types.js';
+import { computeDesiredStates, diffDesiredState } from '../../common/desired-state/index.js';
+import { fixtureInput, fixtureVpns, SRGB } from '../../common/desired-state/fixture.js';
+import { simulateSelectedRoutes } from '../../common/desired-state/simulate.js';
+import type { DesiredStateInput } from '../../common/desired-state/types.js';
 import { SoftNetwork } from './soft-network.js';
 import { SoftDriver } from './soft.js';
 

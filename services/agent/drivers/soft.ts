@@ -11,8 +11,8 @@ import {
   type VrfInstance,
   type VrfRoute,
 } from '../../common/gen/proto/l3vpn/v1/agent.js';
-import { vrfRouteKey } from '../../vpn/desired-state/index.js';
-import { MAX_LABEL, MIN_UNRESERVED_LABEL, RESERVED_TABLE_IDS } from '../../vpn/desired-state/types.js';
+import { vrfRouteKey } from '../../common/desired-state/index.js';
+import { MAX_LABEL, MIN_UNRESERVED_LABEL, RESERVED_TABLE_IDS } from '../../common/desired-state/types.js';
 import type { ChangeFailure, Driver, InstalledState } from '../driver.js';
 import { PrefixTable } from './lpm.js';
 

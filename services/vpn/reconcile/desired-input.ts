@@ -2,8 +2,8 @@
 // computation, and the label requests a node's VRFs need.
 import type { Link, Node, Site } from '../../common/gen/prisma/client.js';
 import { LabelKind } from '../../common/gen/proto/l3vpn/v1/labels.js';
-import { canonicalPrefix, type DesiredStateInput, type InventoryNode, type LabelModeName, type SiteIntent, type VpnIntent } from '../desired-state/index.js';
-import { parseInterfaceAddress } from '../desired-state/prefix.js';
+import { canonicalPrefix, type DesiredStateInput, type InventoryNode, type LabelModeName, type SiteIntent, type VpnIntent } from '../../common/desired-state/index.js';
+import { parseInterfaceAddress } from '../../common/desired-state/prefix.js';
 import { fromDbEnum } from '../intent/records.js';
 import type { StaticRoute } from '../intent/types.js';
 import type { ExportingSite } from '../routes/route-selection.js';

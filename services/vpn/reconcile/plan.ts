@@ -6,7 +6,7 @@
 // that the answer lists as "new".
 import type { Vrf, VrfAllocation } from '../../common/gen/prisma/client.js';
 import { AllocationState, LabelKind } from '../../common/gen/proto/l3vpn/v1/labels.js';
-import { computeNodeDesiredState, diffDesiredState, prepareNetwork, summarizeDelta } from '../desired-state/index.js';
+import { computeNodeDesiredState, diffDesiredState, prepareNetwork, summarizeDelta } from '../../common/desired-state/index.js';
 import { fromDbEnum, type VpnRow } from '../intent/records.js';
 import type { Tx } from '../intent/write-context.js';
 import { SimulatedVpnRouting } from '../routes/simulated-routing.js';

@@ -15,7 +15,7 @@
 import type { PrismaClient } from '../../common/gen/prisma/client.js';
 import { VrfRouteSource, type DesiredStateDelta } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import type { Logger } from '../../common/logger.js';
-import { computeNodeDesiredState, prepareNetwork } from '../desired-state/index.js';
+import { computeNodeDesiredState, prepareNetwork } from '../../common/desired-state/index.js';
 import type { ChangeSink } from '../intent/intent-service.js';
 import { writeOutbox } from '../intent/outbox.js';
 import { lockRows, type Db } from '../intent/write-context.js';

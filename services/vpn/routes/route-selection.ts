@@ -3,8 +3,8 @@
 // labels; a VRF imports the routes carrying one of its import route targets.
 // Pure; works for any-to-any, hub-and-spoke and extranet alike because it
 // follows the route targets, not the VPN.
-import type { LabelModeName, SelectedVpnRoute } from '../desired-state/index.js';
-import { canonicalPrefix } from '../desired-state/index.js';
+import type { LabelModeName, SelectedVpnRoute } from '../../common/desired-state/index.js';
+import { canonicalPrefix } from '../../common/desired-state/index.js';
 
 export interface ExportingSite {
   /** Connected subnet ("10.1.0.0/30") per attachment, and the static prefixes behind its CE. */

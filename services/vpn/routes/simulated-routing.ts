@@ -5,7 +5,7 @@
 // and a dry run sees the would-be intent inside its transaction. Defining,
 // originating and withdrawing are therefore no-ops here: the rows the
 // worker wrote are the definition. See vpn-routing.ts for the bgp adapter.
-import type { SelectedVpnRoute } from '../desired-state/index.js';
+import type { SelectedVpnRoute } from '../../common/desired-state/index.js';
 import type { Db } from '../intent/write-context.js';
 import { labelModeOf, exportingSites, vrfLabelRequests } from '../reconcile/desired-input.js';
 import { none, type MissingValues } from '../reconcile/missing-values.js';

@@ -17,7 +17,7 @@
 //   3. WatchVrfRoutes should wake the reconcile of the importing nodes
 //      (today the worker queues them itself, see reconciler.ts).
 // Until then `SimulatedVpnRouting` answers what BGP would select.
-import type { SelectedVpnRoute } from '../desired-state/index.js';
+import type { SelectedVpnRoute } from '../../common/desired-state/index.js';
 
 export interface VrfDefinition {
   name: string;

@@ -20,7 +20,7 @@ import {
 import { ApiError, toServiceError } from '../../common/grpc/errors.js';
 import { unary, type GrpcService } from '../../common/grpc/server.js';
 import type { Logger } from '../../common/logger.js';
-import { diffDesiredState } from '../desired-state/index.js';
+import { diffDesiredState } from '../../common/desired-state/index.js';
 import type { DesiredStateEvents } from './desired-state-events.js';
 import { isEmptyDelta, type DesiredStateStore } from './desired-state-store.js';
 

@@ -4,7 +4,7 @@
 // are kept, so an agent reconnecting with one of them gets a delta.
 import type { PrismaClient } from '../../common/gen/prisma/client.js';
 import { NodeDesiredState, type DesiredStateDelta } from '../../common/gen/proto/l3vpn/v1/agent.js';
-import { diffDesiredState, type DesiredStateWarning } from '../desired-state/index.js';
+import { diffDesiredState, type DesiredStateWarning } from '../../common/desired-state/index.js';
 import type { Db, Tx } from '../intent/write-context.js';
 
 export const DESIRED_STATE_CHANNEL = 'l3vpn_desired_state';

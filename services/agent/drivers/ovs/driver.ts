@@ -12,7 +12,7 @@ import {
   type VrfInstance,
   type VrfRoute,
 } from '../../../common/gen/proto/l3vpn/v1/agent.js';
-import { vrfRouteKey } from '../../../vpn/desired-state/index.js';
+import { vrfRouteKey } from '../../../common/desired-state/index.js';
 import type { ChangeFailure, Driver, InstalledState } from '../../driver.js';
 import { describeError, OpenFlowConnection, OpenFlowError } from './connection.js';
 import {

@@ -10,8 +10,8 @@
 // A VRF is a metadata value in the shared fib table, not a table of its
 // own: OpenFlow has 254 tables and a node must hold 10,000 VRFs.
 import type { LfibEntry, VrfInstance, VrfRoute } from '../../../common/gen/proto/l3vpn/v1/agent.js';
-import { vrfRouteKey } from '../../../vpn/desired-state/index.js';
-import { formatAddress, parseAddress, parsePrefix, type Family } from '../../../vpn/desired-state/prefix.js';
+import { vrfRouteKey } from '../../../common/desired-state/index.js';
+import { formatAddress, parseAddress, parsePrefix, type Family } from '../../../common/desired-state/prefix.js';
 import {
   type Action,
   bytesUint,

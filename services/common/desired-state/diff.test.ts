@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChangeKind, type DesiredStateChange, type DesiredStateDelta, NodeDesiredState } from '../../common/gen/proto/l3vpn/v1/agent.js';
+import { ChangeKind, type DesiredStateChange, type DesiredStateDelta, NodeDesiredState } from '../gen/proto/l3vpn/v1/agent.js';
 import { computeDesiredStates, computeNodeDesiredState, prepareNetwork } from './compute.js';
 import { applyChange, applyDelta, danglingReferences, diffDesiredState, stateTables, summarizeDelta } from './diff.js';
 import { fixtureInput } from './fixture.js';

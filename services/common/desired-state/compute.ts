@@ -42,7 +42,7 @@ import {
   type VrfInterface,
   type VrfRoute,
   VrfRouteSource,
-} from '../../common/gen/proto/l3vpn/v1/agent.js';
+} from '../gen/proto/l3vpn/v1/agent.js';
 import {
   type InterfaceAddress,
   type Prefix,

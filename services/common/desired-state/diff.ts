@@ -23,7 +23,7 @@ import {
   type VrfInstance,
   type VrfInterface,
   type VrfRoute,
-} from '../../common/gen/proto/l3vpn/v1/agent.js';
+} from '../gen/proto/l3vpn/v1/agent.js';
 import { comparePrefixKeys, compareStrings, prefixInfo } from './prefix.js';
 
 /** Structural equality of generated messages (undefined and absent are equal). */

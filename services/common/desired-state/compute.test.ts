@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NodeDesiredState, NodeRole, type LfibEntry, type VrfRoute, VrfRouteSource } from '../../common/gen/proto/l3vpn/v1/agent.js';
+import { NodeDesiredState, NodeRole, type LfibEntry, type VrfRoute, VrfRouteSource } from '../gen/proto/l3vpn/v1/agent.js';
 import { computeDesiredStates, computeNodeDesiredState, prepareNetwork } from './compute.js';
 import { danglingReferences, stateTables } from './diff.js';
 import { fixtureInput, fixtureInventory, fixtureVpns } from './fixture.js';
