@@ -7,8 +7,14 @@
 // (`node dist/services/main.js bgp --config FILE`) so its peak RSS (VmHWM)
 // is its own. Build first (`npx tsc -p tsconfig.json`).
 //
-//   npx tsx bench/bgp-propagation.ts [N[,N...]] [duts: ours,gobgp,frr,bird] [--per-rd] [--cpu-prof]
+//   npx tsx bench/bgp-propagation.ts [N[,N...]] [duts: ours,gobgp,frr,bird] [--per-rd] [--cpu-prof] [--repeat=K]
 //   BENCH_N=1000000 npx tsx bench/bgp-propagation.ts
+//
+// `ours@DIR` is another build of ours (DIR/dist/services/main.js, e.g. a
+// worktree of an older commit) for before/after figures in one run.
+// --repeat=K runs every DUT K times, interleaved, and reports the median
+// run (by convergence time) of each, with all K times beside it: the
+// machine is shared, so single runs are noisy.
 //
 // Prints time to converge, routes/s, DUT peak RSS, time to withdraw all,
 // and each figure as a ratio against the peers.
@@ -25,19 +31,22 @@ const sizes = (pos[0] ?? process.env.BENCH_N ?? '100000').split(',').map(Number)
 const duts = (pos[1] ?? 'ours,gobgp,frr,bird').split(',');
 const labelMode = args.includes('--per-rd') ? 'per-rd' : 'per-route';
 const cpuProf = args.includes('--cpu-prof');
+const repeat = Math.max(1, Number(args.find((a) => a.startsWith('--repeat='))?.slice(9) ?? 1));
 
 const AS = 65000;
 const DUT = '127.0.22.12';
 const SENDER = '127.0.22.11';
 const RECEIVER = '127.0.22.13';
 
-const missing = [...new Set([...duts.filter((d) => d !== 'ours'), 'bird'])].flatMap((k) => missingBinaries(k as PeerKind));
+const isOurs = (d: string) => d === 'ours' || d.startsWith('ours@');
+const missing = [...new Set([...duts.filter((d) => !isOurs(d)), 'bird'])].flatMap((k) => missingBinaries(k as PeerKind));
 if (missing.length) {
   console.error(`missing binaries: ${missing.join(', ')} (run .ci/install-peers)`);
   process.exit(2);
 }
 
-async function runOurs(n: number): Promise<PropagationResult> {
+async function runOurs(n: number, dut = 'ours'): Promise<PropagationResult> {
+  const root = dut.startsWith('ours@') ? dut.slice(5) : '.';
   const dir = mkdtempSync(join(tmpdir(), 'l3vpn-prop-'));
   const config = join(dir, 'bgp.json');
   writeFileSync(
@@ -56,13 +65,13 @@ async function runOurs(n: number): Promise<PropagationResult> {
     }),
   );
   const nodeArgs = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${process.cwd()}/prof`] : [];
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, 'dist/services/main.js', 'bgp', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, join(root, 'dist/services/main.js'), 'bgp', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     await sleep(800);
     if (child.exitCode !== null) throw new Error(`our DUT exited with ${child.exitCode}`);
     return await runPropagation(
-      { address: DUT, as: AS, pid: child.pid, name: 'ours' },
-      { n, labelMode, senderAddress: SENDER, receiverAddress: RECEIVER, log: (l) => console.error(`  [ours] ${l}`) },
+      { address: DUT, as: AS, pid: child.pid, name: dut },
+      { n, labelMode, senderAddress: SENDER, receiverAddress: RECEIVER, log: (l) => console.error(`  [${dut}] ${l}`) },
     );
   } finally {
     child.kill('SIGINT');
@@ -72,7 +81,7 @@ async function runOurs(n: number): Promise<PropagationResult> {
 }
 
 async function run(dut: string, n: number): Promise<PropagationResult> {
-  if (dut === 'ours') return runOurs(n);
+  if (isOurs(dut)) return runOurs(n, dut);
   return runPeerDut(dut as PeerKind, {
     n,
     labelMode,
@@ -89,13 +98,22 @@ const ratio = (a: number | undefined, b: number | undefined) => (a === undefined
 
 for (const n of sizes) {
   console.log(`\npropagation: ${n.toLocaleString('en')} VPN-IPv4 routes, ${labelMode} labels, sender bird, receiver bird`);
-  const rows: PropagationResult[] = [];
-  for (const dut of duts) {
-    try {
-      rows.push(await run(dut, n));
-    } catch (err) {
-      console.error(`  [${dut}] failed: ${(err as Error).message}`);
+  const runs = new Map<string, PropagationResult[]>(duts.map((d) => [d, []]));
+  for (let k = 0; k < repeat; k++) {
+    for (const dut of duts) {
+      try {
+        runs.get(dut)!.push(await run(dut, n));
+      } catch (err) {
+        console.error(`  [${dut}] failed: ${(err as Error).message}`);
+      }
     }
+  }
+  const rows: PropagationResult[] = [];
+  for (const [dut, rs] of runs) {
+    if (!rs.length) continue;
+    const sorted = [...rs].sort((a, b) => a.convergeMs - b.convergeMs);
+    rows.push(sorted[(sorted.length - 1) >> 1]!);
+    if (repeat > 1) console.log(`  ${dut}: converge ${rs.map((r) => fmtS(r.convergeMs)).join(', ')}; withdraw ${rs.map((r) => fmtS(r.withdrawMs)).join(', ')}`);
   }
   console.log('');
   console.log('| DUT | routes | converge | routes/s | withdraw all | DUT peak RSS |');
@@ -103,7 +121,7 @@ for (const n of sizes) {
   for (const r of rows) {
     console.log(`| ${r.dut} | ${n.toLocaleString('en')} | ${fmtS(r.convergeMs)} | ${r.routesPerSec.toLocaleString('en')} | ${fmtS(r.withdrawMs)} | ${fmtMiB(r.dutPeakRssKiB)} |`);
   }
-  const ours = rows.find((r) => r.dut === 'ours');
+  const ours = rows.find((r) => r.dut === 'ours') ?? rows.find((r) => isOurs(r.dut));
   if (ours) {
     console.log('');
     console.log('ours against each peer (time and RSS: lower is better; < 1.00x means ours is faster/smaller)');

@@ -141,7 +141,15 @@ export async function runPropagation(dut: ExternalDut, o: PropagationOptions): P
     let last = 0;
     const tDone = await poll(
       async () => {
-        last = await receiver.receivedCount(dut.address, 'vpnv4');
+        // Also a CLI call on a BIRD sender: BIRD 2's io_loop can miss a wake-up
+        // for its last export buckets and then sleeps its whole poll timeout
+        // (3000 ms) before sending them, a stall of the sender, whatever the
+        // DUT. Any CLI request wakes that loop, so each poll nudges it.
+        const [count] = await Promise.all([
+          receiver.receivedCount(dut.address, 'vpnv4'),
+          senderKind === 'bird' ? sender.neighborState(dut.address) : undefined,
+        ]);
+        last = count;
         return last >= o.n ? Date.now() : undefined;
       },
       timeoutMs,

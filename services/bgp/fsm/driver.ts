@@ -98,7 +98,13 @@ export class FsmDriver {
   private readonly clock: Clock;
   private readonly jitter: (() => number) | false;
   private readonly onAction: FsmDriverOptions['onAction'];
-  private readonly timers = new Map<TimerName, unknown>();
+  /**
+   * Armed timers. A restart that moves a timer later (the hold timer, on every
+   * UPDATE and KEEPALIVE) only moves `due`: the armed timeout, when it fires
+   * early, re-arms itself for the rest, so a busy session does not create
+   * and cancel a timeout per message.
+   */
+  private readonly timers = new Map<TimerName, { handle: unknown; due: number; firesAt: number }>();
   private readonly queue: FsmEvent[] = [];
   private busy = false;
   private disposed = false;
@@ -136,7 +142,7 @@ export class FsmDriver {
 
   /** Cancels all timers; later dispatches are ignored. */
   dispose(): void {
-    for (const handle of this.timers.values()) this.clock.clearTimeout(handle);
+    for (const t of this.timers.values()) this.clock.clearTimeout(t.handle);
     this.timers.clear();
     this.queue.length = 0;
     this.disposed = true;
@@ -146,17 +152,30 @@ export class FsmDriver {
     if (this.disposed) return;
     switch (action.type) {
       case 'startTimer': {
-        this.cancel(action.timer);
         let ms = action.seconds * 1000;
         if (this.jitter && JITTERED.has(action.timer)) ms *= 0.75 + 0.25 * this.jitter();
         const timer = action.timer;
-        this.timers.set(
-          timer,
-          this.clock.setTimeout(() => {
-            this.timers.delete(timer);
-            this.dispatch(EXPIRY_EVENT[timer]);
-          }, ms),
-        );
+        const due = this.clock.now() + ms;
+        const armed = this.timers.get(timer);
+        if (armed && armed.firesAt <= due) {
+          armed.due = due;
+          return;
+        }
+        this.cancel(timer);
+        const entry = { handle: undefined as unknown, due, firesAt: due };
+        const fire = (): void => {
+          if (this.timers.get(timer) !== entry) return;
+          const left = entry.due - this.clock.now();
+          if (left > 0) {
+            entry.firesAt = entry.due;
+            entry.handle = this.clock.setTimeout(fire, left);
+            return;
+          }
+          this.timers.delete(timer);
+          this.dispatch(EXPIRY_EVENT[timer]);
+        };
+        entry.handle = this.clock.setTimeout(fire, ms);
+        this.timers.set(timer, entry);
         return;
       }
       case 'stopTimer':
@@ -168,9 +187,9 @@ export class FsmDriver {
   }
 
   private cancel(timer: TimerName): void {
-    const handle = this.timers.get(timer);
-    if (handle === undefined) return;
-    this.clock.clearTimeout(handle);
+    const t = this.timers.get(timer);
+    if (t === undefined) return;
+    this.clock.clearTimeout(t.handle);
     this.timers.delete(timer);
   }
 }

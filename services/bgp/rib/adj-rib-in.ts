@@ -1,7 +1,7 @@
 // What one peer sent us (RFC 4271 §3.2 Adj-RIB-In), built from decoded
 // UPDATEs, with the receiving side of graceful restart (RFC 4724 §4.2):
 // routes kept as stale across a restart and swept at End-of-RIB.
-import type { UpdateMessage } from '../wire/update.js';
+import type { AttributeSet, UpdateMessage } from '../wire/update.js';
 import { Afi, Safi } from '../wire/constants.js';
 import { Family, NlriList, familyKey } from '../wire/nlri.js';
 import type { NextHop } from '../wire/next-hop.js';
@@ -61,8 +61,7 @@ export class AdjRibIn {
         // A negotiated family without a prefix table (RT membership) is the session's to handle.
         if (!list.shape) continue;
         const v4 = list.afi === Afi.IPV4 && list.safi === Safi.UNICAST;
-        attrKey ??= attributeKey(raw ?? EMPTY_RAW, update);
-        const shared = this.intern(family, v4, update, attrKey);
+        const shared = this.memoized(family, update.attributeSet) ?? this.intern(family, v4, update, (attrKey ??= this.keyOf(update, raw)));
         const labeled = list.shape.labeled;
         for (let i = 0; i < list.count; i++) {
           const label = !labeled ? NO_LABEL : list.labelCount(i) === 1 ? list.label(i) : list.labels(i);
@@ -96,6 +95,20 @@ export class AdjRibIn {
     return 0;
   }
 
+  /** The attribute key; computed once per cached attribute set of the session. */
+  private keyOf(update: UpdateMessage, raw: Uint8Array | undefined): string {
+    const set = update.attributeSet;
+    if (!set) return attributeKey(raw ?? EMPTY_RAW, update);
+    return (set.key ??= attributeKey(raw ?? EMPTY_RAW, update));
+  }
+
+  /** The PathShared last interned for this session-cached attribute set, while still pooled here. */
+  private memoized(family: Family, set: AttributeSet | undefined): PathShared | undefined {
+    const s = set?.memo;
+    if (!(s instanceof PathShared) || s.family.afi !== family.afi || s.family.safi !== family.safi) return undefined;
+    return this.pool.get(s.internKey) === s ? s : undefined;
+  }
+
   private intern(family: Family, v4: boolean, update: UpdateMessage, attrKey: string): PathShared {
     const k = `${familyKey(family.afi, family.safi)}|${attrKey}`;
     let s = this.pool.get(k);
@@ -108,6 +121,7 @@ export class AdjRibIn {
       s = new PathShared(family, nextHop, update.attributes, this.source, k);
       this.pool.set(k, s);
     }
+    if (update.attributeSet) update.attributeSet.memo = s;
     return s;
   }
 

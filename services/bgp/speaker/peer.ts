@@ -14,7 +14,7 @@ import { KEEPALIVE } from '../wire/header.js';
 import { decodeMessage } from '../wire/message.js';
 import { encodeNotification, shutdownCommunication, type BgpError } from '../wire/notification.js';
 import { encodeRouteRefresh } from '../wire/route-refresh.js';
-import type { UpdateMessage } from '../wire/update.js';
+import { AttributeSetCache, type UpdateMessage } from '../wire/update.js';
 import { DEFAULT_SESSION, type SessionOptions } from '../wire/session.js';
 import { familyKey, type Family } from '../wire/nlri.js';
 import { MessageType } from '../wire/constants.js';
@@ -489,7 +489,8 @@ export class Peer {
   }
 
   private sessionUp(conn: PeerConnection, transport: Transport, session: NegotiatedSession): void {
-    const options = sessionOptions(session);
+    // Attribute sets decoded once per session (RFC 7606 checks still run once per distinct set).
+    const options: SessionOptions = { ...sessionOptions(session), attributeCache: new AttributeSetCache() };
     this.options.set(conn.id, options);
     transport.splitter.setMaxLength(options.maxMessageLength ?? 4096);
     const localAddress = transport.localAddress || this.config.localAddress || this.ctx.speaker.routerId;

@@ -1,5 +1,6 @@
 // What the codec must know about a session to read and write its UPDATEs.
 import { MAX_MESSAGE_LENGTH } from './constants.js';
+import type { AttributeSetCache } from './update.js';
 
 export interface SessionOptions {
   /** Both sides sent the 4-octet AS capability (RFC 6793). */
@@ -8,6 +9,8 @@ export interface SessionOptions {
   readonly maxMessageLength?: number;
   /** Largest label stack in a reachable NLRI (RFC 8277 Multiple Labels); 1 when not negotiated. */
   readonly multipleLabels?: number;
+  /** Problem-free attribute sets received on this session, decoded once (see AttributeSetCache). */
+  readonly attributeCache?: AttributeSetCache;
 }
 
 export const DEFAULT_SESSION: SessionOptions = { fourOctetAs: true, maxMessageLength: MAX_MESSAGE_LENGTH, multipleLabels: 1 };

@@ -6,7 +6,7 @@ import { forwardableUnknown } from './attributes.js';
 import { AttrType, UpdateSubcode } from './constants.js';
 import { decodeMessage } from './message.js';
 import { parsePrefix } from './nlri.js';
-import { decodeUpdate, encodeEndOfRib, encodeUpdate } from './update.js';
+import { AttributeSetCache, decodeUpdate, encodeEndOfRib, encodeUpdate } from './update.js';
 import { attr, concat, hex, message, toHex, updateBody } from './test-helpers.js';
 
 const S4 = { fourOctetAs: true };
@@ -316,4 +316,52 @@ test('strongest action wins (RFC 7606 §3.h)', () => {
   assert.equal(u.action, 'treat-as-withdraw');
   assert.equal(u.attributes.atomicAggregate, undefined);
   assert.equal(AttrType.ATOMIC_AGGREGATE, u.problems[0]!.attributeType);
+});
+
+test('attribute-set cache: same octets share one decoded set; NLRI and NLRI-dependent checks run every time', () => {
+  const cache = new AttributeSetCache();
+  const s = { fourOctetAs: true, attributeCache: cache };
+  const mp = (nlri: string) => attr(0x80, 14, `0001800c0000000000000000c633640100 ${nlri}`);
+  const body = (...a: Uint8Array[]) => updateBody(new Uint8Array(0), concat(...a), new Uint8Array(0));
+  const a = decodeUpdate(body(mp('70000101 0000fde800000064 0a0101'), ORIGIN, AS_PATH), s);
+  const b = decodeUpdate(body(mp('70000111 0000fde800000064 0a0102'), ORIGIN, AS_PATH), s);
+  assert.equal(a.action, 'ok');
+  assert.equal(b.action, 'ok');
+  assert.equal(cache.misses, 1);
+  assert.equal(cache.hits, 1);
+  assert.equal(b.attributes, a.attributes);
+  assert.equal(b.attributeSet, a.attributeSet);
+  assert.equal(b.mpReach!.nlri.prefix(0), '10.1.2.0/24');
+  assert.deepEqual(b.mpReach!.nlri.labels(0), [17]);
+  // Decoded as without the cache.
+  assert.deepEqual(b.attributes, decodeUpdate(body(mp('70000111 0000fde800000064 0a0102'), ORIGIN, AS_PATH), S4).attributes);
+  // A broken NLRI behind cached attributes is still caught (session reset, RFC 7606 §5.3).
+  const bad = decodeUpdate(body(mp('70000111 0000fde800000064'), ORIGIN, AS_PATH), s);
+  assert.equal(bad.action, 'session-reset');
+  assert.equal(bad.notification?.subcode, UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR);
+  // Another next hop is another set.
+  decodeUpdate(body(attr(0x80, 14, '0001800c0000000000000000c633640200 70000101 0000fde800000064 0a0101'), ORIGIN, AS_PATH), s);
+  assert.equal(cache.misses, 2);
+});
+
+test('attribute-set cache: a set with problems is never cached; mandatory checks follow the NLRI', () => {
+  const cache = new AttributeSetCache();
+  const s = { fourOctetAs: true, attributeCache: cache };
+  for (let i = 0; i < 2; i++) {
+    const u = decodeUpdate(withAttrs(attr(0x40, 1, '07'), AS_PATH, NEXT_HOP), s);
+    assert.equal(u.action, 'treat-as-withdraw');
+    assert.equal(only(u).subcode, UpdateSubcode.INVALID_ORIGIN_ATTRIBUTE);
+    assert.equal(u.attributeSet, undefined);
+  }
+  assert.equal(cache.size, 0);
+  // Without NLRI, no NEXT_HOP and no ORIGIN are fine and the set is cached ...
+  const w = decodeUpdate(updateBody(hex('10 c0a8'), concat(AS_PATH), new Uint8Array(0)), s);
+  assert.equal(w.action, 'ok');
+  assert.equal(cache.size, 1);
+  // ... and the same octets with NLRI still draw treat-as-withdraw for what is missing.
+  const n = decodeUpdate(updateBody(hex('10 c0a8'), concat(AS_PATH), NLRI), s);
+  assert.equal(cache.hits, 1);
+  assert.equal(n.action, 'treat-as-withdraw');
+  assert.deepEqual(n.problems.map((p) => p.subcode), [UpdateSubcode.MISSING_WELL_KNOWN_ATTRIBUTE, UpdateSubcode.MISSING_WELL_KNOWN_ATTRIBUTE]);
+  assert.equal(n.attributeSet, undefined);
 });

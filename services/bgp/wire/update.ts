@@ -50,6 +50,131 @@ export interface UpdateMessage {
   readonly announce: readonly NlriList[];
   /** What to remove: withdrawn routes, plus every announced route under treat-as-withdraw. */
   readonly withdraw: readonly NlriList[];
+  /**
+   * With a session AttributeSetCache: the cached attribute set this UPDATE's
+   * attributes are (`attributes` is its object, shared with every UPDATE
+   * that carried the same octets). Undefined when the set had problems.
+   */
+  readonly attributeSet?: AttributeSet;
+}
+
+/** One problem-free attribute set a session received, by its octets (see AttributeSetCache). */
+export interface AttributeSet {
+  /** Decoded once; shared, never to be mutated. */
+  readonly attributes: PathAttributes;
+  /** For consumers: the Adj-RIB-In's attribute-key string, filled on first use. */
+  key: string | undefined;
+  /** For consumers: the Adj-RIB-In's interned form of the set, filled on first use. */
+  memo: unknown;
+}
+
+interface CachedSet extends AttributeSet {
+  readonly bytes: Uint8Array;
+  /** Attribute types present (256-bit set). */
+  readonly seen: Uint32Array;
+}
+
+/**
+ * The attribute sets one session has received without any problem, by their
+ * octets: the path attributes as received, MP_REACH_NLRI cut to its AFI,
+ * SAFI, next hop and reserved octet, MP_UNREACH_NLRI to its AFI and SAFI
+ * (each attribute's flags and type kept). An UPDATE whose octets match a
+ * cached set reuses its decoded attributes: its other attributes are not
+ * decoded again (decoding is a pure function of those octets and the
+ * session's options, so the RFC 7606 outcome is the same: none), while its
+ * NLRI (fields, MP_REACH_NLRI, MP_UNREACH_NLRI) and the checks that depend on
+ * them run every time. A set with any problem is never cached, so every
+ * UPDATE carrying it goes through every check. Bounded: cleared when full.
+ * One per session (the options are part of the decoding).
+ */
+export class AttributeSetCache {
+  private readonly sets = new Map<number, CachedSet>();
+  hits = 0;
+  misses = 0;
+  constructor(readonly limit = 1024) {}
+
+  get size(): number {
+    return this.sets.size;
+  }
+
+  /** @internal */
+  find(keyLength: number, hash: number): CachedSet | undefined {
+    const e = this.sets.get(hash);
+    if (!e || e.bytes.length !== keyLength) return undefined;
+    const b = e.bytes;
+    for (let i = 0; i < keyLength; i++) if (b[i] !== KEY_SCRATCH[i]) return undefined;
+    return e;
+  }
+
+  /** @internal */
+  store(keyLength: number, hash: number, attributes: PathAttributes, seen: Uint32Array): CachedSet {
+    if (this.sets.size >= this.limit) this.sets.clear();
+    const e: CachedSet = { attributes, key: undefined, memo: undefined, bytes: KEY_SCRATCH.slice(0, keyLength), seen: seen.slice() };
+    this.sets.set(hash, e);
+    return e;
+  }
+}
+
+// The cache key of the UPDATE being decoded, and where its MP_* attributes lie.
+const KEY_SCRATCH = new Uint8Array(65536);
+let scanHash = 0;
+let reachAt = -1;
+let reachHead = 0;
+let reachEnd = 0;
+let unreachAt = -1;
+let unreachHead = 0;
+let unreachEnd = 0;
+
+/**
+ * Builds the AttributeSetCache key of the attributes in [start, end) into
+ * KEY_SCRATCH (hash in scanHash, MP_* positions noted). Returns its length,
+ * or -1 when the list is not plainly well formed (the full decoder then runs
+ * and reports what is wrong).
+ */
+function scanAttributeSet(body: Uint8Array, start: number, end: number): number {
+  const s = KEY_SCRATCH;
+  let o = start;
+  let k = 0;
+  reachAt = -1;
+  unreachAt = -1;
+  while (o < end) {
+    if (end - o < 3) return -1;
+    const flags = body[o]!;
+    const type = body[o + 1]!;
+    const ext = (flags & AttrFlag.EXTENDED_LENGTH) !== 0;
+    const head = ext ? 4 : 3;
+    if (end - o < head) return -1;
+    const len = ext ? (body[o + 2]! << 8) | body[o + 3]! : body[o + 2]!;
+    const next = o + head + len;
+    if (next > end) return -1;
+    if (type === AttrType.MP_REACH_NLRI) {
+      if (reachAt >= 0 || len < 5) return -1;
+      const keep = 5 + body[o + head + 3]!;
+      if (keep > len) return -1;
+      reachAt = o;
+      reachHead = head;
+      reachEnd = next;
+      s[k++] = flags;
+      s[k++] = type;
+      for (let i = o + head, e = i + keep; i < e; i++) s[k++] = body[i]!;
+    } else if (type === AttrType.MP_UNREACH_NLRI) {
+      if (unreachAt >= 0 || len < 3) return -1;
+      unreachAt = o;
+      unreachHead = head;
+      unreachEnd = next;
+      s[k++] = flags;
+      s[k++] = type;
+      for (let i = o + head, e = i + 3; i < e; i++) s[k++] = body[i]!;
+    } else {
+      for (let i = o; i < next; i++) s[k++] = body[i]!;
+    }
+    o = next;
+  }
+  // FNV-1a
+  let h = 0x811c9dc5;
+  for (let i = 0; i < k; i++) h = Math.imul(h ^ s[i]!, 0x01000193);
+  scanHash = h >>> 0;
+  return k;
 }
 
 const SEVERITY: Record<UpdateAction, number> = { ok: 0, 'attribute-discard': 1, 'treat-as-withdraw': 2, 'session-reset': 3 };
@@ -59,13 +184,14 @@ const EMPTY = new Uint8Array(0);
 /** Decodes an UPDATE body (octets after the 19-octet header). */
 export function decodeUpdate(body: Uint8Array, session: SessionOptions): UpdateMessage {
   const problems: UpdateProblem[] = [];
-  const attrs: PathAttributes = {};
+  let attrs: PathAttributes = {};
   const scratch: AttributeScratch = { attrs };
   let withdrawn = NlriList.empty(Afi.IPV4, Safi.UNICAST);
   let nlri = withdrawn;
   let mpReach: MpReach | undefined;
   let mpUnreach: MpUnreach | undefined;
-  const finish = () => result(problems, withdrawn, nlri, attrs, mpReach, mpUnreach, body.length);
+  let set: AttributeSet | undefined;
+  const finish = () => result(problems, withdrawn, nlri, attrs, mpReach, mpUnreach, body.length, set);
   const reset = (subcode: (typeof UpdateSubcode)[keyof typeof UpdateSubcode], reason: string, type?: number, data: Uint8Array = EMPTY) => {
     problems.push(problem('session-reset', subcode, reason, type, data));
     return finish();
@@ -86,6 +212,34 @@ export function decodeUpdate(body: Uint8Array, session: SessionOptions): UpdateM
   const n = parseNlri(Afi.IPV4, Safi.UNICAST, body.subarray(aEnd), { withdraw: false });
   if (typeof n === 'string') return reset(UpdateSubcode.INVALID_NETWORK_FIELD, `NLRI: ${n}`);
   nlri = n;
+
+  const cache = session.attributeCache;
+  const keyLength = cache ? scanAttributeSet(body, aStart, aEnd) : -1;
+  if (keyLength >= 0) {
+    const hit = cache!.find(keyLength, scanHash);
+    if (hit) {
+      cache!.hits++;
+      // Same octets as a problem-free set: only the NLRI-bearing attributes are decoded.
+      // In message order, as the full decoder meets them (the first error is the one reported).
+      const [ra, rh, re, ua, uh, ue] = [reachAt, reachHead, reachEnd, unreachAt, unreachHead, unreachEnd];
+      for (const reach of ra >= 0 && ua >= 0 && ua < ra ? [false, true] : [true, false]) {
+        if (reach && ra >= 0) {
+          const r = decodeMpReach(body.subarray(ra + rh, re), session);
+          if (typeof r === 'string') return reset(UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR, r, AttrType.MP_REACH_NLRI, body.slice(ra, re));
+          mpReach = r;
+        } else if (!reach && ua >= 0) {
+          const u = decodeMpUnreach(body.subarray(ua + uh, ue));
+          if (typeof u === 'string') return reset(UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR, u, AttrType.MP_UNREACH_NLRI, body.slice(ua, ue));
+          mpUnreach = u;
+        }
+      }
+      attrs = hit.attributes;
+      set = hit;
+      mandatoryChecks(problems, hit.seen, attrs, nlri, mpReach, body, aStart, aEnd);
+      return finish();
+    }
+    cache!.misses++;
+  }
 
   const ctx = { fourOctetAs: session.fourOctetAs };
   // Attribute types seen, as a 256-bit set.
@@ -159,6 +313,24 @@ export function decodeUpdate(body: Uint8Array, session: SessionOptions): UpdateM
 
   if (!session.fourOctetAs) applyAs4(scratch, mergeAs4Path);
 
+  // Cached before the checks that depend on the NLRI (they run on every UPDATE).
+  if (keyLength >= 0 && problems.length === 0) set = cache!.store(keyLength, scanHash, attrs, seen);
+  mandatoryChecks(problems, seen, attrs, nlri, mpReach, body, aStart, aEnd);
+  if (problems.length) set = undefined;
+  return finish();
+}
+
+/** The checks that depend on what the UPDATE announces as well as on its attributes. */
+function mandatoryChecks(
+  problems: UpdateProblem[],
+  seen: Uint32Array,
+  attrs: PathAttributes,
+  nlri: NlriList,
+  mpReach: MpReach | undefined,
+  body: Uint8Array,
+  aStart: number,
+  aEnd: number,
+): void {
   // RFC 7606 §3.d: a missing well-known mandatory attribute -> treat-as-withdraw, when there is
   // something to announce. NEXT_HOP is only needed for the NLRI field (RFC 4760 §3, RFC 7606 §3.d).
   const has = (t: number) => (seen[t >> 5]! & (1 << (t & 31))) !== 0;
@@ -175,7 +347,6 @@ export function decodeUpdate(body: Uint8Array, session: SessionOptions): UpdateM
       problems.push(problem('treat-as-withdraw', UpdateSubcode.INVALID_NEXT_HOP_ATTRIBUTE, `NEXT_HOP ${attrs.nextHop} is not a unicast address`, AttrType.NEXT_HOP, nextHopAttribute(body, aStart, aEnd)));
     }
   }
-  return finish();
 }
 
 function findAttribute(body: Uint8Array, start: number, end: number, wanted: number): Uint8Array | undefined {
@@ -212,6 +383,7 @@ function result(
   mpReach: MpReach | undefined,
   mpUnreach: MpUnreach | undefined,
   bodyLength: number,
+  attributeSet?: AttributeSet,
 ): UpdateMessage {
   let action: UpdateAction = 'ok';
   let worst: UpdateProblem | undefined;
@@ -240,7 +412,8 @@ function result(
   }
   const notification =
     action === 'session-reset' && worst ? { code: ErrorCode.UPDATE_MESSAGE, subcode: worst.subcode, data: worst.data } : undefined;
-  return { type: 'update', action, problems, notification, withdrawn, nlri, attributes, mpReach, mpUnreach, endOfRib, announce, withdraw };
+  if (attributeSet && action !== 'ok') attributeSet = undefined;
+  return { type: 'update', action, problems, notification, withdrawn, nlri, attributes, mpReach, mpUnreach, endOfRib, announce, withdraw, attributeSet };
 }
 
 function isEmpty(a: PathAttributes): boolean {
