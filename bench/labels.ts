@@ -3,7 +3,8 @@
 // the client. Prints figures; asserts nothing.
 //   npm run bench -- labels            (L3VPN_BENCH_LABELS=1000000 to change the RSS run's size)
 import { readFileSync } from 'node:fs';
-import { LabelKind } from '../services/common/gen/proto/l3vpn/v1/labels.js';
+import { AllocateLabelRequest, AllocateLabelsRequest, LabelKind } from '../services/common/gen/proto/l3vpn/v1/labels.js';
+import { LeanGrpcClient } from './support/lean-grpc.js';
 import { createTestDatabase } from '../test/support/services.js';
 import { labelsClient, startLabelsProcess, type LabelsClient } from '../test/support/labels.js';
 
@@ -34,6 +35,38 @@ async function singles(client: LabelsClient, node: (i: number) => string, count:
   );
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   return count / seconds;
+}
+
+/** Singles from the lean HTTP/2 client, so the load generator's CPU does not set the figure. */
+async function leanSingles(lean: LeanGrpcClient, node: string, count: number, concurrency: number, tag: string): Promise<number> {
+  let next = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        const body = AllocateLabelRequest.encode({ node, owner: `${tag}:${i}`, kind: VRF }).finish();
+        await lean.call('/l3vpn.v1.LabelsService/AllocateLabel', body);
+      }
+    }),
+  );
+  return count / (Number(process.hrtime.bigint() - start) / 1e9);
+}
+
+async function leanBatches(lean: LeanGrpcClient, node: string, total: number, batchSize: number, concurrency: number): Promise<number> {
+  const calls = Math.ceil(total / batchSize);
+  let next = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < calls) {
+        const c = next++;
+        const requests = Array.from({ length: Math.min(batchSize, total - c * batchSize) }, (_, j) => ({ owner: `lb:${c * batchSize + j}`, kind: VRF }));
+        await lean.call('/l3vpn.v1.LabelsService/AllocateLabels', AllocateLabelsRequest.encode({ node, requests }).finish());
+      }
+    }),
+  );
+  return total / (Number(process.hrtime.bigint() - start) / 1e9);
 }
 
 async function batches(client: LabelsClient, node: string, total: number, batchSize: number, concurrency: number, tag: string): Promise<number> {
@@ -82,6 +115,22 @@ export async function main(): Promise<void> {
     await measure('single AllocateLabel, 100 nodes, 256 in flight', 'allocations', 20_000, () =>
       singles(client, (i) => `pe-${i % 100}`, 20_000, 256, 'spread'),
     );
+    const lean = new LeanGrpcClient(proc.address);
+    try {
+      await leanSingles(lean, 'pe-lean-warm', 2000, 64, 'w');
+      for (const concurrency of [64, 256]) {
+        await measure(`single AllocateLabel, one node, ${concurrency} in flight, lean HTTP/2 client`, 'allocations', 40_000, () =>
+          leanSingles(lean, 'pe-lean', 40_000, concurrency, `l${concurrency}`),
+        );
+      }
+      for (const concurrency of [1, 4]) {
+        await measure(`AllocateLabels, 10,000 per call, ${concurrency} in flight, lean HTTP/2 client`, 'labels', 200_000, () =>
+          leanBatches(lean, `pe-lean-batch-${concurrency}`, 200_000, 10_000, concurrency),
+        );
+      }
+    } finally {
+      lean.close();
+    }
     for (const [size, conc] of [[1000, 1], [10_000, 1], [10_000, 4]] as const) {
       await measure(`AllocateLabels, ${fmt(size)} per call, ${conc} call(s) in flight`, 'labels', 200_000, () =>
         batches(client, `pe-batch-${size}-${conc}`, 200_000, size, conc, 'b'),

@@ -343,15 +343,16 @@ export class PoolStore {
       await db.query(
         `WITH inserted AS (
            INSERT INTO allocation (pool_id, value, owner, purpose, allocated_at)
-           SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::timestamptz[]))
+           SELECT v.*, now() FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[]) AS v)
          UPDATE pool p SET next_value = v.next_value, updated_at = now()
-           FROM unnest($6::int8[], $7::int8[]) AS v(id, next_value) WHERE p.id = v.id`,
+           FROM unnest($5::int8[], $6::int8[]) AS v(id, next_value) WHERE p.id = v.id`,
+        // A new row's allocated_at is the plan's `now`, which is this
+        // transaction's now(): no need to send it once per row.
         [
           inserts.map((u) => u.pool),
           inserts.map((u) => u.h.value),
           inserts.map((u) => u.h.owner),
           inserts.map((u) => u.h.purpose),
-          inserts.map((u) => u.h.allocatedAt),
           moved.map((p) => p.id),
           moved.map((p) => plans[pools.indexOf(p)]!.nextValue),
         ],
