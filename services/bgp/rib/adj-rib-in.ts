@@ -44,7 +44,7 @@ export class AdjRibIn {
    * withdrawals (a loop: the route must not stay as it was).
    */
   apply(update: UpdateMessage, negotiated: readonly Family[], now: number, raw?: Uint8Array, reject?: AnnounceFilter): RibChange {
-    const change: RibChange = { announced: [], withdrawn: [], endOfRib: [], ignored: 0 };
+    const change: { -readonly [K in keyof RibChange]: RibChange[K] } = { announced: [], withdrawn: [], endOfRib: [], ignored: 0 };
     let ignored = 0;
     const refused = update.announce.length > 0 && reject !== undefined && reject(update.attributes);
     for (const list of update.withdraw) ignored += this.withdrawList(list, negotiated, change);
@@ -78,7 +78,8 @@ export class AdjRibIn {
       change.endOfRib.push({ afi: f.afi, safi: f.safi });
       for (const p of this.sweepStale(f)) change.withdrawn.push(p);
     }
-    return { ...change, ignored };
+    change.ignored = ignored;
+    return change;
   }
 
   private withdrawList(list: NlriList, negotiated: readonly Family[], change: RibChange): number {

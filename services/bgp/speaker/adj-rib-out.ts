@@ -6,8 +6,9 @@
 // Work is level-triggered: a changed destination is only marked dirty; when
 // the connection can take more, the current Loc-RIB best is looked up, the
 // export rules applied, and the outcome compared with what was sent. So a
-// route that flaps while the peer is slow costs one entry, and the pending
-// work never exceeds one entry per destination. A new session walks the
+// route that flaps while the peer is slow is sent once, and the pending
+// queue (de-duplicated when it outgrows twice its distinct keys, at least
+// 64 Ki) stays within a few entries per destination. A new session walks the
 // Loc-RIB with an iterator (no copy), then sends End-of-RIB (RFC 4724 §2).
 // Route refresh (RFC 2918 §4) walks this Adj-RIB-Out again.
 //
@@ -64,9 +65,21 @@ interface Encoded {
 /** Routes per round before bytes are handed over: keeps each round short. */
 const ROUND = 4096;
 
+/** Dirty keys before the queue is de-duplicated (it may hold a key more than once). */
+const MIN_DIRTY_COMPACT = 65536;
+
 class FamilyOut {
   readonly sent = new Map<string, Path>();
-  readonly dirty = new Set<string>();
+  /**
+   * Destinations to look at again, in marking order, from `head` on. A
+   * key may appear more than once (looking at it again is a no-op: work is
+   * level-triggered); the queue is de-duplicated when it outgrows
+   * `compactAt`, so pending work stays within a few entries per destination.
+   * An array push is much cheaper than a Set insertion on the receive path.
+   */
+  dirty: string[] = [];
+  head = 0;
+  compactAt = MIN_DIRTY_COMPACT;
   sync: Iterator<Path> | undefined;
   refresh: Iterator<Path> | undefined;
   endOfRib = false;
@@ -75,7 +88,33 @@ class FamilyOut {
   constructor(readonly family: Family) {}
 
   get idle(): boolean {
-    return this.held || (this.dirty.size === 0 && !this.sync && !this.refresh && !this.endOfRib);
+    return this.held || (this.head === this.dirty.length && !this.sync && !this.refresh && !this.endOfRib);
+  }
+
+  get pending(): number {
+    return this.dirty.length - this.head;
+  }
+
+  mark(key: string): void {
+    if (this.dirty.push(key) >= this.compactAt) this.compact();
+  }
+
+  /** The pending keys, once each, in first-marked order. */
+  private compact(): void {
+    const unique = [...new Set(this.head === 0 ? this.dirty : this.dirty.slice(this.head))];
+    this.dirty = unique;
+    this.head = 0;
+    this.compactAt = Math.max(MIN_DIRTY_COMPACT, 2 * unique.length);
+  }
+
+  /** The next pending key (call only while pending > 0). */
+  next(): string {
+    const key = this.dirty[this.head++]!;
+    if (this.head === this.dirty.length) {
+      this.dirty.length = 0;
+      this.head = 0;
+    }
+    return key;
   }
 }
 
@@ -91,6 +130,9 @@ export class AdjRibOut {
   private readonly families = new Map<number, FamilyOut>();
   private readonly encodings = new WeakMap<object, Encoded[]>();
   private readonly touched: Encoded[] = [];
+  /** The last encoding looked up for a received path, and that path's shared part. */
+  private lastShared: object | undefined;
+  private lastEncoded: Encoded | undefined;
 
   constructor(
     readonly peer: OutboundPeer,
@@ -146,7 +188,7 @@ export class AdjRibOut {
   mark(family: Family, key: string): boolean {
     const f = this.families.get(familyKey(family.afi, family.safi));
     if (!f) return false;
-    f.dirty.add(key);
+    f.mark(key);
     return true;
   }
 
@@ -186,12 +228,10 @@ export class AdjRibOut {
         this.queue(r.value, f.family);
       }
     }
-    if (f.dirty.size && n < ROUND) {
-      for (const key of f.dirty) {
-        f.dirty.delete(key);
-        this.consider(f, key, this.source.best(f.family, key), withdrawn);
-        if (++n >= ROUND) break;
-      }
+    while (n < ROUND && f.pending > 0) {
+      const key = f.next();
+      this.consider(f, key, this.source.best(f.family, key), withdrawn);
+      n++;
     }
     if (f.sync && n < ROUND) {
       for (; n < ROUND; n++) {
@@ -209,7 +249,7 @@ export class AdjRibOut {
       e.batch = [];
     }
     this.touched.length = 0;
-    if (f.endOfRib && !f.sync && f.dirty.size === 0 && !f.refresh) {
+    if (f.endOfRib && !f.sync && f.pending === 0 && !f.refresh) {
       f.endOfRib = false;
       w.raw(encodeEndOfRib(f.family.afi, f.family.safi));
     }
@@ -243,10 +283,21 @@ export class AdjRibOut {
 
   /** The export form of a path's attribute set, cached per shared attribute object. */
   private encoding(p: Path, family: Family): Encoded {
+    const fk = familyKey(family.afi, family.safi);
+    // A received path's shared part (family, next hop, attributes, source)
+    // decides its encoding: runs of paths sharing one skip the lookup.
+    const rib = p instanceof RibPath;
+    if (rib && p.shared === this.lastShared && this.lastEncoded !== undefined && this.lastEncoded.family === fk) return this.lastEncoded;
+    const e = this.lookupEncoding(p, family, fk);
+    this.lastShared = rib ? p.shared : undefined;
+    this.lastEncoded = e;
+    return e;
+  }
+
+  private lookupEncoding(p: Path, family: Family, fk: number): Encoded {
     const holder: object = p instanceof RibPath ? p.shared : p.attributes;
     const nh = this.nextHop(p);
     const nhKey = nh.linkLocal ? `${nh.address}%${nh.linkLocal}` : nh.address;
-    const fk = familyKey(family.afi, family.safi);
     let list = this.encodings.get(holder);
     if (list) {
       for (const e of list) if (e.source === p.source && e.nhKey === nhKey && e.family === fk) return e;

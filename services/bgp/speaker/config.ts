@@ -79,7 +79,8 @@ export function isRtc(f: Family): boolean {
 
 /** One canonical object per supported family, so families compare by identity too. */
 export function canonicalFamily(f: Family): Family | undefined {
-  return SUPPORTED_FAMILIES.find((s) => s.afi === f.afi && s.safi === f.safi);
+  for (const s of SUPPORTED_FAMILIES) if (s.afi === f.afi && s.safi === f.safi) return s;
+  return undefined;
 }
 
 export function familyName(f: Family): string {

@@ -393,10 +393,23 @@ export class Peer {
 
   private receive(conn: PeerConnection, transport: Transport, messages: Uint8Array[], error: BgpError | undefined): void {
     this.now = Date.now();
+    // Once the FSM has seen one UPDATE of this read on the established
+    // session (restarting the hold timer, at this same instant), the rest go
+    // straight to the Adj-RIB-In: the FSM would do nothing else with them.
+    let holdRestarted = false;
     for (const message of messages) {
       if (this.transports.get(conn.id) !== transport) return; // dropped meanwhile
       this.received.count(message[18]!);
       const result = decodeMessage(message, this.options.get(conn.id) ?? DEFAULT_SESSION);
+      if (result.ok && result.message.type === 'update') {
+        const e = this.established;
+        if (holdRestarted && e !== undefined && e.connection === conn && conn.driver.state === 'Established') {
+          if (result.message.problems.length) this.log.warn({ action: result.message.action, problems: result.message.problems.map((p) => p.reason) }, 'UPDATE with errors (RFC 7606)');
+          this.applyUpdate(result.message, message);
+          continue;
+        }
+        holdRestarted = true;
+      }
       this.lastMessage = message;
       if (result.ok && result.message.type === 'notification') {
         this.lastNotificationReceived = record(result.message);
@@ -489,6 +502,7 @@ export class Peer {
   }
 
   private sessionUp(conn: PeerConnection, transport: Transport, session: NegotiatedSession): void {
+    this.loopMemo = undefined; // the peer's settings may have changed since
     // Attribute sets decoded once per session (RFC 7606 checks still run once per distinct set).
     const options: SessionOptions = { ...sessionOptions(session), attributeCache: new AttributeSetCache() };
     this.options.set(conn.id, options);
@@ -613,8 +627,16 @@ export class Peer {
     return this.config.remoteAs !== this.ctx.speaker.as;
   }
 
-  private readonly rejectLoop = (a: UpdateMessage['attributes']): boolean =>
-    isLoop(a, { routerId: this.ctx.speaker.routerId, clusterId: this.ctx.clusterId, localAs: this.ctx.speaker.as, external: this.external });
+  /** The last attribute set checked for loops and the outcome (sets are shared and immutable: runs of UPDATEs carry the same one). */
+  private loopMemo: { readonly attributes: object; readonly loop: boolean } | undefined;
+
+  private readonly rejectLoop = (a: UpdateMessage['attributes']): boolean => {
+    const m = this.loopMemo;
+    if (m !== undefined && m.attributes === a) return m.loop;
+    const loop = isLoop(a, { routerId: this.ctx.speaker.routerId, clusterId: this.ctx.clusterId, localAs: this.ctx.speaker.as, external: this.external });
+    this.loopMemo = { attributes: a, loop };
+    return loop;
+  };
 
   private applyUpdate(update: UpdateMessage, raw: Uint8Array | undefined): void {
     const e = this.established;

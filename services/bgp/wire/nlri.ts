@@ -68,7 +68,6 @@ export interface DecodedRoute {
 }
 
 // Scratch space for one parse; copied out at its exact size.
-const scratchOffsets = new Uint16Array(65536);
 const scratchLabels = new Uint8Array(65536);
 
 export class NlriList implements Family {
@@ -77,7 +76,8 @@ export class NlriList implements Family {
     readonly safi: number,
     /** The NLRI octets (a view of the message). */
     readonly bytes: Uint8Array,
-    private readonly offsets: Uint16Array,
+    /** Entry offsets in `bytes` (a plain array: one small allocation per list, no ArrayBuffer). */
+    private readonly offsets: readonly number[],
     /** Label fields per entry: one number for all, or one per entry. */
     private readonly labelCounts: number | Uint8Array,
     /** Undefined for a family this codec cannot parse: `bytes` is then kept raw and count is 0. */
@@ -185,8 +185,19 @@ export class NlriList implements Family {
     const o = this.prefixOffset(i);
     const start = this.shape!.hasRd ? o - 8 : o;
     const n = (bits + 7) >> 3;
-    let key = String.fromCharCode(bits);
     const b = this.bytes;
+    const len = 1 + o + n - start;
+    // One string allocation per key (a += chain allocates one per octet): the
+    // char codes go into a reused array of exactly the key's length.
+    const chars = KEY_CHARS[len];
+    if (chars) {
+      chars[0] = bits;
+      let j = 1;
+      for (let k = start; k < o + n; k++) chars[j++] = b[k]!;
+      if (bits & 7) chars[len - 1] = chars[len - 1]! & (0xff << (8 - (bits & 7))) & 0xff;
+      return String.fromCharCode.apply(null, chars);
+    }
+    let key = String.fromCharCode(bits);
     for (let k = start; k < o + n; k++) {
       const last = k === o + n - 1 && bits & 7;
       key += String.fromCharCode(last ? b[k]! & (0xff << (8 - (bits & 7))) & 0xff : b[k]!);
@@ -215,7 +226,17 @@ export class NlriList implements Family {
 }
 
 const EMPTY_BYTES = new Uint8Array(0);
-const EMPTY_OFFSETS = new Uint16Array(0);
+/** Reused char-code arrays by key length (RD + a full IPv6 prefix + the length octet fit). */
+const KEY_CHARS: number[][] = Array.from({ length: 33 }, (_, n) => new Array<number>(n).fill(0));
+const EMPTY_OFFSETS: readonly number[] = [];
+const EMPTY_LISTS = new Map<number, NlriList>();
+
+function emptyList(afi: number, safi: number): NlriList {
+  const fk = familyKey(afi, safi);
+  let l = EMPTY_LISTS.get(fk);
+  if (!l) EMPTY_LISTS.set(fk, (l = NlriList.empty(afi, safi)));
+  return l;
+}
 
 /**
  * Checks an NLRI field and indexes its prefixes. Returns a reason string
@@ -225,6 +246,8 @@ const EMPTY_OFFSETS = new Uint16Array(0);
 export function parseNlri(afi: number, safi: number, bytes: Uint8Array, options: NlriParseOptions): NlriList | string {
   const shape = familyShape(afi, safi);
   if (!shape) return new NlriList(afi, safi, bytes, EMPTY_OFFSETS, 0, undefined);
+  // An empty field (the IPv4 ones of every MP-BGP UPDATE): one shared, immutable list.
+  if (bytes.length === 0) return emptyList(afi, safi);
   const maxBits = shape.addressLength * 8;
   const rdBits = shape.hasRd ? 64 : 0;
   const end = bytes.length;
@@ -233,6 +256,7 @@ export function parseNlri(afi: number, safi: number, bytes: Uint8Array, options:
   const fixedLabels = shape.labeled ? 1 : 0;
   let off = 0;
   let n = 0;
+  const offsets: number[] = [];
   while (off < end) {
     const len = bytes[off]!;
     let labels = fixedLabels;
@@ -252,10 +276,10 @@ export function parseNlri(afi: number, safi: number, bytes: Uint8Array, options:
     if (bits < 0 || bits > maxBits) return `invalid prefix length ${len} at octet ${off}`;
     const size = 1 + ((len + 7) >> 3);
     if (off + size > end) return `prefix runs past the NLRI field at octet ${off}`;
-    scratchOffsets[n++] = off;
+    offsets.push(off);
+    n++;
     off += size;
   }
-  const offsets = scratchOffsets.slice(0, n);
   const labelCounts = scan ? scratchLabels.slice(0, n) : fixedLabels;
   return new NlriList(afi, safi, bytes, offsets, labelCounts, shape);
 }

@@ -38,8 +38,12 @@ export class MessageSplitter {
     return this.partial ? this.filled : 0;
   }
 
-  push(chunk: Uint8Array): SplitResult {
+  push(input: Uint8Array): SplitResult {
     if (this.failure) return { messages: [], error: this.failure };
+    // Plain Uint8Array views whatever came in (a socket gives Buffers): every
+    // later subarray is then the builtin one, far cheaper than Buffer's, and
+    // the decoder sees one kind of array.
+    const chunk = Object.getPrototypeOf(input) === Uint8Array.prototype ? input : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
     const messages: Uint8Array[] = [];
     let offset = 0;
     if (this.partial) {

@@ -221,8 +221,10 @@ export function decodeUpdate(body: Uint8Array, session: SessionOptions): UpdateM
       cache!.hits++;
       // Same octets as a problem-free set: only the NLRI-bearing attributes are decoded.
       // In message order, as the full decoder meets them (the first error is the one reported).
-      const [ra, rh, re, ua, uh, ue] = [reachAt, reachHead, reachEnd, unreachAt, unreachHead, unreachEnd];
-      for (const reach of ra >= 0 && ua >= 0 && ua < ra ? [false, true] : [true, false]) {
+      const ra = reachAt, rh = reachHead, re = reachEnd, ua = unreachAt, uh = unreachHead, ue = unreachEnd;
+      const unreachFirst = ra >= 0 && ua >= 0 && ua < ra;
+      for (let step = 0; step < 2; step++) {
+        const reach = (step === 0) !== unreachFirst;
         if (reach && ra >= 0) {
           const r = decodeMpReach(body.subarray(ra + rh, re), session);
           if (typeof r === 'string') return reset(UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR, r, AttrType.MP_REACH_NLRI, body.slice(ra, re));
