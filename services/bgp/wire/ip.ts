@@ -3,6 +3,9 @@
 import { formatIpv4, parseIpv4 } from '../../common/vpn/administered-value.js';
 
 export { formatIpv4, parseIpv4 };
+import { formatIpv4At, formatIpv6At } from '../../common/net/address-text.js';
+
+export { formatIpv4At, formatIpv6At };
 
 export function readUint32(buf: Uint8Array, offset: number): number {
   return ((buf[offset]! << 24) | (buf[offset + 1]! << 16) | (buf[offset + 2]! << 8) | buf[offset + 3]!) >>> 0;
@@ -22,39 +25,6 @@ export function writeUint32(buf: Uint8Array, offset: number, value: number): voi
 export function writeUint16(buf: Uint8Array, offset: number, value: number): void {
   buf[offset] = value >>> 8;
   buf[offset + 1] = value;
-}
-
-export function formatIpv4At(buf: Uint8Array, offset: number): string {
-  return `${buf[offset]}.${buf[offset + 1]}.${buf[offset + 2]}.${buf[offset + 3]}`;
-}
-
-/** RFC 5952 text form: lower case, longest run (>= 2) of zero groups compressed, first one on a tie. */
-export function formatIpv6At(buf: Uint8Array, offset: number): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push((buf[offset + 2 * i]! << 8) | buf[offset + 2 * i + 1]!);
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  // RFC 5952 §5: an IPv4-mapped address keeps its dotted tail.
-  if (bestStart === 0 && bestLen === 5 && groups[5] === 0xffff) {
-    return `::ffff:${formatIpv4At(buf, offset + 12)}`;
-  }
-  if (bestStart < 0) return groups.map((g) => g.toString(16)).join(':');
-  const head = groups.slice(0, bestStart).map((g) => g.toString(16)).join(':');
-  const tail = groups.slice(bestStart + bestLen).map((g) => g.toString(16)).join(':');
-  return `${head}::${tail}`;
 }
 
 export function parseIpv6(text: string): Uint8Array | undefined {

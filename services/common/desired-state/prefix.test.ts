@@ -10,7 +10,8 @@ test('addresses are canonical: RFC 5952 for IPv6', () => {
   assert.equal(canonicalAddress('::1'), '::1');
   assert.equal(canonicalAddress('1::'), '1::');
   assert.equal(canonicalAddress('2001:db8:1:1:1:1:0:1'), '2001:db8:1:1:1:1:0:1');
-  assert.equal(canonicalAddress('::ffff:192.0.2.1'), '::ffff:c000:201');
+  // RFC 5952 §5: an IPv4-mapped address keeps its dotted-quad tail.
+  assert.equal(canonicalAddress('::ffff:192.0.2.1'), '::ffff:192.0.2.1');
   assert.equal(canonicalAddress('10.0.0.1'), '10.0.0.1');
   for (const bad of ['10.0.0', '10.0.0.256', '010.0.0.1', '1:2:3:4:5:6:7:8:9', '1::2::3', 'x::', '1:2:3:4:5:6:7', '']) {
     assert.throws(() => canonicalAddress(bad), /not an IPv4 or IPv6 address/, bad);

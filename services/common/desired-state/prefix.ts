@@ -2,6 +2,7 @@
 // canonical text (host bits cleared, IPv6 in RFC 5952 form) and a sort key
 // whose plain string order is numeric address order (IPv4 before IPv6, then
 // by address, then by length). Pure; no DNS, no zone ids.
+import { formatIpv4At, formatIpv6At } from '../net/address-text.js';
 
 export type Family = 4 | 6;
 
@@ -83,29 +84,7 @@ export function parseAddress(text: string): Address | undefined {
 }
 
 export function formatAddress(address: Address): string {
-  const b = address.bytes;
-  if (address.family === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((b[i]! << 8) | b[i + 1]!);
-  // RFC 5952 §4.2: compress the longest run of two or more zero groups, the first if tied.
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (list: number[]) => list.map((g) => g.toString(16)).join(':');
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+  return address.family === 4 ? formatIpv4At(address.bytes, 0) : formatIpv6At(address.bytes, 0);
 }
 
 /** Canonical text of an address; throws PrefixError when it is not one. */
