@@ -22,72 +22,41 @@ function rssMiB(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
 }
 
-async function singles(client: LabelsClient, node: (i: number) => string, count: number, concurrency: number, tag: string): Promise<number> {
+/**
+ * Runs `calls` calls with `concurrency` in flight and returns `units` (what
+ * the calls allocate in all) per second.
+ */
+async function drive(calls: number, concurrency: number, units: number, call: (i: number) => Promise<unknown>): Promise<number> {
   let next = 0;
   const start = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const i = next++;
-        await client.allocateLabel({ node: node(i), owner: `${tag}:${i}`, kind: VRF });
-      }
+      while (next < calls) await call(next++);
     }),
   );
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  return count / seconds;
+  return units / (Number(process.hrtime.bigint() - start) / 1e9);
 }
+
+const singles = (client: LabelsClient, node: (i: number) => string, count: number, concurrency: number, tag: string) =>
+  drive(count, concurrency, count, (i) => client.allocateLabel({ node: node(i), owner: `${tag}:${i}`, kind: VRF }));
 
 /** Singles from the lean HTTP/2 client, so the load generator's CPU does not set the figure. */
-async function leanSingles(lean: LeanGrpcClient, node: string, count: number, concurrency: number, tag: string): Promise<number> {
-  let next = 0;
-  const start = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const i = next++;
-        const body = AllocateLabelRequest.encode({ node, owner: `${tag}:${i}`, kind: VRF }).finish();
-        await lean.call('/l3vpn.v1.LabelsService/AllocateLabel', body);
-      }
-    }),
+const leanSingles = (lean: LeanGrpcClient, node: string, count: number, concurrency: number, tag: string) =>
+  drive(count, concurrency, count, (i) =>
+    lean.call('/l3vpn.v1.LabelsService/AllocateLabel', AllocateLabelRequest.encode({ node, owner: `${tag}:${i}`, kind: VRF }).finish()),
   );
-  return count / (Number(process.hrtime.bigint() - start) / 1e9);
-}
 
-async function leanBatches(lean: LeanGrpcClient, node: string, total: number, batchSize: number, concurrency: number): Promise<number> {
-  const calls = Math.ceil(total / batchSize);
-  let next = 0;
-  const start = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < calls) {
-        const c = next++;
-        const requests = Array.from({ length: Math.min(batchSize, total - c * batchSize) }, (_, j) => ({ owner: `lb:${c * batchSize + j}`, kind: VRF }));
-        await lean.call('/l3vpn.v1.LabelsService/AllocateLabels', AllocateLabelsRequest.encode({ node, requests }).finish());
-      }
-    }),
-  );
-  return total / (Number(process.hrtime.bigint() - start) / 1e9);
-}
+/** The requests of batch call `c` of `total` labels, `batchSize` per call. */
+const batchRequests = (c: number, total: number, batchSize: number, tag: string) =>
+  Array.from({ length: Math.min(batchSize, total - c * batchSize) }, (_, j) => ({ owner: `${tag}:${c * batchSize + j}`, kind: VRF }));
 
-async function batches(client: LabelsClient, node: string, total: number, batchSize: number, concurrency: number, tag: string): Promise<number> {
-  const calls = Math.ceil(total / batchSize);
-  let next = 0;
-  const start = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < calls) {
-        const c = next++;
-        const requests = Array.from({ length: Math.min(batchSize, total - c * batchSize) }, (_, j) => ({
-          owner: `${tag}:${c * batchSize + j}`,
-          kind: VRF,
-        }));
-        await client.allocateLabels({ node, requests });
-      }
-    }),
+const batches = (client: LabelsClient, node: string, total: number, batchSize: number, concurrency: number, tag: string) =>
+  drive(Math.ceil(total / batchSize), concurrency, total, (c) => client.allocateLabels({ node, requests: batchRequests(c, total, batchSize, tag) }));
+
+const leanBatches = (lean: LeanGrpcClient, node: string, total: number, batchSize: number, concurrency: number) =>
+  drive(Math.ceil(total / batchSize), concurrency, total, (c) =>
+    lean.call('/l3vpn.v1.LabelsService/AllocateLabels', AllocateLabelsRequest.encode({ node, requests: batchRequests(c, total, batchSize, 'lb') }).finish()),
   );
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  return total / seconds;
-}
 
 export async function main(): Promise<void> {
   const db = await createTestDatabase('bench_labels');
