@@ -37,6 +37,8 @@ async function post(h: ReconcileHarness, path: string, body: object): Promise<vo
 const h = await startReconcileHarness({ VPN_WORKER_CONCURRENCY: '16', DATABASE_POOL_SIZE: '40', VPN_OUTBOX_RELAY_MS: '500' });
 const sql = new pg.Client({ connectionString: h.db.url });
 await sql.connect();
+let jobs = 0;
+h.vpn.reconciler.afterAllocation = () => void jobs++;
 try {
   const t0 = Date.now();
   const nodes = [
@@ -44,6 +46,7 @@ try {
     ...Array.from({ length: PES }, (_, i) => ({ id: `pe${i}`, role: 'PE', routerId: `10.255.${2 + (i >> 8)}.${i & 255}`, asNumber: 65000, nodeSidIndex: i + 1 })),
   ];
   await pool(nodes, 8, (n) => post(h, '/v1/nodes', n));
+  const nodesPostedS = (Date.now() - t0) / 1000;
   let subnet = 0;
   const link = (a: string, b: string, id: string) => {
     const n = subnet++;
@@ -52,10 +55,14 @@ try {
   const links = [];
   for (let i = 0; i < PS; i++) for (let j = i + 1; j < PS; j++) links.push(link(`p${i}`, `p${j}`, `p${i}-p${j}`));
   for (let i = 0; i < PES; i++) links.push(link(`pe${i}`, `p${i % PS}`, `pe${i}-p${i % PS}`), link(`pe${i}`, `p${(i + 1) % PS}`, `pe${i}-p${(i + 1) % PS}`));
+  const tLinks = Date.now();
   await pool(links, 8, (l) => post(h, '/v1/links', l));
-  await pool(Array.from({ length: VPNS }, (_, v) => v), 8, (v) => post(h, '/v1/vpns', { id: `vpn${v}`, customer: `c${v}`, labelMode: v % 4 === 3 ? 'per-ce' : 'per-vrf' }));
+  const linksPostedS = (Date.now() - tLinks) / 1000;
   await idle(h, sql);
   const inventoryS = (Date.now() - t0) / 1000;
+  const inventoryJobs = jobs;
+  await pool(Array.from({ length: VPNS }, (_, v) => v), 8, (v) => post(h, '/v1/vpns', { id: `vpn${v}`, customer: `c${v}`, labelMode: v % 4 === 3 ? 'per-ce' : 'per-vrf' }));
+  await idle(h, sql);
 
   const sites = [];
   for (let v = 0; v < VPNS; v++) {
@@ -73,8 +80,7 @@ try {
       });
     }
   }
-  let jobs = 0;
-  h.vpn.reconciler.afterAllocation = () => void jobs++;
+  jobs = 0;
   const t1 = Date.now();
   await pool(sites, CONCURRENCY, (s) => post(h, '/v1/sites', s));
   const writesS = (Date.now() - t1) / 1000;
@@ -87,7 +93,10 @@ try {
   // Every PE's VRF of a VPN must hold all 2 x PER_VPN prefixes of the VPN (connected + static per site).
   const sample = await h.vpn.store.latest(sites[0]!.node);
   const vrf0 = sample!.state.vrfRoutes.filter((r) => r.vrf === 'vpn0').length;
-  console.log(`inventory: ${nodes.length} nodes, ${links.length} links, ${VPNS} VPNs reconciled in ${inventoryS.toFixed(1)} s`);
+  console.log(
+    `inventory: ${nodes.length} nodes (REST ${nodesPostedS.toFixed(1)} s) and ${links.length} links (REST ${linksPostedS.toFixed(1)} s) reconciled on every node in ${inventoryS.toFixed(1)} s; ` +
+      `reconcile jobs: ${inventoryJobs} (${(inventoryJobs / nodes.length).toFixed(1)} per node)`,
+  );
   console.log(`sites: ${sites.length} over ${PES} PEs; REST writes ${writesS.toFixed(1)} s (${(sites.length / writesS).toFixed(0)}/s)`);
   console.log(`end to end to stored desired state: ${totalS.toFixed(1)} s = ${(sites.length / totalS).toFixed(0)} sites/s (target: 1000 in < 30 s)`);
   console.log(`reconcile jobs run: ${jobs} (${(jobs / PES).toFixed(1)} per PE); generations kept: ${gens.n} over ${gens.nodes} nodes; stored bytes: ${routes}`);

@@ -12,7 +12,9 @@ import {
 } from './common/config.js';
 import { onShutdownSignal } from './common/lifecycle.js';
 import { createLogger, type Logger } from './common/logger.js';
+import type { RunningOps } from './common/ops/server.js';
 import type { RunningService } from './common/service.js';
+import { CLIENT_COMMANDS } from './cli/command-list.js';
 interface Command {
   summary: string;
   settings(): Promise<SettingSpec[]>;
@@ -129,14 +131,41 @@ const commands: Record<string, Command> = {
   ),
 };
 
+/**
+ * One ops listener for the process, whatever services it runs. A port
+ * already taken does not stop the services (their APIs work without it); it
+ * is logged as an error, and probes against it fail visibly.
+ */
+async function startOps(address: string, running: RunningService[], log: Logger): Promise<RunningOps | undefined> {
+  if (!address) return undefined;
+  const { startOpsServer } = await import('./common/ops/server.js');
+  return startOpsServer({ address, sources: running, log }).catch((err: Error) => {
+    log.error({ err: err.message, address }, 'ops listener could not start; no /healthz, /readyz or /metrics in this process');
+    return undefined;
+  });
+}
+
 function usage(): string {
   const lines = ['usage: l3vpn <command> [--config FILE] [--print-config]', '', 'commands:'];
   for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
+  lines.push(`  ${'lab'.padEnd(10)} the whole system and a lab provider network on this machine until Ctrl-C (\`l3vpn lab --help\`)`);
+  lines.push('', 'client commands (over the REST API of the vpn service; `l3vpn help` for their options):');
+  for (const [name, summary] of Object.entries(CLIENT_COMMANDS)) lines.push(`  ${name.padEnd(10)} ${summary}`);
   lines.push('', 'Settings come from defaults, then --config FILE (YAML or JSON), then environment variables;', '`l3vpn <command> --print-config` lists them all.');
   return lines.join('\n');
 }
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'lab') {
+    const { runLab } = await import('./lab/main.js');
+    process.exitCode = await runLab(argv.slice(1));
+    return;
+  }
+  if (argv[0] && Object.hasOwn(CLIENT_COMMANDS, argv[0])) {
+    const { runClient } = await import('./cli/main.js');
+    process.exitCode = await runClient(argv);
+    return;
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -162,9 +191,12 @@ async function main(argv: string[]): Promise<void> {
   const graceMs = Number(settings['shutdown.grace-seconds']) * 1000;
   const running = await command.run(settings, log);
   if (!running) return;
+  let ops: RunningOps | undefined;
   onShutdownSignal(log, async () => {
     for (const s of [...running].reverse()) await s.stop(graceMs);
+    await ops?.close();
   });
+  ops = await startOps(String(settings['ops.address']), running, log);
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

@@ -27,6 +27,13 @@ export interface ControllerLinkOptions {
   keepaliveMs?: number;
   /** Test hook: called after each message handled, each loss and each report. */
   onEvent?: (event: LinkEvent) => void;
+  metrics?: LinkMetrics;
+}
+
+/** What the link tells the agent's metrics (metrics.ts). */
+export interface LinkMetrics {
+  applied(kind: 'snapshot' | 'delta' | 'reconcile', seconds: number): void;
+  driftRepaired(count: number): void;
 }
 
 export type LinkEvent =
@@ -46,6 +53,7 @@ export class ControllerLink {
   private reporting: Promise<void> | undefined;
   private reportAgain = false;
   private work: Promise<void> = Promise.resolve();
+  private streaming = false;
 
   constructor(private readonly o: ControllerLinkOptions) {
     const keepalive = o.keepaliveMs ?? 60_000;
@@ -62,9 +70,15 @@ export class ControllerLink {
     this.resyncTimer.unref();
   }
 
+  /** Whether the controller's stream is open and has answered. */
+  get connected(): boolean {
+    return this.streaming;
+  }
+
   /** Stops watching and reporting; the installed state stays. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.streaming = false;
     clearTimeout(this.reconnectTimer);
     clearInterval(this.resyncTimer);
     this.call?.cancel();
@@ -102,11 +116,22 @@ export class ControllerLink {
     const u = res.update;
     if (!u) return;
     this.attempt = 0;
+    this.streaming = true;
+    const started = performance.now();
+    // The API calls whose changes this update brings: the last hop of their request ids.
+    const requestIds = res.trace?.requestIds ?? [];
     if (u.$case === 'snapshot') {
       const r = await this.o.agent.applySnapshot(u.value);
+      this.o.metrics?.applied('snapshot', (performance.now() - started) / 1000);
+      this.o.metrics?.driftRepaired(r.drift.filter((d) => d.repaired).length);
+      this.o.log?.info({ generation: u.value.generation, changes: r.changes, failures: r.failures, requestIds }, 'applied desired state (snapshot)');
       this.o.onEvent?.({ type: 'snapshot', generation: u.value.generation, changes: r.changes });
     } else {
       const outcome = await this.o.agent.applyDelta(u.value);
+      if (outcome === 'applied') {
+        this.o.metrics?.applied('delta', (performance.now() - started) / 1000);
+        this.o.log?.info({ generation: u.value.generation, from: u.value.fromGeneration, changes: u.value.changes.length, requestIds }, 'applied desired state (delta)');
+      }
       this.o.onEvent?.({ type: 'delta', generation: u.value.generation, outcome });
       if (outcome === 'out-of-sequence') {
         // Ask again from generation 0, which the controller can only answer with a snapshot.
@@ -124,6 +149,7 @@ export class ControllerLink {
 
   private lost(code: number, details: string): void {
     this.call = undefined;
+    this.streaming = false;
     if (this.stopped) return;
     const { initialMs, maxMs } = this.o.backoff ?? { initialMs: 1000, maxMs: 30_000 };
     const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(this.attempt, 20));
@@ -143,7 +169,10 @@ export class ControllerLink {
   }
 
   private async reconcile(reason: string): Promise<void> {
+    const started = performance.now();
     const r = await this.o.agent.reconcile(reason);
+    this.o.metrics?.applied('reconcile', (performance.now() - started) / 1000);
+    this.o.metrics?.driftRepaired(r.drift.filter((d) => d.repaired).length);
     this.o.onEvent?.({ type: 'reconciled', changes: r.changes });
   }
 

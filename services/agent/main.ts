@@ -1,12 +1,16 @@
 // Entry of the forwarding agent (`l3vpn agent`): one per managed node.
 import { readFileSync } from 'node:fs';
-import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { ConfigError, type SettingSpec, type Settings } from '../common/config.js';
+import { channelCredentials as tlsChannel } from '../common/tls.js';
 import type { Logger } from '../common/logger.js';
 import type { RunningService } from '../common/service.js';
 import { Agent } from './agent.js';
 import { ControllerLink } from './controller-link.js';
+import { agentMetrics } from './metrics.js';
 import type { Driver } from './driver.js';
+import { DEFAULT_ROUTE_PROTOCOL, LinuxDriver } from './drivers/linux/driver.js';
+import { LocalRunner } from './drivers/linux/runner.js';
 import { OvsDriver } from './drivers/ovs/driver.js';
 import { SoftDriver } from './drivers/soft.js';
 import { StateFile } from './state-file.js';
@@ -19,6 +23,13 @@ export const agentSettings: SettingSpec[] = [
   { key: 'agent.token', type: 'string', default: '', secret: true, description: "the node's credential (sent as a bearer token)" },
   { key: 'agent.credential-file', type: 'string', default: '', description: "file holding the node's credential; wins over agent.token" },
   { key: 'agent.controller-ca', type: 'string', default: '', description: "PEM file of the CA that signed the controller's certificate: TLS; empty: plaintext" },
+  {
+    key: 'agent.cert-file',
+    type: 'string',
+    default: '',
+    description: "PEM client certificate of the node for mutual TLS with the controller: its CN, a DNS SAN or a URI SAN urn:l3vpn:node:<id> names the node",
+  },
+  { key: 'agent.key-file', type: 'string', default: '', description: 'PEM private key of agent.cert-file' },
   { key: 'agent.driver', type: 'string', default: 'soft', description: `data-plane driver: ${DRIVERS.join(' | ')}` },
   { key: 'agent.state-dir', type: 'string', default: '/var/lib/l3vpn/agent', description: 'where the last applied desired state is kept (headless restarts)' },
   { key: 'agent.resync-seconds', type: 'integer', default: 60, min: 1, max: 86_400, description: 'period of the reconciliation pass that repairs drift' },
@@ -30,6 +41,14 @@ export const agentSettings: SettingSpec[] = [
   },
   { key: 'agent.ovs-port-prefix', type: 'string', default: '', description: 'ovs driver: prefix of the OVS port of each interface named in the desired state' },
   { key: 'agent.ovs-atomic', type: 'boolean', default: true, description: 'ovs driver: apply each batch in one atomic bundle' },
+  {
+    key: 'agent.linux-route-protocol',
+    type: 'integer',
+    default: DEFAULT_ROUTE_PROTOCOL,
+    min: 1,
+    max: 255,
+    description: 'linux driver: route protocol number (rt_protos) marking the routes and MPLS routes the agent owns; none of the node’s routing daemons may use it',
+  },
   { key: 'agent.reconnect-max-seconds', type: 'integer', default: 30, min: 1, max: 3600, description: 'largest delay between attempts to reach the controller' },
 ];
 
@@ -44,13 +63,19 @@ function readCredential(settings: Settings): string {
 }
 
 function channelCredentials(settings: Settings): ChannelCredentials {
-  const ca = String(settings['agent.controller-ca']);
-  if (!ca) return credentials.createInsecure();
-  try {
-    return credentials.createSsl(readFileSync(ca));
-  } catch (err) {
-    throw new ConfigError(`agent.controller-ca: cannot read ${ca}: ${(err as Error).message}`);
-  }
+  const read = (key: string) => {
+    const path = String(settings[key] ?? '');
+    if (!path) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new ConfigError(`${key}: cannot read ${path}: ${(err as Error).message}`);
+    }
+  };
+  const [ca, cert, key] = [read('agent.controller-ca'), read('agent.cert-file'), read('agent.key-file')];
+  if (!cert !== !key) throw new ConfigError('agent.cert-file and agent.key-file go together');
+  if (cert && !ca) throw new ConfigError('agent.cert-file needs agent.controller-ca: a client certificate is only sent over TLS');
+  return tlsChannel({ ca, cert, key });
 }
 
 export async function createDriver(settings: Settings): Promise<Driver> {
@@ -65,7 +90,7 @@ export async function createDriver(settings: Settings): Promise<Driver> {
         atomic: Boolean(settings['agent.ovs-atomic']),
       }).connect();
     case 'linux':
-      throw new ConfigError(`agent.driver '${name}' is not available in this build yet`);
+      return new LinuxDriver({ runner: new LocalRunner(), protocol: Number(settings['agent.linux-route-protocol']) }).prepare();
     default:
       throw new ConfigError(`agent.driver must be one of ${DRIVERS.join(', ')}, got '${name}'`);
   }
@@ -81,12 +106,15 @@ export async function startAgent(settings: Settings, log: Logger): Promise<Runni
   const driver = await createDriver(settings);
   const agent = new Agent({ node, driver, store: new StateFile(String(settings['agent.state-dir'])), log });
   const restored = await agent.start();
-  const link = new ControllerLink({
+  let link: ControllerLink | undefined;
+  const metrics = agentMetrics(agent, () => link?.connected ?? false);
+  link = new ControllerLink({
     agent,
     address: String(settings['agent.controller']),
     credentials: channelCredentials(settings),
     token,
     log,
+    metrics: metrics.link,
     resyncMs: Number(settings['agent.resync-seconds']) * 1000,
     backoff: { initialMs: 500, maxMs: Number(settings['agent.reconnect-max-seconds']) * 1000 },
   });
@@ -94,8 +122,10 @@ export async function startAgent(settings: Settings, log: Logger): Promise<Runni
   log.info({ node, driver: driver.name, restored, generation: agent.generation, controller: settings['agent.controller'] }, 'agent started');
   return {
     name: 'agent',
+    metrics: metrics.registry,
+    checks: [{ name: 'driver', check: async () => void (await driver.read(agent.desiredState())) }],
     stop: async () => {
-      await link.stop();
+      await link!.stop();
       await agent.flush();
       await driver.close();
     },

@@ -30,7 +30,7 @@ import type { MessageCounters } from './speaker/counters.js';
 import type { NotificationRecord, Peer } from './speaker/peer.js';
 import { Speaker, SpeakerError } from './speaker/speaker.js';
 import { formatAddress } from './wire/ip.js';
-import { vrfRpcs } from './grpc-vrf.js';
+import { fail, vrfRpcs } from './grpc-vrf.js';
 import type { VrfService } from './vrf-service.js';
 import { RouteEncodeError, parsePrefix, type Family } from './wire/nlri.js';
 
@@ -320,10 +320,7 @@ export function bgpGrpcService(speaker: Speaker, log: Logger, vrfs: VrfService):
     listPath: (call) => {
       listPath(speaker, call).then(
         () => call.end(),
-        (err: unknown) => {
-          if (!(err instanceof ApiError)) log.error({ err }, 'ListPath failed');
-          call.destroy(Object.assign(new Error(err instanceof Error ? err.message : 'internal error'), { code: err instanceof ApiError ? err.code : 13 }));
-        },
+        (err: unknown) => fail(call as ServerWritableStream<unknown, unknown>, log, 'ListPath', err),
       );
     },
     watchEvent: (call) => watch(speaker, call, log),

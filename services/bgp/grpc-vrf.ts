@@ -1,7 +1,7 @@
 // gRPC edge of the VRFs: AddVrf ... WatchVrfRoutes of BgpService. Checks
 // requests (VrfConfigError -> INVALID_ARGUMENT naming the field), calls the
 // VrfService and maps its views to the generated proto types.
-import type { ServerWritableStream } from '@grpc/grpc-js';
+import { status, type ServerWritableStream } from '@grpc/grpc-js';
 import {
   Family as ProtoFamily,
   LabelMode as ProtoLabelMode,
@@ -19,7 +19,7 @@ import {
   type WatchVrfRoutesRequest,
   type WatchVrfRoutesResponse,
 } from '../common/gen/proto/l3vpn/v1/bgp.js';
-import { ApiError, alreadyExists, invalidArgument, notFound } from '../common/grpc/errors.js';
+import { ApiError, alreadyExists, invalidArgument, notFound, toServiceError } from '../common/grpc/errors.js';
 import { unary } from '../common/grpc/server.js';
 import type { Logger } from '../common/logger.js';
 import { formatRd } from '../common/vpn/rd.js';
@@ -32,13 +32,13 @@ import type { VrfEvent } from './vrf/manager.js';
 import { VrfExists, VrfNotFound, type MaxRoutesState, type VrfService, type VrfWatchEvent } from './vrf-service.js';
 import { Afi } from './wire/constants.js';
 import { formatAddress } from './wire/ip.js';
-import { RouteEncodeError, parsePrefix } from './wire/nlri.js';
+import { RouteEncodeError, parsePrefix, type Family, type Route } from './wire/nlri.js';
 
 const BATCH = 1000;
 
 type VrfRpcs = Pick<
   BgpServiceServer,
-  'addVrf' | 'updateVrf' | 'deleteVrf' | 'listVrfs' | 'addVrfPath' | 'deleteVrfPath' | 'listVrfPaths' | 'watchVrfRoutes'
+  'addVrf' | 'updateVrf' | 'deleteVrf' | 'listVrfs' | 'addVrfPath' | 'deleteVrfPath' | 'changeVrfPaths' | 'listVrfPaths' | 'watchVrfRoutes'
 >;
 
 const LABEL_MODES: [ProtoLabelMode, LabelMode][] = [
@@ -100,6 +100,7 @@ export function vrfInputFromProto(c: ProtoVrfConfig | undefined): VrfConfigInput
     label: mode === 'per-vrf' ? c.label : undefined,
     labelBlock: c.labelBlock,
     maxRoutes: c.maxRoutes ? { limit: c.maxRoutes.limit, warningPercent: c.maxRoutes.warningPercent || undefined, warningOnly: c.maxRoutes.warningOnly } : undefined,
+    nextHop: c.nextHop?.trim(),
   };
 }
 
@@ -113,6 +114,7 @@ function configToProto(c: VrfConfig): ProtoVrfConfig {
     label: c.label ?? 0,
     labelBlock: c.labelBlock ? { ...c.labelBlock } : undefined,
     maxRoutes: c.maxRoutes ? { ...c.maxRoutes } : undefined,
+    nextHop: c.nextHop,
   };
 }
 
@@ -196,9 +198,14 @@ function write<T>(call: ServerWritableStream<unknown, T>, message: T): Promise<v
   return call.write(message) ? Promise.resolve() : new Promise((resolve) => call.once('drain', resolve));
 }
 
-function fail(call: ServerWritableStream<unknown, unknown>, log: Logger, method: string, err: unknown): void {
+/**
+ * Ends a server stream with the error's status. grpc-js sends the status
+ * from the stream's 'error' event; destroy() would close it without one,
+ * leaving the caller waiting until its deadline.
+ */
+export function fail(call: ServerWritableStream<unknown, unknown>, log: Logger, method: string, err: unknown): void {
   if (!(err instanceof ApiError)) log.error({ err, method }, 'call failed');
-  call.destroy(Object.assign(new Error(err instanceof Error ? err.message : 'internal error'), { code: err instanceof ApiError ? err.code : 13 }));
+  call.emit('error', toServiceError(err));
 }
 
 async function listVrfPaths(vrfs: VrfService, call: ServerWritableStream<ListVrfPathsRequest, ListVrfPathsResponse>): Promise<void> {
@@ -283,6 +290,30 @@ function watchVrfRoutes(vrfs: VrfService, call: ServerWritableStream<WatchVrfRou
   call.write({ event: { $case: 'snapshotDone', value: true } });
 }
 
+/** A VRF route to delete; `field` prefixes the names of bad fields. */
+function deletionFromProto(f: ProtoFamily, text: string, field: string): { family: Family; route: Route } {
+  const family = familyFromProto(f, `${field}family`);
+  if (family !== IPV4_UNICAST && family !== IPV6_UNICAST) throw invalidArgument(`${field}family`, 'a VRF holds IPV4_UNICAST and IPV6_UNICAST');
+  let route: Route;
+  try {
+    route = parsePrefix(text);
+  } catch (err) {
+    throw invalidArgument(`${field}prefix`, (err as Error).message);
+  }
+  if (route.prefix.length !== (family.afi === Afi.IPV4 ? 4 : 16)) throw invalidArgument(`${field}prefix`, `'${text}' is not of the family's address type`);
+  return { family, route };
+}
+
+/** Runs a check whose INVALID_ARGUMENT names a field inside an entry of a list. */
+function within<T>(field: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ApiError && err.code === status.INVALID_ARGUMENT) throw new ApiError(err.code, `${field}${err.message}`);
+    throw err;
+  }
+}
+
 export function vrfRpcs(vrfs: VrfService, log: Logger): VrfRpcs {
   return {
     addVrf: unary(log, 'AddVrf', async (req) => {
@@ -307,22 +338,24 @@ export function vrfRpcs(vrfs: VrfService, log: Logger): VrfRpcs {
       const vrf = name(req.vrf, 'vrf');
       guard(() => vrfs.get(vrf));
       const spec = pathSpecFromProto(req.path);
-      const r = guard(() => vrfs.addPath(vrf, spec));
+      const r = guard(() => vrfs.addPath(vrf, spec, req.label));
       return { installed: r.installed, exported: r.exported ? pathToProto(r.exported) : undefined };
     }),
     deleteVrfPath: unary(log, 'DeleteVrfPath', async (req) => {
       const vrf = name(req.vrf, 'vrf');
       guard(() => vrfs.get(vrf));
-      const family = familyFromProto(req.family);
-      if (family !== IPV4_UNICAST && family !== IPV6_UNICAST) throw invalidArgument('family', 'a VRF holds IPV4_UNICAST and IPV6_UNICAST');
-      let prefix;
-      try {
-        prefix = parsePrefix(req.prefix);
-      } catch (err) {
-        throw invalidArgument('prefix', (err as Error).message);
-      }
-      if (prefix.prefix.length !== (family.afi === Afi.IPV4 ? 4 : 16)) throw invalidArgument('prefix', `'${req.prefix}' is not of the family's address type`);
-      return { deleted: guard(() => vrfs.deletePath(vrf, family, prefix)) };
+      const { family, route } = deletionFromProto(req.family, req.prefix, '');
+      return { deleted: guard(() => vrfs.deletePath(vrf, family, route)) };
+    }),
+    changeVrfPaths: unary(log, 'ChangeVrfPaths', async (req) => {
+      const vrf = name(req.vrf, 'vrf');
+      guard(() => vrfs.get(vrf));
+      const del = req.delete.map((d, i) => deletionFromProto(d.family, d.prefix, `delete[${i}].`));
+      const add = req.add.map((a, i) => {
+        if (!a.path) throw invalidArgument(`add[${i}].path`, 'is required');
+        return { spec: within(`add[${i}].path.`, () => pathSpecFromProto(a.path)), ...(a.label !== undefined ? { label: a.label } : {}) };
+      });
+      return guard(() => vrfs.changePaths(vrf, add, del));
     }),
     listVrfPaths: (call) => {
       listVrfPaths(vrfs, call).then(

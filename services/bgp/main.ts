@@ -7,6 +7,8 @@ import { startGrpcServer } from '../common/grpc/server.js';
 import type { Logger } from '../common/logger.js';
 import type { RunningService } from '../common/service.js';
 import { bgpGrpcService } from './grpc-api.js';
+import { bgpMetrics } from './metrics.js';
+import { tlsMaterial } from '../common/tls.js';
 import { PeerConfigError, checkSpeakerConfig, parseFamilyName, peerConfig, type PeerConfig, type SpeakerConfig } from './speaker/config.js';
 import { Speaker } from './speaker/speaker.js';
 import { staticVrfs } from './static-vrfs.js';
@@ -169,9 +171,10 @@ export async function startBgp(settings: Settings, log: Logger): Promise<Running
   const vrfs = vrfServiceFor(speaker, log);
   // Before any session: PE-CE peers find their VRF and RT-constraint peers get our memberships at once.
   for (const v of vrfConfigs) vrfs.add(v);
+  const metrics = bgpMetrics(speaker, vrfs);
   let grpc;
   try {
-    grpc = await startGrpcServer({ listen: String(settings['bgp.grpc-listen']), services: [bgpGrpcService(speaker, log, vrfs)], log });
+    grpc = await startGrpcServer({ listen: String(settings['bgp.grpc-listen']), services: [bgpGrpcService(speaker, log, vrfs)], log, tls: tlsMaterial(settings), metrics });
   } catch (err) {
     vrfs.close();
     await speaker.stop();
@@ -182,6 +185,15 @@ export async function startBgp(settings: Settings, log: Logger): Promise<Running
   return {
     name: 'bgp',
     grpcPort: grpc.port,
+    metrics,
+    checks: [
+      {
+        name: 'bgp-listener',
+        check: async () => {
+          if (!speaker.port) throw new Error('the BGP listener is not bound');
+        },
+      },
+    ],
     speaker,
     vrfs,
     bgpPort: speaker.port,

@@ -7,7 +7,7 @@ import { LABEL_MODES, VrfConfigError, vrfConfig, type LabelMode, type VrfConfig,
 
 type Entry = { [key: string]: SettingValue };
 
-const VRF_KEYS = new Set(['name', 'rd', 'import-rts', 'export-rts', 'label-mode', 'label', 'label-block', 'max-routes']);
+const VRF_KEYS = new Set(['name', 'rd', 'import-rts', 'export-rts', 'label-mode', 'label', 'label-block', 'max-routes', 'next-hop']);
 const MAX_ROUTES_KEYS = new Set(['limit', 'warning-percent', 'warning-only']);
 
 function isMap(v: SettingValue | undefined): v is Entry {
@@ -51,6 +51,7 @@ export function staticVrfs(value: SettingValue | undefined): VrfConfig[] {
       label: int('label'),
       labelBlock: labelBlock(raw['label-block'], `${where}.label-block`),
       maxRoutes: maxRoutes(raw['max-routes'], `${where}.max-routes`),
+      nextHop: str('next-hop'),
     };
     let config: VrfConfig;
     try {

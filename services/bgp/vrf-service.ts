@@ -1,6 +1,6 @@
 // The VRFs of the bgp service: VrfManager (pure) wired to the speaker's
 // Loc-RIB. VPN best changes go in as imports; exports go out as local VPN
-// paths (next-hop-self); VRF best changes and route-limit events go to
+// paths (the VRF's next hop, or next-hop-self); VRF best changes and route-limit events go to
 // watchers (the gRPC stream) and to the VRF's PE-CE peers (ce-binding.ts).
 //
 // VrfManager must not be re-entered from its own callbacks, and putting an
@@ -49,6 +49,12 @@ export interface VrfCounters {
 export type MaxRoutesState = 'ok' | 'warning' | 'exceeded';
 
 export type VrfPathOrigin = 'local' | 'ce' | 'imported';
+
+/** A path to originate in a VRF, with the label to export it with (else the VRF's label mode gives it). */
+export interface VrfPathAddition {
+  readonly spec: LocalPathInput;
+  readonly label?: number;
+}
 
 export interface VrfServiceOptions {
   /** Best path inside each VRF: the Loc-RIB's rules (peer facts, next-hop resolver). */
@@ -176,9 +182,8 @@ export class VrfService {
   }
 
   private check(input: VrfConfigInput): VrfConfig {
-    const config = vrfConfig(input);
-    if (config.labelMode !== 'per-vrf' && !config.labelBlock) throw new VrfConfigError('label_block', `${config.labelMode} needs a label block`);
-    return config;
+    // per-prefix and per-ce VRFs without a label block export only the paths added with their own label.
+    return vrfConfig(input);
   }
 
   private checkRd(config: VrfConfig): void {
@@ -219,22 +224,56 @@ export class VrfService {
 
   // ---- routes ----
 
-  /** Originates a route in the VRF (unicast family). Returns whether it was installed (not held back by the limit) and its export. */
-  addPath(vrf: string, spec: LocalPathInput): { installed: boolean; path: Path; exported: ExportedPath | undefined } {
-    this.get(vrf);
-    if (isVpnFamily(spec.family)) throw new VrfConfigError('path.family', 'a VRF route is IPv4 or IPv6 unicast');
-    const family = familyOfAfi(spec.family.afi);
-    const route: Route = { prefix: spec.route.prefix, length: spec.route.length };
-    const path: Path = { family, key: routeKey(family, route), route, nextHop: spec.nextHop, attributes: spec.attributes, source: 'local', since: Date.now(), stale: false };
-    const installed = this.run(() => this.manager.addLocal(vrf, path));
+  /**
+   * Originates a route in the VRF (unicast family), exported with `label`
+   * when given. Returns whether it was installed (not held back by the
+   * limit) and its export.
+   */
+  addPath(vrf: string, spec: LocalPathInput, label?: number): { installed: boolean; path: Path; exported: ExportedPath | undefined } {
+    const path = this.localPath(this.get(vrf), spec, label, '');
+    const installed = this.run(() => this.manager.addLocal(vrf, path, label));
     return { installed, path, exported: this.exportOf.get(path) };
   }
 
   deletePath(vrf: string, family: Family, route: Route): boolean {
     this.get(vrf);
+    return this.run(() => this.removeLocal(vrf, family, route));
+  }
+
+  /**
+   * Many deletions, then additions, in one run of the manager (one pass of
+   * exports into the Loc-RIB). Every addition is checked first, so a bad one
+   * (VrfConfigError naming `add[i].…`) applies nothing.
+   */
+  changePaths(vrf: string, add: readonly VrfPathAddition[], del: readonly { family: Family; route: Route }[]): { installed: number; heldBack: number; deleted: number } {
+    const config = this.get(vrf);
+    const paths = add.map((a, i) => this.localPath(config, a.spec, a.label, `add[${i}].`));
+    return this.run(() => {
+      let deleted = 0;
+      for (const d of del) if (this.removeLocal(vrf, d.family, d.route)) deleted++;
+      let installed = 0;
+      paths.forEach((p, i) => {
+        if (this.manager.addLocal(vrf, p, add[i]!.label)) installed++;
+      });
+      return { installed, heldBack: paths.length - installed, deleted };
+    });
+  }
+
+  /** A checked local path of the VRF; `field` prefixes the names of bad fields. */
+  private localPath(config: VrfConfig, spec: LocalPathInput, label: number | undefined, field: string): Path {
+    if (isVpnFamily(spec.family)) throw new VrfConfigError(`${field}path.family`, 'a VRF route is IPv4 or IPv6 unicast');
+    if (label === undefined && config.labelMode !== 'per-vrf' && !config.labelBlock) {
+      throw new VrfConfigError(`${field}label`, `VRF ${config.name} is ${config.labelMode} without a label block: give the path its label`);
+    }
+    if (label !== undefined && (!Number.isInteger(label) || label < 16 || label > 0xfffff)) throw new VrfConfigError(`${field}label`, `${label} is not in 16..1048575`);
+    const family = familyOfAfi(spec.family.afi);
+    const route: Route = { prefix: spec.route.prefix, length: spec.route.length };
+    return { family, key: routeKey(family, route), route, nextHop: spec.nextHop, attributes: spec.attributes, source: 'local', since: Date.now(), stale: false };
+  }
+
+  private removeLocal(vrf: string, family: Family, route: Route): boolean {
     const f = familyOfAfi(family.afi);
-    const key = routeKey(f, { prefix: route.prefix, length: route.length });
-    return this.run(() => this.manager.removeLocal(vrf, f, key, 'local'));
+    return this.manager.removeLocal(vrf, f, routeKey(f, { prefix: route.prefix, length: route.length }), 'local');
   }
 
   /** The VPN route a local path is exported as now, if it is. */
@@ -351,7 +390,12 @@ export class VrfService {
         return;
       }
       this.exportsByKey.set(k, ep);
-      const rib = this.rib.addPath({ family: ep.family, route: ep.route, attributes: ep.attributes as LocalPathInput['attributes'] });
+      const rib = this.rib.addPath({
+        family: ep.family,
+        route: ep.route,
+        ...(ep.nextHop ? { nextHop: ep.nextHop } : {}),
+        attributes: ep.attributes as LocalPathInput['attributes'],
+      });
       this.ribToExport.set(rib, ep);
     } catch (err) {
       this.o.log.error({ err, vrf: ep.vrf }, 'VRF export not applied');

@@ -95,19 +95,36 @@ export function loadSettings(
   const env = options.env ?? process.env;
   const structured = new Set(specs.filter((s) => s.type === 'structured').map((s) => s.key));
   const file = options.configFile ? readConfigFile(options.configFile, structured) : new Map<string, unknown>();
-  const known = new Set(specs.map((s) => s.key));
+  const known = new Set(specs.flatMap((s) => (s.secret ? [s.key, `${s.key}-file`] : [s.key])));
   for (const key of file.keys()) {
     if (!known.has(key)) throw new ConfigError(`unknown setting '${key}' in ${options.configFile}`);
   }
   const settings: Settings = {};
   for (const spec of specs) {
     let value = spec.default;
+    const secretFile = `${spec.key}-file`;
+    if (spec.secret && file.has(secretFile)) value = coerce(spec, readSecretFile(String(file.get(secretFile)), secretFile), secretFile);
     if (file.has(spec.key)) value = coerce(spec, file.get(spec.key), options.configFile!);
+    const fileEnv = `${envName(spec.key)}_FILE`;
+    if (spec.secret && env[fileEnv]) value = coerce(spec, readSecretFile(env[fileEnv]!, `$${fileEnv}`), `$${fileEnv}`);
     const fromEnv = env[envName(spec.key)];
     if (fromEnv !== undefined && fromEnv !== '') value = coerce(spec, fromEnv, `$${envName(spec.key)}`);
     settings[spec.key] = value;
   }
   return settings;
+}
+
+/**
+ * A secret kept in a file (a Kubernetes Secret or Docker secret mount): the
+ * `<key>-file` setting or the `<ENV>_FILE` variable. Surrounding whitespace
+ * (the trailing newline editors add) is not part of it.
+ */
+function readSecretFile(path: string, where: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError(`${where}: cannot read ${path}: ${(err as Error).message}`);
+  }
 }
 
 /** The settings as YAML, secrets hidden, each with its environment variable and meaning. */
@@ -137,6 +154,21 @@ export function redactUrl(url: string): string {
 export const commonSettings: SettingSpec[] = [
   { key: 'log.level', type: 'string', default: 'info', description: 'log level: fatal, error, warn, info, debug, trace' },
   { key: 'shutdown.grace-seconds', type: 'integer', default: 10, min: 0, max: 600, description: 'time to finish calls on SIGTERM' },
+  {
+    key: 'ops.address',
+    type: 'string',
+    default: '0.0.0.0:9464',
+    description: 'HOST:PORT of the operations listener (/healthz, /readyz, /metrics); one per process, `l3vpn all` included; empty: none',
+  },
+  { key: 'tls.cert-file', type: 'string', default: '', description: "PEM certificate (chain) of this process: its gRPC servers and the REST API serve TLS with it, its gRPC clients present it; empty: plaintext" },
+  { key: 'tls.key-file', type: 'string', default: '', description: 'PEM private key of tls.cert-file' },
+  {
+    key: 'tls.ca-file',
+    type: 'string',
+    default: '',
+    description: "PEM CA bundle: verifies client certificates (tls.client-auth) and the servers this process calls; set, the gRPC clients between services use TLS",
+  },
+  { key: 'tls.client-auth', type: 'string', default: 'none', description: 'client certificates on the servers: none | request (verified when sent) | require (mutual TLS)' },
 ];
 
 /** Settings of the services that keep state in PostgreSQL. */

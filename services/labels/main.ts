@@ -10,6 +10,8 @@ import { LabelAllocator } from './label-allocator.js';
 import { LabelSpaceError, parseLabelRange, validateLabelRange, validateSrgb, type NodeLabelSpaces } from './label-space.js';
 import { PoolStore } from './pool-store.js';
 import { PoolWriter } from './pool-writer.js';
+import { labelsMetrics } from './metrics.js';
+import { tlsMaterial } from '../common/tls.js';
 
 export const labelsSettings: SettingSpec[] = [
   { key: 'labels.listen', type: 'string', default: '0.0.0.0:50061', description: 'gRPC listen address of the labels service' },
@@ -64,15 +66,20 @@ export async function startLabels(settings: Settings, log: Logger): Promise<Runn
   });
   const labels = new LabelAllocator(db.prisma, store, writer, defaults);
   const identifiers = new IdentifierAllocator(db.prisma, store, writer, defaults.holdDownMs);
+  const metrics = labelsMetrics(db.pool);
   const grpc = await startGrpcServer({
     listen: String(settings['labels.listen']),
     services: [labelsGrpcService({ labels, identifiers, log })],
     log,
+    tls: tlsMaterial(settings),
+    metrics,
   });
   log.info({ defaults }, 'labels service ready');
   return {
     name: 'labels',
     grpcPort: grpc.port,
+    metrics,
+    checks: [{ name: 'database', check: async () => void (await db.pool.query('SELECT 1')) }],
     stop: async (graceMs) => {
       await grpc.stop(graceMs);
       await db.close();

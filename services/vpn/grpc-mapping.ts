@@ -10,6 +10,7 @@ import {
   VpnTopology,
   type Link as PbLink,
   type Node as PbNode,
+  type NodePlan as PbNodePlan,
   type Plan,
   type ResourceMeta,
   type Site as PbSite,
@@ -18,7 +19,7 @@ import {
   type VrfRoutes,
 } from '../common/gen/proto/l3vpn/v1/vpn.js';
 import type { Family } from './intent/ip.js';
-import type { LinkSpec, LinkView, Meta, NodeSpec, NodeView, RoutesView, SiteSpec, SiteView, VpnSpec, VpnView, VrfView, WriteResult } from './intent/types.js';
+import type { LinkSpec, LinkView, Meta, NodePlan, NodeSpec, NodeView, RoutesView, SiteSpec, SiteView, VpnSpec, VpnView, VrfView, WriteResult } from './intent/types.js';
 
 /** Both directions of one enum; UNSPECIFIED maps to undefined (the schema's default, or a "required" error). */
 function enumMap<P extends number, J extends string>(pairs: [P, J][]) {
@@ -207,7 +208,32 @@ export function vrfToPb(v: VrfView): PbVrf {
   };
 }
 
-export const planOf = (r: WriteResult<unknown>): Plan => ({ dryRun: r.dryRun, changes: r.changes, affectedNodes: r.affectedNodes });
+export const planOf = (r: WriteResult<unknown>): Plan => ({
+  dryRun: r.dryRun,
+  changes: r.changes,
+  affectedNodes: r.affectedNodes,
+  nodes: (r.plan ?? []).map(nodePlanToPb),
+  releasedRouteTargets: r.releases?.routeTargets ?? [],
+  releasedRouteDistinguishers: r.releases?.routeDistinguishers ?? [],
+});
+
+function nodePlanToPb(p: NodePlan): PbNodePlan {
+  return {
+    node: p.node,
+    generation: p.generation,
+    changed: p.changed,
+    removed: Boolean(p.removed),
+    vrfs: p.vrfs,
+    routes: p.routes,
+    lfibEntries: p.lfibEntries,
+    transportPaths: p.transportPaths,
+    newAllocations: p.newAllocations,
+    releasedLabels: p.releases.labels,
+    releasedRouteDistinguishers: p.releases.routeDistinguishers,
+    releasedSidIndex: p.releases.sidIndex,
+    withdrawnRoutes: p.withdrawnRoutes,
+  };
+}
 
 /** "ipv4/ceAddress" -> "ipv4.ce_address", the proto field path. */
 export const protoPath = (pointer: string) =>

@@ -10,6 +10,7 @@ import type { RunningService } from '../common/service.js';
 import { TokenStore, type Scope } from './auth/tokens.js';
 import { vpnGrpcService } from './grpc-api.js';
 import { IdempotencyStore } from './http/idempotency.js';
+import { NodeStateReader } from './http/node-state.js';
 import { buildHttpApi } from './http/server.js';
 import { IntentService } from './intent/intent-service.js';
 import { NodeAllocator } from './reconcile/allocator.js';
@@ -18,18 +19,36 @@ import { redisConnection, ReconcileQueue } from './reconcile/queue.js';
 import { NodeReconciler } from './reconcile/reconciler.js';
 import { Planner } from './reconcile/plan.js';
 import { SimulatedVpnRouting } from './routes/simulated-routing.js';
+import { bgpApi } from './routes/bgp-client.js';
+import { BgpVpnRouting } from './routes/bgp-routing.js';
+import { wakeOnInstall } from './routes/installed-labels.js';
+import { VrfRouteWatch } from './routes/vrf-route-watch.js';
+import { wakeNodes } from './routes/wake-nodes.js';
 import { agentGrpcService } from './state/agent-api.js';
 import { DesiredStateEvents } from './state/desired-state-events.js';
 import { DesiredStateStore } from './state/desired-state-store.js';
 import { OutboxRelay } from './reconcile/relay.js';
 import { startReconcileWorker } from './reconcile/worker.js';
 import { vrfRoutesSource } from './routes/vrf-routes.js';
+import { httpsOptions, serviceClientCredentials, tlsMaterial } from '../common/tls.js';
+import { vpnMetrics } from './metrics.js';
 
 export const vpnSettings: SettingSpec[] = [
   { key: 'vpn.listen', type: 'string', default: '0.0.0.0:8080', description: 'REST listen address of the vpn service (/v1, /docs)' },
   { key: 'vpn.grpc-listen', type: 'string', default: '0.0.0.0:50063', description: 'gRPC listen address of the vpn service' },
   { key: 'vpn.labels-address', type: 'string', default: '127.0.0.1:50061', description: 'gRPC address of the labels service' },
-  { key: 'vpn.bgp-address', type: 'string', default: '', description: 'gRPC address of the bgp service (empty: none; VRF routes read as unavailable)' },
+  {
+    key: 'vpn.bgp-address',
+    type: 'string',
+    default: '',
+    description: "gRPC address of the bgp service that speaks MP-BGP for the managed PEs (their VRFs are '<vpn>@<node>' there); empty: none, routes are predicted from the intent and VRF route tables read as unavailable",
+  },
+  {
+    key: 'vpn.originate-after-install',
+    type: 'boolean',
+    default: true,
+    description: "with a bgp service: advertise a PE's routes only once its agent reports their labels installed (false: at once, for labs and benchmarks without agents)",
+  },
   {
     key: 'vpn.bootstrap-token-file',
     type: 'string',
@@ -44,6 +63,14 @@ export const vpnSettings: SettingSpec[] = [
   },
   { key: 'vpn.require-if-match', type: 'boolean', default: false, description: 'refuse PUT, PATCH and DELETE without If-Match (428)' },
   { key: 'vpn.worker-concurrency', type: 'integer', default: 4, min: 0, max: 256, description: 'reconcile jobs run at once in this process (0: no worker here)' },
+  {
+    key: 'vpn.inventory-settle-ms',
+    type: 'integer',
+    default: 200,
+    min: 0,
+    max: 10_000,
+    description: 'how long the reconcile jobs of a node or link change wait for more such changes, so a burst costs one reconcile per node',
+  },
   { key: 'vpn.outbox-relay-ms', type: 'integer', default: 2000, min: 100, max: 600_000, description: 'how often unsent outbox rows are queued again' },
   { key: 'vpn.idempotency-hours', type: 'integer', default: 24, min: 1, max: 720, description: 'how long an Idempotency-Key and its response are kept' },
 ];
@@ -81,14 +108,30 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
   const workerRedis = redisConnection(redisUrl);
   for (const r of [producerRedis, workerRedis]) r.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
 
-  const queue = new ReconcileQueue(producerRedis, prefix, db.prisma);
-  const labels = labelsApi(String(settings['vpn.labels-address']));
+  const queue = new ReconcileQueue(producerRedis, prefix, db.prisma, Number(settings['vpn.inventory-settle-ms']));
+  const tls = tlsMaterial(settings);
+  const labels = labelsApi(String(settings['vpn.labels-address']), serviceClientCredentials(tls));
   const allocator = new NodeAllocator(db.prisma, labels, String(settings['vpn.pool-administrator']));
   const store = new DesiredStateStore(db.prisma);
-  // TODO(issue 5): BgpVpnRouting once the bgp VRF RPCs are settled (routes/vpn-routing.ts).
-  const reconciler = new NodeReconciler(db.prisma, allocator, new SimulatedVpnRouting(db.prisma), store, queue, log);
+  const bgpAddress = String(settings['vpn.bgp-address']);
+  const bgp = bgpAddress ? bgpApi(bgpAddress, serviceClientCredentials(tls)) : undefined;
+  const originateAfterInstall = Boolean(bgp && settings['vpn.originate-after-install']);
+  const reconciler = new NodeReconciler(db.prisma, allocator, bgp ? new BgpVpnRouting(bgp, db.prisma) : new SimulatedVpnRouting(db.prisma), store, queue, log, {
+    notifyImporters: !bgp,
+    originateAfterInstall,
+  });
+  const vrfWatch = bgp
+    ? new VrfRouteWatch({
+        bgp,
+        enqueue: (nodes) => wakeNodes(db.prisma, queue, nodes, Date.now()),
+        nodesWithVrfs: async () => (await db.prisma.vrf.findMany({ select: { nodeId: true }, distinct: ['nodeId'] })).map((v) => v.nodeId),
+        log,
+      })
+    : undefined;
+  vrfWatch?.start();
+  const onReport = originateAfterInstall ? wakeOnInstall((nodes) => wakeNodes(db.prisma, queue, nodes, Date.now()), (err, node) => log.warn({ err: err.message, node }, 'reconcile after an agent report not queued')) : undefined;
   const planner = new Planner(labels, store);
-  const intents = new IntentService(db.prisma, queue, vrfRoutesSource(String(settings['vpn.bgp-address'])), log, planner);
+  const intents = new IntentService(db.prisma, queue, vrfRoutesSource(bgp), log, planner);
   const events = new DesiredStateEvents(String(settings['database.url']), log);
   await events.start();
   const tokens = new TokenStore(db.prisma);
@@ -108,31 +151,41 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
 
   const relay = new OutboxRelay(db.prisma, queue, log);
   relay.start(Number(settings['vpn.outbox-relay-ms']));
+  queue.onJobFinished(() => relay.kick());
   const sweep = setInterval(
     () => void allocator.sweepClaims().catch((err: Error) => log.warn({ err: err.message }, 'route target sweep failed')),
     Number(settings['vpn.outbox-relay-ms']),
   ).unref();
   const purge = setInterval(() => void idempotency.purgeExpired().catch(() => {}), 3600_000).unref();
 
+  const metrics = vpnMetrics(db.pool, queue);
   const concurrency = Number(settings['vpn.worker-concurrency']);
   const worker = concurrency
-    ? startReconcileWorker({ redis: workerRedis, prefix, reconciler, concurrency, log })
+    ? startReconcileWorker({ redis: workerRedis, prefix, reconciler, concurrency, log, metrics: metrics.reconcile })
     : undefined;
 
   const app = await buildHttpApi(
-    { intents, tokens, idempotency, requireIfMatch: Boolean(settings['vpn.require-if-match']), ready: async () => void (await db.pool.query('SELECT 1')) },
+    { intents, tokens, idempotency, nodeStates: new NodeStateReader(db.prisma, store), requireIfMatch: Boolean(settings['vpn.require-if-match']), ready: async () => void (await db.pool.query('SELECT 1')) },
     log,
+    { https: httpsOptions(tls), observe: metrics.observeHttp },
   );
   await app.listen({ host: listen.host, port: listen.port });
   const httpPort = (app.server.address() as { port: number }).port;
   log.info({ listen: String(settings['vpn.listen']), port: httpPort }, 'REST API listening');
-  const grpc = await startGrpcServer({ listen: String(settings['vpn.grpc-listen']), services: [vpnGrpcService({ intents, tokens, log }), agentGrpcService({ prisma: db.prisma, store, events, log })],
+  const grpc = await startGrpcServer({ listen: String(settings['vpn.grpc-listen']), services: [vpnGrpcService({ intents, tokens, log }), agentGrpcService({ prisma: db.prisma, store, events, log, onReport, tls })],
     log,
+    tls,
+    metrics: metrics.registry,
   });
 
   return {
     name: 'vpn',
     grpcPort: grpc.port,
+    metrics: metrics.registry,
+    checks: [
+      { name: 'database', check: async () => void (await db.pool.query('SELECT 1')) },
+      { name: 'redis', check: async () => void (await producerRedis.ping()) },
+    ],
     httpPort,
     intents,
     tokens,
@@ -144,11 +197,13 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
     stop: async (graceMs) => {
       clearInterval(purge);
       clearInterval(sweep);
+      vrfWatch?.stop();
       await Promise.all([grpc.stop(graceMs), app.close()]);
       await relay.stop();
       await worker?.close();
       await queue.close();
       await events.stop();
+      bgp?.close();
       labels.close();
       producerRedis.disconnect();
       workerRedis.disconnect();

@@ -28,6 +28,8 @@ function pe1(): NodeDesiredState {
   return computeDesiredStates(input, simulateSelectedRoutes(input), { generation: 1 }).get('PE1')!.state;
 }
 
+const ipv4Addresses = (s: NodeDesiredState) => s.vrfs.flatMap((v) => v.interfaces.flatMap((i) => i.addresses)).filter((a) => a.includes('.')).length;
+
 const skip = missing ? `Open vSwitch unavailable: ${missing}` : false;
 
 test('ovs: the agent installs PE1 as flows: classifier per CE VLAN, [transport, VPN] pushes, PHP pop on bos=0, per-VRF pop and lookup', { skip }, async () => {
@@ -39,8 +41,8 @@ test('ovs: the agent installs PE1 as flows: classifier per CE VLAN, [transport, 
     const r = await agent.applySnapshot(state);
     assert.deepEqual([r.failures, agent.report().failures], [0, []]);
     const flows = ovs!.dumpFlows('pe1a');
-    // One flow per route, per label, per CE attachment, plus the MPLS dispatch.
-    assert.equal(flows.length, state.vrfRoutes.length + state.lfibEntries.length + 2 + 1);
+    // One flow per route, per label, per CE attachment, two per IPv4 address of a CE attachment (ARP), the MPLS dispatch.
+    assert.equal(flows.length, state.vrfRoutes.length + state.lfibEntries.length + 2 + 2 * ipv4Addresses(state) + 1);
     const has = (re: RegExp) => assert.ok(flows.some((f) => re.test(f)), `no flow like ${re}\n${flows.join('\n')}`);
     has(/priority=100,in_port=1,dl_vlan=100 actions=pop_vlan,write_metadata:0x3e9,goto_table:2/);
     has(/table=2, priority=1016,ip,metadata=0x3e9,nw_dst=10\.2\.0\.0\/16 actions=push_mpls:0x8847,set_field:200->mpls_label,push_mpls:0x8847,set_field:16002->mpls_label,output:2/);
@@ -48,6 +50,10 @@ test('ovs: the agent installs PE1 as flows: classifier per CE VLAN, [transport, 
     has(/table=1, priority=100,mpls,mpls_label=16011,mpls_bos=0 actions=pop_mpls:0x8847,output:2/);
     has(/table=1, priority=100,mpls,mpls_label=100,mpls_bos=1 actions=pop_mpls:0x0800,write_metadata:0x3e9,goto_table:2/);
     has(/table=1, priority=100,mpls,mpls_label=111,mpls_bos=1 actions=pop_mpls:0x86dd,push_vlan:0x8100,set_field:4296->vlan_vid,output:1/);
+    // ARP for the PE's address on red's attachment is answered in place, and teaches the neighbour table the CE's MAC.
+    has(/priority=110,arp,in_port=1,dl_vlan=100,arp_tpa=192\.168\.1\.1,arp_op=1 actions=learn\(table=3,.*metadata=0x3e9,NXM_NX_REG0\[\]=NXM_OF_ARP_SPA\[\],load:NXM_OF_ETH_SRC\[\]->NXM_OF_ETH_DST\[\],output:NXM_OF_IN_PORT\[\]\),move:NXM_OF_ETH_SRC\[\]->NXM_OF_ETH_DST\[\],.*set_field:2->arp_op,.*IN_PORT/);
+    // Towards a CE: the PE port's MAC, the tag, the next hop in reg0, then the neighbour table.
+    has(/table=2, priority=1016,ip,metadata=0x3e9,nw_dst=10\.1\.0\.0\/16 actions=set_field:[0-9a-f:]{17}->eth_src,push_vlan:0x8100,set_field:4196->vlan_vid,set_field:0x\w+->reg0,goto_table:3/);
     // Reading back gives exactly the desired state: nothing to do.
     assert.equal((await agent.reconcile()).changes, 0);
   } finally {
@@ -142,7 +148,7 @@ test('ovs: an entry the switch cannot take fails with its reason; the rest of th
     const failures = agent.report().failures;
     assert.equal(failures.length, 1);
     assert.match(failures[0]!.reason, /no port core9/);
-    assert.equal(ovs!.dumpFlows('pe1d').length, state.vrfRoutes.length - 1 + state.lfibEntries.length + 3);
+    assert.equal(ovs!.dumpFlows('pe1d').length, state.vrfRoutes.length - 1 + state.lfibEntries.length + 2 + 2 * ipv4Addresses(state) + 1);
   } finally {
     await driver.close();
     ovs!.deleteBridge('pe1d');

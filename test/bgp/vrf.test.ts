@@ -191,12 +191,24 @@ test('VRFs through the gRPC API against GoBGP', { skip, timeout: 120_000 }, asyn
     await code(client.addVrf({ vrf: vrfConfig('x', 'nonsense', [], []) }), status.INVALID_ARGUMENT, 'rd');
     await code(client.addVrf({ vrf: vrfConfig('x', '65000:9', ['65000:x'], []) }), status.INVALID_ARGUMENT, 'import_route_targets');
     await code(client.addVrf({ vrf: vrfConfig('x', '65000:9', [], [], { label: 3 }) }), status.INVALID_ARGUMENT, 'label');
-    await code(client.addVrf({ vrf: vrfConfig('x', '65000:9', [], [], { labelMode: LabelMode.LABEL_MODE_PER_PREFIX }) }), status.INVALID_ARGUMENT, 'label_block');
+    await code(client.addVrf({ vrf: vrfConfig('x', '65000:9', [], [], { labelMode: LabelMode.LABEL_MODE_PER_PREFIX, labelBlock: { first: 9, last: 99 } }) }), status.INVALID_ARGUMENT, 'label_block');
+    await code(client.addVrf({ vrf: vrfConfig('x', '65000:9', [], [], { nextHop: '2001:db8::1' }) }), status.INVALID_ARGUMENT, 'next_hop');
+    await code(client.addVrf({ vrf: vrfConfig('x', '65000:9', [], [], { nextHop: 'pe1' }) }), status.INVALID_ARGUMENT, 'next_hop');
     await code(client.addVrf({ vrf: vrfConfig('x', '65000:9', [], [], { maxRoutes: { limit: 0, warningPercent: 0, warningOnly: false } }) }), status.INVALID_ARGUMENT, 'max_routes.limit');
     await code(client.addVrf({ vrf: vrfConfig('', '65000:9', [], []) }), status.INVALID_ARGUMENT, 'name');
     await code(client.updateVrf({ vrf: vrfConfig('nope', '65000:9', [], []) }), status.NOT_FOUND);
     await code(client.deleteVrf({ name: 'nope' }), status.NOT_FOUND);
     await code(client.addVrfPath({ vrf: 'nope', path: unicastPath('10.0.0.0/8') }), status.NOT_FOUND);
+    // A stream ends with its status too, at once (not by the caller's deadline).
+    const listing = (vrf: string) =>
+      new Promise<void>((resolve, reject) => {
+        const s = streams.listVrfPaths({ vrf, family: Family.FAMILY_UNSPECIFIED, prefix: '', allPaths: true }, { deadline: Date.now() + 3000 });
+        s.on('data', () => undefined);
+        s.on('end', resolve);
+        s.on('error', reject);
+      });
+    await code(listing('nope'), status.NOT_FOUND);
+    await code(listing(''), status.INVALID_ARGUMENT, 'vrf');
     await client.addVrf({ vrf: vrfConfig('red', '65000:1', ['65000:100'], ['65000:100']) });
     await code(client.addVrf({ vrf: vrfConfig('red', '65000:2', [], []) }), status.ALREADY_EXISTS);
     await code(client.addVrf({ vrf: vrfConfig('other', '65000:1', [], []) }), status.ALREADY_EXISTS, 'rd');
@@ -412,5 +424,80 @@ test('VRFs through the gRPC API against GoBGP', { skip, timeout: 120_000 }, asyn
     await client.deleteVrf({ name: 'hub' });
     await peVpn('vpnv4', (rs) => !find(rs, '65000:300', '10.30.0.0/16'));
     await waitPrefixes('spoke1', ['10.32.0.0/16']);
+  });
+
+  await t.test('one speaker for many PEs: each VRF exports with its PE as next hop and its paths\' own labels; VRFs of different PEs import each other', async () => {
+    const code = async (p: Promise<unknown>, field: string) =>
+      assert.rejects(p, (err: { code: number; details: string }) => err.code === status.INVALID_ARGUMENT && err.details.startsWith(`${field}:`));
+    // PE1's VRF has per-CE labels from the labels service and no block: every path brings its label.
+    await client.addVrf({ vrf: vrfConfig('acme@pe1', '65000:601', ['65000:600'], ['65000:600'], { labelMode: LabelMode.LABEL_MODE_PER_CE, label: 0, nextHop: '198.51.100.61' }) });
+    await client.addVrf({ vrf: vrfConfig('acme@pe2', '65000:602', ['65000:600'], ['65000:600'], { label: 620, nextHop: '198.51.100.62' }) });
+    await code(client.addVrfPath({ vrf: 'acme@pe1', path: unicastPath('10.61.9.0/24') }), 'label');
+    await code(client.addVrfPath({ vrf: 'acme@pe1', path: unicastPath('10.61.9.0/24'), label: 3 }), 'label');
+    await client.addVrfPath({ vrf: 'acme@pe1', path: unicastPath('10.61.0.0/24'), label: 6101 });
+    await client.addVrfPath({ vrf: 'acme@pe1', path: unicastPath('2001:db8:61::/48'), label: 6102 });
+    await client.addVrfPath({ vrf: 'acme@pe2', path: unicastPath('10.62.0.0/24') });
+    await client.addVrfPath({ vrf: 'acme@pe2', path: unicastPath('10.62.1.0/24'), label: 6201 });
+    const v4 = await peVpn('vpnv4', (rs) => !!find(rs, '65000:601', '10.61.0.0/24') && !!find(rs, '65000:602', '10.62.1.0/24') && !!find(rs, '65000:602', '10.62.0.0/24'));
+    assert.deepEqual(
+      [find(v4, '65000:601', '10.61.0.0/24'), find(v4, '65000:602', '10.62.0.0/24'), find(v4, '65000:602', '10.62.1.0/24')].map((r) => [r!.labels, r!.nextHop, r!.routeTargets]),
+      [
+        [[6101], '198.51.100.61', ['65000:600']],
+        [[620], '198.51.100.62', ['65000:600']],
+        [[6201], '198.51.100.62', ['65000:600']],
+      ],
+    );
+    // RFC 4659 §3.2.1.1: a VPN-IPv6 route from an IPv4 PE carries its IPv4-mapped address.
+    // (GoBGP prints an IPv4-mapped address dotted, as Go's net.IP does; our Loc-RIB shows the form it is sent in.)
+    const v6 = await peVpn('vpnv6', (rs) => !!find(rs, '65000:601', '2001:db8:61::/48'));
+    assert.deepEqual([find(v6, '65000:601', '2001:db8:61::/48')!.labels, find(v6, '65000:601', '2001:db8:61::/48')!.nextHop], [[6102], '198.51.100.61']);
+    const ours = (await us.listPath(Family.FAMILY_VPN_IPV6, TableType.TABLE_TYPE_LOCAL)).find((p) => p.rd === '65000:601' && p.prefix === '2001:db8:61::/48');
+    assert.equal(ours?.nextHop, '::ffff:198.51.100.61');
+    // Each imports the other's routes with the other PE as next hop, and holds its own once.
+    await waitPrefixes('acme@pe1', ['10.61.0.0/24', '10.62.0.0/24', '10.62.1.0/24', '2001:db8:61::/48']);
+    await waitPrefixes('acme@pe2', ['10.61.0.0/24', '10.62.0.0/24', '10.62.1.0/24', '2001:db8:61::/48']);
+    const view = (p: VrfPath) => [p.prefix, p.origin, p.label, p.nextHop, p.rd];
+    assert.deepEqual((await vrfPaths('acme@pe1', true)).map(view).sort(), [
+      ['10.61.0.0/24', VrfPathOrigin.VRF_PATH_ORIGIN_LOCAL, 6101, '', '65000:601'],
+      ['10.62.0.0/24', VrfPathOrigin.VRF_PATH_ORIGIN_IMPORTED, 620, '198.51.100.62', '65000:602'],
+      ['10.62.1.0/24', VrfPathOrigin.VRF_PATH_ORIGIN_IMPORTED, 6201, '198.51.100.62', '65000:602'],
+      ['2001:db8:61::/48', VrfPathOrigin.VRF_PATH_ORIGIN_LOCAL, 6102, '', '65000:601'],
+    ]);
+    assert.deepEqual(
+      (await vrfPaths('acme@pe2', true)).filter((p) => p.origin === VrfPathOrigin.VRF_PATH_ORIGIN_IMPORTED).map(view).sort(),
+      [
+        ['10.61.0.0/24', VrfPathOrigin.VRF_PATH_ORIGIN_IMPORTED, 6101, '198.51.100.61', '65000:601'],
+        ['2001:db8:61::/48', VrfPathOrigin.VRF_PATH_ORIGIN_IMPORTED, 6102, '::ffff:198.51.100.61', '65000:601'],
+      ],
+    );
+    // A new next hop re-announces every export; the importing VRF follows.
+    const r = await client.updateVrf({ vrf: vrfConfig('acme@pe2', '65000:602', ['65000:600'], ['65000:600'], { label: 620, nextHop: '198.51.100.72' }) });
+    assert.equal(r.vrf!.config!.nextHop, '198.51.100.72');
+    await peVpn('vpnv4', (rs) => find(rs, '65000:602', '10.62.0.0/24')?.nextHop === '198.51.100.72' && find(rs, '65000:602', '10.62.1.0/24')?.labels[0] === 6201);
+    await poll(
+      async () => ((await vrfPaths('acme@pe1')).find((p) => p.prefix === '10.62.0.0/24')?.nextHop === '198.51.100.72' ? true : undefined),
+      10_000,
+      () => 'acme@pe1 kept the old next hop',
+    );
+  });
+
+  await t.test('ChangeVrfPaths: a bad entry is refused by its index and applies nothing; the good batch deletes, then adds, in one call', async () => {
+    const code = async (p: Promise<unknown>, field: string) =>
+      assert.rejects(p, (err: { code: number; details: string }) => err.code === status.INVALID_ARGUMENT && err.details.startsWith(`${field}:`));
+    const add = (prefix: string, label: number) => ({ path: unicastPath(prefix), label });
+    await code(client.changeVrfPaths({ vrf: 'acme@pe1', add: [add('10.63.0.0/24', 6301), add('10.63.1.0/24', 3)], delete: [] }), 'add[1].label');
+    await code(client.changeVrfPaths({ vrf: 'acme@pe1', add: [add('10.63.0.0/24', 6301), { path: unicastPath('10.63.300.0/24'), label: 6302 }], delete: [] }), 'add[1].path.prefix');
+    await code(client.changeVrfPaths({ vrf: 'acme@pe1', add: [add('10.63.0.0/24', 6301)], delete: [{ family: Family.FAMILY_IPV6_UNICAST, prefix: '10.61.0.0/24' }] }), 'delete[0].prefix');
+    await code(client.changeVrfPaths({ vrf: 'acme@pe1', add: [{ path: unicastPath('10.63.2.0/24') }], delete: [] }), 'add[0].label');
+    const local = async () => (await vrfPaths('acme@pe1', true)).filter((p) => p.origin === VrfPathOrigin.VRF_PATH_ORIGIN_LOCAL).map((p) => [p.prefix, p.label]).sort();
+    assert.deepEqual(await local(), [['10.61.0.0/24', 6101], ['2001:db8:61::/48', 6102]], 'a refused batch changed nothing');
+    const batch = Array.from({ length: 300 }, (_, i) => add(`10.64.${i >> 8}.${i & 255}/32`, 6400 + i));
+    const r = await client.changeVrfPaths({ vrf: 'acme@pe1', add: [add('10.61.0.0/24', 6111), ...batch], delete: [{ family: Family.FAMILY_IPV6_UNICAST, prefix: '2001:db8:61::/48' }, { family: Family.FAMILY_IPV4_UNICAST, prefix: '10.65.0.0/24' }] });
+    assert.deepEqual([r.installed, r.heldBack, r.deleted], [301, 0, 1]);
+    const v4 = await peVpn('vpnv4', (rs) => find(rs, '65000:601', '10.61.0.0/24')?.labels[0] === 6111 && rs.filter((x) => x.rd === '65000:601' && x.prefix.startsWith('10.64.')).length === 300);
+    assert.equal(find(v4, '65000:601', '10.64.1.43/32')?.labels[0], 6400 + 299);
+    await peVpn('vpnv6', (rs) => !find(rs, '65000:601', '2001:db8:61::/48'));
+    await code(client.changeVrfPaths({ vrf: '', add: [], delete: [] }), 'vrf');
+    await assert.rejects(client.changeVrfPaths({ vrf: 'nope', add: [], delete: [] }), (err: { code: number }) => err.code === status.NOT_FOUND);
   });
 });

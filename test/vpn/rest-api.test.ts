@@ -160,7 +160,14 @@ describe('vpn REST API', () => {
     assert.deepEqual([badPatch.status, pointers(badPatch.body)], [400, ['#/topology']]);
     const dry = await h.call('DELETE', '/v1/vpns/stark?dryRun=true', { headers: { 'if-match': '*' } });
     assert.equal(dry.status, 200);
-    assert.deepEqual(dry.body, { dryRun: true, changes: [{ kind: 'vpn', id: 'stark', action: 'delete' }], affectedNodes: [] });
+    assert.deepEqual(dry.body, {
+      dryRun: true,
+      changes: [{ kind: 'vpn', id: 'stark', action: 'delete' }],
+      affectedNodes: [],
+      plan: [],
+      // No worker ran, so nothing was allocated that could be released.
+      releases: { routeTargets: [], routeDistinguishers: [] },
+    });
     assert.equal((await h.call('GET', '/v1/vpns/stark')).status, 200);
     assert.equal((await h.call('DELETE', '/v1/vpns/stark', { headers: { 'if-match': '"3"' } })).status, 204);
     assert.equal((await h.call('GET', '/v1/vpns/stark')).status, 404);

@@ -80,6 +80,7 @@ test('openflow: ERROR, multipart and port descriptions decode', () => {
   assert.deepEqual(decodeError(err), { type: 5, code: 2, data: Uint8Array.from([4, 14, 0, 8, 0, 0, 0, 42]) });
   const port = new Uint8Array(64);
   new DataView(port.buffer).setUint32(0, 3);
+  port.set([2, 0, 0, 0, 0, 7], 8);
   port.set(Buffer.from('pe1-core0'), 16);
   const reply = new Uint8Array(16 + 64);
   const rv = new DataView(reply.buffer);
@@ -90,5 +91,5 @@ test('openflow: ERROR, multipart and port descriptions decode', () => {
   reply.set(port, 16);
   const mp = decodeMultipart(reply);
   assert.deepEqual([mp.type, mp.more], [13, true]);
-  assert.deepEqual(decodePortDescs(mp.body), [{ port: 3, name: 'pe1-core0' }]);
+  assert.deepEqual(decodePortDescs(mp.body), [{ port: 3, mac: Uint8Array.of(2, 0, 0, 0, 0, 7), name: 'pe1-core0' }]);
 });

@@ -3,6 +3,7 @@
 import { Rd, formatRd, parseRd } from '../../common/vpn/rd.js';
 import { RouteTarget, parseRouteTarget } from '../../common/vpn/route-target.js';
 import { validateAdministeredValue } from '../../common/vpn/administered-value.js';
+import { formatAddress, parseAddress } from '../wire/ip.js';
 
 /**
  * per-vrf: one label for the whole VRF (pop, then look up in the VRF);
@@ -36,6 +37,11 @@ export interface VrfConfig {
   /** Where per-prefix and per-ce labels come from (a block the labels service gave the VRF). */
   readonly labelBlock?: LabelBlock;
   readonly maxRoutes?: MaxRoutes;
+  /**
+   * The IPv4 next hop of its exports (the loopback of the PE that holds the
+   * VRF, when one speaker serves many PEs); undefined: next-hop-self.
+   */
+  readonly nextHop?: string;
 }
 
 export interface LabelBlock {
@@ -63,6 +69,8 @@ export interface VrfConfigInput {
   readonly label?: number;
   readonly labelBlock?: LabelBlock;
   readonly maxRoutes?: { limit: number; warningPercent?: number; warningOnly?: boolean };
+  /** Empty or undefined: next-hop-self. */
+  readonly nextHop?: string;
 }
 
 function rt(field: string, v: RouteTarget | string): RouteTarget {
@@ -124,6 +132,13 @@ export function vrfConfig(input: VrfConfigInput): VrfConfig {
     }
     maxRoutes = { limit, warningPercent, warningOnly };
   }
+  let nextHop: string | undefined;
+  if (input.nextHop) {
+    const a = parseAddress(input.nextHop);
+    // VPN-IPv6 routes carry an IPv4 next hop IPv4-mapped (RFC 4659 §3.2.1.1); VPN-IPv4 ones cannot carry an IPv6 one without RFC 8950.
+    if (!a || a.length !== 4) throw new VrfConfigError('next_hop', `'${input.nextHop}' is not an IPv4 address`);
+    nextHop = formatAddress(a);
+  }
   return {
     name,
     rd: { form: rd.form, administrator: rd.administrator, assigned: rd.assigned },
@@ -133,6 +148,7 @@ export function vrfConfig(input: VrfConfigInput): VrfConfig {
     label,
     labelBlock,
     maxRoutes,
+    nextHop,
   };
 }
 

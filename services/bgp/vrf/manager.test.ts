@@ -289,3 +289,32 @@ test('an unknown VRF is an error for addLocal and a no-op for removeLocal', () =
   assert.equal(pe.manager.removeLocal('nope', V4, destOf('10.0.0.0/8'), 'local'), false);
   assert.equal(parseRd('65000:1').form, 0);
 });
+
+test('one speaker for many PEs: exports carry their VRF\'s next hop and the label their path was added with; VRFs of two PEs import each other, never themselves', () => {
+  const pe = new Pe();
+  pe.define(vrf('acme@pe1', '65000:1', ['65000:100'], ['65000:100'], { labelMode: 'per-ce', nextHop: '198.51.100.1' }));
+  pe.define(vrf('acme@pe2', '65000:2', ['65000:100'], ['65000:100'], { nextHop: '198.51.100.2' }));
+  assert.throws(() => pe.manager.addLocal('acme@pe1', localPath('10.1.0.0/16'), 15), (e: Error) => e instanceof VrfConfigError && e.field === 'label');
+  pe.manager.addLocal('acme@pe1', localPath('10.1.0.0/16'), 7001);
+  pe.manager.addLocal('acme@pe1', localPath('2001:db8:1::/48'), 7002);
+  pe.manager.addLocal('acme@pe2', localPath('10.2.0.0/16'));
+  pe.drain();
+  const exported = [...pe.manager.exports('acme@pe1'), ...pe.manager.exports('acme@pe2')].map((e) => [e.vrf, e.route.labels, e.nextHop?.address]);
+  assert.deepEqual(exported, [
+    ['acme@pe1', [7001], '198.51.100.1'],
+    ['acme@pe1', [7002], '::ffff:198.51.100.1'],
+    ['acme@pe2', [500], '198.51.100.2'],
+  ]);
+  assert.equal(pe.labels.inUse, 0, 'given labels are not taken from the allocator');
+  // Each imports the other's export as a VPN path (its RD, label, PE next hop); its own stays the local path.
+  const fromPe2 = pe.manager.table('acme@pe1', Afi.IPV4)!.best(destOf('10.2.0.0/16'))!;
+  assert.deepEqual([formatRd(fromPe2.route.rd!), fromPe2.route.labels, fromPe2.nextHop?.address], ['65000:2', [500], '198.51.100.2']);
+  const own = pe.manager.table('acme@pe1', Afi.IPV4)!.paths(destOf('10.1.0.0/16'));
+  assert.deepEqual(own.map((p) => p.source), ['local']);
+  assert.equal(own[0]!.route.rd, undefined);
+  assert.ok(pe.has('acme@pe2', '10.1.0.0/16') && pe.has('acme@pe2', '2001:db8:1::/48'));
+  // A new next hop re-announces every export with it.
+  pe.define(vrf('acme@pe2', '65000:2', ['65000:100'], ['65000:100'], { nextHop: '198.51.100.22' }));
+  assert.equal(pe.manager.table('acme@pe1', Afi.IPV4)!.best(destOf('10.2.0.0/16'))!.nextHop?.address, '198.51.100.22');
+  pe.checkMirror();
+});

@@ -10,7 +10,9 @@
 // Export: per destination, the best of the VRF's local paths (added through
 // the API or learned from its CE peers) becomes a VPN route: the VRF's RD,
 // its export RTs appended to the extended communities, a label per the label
-// mode, next hop left to the speaker (next-hop-self). Local paths are
+// mode (or the label the path was added with), and the VRF's next hop (its
+// PE's loopback; IPv4-mapped for VPN-IPv6, RFC 4659 §3.2.1.1) or, without
+// one, none: the speaker puts its own (next-hop-self). Local paths are
 // exported even when an imported path is the VRF's best for the prefix
 // ("advertise best-external"), so a multihomed or hub site stays reachable.
 // Imported paths are never re-exported.
@@ -19,7 +21,7 @@
 // that carry one of them and none of the old ones; removed import RTs
 // withdraw exactly the imported routes that carry none of the new ones. A
 // new RD withdraws every export under the old RD and announces it under the
-// new one; new export RTs or labels re-announce every export.
+// new one; new export RTs, labels or next hop re-announce every export.
 //
 // Output goes to a listener, synchronously. A listener must not call back
 // into the manager from inside a callback: queue (for instance, exports to
@@ -27,6 +29,7 @@
 // vpnBestChanged) and apply after the call returns.
 import type { PathAttributes } from '../wire/attributes.js';
 import { Afi, Safi } from '../wire/constants.js';
+import type { NextHop } from '../wire/next-hop.js';
 import type { Family } from '../wire/nlri.js';
 import type { Path } from '../rib/path.js';
 import { encodeRd, rdEquals } from '../../common/vpn/rd.js';
@@ -134,9 +137,16 @@ function isVpn(p: Path): boolean {
 }
 const isVpnFamily = isVpn;
 
+/** The next hop of a VRF's VPN-IPv4 and VPN-IPv6 exports. */
+function exportNextHops(c: VrfConfig): [NextHop | undefined, NextHop | undefined] {
+  if (!c.nextHop) return [undefined, undefined];
+  return [Object.freeze({ address: c.nextHop }), Object.freeze({ address: `::ffff:${c.nextHop}` })];
+}
+
 class VrfState {
   importKeys: Set<number>;
   rdChars: string;
+  nextHops: [NextHop | undefined, NextHop | undefined];
   /** Every path, local and imported, per address family: what the VRF forwards with. */
   readonly tables: [BestPathTable<Path>, BestPathTable<Path>];
   /** Local paths only: what the VRF exports. */
@@ -155,6 +165,7 @@ class VrfState {
   ) {
     this.importKeys = new Set(config.importRts.map(rtNumber));
     this.rdChars = rdChars(config);
+    this.nextHops = exportNextHops(config);
     this.tables = [new BestPathTable(decision), new BestPathTable(decision)];
     this.local = [new BestPathTable(decision), new BestPathTable(decision)];
   }
@@ -187,6 +198,8 @@ export class VrfManager {
   /** Import RT -> VRFs that import it. */
   private readonly byImportRt = new Map<number, VrfState[]>();
   private generation = 0;
+  /** Labels local paths were added with (AddVrfPath's label), by path object. */
+  private readonly givenLabels = new WeakMap<Path, number>();
   private targetCache = new WeakMap<object, { gen: number; vrfs: readonly VrfState[] }>();
 
   private readonly decision: DecisionOptions;
@@ -230,8 +243,9 @@ export class VrfManager {
     const rdChanged = !rdEquals(old.rd, config.rd);
     const labelsChanged =
       old.labelMode !== config.labelMode || old.label !== config.label || old.labelBlock?.first !== config.labelBlock?.first || old.labelBlock?.last !== config.labelBlock?.last;
-    if (rdChanged || labelsChanged || !sameRts(old.exportRts, config.exportRts)) {
+    if (rdChanged || labelsChanged || old.nextHop !== config.nextHop || !sameRts(old.exportRts, config.exportRts)) {
       v.rdChars = rdChars(config);
+      v.nextHops = exportNextHops(config);
       v.exportAttrs = new WeakMap();
       this.reexport(v, rdChanged, labelsChanged || rdChanged);
     }
@@ -333,13 +347,18 @@ export class VrfManager {
 
   /**
    * Adds or replaces a local path (IPv4/IPv6 unicast family, key = routeKey)
-   * in a VRF. Returns false when the route limit held it back (reported as
+   * in a VRF, exported with `label` when given (else the VRF's label mode
+   * gives one). Returns false when the route limit held it back (reported as
    * an event; installed later when room frees up).
    */
-  addLocal(vrf: string, path: Path): boolean {
+  addLocal(vrf: string, path: Path, label?: number): boolean {
     const v = this.vrfs.get(vrf);
     if (!v) throw new VrfConfigError('vrf', `no VRF ${vrf}`);
     if (isVpn(path)) throw new VrfConfigError('family', 'a VRF-local path is IPv4/IPv6 unicast');
+    if (label !== undefined) {
+      if (!Number.isInteger(label) || label < 16 || label > 0xfffff) throw new VrfConfigError('label', `${label} is not in 16..1048575`);
+      this.givenLabels.set(path, label);
+    }
     return this.install(v, afiIndex(path.family.afi), path.key, path, false);
   }
 
@@ -576,7 +595,7 @@ export class VrfManager {
       family: ai === 1 ? VPNV6_FAMILY : VPNV4_FAMILY,
       key: dest.charAt(0) + v.rdChars + dest.slice(1),
       route: { prefix: best.route.prefix, length: best.route.length, rd: v.config.rd, labels },
-      nextHop: undefined,
+      nextHop: v.nextHops[ai],
       attributes: this.exportAttributes(v, best.attributes),
       source: 'local',
       since: best.since,
@@ -612,6 +631,8 @@ export class VrfManager {
   private labelFor(v: VrfState, ai: number, dest: string, best: Path, old: ExportedPath | undefined): number | undefined {
     const c = v.config;
     this.owner = undefined;
+    const given = this.givenLabels.get(best);
+    if (given !== undefined) return given;
     if (c.labelMode === 'per-vrf') return c.label;
     if (c.labelMode === 'per-prefix') {
       this.owner = `${ai}:${dest}`;

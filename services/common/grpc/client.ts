@@ -7,6 +7,7 @@ import {
   type ClientUnaryCall,
   type ServiceError,
 } from '@grpc/grpc-js';
+import { currentRequestIds, REQUEST_ID_HEADER } from '../ops/request-context.js';
 
 type Callback<Res> = (error: ServiceError | null, response: Res) => void;
 
@@ -32,12 +33,19 @@ export function promiseClient<C extends Client>(client: C): PromiseClient<C> {
       return (request: unknown, options: { deadlineMs?: number; metadata?: Metadata } = {}) =>
         new Promise((resolve, reject) => {
           const callOptions: Partial<CallOptions> = options.deadlineMs ? { deadline: Date.now() + options.deadlineMs } : {};
-          (method as (...a: unknown[]) => void).call(client, request, options.metadata ?? new Metadata(), callOptions, (err: ServiceError | null, res: unknown) =>
+          (method as (...a: unknown[]) => void).call(client, request, withRequestId(options.metadata ?? new Metadata()), callOptions, (err: ServiceError | null, res: unknown) =>
             err ? reject(err) : resolve(res),
           );
         });
     },
   });
+}
+
+/** The change being worked on travels with the call: the callee logs the same request id. */
+function withRequestId(md: Metadata): Metadata {
+  const id = currentRequestIds()[0];
+  if (id && !md.get(REQUEST_ID_HEADER).length) md.set(REQUEST_ID_HEADER, id);
+  return md;
 }
 
 export function insecure(): ChannelCredentials {

@@ -1,15 +1,23 @@
 // gRPC server plumbing shared by the services: standard health checking
-// (grpc.health.v1), one log line per failed call, and a graceful stop.
+// (grpc.health.v1), TLS and client certificates (tls.*), a request id and a
+// duration metric per unary call, one log line per failed call, and a
+// graceful stop.
 import {
+  Metadata,
   Server,
-  ServerCredentials,
   status,
+  type sendUnaryData,
+  type ServerUnaryCall,
   type ServiceDefinition,
+  type ServiceError,
   type UntypedServiceImplementation,
   type handleUnaryCall,
 } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
+import { Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
+import { REQUEST_ID_HEADER, requestIdOf, withRequestIds } from '../ops/request-context.js';
+import { serverCredentials, type TlsMaterial } from '../tls.js';
 import { ApiError, toServiceError } from './errors.js';
 
 export interface GrpcService {
@@ -48,24 +56,77 @@ export function unary<Req, Res>(
   };
 }
 
+function callDurations(registry: Registry): Histogram<'grpc_service' | 'grpc_method' | 'grpc_code'> {
+  const name = 'l3vpn_grpc_server_handling_seconds';
+  return (
+    (registry.getSingleMetric(name) as Histogram<'grpc_service' | 'grpc_method' | 'grpc_code'> | undefined) ??
+    new Histogram({
+      name,
+      help: 'Duration of unary gRPC calls served, by method and status code',
+      labelNames: ['grpc_service', 'grpc_method', 'grpc_code'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    })
+  );
+}
+
+/**
+ * Wraps each unary handler: the caller's x-request-id (or a new one) is the
+ * current request id while it runs (logs, outbox rows, onward calls) and
+ * goes back in the response metadata; its duration is observed by method
+ * and status. Streaming handlers are left as they are.
+ */
+function instrumented(service: GrpcService, durations: Histogram<'grpc_service' | 'grpc_method' | 'grpc_code'> | undefined): UntypedServiceImplementation {
+  const out: UntypedServiceImplementation = { ...service.implementation };
+  for (const [key, method] of Object.entries(service.definition)) {
+    const handler = service.implementation[key] as handleUnaryCall<unknown, unknown> | undefined;
+    if (!handler || method.requestStream || method.responseStream) continue;
+    const labels = { grpc_service: service.name, grpc_method: method.path.split('/').pop() ?? key };
+    out[key] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      const offered = call.metadata.get(REQUEST_ID_HEADER)[0];
+      const requestId = requestIdOf(typeof offered === 'string' ? offered : offered?.toString());
+      const md = new Metadata();
+      md.set(REQUEST_ID_HEADER, requestId);
+      call.sendMetadata(md);
+      const end = durations?.startTimer(labels);
+      withRequestIds([requestId], () =>
+        handler(call, (err, value, trailer, flags) => {
+          const code = (err as Partial<ServiceError> | null)?.code ?? status.OK;
+          end?.({ grpc_code: status[code] ?? String(code) });
+          if (err && (err as Partial<ServiceError>).metadata instanceof Metadata) (err as ServiceError).metadata.set(REQUEST_ID_HEADER, requestId);
+          callback(err, value, trailer, flags);
+        }),
+      );
+    };
+  }
+  return out;
+}
+
 export async function startGrpcServer(options: {
   listen: string;
   services: GrpcService[];
   log: Logger;
+  /** TLS and client-certificate settings (tls.*); plaintext without. */
+  tls?: TlsMaterial;
+  /** Where the call-duration histogram goes. */
+  metrics?: Registry;
 }): Promise<RunningGrpcServer> {
   const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
+  const durations = options.metrics ? callDurations(options.metrics) : undefined;
   for (const s of options.services) {
-    server.addService(s.definition, s.implementation);
+    server.addService(s.definition, instrumented(s, durations));
     health.setStatus(s.name, 'NOT_SERVING');
   }
+  const creds = serverCredentials(options.tls ?? { clientAuth: 'none' });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(options.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(options.listen, creds, (err, p) => (err ? reject(err) : resolve(p))),
   );
   health.setStatus('', 'SERVING');
   for (const s of options.services) health.setStatus(s.name, 'SERVING');
-  options.log.info({ listen: options.listen, port, services: options.services.map((s) => s.name) }, 'gRPC server listening');
+  const tls = options.tls?.cert ? `tls, client certificates: ${options.tls.clientAuth}` : 'plaintext';
+  options.log.info({ listen: options.listen, port, tls, services: options.services.map((s) => s.name) }, 'gRPC server listening');
 
   return {
     server,

@@ -2,6 +2,7 @@
 import type { IntentService } from '../intent/intent-service.js';
 import type { Scope, TokenInfo, TokenStore } from '../auth/tokens.js';
 import type { IdempotencyStore } from './idempotency.js';
+import type { NodeStateReader } from './node-state.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -18,6 +19,8 @@ export interface HttpDeps {
   intents: IntentService;
   tokens: TokenStore;
   idempotency: IdempotencyStore;
+  /** Desired and agent-reported state per node (/v1/nodes/{id}/state). */
+  nodeStates: NodeStateReader;
   /** Require If-Match on PUT, PATCH and DELETE (428 without). */
   requireIfMatch: boolean;
   /** Checks the database for /readyz. */

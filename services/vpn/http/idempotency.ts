@@ -2,6 +2,10 @@
 // first request's response is stored under (token, key) and replayed for a
 // repeat with the same method, path and body; another request under the same
 // key gets 422, and one arriving while the first still runs gets 409.
+// A claim is a lease: if the process running the first request dies, the row
+// is never completed nor abandoned, so a claim older than IN_FLIGHT_LEASE_MS
+// counts as abandoned and the key can be used again (else a portal could not
+// finish a create it never got an answer to until the key expired).
 import { createHash } from 'node:crypto';
 import { Prisma, type PrismaClient } from '../../common/gen/prisma/client.js';
 
@@ -27,6 +31,9 @@ export function requestHash(method: string, path: string, body: unknown): string
   return createHash('sha256').update(`${method} ${path}\n${canonical(body)}`).digest('hex');
 }
 
+/** Longer than any write request runs (they are single transactions). */
+export const IN_FLIGHT_LEASE_MS = 30_000;
+
 export class IdempotencyStore {
   constructor(
     private readonly prisma: PrismaClient,
@@ -48,7 +55,11 @@ export class IdempotencyStore {
         continue;
       }
       if (row.requestHash !== hash) return { kind: 'mismatch' };
-      if (row.status === null) return { kind: 'in-flight' };
+      if (row.status === null) {
+        if (row.createdAt.getTime() > Date.now() - IN_FLIGHT_LEASE_MS) return { kind: 'in-flight' };
+        await this.prisma.idempotencyKey.deleteMany({ where: { tokenId, key, status: null, createdAt: row.createdAt } });
+        continue;
+      }
       return { kind: 'replay', status: row.status, headers: (row.headers ?? {}) as Record<string, string>, body: String(row.body ?? '') };
     }
     return { kind: 'in-flight' };

@@ -72,7 +72,10 @@ export function registerResourceRoutes(app: FastifyInstance, deps: HttpDeps): vo
       return { dryRun: Boolean(query.dryRun), ...(precondition ? { precondition } : {}) };
     };
     const sendWrite = (reply: FastifyReply, result: WriteResult<{ id: string; version: number }>, status: number) => {
-      if (result.dryRun) return reply.code(200).send({ dryRun: true, changes: result.changes, affectedNodes: result.affectedNodes, ...(result.plan ? { plan: result.plan } : {}), ...(result.resource ? { resource: result.resource } : {}) });
+      if (result.dryRun) {
+        const { changes, affectedNodes, plan, releases, resource } = result;
+        return reply.code(200).send({ dryRun: true, changes, affectedNodes, ...(plan ? { plan, releases } : {}), ...(resource ? { resource } : {}) });
+      }
       if (!result.resource) return reply.code(204).send();
       reply.header('etag', etagOf(result.resource.version));
       if (status === 201) reply.header('location', `${base}/${encodeURIComponent(result.resource.id)}`);

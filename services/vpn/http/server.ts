@@ -9,9 +9,12 @@ import { IntentError } from '../intent/errors.js';
 import { formats, sharedSchemas } from '../intent/schemas.js';
 import { bodyAjv, textAjv } from '../intent/validator.js';
 import type { Logger } from '../../common/logger.js';
+import { REQUEST_ID_HEADER, requestIdOf, withRequestIds } from '../../common/ops/request-context.js';
 import type { HttpDeps } from './context.js';
 import { registerDocsRoutes } from './docs.js';
 import { registerIdempotencyHook } from './idempotent-post.js';
+import { planSchema } from './plan-schema.js';
+import { registerNodeStateRoutes } from './node-state.js';
 import { problem, problemOfIntentError, problemOfValidation, sendProblem } from './problem.js';
 import { registerResourceRoutes } from './resources.js';
 import { registerTokenRoutes } from './tokens.js';
@@ -37,38 +40,42 @@ const problemSchema = {
   },
 };
 
-const planSchema = {
-  $id: 'Plan',
-  type: 'object',
-  description: 'the answer to a dry run: what the write would change, and on which nodes',
-  required: ['dryRun', 'changes', 'affectedNodes'],
-  properties: {
-    dryRun: { type: 'boolean' },
-    changes: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: { kind: { type: 'string' }, id: { type: 'string' }, action: { type: 'string', enum: ['create', 'update', 'delete'] } },
-      },
-    },
-    affectedNodes: { type: 'array', items: { type: 'string' } },
-    resource: { type: 'object', additionalProperties: true, description: 'the resource as it would be' },
-    plan: {
-      type: 'array',
-      description: "per node, how its desired state would change (VRFs, routes, LFIB entries, transport paths added/modified/deleted); values not allocated yet are listed in newAllocations",
-      items: { type: 'object', additionalProperties: true },
-    },
-  },
-};
+/** Transport and instrumentation of the API, from the process's settings. */
+export interface HttpOptions {
+  /** node:https server options (tls.*); plain HTTP without. */
+  https?: object;
+  /** Observes each request's duration by route pattern, method and status. */
+  observe?: (labels: { route: string; method: string; status: string }, seconds: number) => void;
+}
 
-export async function buildHttpApi(deps: HttpDeps, log: Logger): Promise<FastifyInstance> {
+export async function buildHttpApi(deps: HttpDeps, log: Logger, options: HttpOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(options.https ? { https: options.https } : {}),
+    // X-Request-Id from the caller when it is a sane token, else a new one: request.id.
+    genReqId: (req) => requestIdOf([req.headers[REQUEST_ID_HEADER]].flat()[0]),
     logger: false,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // The response serializer picks anyOf branches with its own Ajv; it must know the formats too.
     serializerOpts: { ajv: { formats, strict: false } },
+  }) as unknown as FastifyInstance;
+  // First hook: everything the request does after this (logs, outbox rows, onward calls) carries its id.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    withRequestIds([request.id], done);
+  });
+  app.addHook('preSerialization', async (request, reply, payload) => {
+    const isProblem = String(reply.getHeader('content-type') ?? '').startsWith('application/problem+json');
+    return isProblem && payload && typeof payload === 'object' ? { ...payload, requestId: request.id } : payload;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    options.observe?.({ route, method: request.method, status: String(reply.statusCode) }, seconds);
+    if (route !== '/healthz' && route !== '/readyz') {
+      log.info({ requestId: request.id, method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    }
   });
   // The same compiled schemas as the domain layer; bodies are never coerced, text parts are.
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
@@ -110,13 +117,14 @@ export async function buildHttpApi(deps: HttpDeps, log: Logger): Promise<Fastify
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return sendProblem(reply, request, { ...problem('invalid-request', err.message, request.url), status: err.statusCode });
     }
-    log.error({ err, method: request.method, url: request.url }, 'request failed');
+    log.error({ err, requestId: request.id, method: request.method, url: request.url }, 'request failed');
     return sendProblem(reply, request, problem('internal-error', 'internal error', request.url));
   });
   app.setNotFoundHandler((request, reply) => sendProblem(reply, request, problem('not-found', `no route ${request.method} ${request.url.split('?')[0]}`, request.url)));
 
   registerResourceRoutes(app, deps);
   registerVrfRoutes(app, deps);
+  registerNodeStateRoutes(app, deps);
   registerTokenRoutes(app, deps);
   registerDocsRoutes(app);
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));

@@ -13,7 +13,7 @@ import { writeOutbox } from './outbox.js';
 import { DEFAULT_LIMIT, decodeCursor, MAX_LIMIT, pageOf, type Page, type PageRequest } from './pagination.js';
 import { sites } from './sites.js';
 import { vpns } from './vpns.js';
-import type { ResourceKind, ResourceSpecs, ResourceViews, RoutesView, VrfView, WriteResult } from './types.js';
+import type { NodePlan, PoolReleases, ResourceKind, ResourceSpecs, ResourceViews, RoutesView, VrfView, WriteResult } from './types.js';
 import { validateResource } from './validator.js';
 import { listVrfs, readVrf } from './vrfs.js';
 import { lockRows, WriteContext, type Tx } from './write-context.js';
@@ -29,12 +29,13 @@ export interface WriteOptions {
 
 /** Told after each commit which nodes to reconcile (the outbox row backs it up if this fails). */
 export interface ChangeSink {
-  committed(outboxId: bigint, nodes: string[]): Promise<void>;
+  /** `settle`: an inventory change; more may follow at once, so reconciling may wait a moment to take them together. */
+  committed(outboxId: bigint, nodes: string[], options?: { settle?: boolean }): Promise<void>;
 }
 
-/** Answers, for a dry run, what the nodes' desired states would become; runs inside the write's transaction. */
+/** Answers, for a dry run, what the nodes' desired states would become and what would be released; runs inside the write's transaction. */
 export interface DesiredStatePlanner {
-  plan(tx: Tx, nodes: string[]): Promise<unknown[]>;
+  plan(tx: Tx, nodes: string[], vpns: string[]): Promise<{ plan: NodePlan[]; releases: PoolReleases }>;
 }
 
 /** Where a VRF's routes come from (the bgp service). */
@@ -178,7 +179,8 @@ export class IntentService {
               ...(resource ? { resource } : {}),
             };
             if (options.dryRun) {
-              if (this.planner && r.affectedNodes.length) r.plan = await this.planner.plan(tx, r.affectedNodes);
+              const vpnIds = r.changes.filter((c) => c.kind === 'vpn').map((c) => c.id);
+              if (this.planner) Object.assign(r, await this.planner.plan(tx, r.affectedNodes, vpnIds));
               throw new DryRun(r);
             }
             outboxId = await writeOutbox(tx, { aggregate: kind, aggregateId: id, action, nodes: r.affectedNodes, changes: r.changes, resource });
@@ -193,7 +195,7 @@ export class IntentService {
     }
     if (outboxId !== undefined) {
       try {
-        await this.sink.committed(outboxId, result.affectedNodes);
+        await this.sink.committed(outboxId, result.affectedNodes, { settle: kind === 'node' || kind === 'link' });
       } catch (err) {
         // Committed; the outbox relay will queue the reconcile.
         this.log.warn({ err: (err as Error).message, outboxId: String(outboxId) }, 'could not queue reconcile jobs after commit; the outbox relay will');

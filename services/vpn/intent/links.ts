@@ -5,12 +5,15 @@ import { statusFilter } from './handler.js';
 import { contains, parseIp, parseIpPrefix } from './ip.js';
 import { linkView } from './records.js';
 import type { LinkSpec } from './types.js';
-import { lockRows, type WriteContext } from './write-context.js';
+import { lockInterfaces, lockRows, type WriteContext } from './write-context.js';
 
 async function checkLink(ctx: WriteContext, l: LinkSpec): Promise<void> {
   const p = new Problems();
   if (l.a.node === l.b.node) p.add('/b/node', 'a link joins two different nodes');
-  const found = await lockRows(ctx.tx, 'node', [l.a.node, l.b.node]);
+  // Link writes on one node need not wait for each other or for the worker's status updates: the nodes must only
+  // stay, and each interface is claimed under a lock of its own. Site writes (FOR UPDATE on the node) still wait.
+  const found = await lockRows(ctx.tx, 'node', [l.a.node, l.b.node], 'key share');
+  await lockInterfaces(ctx.tx, [l.a, l.b]);
   for (const end of ['a', 'b'] as const) if (!found.includes(l[end].node)) p.add(`/${end}/node`, `no node '${l[end].node}'`);
   if (Boolean(l.a.address) !== Boolean(l.b.address)) p.add(l.a.address ? '/b/address' : '/a/address', 'give both ends an address, or neither (unnumbered)');
   if (l.a.address && l.b.address) {

@@ -2,6 +2,7 @@
 // own transaction, so a committed change is never without its notice and a
 // rolled-back one never has one.
 import type { Prisma } from '../../common/gen/prisma/client.js';
+import { currentRequestIds } from '../../common/ops/request-context.js';
 import type { Change, ResourceKind } from './types.js';
 import type { Tx } from './write-context.js';
 
@@ -22,6 +23,7 @@ export async function writeOutbox(tx: Tx, e: OutboxEntry): Promise<bigint> {
       action: e.action,
       nodes: e.nodes,
       payload: { changes: e.changes, resource: e.resource ?? null } as unknown as Prisma.InputJsonValue,
+      requestIds: [...currentRequestIds()],
     },
     select: { id: true },
   });

@@ -160,6 +160,56 @@ export interface WriteResult<V> {
   changes: Change[];
   /** Nodes whose desired state the write may change; each gets a reconcile job. */
   affectedNodes: string[];
-  /** Dry runs: per node, what its desired state would gain, change and lose. */
-  plan?: unknown[];
+  /** Dry runs: per node, what its desired state would gain, change and lose, and what it would give back. */
+  plan?: NodePlan[];
+  /** Dry runs: VPN-wide values that would go into hold-down. */
+  releases?: PoolReleases;
+}
+
+export interface ChangeCounts {
+  added: number;
+  modified: number;
+  deleted: number;
+}
+
+export interface ReleasedLabel {
+  owner: string;
+  label: number;
+}
+
+export interface ReleasedValue {
+  owner: string;
+  value: string;
+}
+
+/** A route the node would stop advertising: its BGP withdraws RD:prefix. */
+export interface WithdrawnRoute {
+  vrf: string;
+  prefix: string;
+  routeDistinguisher: string;
+}
+
+/** A dry run's answer for one node. */
+export interface NodePlan {
+  node: string;
+  /** The stored generation the plan is against (0: none yet). */
+  generation: number;
+  changed: boolean;
+  /** The node would leave the intent. */
+  removed?: boolean;
+  vrfs: ChangeCounts;
+  routes: ChangeCounts;
+  lfibEntries: ChangeCounts;
+  transportPaths: ChangeCounts;
+  /** Values the worker would allocate (owner keys); the plan used placeholders for them. */
+  newAllocations: string[];
+  /** What the node's job would give back to the labels service (into hold-down). */
+  releases: { labels: ReleasedLabel[]; routeDistinguishers: ReleasedValue[]; sidIndex?: number };
+  withdrawnRoutes: WithdrawnRoute[];
+}
+
+/** Values of VPNs (not of one node) that would go into hold-down: route targets, given RDs. */
+export interface PoolReleases {
+  routeTargets: ReleasedValue[];
+  routeDistinguishers: ReleasedValue[];
 }

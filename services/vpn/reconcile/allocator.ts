@@ -12,7 +12,7 @@
 //   release happens only once the VPN is gone, and an allocation that
 //   waited behind it sees the VPN gone too (or, re-created, starts afresh).
 import { status } from '@grpc/grpc-js';
-import type { PrismaClient, VpnIdentifierClaim } from '../../common/gen/prisma/client.js';
+import type { PrismaClient, Vpn, VpnIdentifierClaim, VpnRouteTarget } from '../../common/gen/prisma/client.js';
 import { AllocationState, LabelKind } from '../../common/gen/proto/l3vpn/v1/labels.js';
 import { fromDbEnum, type VpnRow } from '../intent/records.js';
 import type { Db } from '../intent/write-context.js';
@@ -21,7 +21,8 @@ import { isStatus, type LabelsApi } from './labels-client.js';
 import type { NodeIntent } from './node-intent.js';
 import { FIRST_TABLE_ID, owners, SR_DOMAIN } from './owners.js';
 
-const VPN_LABEL_PREFIXES = ['vrf:', 'ce:', 'prefix:'];
+/** Owner keys of the labels a node's VPNs hold (not its SID). */
+export const isVpnLabelOwner = (owner: string) => ['vrf:', 'ce:', 'prefix:'].some((p) => owner.startsWith(p));
 const administratorOf = (value: string) => value.slice(0, value.lastIndexOf(':'));
 
 export interface AllocationResult {
@@ -202,7 +203,7 @@ export class NodeAllocator {
     let pageToken = '';
     do {
       const page = await this.labels.listLabels({ node, kind: LabelKind.LABEL_KIND_UNSPECIFIED, state: AllocationState.ALLOCATION_STATE_ALLOCATED, ownerPrefix: '', pageSize: 10_000, pageToken });
-      out.push(...page.labels.map((l) => l.owner).filter((o) => VPN_LABEL_PREFIXES.some((p) => o.startsWith(p))));
+      out.push(...page.labels.map((l) => l.owner).filter(isVpnLabelOwner));
       pageToken = page.nextPageToken;
     } while (pageToken);
     return out;
@@ -243,10 +244,14 @@ export class NodeAllocator {
   }
 
   private async wanted(db: Db, c: Pick<VpnIdentifierClaim, 'owner' | 'kind' | 'vpnId' | 'value'>): Promise<boolean> {
-    const vpn = await db.vpn.findUnique({ where: { id: c.vpnId }, include: { routeTargets: true } });
-    if (!vpn) return false;
-    if (c.kind === 'rd') return vpn.routeDistinguisher !== null && (c.value === null || vpn.routeDistinguisher === c.value);
-    const rt = vpn.routeTargets.find((r) => owners.routeTarget(vpn.id, fromDbEnum(r.role)) === c.owner);
-    return Boolean(rt) && (c.value === null || rt!.value === null || rt!.value === c.value);
+    return claimWanted(await db.vpn.findUnique({ where: { id: c.vpnId }, include: { routeTargets: true } }), c);
   }
+}
+
+/** Whether a VPN (null: gone) still wants the route target or given RD a claim holds. */
+export function claimWanted(vpn: (Vpn & { routeTargets: VpnRouteTarget[] }) | null, c: Pick<VpnIdentifierClaim, 'owner' | 'kind' | 'value'>): boolean {
+  if (!vpn) return false;
+  if (c.kind === 'rd') return vpn.routeDistinguisher !== null && (c.value === null || vpn.routeDistinguisher === c.value);
+  const rt = vpn.routeTargets.find((r) => owners.routeTarget(vpn.id, fromDbEnum(r.role)) === c.owner);
+  return Boolean(rt) && (c.value === null || rt!.value === null || rt!.value === c.value);
 }

@@ -1,6 +1,6 @@
 // The labels service's gRPC client, as async calls with a deadline (a job
 // must fail and retry, never hang on a lost call).
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { LabelsServiceClient } from '../../common/gen/proto/l3vpn/v1/labels.js';
 import { insecure, promiseClient, type PromiseClient } from '../../common/grpc/client.js';
 
@@ -8,8 +8,8 @@ export type LabelsApi = PromiseClient<InstanceType<typeof LabelsServiceClient>>;
 
 const DEADLINE_MS = 15_000;
 
-export function labelsApi(address: string): LabelsApi {
-  const client = promiseClient(new LabelsServiceClient(address, insecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 }));
+export function labelsApi(address: string, credentials: ChannelCredentials = insecure()): LabelsApi {
+  const client = promiseClient(new LabelsServiceClient(address, credentials, { 'grpc.max_receive_message_length': 64 * 1024 * 1024 }));
   return new Proxy(client, {
     get(target, prop) {
       const method = (target as unknown as Record<string | symbol, unknown>)[prop];

@@ -1,38 +1,26 @@
 // Dry runs: per node, exactly what the write would change in the desired
-// state. Runs the worker's computation on the would-be intent inside the
-// write's transaction (rolled back afterwards) and diffs it with the stored
-// state. Allocates nothing: values the worker has not allocated yet are
-// looked up read-only in the labels service, or stood in by placeholders
-// that the answer lists as "new".
+// state, which routes the node would withdraw and what its job would give
+// back (labels, RDs, its SID; RTs of a VPN) into hold-down. Runs the worker's
+// computation on the would-be intent inside the write's transaction (rolled
+// back afterwards) and diffs it with the stored state; releases follow the
+// rules of allocator.ts. Allocates nothing: values the worker has not
+// allocated yet are looked up read-only in the labels service, or stood in
+// by placeholders that the answer lists as "new".
 import type { Vrf, VrfAllocation } from '../../common/gen/prisma/client.js';
+import { ChangeKind, VrfRouteSource, type DesiredStateDelta, type NodeDesiredState } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import { AllocationState, LabelKind } from '../../common/gen/proto/l3vpn/v1/labels.js';
 import { computeNodeDesiredState, diffDesiredState, prepareNetwork, summarizeDelta } from '../../common/desired-state/index.js';
 import { fromDbEnum, type VpnRow } from '../intent/records.js';
+import type { NodePlan, PoolReleases, ReleasedLabel, ReleasedValue, WithdrawnRoute } from '../intent/types.js';
 import type { Tx } from '../intent/write-context.js';
 import { SimulatedVpnRouting } from '../routes/simulated-routing.js';
 import type { DesiredStateStore } from '../state/desired-state-store.js';
-import { desiredInput } from './desired-input.js';
+import { claimWanted, isVpnLabelOwner } from './allocator.js';
+import { desiredInput, labelModeOf, vrfLabelRequests } from './desired-input.js';
 import type { LabelsApi } from './labels-client.js';
 import type { MissingValues } from './missing-values.js';
-import { loadNodeIntent } from './node-intent.js';
-import { FIRST_TABLE_ID, owners } from './owners.js';
-
-type Counts = { added: number; modified: number; deleted: number };
-
-export interface NodePlan {
-  node: string;
-  /** The stored generation the plan is against (0: none yet). */
-  generation: number;
-  changed: boolean;
-  vrfs: Counts;
-  routes: Counts;
-  lfibEntries: Counts;
-  transportPaths: Counts;
-  /** Values the worker would allocate (owner keys); the plan used placeholders for them. */
-  newAllocations: string[];
-  /** The node would leave the intent. */
-  removed?: boolean;
-}
+import { loadNodeIntent, type NodeIntent } from './node-intent.js';
+import { FIRST_TABLE_ID, owners, SR_DOMAIN } from './owners.js';
 
 const PLACEHOLDER_TOP = 0xfffff;
 
@@ -106,39 +94,41 @@ export class Planner {
     private readonly store: DesiredStateStore,
   ) {}
 
-  async plan(tx: Tx, affected: string[]): Promise<NodePlan[]> {
-    const nodes = await this.withImporters(tx, affected);
-    const [held, tables] = await Promise.all([this.heldLabels(tx, nodes), this.tablesInUse(tx, nodes)]);
+  async plan(tx: Tx, affected: string[], vpnIds: string[]): Promise<{ plan: NodePlan[]; releases: PoolReleases }> {
+    const nodes = affected.length ? await this.withImporters(tx, affected) : [];
+    const [held, tables, sids] = await Promise.all([this.heldLabels(tx, nodes), this.tablesInUse(tx, nodes), this.sidIndexes(nodes)]);
     const values = new PlanValues(held, tables);
-    const out: NodePlan[] = [];
+    const plan: NodePlan[] = [];
     for (const node of nodes) {
       const latest = await this.store.latest(node, tx);
       const intent = await loadNodeIntent(tx, node, values);
-      const zero = (): Counts => ({ added: 0, modified: 0, deleted: 0 });
-      if (!intent) {
-        const before = latest?.state;
-        const s = summarizeDelta(diffDesiredState(before, { ...(before ?? { node, generation: 0, role: 0, vrfs: [], vrfRoutes: [], lfibEntries: [], transportPaths: [] }), vrfs: [], vrfRoutes: [], lfibEntries: [], transportPaths: [] }));
-        out.push({ node, generation: latest?.generation ?? 0, changed: Boolean(latest), removed: true, vrfs: s.byKind.vrf, routes: s.byKind.vrfRoute, lfibEntries: s.byKind.lfibEntry, transportPaths: s.byKind.transportPath, newAllocations: [] });
-        continue;
+      const before = latest?.state;
+      let after: NodeDesiredState;
+      if (intent) {
+        const routes = await new SimulatedVpnRouting(tx, values).selectedRoutes(node);
+        after = computeNodeDesiredState(prepareNetwork(desiredInput(intent)), node, routes, { generation: (latest?.generation ?? 0) + 1 }).state;
+      } else {
+        after = { ...(before ?? { node, generation: 0, role: 0, transport: undefined }), vrfs: [], vrfRoutes: [], lfibEntries: [], transportPaths: [] };
       }
-      const routes = await new SimulatedVpnRouting(tx, values).selectedRoutes(node);
-      const { state } = computeNodeDesiredState(prepareNetwork(desiredInput(intent)), node, routes, { generation: (latest?.generation ?? 0) + 1 });
-      const delta = diffDesiredState(latest?.state, state);
+      const delta = diffDesiredState(before, after);
       const s = summarizeDelta(delta);
-      const changed = !latest || s.added + s.modified + s.deleted > 0 || delta.transport !== undefined;
-      if (!changed && !affected.includes(node)) continue;
-      out.push({
+      const changed = intent ? !latest || s.added + s.modified + s.deleted > 0 || delta.transport !== undefined : Boolean(latest);
+      if (intent && !changed && !affected.includes(node)) continue;
+      plan.push({
         node,
         generation: latest?.generation ?? 0,
         changed,
-        vrfs: s.byKind.vrf ?? zero(),
-        routes: s.byKind.vrfRoute ?? zero(),
-        lfibEntries: s.byKind.lfibEntry ?? zero(),
-        transportPaths: s.byKind.transportPath ?? zero(),
-        newAllocations: (values.issued.get(node) ?? []).sort(),
+        ...(intent ? {} : { removed: true }),
+        vrfs: s.byKind.vrf,
+        routes: s.byKind.vrfRoute,
+        lfibEntries: s.byKind.lfibEntry,
+        transportPaths: s.byKind.transportPath,
+        newAllocations: intent ? (values.issued.get(node) ?? []).sort() : [],
+        releases: await this.nodeReleases(tx, node, intent, held.get(node)!, sids.get(node)),
+        withdrawnRoutes: withdrawnRoutes(delta, before),
       });
     }
-    return out;
+    return { plan, releases: await this.poolReleases(tx, vpnIds) };
   }
 
   /** Affected nodes and the PEs importing their VPNs: a new site on one PE is new routes on the others. */
@@ -150,26 +140,69 @@ export class Planner {
     return [...new Set([...affected, ...importers.map((v) => v.nodeId)])].sort();
   }
 
-  /** What the labels service holds for each node (read-only), over what the worker recorded. */
-  private async heldLabels(tx: Tx, nodes: string[]): Promise<Map<string, Map<string, number>>> {
-    const out = new Map<string, Map<string, number>>();
-    for (const l of await tx.nodeLabel.findMany({ where: { nodeId: { in: nodes } } })) {
-      if (!out.has(l.nodeId)) out.set(l.nodeId, new Map());
-      out.get(l.nodeId)!.set(l.owner, l.label);
-    }
-    for (const node of nodes) {
-      if (!out.has(node)) out.set(node, new Map());
-      try {
-        const page = await this.labels.listLabels(
-          { node, kind: LabelKind.LABEL_KIND_UNSPECIFIED, state: AllocationState.ALLOCATION_STATE_ALLOCATED, ownerPrefix: '', pageSize: 10_000, pageToken: '' },
-          { deadlineMs: 2000 },
-        );
-        for (const l of page.labels) out.get(node)!.set(l.owner, l.label);
-      } catch {
-        // Labels service unreachable: what the worker recorded is all we know; unknown labels show as new.
-      }
+  /**
+   * What the node's job would release after storing the new state
+   * (NodeAllocator.releaseUnwanted / releaseNode): VPN labels no VRF wants,
+   * the owned RDs of VRFs that go (or whose VPN now gives its RD), and the
+   * SID index of a node that goes or takes another one.
+   */
+  private async nodeReleases(tx: Tx, node: string, intent: NodeIntent | undefined, held: ReadonlyMap<string, number>, sid: number | undefined): Promise<NodePlan['releases']> {
+    const wanted = new Set(intent?.vrfs.flatMap((vi) => vrfLabelRequests(vi.vpn.id, labelModeOf(vi.vpn.labelMode), node, vi.sites).map((r) => r.owner)));
+    const labels: ReleasedLabel[] = [...held].filter(([owner]) => isVpnLabelOwner(owner) && !wanted.has(owner)).map(([owner, label]) => ({ owner, label }));
+    const live = new Map(intent?.vrfs.map((vi) => [vi.vrf.id, vi.vpn]));
+    const routeDistinguishers: ReleasedValue[] = (await tx.vrfAllocation.findMany({ where: { nodeId: node, rdOwned: true } }))
+      .filter((a) => a.rd && (!live.has(a.vrfId) || live.get(a.vrfId)!.routeDistinguisher))
+      .map((a) => ({ owner: owners.vrf(a.vpnId, node), value: a.rd! }));
+    const sidGoes = sid !== undefined && (!intent || (intent.node.transport === 'SR' && intent.node.nodeSidIndex !== null && intent.node.nodeSidIndex !== sid));
+    return { labels: byOwner(labels), routeDistinguishers: byOwner(routeDistinguishers), ...(sidGoes ? { sidIndex: sid } : {}) };
+  }
+
+  /** Route targets and given RDs of the written VPNs that the sweep would release (allocator.ts, claimWanted). */
+  private async poolReleases(tx: Tx, vpnIds: string[]): Promise<PoolReleases> {
+    const out: PoolReleases = { routeTargets: [], routeDistinguishers: [] };
+    if (!vpnIds.length) return out;
+    const [claims, vpns] = await Promise.all([
+      tx.vpnIdentifierClaim.findMany({ where: { vpnId: { in: vpnIds }, value: { not: null } }, orderBy: { owner: 'asc' } }),
+      tx.vpn.findMany({ where: { id: { in: vpnIds } }, include: { routeTargets: true } }),
+    ]);
+    for (const c of claims) {
+      if (claimWanted(vpns.find((v) => v.id === c.vpnId) ?? null, c)) continue;
+      (c.kind === 'rt' ? out.routeTargets : out.routeDistinguishers).push({ owner: c.owner, value: c.value! });
     }
     return out;
+  }
+
+  /** What the labels service holds for each node (read-only), over what the worker recorded. */
+  private async heldLabels(tx: Tx, nodes: string[]): Promise<Map<string, Map<string, number>>> {
+    const out = new Map<string, Map<string, number>>(nodes.map((n) => [n, new Map()]));
+    for (const l of await tx.nodeLabel.findMany({ where: { nodeId: { in: nodes } } })) out.get(l.nodeId)!.set(l.owner, l.label);
+    await Promise.all(
+      nodes.map(async (node) => {
+        for (const l of await this.allocated(node, '')) out.get(node)!.set(l.owner, l.label);
+      }),
+    );
+    return out;
+  }
+
+  /** Node SID indexes the SR domain holds, by node. */
+  private async sidIndexes(nodes: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (!nodes.length) return out;
+    for (const l of await this.allocated(SR_DOMAIN, 'sid:')) if (l.sidIndex !== undefined) out.set(l.owner.slice('sid:'.length), l.sidIndex);
+    return out;
+  }
+
+  private async allocated(node: string, ownerPrefix: string) {
+    try {
+      const page = await this.labels.listLabels(
+        { node, kind: LabelKind.LABEL_KIND_UNSPECIFIED, state: AllocationState.ALLOCATION_STATE_ALLOCATED, ownerPrefix, pageSize: 10_000, pageToken: '' },
+        { deadlineMs: 2000 },
+      );
+      return page.labels;
+    } catch {
+      // Labels service unreachable: what the worker recorded is all we know; unknown labels show as new, unknown releases are left out.
+      return [];
+    }
   }
 
   private async tablesInUse(tx: Tx, nodes: string[]): Promise<Map<string, Set<number>>> {
@@ -180,4 +213,18 @@ export class Planner {
     }
     return out;
   }
+}
+
+const byOwner = <T extends { owner: string }>(list: T[]) => list.sort((a, b) => (a.owner < b.owner ? -1 : a.owner > b.owner ? 1 : 0));
+
+/** Routes the node originated (connected, static, from its CEs) that the delta deletes: its BGP withdraws them. */
+function withdrawnRoutes(delta: DesiredStateDelta, before: NodeDesiredState | undefined): WithdrawnRoute[] {
+  const rdOf = new Map(before?.vrfs.map((v) => [v.name, v.rd]));
+  const out: WithdrawnRoute[] = [];
+  for (const c of delta.changes) {
+    const e = c.previous?.entry;
+    if (c.kind !== ChangeKind.CHANGE_KIND_DELETE || e?.$case !== 'vrfRoute' || e.value.source === VrfRouteSource.VRF_ROUTE_SOURCE_BGP_VPN) continue;
+    out.push({ vrf: e.value.vrf, prefix: e.value.prefix, routeDistinguisher: rdOf.get(e.value.vrf) ?? '' });
+  }
+  return out;
 }

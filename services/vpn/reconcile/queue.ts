@@ -1,14 +1,20 @@
 // The producer side of "reconcile node X": one BullMQ job per node, with the
-// node as job id, so a burst of changes to one node becomes one job.
-import { Queue, type JobsOptions } from 'bullmq';
+// node as job id, so a burst of changes to one node becomes one job. An
+// inventory change (every node's transport) waits a short settle time before
+// its jobs run, as IGPs hold SPF runs back for a burst of topology changes
+// (RFC 8405), so a batch of link writes costs about one reconcile per node.
+import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { PrismaClient } from '../../common/gen/prisma/client.js';
+import { boundedIds, currentRequestIds } from '../../common/ops/request-context.js';
 import type { ChangeSink } from '../intent/intent-service.js';
 
 export const RECONCILE_QUEUE = 'vpn-reconcile';
 
 export interface ReconcileJob {
   node: string;
+  /** Request ids of the changes the job was queued for (the current ones of each enqueue merged into it). */
+  requestIds?: string[];
 }
 
 export function redisConnection(url: string): Redis {
@@ -24,16 +30,26 @@ const JOB_OPTIONS: JobsOptions = {
   removeOnFail: true,
 };
 
+/** A burst of inventory changes holds a node's job back for at most this many settle times. */
+const MAX_HOLD = 25;
+
 /** States in which a job has not yet started, so it will read whatever was committed before it was found there. */
 const NOT_STARTED = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
 
 export class ReconcileQueue implements ChangeSink {
   readonly queue: Queue<ReconcileJob>;
+  private events: QueueEvents | undefined;
+  /** QueueEvents blocks on its connection, so it gets its own; BullMQ does not close a connection it was handed. */
+  private eventsConnection: Redis | undefined;
+  /** Nodes whose running job a change found here: their outbox rows wait for it to finish. */
+  private readonly awaited = new Set<string>();
 
   constructor(
     private readonly redis: Redis,
-    prefix: string,
+    private readonly prefix: string,
     private readonly prisma: PrismaClient,
+    /** How long the jobs of an inventory change wait for more changes before they run. */
+    readonly settleMs = 0,
   ) {
     this.queue = new Queue<ReconcileJob>(RECONCILE_QUEUE, { connection: redis, prefix });
   }
@@ -41,28 +57,89 @@ export class ReconcileQueue implements ChangeSink {
   /**
    * Queues a reconcile of each node. True when every node has a job that has
    * not started yet, or started after `committedBy` (ms since the epoch, a
-   * time the change was known to be committed). A job already running may have read the state before
-   * this change: then the change stays unsent and the relay queues it again
-   * once that job is done.
+   * time the change was known to be committed).
    */
-  async enqueue(nodes: string[], committedBy?: number): Promise<boolean> {
-    let all = true;
-    for (const node of nodes) {
-      const job = await this.queue.add('reconcile', { node }, { ...JOB_OPTIONS, jobId: node });
-      const state = await job.getState();
-      // A running job that started after the change was committed has read it, too.
-      // (add() answers with the job it was given, not the stored one, so ask for that.)
-      const startedAfter = state === 'active' && committedBy !== undefined && ((await this.queue.getJob(node))?.processedOn ?? 0) > committedBy;
-      if (!NOT_STARTED.has(state) && !startedAfter) all = false;
-    }
-    return all;
+  async enqueue(nodes: string[], committedBy?: number, delayMs = 0): Promise<boolean> {
+    return (await this.queueJobs(nodes, committedBy, delayMs)).length === 0;
   }
 
-  async committed(outboxId: bigint, nodes: string[]): Promise<void> {
-    if (await this.enqueue(nodes, Date.now())) await this.prisma.outbox.update({ where: { id: outboxId }, data: { sentAt: new Date() } });
+  /**
+   * Queues a reconcile of each node; answers the nodes whose job was already
+   * running and may have read the state before this change. Their change
+   * stays in the outbox, and the relay queues it again once that job is
+   * done: all changes that arrive while a job runs make one more job.
+   */
+  async queueJobs(nodes: string[], committedBy?: number, delayMs = 0): Promise<string[]> {
+    if (!nodes.length) return [];
+    const requestIds = [...currentRequestIds()];
+    // One round trip for the jobs; an id already queued or running is left as it is.
+    await this.queue.addBulk(
+      nodes.map((node) => ({ name: 'reconcile', data: { node, requestIds }, opts: { ...JOB_OPTIONS, jobId: node, ...(delayMs ? { delay: delayMs } : {}) } })),
+    );
+    const fresh = await Promise.all(
+      nodes.map(async (node) => {
+        const state = await this.queue.getJobState(node);
+        if (NOT_STARTED.has(state)) {
+          const holdBack = state === 'delayed' && delayMs > 0;
+          const job = requestIds.length || holdBack ? await this.queue.getJob(node) : undefined;
+          if (job && requestIds.length) await this.carryIds(job, requestIds);
+          if (job && holdBack) await this.holdBack(job, delayMs);
+          return true;
+        }
+        // A running job that started after the change was committed has read it, too.
+        return state === 'active' && committedBy !== undefined && ((await this.queue.getJob(node))?.processedOn ?? 0) > committedBy;
+      }),
+    );
+    const late = nodes.filter((_, i) => !fresh[i]);
+    for (const node of late) this.awaited.add(node);
+    return late;
+  }
+
+  /**
+   * Another inventory change while the node's job waits: it waits `delayMs`
+   * more, so a burst is taken in one go, yet never longer than MAX_HOLD
+   * settle times after its first change (like an IGP's SPF back-off).
+   */
+  private async holdBack(job: Job<ReconcileJob>, delayMs: number): Promise<void> {
+    // Never earlier than it was due: every call pushes it to now + delayMs, capped from its first change (its timestamp).
+    const delay = Math.min(delayMs, job.timestamp + MAX_HOLD * delayMs - Date.now());
+    if (delay > 0) await job.changeDelay(delay).catch(() => undefined); // promoted meanwhile: it will read the change anyway
+  }
+
+  /** A job not started yet took this enqueue: its data gets these ids too, so the change stays traceable. */
+  private async carryIds(stored: Job<ReconcileJob>, requestIds: string[]): Promise<void> {
+    const had = stored.data.requestIds ?? [];
+    if (requestIds.every((id) => had.includes(id))) return;
+    await stored.updateData({ node: stored.data.node, requestIds: boundedIds([...had, ...requestIds]) }).catch(() => undefined);
+  }
+
+  async committed(outboxId: bigint, nodes: string[], options: { settle?: boolean } = {}): Promise<void> {
+    const late = await this.queueJobs(nodes, Date.now(), options.settle ? this.settleMs : 0);
+    if (late.length === nodes.length) return;
+    // The row keeps only the nodes whose running job may have missed the change, so the relay re-queues just those.
+    await this.prisma.outbox.update({ where: { id: outboxId }, data: late.length ? { nodes: late } : { sentAt: new Date() } });
+  }
+
+  /**
+   * Calls `listener` when a reconcile job (of any replica) that a change here
+   * found running finishes (done, or failed), so the changes that waited for
+   * it are queued at once rather than at the relay's next round.
+   */
+  onJobFinished(listener: (node: string) => void): void {
+    if (!this.events) {
+      this.eventsConnection = this.redis.duplicate();
+      this.events = new QueueEvents(RECONCILE_QUEUE, { connection: this.eventsConnection, prefix: this.prefix });
+    }
+    // Only jobs this process found running when it queued a change: the others leave nothing behind.
+    const finished = ({ jobId }: { jobId: string }) => this.awaited.delete(jobId) && listener(jobId);
+    this.events.on('completed', finished);
+    this.events.on('failed', finished);
+    this.events.on('error', () => {}); // it reconnects by itself; meanwhile the relay's rounds still run
   }
 
   async close(): Promise<void> {
+    await this.events?.close();
+    this.eventsConnection?.disconnect();
     await this.queue.close();
   }
 }

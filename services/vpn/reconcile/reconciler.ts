@@ -4,12 +4,18 @@
 //   1. allocate - labels service, idempotent by owner key (allocator.ts),
 //                 values written back to the intent rows;
 //   2. define   - the node's VRFs and their originated routes in BGP
-//                 (VpnRouting), VRFs that left the intent deleted;
+//                 (VpnRouting), VRFs that left the intent deleted; with
+//                 `originateAfterInstall`, a route only once the node's
+//                 agent reported an applied generation whose LFIB holds its
+//                 label, so no PE sends traffic the egress PE would drop
+//                 (the agent's report queues the node again);
 //   3. compute  - the node's complete desired state (desired-state/) from
 //                 the intent and the routes BGP selected into its VRFs;
-//   4. store    - as a new generation only if it changed, with an outbox
-//                 row that reconciles the PEs importing this node's routes
-//                 when its exports changed (what BGP propagation does);
+//   4. store    - as a new generation only if it changed; with simulated
+//                 routing, with an outbox row that reconciles the PEs
+//                 importing this node's routes when its exports changed
+//                 (what BGP propagation does; with the bgp service, its
+//                 WatchVrfRoutes stream queues them, vrf-route-watch.ts);
 //   5. release  - labels and RDs nothing wants any more, only now that the
 //                 stored state no longer uses them (they go into hold-down).
 import type { PrismaClient } from '../../common/gen/prisma/client.js';
@@ -22,6 +28,7 @@ import { lockRows, type Db } from '../intent/write-context.js';
 import { exportedRoutes } from '../routes/route-selection.js';
 import type { VpnRouting } from '../routes/vpn-routing.js';
 import type { DesiredStateStore } from '../state/desired-state-store.js';
+import { installedLabels } from '../routes/installed-labels.js';
 import type { NodeAllocator } from './allocator.js';
 import { desiredInput, exportingSites, labelModeOf } from './desired-input.js';
 import { loadNodeIntent, type NodeIntent } from './node-intent.js';
@@ -35,6 +42,13 @@ export function exportsChanged(delta: DesiredStateDelta): boolean {
     if (e?.$case === 'lfibEntry') return !e.value.owner.startsWith('sid:');
     return false;
   });
+}
+
+export interface ReconcileOptions {
+  /** Queue the PEs importing a node's routes when its exports change (simulated routing: nothing else propagates them). */
+  notifyImporters: boolean;
+  /** Originate a route only once the node's agent has installed its label (DESIGN: never black-hole). */
+  originateAfterInstall: boolean;
 }
 
 export interface ReconcileOutcome {
@@ -54,6 +68,7 @@ export class NodeReconciler {
     private readonly store: DesiredStateStore,
     private readonly sink: ChangeSink,
     private readonly log: Logger,
+    private readonly options: ReconcileOptions = { notifyImporters: true, originateAfterInstall: false },
   ) {}
 
   async reconcile(node: string): Promise<ReconcileOutcome | undefined> {
@@ -66,29 +81,35 @@ export class NodeReconciler {
     const { inventoryChanged } = await this.allocator.allocate(intent);
     await this.afterAllocation?.(node);
     intent = (await loadNodeIntent(this.prisma, node))!;
-    await this.define(intent);
+    const waiting = await this.define(intent);
 
     const routes = await this.routing.selectedRoutes(node);
     const { state, warnings } = computeNodeDesiredState(prepareNetwork(desiredInput(intent)), node, routes, { generation: 0 });
     let outboxId: bigint | undefined;
     let notify: string[] = [];
     const saved = await this.store.save(node, state, warnings, async (tx, result) => {
-      notify = inventoryChanged ? [] : exportsChanged(result.delta) ? await this.importers(tx, node, result) : [];
+      notify = inventoryChanged || !this.options.notifyImporters ? [] : exportsChanged(result.delta) ? await this.importers(tx, node, result) : [];
       if (inventoryChanged) notify = (await tx.node.findMany({ where: { id: { not: node } }, select: { id: true } })).map((n) => n.id);
       if (notify.length) outboxId = await writeOutbox(tx, { aggregate: 'node', aggregateId: node, action: 'update', nodes: notify, changes: [] });
     });
     if (outboxId !== undefined) await this.sink.committed(outboxId, notify).catch((err: Error) => this.log.warn({ err: err.message, node }, 'importers left to the outbox relay'));
 
     const released = await this.allocator.releaseUnwanted(intent);
-    await this.setStatus(node, 'ACTIVE', null);
+    await this.setStatus(node, 'ACTIVE', null, waiting);
     if (warnings.length) this.log.info({ node, warnings: warnings.slice(0, 5), count: warnings.length }, 'desired state leaves something out');
     return { generation: saved.generation, changed: saved.changed, released };
   }
 
-  /** VRFs and originated routes of the node in BGP; VRFs that left the intent are deleted (withdrawing their routes). */
-  private async define(intent: NodeIntent): Promise<void> {
+  /**
+   * VRFs and originated routes of the node in BGP; VRFs that left the intent
+   * are deleted (withdrawing their routes). Returns, per VPN, why some of
+   * its routes are not advertised yet.
+   */
+  private async define(intent: NodeIntent): Promise<Map<string, string>> {
     const node = intent.node.id;
     const live = new Set<string>();
+    const waiting = new Map<string, string>();
+    const installed = this.options.originateAfterInstall ? await installedLabels(this.prisma, this.store, node, () => this.routing.advertisedLabels(node)) : undefined;
     for (const vi of intent.vrfs) {
       const a = vi.allocation;
       if (!a?.rd) continue;
@@ -101,6 +122,8 @@ export class NodeReconciler {
         importRouteTargets: vi.importRouteTargets,
         exportRouteTargets: vi.exportRouteTargets,
         ...(label !== undefined ? { label } : {}),
+        labelMode: labelModeOf(vi.vpn.labelMode),
+        nextHop: intent.node.loopback,
       });
       const exporting = {
         node,
@@ -112,11 +135,18 @@ export class NodeReconciler {
         ...(label !== undefined ? { vrfLabel: label } : {}),
         sites: exportingSites(vi.vpn.id, node, vi.sites, intent.labels),
       };
-      await this.routing.originate(node, vi.vpn.id, exportedRoutes(exporting).map((r) => ({ ...r, ceNextHop: '' })));
+      let routes = exportedRoutes(exporting);
+      if (installed) {
+        const missing = [...new Set(routes.filter((r) => !installed.has(r.label)).map((r) => r.label))].sort((a, b) => a - b);
+        if (missing.length) waiting.set(vi.vpn.id, `waiting for the agent of ${node} to install labels ${missing.join(', ')}; routes using them are not advertised yet`);
+        routes = routes.filter((r) => installed.has(r.label));
+      }
+      await this.routing.originate(node, vi.vpn.id, routes.map((r) => ({ ...r, ceNextHop: '' })));
     }
     for (const a of await this.prisma.vrfAllocation.findMany({ where: { nodeId: node }, select: { vpnId: true } })) {
       if (!live.has(a.vpnId)) await this.routing.deleteVrf(node, a.vpnId);
     }
+    return waiting;
   }
 
   /** PEs with VRFs that import this node's VPNs (same VPN, or extranet), before or after the change. */
@@ -148,7 +178,8 @@ export class NodeReconciler {
     await this.setStatus(node, 'FAILED', reason.slice(0, 1000));
   }
 
-  private async setStatus(node: string, status: 'PROVISIONING' | 'ACTIVE' | 'FAILED', statusReason: string | null): Promise<void> {
+  /** `waiting`: VPNs whose VRF (and sites) on the node stay provisioning, with the reason, though the job is done. */
+  private async setStatus(node: string, status: 'PROVISIONING' | 'ACTIVE' | 'FAILED', statusReason: string | null, waiting = new Map<string, string>()): Promise<void> {
     const data = { status, statusReason };
     await this.prisma.$transaction(async (tx) => {
       await tx.node.updateMany({ where: { id: node }, data });
@@ -161,6 +192,11 @@ export class NodeReconciler {
       if (status !== 'ACTIVE') {
         await tx.vpn.updateMany({ where: { id: { in: vpnIds } }, data });
         return;
+      }
+      for (const [vpnId, reason] of waiting) {
+        const held = { status: 'PROVISIONING' as const, statusReason: reason };
+        await tx.vrf.updateMany({ where: { nodeId: node, vpnId }, data: held });
+        await tx.site.updateMany({ where: { nodeId: node, vpnId }, data: held });
       }
       // A VPN is active once every VRF of it is.
       const unfinished = await tx.vrf.findMany({ where: { vpnId: { in: vpnIds }, status: { not: 'ACTIVE' } }, select: { vpnId: true } });

@@ -3,11 +3,14 @@
 // harmless, jobs merge by node, so replicas may all run it.
 import type { PrismaClient } from '../../common/gen/prisma/client.js';
 import type { Logger } from '../../common/logger.js';
+import { withRequestIds } from '../../common/ops/request-context.js';
 import type { ReconcileQueue } from './queue.js';
 
 export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
+  private kicked = false;
+  private stopped = false;
   /** Row id -> when a pass first read it (it was committed by then). */
   private readonly firstSeen = new Map<bigint, number>();
 
@@ -25,37 +28,63 @@ export class OutboxRelay {
   }
 
   /** One pass; returns how many rows it marked sent. */
-  runOnce(): Promise<number> {
-    this.running ??= this.pass().finally(() => (this.running = undefined));
+  runOnce(graceMs = this.graceMs): Promise<number> {
+    this.running ??= this.pass(graceMs).finally(() => {
+      this.running = undefined;
+      if (this.kicked) this.kick();
+    });
     return this.running;
   }
 
-  private async pass(): Promise<number> {
+  /**
+   * A reconcile job finished: the rows left unsent because it was running
+   * are queued now (one job per node, however many changes waited), not at
+   * the next round. Kicks during a pass give one more pass after it.
+   */
+  kick(): void {
+    if (this.stopped) return;
+    this.kicked = Boolean(this.running);
+    if (!this.kicked) void this.runOnce(0).catch((err: Error) => this.log.warn({ err: err.message }, 'outbox relay pass failed'));
+  }
+
+  private async pass(graceMs: number): Promise<number> {
     const rows = await this.prisma.outbox.findMany({
-      where: { sentAt: null, createdAt: { lt: new Date(Date.now() - this.graceMs) } },
+      where: { sentAt: null, createdAt: { lt: new Date(Date.now() - graceMs) } },
       orderBy: { id: 'asc' },
       take: 1000,
-      select: { id: true, nodes: true },
+      select: { id: true, nodes: true, requestIds: true, aggregate: true },
     });
     if (!rows.length) return 0;
+    // Every row read here was committed by now. A job running now that started after every row naming its node was
+    // first read has read them all; without this, nodes kept busy by the passes themselves would keep rows for many
+    // nodes unsent for ever, and a job a worker takes the moment it is queued would look stale.
     const now = Date.now();
-    // A job running now that started after every row naming its node was first read has read them all; without
-    // this, nodes kept busy by the passes themselves would keep rows for many nodes unsent for ever.
-    const queued = new Map<string, boolean>();
-    for (const node of new Set(rows.flatMap((r) => r.nodes))) {
-      const seen = rows.filter((r) => r.nodes.includes(node)).map((r) => this.firstSeen.get(r.id));
-      const committedBy = seen.every((t) => t !== undefined) ? Math.max(...(seen as number[])) : undefined;
-      queued.set(node, await this.queue.enqueue([node], committedBy));
-    }
-    const sent = rows.filter((r) => r.nodes.every((n) => queued.get(n))).map((r) => r.id);
     for (const r of rows) if (!this.firstSeen.has(r.id)) this.firstSeen.set(r.id, now);
+    const late = new Set<string>();
+    await Promise.all(
+      [...new Set(rows.flatMap((r) => r.nodes))].map(async (node) => {
+        const naming = rows.filter((r) => r.nodes.includes(node));
+        const committedBy = Math.max(...naming.map((r) => this.firstSeen.get(r.id)!));
+        // Inventory changes settle here too, so those that waited for a running job join the burst they came with.
+        const settle = naming.some((r) => r.aggregate === 'node' || r.aggregate === 'link') ? this.queue.settleMs : 0;
+        const missed = await withRequestIds(naming.flatMap((r) => r.requestIds), () => this.queue.queueJobs([node], committedBy, settle));
+        if (missed.length) late.add(node);
+      }),
+    );
+    const sent = rows.filter((r) => r.nodes.every((n) => !late.has(n))).map((r) => r.id);
     for (const id of sent) this.firstSeen.delete(id);
     if (sent.length) await this.prisma.outbox.updateMany({ where: { id: { in: sent } }, data: { sentAt: new Date() } });
-    this.log.debug({ rows: rows.length, sent: sent.length, nodes: queued.size }, 'outbox relay pass');
+    // A row some of whose nodes are done keeps only the others.
+    for (const r of rows) {
+      const left = r.nodes.filter((n) => late.has(n));
+      if (left.length && left.length < r.nodes.length) await this.prisma.outbox.update({ where: { id: r.id }, data: { nodes: left } });
+    }
+    this.log.debug({ rows: rows.length, sent: sent.length, late: late.size }, 'outbox relay pass');
     return sent.length;
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.running?.catch(() => {});
   }

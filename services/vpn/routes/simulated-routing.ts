@@ -23,6 +23,10 @@ export class SimulatedVpnRouting implements VpnRouting {
   async deleteVrf(): Promise<void> {}
   async originate(): Promise<void> {}
   async withdraw(): Promise<void> {}
+  /** Nothing is advertised anywhere: the routes are predicted, not originated. */
+  async advertisedLabels(): Promise<Set<number>> {
+    return new Set();
+  }
 
   async selectedRoutes(node: string): Promise<SelectedVpnRoute[]> {
     const db = this.db;

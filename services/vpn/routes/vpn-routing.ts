@@ -1,23 +1,10 @@
 // The BGP side of a reconcile: define a node's VRFs, originate its sites'
 // routes, and read back what BGP selected into its VRFs. Per node, because
-// every managed PE is its own VPN speaker.
-//
-// TODO(issue 5, bgp VRF RPCs): a `BgpVpnRouting` over BgpService. The VRF
-// RPCs (AddVrf/UpdateVrf/DeleteVrf, AddVrfPath/DeleteVrfPath, ListVrfPaths,
-// WatchVrfRoutes) exist in proto/l3vpn/v1/bgp.proto but are still being
-// written, and three things must be settled before an adapter can be right:
-//   1. one speaker holds VRFs of many PEs, so VrfConfig.name must carry the
-//      node ("<vpn>@<node>") and the exported next hop must be that PE's
-//      loopback, not the speaker's router id (VrfConfig has no next-hop
-//      field yet);
-//   2. per-CE and per-prefix VrfConfig take a label_block and pick labels
-//      themselves, while here those labels come from the labels service by
-//      owner (they are in the LFIB the agent installs): AddVrfPath needs
-//      the label, or the block must be exactly the allocated labels;
-//   3. WatchVrfRoutes should wake the reconcile of the importing nodes
-//      (today the worker queues them itself, see reconciler.ts).
-// Until then `SimulatedVpnRouting` answers what BGP would select.
-import type { SelectedVpnRoute } from '../../common/desired-state/index.js';
+// every managed PE is its own VPN speaker (in the bgp service, one VRF per
+// VPN and PE). Two implementations: BgpVpnRouting over the bgp service, and
+// SimulatedVpnRouting, which predicts the same from PostgreSQL (dry-run
+// plans, and deployments without a bgp service).
+import type { LabelModeName, SelectedVpnRoute } from '../../common/desired-state/index.js';
 
 export interface VrfDefinition {
   name: string;
@@ -27,6 +14,9 @@ export interface VrfDefinition {
   exportRouteTargets: string[];
   /** The per-VRF label; absent when every exported route has its own. */
   label?: number;
+  labelMode: LabelModeName;
+  /** The next hop its VPN routes carry: the PE's loopback. */
+  nextHop: string;
 }
 
 /** A route the node's VRF exports: a site's connected subnet or static prefix with the label it is advertised with. */
@@ -46,6 +36,8 @@ export interface VpnRouting {
   originate(node: string, vrf: string, routes: OriginatedRoute[]): Promise<void>;
   /** Withdraws some originated routes. Idempotent. */
   withdraw(node: string, vrf: string, prefixes: string[]): Promise<void>;
+  /** The labels the node's VRFs advertise their originated routes with now. */
+  advertisedLabels(node: string): Promise<Set<number>>;
   /** The VPN routes BGP selected into the node's VRFs (its own exports excluded). */
   selectedRoutes(node: string): Promise<SelectedVpnRoute[]>;
 }

@@ -2,12 +2,13 @@
 // its desired state (a snapshot, then deltas as generations are stored) and
 // reports what it applied.
 //
-// Credentials, for now: the agent sends the node's `agentIdentity` from the
-// intent as `authorization: Bearer <agentIdentity>`; a call naming another
-// node is PERMISSION_DENIED, an unknown identity UNAUTHENTICATED. Issues 7/8
-// replace this with mTLS (the identity then comes from the client
-// certificate, checked the same way).
-import { Metadata, status, type ServerWritableStream } from '@grpc/grpc-js';
+// Credentials: with a verified client certificate (tls.client-auth request
+// or require) the node is the one it names — its subject CN, a DNS SAN, or a
+// URI SAN urn:l3vpn:node:<id>. Without one (plaintext, or TLS without client
+// certificates) the agent sends the node's `agentIdentity` from the intent as
+// `authorization: Bearer <agentIdentity>`. Either way a call naming another
+// node is PERMISSION_DENIED, an unknown identity UNAUTHENTICATED.
+import { Metadata, status, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
 import type { PrismaClient } from '../../common/gen/prisma/client.js';
 import {
   AgentServiceService,
@@ -20,6 +21,7 @@ import {
 import { ApiError, toServiceError } from '../../common/grpc/errors.js';
 import { unary, type GrpcService } from '../../common/grpc/server.js';
 import type { Logger } from '../../common/logger.js';
+import { certificateNames, verifiedPeer, type TlsMaterial } from '../../common/tls.js';
 import { diffDesiredState } from '../../common/desired-state/index.js';
 import type { DesiredStateEvents } from './desired-state-events.js';
 import { isEmptyDelta, type DesiredStateStore } from './desired-state-store.js';
@@ -30,8 +32,22 @@ function bearer(md: Metadata): string | undefined {
   return s?.startsWith('Bearer ') ? s.slice(7).trim() : undefined;
 }
 
-/** Throws unless the caller's identity is the node's. */
-async function authorise(prisma: PrismaClient, md: Metadata, node: string): Promise<void> {
+/** Whether a certificate name is node `node`'s. */
+const namesNode = (name: string, node: string) => name === node || name === `urn:l3vpn:node:${node}`;
+
+/** Throws unless the caller's identity (its client certificate, else its bearer identity) is the node's. */
+async function authorise(prisma: PrismaClient, call: Pick<ServerUnaryCall<unknown, unknown>, 'metadata' | 'getAuthContext'>, node: string, tls: TlsMaterial | undefined): Promise<void> {
+  const offered = call.getAuthContext().sslPeerCertificate;
+  const cert = tls ? verifiedPeer(offered, tls) : undefined;
+  if (cert) {
+    const names = certificateNames(cert);
+    if (!names.some((n) => namesNode(n, node))) {
+      throw new ApiError(status.PERMISSION_DENIED, `the client certificate is for ${names.map((n) => `'${n}'`).join(', ') || 'no name'}, not node '${node}'`);
+    }
+    return;
+  }
+  if (offered?.raw?.length) throw new ApiError(status.UNAUTHENTICATED, 'the client certificate is not signed by a CA this controller trusts');
+  const md: Metadata = call.metadata;
   const identity = bearer(md);
   if (!identity) throw new ApiError(status.UNAUTHENTICATED, 'send the node agent identity as authorization: Bearer <identity>');
   const caller = await prisma.node.findUnique({ where: { agentIdentity: identity }, select: { id: true } });
@@ -39,12 +55,21 @@ async function authorise(prisma: PrismaClient, md: Metadata, node: string): Prom
   if (caller.id !== node) throw new ApiError(status.PERMISSION_DENIED, `this agent is node '${caller.id}', not '${node}'`);
 }
 
-export function agentGrpcService(deps: { prisma: PrismaClient; store: DesiredStateStore; events: DesiredStateEvents; log: Logger }): GrpcService {
-  const { prisma, store, events, log } = deps;
+export function agentGrpcService(deps: {
+  prisma: PrismaClient;
+  store: DesiredStateStore;
+  events: DesiredStateEvents;
+  log: Logger;
+  /** Called after each stored report (the reconcile waiting for installed labels wakes up on it). */
+  onReport?: ((node: string, appliedGeneration: number, failures: number) => void) | undefined;
+  /** The server's TLS settings: client certificates name the node when it asks for them. */
+  tls?: TlsMaterial;
+}): GrpcService {
+  const { prisma, store, events, log, tls } = deps;
 
   async function watch(call: ServerWritableStream<WatchDesiredStateRequest, WatchDesiredStateResponse>): Promise<void> {
     const node = call.request.node;
-    await authorise(prisma, call.metadata, node);
+    await authorise(prisma, call, node, tls);
     let sent: NodeDesiredState | undefined;
     let busy = false;
     let again = false;
@@ -63,11 +88,14 @@ export function agentGrpcService(deps: { prisma: PrismaClient; store: DesiredSta
           if (!sent && call.request.appliedGeneration && call.request.appliedGeneration < latest.generation) {
             sent = (await store.at(node, call.request.appliedGeneration))?.state;
           }
+          // The request ids of the changes this update brings, so the agent can log them.
+          const requestIds = await store.requestIdsBetween(node, sent?.generation ?? latest.generation - 1, latest.generation);
+          const trace = requestIds.length ? { trace: { requestIds } } : {};
           if (sent) {
             const delta = diffDesiredState(sent, latest.state);
-            if (!isEmptyDelta(delta) || delta.fromGeneration !== delta.generation) call.write({ update: { $case: 'delta', value: delta } });
+            if (!isEmptyDelta(delta) || delta.fromGeneration !== delta.generation) call.write({ update: { $case: 'delta', value: delta }, ...trace });
           } else {
-            call.write({ update: { $case: 'snapshot', value: latest.state } });
+            call.write({ update: { $case: 'snapshot', value: latest.state }, ...trace });
           }
           sent = latest.state;
         } while (again && !call.cancelled);
@@ -91,7 +119,7 @@ export function agentGrpcService(deps: { prisma: PrismaClient; store: DesiredSta
     },
     reportStatus: (call, callback) =>
       unary(log, 'ReportStatus', async (req: ReportStatusRequest) => {
-        await authorise(prisma, call.metadata, req.node);
+        await authorise(prisma, call, req.node, tls);
         const data = {
           appliedGeneration: BigInt(req.appliedGeneration),
           driver: req.driver,
@@ -101,6 +129,7 @@ export function agentGrpcService(deps: { prisma: PrismaClient; store: DesiredSta
           reportedAt: req.appliedAt ?? new Date(),
         };
         await prisma.agentStatus.upsert({ where: { nodeId: req.node }, create: { nodeId: req.node, ...data }, update: data });
+        deps.onReport?.(req.node, req.appliedGeneration, req.failures.length);
         return { desiredGeneration: (await store.latest(req.node))?.generation ?? 0 };
       })(call, callback),
   };

@@ -5,6 +5,7 @@
 import type { PrismaClient } from '../../common/gen/prisma/client.js';
 import { NodeDesiredState, type DesiredStateDelta } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import { diffDesiredState, type DesiredStateWarning } from '../../common/desired-state/index.js';
+import { currentRequestIds } from '../../common/ops/request-context.js';
 import type { Db, Tx } from '../intent/write-context.js';
 
 export const DESIRED_STATE_CHANNEL = 'l3vpn_desired_state';
@@ -68,7 +69,14 @@ export class DesiredStateStore {
         const delta = diffDesiredState(latest?.state, next);
         if (latest && isEmptyDelta(delta)) return { changed: false, generation: latest.generation, delta, previous: latest.state };
         await tx.nodeDesiredState.create({
-          data: { nodeId: node, generation: BigInt(generation), state: NodeDesiredState.encode(next).finish(), warnings: warnings as never },
+          data: {
+            nodeId: node,
+            generation: BigInt(generation),
+            state: NodeDesiredState.encode(next).finish(),
+            warnings: warnings as never,
+            // The changes this generation is the first to contain: those of the job storing it.
+            requestIds: [...currentRequestIds()],
+          },
         });
         await tx.nodeDesiredState.deleteMany({ where: { nodeId: node, generation: { lte: BigInt(generation - KEEP_GENERATIONS) } } });
         await tx.$executeRaw`SELECT pg_notify(${DESIRED_STATE_CHANNEL}, ${node})`;
@@ -78,6 +86,16 @@ export class DesiredStateStore {
       },
       { maxWait: 10_000, timeout: 30_000 },
     );
+  }
+
+  /** Request ids of the generations after `from` up to `to`, oldest first (those still kept). */
+  async requestIdsBetween(node: string, from: number, to: number): Promise<string[]> {
+    const rows = await this.prisma.nodeDesiredState.findMany({
+      where: { nodeId: node, generation: { gt: BigInt(from), lte: BigInt(to) } },
+      orderBy: { generation: 'asc' },
+      select: { requestIds: true },
+    });
+    return [...new Set(rows.flatMap((r) => r.requestIds))];
   }
 
   /** The node left the intent: its agent has nothing to watch. */

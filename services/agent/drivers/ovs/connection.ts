@@ -21,6 +21,8 @@ interface Pending {
   resolve(parts: Uint8Array[]): void;
   reject(err: Error): void;
   parts: Uint8Array[];
+  /** Takes each part of a multipart reply as it arrives instead of keeping it. */
+  onPart?: (part: Uint8Array) => void;
 }
 
 export class OpenFlowError extends Error {
@@ -138,6 +140,18 @@ export class OpenFlowConnection {
     return p;
   }
 
+  /**
+   * Sends a multipart request and hands each part of the reply to `onPart`
+   * as it arrives, so a large reply (a flow dump) is never held whole.
+   */
+  stream(build: (xid: number) => Uint8Array, onPart: (part: Uint8Array) => void): Promise<void> {
+    const xid = this.nextXid();
+    const p = this.expect(xid, onPart);
+    this.send(build(xid));
+    this.flush();
+    return p.then(() => undefined);
+  }
+
   /** Resolves when every message sent before it has been processed. */
   async barrier(): Promise<void> {
     await this.request(barrierRequest);
@@ -162,7 +176,7 @@ export class OpenFlowConnection {
     this.fail(new Error('OpenFlow connection closed by the agent'));
   }
 
-  private expect(xid: number): Promise<Uint8Array[]> {
+  private expect(xid: number, onPart?: (part: Uint8Array) => void): Promise<Uint8Array[]> {
     return new Promise((resolve, reject) => {
       if (this.closedError) return reject(this.closedError);
       const timer = setTimeout(() => {
@@ -172,6 +186,7 @@ export class OpenFlowConnection {
       timer.unref();
       this.pending.set(xid, {
         parts: [],
+        onPart,
         resolve: (parts) => {
           clearTimeout(timer);
           resolve(parts);
@@ -217,7 +232,8 @@ export class OpenFlowConnection {
     }
     const p = this.pending.get(h.xid);
     if (!p) return;
-    p.parts.push(msg);
+    if (p.onPart) p.onPart(msg);
+    else p.parts.push(msg);
     if (h.type === MsgType.MULTIPART_REPLY && decodeMultipart(msg).more) return;
     this.pending.delete(h.xid);
     p.resolve(p.parts);

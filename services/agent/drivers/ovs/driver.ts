@@ -3,8 +3,11 @@
 // Each entry becomes a few flows (pipeline.ts); a batch of changes is
 // streamed in one ONF bundle committed atomically, or, when a bundle fails,
 // again without one so that each refused entry can be named. It only ever
-// touches flows with the agent's cookie, in the agent's tables.
+// touches flows with the agent's cookie, in the agent's tables (and the
+// neighbours the switch learnt, with theirs). After each batch and each
+// read it asks the CE next hops the switch has not learnt (neighbours.ts).
 import {
+  type CeNextHop,
   ChangeKind,
   type DesiredStateChange,
   type DesiredStateEntry,
@@ -21,6 +24,7 @@ import {
   BundleCtrl,
   bundleAdd,
   bundleControl,
+  bytesUint,
   decodeFlowStats,
   decodeMultipart,
   decodePortDescs,
@@ -28,8 +32,12 @@ import {
   FlowModCommand,
   flowStatsRequest,
   flowText,
+  forEachFlowStats,
+  OxmField,
+  packetOut,
   portDescRequest,
 } from './openflow.js';
+import { type CeNeighbour, NeighbourResolver, neighbourKey } from './neighbours.js';
 import {
   AGENT_COOKIE,
   AGENT_COOKIE_MASK,
@@ -38,6 +46,8 @@ import {
   flowOwner,
   type FlowSpec,
   lfibFlows,
+  NEIGHBOUR_COOKIE,
+  neighbourCookie,
   type PipelineContext,
   PipelineError,
   type PipelineTables,
@@ -78,14 +88,24 @@ interface PlannedFlowMod {
   index: number;
   command: FlowModCommand;
   flow: FlowSpec;
+  /** Another cookie than the agent's (the learnt neighbours of a VRF), matched exactly. */
+  cookie?: bigint;
 }
 
-const sameFlows = (a: readonly FlowSpec[], b: readonly FlowSpec[]) => {
-  if (a.length !== b.length) return false;
-  const x = a.map((f) => flowText(f)).sort();
-  const y = b.map((f) => flowText(f)).sort();
+/** An installed flow as read: its canonical text, and its flow-stats entry to decode again when it must go. */
+interface InstalledFlow {
+  text: string;
+  entry: Uint8Array;
+}
+
+const sameFlows = (want: readonly FlowSpec[], have: readonly InstalledFlow[]) => {
+  if (want.length !== have.length) return false;
+  const x = want.map((f) => flowText(f)).sort();
+  const y = have.map((f) => f.text).sort();
   return x.every((t, i) => t === y[i]);
 };
+
+const decodeEntry = (entry: Uint8Array): FlowSpec => decodeFlowStats(entry)[0]!;
 
 export class OvsDriver implements Driver {
   readonly name = 'ovs';
@@ -93,25 +113,70 @@ export class OvsDriver implements Driver {
   private conn: OpenFlowConnection | undefined;
   private readonly tables: PipelineTables;
   private readonly atomic: boolean;
-  private readonly ports = new Map<string, number>();
+  private readonly ports = new Map<string, { port: number; mac: Uint8Array }>();
   private readonly vrfTables = new Map<string, number>();
+  /** VRFs installed: the attachments the neighbour resolver asks CEs on. */
+  private readonly vrfs = new Map<string, VrfInstance>();
+  readonly neighbours: NeighbourResolver;
   /**
    * Flows the last read found under a key that are not what the entry
    * installs (changed by hand, or nobody's): what a change of that key must
    * remove. Any other entry's flows are computed from the entry itself.
    */
-  private flowsByKey = new Map<string, FlowSpec[]>();
+  private flowsByKey = new Map<string, InstalledFlow[]>();
   private bundleId = 1;
   /** Flow mods sent for entries (not counting a streamed retry of a refused bundle). */
   flowModsSent = 0;
+  private readonly port = (name: string) => this.ports.get(`${this.options.portPrefix ?? ''}${name}`);
   private readonly ctx: PipelineContext = {
-    port: (name) => this.ports.get(`${this.options.portPrefix ?? ''}${name}`),
+    port: (name) => this.port(name)?.port,
+    mac: (name) => this.port(name)?.mac,
     vrfTable: (name) => this.vrfTables.get(name),
   };
 
   constructor(private readonly options: OvsDriverOptions) {
     this.tables = options.tables ?? DEFAULT_TABLES;
     this.atomic = options.atomic ?? true;
+    this.neighbours = new NeighbourResolver({
+      port: this.port,
+      send: (actions, frame) => {
+        const conn = this.conn;
+        if (!conn || conn.closed) return;
+        conn.send(packetOut(conn.nextXid(), actions, frame));
+        conn.flush();
+      },
+    });
+  }
+
+  private holdVrf(v: VrfInstance): void {
+    this.vrfTables.set(v.name, v.tableId);
+    this.vrfs.set(v.name, v);
+  }
+
+  /** The CE an entry sends to, when it names one by address (a route via a CE, a per-CE label). */
+  private ceNeighbour(e: Entry): CeNeighbour | undefined {
+    const at = (vrf: string, nextHop: CeNextHop | undefined) => {
+      const v = this.vrfs.get(vrf);
+      return v && nextHop?.address ? { vrf: v, nextHop } : undefined;
+    };
+    if (e.$case === 'vrfRoute' && e.value.nextHop?.$case === 'local') return at(e.value.vrf, e.value.nextHop.value);
+    if (e.$case === 'lfibEntry' && e.value.action?.$case === 'popAndForward') return at(e.value.action.value.vrf, e.value.action.value.nextHop);
+    return undefined;
+  }
+
+  /** Neighbours the switch has learnt, as neighbourKey()s. */
+  private async learntNeighbours(conn: OpenFlowConnection): Promise<Set<string>> {
+    const out = new Set<string>();
+    await conn.stream(
+      (xid) => flowStatsRequest(xid, NEIGHBOUR_COOKIE, AGENT_COOKIE_MASK, this.tables.neigh),
+      (part) =>
+        forEachFlowStats(decodeMultipart(part).body, (f) => {
+          const md = f.match.find((m) => m.cls === undefined && m.field === OxmField.METADATA);
+          const reg0 = f.match.find((m) => m.cls === 0x0001 && m.field === 0);
+          if (md && reg0) out.add(neighbourKey(Number(bytesUint(md.value)), Number(bytesUint(reg0.value))));
+        }),
+    );
+    return out;
   }
 
   /** The open connection, reopened (ports re-read, base flows ensured) after a loss. */
@@ -133,7 +198,7 @@ export class OvsDriver implements Driver {
   private async refreshPorts(conn: OpenFlowConnection): Promise<void> {
     const parts = await conn.request(portDescRequest);
     this.ports.clear();
-    for (const part of parts) for (const p of decodePortDescs(decodeMultipart(part).body)) this.ports.set(p.name, p.port);
+    for (const part of parts) for (const p of decodePortDescs(decodeMultipart(part).body)) this.ports.set(p.name, { port: p.port, mac: p.mac });
   }
 
   private flowsFor(e: Entry): FlowSpec[] {
@@ -149,28 +214,38 @@ export class OvsDriver implements Driver {
     }
   }
 
-  /** Every flow with the agent's cookie, in any table. */
-  async dumpFlows(): Promise<FlowSpec[]> {
+  /** Each flow with the agent's cookie, in any table, as the reply streams in (never the whole dump at once). */
+  async forEachFlow(fn: (flow: FlowSpec, entry: Uint8Array) => void): Promise<void> {
     const conn = await this.connection();
-    const parts = await conn.request((xid) => flowStatsRequest(xid, AGENT_COOKIE, AGENT_COOKIE_MASK));
-    return parts.flatMap((p) => decodeFlowStats(decodeMultipart(p).body));
+    await conn.stream(
+      (xid) => flowStatsRequest(xid, AGENT_COOKIE, AGENT_COOKIE_MASK),
+      (part) => forEachFlowStats(decodeMultipart(part).body, fn),
+    );
+  }
+
+  async dumpFlows(): Promise<FlowSpec[]> {
+    const out: FlowSpec[] = [];
+    await this.forEachFlow((f) => out.push(f));
+    return out;
   }
 
   async read(expected?: InstalledState): Promise<InstalledState> {
     const conn = await this.connection();
     await this.refreshPorts(conn);
-    for (const v of expected?.vrfs ?? []) this.vrfTables.set(v.name, v.tableId);
+    for (const v of expected?.vrfs ?? []) this.holdVrf(v);
     const nameByTable = new Map([...this.vrfTables].map(([n, t]) => [t, n]));
     const vrfName = (id: number) => nameByTable.get(id) ?? `#table${id}`;
-    const grouped = new Map<string, FlowSpec[]>();
-    for (const f of await this.dumpFlows()) {
+    // Only the text of each flow is kept (and a view of its bytes): decoded flows are dropped as parts arrive.
+    const grouped = new Map<string, InstalledFlow[]>();
+    await this.forEachFlow((f, entry) => {
       const key = flowOwner(f, this.tables, vrfName) ?? `unknown:${flowText(f, false)}`;
+      const flow = { text: flowText(f), entry };
       const list = grouped.get(key);
-      if (list) list.push(f);
-      else grouped.set(key, [f]);
-    }
-    if (!sameFlows(grouped.get('base') ?? [], baseFlows(this.tables))) {
-      // The driver's own dispatch flow: put back without asking anyone.
+      if (list) list.push(flow);
+      else grouped.set(key, [flow]);
+    });
+    if (!sameFlows(baseFlows(this.tables), grouped.get('base') ?? [])) {
+      // The driver's own dispatch and neighbour-miss flows: put back without asking anyone.
       for (const f of baseFlows(this.tables)) conn.send(flowMod(conn.nextXid(), { ...f, cookie: AGENT_COOKIE, cookieMask: 0n, command: FlowModCommand.ADD }));
       await conn.barrier();
     }
@@ -180,6 +255,7 @@ export class OvsDriver implements Driver {
 
     const out: InstalledState = { vrfs: [], vrfRoutes: [], lfibEntries: [], transportPaths: [] };
     const known = new Set<string>();
+    const exact = new Set<string>();
     const consider = <T>(entry: Entry, value: T, differs: (v: T) => T, list: T[]) => {
       const key = entryKeyOf(entry);
       known.add(key);
@@ -190,7 +266,10 @@ export class OvsDriver implements Driver {
         if (!(err instanceof PipelineError)) throw err;
       }
       const have = grouped.get(key) ?? [];
-      if (want && sameFlows(want, have)) list.push(value);
+      if (want && sameFlows(want, have)) {
+        list.push(value);
+        exact.add(key);
+      }
       else if (have.length) {
         list.push(differs(value));
         this.flowsByKey.set(key, have);
@@ -206,7 +285,7 @@ export class OvsDriver implements Driver {
       this.flowsByKey.set(key, flows);
       const [kind, rest] = [key.slice(0, key.indexOf(':')), key.slice(key.indexOf(':') + 1)];
       if (kind === 'vrf') {
-        const md = flows[0]!.instructions.find((i) => i.type === 'write_metadata');
+        const md = decodeEntry(flows[0]!.entry).instructions.find((i) => i.type === 'write_metadata');
         const tableId = md?.type === 'write_metadata' ? Number(md.metadata) : 0;
         out.vrfs.push({ name: rest, tableId, rd: '', importRouteTargets: [], exportRouteTargets: [], interfaces: [], vpn: '' } satisfies VrfInstance);
       } else if (kind === 'route') {
@@ -216,10 +295,20 @@ export class OvsDriver implements Driver {
         out.lfibEntries.push({ inLabel: Number(rest), action: undefined, owner: '' } satisfies LfibEntry);
       } else {
         // Not an entry at all (a flow in our tables with our cookie we cannot place): remove it now.
-        for (const f of flows) conn.send(flowMod(conn.nextXid(), { ...f, cookie: AGENT_COOKIE, cookieMask: AGENT_COOKIE_MASK, command: FlowModCommand.DELETE_STRICT }));
+        for (const f of flows) conn.send(flowMod(conn.nextXid(), { ...decodeEntry(f.entry), cookie: AGENT_COOKIE, cookieMask: AGENT_COOKIE_MASK, command: FlowModCommand.DELETE_STRICT }));
         await conn.barrier();
       }
     }
+    // CEs of entries installed as desired (VRF included: its flows learn the reply) that the switch has not learnt; apply() asks the others.
+    const learnt = await this.learntNeighbours(conn);
+    const asked: CeNeighbour[] = [];
+    const consult = (entry: Entry) => {
+      const ce = this.ceNeighbour(entry);
+      if (ce && exact.has(entryKeyOf(entry)) && exact.has(`vrf:${ce.vrf.name}`)) asked.push(ce);
+    };
+    for (const value of expected?.vrfRoutes ?? []) consult({ $case: 'vrfRoute', value });
+    for (const value of expected?.lfibEntries ?? []) consult({ $case: 'lfibEntry', value });
+    this.neighbours.resolve(asked, learnt);
     return out;
   }
 
@@ -228,6 +317,7 @@ export class OvsDriver implements Driver {
     const failures = new Map<number, string>();
     const plan: PlannedFlowMod[] = [];
     const touched: string[] = [];
+    const neighbours: CeNeighbour[] = [];
     let portsRefreshed = false;
     for (const [index, c] of changes.entries()) {
       const del = c.kind === ChangeKind.CHANGE_KIND_DELETE;
@@ -238,7 +328,12 @@ export class OvsDriver implements Driver {
       }
       if (e.$case === 'transportPath') continue;
       const key = entryKeyOf(e);
-      if (e.$case === 'vrf' && !del) this.vrfTables.set(e.value.name, e.value.tableId);
+      if (e.$case === 'vrf') {
+        // The neighbours a VRF learnt go with it, or with its old table id.
+        const old = this.vrfTables.get(e.value.name) ?? (c.previous?.entry?.$case === 'vrf' ? c.previous.entry.value.tableId : undefined);
+        if (old !== undefined && (del || old !== e.value.tableId)) plan.push(this.forgetNeighbours(index, old));
+        if (!del) this.holdVrf(e.value);
+      }
       let next: FlowSpec[] = [];
       if (!del) {
         try {
@@ -261,7 +356,7 @@ export class OvsDriver implements Driver {
           }
         }
       }
-      let old = this.flowsByKey.get(key);
+      let old = this.flowsByKey.get(key)?.map((f) => decodeEntry(f.entry));
       if (!old && c.previous?.entry) {
         try {
           old = this.flowsFor(c.previous.entry);
@@ -270,13 +365,18 @@ export class OvsDriver implements Driver {
         }
       }
       for (const flow of next) plan.push({ index, command: FlowModCommand.ADD, flow });
+      const ce = del ? undefined : this.ceNeighbour(e);
+      if (ce) neighbours.push(ce);
       if (old?.length) {
         // An ADD with the same table, priority and match replaces a flow (OpenFlow 1.3.5 §6.4); delete only the others.
         const keep = new Set(next.map((f) => flowText(f, false)));
         for (const flow of old) if (!keep.has(flowText(flow, false))) plan.push({ index, command: FlowModCommand.DELETE_STRICT, flow });
       }
       touched.push(key);
-      if (del && e.$case === 'vrf') this.vrfTables.delete(e.value.name);
+      if (del && e.$case === 'vrf') {
+        this.vrfs.delete(e.value.name);
+        this.vrfTables.delete(e.value.name);
+      }
     }
 
     this.flowModsSent += plan.length;
@@ -284,7 +384,13 @@ export class OvsDriver implements Driver {
     for (const [index, reason] of refused) if (!failures.has(index)) failures.set(index, reason);
     // Written (or failed: then the next read tells what is there).
     for (const key of touched) this.flowsByKey.delete(key);
+    // New CE next hops: ask them now (the flows that learn their replies are in place).
+    this.neighbours.resolve(neighbours);
     return [...failures].map(([index, reason]) => ({ index, reason })).sort((a, b) => a.index - b.index);
+  }
+
+  private forgetNeighbours(index: number, tableId: number): PlannedFlowMod {
+    return { index, command: FlowModCommand.DELETE, cookie: neighbourCookie(tableId), flow: { table: this.tables.neigh, priority: 0, match: [], instructions: [] } };
   }
 
   /** Streams the flow mods with one barrier; returns the reason of each change a flow mod of which failed. */
@@ -293,7 +399,7 @@ export class OvsDriver implements Driver {
     for (const p of plan) {
       const xid = conn.nextXid();
       byXid.set(xid, p.index);
-      conn.send(flowMod(xid, { ...p.flow, cookie: AGENT_COOKIE, cookieMask: p.command === FlowModCommand.ADD ? 0n : AGENT_COOKIE_MASK, command: p.command }));
+      conn.send(flowMod(xid, this.flowModOf(p)));
     }
     await conn.barrier();
     const out = new Map<number, string>();
@@ -311,7 +417,7 @@ export class OvsDriver implements Driver {
     await conn.request((xid) => bundleControl(xid, id, BundleCtrl.OPEN_REQUEST, flags));
     for (const p of plan) {
       const xid = conn.nextXid();
-      const inner = flowMod(xid, { ...p.flow, cookie: AGENT_COOKIE, cookieMask: p.command === FlowModCommand.ADD ? 0n : AGENT_COOKIE_MASK, command: p.command });
+      const inner = flowMod(xid, this.flowModOf(p));
       conn.send(bundleAdd(xid, id, flags, inner));
     }
     try {
@@ -323,6 +429,11 @@ export class OvsDriver implements Driver {
       conn.takeAllErrors();
       return this.sendStreamed(conn, plan);
     }
+  }
+
+  private flowModOf(p: PlannedFlowMod) {
+    if (p.cookie !== undefined) return { ...p.flow, cookie: p.cookie, cookieMask: (1n << 64n) - 1n, command: p.command };
+    return { ...p.flow, cookie: AGENT_COOKIE, cookieMask: p.command === FlowModCommand.ADD ? 0n : AGENT_COOKIE_MASK, command: p.command };
   }
 
   async close(): Promise<void> {

@@ -15,6 +15,7 @@ export const enum MsgType {
   EXPERIMENTER = 4,
   FEATURES_REQUEST = 5,
   FEATURES_REPLY = 6,
+  PACKET_OUT = 13,
   FLOW_MOD = 14,
   MULTIPART_REQUEST = 18,
   MULTIPART_REPLY = 19,
@@ -37,6 +38,8 @@ export const enum MultipartType {
 }
 
 export const OFPP_ANY = 0xffffffff;
+export const OFPP_IN_PORT = 0xfffffff8;
+export const OFPP_CONTROLLER = 0xfffffffd;
 export const OFPG_ANY = 0xffffffff;
 export const OFPTT_ALL = 0xff;
 export const OFP_NO_BUFFER = 0xffffffff;
@@ -48,6 +51,7 @@ export const ETH_TYPE_IPV4 = 0x0800;
 export const ETH_TYPE_IPV6 = 0x86dd;
 export const ETH_TYPE_MPLS = 0x8847;
 export const ETH_TYPE_VLAN = 0x8100;
+export const ETH_TYPE_ARP = 0x0806;
 
 // ONF extension EXT-230: bundles on OpenFlow 1.3.
 const ONF_EXPERIMENTER = 0x4f4e4600;
@@ -72,9 +76,15 @@ export const BUNDLE_ORDERED = 2;
 export const enum OxmField {
   IN_PORT = 0,
   METADATA = 2,
+  ETH_DST = 3,
+  ETH_SRC = 4,
   ETH_TYPE = 5,
   VLAN_VID = 6,
   IPV4_DST = 12,
+  ARP_OP = 21,
+  ARP_SPA = 22,
+  ARP_TPA = 23,
+  ARP_SHA = 24,
   IPV6_DST = 27,
   MPLS_LABEL = 34,
   MPLS_BOS = 36,
@@ -83,9 +93,15 @@ const OFPXMC_OPENFLOW_BASIC = 0x8000;
 const OXM_SIZE: Record<number, number> = {
   [OxmField.IN_PORT]: 4,
   [OxmField.METADATA]: 8,
+  [OxmField.ETH_DST]: 6,
+  [OxmField.ETH_SRC]: 6,
   [OxmField.ETH_TYPE]: 2,
   [OxmField.VLAN_VID]: 2,
   [OxmField.IPV4_DST]: 4,
+  [OxmField.ARP_OP]: 2,
+  [OxmField.ARP_SPA]: 4,
+  [OxmField.ARP_TPA]: 4,
+  [OxmField.ARP_SHA]: 6,
   [OxmField.IPV6_DST]: 16,
   [OxmField.MPLS_LABEL]: 4,
   [OxmField.MPLS_BOS]: 1,
@@ -360,7 +376,10 @@ export interface FlowStats {
 export interface PortDesc {
   port: number;
   name: string;
+  /** The port's Ethernet address (6 bytes). */
+  mac: Uint8Array;
 }
+
 
 export interface OfError {
   type: number;
@@ -383,6 +402,19 @@ export const hello = (xid: number) => message(MsgType.HELLO, xid, () => undefine
 export const echoReply = (xid: number, data: Uint8Array) => message(MsgType.ECHO_REPLY, xid, (w) => w.bytes(data));
 export const featuresRequest = (xid: number) => message(MsgType.FEATURES_REQUEST, xid, () => undefined);
 export const barrierRequest = (xid: number) => message(MsgType.BARRIER_REQUEST, xid, () => undefined);
+
+/** §7.3.7 ofp_packet_out of a frame built by the controller. */
+export function packetOut(xid: number, actions: readonly Action[], data: Uint8Array): Uint8Array {
+  return message(MsgType.PACKET_OUT, xid, (w) => {
+    w.u32(OFP_NO_BUFFER).u32(OFPP_CONTROLLER);
+    const lenAt = w.reserve(2);
+    w.zeros(6);
+    const start = w.length;
+    for (const a of actions) encodeAction(w, a);
+    w.setU16(lenAt, w.length - start);
+    w.bytes(data);
+  });
+}
 
 /** §7.3.4.1 ofp_flow_mod. */
 export function flowMod(xid: number, f: FlowMod): Uint8Array {
@@ -442,12 +474,18 @@ export function decodeMultipart(msg: Uint8Array): { type: number; more: boolean;
   const r = new Reader(msg, 8);
   const type = r.u16();
   const flags = r.u16();
-  return { type, more: (flags & OFPMPF_REPLY_MORE) !== 0, body: msg.slice(16) };
+  return { type, more: (flags & OFPMPF_REPLY_MORE) !== 0, body: msg.subarray(16) };
 }
 
 /** §7.3.5.2 ofp_flow_stats entries of a flow stats reply body. */
 export function decodeFlowStats(body: Uint8Array): FlowStats[] {
   const out: FlowStats[] = [];
+  forEachFlowStats(body, (f) => out.push(f));
+  return out;
+}
+
+/** Each flow of a flow stats reply body, with the bytes of its entry (a view into `body`). */
+export function forEachFlowStats(body: Uint8Array, fn: (flow: FlowStats, entry: Uint8Array) => void): void {
   const r = new Reader(body, 0);
   while (r.offset < body.length) {
     const start = r.offset;
@@ -462,10 +500,9 @@ export function decodeFlowStats(body: Uint8Array): FlowStats[] {
     const match = decodeMatch(r);
     const instructions: Instruction[] = [];
     while (r.offset < start + length) instructions.push(decodeInstruction(r));
-    out.push({ table, priority, cookie, packets, bytes, match, instructions });
+    fn({ table, priority, cookie, packets, bytes, match, instructions }, body.subarray(start, start + length));
     r.offset = start + length;
   }
-  return out;
 }
 
 /** §7.2.1 ofp_port entries of a port description reply body. */
@@ -474,10 +511,12 @@ export function decodePortDescs(body: Uint8Array): PortDesc[] {
   for (let o = 0; o + 64 <= body.length; o += 64) {
     const r = new Reader(body, o);
     const port = r.u32();
-    r.skip(4 + 6 + 2);
+    r.skip(4);
+    const mac = r.bytes(6);
+    r.skip(2);
     const nameBytes = r.bytes(16);
     const nul = nameBytes.indexOf(0);
-    out.push({ port, name: Buffer.from(nameBytes.subarray(0, nul < 0 ? 16 : nul)).toString('latin1') });
+    out.push({ port, mac, name: Buffer.from(nameBytes.subarray(0, nul < 0 ? 16 : nul)).toString('latin1') });
   }
   return out;
 }

@@ -4,17 +4,29 @@
 // Tables (all flows carry the agent's cookie; goto_table only jumps
 // forward, so the label table comes before the VRF FIB, DATAPLANE.md):
 //   classifier  CE port + VLAN -> pop the tag, metadata := VRF table id, goto fib;
-//               MPLS (any port) -> goto lfib
+//               ARP request for a PE address on a CE port -> answered in place, CE learnt;
+//               ARP reply to a PE address -> CE learnt; MPLS (any port) -> goto lfib
 //   lfib        mpls_label [+ mpls_bos] -> swap / PHP pop / pop and look up / pop to a CE
-//   fib         metadata = VRF table id + IP destination prefix -> push labels or send to a CE
+//   fib         metadata = VRF table id + IP destination prefix -> push labels, or
+//               towards a CE: Ethernet source := the PE port's, reg0 := next hop, goto neigh
+//   neigh       metadata + reg0 (IPv4 next hop) -> Ethernet destination := CE's MAC, out of
+//               its port; only flows learnt from the CE's ARP (NXAST_LEARN, cookie "LN"):
+//               the agent asks CE next hops not learnt yet with ARP requests (neighbours.ts)
 // A VRF is a metadata value in the shared fib table, not a table of its
 // own: OpenFlow has 254 tables and a node must hold 10,000 VRFs.
-import type { LfibEntry, VrfInstance, VrfRoute } from '../../../common/gen/proto/l3vpn/v1/agent.js';
+//
+// Neighbours are resolved by the switch itself (ARP answered and learnt by
+// flows), so a node keeps resolving its CEs while its agent is down
+// (headless mode); only a CE never heard from needs the agent, to send the
+// first ARP request. Learnt flows never expire: a CE that changes its MAC
+// announces it by ARP, which replaces the flow.
+import type { CeNextHop, LfibEntry, VrfInstance, VrfRoute } from '../../../common/gen/proto/l3vpn/v1/agent.js';
 import { vrfRouteKey } from '../../../common/desired-state/index.js';
 import { formatAddress, parseAddress, parsePrefix, type Family } from '../../../common/desired-state/prefix.js';
 import {
   type Action,
   bytesUint,
+  ETH_TYPE_ARP,
   ETH_TYPE_IPV4,
   ETH_TYPE_IPV6,
   ETH_TYPE_MPLS,
@@ -27,22 +39,33 @@ import {
   OxmField,
   OFPVID_NONE,
   OFPVID_PRESENT,
+  OFPP_IN_PORT,
+  uintBytes,
 } from './openflow.js';
+import { learn, move, NxFields, reg0 } from './nicira.js';
 
 export interface PipelineTables {
   classifier: number;
   lfib: number;
   fib: number;
+  neigh: number;
 }
 
-export const DEFAULT_TABLES: PipelineTables = { classifier: 0, lfib: 1, fib: 2 };
+export const DEFAULT_TABLES: PipelineTables = { classifier: 0, lfib: 1, fib: 2, neigh: 3 };
 
 /** Every flow of the agent carries this cookie ("L3" in the top 16 bits); nothing else is touched. */
 export const AGENT_COOKIE = 0x4c33n << 48n;
 export const AGENT_COOKIE_MASK = 0xffffn << 48n;
+/** Neighbour flows learnt by the switch: "LN" + the VRF's table id, so a VRF's can be removed with it. */
+export const NEIGHBOUR_COOKIE = 0x4c4en << 48n;
+export const neighbourCookie = (tableId: number): bigint => NEIGHBOUR_COOKIE | BigInt(tableId);
 
 const PRIORITY_MPLS_DISPATCH = 10;
 const PRIORITY_CE = 100;
+const PRIORITY_ARP = 110;
+const PRIORITY_NEIGHBOUR = 100;
+const ARP_REQUEST = 1;
+const ARP_REPLY = 2;
 const PRIORITY_LABEL = 100;
 /** fib: 1000 + prefix length, so the longest prefix wins (IPv4 and IPv6 are apart by eth_type). */
 const PRIORITY_PREFIX_BASE = 1000;
@@ -55,9 +78,10 @@ export interface FlowSpec {
   instructions: Instruction[];
 }
 
-/** What a flow needs from outside the entry: port numbers and VRF table ids. */
+/** What a flow needs from outside the entry: port numbers and MACs, VRF table ids. */
 export interface PipelineContext {
   port(name: string): number | undefined;
+  mac(name: string): Uint8Array | undefined;
   vrfTable(name: string): number | undefined;
 }
 
@@ -72,6 +96,10 @@ function portOf(ctx: PipelineContext, name: string): number {
   return ctx.port(name) ?? fail(`no port ${name} on the bridge`);
 }
 
+function macOf(ctx: PipelineContext, name: string): Uint8Array {
+  return ctx.mac(name) ?? fail(`no port ${name} on the bridge`);
+}
+
 function tableOf(ctx: PipelineContext, vrf: string): number {
   return ctx.vrfTable(vrf) ?? fail(`no VRF ${vrf}`);
 }
@@ -79,11 +107,29 @@ function tableOf(ctx: PipelineContext, vrf: string): number {
 const vlanMatch = (vlan: number) => oxm(OxmField.VLAN_VID, vlan ? OFPVID_PRESENT | vlan : OFPVID_NONE);
 const apply = (...actions: Action[]): Instruction => ({ type: 'apply_actions', actions });
 const setField = (field: OxmField, value: number): Action => ({ type: 'set_field', field: oxm(field, value) });
+const setBytes = (field: OxmField, value: Uint8Array): Action => ({ type: 'set_field', field: oxmBytes(field, value) });
+const ipv4Number = (b: Uint8Array) => ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
 
-/** Actions that send a frame out of a CE port, tagged when the attachment has a VLAN. */
-function toCe(port: number, vlan: number): Action[] {
-  const tag: Action[] = vlan ? [{ type: 'push_vlan', ethertype: ETH_TYPE_VLAN }, setField(OxmField.VLAN_VID, OFPVID_PRESENT | vlan)] : [];
-  return [...tag, { type: 'output', port }];
+const vlanTag = (vlan: number): Action[] => (vlan ? [{ type: 'push_vlan', ethertype: ETH_TYPE_VLAN }, setField(OxmField.VLAN_VID, OFPVID_PRESENT | vlan)] : []);
+
+/**
+ * Instructions that send an IPv4 packet to a CE next hop: the PE port's MAC
+ * as source, the tag of the attachment, the next hop (the CE's address, or
+ * for a connected subnet the packet's own destination) in reg0, then the
+ * neighbour table puts the CE's MAC and picks the port. Other packets
+ * (IPv6) go out of the port as they are: no neighbour discovery yet.
+ */
+function towardsCe(ctx: PipelineContext, t: PipelineTables, nh: CeNextHop, family: Family, before: Action[] = [], metadata?: bigint): Instruction[] {
+  const port = portOf(ctx, nh.interface);
+  if (family !== 4) return [apply(...before, ...vlanTag(nh.vlan), { type: 'output', port })];
+  const address = nh.address ? parseAddress(nh.address) : undefined;
+  if (nh.address && address?.family !== 4) fail(`CE next hop ${nh.address} is not an IPv4 address`);
+  const nextHop: Action = address ? { type: 'set_field', field: reg0(ipv4Number(address.bytes)) } : move(NxFields.IPV4_DST, NxFields.REG0);
+  return [
+    apply(...before, setBytes(OxmField.ETH_SRC, macOf(ctx, nh.interface)), ...vlanTag(nh.vlan), nextHop),
+    ...(metadata === undefined ? [] : [{ type: 'write_metadata' as const, metadata, mask: METADATA_ALL }]),
+    { type: 'goto_table', table: t.neigh },
+  ];
 }
 
 /**
@@ -99,31 +145,93 @@ function pushStack(labels: readonly number[]): Action[] {
 }
 
 export function baseFlows(t: PipelineTables): FlowSpec[] {
-  return [{ table: t.classifier, priority: PRIORITY_MPLS_DISPATCH, match: [oxm(OxmField.ETH_TYPE, ETH_TYPE_MPLS)], instructions: [{ type: 'goto_table', table: t.lfib }] }];
+  return [
+    { table: t.classifier, priority: PRIORITY_MPLS_DISPATCH, match: [oxm(OxmField.ETH_TYPE, ETH_TYPE_MPLS)], instructions: [{ type: 'goto_table', table: t.lfib }] },
+  ];
+}
+
+/** Learns "metadata + reg0 = the sender's IPv4 address -> its MAC, out of this port" from an ARP packet (RFC 826). */
+function learnNeighbour(t: PipelineTables, tableId: number): Action {
+  return learn({
+    table: t.neigh,
+    priority: PRIORITY_NEIGHBOUR,
+    cookie: neighbourCookie(tableId),
+    specs: [
+      { kind: 'match', dst: NxFields.ETH_TYPE, value: Uint8Array.of(ETH_TYPE_IPV4 >> 8, ETH_TYPE_IPV4 & 0xff) },
+      { kind: 'match', dst: NxFields.METADATA, value: uintBytes(tableId, 8) },
+      { kind: 'match', dst: NxFields.REG0, from: NxFields.ARP_SPA },
+      { kind: 'load', dst: NxFields.ETH_DST, from: NxFields.ETH_SRC },
+      { kind: 'output', from: NxFields.IN_PORT },
+    ],
+  });
+}
+
+/**
+ * The PE's side of ARP on one attachment and IPv4 address: a request for
+ * the address is turned into the reply in place (RFC 826: swap the sender
+ * into the target, the port's MAC as sender) and sent back out of the port
+ * it came in on, still tagged; requests and replies both teach the
+ * neighbour table the CE's MAC.
+ */
+function arpFlows(tableId: number, port: number, vlan: number, mac: Uint8Array, address: Uint8Array, t: PipelineTables): FlowSpec[] {
+  const match = (op: number) => [
+    oxm(OxmField.IN_PORT, port),
+    vlanMatch(vlan),
+    oxm(OxmField.ETH_TYPE, ETH_TYPE_ARP),
+    oxm(OxmField.ARP_OP, op),
+    oxmBytes(OxmField.ARP_TPA, address),
+  ];
+  const metadata: Instruction = { type: 'write_metadata', metadata: BigInt(tableId), mask: METADATA_ALL };
+  const reply = apply(
+    learnNeighbour(t, tableId),
+    move(NxFields.ETH_SRC, NxFields.ETH_DST),
+    setBytes(OxmField.ETH_SRC, mac),
+    setField(OxmField.ARP_OP, ARP_REPLY),
+    move(NxFields.ARP_SHA, NxFields.ARP_THA),
+    setBytes(OxmField.ARP_SHA, mac),
+    move(NxFields.ARP_SPA, NxFields.ARP_TPA),
+    setBytes(OxmField.ARP_SPA, address),
+    { type: 'output', port: OFPP_IN_PORT },
+  );
+  return [
+    { table: t.classifier, priority: PRIORITY_ARP, match: match(ARP_REQUEST), instructions: [reply, metadata] },
+    { table: t.classifier, priority: PRIORITY_ARP, match: match(ARP_REPLY), instructions: [apply(learnNeighbour(t, tableId)), metadata] },
+  ];
 }
 
 export function vrfFlows(v: VrfInstance, ctx: PipelineContext, t: PipelineTables): FlowSpec[] {
   if (v.tableId <= 0) fail(`VRF ${v.name} has no table id`);
-  return v.interfaces.map((i) => ({
-    table: t.classifier,
-    priority: PRIORITY_CE,
-    match: [oxm(OxmField.IN_PORT, portOf(ctx, i.name)), vlanMatch(i.vlan)],
-    instructions: [
-      ...(i.vlan ? [apply({ type: 'pop_vlan' })] : []),
-      { type: 'write_metadata', metadata: BigInt(v.tableId), mask: METADATA_ALL },
-      { type: 'goto_table', table: t.fib },
-    ],
-  }));
+  return v.interfaces.flatMap((i) => {
+    const port = portOf(ctx, i.name);
+    const arp = i.addresses
+      .map((a) => parseAddress(a.split('/')[0]!))
+      .filter((a) => a?.family === 4)
+      .flatMap((a) => arpFlows(v.tableId, port, i.vlan, macOf(ctx, i.name), a!.bytes, t));
+    return [
+      {
+        table: t.classifier,
+        priority: PRIORITY_CE,
+        match: [oxm(OxmField.IN_PORT, port), vlanMatch(i.vlan)],
+        instructions: [
+          ...(i.vlan ? [apply({ type: 'pop_vlan' })] : []),
+          { type: 'write_metadata', metadata: BigInt(v.tableId), mask: METADATA_ALL },
+          { type: 'goto_table', table: t.fib },
+        ],
+      },
+      ...arp,
+    ];
+  });
 }
 
 /** Match fields and length of a prefix; customers reuse the same prefixes in many VRFs, so they are cached. */
-const prefixCache = new Map<string, { match: Oxm[]; length: number }>();
+const prefixCache = new Map<string, { match: Oxm[]; length: number; family: Family }>();
 
-function prefixMatch(prefix: string): { match: Oxm[]; length: number } {
+function prefixMatch(prefix: string): { match: Oxm[]; length: number; family: Family } {
   let m = prefixCache.get(prefix);
   if (!m) {
     if (prefixCache.size >= 65_536) prefixCache.clear();
-    m = { match: buildPrefixMatch(prefix), length: parsePrefix(prefix).length };
+    const p = parsePrefix(prefix);
+    m = { match: buildPrefixMatch(prefix), length: p.length, family: p.family };
     prefixCache.set(prefix, m);
   }
   return m;
@@ -145,25 +253,25 @@ function buildPrefixMatch(prefix: string): Oxm[] {
 export function routeFlows(r: VrfRoute, ctx: PipelineContext, t: PipelineTables): FlowSpec[] {
   const table = tableOf(ctx, r.vrf);
   const nh = r.nextHop ?? fail(`route ${r.vrf} ${r.prefix} has no next hop`);
-  let actions: Action[];
-  if (nh.$case === 'local') actions = toCe(portOf(ctx, nh.value.interface), nh.value.vlan);
+  const { match, length, family } = prefixMatch(r.prefix);
+  let instructions: Instruction[];
+  if (nh.$case === 'local') instructions = towardsCe(ctx, t, nh.value, family);
   else {
     if (nh.value.externalTransport) fail('external transport (the node’s own LDP/SR) is not available on an OVS bridge');
     if (nh.value.labels.length === 0) fail('remote route without a label stack');
-    actions = [...pushStack(nh.value.labels), { type: 'output', port: portOf(ctx, nh.value.outInterface) }];
+    instructions = [apply(...pushStack(nh.value.labels), { type: 'output', port: portOf(ctx, nh.value.outInterface) })];
   }
-  const { match, length } = prefixMatch(r.prefix);
   return [
     {
       table: t.fib,
       priority: PRIORITY_PREFIX_BASE + length,
       match: [oxm(OxmField.METADATA, BigInt(table)), ...match],
-      instructions: [apply(...actions)],
+      instructions,
     },
   ];
 }
 
-const familyEthType = (address: string): number => (parseAddress(address)?.family === 6 ? ETH_TYPE_IPV6 : ETH_TYPE_IPV4);
+const familyOf = (address: string): Family => (parseAddress(address)?.family === 6 ? 6 : 4);
 
 export function lfibFlows(e: LfibEntry, ctx: PipelineContext, t: PipelineTables): FlowSpec[] {
   const a = e.action ?? fail(`label ${e.inLabel} has no action`);
@@ -193,8 +301,9 @@ export function lfibFlows(e: LfibEntry, ctx: PipelineContext, t: PipelineTables)
       ]);
     case 'popAndForward': {
       const nh = a.value.nextHop ?? fail(`label ${e.inLabel} has no CE next hop`);
-      tableOf(ctx, a.value.vrf);
-      return flow(label(1), [apply({ type: 'pop_mpls', ethertype: familyEthType(nh.address) }, ...toCe(portOf(ctx, nh.interface), nh.vlan))]);
+      const family = familyOf(nh.address);
+      const pop: Action = { type: 'pop_mpls', ethertype: family === 6 ? ETH_TYPE_IPV6 : ETH_TYPE_IPV4 };
+      return flow(label(1), towardsCe(ctx, t, nh, family, [pop], BigInt(tableOf(ctx, a.value.vrf))));
     }
   }
 }

@@ -1,0 +1,26 @@
+// How a CE host is addressed for a site: what the customer configures on its
+// router when the provider connects the site (the REST body says it all).
+/** IPv4 addressing of one CE host, as a site's attachment defines it. */
+export interface CeAddressing {
+  address: string; // with prefix length, e.g. 192.168.1.2/30
+  gateway: string;
+  /** Addresses on the CE's loopback (behind it: the site's static prefixes). */
+  loopbacks: string[];
+}
+
+/** The first usable address of an IPv4 prefix (the prefix itself for a /32). */
+export function firstHost(prefix: string): string {
+  const [addr, len] = prefix.split('/');
+  const n = addr!.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+  const host = Number(len) >= 31 ? n : n + 1;
+  return [24, 16, 8, 0].map((s) => Math.floor(host / 2 ** s) % 256).join('.');
+}
+
+/** A CE host's addressing from a site's REST body: its attachment subnet, gateway, and one address in each static prefix. */
+export function ceAddressingOf(site: Record<string, any>): CeAddressing | undefined {
+  const v4 = site.ipv4 as { peAddress: string; ceAddress: string } | undefined;
+  if (!v4) return undefined;
+  const [gateway, length] = v4.peAddress.split('/');
+  const statics = ((site.routing?.static ?? []) as { prefix: string }[]).map((s) => s.prefix).filter((p) => !p.includes(':'));
+  return { address: `${v4.ceAddress}/${length}`, gateway: gateway!, loopbacks: statics.map(firstHost) };
+}

@@ -1,0 +1,271 @@
+// `l3vpn lab`: the whole system on one machine. Starts (or uses) PostgreSQL
+// and Redis, runs every service, builds the provider network of a topology
+// on Open vSwitch (or the soft driver), peers with a real external PE,
+// creates nodes and links through the REST API, starts one agent per managed
+// node and provisions the topology's sample VPN. stop() undoes all of it.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { applyMigrations } from '../common/db/migrations.js';
+import type { Logger } from '../common/logger.js';
+import { inProcess, separateProcesses, type Launcher, type RunningPart } from './control-plane.js';
+import { ExternalPeer } from './external-peer.js';
+import { ceAddressingOf } from './ce-addressing.js';
+import { OvsNetwork, ovsUnavailable, type CeHost } from './ovs-network.js';
+import { startPostgres, startRedis } from './private-servers.js';
+import { freePort, isRoot, portIsFree, waitUntil } from './processes.js';
+import { RestClient } from './rest-client.js';
+import { createInventory } from './inventory.js';
+import type { Topology } from './topology.js';
+
+export type DriverChoice = 'auto' | 'ovs' | 'soft';
+
+export interface LabOptions {
+  topology: Topology;
+  /** The lab's own folder: private servers' data, logs, agents' state files, the admin token. */
+  stateDir: string;
+  /** Prefix of namespaces, bridges and veths (namespaces `<prefix>-<node>-<port>`). */
+  namePrefix: string;
+  driver: DriverChoice;
+  separate: boolean;
+  databaseUrl?: string;
+  redisUrl?: string;
+  /** REST port; 0: any free one. */
+  restPort: number;
+  /** Settings (environment variables) for the services, over the lab's own. */
+  settings?: NodeJS.ProcessEnv;
+  provisionSample: boolean;
+  log: Logger;
+  progress: (message: string) => void;
+  /** Collects what to undo; the caller may run it early (Ctrl-C during start-up). */
+  teardown?: Teardown;
+}
+
+/** Undo actions run last-in first-out, each once, errors logged and passed over. */
+export class Teardown {
+  private readonly steps: { what: string; undo: () => Promise<void> }[] = [];
+  private running: Promise<void> | undefined;
+
+  add(what: string, undo: () => Promise<void>): void {
+    this.steps.push({ what, undo });
+  }
+
+  run(onError: (what: string, err: unknown) => void = () => undefined, onStep: (what: string) => void = () => undefined): Promise<void> {
+    this.running ??= (async () => {
+      while (this.steps.length) {
+        const s = this.steps.pop()!;
+        onStep(s.what);
+        await s.undo().catch((err: unknown) => onError(s.what, err));
+      }
+    })();
+    return this.running;
+  }
+}
+
+export interface Lab {
+  driver: 'ovs' | 'soft';
+  /** Why the soft driver was chosen, when it was. */
+  driverReason?: string;
+  rest: RestClient;
+  restUrl: string;
+  grpc: { labels: string; bgp: string; vpn: string };
+  bgp: { address: string; port: number };
+  adminToken: string;
+  tokenFile: string;
+  database: { url: string; private: boolean };
+  redis: { url: string; private: boolean };
+  parts: RunningPart[];
+  external?: ExternalPeer;
+  externalReason?: string;
+  network?: OvsNetwork;
+  stateDir: string;
+  logDir: string;
+  /** The CE host on a PE port (ovs driver only). */
+  ce(node: string, port: string): CeHost | undefined;
+  /** Addresses the CE host of a site as its REST body says (ovs driver; nothing on soft). */
+  connectCe(site: Record<string, any>): Promise<CeHost | undefined>;
+  stop(): Promise<void>;
+}
+
+/** The well-known port when it is free (where a user expects it), else any free one. */
+async function preferredPort(preferred: number | undefined): Promise<number> {
+  return preferred !== undefined && (await portIsFree(preferred)) ? preferred : freePort();
+}
+
+export async function startLab(o: LabOptions): Promise<Lab> {
+  const t = o.topology;
+  const teardown = o.teardown ?? new Teardown();
+  const logDir = join(o.stateDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  try {
+    // Databases.
+    let databaseUrl = o.databaseUrl;
+    if (!databaseUrl) {
+      o.progress('starting a private PostgreSQL');
+      const pg = await startPostgres(o.stateDir, logDir, 'l3vpn_lab');
+      teardown.add('PostgreSQL', pg.stop);
+      databaseUrl = pg.url;
+    }
+    let redisUrl = o.redisUrl;
+    if (!redisUrl) {
+      o.progress('starting a private Redis');
+      const redis = await startRedis(o.stateDir, logDir);
+      teardown.add('Redis', redis.stop);
+      redisUrl = redis.url;
+    }
+    await applyMigrations({ databaseUrl });
+
+    // Data plane.
+    let driver: 'ovs' | 'soft' = 'soft';
+    let driverReason: string | undefined = o.driver === 'soft' ? 'asked for' : undefined;
+    if (o.driver !== 'soft') {
+      const why = await ovsUnavailable();
+      if (why && o.driver === 'ovs') throw new Error(`the ovs driver cannot run here: ${why}`);
+      if (why) driverReason = why;
+      else driver = 'ovs';
+    }
+    let network: OvsNetwork | undefined;
+    if (driver === 'ovs') {
+      o.progress(`building the provider network on Open vSwitch (${t.nodes.length} bridges, ${t.links.length} links)`);
+      network = await OvsNetwork.build(join(o.stateDir, 'ovs'), o.namePrefix, t, teardown);
+    }
+
+    // Control plane.
+    const adminToken = randomBytes(32).toString('base64url');
+    const tokenFile = join(o.stateDir, 'admin-token');
+    writeFileSync(tokenFile, `${adminToken}\n`, { mode: 0o600 });
+    // With a fixed REST port (the interactive lab) the other services get their usual ports too, when free.
+    const usual = (port: number) => (o.restPort ? port : undefined);
+    const restPort = await preferredPort(o.restPort || undefined);
+    const labelsPort = await preferredPort(usual(50061));
+    const bgpGrpcPort = await preferredPort(usual(50062));
+    const vpnGrpcPort = await preferredPort(usual(50063));
+    const bgpPort = isRoot() ? 179 : await freePort(t.bgpAddress);
+    const externalPort = t.external ? (isRoot() ? 179 : await freePort(t.external.address)) : 0;
+    const grpc = { labels: `127.0.0.1:${labelsPort}`, bgp: `127.0.0.1:${bgpGrpcPort}`, vpn: `127.0.0.1:${vpnGrpcPort}` };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      DATABASE_MIGRATE: 'false',
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: process.env.REDIS_PREFIX ?? `${o.namePrefix}-${randomBytes(3).toString('hex')}`,
+      LABELS_LISTEN: grpc.labels,
+      BGP_AS: String(t.as),
+      BGP_ROUTER_ID: t.bgpAddress,
+      BGP_LISTEN_ADDRESS: t.bgpAddress,
+      BGP_PORT: String(bgpPort),
+      BGP_GRPC_LISTEN: grpc.bgp,
+      BGP_NEIGHBORS: JSON.stringify(
+        t.external ? [{ address: t.external.address, 'remote-as': t.as, port: externalPort, families: ['vpn-ipv4'], description: 'external PE / route reflector' }] : [],
+      ),
+      VPN_LISTEN: `127.0.0.1:${restPort}`,
+      VPN_GRPC_LISTEN: grpc.vpn,
+      VPN_LABELS_ADDRESS: grpc.labels,
+      VPN_BGP_ADDRESS: grpc.bgp,
+      VPN_BOOTSTRAP_TOKEN_FILE: tokenFile,
+      VPN_POOL_ADMINISTRATOR: String(t.as),
+      ...o.settings,
+    };
+    const launcher: Launcher = o.separate ? separateProcesses(logDir) : inProcess(o.log, 2000);
+    const parts: RunningPart[] = [];
+    const start = async (name: 'labels' | 'bgp' | 'vpn' | 'agent', label: string, extra: NodeJS.ProcessEnv = {}) => {
+      const part = await launcher.start(name, label, { ...env, ...extra });
+      parts.push(part);
+      teardown.add(label, part.stop);
+    };
+    o.progress(o.separate ? 'starting labels, bgp and vpn, each in its own process' : 'starting labels, bgp and vpn in this process');
+    await start('labels', 'labels');
+    await start('bgp', 'bgp');
+    await start('vpn', 'vpn');
+    const restUrl = `http://127.0.0.1:${restPort}`;
+    await waitUntil('the REST API answering /readyz', async () => (await fetch(`${restUrl}/readyz`).catch(() => undefined))?.ok === true, 60_000, 100);
+    const rest = new RestClient(restUrl, adminToken);
+
+    let external: ExternalPeer | undefined;
+    let externalReason: string | undefined;
+    if (t.external) {
+      externalReason = await ExternalPeer.missing();
+      if (!externalReason) {
+        o.progress(`starting the external PE (gobgpd on ${t.external.address})`);
+        const dir = join(o.stateDir, 'gobgp');
+        rmSync(dir, { recursive: true, force: true });
+        mkdirSync(dir, { recursive: true });
+        external = await ExternalPeer.start({ pe: t.external, as: t.as, neighbor: { address: t.bgpAddress, port: bgpPort }, port: externalPort, dir });
+        teardown.add('external PE', () => external!.stop());
+      }
+    }
+
+    // Inventory through the API, then one agent per managed node.
+    o.progress(`creating ${t.nodes.length} nodes and ${t.links.length} links through the REST API`);
+    const identities = await createInventory(rest, t);
+    const agentsDir = join(o.stateDir, 'agents');
+    rmSync(agentsDir, { recursive: true, force: true });
+    o.progress(`starting ${t.nodes.length} agents on the ${driver} driver`);
+    for (const n of t.nodes) {
+      const dir = join(agentsDir, n.id);
+      mkdirSync(dir, { recursive: true });
+      const credential = join(dir, 'credential');
+      writeFileSync(credential, identities.get(n.id)!, { mode: 0o600 });
+      const plan = network?.plan(n.id);
+      await start('agent', `agent ${n.id}`, {
+        AGENT_NODE: n.id,
+        AGENT_CONTROLLER: grpc.vpn,
+        AGENT_CREDENTIAL_FILE: credential,
+        AGENT_DRIVER: driver,
+        AGENT_STATE_DIR: join(dir, 'state'),
+        ...(network && plan ? { AGENT_OVS_TARGET: network.target(plan), AGENT_OVS_PORT_PREFIX: plan.portPrefix } : {}),
+      });
+    }
+
+    const lab: Lab = {
+      driver,
+      ...(driverReason ? { driverReason } : {}),
+      rest,
+      restUrl,
+      grpc,
+      bgp: { address: t.bgpAddress, port: bgpPort },
+      adminToken,
+      tokenFile,
+      database: { url: databaseUrl, private: !o.databaseUrl },
+      redis: { url: redisUrl, private: !o.redisUrl },
+      parts,
+      ...(external ? { external } : {}),
+      ...(externalReason ? { externalReason } : {}),
+      ...(network ? { network } : {}),
+      stateDir: o.stateDir,
+      logDir,
+      ce: (node, port) => network?.ce(node, port),
+      async connectCe(site) {
+        const ce = network?.ce(String(site.node), String(site.interface));
+        const addressing = ceAddressingOf(site);
+        if (ce && addressing) await network!.addressCe(ce, addressing);
+        return ce;
+      },
+      stop: () => teardown.run((what, err) => o.log.warn({ err: (err as Error).message }, `stopping ${what} failed`)),
+    };
+
+    if (o.provisionSample && (t.sample.vpns.length || t.sample.sites.length)) {
+      o.progress(`provisioning the sample: ${t.sample.vpns.length} VPN(s), ${t.sample.sites.length} site(s)`);
+      for (const v of t.sample.vpns) await rest.ensure('vpns', v as { id: string });
+      for (const s of t.sample.sites) {
+        await rest.ensure('sites', s as { id: string });
+        await lab.connectCe(s);
+      }
+      await waitForSites(rest, t.sample.sites.map((s) => String(s.id)), 60_000);
+    }
+    return lab;
+  } catch (err) {
+    await teardown.run();
+    throw err;
+  }
+}
+
+/** Waits until the sites are active (their PEs' desired states are stored); throws with the reason of a failed one. */
+export async function waitForSites(rest: RestClient, ids: string[], timeoutMs: number): Promise<void> {
+  await waitUntil(`sites ${ids.join(', ')} becoming active`, async () => {
+    const states = await Promise.all(ids.map((id) => rest.get(`/v1/sites/${encodeURIComponent(id)}`)));
+    const failed = states.find((s) => s.status?.state === 'failed');
+    if (failed) throw new Error(`site ${failed.id} failed: ${failed.status.reason}`);
+    return states.every((s) => s.status?.state === 'active');
+  }, timeoutMs, 200);
+}

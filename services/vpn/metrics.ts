@@ -1,0 +1,92 @@
+// Prometheus series of the vpn service: the reconcile queue and its jobs,
+// the REST API, and per node the desired generation and how far its agent
+// is behind it (desired − applied, from ReportStatus). Per-node labels are
+// bounded by the inventory; nothing is labelled by prefix, VPN or request.
+import { Counter, Gauge, Histogram } from 'prom-client';
+import type { Queryable } from '../common/db/sql.js';
+import { serviceRegistry } from '../common/ops/metrics.js';
+import { sharedReading } from '../common/ops/snapshot.js';
+import type { ReconcileQueue } from './reconcile/queue.js';
+
+export interface ReconcileMetrics {
+  jobSeconds: Histogram<'outcome'>;
+  jobFailures: Counter<'final'>;
+}
+
+const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
+
+interface NodeRow {
+  node: string;
+  desired: number | null;
+  applied: number | null;
+}
+
+export function vpnMetrics(db: Queryable, queue: ReconcileQueue) {
+  const registry = serviceRegistry('vpn');
+  new Gauge({
+    name: 'l3vpn_vpn_reconcile_queue_jobs',
+    help: 'Reconcile jobs in the queue by state (shared by every replica)',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      const counts = await queue.queue.getJobCounts(...QUEUE_STATES, 'prioritized');
+      for (const state of QUEUE_STATES) this.set({ state }, (counts[state] ?? 0) + (state === 'waiting' ? counts['prioritized'] ?? 0 : 0));
+    },
+  });
+  const reconcile: ReconcileMetrics = {
+    jobSeconds: new Histogram({
+      name: 'l3vpn_vpn_reconcile_job_duration_seconds',
+      help: 'Duration of reconcile jobs run by this process, by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    jobFailures: new Counter({
+      name: 'l3vpn_vpn_reconcile_job_failures_total',
+      help: 'Failed reconcile attempts; final="true" when no retry is left',
+      labelNames: ['final'],
+      registers: [registry],
+    }),
+  };
+  const http = new Histogram({
+    name: 'l3vpn_vpn_http_request_duration_seconds',
+    help: 'Duration of REST requests by route pattern, method and status',
+    labelNames: ['route', 'method', 'status'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const nodes = sharedReading(async () => {
+    const { rows } = await db.query<NodeRow>(
+      `SELECT n.id AS node, d.generation AS desired, a.applied_generation AS applied
+         FROM node n
+         LEFT JOIN (SELECT node_id, max(generation) AS generation FROM node_desired_state GROUP BY node_id) d ON d.node_id = n.id
+         LEFT JOIN agent_status a ON a.node_id = n.id`,
+    );
+    return rows;
+  });
+  new Gauge({
+    name: 'l3vpn_vpn_desired_generation',
+    help: 'Newest desired-state generation stored for the node',
+    labelNames: ['node'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const r of await nodes()) if (r.desired !== null) this.set({ node: r.node }, Number(r.desired));
+    },
+  });
+  new Gauge({
+    name: 'l3vpn_vpn_agent_generation_lag',
+    help: "Desired minus applied generation of the node's agent (its last ReportStatus); absent until it reports",
+    labelNames: ['node'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const r of await nodes()) if (r.applied !== null) this.set({ node: r.node }, Math.max(0, Number(r.desired ?? 0) - Number(r.applied)));
+    },
+  });
+  return {
+    registry,
+    reconcile,
+    observeHttp: (labels: { route: string; method: string; status: string }, seconds: number) => http.observe(labels, seconds),
+  };
+}

@@ -1,0 +1,123 @@
+// VpnRouting over the bgp service: each managed PE's VRFs are VRFs of the
+// one speaker ("<vpn>@<node>", bgp-client.ts), exporting with the PE's
+// loopback as next hop and the labels the labels service gave (the ones the
+// PE's agent installs in its LFIB). What the speaker selected into them —
+// from other managed PEs' VRFs and from external PEs over MP-BGP — is read
+// back with ListVrfPaths.
+//
+// Every call converges: originate() diffs against the VRF's local paths, so
+// it is idempotent, and after the bgp service restarts empty the next
+// reconcile of each node defines and originates everything again
+// (vrf-route-watch.ts queues them).
+import { status } from '@grpc/grpc-js';
+import { Family, LabelMode, Origin, VrfPathOrigin, Path, type VrfConfig, type VrfPath, type VrfPathAddition } from '../../common/gen/proto/l3vpn/v1/bgp.js';
+import type { SelectedVpnRoute } from '../../common/desired-state/index.js';
+import type { Db } from '../intent/write-context.js';
+import { bgpVrfName, isGrpcStatus, listVrfPaths, unmappedNextHop, type BgpApi } from './bgp-client.js';
+import type { OriginatedRoute, VpnRouting, VrfDefinition } from './vpn-routing.js';
+
+const familyOf = (prefix: string): Family => (prefix.includes(':') ? Family.FAMILY_IPV6_UNICAST : Family.FAMILY_IPV4_UNICAST);
+
+function unicastPath(prefix: string, nextHop: string): Path {
+  return Path.fromPartial({ family: familyOf(prefix), prefix, nextHop, origin: Origin.ORIGIN_IGP });
+}
+
+/** The speaker's VRF for a definition. Every originated path brings its label, so only a per-VRF label needs the VRF's. */
+function bgpVrfConfig(node: string, vrf: VrfDefinition): VrfConfig {
+  const mode = vrf.label !== undefined ? LabelMode.LABEL_MODE_PER_VRF : vrf.labelMode === 'per-prefix' ? LabelMode.LABEL_MODE_PER_PREFIX : LabelMode.LABEL_MODE_PER_CE;
+  return {
+    name: bgpVrfName(vrf.name, node),
+    rd: vrf.rd,
+    importRouteTargets: vrf.importRouteTargets,
+    exportRouteTargets: vrf.exportRouteTargets,
+    labelMode: mode,
+    label: vrf.label ?? 0,
+    nextHop: vrf.nextHop,
+  };
+}
+
+export class BgpVpnRouting implements VpnRouting {
+  constructor(
+    private readonly bgp: BgpApi,
+    private readonly db: Db,
+  ) {}
+
+  async defineVrf(node: string, vrf: VrfDefinition): Promise<void> {
+    const config = bgpVrfConfig(node, vrf);
+    try {
+      await this.bgp.updateVrf({ vrf: config });
+    } catch (err) {
+      if (!isGrpcStatus(err, status.NOT_FOUND)) throw err;
+      await this.bgp.addVrf({ vrf: config });
+    }
+  }
+
+  async deleteVrf(node: string, vrf: string): Promise<void> {
+    try {
+      await this.bgp.deleteVrf({ name: bgpVrfName(vrf, node) });
+    } catch (err) {
+      if (!isGrpcStatus(err, status.NOT_FOUND)) throw err;
+    }
+  }
+
+  /** One ChangeVrfPaths for the difference from the VRF's local paths: a reconcile's cost does not grow with round trips per route. */
+  async originate(node: string, vrf: string, routes: OriginatedRoute[]): Promise<void> {
+    const name = bgpVrfName(vrf, node);
+    const have = new Map<string, VrfPath>();
+    for (const p of await listVrfPaths(this.bgp, name, true)) if (p.origin === VrfPathOrigin.VRF_PATH_ORIGIN_LOCAL) have.set(p.prefix, p);
+    const wanted = new Set<string>();
+    const add: VrfPathAddition[] = [];
+    for (const r of routes) {
+      // One path per prefix: the first wins, the same one every time.
+      if (wanted.has(r.prefix)) continue;
+      wanted.add(r.prefix);
+      const current = have.get(r.prefix);
+      if (current && current.label === r.label && current.nextHop === r.ceNextHop) continue;
+      add.push({ path: unicastPath(r.prefix, r.ceNextHop), label: r.label });
+    }
+    const del = [...have.keys()].filter((prefix) => !wanted.has(prefix)).map((prefix) => ({ family: familyOf(prefix), prefix }));
+    if (add.length || del.length) await this.bgp.changeVrfPaths({ vrf: name, add, delete: del });
+  }
+
+  async withdraw(node: string, vrf: string, prefixes: string[]): Promise<void> {
+    if (!prefixes.length) return;
+    try {
+      await this.bgp.changeVrfPaths({ vrf: bgpVrfName(vrf, node), add: [], delete: prefixes.map((prefix) => ({ family: familyOf(prefix), prefix })) });
+    } catch (err) {
+      if (!isGrpcStatus(err, status.NOT_FOUND)) throw err;
+    }
+  }
+
+  async advertisedLabels(node: string): Promise<Set<number>> {
+    const labels = new Set<number>();
+    for (const { paths } of await this.tables(node, true)) for (const p of paths) if (p.origin === VrfPathOrigin.VRF_PATH_ORIGIN_LOCAL && p.label) labels.add(p.label);
+    return labels;
+  }
+
+  async selectedRoutes(node: string): Promise<SelectedVpnRoute[]> {
+    const tables = await this.tables(node, false);
+    const out: SelectedVpnRoute[] = [];
+    for (const { vpnId, paths } of tables) {
+      for (const p of paths) {
+        if (p.origin !== VrfPathOrigin.VRF_PATH_ORIGIN_IMPORTED) continue;
+        out.push({ vrf: vpnId, prefix: p.prefix, nextHop: unmappedNextHop(p.nextHop), label: p.label, rd: p.rd });
+      }
+    }
+    return out;
+  }
+
+  /** The tables of the node's VRFs on the speaker; a VRF not defined there yet (no RD allocated, or the speaker restarted) holds nothing. */
+  private async tables(node: string, allPaths: boolean): Promise<{ vpnId: string; paths: VrfPath[] }[]> {
+    const vrfs = await this.db.vrf.findMany({ where: { nodeId: node }, select: { vpnId: true }, orderBy: { vpnId: 'asc' } });
+    return Promise.all(
+      vrfs.map(async ({ vpnId }) => {
+        try {
+          return { vpnId, paths: await listVrfPaths(this.bgp, bgpVrfName(vpnId, node), allPaths) };
+        } catch (err) {
+          if (isGrpcStatus(err, status.NOT_FOUND)) return { vpnId, paths: [] };
+          throw err;
+        }
+      }),
+    );
+  }
+}
