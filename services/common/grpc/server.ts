@@ -73,7 +73,7 @@ function callDurations(registry: Registry): Histogram<'grpc_service' | 'grpc_met
 /**
  * Wraps each unary handler: the caller's x-request-id (or a new one) is the
  * current request id while it runs (logs, outbox rows, onward calls) and
- * goes back in the response metadata; its duration is observed by method
+ * goes back in the trailing metadata; its duration is observed by method
  * and status. Streaming handlers are left as they are.
  */
 function instrumented(service: GrpcService, durations: Histogram<'grpc_service' | 'grpc_method' | 'grpc_code'> | undefined): UntypedServiceImplementation {
@@ -85,16 +85,17 @@ function instrumented(service: GrpcService, durations: Histogram<'grpc_service' 
     out[key] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
       const offered = call.metadata.get(REQUEST_ID_HEADER)[0];
       const requestId = requestIdOf(typeof offered === 'string' ? offered : offered?.toString());
-      const md = new Metadata();
-      md.set(REQUEST_ID_HEADER, requestId);
-      call.sendMetadata(md);
       const end = durations?.startTimer(labels);
       withRequestIds([requestId], () =>
         handler(call, (err, value, trailer, flags) => {
           const code = (err as Partial<ServiceError> | null)?.code ?? status.OK;
           end?.({ grpc_code: status[code] ?? String(code) });
+          // In the trailers, which go out with the status anyway: sending it as
+          // early response headers costs one more HTTP/2 frame and write per call.
           if (err && (err as Partial<ServiceError>).metadata instanceof Metadata) (err as ServiceError).metadata.set(REQUEST_ID_HEADER, requestId);
-          callback(err, value, trailer, flags);
+          const md = trailer ?? new Metadata();
+          if (!err) md.set(REQUEST_ID_HEADER, requestId);
+          callback(err, value, md, flags);
         }),
       );
     };
