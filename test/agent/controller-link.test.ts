@@ -113,6 +113,7 @@ test('agent over gRPC: snapshot, deltas, controller gone (headless), restart fro
     assert.equal(red(b.driver, '10.99.0.1').action, 'drop');
     assert.equal(red(b.driver, '10.98.0.1').action, 'forward');
     await b.link.stop();
+    await b.agent.flush(); // as the agent's main does on shutdown: no state-file write left running
   } finally {
     controller.stop();
     await rm(dir, { recursive: true, force: true });
@@ -138,6 +139,7 @@ test('agent over gRPC: periodic reconciliation restores an entry deleted by hand
     assert.deepEqual(drift.map((d) => [d.key?.key, d.kind, d.repaired]), [[{ $case: 'vrfRoute', value: { vrf: 'red', prefix: '10.2.0.0/16' } }, DriftKind.DRIFT_KIND_MISSING, true]]);
     assert.equal(red(a.driver, '10.2.0.1').action, 'forward');
     await a.link.stop();
+    await a.agent.flush();
   } finally {
     controller.stop();
     await rm(dir, { recursive: true, force: true });
@@ -159,6 +161,7 @@ test('agent over gRPC: a wrong credential is refused and nothing is installed', 
     assert.equal(a.agent.hasState, false);
     assert.equal((await a.driver.read()).vrfs.length, 0);
     await a.link.stop();
+    await a.agent.flush();
   } finally {
     controller.stop();
     await rm(dir, { recursive: true, force: true });
