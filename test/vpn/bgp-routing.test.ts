@@ -164,7 +164,8 @@ describe('vpn over the bgp service, with GoBGP as external PE', { skip, timeout:
   });
 
   test('deleting a site withdraws its routes at the external PE and from the other PE', async () => {
-    assert.equal((await H().call('DELETE', '/v1/sites/acme-pe2')).status, 204);
+    const deleted = await H().call('DELETE', '/v1/sites/acme-pe2');
+    assert.equal(deleted.status, 204, JSON.stringify(deleted.body));
     await peer().waitVpnRoutes('vpnv4', (rs) => find(rs, '10.2.0.0/16').length === 0 && find(rs, '172.16.2.0/30').length === 0, 20_000);
     assert.equal(find(await peer().vpnRoutes('vpnv4'), '10.1.0.0/16').length, 1);
     await eventually('pe1 to drop 10.2.0.0/16', async () => (await desiredRoute('pe1', '10.2.0.0/16')) === undefined);

@@ -204,15 +204,26 @@ export class IntentService {
     return result;
   }
 
-  /** Deadlocks and serialisation failures (P2034) are retried; they are nobody's fault. */
+  /** Deadlocks and serialisation failures are retried; they are nobody's fault. */
   private async withRetry<T>(fn: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await fn();
       } catch (err) {
-        if (attempt >= 3 || !(err instanceof Prisma.PrismaClientKnownRequestError) || err.code !== 'P2034') throw err;
+        if (attempt >= 3 || !isTransient(err)) throw err;
         await new Promise((r) => setTimeout(r, 20 * attempt));
       }
     }
   }
+}
+
+/**
+ * P2034 is Prisma's write conflict or deadlock; inside a raw statement (the
+ * row locks of write-context.ts) the same PostgreSQL errors arrive as P2010
+ * with the SQLSTATE: 40P01 deadlock_detected, 40001 serialization_failure.
+ */
+function isTransient(err: unknown): boolean {
+  if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
+  if (err.code === 'P2034') return true;
+  return err.code === 'P2010' && /\b40P01\b|\b40001\b|deadlock detected/i.test(`${JSON.stringify(err.meta ?? {})} ${err.message}`);
 }
