@@ -19,7 +19,7 @@ import { Agent } from './agent.js';
 import type { ChangeFailure, Driver, InstalledState } from './driver.js';
 import { SoftDriver } from './drivers/soft.js';
 import { MemoryStateStore, StateFile } from './state-file.js';
-import { syntheticPrefix, syntheticState, syntheticVrfName } from './synthetic-state.js';
+import { oneRouteDelta, syntheticPrefix, syntheticState, syntheticVrfName } from './synthetic-state.js';
 
 const clock = { now: () => new Date('2026-01-01T00:00:00Z') };
 
@@ -66,14 +66,7 @@ test('agent: a snapshot installs everything; a one-route delta among 100,000 tou
   const moved: VrfRoute = { ...old, nextHop: { $case: 'local', value: { interface: 'cust0', vlan: (Math.floor(54_321 / 100) % 4094) + 1, address: '192.168.0.2' } }, source: 2 };
   const before = driver.changesApplied;
   const t0 = performance.now();
-  const outcome = await agent.applyDelta({
-    node: 'PE1',
-    fromGeneration: 1,
-    generation: 2,
-    changes: [{ kind: ChangeKind.CHANGE_KIND_MODIFY, entry: { entry: { $case: 'vrfRoute', value: moved } }, previous: { entry: { $case: 'vrfRoute', value: old } } }],
-    transport: undefined,
-    role: 0,
-  });
+  const outcome = await agent.applyDelta(oneRouteDelta('PE1', 1, old, moved));
   const ms = performance.now() - t0;
   assert.equal(outcome, 'applied');
   assert.equal(driver.changesApplied - before, 1);

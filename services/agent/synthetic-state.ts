@@ -3,6 +3,8 @@
 // VRF, as customers reuse private space), one per-VRF label each and one
 // transport path. For tests and benches of the agent and its drivers.
 import {
+  ChangeKind,
+  type DesiredStateDelta,
   NodeRole,
   type LfibEntry,
   type NodeDesiredState,
@@ -66,5 +68,17 @@ export function syntheticState(o: SyntheticOptions): NodeDesiredState {
     vrfRoutes,
     lfibEntries,
     transportPaths: [{ remoteNode: 'PE2', remoteAddress: '10.255.0.2', labels: [16002], outInterface: core, nextHop: '10.0.0.1', metric: 20 }],
+  };
+}
+
+/** The delta from generation `from` to `from + 1` that changes one VRF route. */
+export function oneRouteDelta(node: string, from: number, old: VrfRoute, updated: VrfRoute): DesiredStateDelta {
+  return {
+    node,
+    fromGeneration: from,
+    generation: from + 1,
+    changes: [{ kind: ChangeKind.CHANGE_KIND_MODIFY, entry: { entry: { $case: 'vrfRoute', value: updated } }, previous: { entry: { $case: 'vrfRoute', value: old } } }],
+    transport: undefined,
+    role: 0,
   };
 }

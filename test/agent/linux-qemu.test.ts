@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChangeKind, DriftKind, type NodeDesiredState, type RemotePeNextHop, type VrfRoute } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
+import { DriftKind, type NodeDesiredState, type RemotePeNextHop, type VrfRoute } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
 import { computeDesiredStates, diffDesiredState } from '../../services/common/desired-state/index.js';
 import { fixtureInput } from '../../services/common/desired-state/fixture.js';
 import { simulateSelectedRoutes } from '../../services/common/desired-state/simulate.js';
@@ -23,6 +23,7 @@ import { Agent } from '../../services/agent/agent.js';
 import { LinuxDriver } from '../../services/agent/drivers/linux/driver.js';
 import { NetnsRunner } from '../../services/agent/drivers/linux/runner.js';
 import { QemuVm, vmMissing } from '../support/qemu-vm.js';
+import { oneRouteDelta } from '../../services/agent/synthetic-state.js';
 import { twoVpnNetwork } from './two-vpn-network.js';
 
 const missing = vmMissing();
@@ -169,14 +170,7 @@ test('linux: a one-route delta writes one kernel route; a renumbered VRF moves i
   const old = s1.vrfRoutes.find((r) => r.vrf === 'red' && r.prefix === '10.3.0.0/16')!;
   const moved: VrfRoute = { ...old, nextHop: { $case: 'remote', value: { ...(old.nextHop!.value as RemotePeNextHop), labels: [16003, 333] } } };
   const sent = driver.linesSent;
-  const outcome = await agent.applyDelta({
-    node: 'PE1',
-    fromGeneration: 1,
-    generation: 2,
-    changes: [{ kind: ChangeKind.CHANGE_KIND_MODIFY, entry: { entry: { $case: 'vrfRoute', value: moved } }, previous: { entry: { $case: 'vrfRoute', value: old } } }],
-    transport: undefined,
-    role: 0,
-  });
+  const outcome = await agent.applyDelta(oneRouteDelta('PE1', 1, old, moved));
   assert.equal(outcome, 'applied');
   assert.equal(driver.linesSent - sent, 1);
   assert.match(await inNs(ns, 'ip route show table 1001 10.3.0.0/16'), /encap mpls {2}16003\/333 via 10\.0\.0\.1 dev core0/);

@@ -5,11 +5,12 @@
 // without changing anything.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChangeKind, DriftKind, type NodeDesiredState, type RemotePeNextHop, type VrfRoute } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
+import { DriftKind, type NodeDesiredState, type RemotePeNextHop, type VrfRoute } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
 import { computeDesiredStates, diffDesiredState } from '../../services/common/desired-state/index.js';
 import { fixtureInput } from '../../services/common/desired-state/fixture.js';
 import { simulateSelectedRoutes } from '../../services/common/desired-state/simulate.js';
 import { Agent } from '../../services/agent/agent.js';
+import { oneRouteDelta } from '../../services/agent/synthetic-state.js';
 import { OvsDriver } from '../../services/agent/drivers/ovs/driver.js';
 import { ovsMissing, PrivateOvs } from './ovs-harness.js';
 
@@ -103,14 +104,7 @@ test('ovs: a one-route delta touches one flow; a restarted agent resyncs without
   const moved: VrfRoute = { ...old, nextHop: { $case: 'remote', value: { ...(old.nextHop!.value as RemotePeNextHop), labels: [16003, 333] } } };
   const sent = driver.flowModsSent;
   const t0 = performance.now();
-  const outcome = await agent.applyDelta({
-    node: 'PE1',
-    fromGeneration: 1,
-    generation: 2,
-    changes: [{ kind: ChangeKind.CHANGE_KIND_MODIFY, entry: { entry: { $case: 'vrfRoute', value: moved } }, previous: { entry: { $case: 'vrfRoute', value: old } } }],
-    transport: undefined,
-    role: 0,
-  });
+  const outcome = await agent.applyDelta(oneRouteDelta('PE1', 1, old, moved));
   const ms = performance.now() - t0;
   assert.equal(outcome, 'applied');
   assert.ok(ms < 50, `${ms} ms`);
