@@ -16,7 +16,8 @@ import type { AsPath } from './wire/as-path.js';
 import type { PathAttributes } from './wire/attributes.js';
 import { WellKnownCommunity, formatCommunity, type ExtendedCommunity } from './wire/communities.js';
 import type { AsPathSegmentTypeValue, OriginValue } from './wire/constants.js';
-import { formatAddress, parseAddress } from './wire/ip.js';
+import { checkAddress } from '../common/net/classify.js';
+import { formatAddress } from './wire/ip.js';
 import { RouteEncodeError, parsePrefix, type Family, type Route } from './wire/nlri.js';
 
 const FAMILIES: [ProtoFamily, Family][] = [
@@ -93,10 +94,11 @@ export function routeFromProto(familyIn: ProtoFamily, rdText: string, prefixText
   return { family, route: { prefix: prefix.prefix, length: prefix.length, rd, labels: vpn ? [...labels] : undefined } };
 }
 
+/** A next hop: any unicast address; 0.0.0.0 and :: stand for our own (see speaker/export.ts). */
 function address(text: string, field: string): string {
-  const b = parseAddress(text);
-  if (!b) throw invalidArgument(field, `'${text}' is not an IP address`);
-  return formatAddress(b);
+  const checked = checkAddress(text, { refused: ['multicast', 'broadcast'] });
+  if (!checked.ok) throw invalidArgument(field, checked.problem);
+  return checked.text;
 }
 
 export function pathSpecFromProto(p: ProtoPath | undefined): LocalPathSpec {

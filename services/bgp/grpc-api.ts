@@ -20,6 +20,7 @@ import {
 import { ApiError, alreadyExists, invalidArgument, notFound } from '../common/grpc/errors.js';
 import { unary, type GrpcService } from '../common/grpc/server.js';
 import type { Logger } from '../common/logger.js';
+import { checkAddress } from '../common/net/classify.js';
 import { formatRd, parseRd } from '../common/vpn/rd.js';
 import { familyFromProto, familyToProto, pathSpecFromProto, pathToProto, routeFromProto } from './api-path.js';
 import { formatBgpId } from './fsm/negotiate.js';
@@ -160,9 +161,12 @@ export function peerToProto(peer: Peer): ProtoPeer {
   };
 }
 
-function address(text: string): string {
-  if (!text) throw invalidArgument('address', 'is required');
-  return text;
+/** A peer's address in a request: INVALID_ARGUMENT when it is not an address (a zone id, a NUL byte...). */
+function address(text: string, field = 'address'): string {
+  if (!text) throw invalidArgument(field, 'is required');
+  const checked = checkAddress(text);
+  if (!checked.ok) throw invalidArgument(field, checked.problem);
+  return checked.text;
 }
 
 /** Writes a batch and resolves once the stream can take more (backpressure). */
@@ -196,7 +200,7 @@ function selectedPaths(speaker: Speaker, req: ListPathRequest): Iterable<Path> {
     case TableType.TABLE_TYPE_LOCAL:
       return [...speaker.localPaths.paths(family)].filter(match);
     case TableType.TABLE_TYPE_ADJ_IN: {
-      const peers = req.peer ? [guard(() => speaker.peer(req.peer))] : speaker.listPeers();
+      const peers = req.peer ? [guard(() => speaker.peer(address(req.peer, 'peer')))] : speaker.listPeers();
       return peers.flatMap((p) => [...p.adjRibIn.table.paths(family)].filter(match));
     }
     default:
@@ -307,7 +311,7 @@ export function bgpGrpcService(speaker: Speaker, log: Logger, vrfs: VrfService):
       return {};
     }),
     listPeers: unary(log, 'ListPeers', async (req) => ({
-      peers: (req.address ? [guard(() => speaker.peer(req.address))] : speaker.listPeers()).map(peerToProto),
+      peers: (req.address ? [guard(() => speaker.peer(address(req.address)))] : speaker.listPeers()).map(peerToProto),
     })),
     addPath: unary(log, 'AddPath', async (req) => {
       const spec = pathSpecFromProto(req.path);

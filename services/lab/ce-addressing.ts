@@ -1,5 +1,8 @@
 // How a CE host is addressed for a site: what the customer configures on its
 // router when the provider connects the site (the REST body says it all).
+import { formatIpv4 } from '../common/net/address-text.js';
+import { parseIpv4Prefix } from '../common/net/prefix.js';
+
 /** IPv4 addressing of one CE host, as a site's attachment defines it. */
 export interface CeAddressing {
   address: string; // with prefix length, e.g. 192.168.1.2/30
@@ -8,12 +11,11 @@ export interface CeAddressing {
   loopbacks: string[];
 }
 
-/** The first usable address of an IPv4 prefix (the prefix itself for a /32). */
+/** The first usable address of an IPv4 prefix (the prefix itself for a /31 or /32). */
 export function firstHost(prefix: string): string {
-  const [addr, len] = prefix.split('/');
-  const n = addr!.split('.').reduce((a, o) => a * 256 + Number(o), 0);
-  const host = Number(len) >= 31 ? n : n + 1;
-  return [24, 16, 8, 0].map((s) => Math.floor(host / 2 ** s) % 256).join('.');
+  const p = parseIpv4Prefix(prefix);
+  if (!p) throw new Error(`'${prefix}' is not an IPv4 prefix`);
+  return formatIpv4(p.length >= 31 ? p.address : p.address + 1);
 }
 
 /** A CE host's addressing from a site's REST body: its attachment subnet, gateway, and one address in each static prefix. */

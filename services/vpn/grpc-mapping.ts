@@ -18,8 +18,7 @@ import {
   type Vrf as PbVrf,
   type VrfRoutes,
 } from '../common/gen/proto/l3vpn/v1/vpn.js';
-import type { Family } from './intent/ip.js';
-import type { LinkSpec, LinkView, Meta, NodePlan, NodeSpec, NodeView, RoutesView, SiteSpec, SiteView, VpnSpec, VpnView, VrfView, WriteResult } from './intent/types.js';
+import type { Family, LinkSpec, LinkView, Meta, NodePlan, NodeSpec, NodeView, RoutesView, SiteSpec, SiteView, VpnSpec, VpnView, VrfView, WriteResult } from './intent/types.js';
 
 /** Both directions of one enum; UNSPECIFIED maps to undefined (the schema's default, or a "required" error). */
 function enumMap<P extends number, J extends string>(pairs: [P, J][]) {

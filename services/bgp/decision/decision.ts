@@ -28,7 +28,7 @@ import { asPathLength } from '../wire/as-path.js';
 import type { PathAttributes } from '../wire/attributes.js';
 import { AsPathSegmentType } from '../wire/constants.js';
 import type { NextHop } from '../wire/next-hop.js';
-import { parseAddress } from '../wire/ip.js';
+import { parseIp, parseIpv4 } from '../../common/net/address.js';
 
 /** What the decision process reads of a path: a structural subset of rib/path.ts `Path`. */
 export interface DecisionPath {
@@ -101,7 +101,7 @@ export const STEP_NAMES: readonly string[] = [
 
 /** 32 hex digits of the address as IPv6 (IPv4 mapped), so string order is numeric order. */
 export function addressRank(address: string): string {
-  const bytes = parseAddress(address);
+  const bytes = parseIp(address)?.bytes;
   if (!bytes) return address;
   let out = bytes.length === 4 ? '00000000000000000000ffff' : '';
   for (const b of bytes) out += (b < 16 ? '0' : '') + b.toString(16);
@@ -110,25 +110,7 @@ export function addressRank(address: string): string {
 
 /** "192.0.2.1" as an unsigned 32-bit number; 0 when not an IPv4 address. No allocation. */
 export function ipv4Number(text: string): number {
-  let v = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || octet > 255) return 0;
-      v = v * 256 + octet;
-      octet = 0;
-      digits = 0;
-      dots++;
-    } else if (c >= 48 && c <= 57 && digits < 3) {
-      octet = octet * 10 + (c - 48);
-      digits++;
-    } else return 0;
-  }
-  if (dots !== 3 || digits === 0 || octet > 255) return 0;
-  return v * 256 + octet;
+  return parseIpv4(text) ?? 0;
 }
 
 export const LOCAL_PEER_INFO: PeerInfo = Object.freeze({ external: false, routerId: 0, addressRank: '', weight: LOCAL_WEIGHT, local: true });

@@ -1,6 +1,8 @@
 // The OPEN checks the FSM owns (semantics, not syntax: the decoder already
 // raised BGPHeaderErr/BGPOpenMsgErr for malformed messages) and the capability
 // negotiation that turns two OPENs into one NegotiatedSession.
+import { formatIpv4 } from '../../common/net/address-text.js';
+import { parseIpv4 } from '../../common/net/address.js';
 import {
   Capabilities,
   Family,
@@ -174,14 +176,11 @@ function fail(subcode: number, data?: Uint8Array): OpenCheck {
 
 /** Dotted-quad to unsigned 32-bit BGP identifier. */
 export function parseBgpId(text: string): number {
-  const parts = text.split('.');
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) {
-    throw new Error(`bgp identifier: not a dotted quad: ${text}`);
-  }
-  return parts.reduce((acc, p) => acc * 256 + Number(p), 0);
+  const id = parseIpv4(text);
+  if (id === undefined) throw new Error(`bgp identifier: not a dotted quad: ${text}`);
+  return id;
 }
 
 export function formatBgpId(id: number): string {
-  const v = id >>> 0;
-  return [v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff].join('.');
+  return formatIpv4(id >>> 0);
 }

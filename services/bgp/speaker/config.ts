@@ -1,8 +1,7 @@
 // The speaker's and its peers' settings, with defaults and checks (pure).
-import { isIP } from 'node:net';
-import { parseBgpId } from '../fsm/negotiate.js';
+import { canonicalIp, ipv4Bytes, parseIpv4, quoteText } from '../../common/net/address.js';
+import { checkAddress, classifyAddress, describeAddressClass, type AddressClass } from '../../common/net/classify.js';
 import { Afi, Safi } from '../wire/constants.js';
-import { formatAddress, parseAddress } from '../wire/ip.js';
 import type { Family } from '../wire/nlri.js';
 import { RT_CONSTRAINT_FAMILY } from '../wire/rt-membership-nlri.js';
 
@@ -105,10 +104,25 @@ export class PeerConfigError extends Error {
 }
 
 /** Canonical text of an IP address, or undefined. */
-export function normaliseAddress(text: string): string | undefined {
-  if (!isIP(text)) return undefined;
-  const bytes = parseAddress(text);
-  return bytes ? formatAddress(bytes) : undefined;
+export const normaliseAddress = canonicalIp;
+
+/** A neighbour is one router's unicast address (a loopback one is fine: tests and single-host labs use 127.0.0.0/8). */
+const NOT_A_NEIGHBOUR: readonly AddressClass[] = ['unspecified', 'multicast', 'broadcast'];
+const NOT_A_SOURCE: readonly AddressClass[] = ['multicast', 'broadcast'];
+
+/** Canonical text of the address in `field`; PeerConfigError saying what is wrong with it otherwise. */
+export function addressField(field: string, text: string, refused: readonly AddressClass[] = []): string {
+  const checked = checkAddress(text, { refused });
+  if (!checked.ok) throw new PeerConfigError(field, checked.problem);
+  return checked.text;
+}
+
+/** A BGP identifier or cluster id: a non-zero dotted quad (RFC 6286 §2.1, RFC 4456 §7); a router id also no multicast or broadcast one. */
+function identifierField(field: string, text: string, refused: readonly AddressClass[]): void {
+  const id = parseIpv4(text);
+  if (id === undefined || id === 0) throw new PeerConfigError(field, `${quoteText(text)} is not a non-zero dotted quad`);
+  const cls = classifyAddress({ family: 4, bytes: ipv4Bytes(id) });
+  if (refused.includes(cls)) throw new PeerConfigError(field, `'${text}' is ${describeAddressClass(cls)}; a BGP identifier is a unicast IPv4 address (RFC 6286 §2.1)`);
 }
 
 export function checkAs(as: number, field: string): number {
@@ -127,14 +141,9 @@ export type PeerConfigInput = Partial<Omit<PeerConfig, 'address' | 'remoteAs'>> 
 
 /** Fills defaults and checks every field; throws PeerConfigError naming the field. */
 export function peerConfig(input: PeerConfigInput): PeerConfig {
-  const address = normaliseAddress(input.address ?? '');
-  if (!address) throw new PeerConfigError('address', `'${input.address}' is not an IP address`);
+  const address = addressField('address', input.address ?? '', NOT_A_NEIGHBOUR);
   const remoteAs = checkAs(input.remoteAs, 'remote_as');
-  let localAddress: string | undefined;
-  if (input.localAddress) {
-    localAddress = normaliseAddress(input.localAddress);
-    if (!localAddress) throw new PeerConfigError('local_address', `'${input.localAddress}' is not an IP address`);
-  }
+  const localAddress = input.localAddress ? addressField('local_address', input.localAddress, NOT_A_SOURCE) : undefined;
   const port = input.port ?? 179;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new PeerConfigError('port', `${port} is not a TCP port`);
   const families: Family[] = [];
@@ -168,19 +177,9 @@ export function peerConfig(input: PeerConfigInput): PeerConfig {
 
 export function checkSpeakerConfig(c: SpeakerConfig): SpeakerConfig {
   checkAs(c.as, 'bgp.as');
-  try {
-    if (parseBgpId(c.routerId) === 0) throw new Error('zero');
-  } catch {
-    throw new PeerConfigError('bgp.router-id', `'${c.routerId}' is not a non-zero dotted quad`);
-  }
-  if (!normaliseAddress(c.listenAddress)) throw new PeerConfigError('bgp.listen-address', `'${c.listenAddress}' is not an IP address`);
-  if (c.clusterId !== undefined) {
-    try {
-      if (parseBgpId(c.clusterId) === 0) throw new Error('zero');
-    } catch {
-      throw new PeerConfigError('bgp.cluster-id', `'${c.clusterId}' is not a non-zero dotted quad`);
-    }
-  }
+  identifierField('bgp.router-id', c.routerId, ['multicast', 'broadcast']);
+  addressField('bgp.listen-address', c.listenAddress, NOT_A_SOURCE);
+  if (c.clusterId !== undefined) identifierField('bgp.cluster-id', c.clusterId, []);
   if (c.gracefulRestartTime < 0 || c.gracefulRestartTime > 4095) throw new PeerConfigError('bgp.graceful-restart-time', 'must be 0..4095 seconds');
   if (c.rtcWaitTime !== undefined && (!Number.isInteger(c.rtcWaitTime) || c.rtcWaitTime < 0 || c.rtcWaitTime > 3600)) {
     throw new PeerConfigError('bgp.rtc-wait-time', 'must be 0..3600 seconds');

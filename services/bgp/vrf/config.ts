@@ -3,7 +3,7 @@
 import { Rd, formatRd, parseRd } from '../../common/vpn/rd.js';
 import { RouteTarget, parseRouteTarget } from '../../common/vpn/route-target.js';
 import { validateAdministeredValue } from '../../common/vpn/administered-value.js';
-import { formatAddress, parseAddress } from '../wire/ip.js';
+import { checkAddress } from '../../common/net/classify.js';
 
 /**
  * per-vrf: one label for the whole VRF (pop, then look up in the VRF);
@@ -134,10 +134,10 @@ export function vrfConfig(input: VrfConfigInput): VrfConfig {
   }
   let nextHop: string | undefined;
   if (input.nextHop) {
-    const a = parseAddress(input.nextHop);
     // VPN-IPv6 routes carry an IPv4 next hop IPv4-mapped (RFC 4659 §3.2.1.1); VPN-IPv4 ones cannot carry an IPv6 one without RFC 8950.
-    if (!a || a.length !== 4) throw new VrfConfigError('next_hop', `'${input.nextHop}' is not an IPv4 address`);
-    nextHop = formatAddress(a);
+    const checked = checkAddress(input.nextHop, { family: 4, refused: ['unspecified', 'multicast', 'broadcast'] });
+    if (!checked.ok) throw new VrfConfigError('next_hop', checked.problem);
+    nextHop = checked.text;
   }
   return {
     name,

@@ -5,6 +5,11 @@ export function formatIpv4At(buf: Uint8Array, offset: number): string {
   return `${buf[offset]}.${buf[offset + 1]}.${buf[offset + 2]}.${buf[offset + 3]}`;
 }
 
+/** An IPv4 address held as an unsigned 32-bit number, dotted decimal. */
+export function formatIpv4(value: number): string {
+  return `${value >>> 24}.${(value >>> 16) & 0xff}.${(value >>> 8) & 0xff}.${value & 0xff}`;
+}
+
 /** RFC 5952 text form: lower case, longest run (>= 2) of zero groups compressed, first one on a tie. */
 export function formatIpv6At(buf: Uint8Array, offset: number): string {
   const groups: number[] = [];

@@ -3,6 +3,8 @@
 // (RFC 4360 §4, RFC 5668). Both carry one of three layouts in six octets, and
 // the layout number is the same in both: RD type 0/1/2 and the extended
 // community's high-order type 0x00/0x01/0x02.
+import { formatIpv4 } from '../net/address-text.js';
+import { parseIpv4 } from '../net/address.js';
 
 export type AdministeredForm = 0 | 1 | 2;
 
@@ -38,23 +40,6 @@ function parseUint(text: string, max: number, what: string, input: string): numb
   return n;
 }
 
-export function parseIpv4(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let value = 0;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part)) return undefined;
-    const octet = Number(part);
-    if (octet > 255) return undefined;
-    value = value * 256 + octet;
-  }
-  return value;
-}
-
-export function formatIpv4(value: number): string {
-  return [value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff].join('.');
-}
-
 /**
  * Parses the administrator part alone: an AS number (plain, or asdot "X.Y",
  * RFC 5396) or an IPv4 address. The form follows from it, since a 2-octet AS
@@ -62,16 +47,31 @@ export function formatIpv4(value: number): string {
  */
 export function parseAdministrator(text: string, input = text): { form: AdministeredForm; administrator: number } {
   const ip = parseIpv4(text);
-  if (ip !== undefined) return { form: 1, administrator: ip };
+  if (ip !== undefined) return assignedAdministrator({ form: 1, administrator: ip }, input);
   const asdot = /^(\d+)\.(\d+)$/.exec(text);
   if (asdot) {
     const high = parseUint(asdot[1]!, UINT16_MAX, 'AS number', input);
     const low = parseUint(asdot[2]!, UINT16_MAX, 'AS number', input);
     const asn = high * 65536 + low;
-    return { form: asn > UINT16_MAX ? 2 : 0, administrator: asn };
+    return assignedAdministrator({ form: asn > UINT16_MAX ? 2 : 0, administrator: asn }, input);
   }
   const asn = parseUint(text, UINT32_MAX, 'AS number', input);
-  return { form: asn > UINT16_MAX ? 2 : 0, administrator: asn };
+  return assignedAdministrator({ form: asn > UINT16_MAX ? 2 : 0, administrator: asn }, input);
+}
+
+/**
+ * The administrator names who allocates the assigned numbers: an AS number
+ * or an IPv4 address assigned to that enterprise (RFC 4364 §4.2, RFC 4360
+ * §3.1-3.2). AS 0 is reserved and assigned to no one (RFC 7607), nor is
+ * 0.0.0.0 (RFC 1122 §3.2.1.3), so text naming either ("0:0", "0.0.0.0:0",
+ * "0:100") is refused. Values decoded from the wire are carried as they are.
+ */
+function assignedAdministrator<T extends { form: AdministeredForm; administrator: number }>(value: T, input: string): T {
+  if (value.administrator === 0) {
+    const what = value.form === 1 ? 'IPv4 address 0.0.0.0 is assigned to no one (RFC 1122 §3.2.1.3)' : 'AS 0 is reserved (RFC 7607)';
+    throw new AdministeredValueError(`administrator in '${input}' cannot be 0: ${what}; use your own AS number or router id`);
+  }
+  return value;
 }
 
 /** Parses "65000:100", "192.0.2.1:7", "4200000000:7" or asdot "64086.59904:7". */

@@ -12,9 +12,19 @@ test('route distinguisher types 0, 1 and 2 (RFC 4364 §4.2): parse, print, wire 
   assert.equal(hex(encodeRd(parseRd('4200000000:7'))), '0002fa56ea000007');
   // asdot (RFC 5396) means the same 4-octet AS.
   assert.equal(formatRd(parseRd('64086.59904:7')), '4200000000:7');
-  for (const text of ['65000:100', '192.0.2.1:7', '4200000000:7', '0:0', '65535:4294967295']) {
+  for (const text of ['65000:100', '192.0.2.1:7', '4200000000:7', '65000:0', '65535:4294967295']) {
     assert.equal(formatRd(decodeRd(encodeRd(parseRd(text)))!), text);
   }
+  // Received, an all-zero RD is carried and printed as it is; only text that names one is refused.
+  assert.equal(formatRd(decodeRd(new Uint8Array(8))!), '0:0');
+});
+
+test('an administrator of 0 is refused: AS 0 is reserved (RFC 7607), 0.0.0.0 is assigned to no one (RFC 4364 §4.2)', () => {
+  for (const bad of ['0:0', '0:100', '0.0.0.0:0', '0.0.0.0:7', '0.0:5']) {
+    assert.throws(() => parseRd(bad), /administrator in '.*' cannot be 0/, bad);
+    assert.throws(() => parseRouteTarget(bad), /administrator in '.*' cannot be 0/, bad);
+  }
+  assert.equal(formatRd(parseRd('65000:0')), '65000:0', 'an assigned number of 0 under a real administrator is fine');
 });
 
 test('route distinguishers that do not fit are refused', () => {

@@ -2,7 +2,9 @@
 import { conflict, Problems } from './errors.js';
 import type { Filter, ResourceHandler } from './handler.js';
 import { statusFilter } from './handler.js';
-import { contains, parseIp, parseIpPrefix } from './ip.js';
+import { ipEquals } from '../../common/net/address.js';
+import { parseIpPrefix, prefixContains } from '../../common/net/prefix.js';
+import { checkAddressUse } from './address-rules.js';
 import { linkView } from './records.js';
 import type { LinkSpec } from './types.js';
 import { lockInterfaces, lockRows, type WriteContext } from './write-context.js';
@@ -16,12 +18,13 @@ async function checkLink(ctx: WriteContext, l: LinkSpec): Promise<void> {
   await lockInterfaces(ctx.tx, [l.a, l.b]);
   for (const end of ['a', 'b'] as const) if (!found.includes(l[end].node)) p.add(`/${end}/node`, `no node '${l[end].node}'`);
   if (Boolean(l.a.address) !== Boolean(l.b.address)) p.add(l.a.address ? '/b/address' : '/a/address', 'give both ends an address, or neither (unnumbered)');
+  for (const end of ['a', 'b'] as const) checkAddressUse(p, `/${end}/address`, l[end].address, 'host');
   if (l.a.address && l.b.address) {
     const a = parseIpPrefix(l.a.address)!;
     const b = parseIpPrefix(l.b.address)!;
     if (a.family !== b.family) p.add('/b/address', 'must be of the same family as a.address');
-    else if (a.value === b.value) p.add('/b/address', 'must differ from a.address');
-    else if (a.length !== b.length || !contains(a, parseIp(l.b.address.split('/')[0]!)!)) p.add('/b/address', `must be in the subnet of a.address (${l.a.address})`);
+    else if (ipEquals(a, b)) p.add('/b/address', 'must differ from a.address');
+    else if (a.length !== b.length || !prefixContains(a, b)) p.add('/b/address', `must be in the subnet of a.address (${l.a.address})`);
   }
   p.throwIfAny();
   for (const end of ['a', 'b'] as const) {

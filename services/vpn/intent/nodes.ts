@@ -1,4 +1,5 @@
 // Nodes: the PE and P routers the control plane manages.
+import { checkAddressUse } from './address-rules.js';
 import { conflict, Problems } from './errors.js';
 import type { Filter, ResourceHandler } from './handler.js';
 import { statusFilter } from './handler.js';
@@ -13,6 +14,10 @@ const TOPOLOGY_FIELDS = ['role', 'routerId', 'loopback', 'srgb', 'nodeSidIndex',
 
 function checkNode(n: NodeSpec): void {
   const p = new Problems();
+  const routerIdUsable = checkAddressUse(p, '/routerId', n.routerId, 'router-id');
+  if (n.loopback) checkAddressUse(p, '/loopback', n.loopback, 'loopback');
+  // The loopback defaults to the router id; a bad default is the router id's problem.
+  else if (routerIdUsable) checkAddressUse(p, '/routerId', n.routerId, 'loopback');
   if (n.labelRange && n.labelRange.min > n.labelRange.max) p.add('/labelRange/max', `must be >= min (${n.labelRange.min})`);
   if (n.srgb && n.srgb.base + n.srgb.size - 1 > MAX_LABEL) p.add('/srgb/size', `base + size - 1 must be <= ${MAX_LABEL}`);
   if (n.srgb && n.nodeSidIndex !== undefined && n.nodeSidIndex >= n.srgb.size) p.add('/nodeSidIndex', `must be below the SRGB size (${n.srgb.size})`);

@@ -3,6 +3,7 @@
 import type { Link, Node, Site, Vpn, VpnImport, VpnRouteTarget, Vrf } from '../../common/gen/prisma/client.js';
 import type {
   Attachment,
+  Family,
   LabelMode,
   LinkView,
   Meta,
@@ -17,7 +18,6 @@ import type {
   VpnView,
   VrfView,
 } from './types.js';
-import type { Family } from './ip.js';
 
 export const toDbEnum = (v: string) => v.toUpperCase().replace(/-/g, '_');
 export const fromDbEnum = <T extends string>(v: string) => v.toLowerCase().replace(/_/g, '-') as T;

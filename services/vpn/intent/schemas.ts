@@ -2,36 +2,54 @@
 // checks every request against them, the gRPC adapter checks what it maps
 // from its messages against the same compiled schemas, and the OpenAPI
 // document is generated from them.
-import { isIPv4, isIPv6 } from 'node:net';
+import { checkAddress } from '../../common/net/classify.js';
+import { hasHostBits, parseIpPrefix } from '../../common/net/prefix.js';
 import { parseRd } from '../../common/vpn/rd.js';
 import { parseRouteTarget } from '../../common/vpn/route-target.js';
-import { hasHostBits, parseIpPrefix } from './ip.js';
 
 type Schema = Record<string, unknown>;
 
+/** undefined when the parser takes the text, else its error message. */
 const parses = (fn: (s: string) => unknown) => (s: string) => {
   try {
     fn(s);
-    return true;
-  } catch {
-    return false;
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
   }
 };
 
-/** Formats the schemas use, for every Ajv instance that compiles them. */
-export const formats: Record<string, (s: string) => boolean> = {
-  ipv4: (s) => isIPv4(s),
-  ipv6: (s) => isIPv6(s),
-  'ip-address': (s) => isIPv4(s) || isIPv6(s),
-  'interface-address': (s) => parseIpPrefix(s) !== undefined,
-  'ip-prefix': (s) => {
-    const p = parseIpPrefix(s);
-    return p !== undefined && !hasHostBits(p);
-  },
+const address = (family?: 4 | 6) => (s: string) => {
+  const checked = checkAddress(s, { family });
+  return checked.ok ? undefined : checked.problem;
+};
+
+/** Text with a prefix length: the address half explains itself. */
+const withLength = (s: string) => {
+  if (parseIpPrefix(s)) return undefined;
+  const slash = s.indexOf('/');
+  return slash < 0 ? 'has no prefix length' : (address()(s.slice(0, slash)) ?? 'has an invalid prefix length');
+};
+
+/**
+ * Why a text does not fit a format the schemas use; undefined when it does.
+ * Addresses are the one address module's (services/common/net): no zone ids.
+ */
+export const formatProblems: Record<string, (s: string) => string | undefined> = {
+  ipv4: address(4),
+  ipv6: address(6),
+  'ip-address': address(),
+  'interface-address': withLength,
+  'ip-prefix': (s) => withLength(s) ?? (hasHostBits(parseIpPrefix(s)!) ? 'has host bits set' : undefined),
   'route-target': parses(parseRouteTarget),
   'route-distinguisher': parses(parseRd),
-  'date-time': (s) => !Number.isNaN(Date.parse(s)),
+  'date-time': (s) => (Number.isNaN(Date.parse(s)) ? 'is not a date-time' : undefined),
 };
+
+/** Formats the schemas use, for every Ajv instance that compiles them. */
+export const formats: Record<string, (s: string) => boolean> = Object.fromEntries(
+  Object.entries(formatProblems).map(([name, problem]) => [name, (s: string) => problem(s) === undefined]),
+);
 
 const id = (what: string): Schema => ({
   type: 'string',
@@ -82,8 +100,12 @@ export const nodeSchema = resource(
     id: id('node id'),
     name: { type: 'string', minLength: 1, maxLength: 253, description: 'host name; defaults to the id' },
     role: { type: 'string', enum: ['PE', 'P'] },
-    routerId: { type: 'string', format: 'ipv4', description: 'BGP identifier (RFC 6286)' },
-    loopback: { type: 'string', format: 'ip-address', description: 'BGP next hop of the routes it originates; defaults to routerId' },
+    routerId: { type: 'string', format: 'ipv4', description: 'BGP identifier (RFC 6286): unicast, not 0.0.0.0, multicast or 255.255.255.255' },
+    loopback: {
+      type: 'string',
+      format: 'ip-address',
+      description: 'BGP next hop of the routes it originates, reachable from every node (not unspecified, multicast, broadcast, loopback, link-local or IPv4-mapped); defaults to routerId',
+    },
     asNumber,
     labelRange: {
       type: 'object',

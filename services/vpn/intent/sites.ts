@@ -4,14 +4,17 @@ import { Prisma, type Site } from '../../common/gen/prisma/client.js';
 import { conflict, Problems } from './errors.js';
 import type { Filter, ResourceHandler } from './handler.js';
 import { statusFilter } from './handler.js';
-import { contains, formatPrefixNetwork, isIpv4SubnetEdge, overlaps, parseIp, parseIpPrefix, type Family } from './ip.js';
+import { ipEquals, parseIp, type IpFamily } from '../../common/net/address.js';
+import { formatPrefixNetwork, isIpv4SubnetEdge, parseIpPrefix, prefixContains, prefixesOverlap } from '../../common/net/prefix.js';
+import { checkAddressUse } from './address-rules.js';
 import { siteView, toDbEnum } from './records.js';
-import type { SiteRole, SiteSpec, SiteView } from './types.js';
+import type { Family, SiteRole, SiteSpec, SiteView } from './types.js';
 import { canonicalRt } from './vpns.js';
 import { syncVrf } from './vrfs.js';
 import { lockRows, type WriteContext } from './write-context.js';
 
 const FAMILIES: Family[] = ['ipv4', 'ipv6'];
+const familyName = (f: IpFamily): Family => (f === 4 ? 'ipv4' : 'ipv6');
 
 /** The site's role, with the any-to-any default; 422 when it does not fit the VPN's topology. */
 function roleOf(s: SiteSpec, topology: string, p: Problems): SiteRole {
@@ -31,24 +34,27 @@ function checkAddressing(s: SiteSpec, families: string[], p: Problems): void {
       p.add(`/${f}`, `VPN '${s.vpn}' does not carry ${f} (addressFamilies: ${families.join(', ')})`);
       continue;
     }
+    checkAddressUse(p, `/${f}/peAddress`, a.peAddress, 'host');
+    checkAddressUse(p, `/${f}/ceAddress`, a.ceAddress, 'host');
     const pe = parseIpPrefix(a.peAddress)!;
     const ce = parseIp(a.ceAddress)!;
-    if (pe.family !== f) p.add(`/${f}/peAddress`, `must be an ${f} address`);
+    if (familyName(pe.family) !== f) p.add(`/${f}/peAddress`, `must be an ${f} address`);
     else if (isIpv4SubnetEdge(pe, pe)) p.add(`/${f}/peAddress`, `is the network or broadcast address of ${formatPrefixNetwork(pe)}`);
-    if (!contains(pe, ce)) p.add(`/${f}/ceAddress`, `is not in the PE interface subnet ${formatPrefixNetwork(pe)}`);
-    else if (ce.value === pe.value) p.add(`/${f}/ceAddress`, 'must differ from the PE address');
+    if (!prefixContains(pe, ce)) p.add(`/${f}/ceAddress`, `is not in the PE interface subnet ${formatPrefixNetwork(pe)}`);
+    else if (ipEquals(ce, pe)) p.add(`/${f}/ceAddress`, 'must differ from the PE address');
     else if (isIpv4SubnetEdge(pe, ce)) p.add(`/${f}/ceAddress`, `is the network or broadcast address of ${formatPrefixNetwork(pe)}`);
   }
   (s.routing?.static ?? []).forEach((r, i) => {
-    const prefix = parseIpPrefix(r.prefix)!;
-    const a = s[prefix.family];
+    const family = familyName(parseIpPrefix(r.prefix)!.family);
+    const a = s[family];
     if (!a) {
-      p.add(`/routing/static/${i}/prefix`, `the site has no ${prefix.family} attachment to route it over`);
+      p.add(`/routing/static/${i}/prefix`, `the site has no ${family} attachment to route it over`);
       return;
     }
     if (r.nextHop) {
+      checkAddressUse(p, `/routing/static/${i}/nextHop`, r.nextHop, 'host');
       const nh = parseIp(r.nextHop)!;
-      if (!contains(parseIpPrefix(a.peAddress)!, nh)) p.add(`/routing/static/${i}/nextHop`, `is not in the PE interface subnet ${formatPrefixNetwork(parseIpPrefix(a.peAddress)!)}`);
+      if (!prefixContains(parseIpPrefix(a.peAddress)!, nh)) p.add(`/routing/static/${i}/nextHop`, `is not in the PE interface subnet ${formatPrefixNetwork(parseIpPrefix(a.peAddress)!)}`);
     }
   });
 }
@@ -94,7 +100,7 @@ async function checkConflicts(ctx: WriteContext, s: SiteSpec, sameVrf: Site[]): 
     if (!mine) continue;
     for (const o of sameVrf) {
       const theirs = f === 'ipv4' ? o.ipv4PeAddress : o.ipv6PeAddress;
-      if (theirs && overlaps(mine, parseIpPrefix(theirs)!)) {
+      if (theirs && prefixesOverlap(mine, parseIpPrefix(theirs)!)) {
         throw conflict(`/${f}/peAddress`, `${formatPrefixNetwork(mine)} overlaps ${theirs} of site '${o.id}' in the same VRF on ${s.node}`);
       }
     }

@@ -1,6 +1,8 @@
 // The intent resources as the API shows them (REST JSON; the gRPC adapter
 // maps its messages to and from these). Names follow RFC 8299 / RFC 9182.
-import type { Family } from './ip.js';
+
+/** An address family as the API names it. */
+export type Family = 'ipv4' | 'ipv6';
 
 export type StatusState = 'pending' | 'provisioning' | 'active' | 'failed';
 

@@ -2,11 +2,12 @@
 // whether they arrive over REST (fastify's validator compiler) or gRPC.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { invalid, type FieldProblem } from './errors.js';
-import { formats, resourceSchemas, sharedSchemas } from './schemas.js';
+import { formatProblems, formats, resourceSchemas, sharedSchemas } from './schemas.js';
 import type { ResourceKind } from './types.js';
 
 function makeAjv(coerceTypes: boolean | 'array'): Ajv {
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes, removeAdditional: false, formats, strictTypes: false });
+  // verbose: format errors carry the value, so the detail can say what is wrong with it.
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes, removeAdditional: false, formats, strictTypes: false, verbose: true });
   for (const s of sharedSchemas) ajv.addSchema(s);
   return ajv;
 }
@@ -26,7 +27,11 @@ const detailOf = (e: ErrorObject): string => {
   if (e.keyword === 'enum') return `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
   if (e.keyword === 'required') return 'is required';
   if (e.keyword === 'additionalProperties') return 'is not a known field';
-  if (e.keyword === 'format') return `must be ${(e.params as { format: string }).format === 'ip-prefix' ? 'an ip-prefix without host bits' : `a valid ${(e.params as { format: string }).format}`}`;
+  if (e.keyword === 'format') {
+    const format = (e.params as { format: string }).format;
+    const problem = typeof e.data === 'string' ? formatProblems[format]?.(e.data) : undefined;
+    return `must be a valid ${format}${problem ? `: ${problem}` : ''}`;
+  }
   return e.message ?? 'is invalid';
 };
 
