@@ -16,7 +16,7 @@ import type { Tx } from '../intent/write-context.js';
 import { SimulatedVpnRouting } from '../routes/simulated-routing.js';
 import type { DesiredStateStore } from '../state/desired-state-store.js';
 import { claimWanted, isVpnLabelOwner } from './allocator.js';
-import { desiredInput, labelModeOf, vrfLabelRequests } from './desired-input.js';
+import { desiredInput, NodeRejectedError, labelModeOf, vrfLabelRequests } from './desired-input.js';
 import type { LabelsApi } from './labels-client.js';
 import type { MissingValues } from './missing-values.js';
 import { loadNodeIntent, type NodeIntent } from './node-intent.js';
@@ -106,7 +106,13 @@ export class Planner {
       let after: NodeDesiredState;
       if (intent) {
         const routes = await new SimulatedVpnRouting(tx, values).selectedRoutes(node);
-        after = computeNodeDesiredState(prepareNetwork(desiredInput(intent)), node, routes, { generation: (latest?.generation ?? 0) + 1 }).state;
+        try {
+          after = computeNodeDesiredState(prepareNetwork(desiredInput(intent)), node, routes, { generation: (latest?.generation ?? 0) + 1 }).state;
+        } catch (err) {
+          // A node whose own record cannot be used keeps what it has (its reconcile fails with the reason); the plan goes on.
+          if (!(err instanceof NodeRejectedError)) throw err;
+          after = before ?? { node, generation: 0, role: 0, transport: undefined, vrfs: [], vrfRoutes: [], lfibEntries: [], transportPaths: [] };
+        }
       } else {
         after = { ...(before ?? { node, generation: 0, role: 0, transport: undefined }), vrfs: [], vrfRoutes: [], lfibEntries: [], transportPaths: [] };
       }
