@@ -86,6 +86,7 @@ describe('a bad node record', () => {
     assert.equal(dry.status, 200, JSON.stringify(dry.body));
     assert.equal(dry.body.dryRun, true);
     assert.ok(dry.body.plan.some((p: { node: string }) => p.node === 'pe1'));
+    assert.equal(dry.body.plan.find((p: { node: string }) => p.node === 'zoned')?.changed, false, 'the bad node is shown unchanged');
     const drySite = await h.call('POST', '/v1/sites?dryRun=true', { body: siteBody('s-new', 'acme', 'pe3', 7) });
     assert.equal(drySite.status, 200, JSON.stringify(drySite.body));
 

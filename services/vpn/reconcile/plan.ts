@@ -104,6 +104,7 @@ export class Planner {
       const intent = await loadNodeIntent(tx, node, values);
       const before = latest?.state;
       let after: NodeDesiredState;
+      let rejected = false;
       if (intent) {
         const routes = await new SimulatedVpnRouting(tx, values).selectedRoutes(node);
         try {
@@ -111,6 +112,7 @@ export class Planner {
         } catch (err) {
           // A node whose own record cannot be used keeps what it has (its reconcile fails with the reason); the plan goes on.
           if (!(err instanceof NodeRejectedError)) throw err;
+          rejected = true;
           after = before ?? { node, generation: 0, role: 0, transport: undefined, vrfs: [], vrfRoutes: [], lfibEntries: [], transportPaths: [] };
         }
       } else {
@@ -118,7 +120,7 @@ export class Planner {
       }
       const delta = diffDesiredState(before, after);
       const s = summarizeDelta(delta);
-      const changed = intent ? !latest || s.added + s.modified + s.deleted > 0 || delta.transport !== undefined : Boolean(latest);
+      const changed = rejected ? false : intent ? !latest || s.added + s.modified + s.deleted > 0 || delta.transport !== undefined : Boolean(latest);
       if (intent && !changed && !affected.includes(node)) continue;
       plan.push({
         node,
