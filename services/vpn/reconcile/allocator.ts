@@ -106,8 +106,9 @@ export class NodeAllocator {
         const held = await this.heldSidIndexes();
         // A job that died after registering kept its index in the labels service: the same one again, unless named since.
         const mine = [...held].find(([, h]) => h.owner === owners.sid(node) && !h.inHoldDown)?.[0];
-        let index = mine !== undefined && !taken.has(mine) ? mine : 0;
-        if (index !== mine) while (taken.has(index) || held.has(index)) index++;
+        let index = 0;
+        if (mine !== undefined && !taken.has(mine)) index = mine;
+        else while (taken.has(index) || held.has(index)) index++;
         await this.claimSid(node, index);
         await tx.node.update({ where: { id: node }, data: { nodeSidIndex: index } });
         return true;
