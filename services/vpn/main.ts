@@ -29,6 +29,8 @@ import { DesiredStateEvents } from './state/desired-state-events.js';
 import { DesiredStateStore } from './state/desired-state-store.js';
 import { OutboxRelay } from './reconcile/relay.js';
 import { startReconcileWorker } from './reconcile/worker.js';
+import { DEFAULT_RETRY_BASE_MS } from './reconcile/backoff.js';
+import { PeriodicResync } from './reconcile/resync.js';
 import { vrfRoutesSource } from './routes/vrf-routes.js';
 import { httpsOptions, serviceClientCredentials, tlsMaterial } from '../common/tls.js';
 import { vpnMetrics } from './metrics.js';
@@ -71,6 +73,22 @@ export const vpnSettings: SettingSpec[] = [
     max: 10_000,
     description: 'how long the reconcile jobs of a node or link change wait for more such changes, so a burst costs one reconcile per node',
   },
+  {
+    key: 'vpn.retry-max-seconds',
+    type: 'integer',
+    default: 60,
+    min: 1,
+    max: 3600,
+    description: "longest wait between two attempts of a node's failing reconcile (capped exponential backoff from 0.5 s; retries never stop, a change of the node runs at once)",
+  },
+  {
+    key: 'vpn.resync-seconds',
+    type: 'integer',
+    default: 300,
+    min: 1,
+    max: 86_400,
+    description: 'how often every node is reconciled whether or not anything changed (one replica per period), so a lost event is caught',
+  },
   { key: 'vpn.outbox-relay-ms', type: 'integer', default: 2000, min: 100, max: 600_000, description: 'how often unsent outbox rows are queued again' },
   { key: 'vpn.idempotency-hours', type: 'integer', default: 24, min: 1, max: 720, description: 'how long an Idempotency-Key and its response are kept' },
 ];
@@ -92,6 +110,7 @@ export interface RunningVpn extends RunningService {
   tokens: TokenStore;
   queue: ReconcileQueue;
   relay: OutboxRelay;
+  resync: PeriodicResync;
   reconciler: NodeReconciler;
   allocator: NodeAllocator;
   store: DesiredStateStore;
@@ -110,7 +129,8 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
 
   const queue = new ReconcileQueue(producerRedis, prefix, db.prisma, Number(settings['vpn.inventory-settle-ms']));
   const tls = tlsMaterial(settings);
-  const labels = labelsApi(String(settings['vpn.labels-address']), serviceClientCredentials(tls));
+  const retryMaxMs = Number(settings['vpn.retry-max-seconds']) * 1000;
+  const labels = labelsApi(String(settings['vpn.labels-address']), serviceClientCredentials(tls), { maxReconnectBackoffMs: retryMaxMs });
   const allocator = new NodeAllocator(db.prisma, labels, String(settings['vpn.pool-administrator']));
   const store = new DesiredStateStore(db.prisma);
   const bgpAddress = String(settings['vpn.bgp-address']);
@@ -156,12 +176,29 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
     () => void allocator.sweepClaims().catch((err: Error) => log.warn({ err: err.message }, 'route target sweep failed')),
     Number(settings['vpn.outbox-relay-ms']),
   ).unref();
+  const resync = new PeriodicResync(
+    producerRedis,
+    prefix,
+    async () => (await db.prisma.node.findMany({ select: { id: true }, orderBy: { id: 'asc' } })).map((n) => n.id),
+    queue,
+    log,
+    Number(settings['vpn.resync-seconds']) * 1000,
+  );
+  resync.start();
   const purge = setInterval(() => void idempotency.purgeExpired().catch(() => {}), 3600_000).unref();
 
   const metrics = vpnMetrics(db.pool, queue);
   const concurrency = Number(settings['vpn.worker-concurrency']);
   const worker = concurrency
-    ? startReconcileWorker({ redis: workerRedis, prefix, reconciler, concurrency, log, metrics: metrics.reconcile })
+    ? startReconcileWorker({
+        redis: workerRedis,
+        prefix,
+        reconciler,
+        concurrency,
+        retry: { baseMs: DEFAULT_RETRY_BASE_MS, maxMs: retryMaxMs },
+        log,
+        metrics: metrics.reconcile,
+      })
     : undefined;
 
   const app = await buildHttpApi(
@@ -191,6 +228,7 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
     tokens,
     queue,
     relay,
+    resync,
     reconciler,
     allocator,
     store,
@@ -200,6 +238,7 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
       vrfWatch?.stop();
       await Promise.all([grpc.stop(graceMs), app.close()]);
       await relay.stop();
+      await resync.stop();
       await worker?.close();
       await queue.close();
       await events.stop();

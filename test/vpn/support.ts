@@ -16,13 +16,16 @@ export interface VpnHarness {
   vpn: RunningVpn;
   tokens: { read: string; write: string; admin: string };
   base: string;
+  redis: { url: string; prefix: string };
   call(method: string, path: string, options?: { token?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
-  stop(): Promise<void>;
+  /** `keep`: leave the database and the queue for the next harness (a restart). */
+  stop(options?: { keep?: boolean }): Promise<void>;
 }
 
-export async function startVpnHarness(env: Record<string, string> = {}): Promise<VpnHarness> {
-  const db = await createTestDatabase('vpn');
-  const redis = await testRedis();
+/** `shared`: the database and Redis prefix of an earlier harness, as a restarted vpn finds them; stop() then leaves them. */
+export async function startVpnHarness(env: Record<string, string> = {}, shared?: { db: TestDatabase; redis: { url: string; prefix: string } }): Promise<VpnHarness> {
+  const db = shared?.db ?? (await createTestDatabase('vpn'));
+  const redis = shared?.redis ?? (await testRedis());
   const settings = loadSettings([...commonSettings, ...databaseSettings, ...vpnSettings, ...redisSettings], {
     env: {
       DATABASE_URL: db.url,
@@ -37,10 +40,12 @@ export async function startVpnHarness(env: Record<string, string> = {}): Promise
     },
   });
   const vpn = await startVpn(settings, createLogger('vpn-test', process.env.TEST_LOG_LEVEL ?? 'silent'));
+  // A restart finds the first harness's tokens (shown only once): it makes its own.
+  const tag = shared ? `-${Date.now()}` : '';
   const tokens = {
-    read: (await vpn.tokens.create('reader', 'read')).token,
-    write: (await vpn.tokens.create('writer', 'write')).token,
-    admin: (await vpn.tokens.create('admin', 'admin')).token,
+    read: (await vpn.tokens.create(`reader${tag}`, 'read')).token,
+    write: (await vpn.tokens.create(`writer${tag}`, 'write')).token,
+    admin: (await vpn.tokens.create(`admin${tag}`, 'admin')).token,
   };
   const base = `http://127.0.0.1:${vpn.httpPort}`;
   return {
@@ -67,10 +72,11 @@ export async function startVpnHarness(env: Record<string, string> = {}): Promise
       }
       return { status: res.status, headers: res.headers, body: parsed };
     },
-    async stop() {
-      await vpn.queue.queue.obliterate({ force: true }).catch(() => {});
+    redis,
+    async stop(options: { keep?: boolean } = {}) {
+      if (!options.keep) await vpn.queue.queue.obliterate({ force: true }).catch(() => {});
       await vpn.stop(1000);
-      await db.drop();
+      if (!options.keep) await db.drop();
     },
   };
 }

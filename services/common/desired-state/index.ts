@@ -1,5 +1,6 @@
 // Desired forwarding state of managed nodes: pure computation and diff.
 export * from './types.js';
+export { screenInventory, type RejectedRecord, type ScreenedInventory } from './inventory-screen.js';
 export { buildTopology, type Topology, type TopologyNode, type Adjacency, type NextHop } from './topology.js';
 export {
   prepareNetwork,

@@ -62,7 +62,7 @@ export interface Topology {
   sidLabel(at: TopologyNode, dest: TopologyNode): number;
 }
 
-function checkInteger(v: unknown, min: number, max: number, field: string): number {
+export function checkInteger(v: unknown, min: number, max: number, field: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
     throw new DesiredStateError(`must be an integer from ${min} to ${max}`, field);
   }
@@ -74,7 +74,7 @@ function checkName(v: unknown, field: string): string {
   return v;
 }
 
-function validateNode(n: InventoryNode, i: number): Omit<TopologyNode, 'index' | 'coreInterfaces'> {
+export function validateNode(n: InventoryNode, i: number): Omit<TopologyNode, 'index' | 'coreInterfaces'> {
   const f = `inventory.nodes[${i}]`;
   const id = checkName(n.id, `${f}.id`);
   if (n.role !== 'PE' && n.role !== 'P') throw new DesiredStateError("must be 'PE' or 'P'", `${f}.role`);

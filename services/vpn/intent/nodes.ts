@@ -5,7 +5,7 @@ import type { Filter, ResourceHandler } from './handler.js';
 import { statusFilter } from './handler.js';
 import { nodeView, toDbEnum } from './records.js';
 import type { NodeSpec, NodeView } from './types.js';
-import type { Db } from './write-context.js';
+import type { Db, Tx } from './write-context.js';
 
 const MAX_LABEL = 1048575;
 
@@ -22,6 +22,16 @@ function checkNode(n: NodeSpec): void {
   if (n.srgb && n.srgb.base + n.srgb.size - 1 > MAX_LABEL) p.add('/srgb/size', `base + size - 1 must be <= ${MAX_LABEL}`);
   if (n.srgb && n.nodeSidIndex !== undefined && n.nodeSidIndex >= n.srgb.size) p.add('/nodeSidIndex', `must be below the SRGB size (${n.srgb.size})`);
   p.throwIfAny();
+}
+
+/**
+ * Serialises the claims of node SID indexes: API writes naming one, and the
+ * reconcile choosing an automatic one (NodeAllocator), which writes it back
+ * before it lets go. So the check below sees every index claimed before it,
+ * and an automatic index never takes one a committed write named.
+ */
+export async function lockSidIndexes(tx: Tx): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('l3vpn:node-sid-index'))`;
 }
 
 async function checkUnique(db: Db, n: NodeSpec): Promise<void> {
@@ -84,6 +94,7 @@ export const nodes: ResourceHandler<'node'> = {
 
   async save(ctx, next, current) {
     checkNode(next);
+    if (next.nodeSidIndex !== undefined && next.nodeSidIndex !== current?.nodeSidIndex) await lockSidIndexes(ctx.tx);
     await checkUnique(ctx.tx, next);
     if (current?.role === 'PE' && next.role === 'P') {
       const sites = await ctx.tx.site.count({ where: { nodeId: next.id } });

@@ -15,8 +15,9 @@ import { status } from '@grpc/grpc-js';
 import type { PrismaClient, Vpn, VpnIdentifierClaim, VpnRouteTarget } from '../../common/gen/prisma/client.js';
 import { AllocationState, LabelKind } from '../../common/gen/proto/l3vpn/v1/labels.js';
 import { fromDbEnum, type VpnRow } from '../intent/records.js';
-import type { Db } from '../intent/write-context.js';
-import { labelModeOf, vrfLabelRequests } from './desired-input.js';
+import { lockSidIndexes } from '../intent/nodes.js';
+import { lockRows, type Db } from '../intent/write-context.js';
+import { labelModeOf, usableInventory, vrfLabelRequests } from './desired-input.js';
 import { isStatus, type LabelsApi } from './labels-client.js';
 import type { NodeIntent } from './node-intent.js';
 import { FIRST_TABLE_ID, owners, SR_DOMAIN } from './owners.js';
@@ -39,6 +40,8 @@ export class NodeAllocator {
   ) {}
 
   async allocate(intent: NodeIntent): Promise<AllocationResult> {
+    // A node whose own record cannot be used fails here (NodeRejectedError), before it is given anything.
+    usableInventory(intent);
     const node = intent.node;
     if (node.labelMin !== null || node.srgbBase !== null) {
       await this.labels.configureLabelSpaces({
@@ -55,24 +58,84 @@ export class NodeAllocator {
     return { inventoryChanged };
   }
 
-  /** The node's SID index, unique in the SR domain; an index the intent does not give is allocated and written back. */
+  /** The node's SID index, unique in the SR domain; an index the intent does not give is chosen and written back. */
   private async nodeSid(intent: NodeIntent): Promise<boolean> {
     const node = intent.node;
-    const owner = owners.sid(node.id);
-    const ask = () =>
-      this.labels.allocateLabel({ node: SR_DOMAIN, owner, kind: LabelKind.LABEL_KIND_NODE_SID, ...(node.nodeSidIndex !== null ? { sidIndex: node.nodeSidIndex } : {}) });
-    let got;
+    if (node.nodeSidIndex === null) return this.automaticSid(node.id);
+    await this.claimSid(node.id, node.nodeSidIndex);
+    return false;
+  }
+
+  /** Registers the index for the node with the labels service (idempotent by owner). */
+  private async claimSid(node: string, sidIndex: number): Promise<void> {
+    const owner = owners.sid(node);
+    const ask = () => this.labels.allocateLabel({ node: SR_DOMAIN, owner, kind: LabelKind.LABEL_KIND_NODE_SID, sidIndex });
     try {
-      got = await ask();
+      await ask();
     } catch (err) {
       if (!isStatus(err, status.FAILED_PRECONDITION)) throw err;
       // The node's SID index was changed in the intent: give the old one back first.
       await this.labels.releaseLabel({ node: SR_DOMAIN, owner });
-      got = await ask();
+      await ask();
     }
-    if (node.nodeSidIndex !== null) return false;
-    const written = await this.prisma.node.updateMany({ where: { id: node.id, nodeSidIndex: null }, data: { nodeSidIndex: got.label!.sidIndex! } });
-    return written.count > 0;
+  }
+
+  /**
+   * Explicit and automatic indexes are claimed in one place: the node rows,
+   * under the SID lock that API writes naming an index take too
+   * (lockSidIndexes). The automatic index is the lowest that no node names
+   * and the labels service does not hold (allocated, or in hold-down after
+   * a release), chosen, registered and written back before the lock is
+   * released: it never takes an index a committed write asked for, and a
+   * write asking for it afterwards is a 409. Answers whether it wrote one.
+   */
+  private async automaticSid(node: string): Promise<boolean> {
+    return this.prisma.$transaction(
+      async (tx) => {
+        // The same order as an API write of the node: its row, then the SID lock.
+        if (!(await lockRows(tx, 'node', [node])).length) return false; // deleted meanwhile
+        await lockSidIndexes(tx);
+        const rows = await tx.node.findMany({ select: { id: true, nodeSidIndex: true } });
+        const named = rows.find((r) => r.id === node)?.nodeSidIndex ?? null;
+        if (named !== null) {
+          // A write named one meanwhile.
+          await this.claimSid(node, named);
+          return false;
+        }
+        const taken = new Set(rows.flatMap((r) => (r.nodeSidIndex !== null ? [r.nodeSidIndex] : [])));
+        const held = await this.heldSidIndexes();
+        // A job that died after registering kept its index in the labels service: the same one again, unless named since.
+        const mine = [...held].find(([, h]) => h.owner === owners.sid(node) && !h.inHoldDown)?.[0];
+        let index = 0;
+        if (mine !== undefined && !taken.has(mine)) index = mine;
+        else while (taken.has(index) || held.has(index)) index++;
+        await this.claimSid(node, index);
+        await tx.node.update({ where: { id: node }, data: { nodeSidIndex: index } });
+        return true;
+      },
+      { maxWait: 10_000, timeout: 30_000 },
+    );
+  }
+
+  /** Every node SID index the labels service holds for the SR domain, with its owner. */
+  private async heldSidIndexes(): Promise<Map<number, { owner: string; inHoldDown: boolean }>> {
+    const out = new Map<number, { owner: string; inHoldDown: boolean }>();
+    let pageToken = '';
+    do {
+      const page = await this.labels.listLabels({
+        node: SR_DOMAIN,
+        kind: LabelKind.LABEL_KIND_NODE_SID,
+        state: AllocationState.ALLOCATION_STATE_UNSPECIFIED,
+        ownerPrefix: '',
+        pageSize: 10_000,
+        pageToken,
+      });
+      for (const l of page.labels) {
+        if (l.sidIndex !== undefined) out.set(l.sidIndex, { owner: l.owner, inHoldDown: l.state === AllocationState.ALLOCATION_STATE_HELD });
+      }
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return out;
   }
 
   /** Route targets to allocate or register, and a given RD to register, per VPN. */

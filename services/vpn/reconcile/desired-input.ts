@@ -2,7 +2,7 @@
 // computation, and the label requests a node's VRFs need.
 import type { Link, Node, Site } from '../../common/gen/prisma/client.js';
 import { LabelKind } from '../../common/gen/proto/l3vpn/v1/labels.js';
-import { canonicalPrefix, type DesiredStateInput, type InventoryNode, type LabelModeName, type SiteIntent, type VpnIntent } from '../../common/desired-state/index.js';
+import { canonicalPrefix, screenInventory, type DesiredStateInput, type RejectedRecord, type InventoryNode, type LabelModeName, type SiteIntent, type VpnIntent } from '../../common/desired-state/index.js';
 import { parseInterfaceAddress } from '../../common/desired-state/prefix.js';
 import { fromDbEnum } from '../intent/records.js';
 import type { StaticRoute } from '../intent/types.js';
@@ -109,7 +109,35 @@ function siteIntents(vpnId: string, node: string, site: Site, labels: ReadonlyMa
   });
 }
 
-/** The computation's input for one node: the whole inventory and the node's own, allocated VRFs. */
+/** The node's own record, or one of its links, cannot be used: it fails alone, with this reason. */
+export class NodeRejectedError extends Error {
+  constructor(
+    readonly node: string,
+    readonly records: readonly RejectedRecord[],
+  ) {
+    super(records.map((r) => `${r.kind} '${r.id}' cannot be used: ${r.reason}`).join('; '));
+    this.name = 'NodeRejectedError';
+  }
+}
+
+/**
+ * The inventory the computation can use: other nodes and links that cannot
+ * be used are left out (so one bad record never fails every node), and the
+ * node's own bad record, or a bad link of its own, fails it with the reason
+ * (NodeRejectedError).
+ */
+export function usableInventory(intent: NodeIntent): DesiredStateInput['inventory'] {
+  const node = intent.node.id;
+  const { inventory, rejected } = screenInventory({ nodes: intent.nodes.map(inventoryNode), links: intent.links.map(inventoryLink) }, intent.links.map((l) => l.id));
+  const ownLinks = new Set(intent.links.filter((l) => l.aNodeId === node || l.bNodeId === node).map((l) => l.id));
+  // A link left out because the node at its other end is fails neither this node nor its other links.
+  const self = rejected.find((r) => r.kind === 'node' && r.id === node);
+  const own = self ? [self] : rejected.filter((r) => r.kind === 'link' && ownLinks.has(r.id) && r.becauseOf === undefined);
+  if (own.length) throw new NodeRejectedError(node, own);
+  return inventory;
+}
+
+/** The computation's input for one node: the usable inventory and the node's own, allocated VRFs. Throws NodeRejectedError. */
 export function desiredInput(intent: NodeIntent): DesiredStateInput {
   const vpns: VpnIntent[] = [];
   for (const vi of intent.vrfs) {
@@ -132,5 +160,5 @@ export function desiredInput(intent: NodeIntent): DesiredStateInput {
       sites: vi.sites.flatMap((s) => siteIntents(vi.vpn.id, intent.node.id, s, intent.labels)),
     });
   }
-  return { inventory: { nodes: intent.nodes.map(inventoryNode), links: intent.links.map(inventoryLink) }, vpns };
+  return { inventory: usableInventory(intent), vpns };
 }

@@ -8,8 +8,18 @@ export type LabelsApi = PromiseClient<InstanceType<typeof LabelsServiceClient>>;
 
 const DEADLINE_MS = 15_000;
 
-export function labelsApi(address: string, credentials: ChannelCredentials = insecure()): LabelsApi {
-  const client = promiseClient(new LabelsServiceClient(address, credentials, { 'grpc.max_receive_message_length': 64 * 1024 * 1024 }));
+/**
+ * `maxReconnectBackoffMs`: the longest wait between the channel's attempts
+ * to reach a labels service that is down (grpc-js waits up to 120 s), so
+ * jobs retrying no slower than that find it as soon as it is back.
+ */
+export function labelsApi(address: string, credentials: ChannelCredentials = insecure(), options: { maxReconnectBackoffMs?: number } = {}): LabelsApi {
+  const client = promiseClient(
+    new LabelsServiceClient(address, credentials, {
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      ...(options.maxReconnectBackoffMs ? { 'grpc.max_reconnect_backoff_ms': options.maxReconnectBackoffMs, 'grpc.initial_reconnect_backoff_ms': Math.min(1000, options.maxReconnectBackoffMs) } : {}),
+    }),
+  );
   return new Proxy(client, {
     get(target, prop) {
       const method = (target as unknown as Record<string | symbol, unknown>)[prop];

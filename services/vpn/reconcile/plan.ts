@@ -16,7 +16,7 @@ import type { Tx } from '../intent/write-context.js';
 import { SimulatedVpnRouting } from '../routes/simulated-routing.js';
 import type { DesiredStateStore } from '../state/desired-state-store.js';
 import { claimWanted, isVpnLabelOwner } from './allocator.js';
-import { desiredInput, labelModeOf, vrfLabelRequests } from './desired-input.js';
+import { desiredInput, NodeRejectedError, labelModeOf, vrfLabelRequests } from './desired-input.js';
 import type { LabelsApi } from './labels-client.js';
 import type { MissingValues } from './missing-values.js';
 import { loadNodeIntent, type NodeIntent } from './node-intent.js';
@@ -104,15 +104,23 @@ export class Planner {
       const intent = await loadNodeIntent(tx, node, values);
       const before = latest?.state;
       let after: NodeDesiredState;
+      let rejected = false;
       if (intent) {
         const routes = await new SimulatedVpnRouting(tx, values).selectedRoutes(node);
-        after = computeNodeDesiredState(prepareNetwork(desiredInput(intent)), node, routes, { generation: (latest?.generation ?? 0) + 1 }).state;
+        try {
+          after = computeNodeDesiredState(prepareNetwork(desiredInput(intent)), node, routes, { generation: (latest?.generation ?? 0) + 1 }).state;
+        } catch (err) {
+          // A node whose own record cannot be used keeps what it has (its reconcile fails with the reason); the plan goes on.
+          if (!(err instanceof NodeRejectedError)) throw err;
+          rejected = true;
+          after = before ?? { node, generation: 0, role: 0, transport: undefined, vrfs: [], vrfRoutes: [], lfibEntries: [], transportPaths: [] };
+        }
       } else {
         after = { ...(before ?? { node, generation: 0, role: 0, transport: undefined }), vrfs: [], vrfRoutes: [], lfibEntries: [], transportPaths: [] };
       }
       const delta = diffDesiredState(before, after);
       const s = summarizeDelta(delta);
-      const changed = intent ? !latest || s.added + s.modified + s.deleted > 0 || delta.transport !== undefined : Boolean(latest);
+      const changed = rejected ? false : intent ? !latest || s.added + s.modified + s.deleted > 0 || delta.transport !== undefined : Boolean(latest);
       if (intent && !changed && !affected.includes(node)) continue;
       plan.push({
         node,

@@ -3,6 +3,9 @@
 // inventory change (every node's transport) waits a short settle time before
 // its jobs run, as IGPs hold SPF runs back for a burst of topology changes
 // (RFC 8405), so a batch of link writes costs about one reconcile per node.
+// A failed job is retried for ever, with the worker's capped exponential
+// backoff (backoff.ts); the waiting retry is a delayed job in Redis, so it
+// survives a restart, and a change of its node brings it forward.
 import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { PrismaClient } from '../../common/gen/prisma/client.js';
@@ -22,11 +25,16 @@ export function redisConnection(url: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
 }
 
+/** The worker's backoff strategy (worker.ts) computes the delay of this custom type. */
+export const RETRY_BACKOFF = 'capped-exponential';
+
 const JOB_OPTIONS: JobsOptions = {
-  attempts: 8,
-  backoff: { type: 'exponential', delay: 500 },
+  // Never given up: a node stays wrong only as long as its cause lasts.
+  attempts: Number.MAX_SAFE_INTEGER,
+  backoff: { type: RETRY_BACKOFF },
   // A finished job must not keep its id, or the next change of its node would merge into it and be lost.
   removeOnComplete: true,
+  // Only a job that stalled too often fails: it must free its id too (the periodic resync queues the node again).
   removeOnFail: true,
 };
 
@@ -80,10 +88,11 @@ export class ReconcileQueue implements ChangeSink {
       nodes.map(async (node) => {
         const state = await this.queue.getJobState(node);
         if (NOT_STARTED.has(state)) {
-          const holdBack = state === 'delayed' && delayMs > 0;
-          const job = requestIds.length || holdBack ? await this.queue.getJob(node) : undefined;
+          const delayed = state === 'delayed';
+          const job = requestIds.length || delayed ? await this.queue.getJob(node) : undefined;
           if (job && requestIds.length) await this.carryIds(job, requestIds);
-          if (job && holdBack) await this.holdBack(job, delayMs);
+          if (job && delayed && job.attemptsMade > 0) await this.bringForward(job, delayMs);
+          else if (job && delayed && delayMs > 0) await this.holdBack(job, delayMs);
           return true;
         }
         // A running job that started after the change was committed has read it, too.
@@ -104,6 +113,19 @@ export class ReconcileQueue implements ChangeSink {
     // Never earlier than it was due: every call pushes it to now + delayMs, capped from its first change (its timestamp).
     const delay = Math.min(delayMs, job.timestamp + MAX_HOLD * delayMs - Date.now());
     if (delay > 0) await job.changeDelay(delay).catch(() => undefined); // promoted meanwhile: it will read the change anyway
+  }
+
+  /**
+   * A retry waiting out its backoff: the change runs now (or after its
+   * settle time), not when the backoff ends. A failure afterwards waits
+   * longer still: the count of failures in a row is the job's.
+   */
+  private async bringForward(job: Job<ReconcileJob>, delayMs: number): Promise<void> {
+    // BullMQ scores a delayed job by its due time (ms) * 0x1000.
+    const score = await this.redis.zscore(this.queue.keys.delayed!, job.id!);
+    if (score !== null && Math.floor(Number(score) / 0x1000) <= Date.now() + delayMs) return; // due by then anyway
+    // Promoted or started meanwhile: it reads the change anyway.
+    await (delayMs > 0 ? job.changeDelay(delayMs) : job.promote()).catch(() => undefined);
   }
 
   /** A job not started yet took this enqueue: its data gets these ids too, so the change stays traceable. */
@@ -134,6 +156,8 @@ export class ReconcileQueue implements ChangeSink {
     const finished = ({ jobId }: { jobId: string }) => this.awaited.delete(jobId) && listener(jobId);
     this.events.on('completed', finished);
     this.events.on('failed', finished);
+    // A failed attempt waits for its retry as a delayed job: the changes that waited for it bring it forward.
+    this.events.on('delayed', finished);
     this.events.on('error', () => {}); // it reconnects by itself; meanwhile the relay's rounds still run
   }
 

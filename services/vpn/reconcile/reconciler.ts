@@ -71,13 +71,14 @@ export class NodeReconciler {
     private readonly options: ReconcileOptions = { notifyImporters: true, originateAfterInstall: false },
   ) {}
 
-  async reconcile(node: string): Promise<ReconcileOutcome | undefined> {
+  /** `retry`: an attempt after failures, which leaves their error in the status until it succeeds. */
+  async reconcile(node: string, options: { retry?: boolean } = {}): Promise<ReconcileOutcome | undefined> {
     let intent = await loadNodeIntent(this.prisma, node);
     if (!intent) {
       await this.forget(node);
       return undefined;
     }
-    await this.setStatus(node, 'PROVISIONING', null);
+    if (!options.retry) await this.setStatus(node, 'PROVISIONING', null);
     const { inventoryChanged } = await this.allocator.allocate(intent);
     await this.afterAllocation?.(node);
     intent = (await loadNodeIntent(this.prisma, node))!;
@@ -173,7 +174,7 @@ export class NodeReconciler {
     await this.store.forget(node);
   }
 
-  /** After the last attempt failed: the reason goes on every resource the job was for. */
+  /** After a failed attempt: the reason goes on every resource the job was for. */
   async failed(node: string, reason: string): Promise<void> {
     await this.setStatus(node, 'FAILED', reason.slice(0, 1000));
   }

@@ -1,0 +1,57 @@
+// The level-triggered safety net: every period, a reconcile of every node,
+// so an event that was lost (a dropped job, a crash between two writes, a
+// change nobody queued) is caught within one period. Every replica runs the
+// timer; a Redis key that lives for most of a period lets one of them do
+// the work per period (and jobs merge by node id anyway).
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../common/logger.js';
+
+export interface ResyncTarget {
+  enqueue(nodes: string[]): Promise<unknown>;
+}
+
+export class PeriodicResync {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    /** Redis key prefix (redis.prefix), shared by the replicas of one deployment. */
+    private readonly prefix: string,
+    private readonly nodes: () => Promise<string[]>,
+    private readonly queue: ResyncTarget,
+    private readonly log: Logger,
+    readonly periodMs: number,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.periodMs);
+    this.timer.unref();
+  }
+
+  /** One period's turn: queues every node when this replica wins the period; answers how many nodes it queued. */
+  tick(): Promise<number> {
+    this.running ??= this.resync()
+      .catch((err: Error) => {
+        this.log.warn({ err: err.message }, 'periodic resync failed; the next period tries again');
+        return 0;
+      })
+      .finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async resync(): Promise<number> {
+    // Lives for 90% of a period, so the timers of replicas started at other moments cannot all win the same period.
+    const won = await this.redis.set(`${this.prefix}:vpn-resync`, String(process.pid), 'PX', Math.max(1, Math.floor(this.periodMs * 0.9)), 'NX');
+    if (won !== 'OK') return 0;
+    const nodes = await this.nodes();
+    await this.queue.enqueue(nodes);
+    this.log.info({ nodes: nodes.length }, 'periodic resync queued every node');
+    return nodes.length;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+}
