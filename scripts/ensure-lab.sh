@@ -9,6 +9,8 @@
 # Idempotent: costs a few milliseconds when everything is there.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
+# Daemons live in sbin, which a normal user's PATH may lack.
+PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 need=()
 [ -n "${DATABASE_URL:-}" ] || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
