@@ -43,6 +43,9 @@ are kept across restarts unless --fresh.
 Service settings come from the environment as for every l3vpn command (e.g.
 LABELS_HOLD_DOWN_SECONDS=5, LOG_LEVEL=debug).`;
 
+/** Signals this close to the first one are the same Ctrl-C delivered twice. */
+const REPEAT_MS = 3000;
+
 export async function runLab(argv: string[]): Promise<number> {
   let values;
   try {
@@ -101,13 +104,19 @@ export async function runLab(argv: string[]): Promise<number> {
 
   const teardown = new Teardown();
   let stopping = false;
+  let stoppingSince = 0;
   const stop = (why: string) => {
     if (stopping) {
-      // A second Ctrl-C while stopping: the record lets the next start finish the job.
-      if (why === 'SIGINT') process.exit(1);
+      // One Ctrl-C often arrives twice (the terminal's, and npm forwarding it to its script): only a
+      // Ctrl-C pressed again later gives up on the teardown, leaving the record for the next start.
+      if (why === 'SIGINT' && Date.now() - stoppingSince > REPEAT_MS) {
+        say('SIGINT again: exiting now; the next start removes what is left');
+        process.exit(1);
+      }
       return;
     }
     stopping = true;
+    stoppingSince = Date.now();
     log.info({ why }, 'stopping the lab');
     say(`${why}: stopping everything`);
     void teardown

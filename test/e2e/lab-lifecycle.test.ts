@@ -161,9 +161,11 @@ test('through a pipe whose reader is gone, Ctrl-C (SIGINT) stops the lab and lea
   await lab.rest.expect('POST', '/v1/vpns', [201], { id: 'lc', customer: 'lifecycle', routeTargets: { anyToAny: '65000:340' } });
   await lab.rest.expect('POST', '/v1/sites', [201], lcSite(1, 'pe1'));
 
-  // `npm start | tee lab.log`, Ctrl-C: tee is gone too, every line the lab writes while stopping meets a closed pipe.
+  // `npm start | tee lab.log`, Ctrl-C: tee is gone too, every line the lab writes while stopping meets a closed pipe;
+  // and the one Ctrl-C comes twice (the terminal's, and npm forwarding it to its script).
   lab.child.stdout!.destroy();
   lab.child.stderr!.destroy();
+  lab.child.kill('SIGINT');
   lab.child.kill('SIGINT');
   assert.equal(await lab.exited, 0, 'the lab exits cleanly after its teardown');
   assert.deepEqual(await leftovers(lab.record), nothing);
