@@ -6,7 +6,7 @@ import { commonSettings, databaseSettings, loadSettings, type SettingSpec, type 
 import type { Logger } from '../common/logger.js';
 import { projectRoot } from '../common/project-root.js';
 import type { RunningService } from '../common/service.js';
-import { Daemon, freePort } from './processes.js';
+import { Daemon, freePort, type ProcessRecorder } from './processes.js';
 
 export type ServiceName = 'labels' | 'bgp' | 'vpn' | 'agent';
 
@@ -63,14 +63,14 @@ export function inProcess(log: Logger, graceMs: number): Launcher {
   };
 }
 
-/** Every service as its own `l3vpn <service>` process, its JSON log in logDir. */
-export function separateProcesses(logDir: string): Launcher {
+/** Every service as its own `l3vpn <service>` process, its JSON log in logDir; `record` learns each pid. */
+export function separateProcesses(logDir: string, record?: ProcessRecorder): Launcher {
   const main = join(projectRoot(), 'dist', 'services', 'main.js');
   return {
     async start(name, label, env) {
       const file = join(logDir, `${label.replace(/\s+/g, '-')}.log`);
       const ops = `127.0.0.1:${await freePort()}`;
-      const d = Daemon.start(label, process.execPath, [main, name], file, { ...env, OPS_ADDRESS: ops });
+      const d = Daemon.start(label, process.execPath, [main, name], file, { ...env, OPS_ADDRESS: ops }, record);
       // A service that cannot start exits at once: report it here rather than as a timeout later.
       await new Promise((r) => setTimeout(r, 300));
       if (!d.running) throw new Error(`l3vpn ${name} (${label}) exited at start; see ${file}`);

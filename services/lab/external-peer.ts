@@ -4,7 +4,7 @@
 // customer site with its own RD, label and route targets.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Daemon, run, waitUntil, which } from './processes.js';
+import { Daemon, run, waitUntil, which, type ProcessRecorder } from './processes.js';
 import type { ExternalPe } from './topology.js';
 
 export interface ExternalPeerOptions {
@@ -15,6 +15,7 @@ export interface ExternalPeerOptions {
   /** Port gobgpd listens on for BGP (179 needs root). */
   port: number;
   dir: string;
+  record?: ProcessRecorder;
 }
 
 const q = (s: string) => JSON.stringify(s);
@@ -62,7 +63,7 @@ export class ExternalPeer {
     const config = join(o.dir, 'gobgpd.toml');
     writeFileSync(config, gobgpConfig(o));
     const api = `${o.pe.address}:50051`;
-    const daemon = Daemon.start('gobgpd', 'gobgpd', ['-f', config, '--api-hosts', api, '--pprof-disable', '-l', 'info'], join(o.dir, 'gobgpd.log'));
+    const daemon = Daemon.start('gobgpd', 'gobgpd', ['-f', config, '--api-hosts', api, '--pprof-disable', '-l', 'info'], join(o.dir, 'gobgpd.log'), process.env, o.record);
     const peer = new ExternalPeer(daemon, o);
     try {
       await waitUntil('gobgpd API', async () => {

@@ -2,20 +2,25 @@
 // and Redis, runs every service, builds the provider network of a topology
 // on Open vSwitch (or the soft driver), peers with a real external PE,
 // creates nodes and links through the REST API, starts one agent per managed
-// node and provisions the topology's sample VPN. stop() undoes all of it.
+// node, provisions the topology's sample VPN on an empty intent, and keeps
+// the CE hosts addressed as the sites say. stop() undoes all of it; what a
+// lab killed with -9 left behind, the next start removes (resources.ts).
+// The intent (the private database), the admin token and the agents' state
+// outlive a restart unless the lab starts fresh.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyMigrations } from '../common/db/migrations.js';
 import type { Logger } from '../common/logger.js';
 import { inProcess, separateProcesses, type Launcher, type RunningPart } from './control-plane.js';
 import { ExternalPeer } from './external-peer.js';
-import { ceAddressingOf } from './ce-addressing.js';
+import { CeHostKeeper } from './ce-hosts.js';
 import { OvsNetwork, ovsUnavailable, type CeHost } from './ovs-network.js';
 import { startPostgres, startRedis } from './private-servers.js';
 import { freePort, isRoot, portIsFree, waitUntil } from './processes.js';
 import { RestClient } from './rest-client.js';
 import { createInventory } from './inventory.js';
+import { ResourceRecord } from './resources.js';
 import type { Topology } from './topology.js';
 
 export type DriverChoice = 'auto' | 'ovs' | 'soft';
@@ -35,6 +40,10 @@ export interface LabOptions {
   /** Settings (environment variables) for the services, over the lab's own. */
   settings?: NodeJS.ProcessEnv;
   provisionSample: boolean;
+  /** Start from an empty intent: drop the private database, new admin token, agents without state. */
+  fresh?: boolean;
+  /** How often the CE hosts are brought in line with the sites (ms; 1000). */
+  ceSyncMs?: number;
   log: Logger;
   progress: (message: string) => void;
   /** Collects what to undo; the caller may run it early (Ctrl-C during start-up). */
@@ -45,6 +54,11 @@ export interface LabOptions {
 export class Teardown {
   private readonly steps: { what: string; undo: () => Promise<void> }[] = [];
   private running: Promise<void> | undefined;
+
+  /** Whether the teardown has begun (a start-up still running stops making things). */
+  get started(): boolean {
+    return this.running !== undefined;
+  }
 
   add(what: string, undo: () => Promise<void>): void {
     this.steps.push({ what, undo });
@@ -82,8 +96,10 @@ export interface Lab {
   logDir: string;
   /** The CE host on a PE port (ovs driver only). */
   ce(node: string, port: string): CeHost | undefined;
-  /** Addresses the CE host of a site as its REST body says (ovs driver; nothing on soft). */
+  /** Addresses the CE host of a site as its REST body says now, without waiting for the next pass over the sites (ovs driver; nothing on soft). */
   connectCe(site: Record<string, any>): Promise<CeHost | undefined>;
+  /** The record of what this lab made on the machine (resources.json). */
+  recordFile: string;
   stop(): Promise<void>;
 }
 
@@ -97,22 +113,32 @@ export async function startLab(o: LabOptions): Promise<Lab> {
   const teardown = o.teardown ?? new Teardown();
   const logDir = join(o.stateDir, 'logs');
   mkdirSync(logDir, { recursive: true });
+  const recordFile = join(o.stateDir, 'resources.json');
+  const record = await ResourceRecord.takeOver(recordFile, o.progress);
+  // The last step of every teardown: whatever an earlier step left, then the record itself.
+  teardown.add('what the record still lists', () => record.close());
+  /** Between steps: a start-up that was told to stop (Ctrl-C) makes nothing more. */
+  const checkpoint = () => {
+    if (teardown.started) throw new Error('stopped during start-up');
+  };
   try {
     // Databases.
     let databaseUrl = o.databaseUrl;
     if (!databaseUrl) {
-      o.progress('starting a private PostgreSQL');
-      const pg = await startPostgres(o.stateDir, logDir, 'l3vpn_lab');
+      o.progress(`starting a private PostgreSQL${o.fresh ? ' (fresh: the last intent is dropped)' : ''}`);
+      const pg = await startPostgres(o.stateDir, logDir, 'l3vpn_lab', { record, ...(o.fresh ? { fresh: true } : {}) });
       teardown.add('PostgreSQL', pg.stop);
       databaseUrl = pg.url;
     }
+    checkpoint();
     let redisUrl = o.redisUrl;
     if (!redisUrl) {
       o.progress('starting a private Redis');
-      const redis = await startRedis(o.stateDir, logDir);
+      const redis = await startRedis(o.stateDir, logDir, { record });
       teardown.add('Redis', redis.stop);
       redisUrl = redis.url;
     }
+    checkpoint();
     await applyMigrations({ databaseUrl });
 
     // Data plane.
@@ -127,12 +153,15 @@ export async function startLab(o: LabOptions): Promise<Lab> {
     let network: OvsNetwork | undefined;
     if (driver === 'ovs') {
       o.progress(`building the provider network on Open vSwitch (${t.nodes.length} bridges, ${t.links.length} links)`);
-      network = await OvsNetwork.build(join(o.stateDir, 'ovs'), o.namePrefix, t, teardown);
+      network = await OvsNetwork.build(join(o.stateDir, 'ovs'), o.namePrefix, t, teardown, record);
     }
+    checkpoint();
 
     // Control plane.
-    const adminToken = randomBytes(32).toString('base64url');
+    // The same token across restarts: an operator's exported L3VPN_TOKEN stays good.
     const tokenFile = join(o.stateDir, 'admin-token');
+    const kept = !o.fresh && existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '';
+    const adminToken = kept.length >= 32 ? kept : randomBytes(32).toString('base64url');
     writeFileSync(tokenFile, `${adminToken}\n`, { mode: 0o600 });
     // With a fixed REST port (the interactive lab) the other services get their usual ports too, when free.
     const usual = (port: number) => (o.restPort ? port : undefined);
@@ -166,9 +195,10 @@ export async function startLab(o: LabOptions): Promise<Lab> {
       VPN_POOL_ADMINISTRATOR: String(t.as),
       ...o.settings,
     };
-    const launcher: Launcher = o.separate ? separateProcesses(logDir) : inProcess(o.log, 2000);
+    const launcher: Launcher = o.separate ? separateProcesses(logDir, record) : inProcess(o.log, 2000);
     const parts: RunningPart[] = [];
     const start = async (name: 'labels' | 'bgp' | 'vpn' | 'agent', label: string, extra: NodeJS.ProcessEnv = {}) => {
+      checkpoint();
       const part = await launcher.start(name, label, { ...env, ...extra });
       parts.push(part);
       teardown.add(label, part.stop);
@@ -190,16 +220,17 @@ export async function startLab(o: LabOptions): Promise<Lab> {
         const dir = join(o.stateDir, 'gobgp');
         rmSync(dir, { recursive: true, force: true });
         mkdirSync(dir, { recursive: true });
-        external = await ExternalPeer.start({ pe: t.external, as: t.as, neighbor: { address: t.bgpAddress, port: bgpPort }, port: externalPort, dir });
+        external = await ExternalPeer.start({ pe: t.external, as: t.as, neighbor: { address: t.bgpAddress, port: bgpPort }, port: externalPort, dir, record });
         teardown.add('external PE', () => external!.stop());
       }
     }
 
-    // Inventory through the API, then one agent per managed node.
-    o.progress(`creating ${t.nodes.length} nodes and ${t.links.length} links through the REST API`);
-    const identities = await createInventory(rest, t);
+    // Inventory through the API (what exists already stays as it is), then one agent per managed node.
+    checkpoint();
+    o.progress(`creating ${t.nodes.length} nodes and ${t.links.length} links through the REST API (those that exist are kept)`);
     const agentsDir = join(o.stateDir, 'agents');
-    rmSync(agentsDir, { recursive: true, force: true });
+    if (o.fresh) rmSync(agentsDir, { recursive: true, force: true });
+    const identities = await createInventory(rest, t, (node) => readCredential(join(agentsDir, node, 'credential')));
     o.progress(`starting ${t.nodes.length} agents on the ${driver} driver`);
     for (const n of t.nodes) {
       const dir = join(agentsDir, n.id);
@@ -215,6 +246,13 @@ export async function startLab(o: LabOptions): Promise<Lab> {
         AGENT_STATE_DIR: join(dir, 'state'),
         ...(network && plan ? { AGENT_OVS_TARGET: network.target(plan), AGENT_OVS_PORT_PREFIX: plan.portPrefix } : {}),
       });
+    }
+
+    // CE hosts follow the sites, whoever creates them.
+    const ceHosts = network ? new CeHostKeeper(rest, network, o.log.child({ component: 'ce-hosts' })) : undefined;
+    if (ceHosts) {
+      ceHosts.start(o.ceSyncMs ?? 1000);
+      teardown.add('CE host keeper', () => ceHosts.stop());
     }
 
     const lab: Lab = {
@@ -235,16 +273,16 @@ export async function startLab(o: LabOptions): Promise<Lab> {
       stateDir: o.stateDir,
       logDir,
       ce: (node, port) => network?.ce(node, port),
-      async connectCe(site) {
-        const ce = network?.ce(String(site.node), String(site.interface));
-        const addressing = ceAddressingOf(site);
-        if (ce && addressing) await network!.addressCe(ce, addressing);
-        return ce;
-      },
+      connectCe: async (site) => ceHosts?.connect(site),
+      recordFile,
       stop: () => teardown.run((what, err) => o.log.warn({ err: (err as Error).message }, `stopping ${what} failed`)),
     };
 
-    if (o.provisionSample && (t.sample.vpns.length || t.sample.sites.length)) {
+    // The sample goes into an empty intent only: a restarted lab keeps what the operator made of it.
+    checkpoint();
+    const intentIsEmpty = (await rest.get('/v1/vpns?limit=1')).items.length === 0;
+    if (o.provisionSample && !intentIsEmpty) o.progress('the intent has VPNs already (kept from the last run): the sample is not provisioned again');
+    if (o.provisionSample && intentIsEmpty && (t.sample.vpns.length || t.sample.sites.length)) {
       o.progress(`provisioning the sample: ${t.sample.vpns.length} VPN(s), ${t.sample.sites.length} site(s)`);
       for (const v of t.sample.vpns) await rest.ensure('vpns', v as { id: string });
       for (const s of t.sample.sites) {
@@ -257,6 +295,15 @@ export async function startLab(o: LabOptions): Promise<Lab> {
   } catch (err) {
     await teardown.run();
     throw err;
+  }
+}
+
+/** The agent credential a node was given on an earlier start, if its file is there. */
+function readCredential(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CeAddressing } from './ce-addressing.js';
 import { Daemon, run, runQuiet, waitUntil, which } from './processes.js';
+import type { ResourceRecorder } from './resources.js';
 import { coreInterfaces, type Topology } from './topology.js';
 
 const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
@@ -60,6 +61,7 @@ export class OvsNetwork {
   private constructor(
     readonly dir: string,
     private readonly namePrefix: string,
+    private readonly record?: ResourceRecorder,
   ) {
     this.env = { ...process.env, OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir, OVS_SYSCONFDIR: dir };
   }
@@ -69,9 +71,13 @@ export class OvsNetwork {
     return { node, bridge: `${namePrefix}br${i + 1}`, portPrefix: `${namePrefix}${i + 1}-` };
   }
 
-  /** The network of a topology: a bridge per node, a veth pair per link, a CE host per PE port. Undone by `teardown`. */
-  static async build(dir: string, namePrefix: string, t: Topology, teardown: { add(what: string, undo: () => Promise<void>): void }): Promise<OvsNetwork> {
-    const net = await OvsNetwork.start(dir, namePrefix);
+  /**
+   * The network of a topology: a bridge per node, a veth pair per link, a CE
+   * host per PE port. Undone by `teardown`; `record` learns every daemon,
+   * namespace and link before it exists.
+   */
+  static async build(dir: string, namePrefix: string, t: Topology, teardown: { add(what: string, undo: () => Promise<void>): void }, record?: ResourceRecorder): Promise<OvsNetwork> {
+    const net = await OvsNetwork.start(dir, namePrefix, record);
     teardown.add('Open vSwitch network', () => net.stop());
     t.nodes.forEach((n, i) => net.plans.set(n.id, OvsNetwork.nodePlan(namePrefix, n.id, i)));
     for (const n of t.nodes) await net.addBridge(net.plan(n.id)!);
@@ -85,16 +91,16 @@ export class OvsNetwork {
     return this.plans.get(node);
   }
 
-  private static async start(dir: string, namePrefix: string): Promise<OvsNetwork> {
+  private static async start(dir: string, namePrefix: string, record?: ResourceRecorder): Promise<OvsNetwork> {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    const net = new OvsNetwork(dir, namePrefix);
+    const net = new OvsNetwork(dir, namePrefix, record);
     try {
       await run('ovsdb-tool', ['create', join(dir, 'conf.db'), SCHEMA], { env: net.env });
-      net.daemons.push(Daemon.start('ovsdb-server', 'ovsdb-server', [join(dir, 'conf.db'), `--remote=punix:${join(dir, 'db.sock')}`, `--unixctl=${join(dir, 'ovsdb-server.ctl')}`], join(dir, 'ovsdb-server.log'), net.env));
+      net.daemons.push(Daemon.start('ovsdb-server', 'ovsdb-server', [join(dir, 'conf.db'), `--remote=punix:${join(dir, 'db.sock')}`, `--unixctl=${join(dir, 'ovsdb-server.ctl')}`], join(dir, 'ovsdb-server.log'), net.env, record));
       await waitUntil('ovsdb-server socket', () => existsSync(join(dir, 'db.sock')), 10_000);
       await net.vsctl('--no-wait', 'init');
-      net.daemons.push(Daemon.start('ovs-vswitchd', 'ovs-vswitchd', [`unix:${join(dir, 'db.sock')}`, '--disable-system', `--unixctl=${join(dir, 'ovs-vswitchd.ctl')}`], join(dir, 'ovs-vswitchd.log'), net.env));
+      net.daemons.push(Daemon.start('ovs-vswitchd', 'ovs-vswitchd', [`unix:${join(dir, 'db.sock')}`, '--disable-system', `--unixctl=${join(dir, 'ovs-vswitchd.ctl')}`], join(dir, 'ovs-vswitchd.log'), net.env, record));
       await waitUntil('ovs-vswitchd control socket', () => existsSync(join(dir, 'ovs-vswitchd.ctl')), 10_000);
       return net;
     } catch (err) {
@@ -113,6 +119,7 @@ export class OvsNetwork {
   }
 
   async addBridge(plan: OvsNodePlan): Promise<void> {
+    this.record?.link(plan.bridge); // its tap device outlives a killed ovs-vswitchd
     await this.vsctl('add-br', plan.bridge, '--', 'set', 'bridge', plan.bridge, 'datapath_type=netdev', 'fail_mode=secure', 'protocols=OpenFlow13');
     this.bridges.push(plan.bridge);
     await waitUntil(`bridge ${plan.bridge}`, () => existsSync(join(this.dir, `${plan.bridge}.mgmt`)), 10_000);
@@ -120,6 +127,7 @@ export class OvsNetwork {
 
   private async addVeth(a: string, b: string): Promise<void> {
     for (const name of [a, b]) if (name.length > MAX_IFNAME) throw new Error(`interface name '${name}' is longer than ${MAX_IFNAME} characters; use shorter port names`);
+    this.record?.link(a);
     await runQuiet('ip', ['link', 'del', a]);
     await run('ip', ['link', 'add', a, 'type', 'veth', 'peer', 'name', b]);
     this.veths.push(a);
@@ -141,6 +149,7 @@ export class OvsNetwork {
     const ns = `${this.namePrefix}-${plan.node}-${port}`;
     const hostEnd = plan.portPrefix + port;
     const tmp = `${this.namePrefix}tmp`;
+    this.record?.namespace(ns);
     await runQuiet('ip', ['netns', 'del', ns]);
     await run('ip', ['netns', 'add', ns]);
     const ce: CeHost = { node: plan.node, port, namespace: ns };
@@ -171,6 +180,14 @@ export class OvsNetwork {
     // Resolving the gateway tells the PE the CE's MAC (the pipeline learns it from the ARP request), so
     // traffic towards a CE that has not sent anything yet is delivered too. The ping itself may go unanswered.
     await inNs(ce.namespace, 'ping', '-c', '1', '-W', '1', a.gateway).catch(() => undefined);
+  }
+
+  /** Takes a CE host's addresses and routes away (its site was deleted). */
+  async unaddressCe(ce: CeHost): Promise<void> {
+    await inNs(ce.namespace, 'ip', 'route', 'flush', 'table', 'main');
+    await inNs(ce.namespace, 'ip', 'addr', 'flush', 'dev', 'eth0');
+    await inNs(ce.namespace, 'ip', 'addr', 'flush', 'dev', 'lo');
+    await inNs(ce.namespace, 'ip', 'addr', 'add', '127.0.0.1/8', 'dev', 'lo');
   }
 
   ce(node: string, port: string): CeHost | undefined {

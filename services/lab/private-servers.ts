@@ -1,12 +1,13 @@
 // PostgreSQL and Redis for the lab when DATABASE_URL / REDIS_URL are not
 // given: started from the locally installed servers on free ports, with
 // their data under the project's .l3vpn/ folder, as children of the lab
-// and stopped with it.
-import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+// and stopped with it. The database outlives the lab, so that the intent
+// survives a restart, unless the lab starts fresh.
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { CommandError, Daemon, freePort, isRoot, run, waitUntil, which } from './processes.js';
+import { CommandError, Daemon, freePort, isRoot, processAlive, processStartTime, run, waitUntil, which, type ProcessRecorder } from './processes.js';
 
 export class MissingServerError extends Error {}
 
@@ -51,7 +52,28 @@ export interface PrivateServer {
   stop(): Promise<void>;
 }
 
-export async function startPostgres(stateDir: string, logDir: string, database: string): Promise<PrivateServer> {
+export interface PrivateServerOptions {
+  /** Told the server's pid, so that a lab killed with -9 has it stopped by the next start. */
+  record?: ProcessRecorder;
+  /** Drop the lab's database and start empty (default: keep the intent of the last run). */
+  fresh?: boolean;
+}
+
+/**
+ * Removes postmaster.pid when the postmaster it names is gone. A postgres
+ * killed while its lab was (kill -9) may stay a zombie nobody reaps; postgres
+ * would take the zombie's pid for a running server and refuse to start.
+ */
+function removeStaleLockFile(dataDir: string): void {
+  const lock = join(dataDir, 'postmaster.pid');
+  if (!existsSync(lock)) return;
+  const pid = Number(readFileSync(lock, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  const startTime = processStartTime(pid);
+  if (startTime === undefined || !processAlive(pid, startTime)) rmSync(lock, { force: true });
+}
+
+export async function startPostgres(stateDir: string, logDir: string, database: string, o: PrivateServerOptions = {}): Promise<PrivateServer> {
   const bin = await postgresBinDir();
   const dataDir = join(stateDir, 'postgres');
   const logFile = join(logDir, 'postgres.log');
@@ -73,11 +95,12 @@ export async function startPostgres(stateDir: string, logDir: string, database: 
       throw new CommandError(`initdb failed (${dataDir}): ${(err as Error).message}`);
     }
   }
+  removeStaleLockFile(dataDir);
   const port = await freePort();
   const [cmd, args] = asServerUser(join(bin, 'postgres'), ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dataDir}`, '-c', 'fsync=off']);
-  const daemon = Daemon.start('postgres', cmd, args, logFile);
+  const daemon = Daemon.start('postgres', cmd, args, logFile, process.env, o.record, 'SIGINT'); // SIGINT: fast shutdown
   const server = `postgresql://postgres@127.0.0.1:${port}`;
-  const stop = () => daemon.stop(10_000, 'SIGINT'); // SIGINT: fast shutdown
+  const stop = () => daemon.stop(10_000);
   try {
     await waitUntil('PostgreSQL accepting connections', async () => {
       if (!daemon.running) throw new CommandError(`postgres exited; see ${logFile}`);
@@ -91,13 +114,14 @@ export async function startPostgres(stateDir: string, logDir: string, database: 
         await c.end().catch(() => undefined);
       }
     }, 60_000, 200);
-    // A fresh database every run: the lab provisions its network from the topology.
-    const admin = new pg.Client({ connectionString: `${server}/postgres` });
-    await admin.connect();
-    try {
-      await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-    } finally {
-      await admin.end();
+    if (o.fresh) {
+      const admin = new pg.Client({ connectionString: `${server}/postgres` });
+      await admin.connect();
+      try {
+        await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      } finally {
+        await admin.end();
+      }
     }
   } catch (err) {
     await stop();
@@ -106,14 +130,14 @@ export async function startPostgres(stateDir: string, logDir: string, database: 
   return { url: `${server}/${database}`, logFile, stop };
 }
 
-export async function startRedis(stateDir: string, logDir: string): Promise<PrivateServer> {
+export async function startRedis(stateDir: string, logDir: string, o: PrivateServerOptions = {}): Promise<PrivateServer> {
   const bin = await which('redis-server');
   if (!bin) throw new MissingServerError(REDIS_MISSING);
   const dir = join(stateDir, 'redis');
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const logFile = join(logDir, 'redis.log');
-  const daemon = Daemon.start('redis', bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], logFile);
+  const daemon = Daemon.start('redis', bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], logFile, process.env, o.record);
   const url = `redis://127.0.0.1:${port}`;
   const stop = () => daemon.stop(5000);
   try {

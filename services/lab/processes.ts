@@ -1,11 +1,53 @@
 // Child processes and host commands of the lab: every daemon it starts is
 // its child, stopped by its own pid; nothing is looked up by name.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 
 const execFileP = promisify(execFile);
+
+/** A recorder of started daemons (resources.ts): told each pid as soon as it exists. */
+export interface ProcessRecorder {
+  process(name: string, pid: number, stopSignal?: NodeJS.Signals): void;
+}
+
+/** The state letter and start time (clock ticks since boot) of a process, from /proc/PID/stat; undefined when there is none. */
+function procStat(pid: number): { state: string; startTime: string } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // "PID (comm) S ..." — comm may hold spaces and parentheses: fields count from the last ')'.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const [state, startTime] = [fields[0], fields[19]];
+  return state && startTime ? { state, startTime } : undefined;
+}
+
+/** When a process started (field 22 of /proc/PID/stat); with its pid it names one process for good. */
+export function processStartTime(pid: number): string | undefined {
+  return procStat(pid)?.startTime;
+}
+
+/**
+ * Whether the process `pid` that started at `startTime` still runs. A zombie
+ * counts as gone: this machine's init may never reap a detached daemon's exit.
+ */
+export function processAlive(pid: number, startTime: string): boolean {
+  const s = procStat(pid);
+  return s !== undefined && s.startTime === startTime && s.state !== 'Z' && s.state !== 'X';
+}
+
+/** Sends a signal, ignoring a process that is gone. */
+export function signalProcess(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // gone already
+  }
+}
 
 export class CommandError extends Error {}
 
@@ -71,15 +113,29 @@ export class Daemon {
     readonly name: string,
     private readonly child: ChildProcess,
     readonly logFile: string,
+    private readonly stopSignal: NodeJS.Signals = 'SIGTERM',
   ) {}
 
-  static start(name: string, cmd: string, args: readonly string[], logFile: string, env: NodeJS.ProcessEnv = process.env): Daemon {
+  /**
+   * Starts the daemon; `record` learns its pid at once (with `stopSignal`, the
+   * signal that stops it cleanly), so that it is stopped even if the lab is not.
+   */
+  static start(
+    name: string,
+    cmd: string,
+    args: readonly string[],
+    logFile: string,
+    env: NodeJS.ProcessEnv = process.env,
+    record?: ProcessRecorder,
+    stopSignal: NodeJS.Signals = 'SIGTERM',
+  ): Daemon {
     const fd = openSync(logFile, 'a');
     try {
       // Its own process group: a Ctrl-C on the terminal reaches the lab alone, which stops its daemons in order.
       const child = spawn(cmd, args, { env, stdio: ['ignore', fd, fd], detached: true });
       child.on('error', () => undefined);
-      return new Daemon(name, child, logFile);
+      if (child.pid !== undefined) record?.process(name, child.pid, stopSignal);
+      return new Daemon(name, child, logFile, stopSignal);
     } finally {
       closeSync(fd);
     }
@@ -93,8 +149,8 @@ export class Daemon {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** SIGTERM (or `signal`), then SIGKILL after `graceMs`. */
-  async stop(graceMs = 5000, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  /** Its stop signal (or `signal`), then SIGKILL after `graceMs`. */
+  async stop(graceMs = 5000, signal: NodeJS.Signals = this.stopSignal): Promise<void> {
     if (!this.running) return;
     const exited = new Promise((r) => this.child.once('exit', r));
     this.child.kill(signal);

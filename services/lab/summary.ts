@@ -18,7 +18,7 @@ export function labSummary(lab: Lab, t: Topology, o: { topologyFile: string; ext
     `  REST API     ${lab.restUrl}/v1    OpenAPI docs ${lab.restUrl}/docs`,
     `  gRPC         vpn ${lab.grpc.vpn}   labels ${lab.grpc.labels}   bgp ${lab.grpc.bgp}`,
     `  admin token  ${lab.adminToken}`,
-    `               (in ${rel(lab.tokenFile)}; created for this lab)`,
+    `               (in ${rel(lab.tokenFile)}; kept across restarts, new with --fresh)`,
     `  BGP          our speaker ${lab.bgp.address}:${lab.bgp.port}` +
       (lab.external ? ` <-> external PE gobgpd ${t.external!.address} (${o.externalState ?? 'starting'})` : t.external ? ` — no external PE: ${lab.externalReason}` : ''),
     `  PostgreSQL   ${lab.database.url}${lab.database.private ? ` (private, data in ${rel(lab.stateDir)}/postgres)` : ''}`,
@@ -42,6 +42,7 @@ export function labSummary(lab: Lab, t: Topology, o: { topologyFile: string; ext
     ...(lab.network && firstSite && target ? [`  ip netns exec ${lab.ce(String(firstSite.node), String(firstSite.interface))?.namespace} ping -c 3 ${target}`] : []),
     ...(lab.external ? [`  gobgp -u ${t.external!.address} global rib -a vpnv4`] : []),
     '',
+    'Sites you create on a PE port get their CE host (namespace) addressed; their intent survives a restart (--fresh: start empty).',
     'Ctrl-C stops everything and removes the namespaces, bridges and processes it started.',
     '',
   ];

@@ -5,7 +5,10 @@
 // again without one so that each refused entry can be named. It only ever
 // touches flows with the agent's cookie, in the agent's tables (and the
 // neighbours the switch learnt, with theirs). After each batch and each
-// read it asks the CE next hops the switch has not learnt (neighbours.ts).
+// read it asks the CE next hops the switch has not learnt (neighbours.ts),
+// and keeps asking those of a batch, at growing intervals, until the switch
+// has learnt them: a CE that was not up yet is found as soon as it is, not
+// on the next periodic read.
 import {
   type CeNextHop,
   ChangeKind,
@@ -37,7 +40,7 @@ import {
   packetOut,
   portDescRequest,
 } from './openflow.js';
-import { type CeNeighbour, NeighbourResolver, neighbourKey } from './neighbours.js';
+import { type CeNeighbour, NeighbourResolver, neighbourKey, neighbourKeyOf } from './neighbours.js';
 import {
   AGENT_COOKIE,
   AGENT_COOKIE_MASK,
@@ -70,6 +73,11 @@ export interface OvsDriverOptions {
 }
 
 type Entry = NonNullable<DesiredStateEntry['entry']>;
+
+/** Unlearnt CE next hops are asked again after 250 ms, then at doubling intervals up to 8 s, for at most 2 minutes. */
+const CHASE_FIRST_MS = 250;
+const CHASE_MAX_MS = 8000;
+const CHASE_GIVE_UP_MS = 120_000;
 
 function entryKeyOf(e: Entry): string {
   switch (e.$case) {
@@ -125,6 +133,10 @@ export class OvsDriver implements Driver {
    */
   private flowsByKey = new Map<string, InstalledFlow[]>();
   private bundleId = 1;
+  /** CE next hops of installed entries the switch had not learnt when last asked, by neighbourKey. */
+  private readonly unresolved = new Map<string, { ce: CeNeighbour; since: number }>();
+  private chaseTimer: NodeJS.Timeout | undefined;
+  private chaseDelayMs = CHASE_FIRST_MS;
   /** Flow mods sent for entries (not counting a streamed retry of a refused bundle). */
   flowModsSent = 0;
   private readonly port = (name: string) => this.ports.get(`${this.options.portPrefix ?? ''}${name}`);
@@ -384,9 +396,44 @@ export class OvsDriver implements Driver {
     for (const [index, reason] of refused) if (!failures.has(index)) failures.set(index, reason);
     // Written (or failed: then the next read tells what is there).
     for (const key of touched) this.flowsByKey.delete(key);
-    // New CE next hops: ask them now (the flows that learn their replies are in place).
+    // New CE next hops: ask them now (the flows that learn their replies are in place), and again until learnt.
     this.neighbours.resolve(neighbours);
+    this.chase(neighbours);
     return [...failures].map(([index, reason]) => ({ index, reason })).sort((a, b) => a.index - b.index);
+  }
+
+  /** Asks `neighbours` again, after CHASE_FIRST_MS then at doubling intervals, until the switch has learnt each or CHASE_GIVE_UP_MS passed (the periodic read asks after that). */
+  private chase(neighbours: readonly CeNeighbour[]): void {
+    const now = Date.now();
+    for (const ce of neighbours) {
+      const key = neighbourKeyOf(ce);
+      if (key && !this.unresolved.has(key)) this.unresolved.set(key, { ce, since: now });
+    }
+    if (!neighbours.length || !this.unresolved.size) return;
+    this.chaseDelayMs = CHASE_FIRST_MS;
+    clearTimeout(this.chaseTimer);
+    this.chaseTimer = setTimeout(() => void this.chaseOnce(), this.chaseDelayMs).unref();
+  }
+
+  private async chaseOnce(): Promise<void> {
+    this.chaseTimer = undefined;
+    const conn = this.conn;
+    if (!conn || conn.closed) return; // the next read() asks again
+    let learnt: Set<string>;
+    try {
+      learnt = await this.learntNeighbours(conn);
+    } catch {
+      return;
+    }
+    const now = Date.now();
+    for (const [key, { ce, since }] of this.unresolved) {
+      // Learnt, given up on, or its VRF is gone or renumbered: no longer chased.
+      if (learnt.has(key) || now - since > CHASE_GIVE_UP_MS || this.vrfs.get(ce.vrf.name)?.tableId !== ce.vrf.tableId) this.unresolved.delete(key);
+    }
+    if (!this.unresolved.size) return;
+    this.neighbours.resolve([...this.unresolved.values()].map((u) => u.ce), learnt);
+    this.chaseDelayMs = Math.min(this.chaseDelayMs * 2, CHASE_MAX_MS);
+    this.chaseTimer = setTimeout(() => void this.chaseOnce(), this.chaseDelayMs).unref();
   }
 
   private forgetNeighbours(index: number, tableId: number): PlannedFlowMod {
@@ -437,6 +484,8 @@ export class OvsDriver implements Driver {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.chaseTimer);
+    this.unresolved.clear();
     this.conn?.close();
     this.conn = undefined;
   }

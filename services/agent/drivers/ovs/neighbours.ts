@@ -62,6 +62,14 @@ function inSubnet(address: Uint8Array, subnet: Uint8Array, length: number): bool
 /** Key of a learnt neighbour: the VRF's table id and the IPv4 address as a number. */
 export const neighbourKey = (tableId: number, ipv4: number) => `${tableId}/${ipv4 >>> 0}`;
 
+/** The key of an IPv4 CE next hop (undefined for IPv6: the switch learns those by ND, not asked here). */
+export function neighbourKeyOf({ vrf, nextHop }: CeNeighbour): string | undefined {
+  const target = parseAddress(nextHop.address);
+  if (target?.family !== 4) return undefined;
+  const b = target.bytes;
+  return neighbourKey(vrf.tableId, (b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!);
+}
+
 export class NeighbourResolver {
   private readonly lastAsked = new Map<string, number>();
   /** ARP requests sent. */
@@ -79,7 +87,7 @@ export class NeighbourResolver {
       const target = parseAddress(nextHop.address);
       if (target?.family !== 4) continue;
       const b = target.bytes;
-      const key = neighbourKey(vrf.tableId, (b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!);
+      const key = neighbourKeyOf({ vrf, nextHop })!;
       if (known.has(key) || t - (this.lastAsked.get(key) ?? -Infinity) < REQUEST_INTERVAL_MS) continue;
       const attachment = vrf.interfaces.find((i) => i.name === nextHop.interface && i.vlan === nextHop.vlan);
       const sender = attachment?.addresses.map((a) => parseInterfaceAddress(a)).find((a) => a.family === 4 && inSubnet(b, a.subnet.bytes, a.subnet.length));
