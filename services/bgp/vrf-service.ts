@@ -29,7 +29,7 @@ export class VrfNotFound extends Error {
 /** A VRF managed by another owner (VrfConfig.owner), or by none, than the caller says. */
 export class VrfOwnerMismatch extends Error {
   constructor(vrf: string, owner: string | undefined) {
-    super(`VRF ${vrf} is ${owner ? `managed by '${owner}'` : 'not managed through the API (bgp config file)'}`);
+    super(owner ? `VRF ${vrf} is managed by '${owner}'` : `VRF ${vrf} has no owner (a VRF of the bgp config file, or created without one)`);
     this.name = 'VrfOwnerMismatch';
   }
 }

@@ -49,7 +49,7 @@ test('ListVrfs: by owner and by name suffix; a static VRF has no owner', async (
 });
 
 test("UpdateVrf and DeleteVrf never take over or remove another owner's VRF, nor a static one", async () => {
-  await assert.rejects(api().updateVrf({ vrf: vrf('static@pe1', '65000:1', 'vpn') }), code(status.FAILED_PRECONDITION, /static@pe1 is not managed through the API/));
+  await assert.rejects(api().updateVrf({ vrf: vrf('static@pe1', '65000:1', 'vpn') }), code(status.FAILED_PRECONDITION, /static@pe1 has no owner/));
   await assert.rejects(api().updateVrf({ vrf: vrf('beta@pe1', '65000:4', 'vpn') }), code(status.FAILED_PRECONDITION, /beta@pe1 is managed by 'other-vpn'/));
   await assert.rejects(api().deleteVrf({ name: 'static@pe1', owner: 'vpn' }), code(status.FAILED_PRECONDITION, /static@pe1/));
   await assert.rejects(api().deleteVrf({ name: 'beta@pe1', owner: 'vpn' }), code(status.FAILED_PRECONDITION, /managed by 'other-vpn'/));
