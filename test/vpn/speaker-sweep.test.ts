@@ -153,11 +153,11 @@ describe('the bgp speaker holds only what the intent names', { timeout: 180_000 
 
     await gate!.open();
     await eventually('the speaker to let go of blue@pe1', async () => !(await held()).includes('blue@pe1'), 30_000);
-    const after = await eventually('the RD in hold-down', async () => {
+    const heldDown = await eventually('the RD in hold-down', async () => {
       const r = await rdOf('vrf:blue:pe1');
       return r?.state === AllocationState.ALLOCATION_STATE_HELD && r;
     });
-    assert.equal(after.value, rd);
+    assert.equal(heldDown.value, rd);
     assert.ok((await held()).includes('static@pe1'), "the bgp config file's VRF stays");
     released.push(rd);
   });
