@@ -19,7 +19,7 @@ import {
   type WatchVrfRoutesRequest,
   type WatchVrfRoutesResponse,
 } from '../common/gen/proto/l3vpn/v1/bgp.js';
-import { ApiError, alreadyExists, invalidArgument, notFound, toServiceError } from '../common/grpc/errors.js';
+import { ApiError, alreadyExists, failedPrecondition, invalidArgument, notFound, toServiceError } from '../common/grpc/errors.js';
 import { unary } from '../common/grpc/server.js';
 import type { Logger } from '../common/logger.js';
 import { formatRd } from '../common/vpn/rd.js';
@@ -29,7 +29,7 @@ import type { Path } from './rib/path.js';
 import { IPV4_UNICAST, IPV6_UNICAST } from './speaker/config.js';
 import { VrfConfigError, type LabelMode, type VrfConfig, type VrfConfigInput } from './vrf/config.js';
 import type { VrfEvent } from './vrf/manager.js';
-import { VrfExists, VrfNotFound, type MaxRoutesState, type VrfService, type VrfWatchEvent } from './vrf-service.js';
+import { VrfExists, VrfNotFound, VrfOwnerMismatch, type MaxRoutesState, type VrfService, type VrfWatchEvent } from './vrf-service.js';
 import { Afi } from './wire/constants.js';
 import { formatAddress } from './wire/ip.js';
 import { RouteEncodeError, parsePrefix, type Family, type Route } from './wire/nlri.js';
@@ -69,6 +69,7 @@ function translate(err: unknown): never {
   if (err instanceof VrfConfigError) throw invalidArgument(PROTO_FIELDS[err.field] ?? err.field, err.message.slice(err.field.length + 2));
   if (err instanceof VrfNotFound) throw notFound(err.message);
   if (err instanceof VrfExists) throw alreadyExists(err.message);
+  if (err instanceof VrfOwnerMismatch) throw failedPrecondition(err.message);
   if (err instanceof RouteEncodeError || err instanceof RangeError) throw invalidArgument('path', err.message);
   throw err;
 }
@@ -101,6 +102,7 @@ export function vrfInputFromProto(c: ProtoVrfConfig | undefined): VrfConfigInput
     labelBlock: c.labelBlock,
     maxRoutes: c.maxRoutes ? { limit: c.maxRoutes.limit, warningPercent: c.maxRoutes.warningPercent || undefined, warningOnly: c.maxRoutes.warningOnly } : undefined,
     nextHop: c.nextHop?.trim(),
+    owner: c.owner,
   };
 }
 
@@ -115,6 +117,7 @@ function configToProto(c: VrfConfig): ProtoVrfConfig {
     labelBlock: c.labelBlock ? { ...c.labelBlock } : undefined,
     maxRoutes: c.maxRoutes ? { ...c.maxRoutes } : undefined,
     nextHop: c.nextHop,
+    owner: c.owner ?? '',
   };
 }
 
@@ -327,11 +330,13 @@ export function vrfRpcs(vrfs: VrfService, log: Logger): VrfRpcs {
       return { vrf: vrfToProto(vrfs, input.name), imported: update.imported.length, withdrawn: update.withdrawn.length };
     }),
     deleteVrf: unary(log, 'DeleteVrf', async (req) => {
-      guard(() => vrfs.remove(name(req.name)));
+      guard(() => vrfs.remove(name(req.name), req.owner.trim() || undefined));
       return {};
     }),
     listVrfs: unary(log, 'ListVrfs', async (req) => {
-      const names = req.name ? [guard(() => vrfs.get(req.name)).name] : vrfs.list().map((c) => c.name);
+      const owner = req.owner.trim();
+      const named = req.name ? [guard(() => vrfs.get(req.name))] : vrfs.list();
+      const names = named.filter((c) => (!owner || c.owner === owner) && c.name.endsWith(req.nameSuffix)).map((c) => c.name);
       return { vrfs: names.map((n) => vrfToProto(vrfs, n)) };
     }),
     addVrfPath: unary(log, 'AddVrfPath', async (req) => {

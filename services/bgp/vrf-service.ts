@@ -26,6 +26,14 @@ export class VrfNotFound extends Error {
   }
 }
 
+/** A VRF managed by another owner (VrfConfig.owner), or by none, than the caller says. */
+export class VrfOwnerMismatch extends Error {
+  constructor(vrf: string, owner: string | undefined) {
+    super(owner ? `VRF ${vrf} is managed by '${owner}'` : `VRF ${vrf} has no owner (a VRF of the bgp config file, or created without one)`);
+    this.name = 'VrfOwnerMismatch';
+  }
+}
+
 export class VrfExists extends Error {
   constructor(message: string) {
     super(message);
@@ -150,15 +158,21 @@ export class VrfService {
   /** Replaces a VRF's definition: exactly the difference is imported, withdrawn and re-exported. */
   update(input: VrfConfigInput): VrfUpdate {
     const config = this.check(input);
-    if (!this.manager.get(config.name)) throw new VrfNotFound(config.name);
+    const current = this.manager.get(config.name);
+    if (!current) throw new VrfNotFound(config.name);
+    // Ownership is fixed at creation: no controller takes over another's VRF or a static one.
+    if (current.owner !== config.owner) throw new VrfOwnerMismatch(config.name, current.owner);
     this.checkRd(config);
     const update = this.run(() => this.manager.define(config));
     this.importRtsChanged();
     return update;
   }
 
-  remove(name: string): void {
-    if (!this.manager.get(name)) throw new VrfNotFound(name);
+  /** `owner`: remove it only if it is that owner's VRF (VrfOwnerMismatch otherwise). */
+  remove(name: string, owner?: string): void {
+    const current = this.manager.get(name);
+    if (!current) throw new VrfNotFound(name);
+    if (owner !== undefined && current.owner !== owner) throw new VrfOwnerMismatch(name, current.owner);
     this.run(() => this.manager.remove(name));
     this.counters.delete(name);
     this.ce?.vrfDeleted(name);

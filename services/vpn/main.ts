@@ -31,6 +31,7 @@ import { OutboxRelay } from './reconcile/relay.js';
 import { startReconcileWorker } from './reconcile/worker.js';
 import { DEFAULT_RETRY_BASE_MS } from './reconcile/backoff.js';
 import { PeriodicResync } from './reconcile/resync.js';
+import { SpeakerSweep } from './reconcile/speaker-sweep.js';
 import { vrfRoutesSource } from './routes/vrf-routes.js';
 import { httpsOptions, serviceClientCredentials, tlsMaterial } from '../common/tls.js';
 import { vpnMetrics } from './metrics.js';
@@ -44,6 +45,20 @@ export const vpnSettings: SettingSpec[] = [
     type: 'string',
     default: '',
     description: "gRPC address of the bgp service that speaks MP-BGP for the managed PEs (their VRFs are '<vpn>@<node>' there); empty: none, routes are predicted from the intent and VRF route tables read as unavailable",
+  },
+  {
+    key: 'vpn.bgp-vrf-owner',
+    type: 'string',
+    default: 'vpn',
+    description: 'owner marker of the VRFs this vpn service creates on the bgp service; the sweep removes only VRFs with it, never the bgp config file\'s or another controller\'s (give each vpn deployment sharing one bgp service its own)',
+  },
+  {
+    key: 'vpn.speaker-sweep-seconds',
+    type: 'integer',
+    default: 60,
+    min: 1,
+    max: 86_400,
+    description: 'how often the VRFs held on the bgp service are compared with the intent; the nodes of VRFs no intent names are reconciled, which removes them before releasing their RDs and labels',
   },
   {
     key: 'vpn.originate-after-install',
@@ -104,6 +119,13 @@ function parseListen(value: string, key: string): { host: string; port: number }
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port: Number(m[3]) };
 }
 
+/** vpn.bgp-vrf-owner: never empty, which on the bgp service means nobody's (the config file's VRFs), so the sweep would take them for ours. */
+function vrfOwner(settings: Settings): string {
+  const owner = String(settings['vpn.bgp-vrf-owner']).trim();
+  if (!/^[\x21-\x7e][\x20-\x7e]{0,63}$/.test(owner)) throw new ConfigError(`vpn.bgp-vrf-owner: '${owner}' is not 1-64 printable ASCII characters`);
+  return owner;
+}
+
 export interface RunningVpn extends RunningService {
   httpPort: number;
   intents: IntentService;
@@ -118,6 +140,7 @@ export interface RunningVpn extends RunningService {
 
 export async function startVpn(settings: Settings, log: Logger): Promise<RunningVpn> {
   const listen = parseListen(String(settings['vpn.listen']), 'vpn.listen');
+  const owner = vrfOwner(settings);
   const db = openDatabase(String(settings['database.url']), Number(settings['database.pool-size']), (err) =>
     log.warn({ err: err.message }, 'idle database connection lost; it will be replaced'),
   );
@@ -136,7 +159,8 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
   const bgpAddress = String(settings['vpn.bgp-address']);
   const bgp = bgpAddress ? bgpApi(bgpAddress, serviceClientCredentials(tls)) : undefined;
   const originateAfterInstall = Boolean(bgp && settings['vpn.originate-after-install']);
-  const reconciler = new NodeReconciler(db.prisma, allocator, bgp ? new BgpVpnRouting(bgp, db.prisma) : new SimulatedVpnRouting(db.prisma), store, queue, log, {
+  const routing = bgp ? new BgpVpnRouting(bgp, db.prisma, owner) : new SimulatedVpnRouting(db.prisma);
+  const reconciler = new NodeReconciler(db.prisma, allocator, routing, store, queue, log, {
     notifyImporters: !bgp,
     originateAfterInstall,
   });
@@ -149,6 +173,8 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
       })
     : undefined;
   vrfWatch?.start();
+  const speakerSweep = bgp ? new SpeakerSweep({ routing, prisma: db.prisma, enqueue: (nodes) => wakeNodes(db.prisma, queue, nodes, Date.now()), log }) : undefined;
+  speakerSweep?.start(Number(settings['vpn.speaker-sweep-seconds']) * 1000);
   const onReport = originateAfterInstall ? wakeOnInstall((nodes) => wakeNodes(db.prisma, queue, nodes, Date.now()), (err, node) => log.warn({ err: err.message, node }, 'reconcile after an agent report not queued')) : undefined;
   const planner = new Planner(labels, store);
   const intents = new IntentService(db.prisma, queue, vrfRoutesSource(bgp), log, planner);
@@ -236,6 +262,7 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
       clearInterval(purge);
       clearInterval(sweep);
       vrfWatch?.stop();
+      await speakerSweep?.stop();
       await Promise.all([grpc.stop(graceMs), app.close()]);
       await relay.stop();
       await resync.stop();

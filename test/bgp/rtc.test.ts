@@ -30,7 +30,7 @@ const FROM_GOBGP = {
 } satisfies Record<string, VpnRouteSpec>;
 
 function vrf(name: string, rd: string, imports: string[]): VrfConfig {
-  return { name, rd, importRouteTargets: imports, exportRouteTargets: [], labelMode: LabelMode.LABEL_MODE_PER_VRF, label: 600 };
+  return { name, rd, importRouteTargets: imports, exportRouteTargets: [], labelMode: LabelMode.LABEL_MODE_PER_VRF, label: 600, owner: '' };
 }
 
 /** A VPN route we originate through AddPath. */
@@ -126,10 +126,10 @@ test('RT constraint (RFC 4684) against GoBGP', { skip, timeout: 90_000 }, async 
     await waitMemberships(['65000:65000:100', '65000:65000:200'], 'a second VRF');
     await waitReceived([FROM_GOBGP.red.prefix, FROM_GOBGP.blue.prefix, FROM_GOBGP.both.prefix], 'both RTs');
     // 65000:200 stays imported by green: deleting red withdraws no membership.
-    await us.client.deleteVrf({ name: 'red' });
+    await us.client.deleteVrf({ name: 'red', owner: '' });
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(await peer.rtcMemberships(US), ['65000:65000:100', '65000:65000:200']);
-    await us.client.deleteVrf({ name: 'green' });
+    await us.client.deleteVrf({ name: 'green', owner: '' });
     await waitMemberships([], 'no VRF left');
     await waitReceived([], 'nothing asked for');
   });
@@ -145,7 +145,7 @@ test('RT constraint (RFC 4684) against GoBGP', { skip, timeout: 90_000 }, async 
     await us.client.deletePeer({ address: client.address });
     await waitMemberships(['65000:65000:100'], 'no client left');
     await waitReceived([FROM_GOBGP.red.prefix, FROM_GOBGP.both.prefix], 'red only again');
-    await us.client.deleteVrf({ name: 'red' });
+    await us.client.deleteVrf({ name: 'red', owner: '' });
     await waitMemberships([], 'red deleted');
   });
 

@@ -39,7 +39,7 @@ const missing = missingBinaries('gobgp');
 const skip = missing.length ? `GoBGP missing: ${missing.join(', ')} (run .ci/install-peers)` : false;
 
 function vrfConfig(name: string, rd: string, imports: string[], exports: string[], extra: Partial<VrfConfig> = {}): VrfConfig {
-  return { name, rd, importRouteTargets: imports, exportRouteTargets: exports, labelMode: LabelMode.LABEL_MODE_PER_VRF, label: 500, ...extra };
+  return { name, rd, importRouteTargets: imports, exportRouteTargets: exports, labelMode: LabelMode.LABEL_MODE_PER_VRF, label: 500, owner: '', ...extra };
 }
 
 function unicastPath(prefix: string, nextHop = '', extra: Partial<Path> = {}): Path {
@@ -197,7 +197,7 @@ test('VRFs through the gRPC API against GoBGP', { skip, timeout: 120_000 }, asyn
     await code(client.addVrf({ vrf: vrfConfig('x', '65000:9', [], [], { maxRoutes: { limit: 0, warningPercent: 0, warningOnly: false } }) }), status.INVALID_ARGUMENT, 'max_routes.limit');
     await code(client.addVrf({ vrf: vrfConfig('', '65000:9', [], []) }), status.INVALID_ARGUMENT, 'name');
     await code(client.updateVrf({ vrf: vrfConfig('nope', '65000:9', [], []) }), status.NOT_FOUND);
-    await code(client.deleteVrf({ name: 'nope' }), status.NOT_FOUND);
+    await code(client.deleteVrf({ name: 'nope', owner: '' }), status.NOT_FOUND);
     await code(client.addVrfPath({ vrf: 'nope', path: unicastPath('10.0.0.0/8') }), status.NOT_FOUND);
     // A stream ends with its status too, at once (not by the caller's deadline).
     const listing = (vrf: string) =>
@@ -216,7 +216,7 @@ test('VRFs through the gRPC API against GoBGP', { skip, timeout: 120_000 }, asyn
       vrf: vrfConfig('blue', '65000:2', ['65000:200', '65000:201'], ['65000:200'], { labelMode: LabelMode.LABEL_MODE_PER_PREFIX, label: 0, labelBlock: { first: 7000, last: 7099 } }),
     });
     await code(client.updateVrf({ vrf: vrfConfig('blue', '65000:1', [], []) }), status.ALREADY_EXISTS, 'rd');
-    const { vrfs } = await client.listVrfs({ name: '' });
+    const { vrfs } = await client.listVrfs({ name: '', owner: '', nameSuffix: '' });
     assert.deepEqual(vrfs.map((v) => v.config!.name).sort(), ['blue', 'red']);
   });
 
@@ -238,7 +238,7 @@ test('VRFs through the gRPC API against GoBGP', { skip, timeout: 120_000 }, asyn
     for (const v of ['red', 'blue']) assert.ok(!(await prefixes(v)).includes(R.stray.prefix), `stray not in ${v}`);
     const globalUnicast = await us.listPath(Family.FAMILY_IPV4_UNICAST, TableType.TABLE_TYPE_LOCAL);
     assert.ok(!globalUnicast.some((p) => p.prefix === R.stray.prefix || p.prefix === R.red1.prefix), 'nothing leaks into global unicast');
-    const { vrfs } = await client.listVrfs({ name: 'blue' });
+    const { vrfs } = await client.listVrfs({ name: 'blue', owner: '', nameSuffix: '' });
     const st = vrfs[0]!.status!;
     assert.equal(st.totalPrefixes, 3);
     assert.deepEqual(
@@ -371,7 +371,7 @@ test('VRFs through the gRPC API against GoBGP', { skip, timeout: 120_000 }, asyn
       assert.ok(types.includes(VrfLimitEventType.VRF_LIMIT_EVENT_TYPE_WARNING), 'warning');
       assert.ok(types.includes(VrfLimitEventType.VRF_LIMIT_EVENT_TYPE_EXCEEDED), 'exceeded');
       const refused = w.limits().find((l) => l.type === VrfLimitEventType.VRF_LIMIT_EVENT_TYPE_ROUTE_REFUSED)!.prefix;
-      const st = (await client.listVrfs({ name: 'small' })).vrfs[0]!.status!;
+      const st = (await client.listVrfs({ name: 'small', owner: '', nameSuffix: '' })).vrfs[0]!.status!;
       assert.deepEqual(
         [st.totalPrefixes, st.heldBack, st.maxRoutesState, st.maxRoutesWarnings, st.maxRoutesExceeded, st.routesRefused],
         [2, 1, MaxRoutesState.MAX_ROUTES_STATE_EXCEEDED, 1, 1, 1],
@@ -382,7 +382,7 @@ test('VRFs through the gRPC API against GoBGP', { skip, timeout: 120_000 }, asyn
       await thePe.deleteVpnRoute(gone);
       await w.waitFor(() => (w.limits().some((l) => l.type === VrfLimitEventType.VRF_LIMIT_EVENT_TYPE_ROUTE_ADMITTED) ? true : undefined), 'route admitted');
       await waitPrefixes('small', limited.filter((r) => r !== gone).map((r) => r.prefix));
-      const after = (await client.listVrfs({ name: 'small' })).vrfs[0]!.status!;
+      const after = (await client.listVrfs({ name: 'small', owner: '', nameSuffix: '' })).vrfs[0]!.status!;
       assert.deepEqual([after.heldBack, after.maxRoutesState], [0, MaxRoutesState.MAX_ROUTES_STATE_WARNING]);
     } finally {
       w.close();
@@ -398,7 +398,7 @@ test('VRFs through the gRPC API against GoBGP', { skip, timeout: 120_000 }, asyn
     // Changes while disconnected.
     await client.deleteVrfPath({ vrf: 'shared', family: Family.FAMILY_IPV4_UNICAST, prefix: '10.40.0.0/16' });
     await client.addVrfPath({ vrf: 'hub', path: unicastPath('10.33.0.0/16') });
-    await client.deleteVrf({ name: 'small' });
+    await client.deleteVrf({ name: 'small', owner: '' });
     const again = new Watch(streams);
     try {
       await again.waitFor(() => (again.snapshotDoneAt >= 0 ? true : undefined), 'snapshot done');
@@ -408,7 +408,7 @@ test('VRFs through the gRPC API against GoBGP', { skip, timeout: 120_000 }, asyn
       assert.ok(!now.some((c) => c.startsWith('small ')));
       // The snapshot equals the tables.
       const tables: string[] = [];
-      for (const v of (await client.listVrfs({ name: '' })).vrfs) for (const p of await vrfPaths(v.config!.name)) tables.push(`${p.vrf} ${p.prefix} ${p.rd}`);
+      for (const v of (await client.listVrfs({ name: '', owner: '', nameSuffix: '' })).vrfs) for (const p of await vrfPaths(v.config!.name)) tables.push(`${p.vrf} ${p.prefix} ${p.rd}`);
       assert.deepEqual(now, tables.sort());
       // And it goes on with live changes after the marker.
       const mark = again.messages.length;
@@ -421,7 +421,7 @@ test('VRFs through the gRPC API against GoBGP', { skip, timeout: 120_000 }, asyn
   });
 
   await t.test('DeleteVrf withdraws its exports from the peer', async () => {
-    await client.deleteVrf({ name: 'hub' });
+    await client.deleteVrf({ name: 'hub', owner: '' });
     await peVpn('vpnv4', (rs) => !find(rs, '65000:300', '10.30.0.0/16'));
     await waitPrefixes('spoke1', ['10.32.0.0/16']);
   });

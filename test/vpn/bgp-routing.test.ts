@@ -221,7 +221,7 @@ describe('vpn over a bgp service with no BGP neighbour', { timeout: 120_000 }, (
   });
 
   test('a VRF the speaker does not have answers at once: GET /v1/vrfs/{id} says so, and the next reconcile defines it again', async () => {
-    await api!.deleteVrf({ name: 'acme@pe1' });
+    await api!.deleteVrf({ name: 'acme@pe1', owner: '' });
     const t0 = Date.now();
     const routes = (await H().call('GET', '/v1/vrfs/acme:pe1')).body.routes;
     assert.ok(Date.now() - t0 < 2000, `answered in ${Date.now() - t0} ms`);

@@ -42,6 +42,12 @@ export interface VrfConfig {
    * VRF, when one speaker serves many PEs); undefined: next-hop-self.
    */
   readonly nextHop?: string;
+  /**
+   * The controller that manages the VRF through the API, so it can sweep
+   * the VRFs it no longer wants and only those; undefined: nobody's (the
+   * config file's).
+   */
+  readonly owner?: string;
 }
 
 export interface LabelBlock {
@@ -71,6 +77,8 @@ export interface VrfConfigInput {
   readonly maxRoutes?: { limit: number; warningPercent?: number; warningOnly?: boolean };
   /** Empty or undefined: next-hop-self. */
   readonly nextHop?: string;
+  /** Empty or undefined: nobody's. */
+  readonly owner?: string;
 }
 
 function rt(field: string, v: RouteTarget | string): RouteTarget {
@@ -139,6 +147,8 @@ export function vrfConfig(input: VrfConfigInput): VrfConfig {
     if (!checked.ok) throw new VrfConfigError('next_hop', checked.problem);
     nextHop = checked.text;
   }
+  const owner = input.owner?.trim() || undefined;
+  if (owner !== undefined && !/^[\x21-\x7e][\x20-\x7e]{0,63}$/.test(owner)) throw new VrfConfigError('owner', 'at most 64 printable ASCII characters');
   return {
     name,
     rd: { form: rd.form, administrator: rd.administrator, assigned: rd.assigned },
@@ -149,6 +159,7 @@ export function vrfConfig(input: VrfConfigInput): VrfConfig {
     labelBlock,
     maxRoutes,
     nextHop,
+    ...(owner !== undefined ? { owner } : {}),
   };
 }
 

@@ -32,6 +32,7 @@ import { installedLabels } from '../routes/installed-labels.js';
 import type { NodeAllocator } from './allocator.js';
 import { desiredInput, exportingSites, labelModeOf } from './desired-input.js';
 import { loadNodeIntent, type NodeIntent } from './node-intent.js';
+import { removeUnwantedVrfs } from './speaker-sweep.js';
 
 /** Whether what the node exports to other PEs changed: its VRFs, local routes or VPN labels. */
 export function exportsChanged(delta: DesiredStateDelta): boolean {
@@ -144,9 +145,8 @@ export class NodeReconciler {
       }
       await this.routing.originate(node, vi.vpn.id, routes.map((r) => ({ ...r, ceNextHop: '' })));
     }
-    for (const a of await this.prisma.vrfAllocation.findMany({ where: { nodeId: node }, select: { vpnId: true } })) {
-      if (!live.has(a.vpnId)) await this.routing.deleteVrf(node, a.vpnId);
-    }
+    // Before anything is released (step 5): the speaker's VRFs the intent no longer names, whatever left them there.
+    await removeUnwantedVrfs(this.routing, node, live, this.log);
     return waiting;
   }
 
@@ -168,8 +168,9 @@ export class NodeReconciler {
     return rows.map((r) => r.nodeId).sort();
   }
 
-  /** The node left the intent: release what it held, drop its desired state. */
+  /** The node left the intent: its speaker VRFs removed, then what it held released, its desired state dropped. */
   private async forget(node: string): Promise<void> {
+    await removeUnwantedVrfs(this.routing, node, new Set(), this.log);
     await this.allocator.releaseNode(node);
     await this.store.forget(node);
   }

@@ -9,12 +9,17 @@
 // it is idempotent, and after the bgp service restarts empty the next
 // reconcile of each node defines and originates everything again
 // (vrf-route-watch.ts queues them).
+//
+// Every VRF is created with this controller's owner marker
+// (VrfConfig.owner, `vpn.bgp-vrf-owner`): heldVrfs() lists only those and
+// deleteVrf() removes only those, so the sweep (reconcile/speaker-sweep.ts)
+// never touches the VRFs of the bgp config file or of another controller.
 import { status } from '@grpc/grpc-js';
 import { Family, LabelMode, Origin, VrfPathOrigin, Path, type VrfConfig, type VrfPath, type VrfPathAddition } from '../../common/gen/proto/l3vpn/v1/bgp.js';
 import type { SelectedVpnRoute } from '../../common/desired-state/index.js';
 import type { Db } from '../intent/write-context.js';
-import { bgpVrfName, isGrpcStatus, listVrfPaths, unmappedNextHop, type BgpApi } from './bgp-client.js';
-import type { OriginatedRoute, VpnRouting, VrfDefinition } from './vpn-routing.js';
+import { bgpVrfName, isGrpcStatus, listVrfPaths, parseBgpVrfName, unmappedNextHop, type BgpApi } from './bgp-client.js';
+import type { HeldVrf, OriginatedRoute, VpnRouting, VrfDefinition } from './vpn-routing.js';
 
 const familyOf = (prefix: string): Family => (prefix.includes(':') ? Family.FAMILY_IPV6_UNICAST : Family.FAMILY_IPV4_UNICAST);
 
@@ -23,7 +28,7 @@ function unicastPath(prefix: string, nextHop: string): Path {
 }
 
 /** The speaker's VRF for a definition. Every originated path brings its label, so only a per-VRF label needs the VRF's. */
-function bgpVrfConfig(node: string, vrf: VrfDefinition): VrfConfig {
+function bgpVrfConfig(node: string, vrf: VrfDefinition, owner: string): VrfConfig {
   const mode = vrf.label !== undefined ? LabelMode.LABEL_MODE_PER_VRF : vrf.labelMode === 'per-prefix' ? LabelMode.LABEL_MODE_PER_PREFIX : LabelMode.LABEL_MODE_PER_CE;
   return {
     name: bgpVrfName(vrf.name, node),
@@ -33,6 +38,7 @@ function bgpVrfConfig(node: string, vrf: VrfDefinition): VrfConfig {
     labelMode: mode,
     label: vrf.label ?? 0,
     nextHop: vrf.nextHop,
+    owner,
   };
 }
 
@@ -40,10 +46,12 @@ export class BgpVpnRouting implements VpnRouting {
   constructor(
     private readonly bgp: BgpApi,
     private readonly db: Db,
+    /** The owner marker of this controller's VRFs on the speaker. */
+    private readonly owner: string,
   ) {}
 
   async defineVrf(node: string, vrf: VrfDefinition): Promise<void> {
-    const config = bgpVrfConfig(node, vrf);
+    const config = bgpVrfConfig(node, vrf, this.owner);
     try {
       await this.bgp.updateVrf({ vrf: config });
     } catch (err) {
@@ -54,10 +62,20 @@ export class BgpVpnRouting implements VpnRouting {
 
   async deleteVrf(node: string, vrf: string): Promise<void> {
     try {
-      await this.bgp.deleteVrf({ name: bgpVrfName(vrf, node) });
+      await this.bgp.deleteVrf({ name: bgpVrfName(vrf, node), owner: this.owner });
     } catch (err) {
       if (!isGrpcStatus(err, status.NOT_FOUND)) throw err;
     }
+  }
+
+  async heldVrfs(node?: string): Promise<HeldVrf[]> {
+    const { vrfs } = await this.bgp.listVrfs({ name: '', owner: this.owner, nameSuffix: node === undefined ? '' : bgpVrfName('', node) });
+    const out: HeldVrf[] = [];
+    for (const v of vrfs) {
+      const held = parseBgpVrfName(v.config?.name ?? '');
+      if (held && (node === undefined || held.node === node)) out.push(held);
+    }
+    return out;
   }
 
   /** One ChangeVrfPaths for the difference from the VRF's local paths: a reconcile's cost does not grow with round trips per route. */

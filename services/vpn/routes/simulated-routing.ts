@@ -11,7 +11,7 @@ import { labelModeOf, exportingSites, vrfLabelRequests } from '../reconcile/desi
 import { none, type MissingValues } from '../reconcile/missing-values.js';
 import { loadVpns, routeTargetsOfVrf } from '../reconcile/node-intent.js';
 import { selectRoutes, type ExportingVrf, type ImportingVrf } from './route-selection.js';
-import type { VpnRouting } from './vpn-routing.js';
+import type { HeldVrf, VpnRouting } from './vpn-routing.js';
 
 export class SimulatedVpnRouting implements VpnRouting {
   constructor(
@@ -23,6 +23,10 @@ export class SimulatedVpnRouting implements VpnRouting {
   async deleteVrf(): Promise<void> {}
   async originate(): Promise<void> {}
   async withdraw(): Promise<void> {}
+  /** No speaker holds anything. */
+  async heldVrfs(): Promise<HeldVrf[]> {
+    return [];
+  }
   /** Nothing is advertised anywhere: the routes are predicted, not originated. */
   async advertisedLabels(): Promise<Set<number>> {
     return new Set();

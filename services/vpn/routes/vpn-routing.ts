@@ -27,11 +27,23 @@ export interface OriginatedRoute {
   label: number;
 }
 
+/** A VRF this controller keeps on the speaker: the VRF of VPN `vpn` on PE `node`. */
+export interface HeldVrf {
+  vpn: string;
+  node: string;
+}
+
 export interface VpnRouting {
   /** Creates or replaces the VRF's definition (RD, route targets, label). */
   defineVrf(node: string, vrf: VrfDefinition): Promise<void>;
-  /** Withdraws every route of the VRF and removes it. Idempotent. */
+  /** Withdraws every route of the VRF and removes it. Idempotent; never removes a VRF this controller does not own. */
   deleteVrf(node: string, vrf: string): Promise<void>;
+  /**
+   * The VRFs this controller holds on the speaker now, every node's or one
+   * node's, whatever the intent says (the sweep compares them with it).
+   * Throws while the speaker cannot answer.
+   */
+  heldVrfs(node?: string): Promise<HeldVrf[]>;
   /** Makes `routes` the VRF's complete set of originated routes: adds and replaces them, withdraws the others. */
   originate(node: string, vrf: string, routes: OriginatedRoute[]): Promise<void>;
   /** Withdraws some originated routes. Idempotent. */
