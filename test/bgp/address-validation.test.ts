@@ -18,6 +18,7 @@ const vrf = (extra: Partial<VrfConfig> = {}): VrfConfig => ({
   exportRouteTargets: ['65000:1'],
   labelMode: LabelMode.LABEL_MODE_PER_VRF,
   label: 500,
+  owner: '',
   ...extra,
 });
 
@@ -72,7 +73,7 @@ describe('bgp service address validation', () => {
     await invalid(bgp.client.addVrf({ vrf: vrf({ nextHop: '10.0.0.1%eth0' }) }), 'next_hop', /zone id/);
     await invalid(bgp.client.addVrf({ vrf: vrf({ nextHop: '10.0.0.1\u0000' }) }), 'next_hop', /control character/);
     await invalid(bgp.client.addVrf({ vrf: vrf({ nextHop: '224.0.0.1' }) }), 'next_hop', /multicast/);
-    assert.deepEqual((await bgp.client.listVrfs({ name: '' })).vrfs, [], 'nothing refused was added');
+    assert.deepEqual((await bgp.client.listVrfs({ name: '', owner: '', nameSuffix: '' })).vrfs, [], 'nothing refused was added');
   });
 
   test('AddPath and AddVrfPath: next hops and prefixes with zone ids or NUL bytes are refused', async () => {
