@@ -12,14 +12,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LabelMode, type Path, type VrfConfig } from '../../services/common/gen/proto/l3vpn/v1/bgp.js';
-import { missingBinaries, poll, startGobgp, type GobgpPeer, type VpnRouteSpec } from '../peers/index.js';
+import { eventually } from '../support/eventually.js';
+import { requirePeers, startGobgp, type GobgpPeer, type VpnRouteSpec } from '../peers/index.js';
 import { Family, TableType, startTestBgp, type StartedBgp } from './support.js';
 
 const AS = 65000;
 const US = '127.0.24.1';
 const GOBGP = '127.0.24.2';
-const missing = missingBinaries('gobgp');
-const skip = missing.length ? `GoBGP missing: ${missing.join(', ')} (run .ci/install-peers)` : false;
+const skip = requirePeers('gobgp');
 
 /** GoBGP's routes: one per RT choice. */
 const FROM_GOBGP = {
@@ -79,25 +79,23 @@ test('RT constraint (RFC 4684) against GoBGP', { skip, timeout: 90_000 }, async 
   await peer.waitEstablished(US, 20_000);
   const received = async () => (await us.listPath(Family.FAMILY_VPN_IPV4, TableType.TABLE_TYPE_ADJ_IN, GOBGP)).map((p) => p.prefix).sort();
   const waitReceived = (want: string[], what: string) =>
-    poll(
+    eventually(
+      () => `${what}: never received exactly ${want.join(', ')} from GoBGP`,
       async () => {
         const got = await received();
         return JSON.stringify(got) === JSON.stringify([...want].sort()) ? got : undefined;
       },
-      15_000,
-      () => `${what}: never received exactly ${want.join(', ')} from GoBGP`,
-      50,
+      { timeoutMs: 15_000, intervalMs: 50 },
     );
   const waitMemberships = (want: string[], what: string) => {
     let last: string[] = [];
-    return poll(
+    return eventually(
+      () => `${what}: GoBGP never held exactly ${want.join(', ')} from us; has ${JSON.stringify(last)}`,
       async () => {
         last = await peer.rtcMemberships(US);
         return JSON.stringify(last) === JSON.stringify([...want].sort()) ? last : undefined;
       },
-      15_000,
-      () => `${what}: GoBGP never held exactly ${want.join(', ')} from us; has ${JSON.stringify(last)}`,
-      50,
+      { timeoutMs: 15_000, intervalMs: 50 },
     );
   };
 
@@ -160,14 +158,13 @@ test('RT constraint (RFC 4684) against GoBGP', { skip, timeout: 90_000 }, async 
         .sort();
     const waitSent = (want: string[], what: string) => {
       let last: string[] = [];
-      return poll(
+      return eventually(
+        () => `${what}: GoBGP never held exactly ${want.join(', ')} from us; has ${JSON.stringify(last)}`,
         async () => {
           last = await fromUs();
           return JSON.stringify(last) === JSON.stringify(want) ? last : undefined;
         },
-        15_000,
-        () => `${what}: GoBGP never held exactly ${want.join(', ')} from us; has ${JSON.stringify(last)}`,
-        50,
+        { timeoutMs: 15_000, intervalMs: 50 },
       );
     };
     await new Promise((r) => setTimeout(r, 300));

@@ -17,7 +17,7 @@ import { commonSettings, loadSettings } from '../../services/common/config.js';
 import { createLogger } from '../../services/common/logger.js';
 import type { RunningService } from '../../services/common/service.js';
 import { agentSettings, startAgent } from '../../services/agent/main.js';
-import { missingBinaries, startGobgp, type GobgpPeer, type VpnRoute } from '../peers/index.js';
+import { requirePeers, startGobgp, type GobgpPeer, type VpnRoute } from '../peers/index.js';
 import { startTestBgp, type StartedBgp } from '../bgp/support.js';
 import { VrfPathOrigin } from '../../services/common/gen/proto/l3vpn/v1/bgp.js';
 import { bgpApi, listVrfPaths, type BgpApi } from '../../services/vpn/routes/bgp-client.js';
@@ -27,8 +27,7 @@ const AS = 65000;
 const US = '127.0.25.1';
 const EXTERNAL = '127.0.25.2';
 const EXTERNAL_NH = '198.51.100.9';
-const missing = missingBinaries('gobgp');
-const skip = missing.length ? `GoBGP missing: ${missing.join(', ')} (run .ci/install-peers)` : false;
+const skip = requirePeers('gobgp');
 
 const pe = (id: string, n: number) => ({
   id,
