@@ -12,15 +12,14 @@ export interface EventuallyOptions {
   describe?: () => string | Promise<string>;
 }
 
-/** A probe's answer that means "not yet". */
+/** A probe's answers that mean "not yet" (any falsy value does: 0 and '' too). */
 type NotYet = undefined | null | false;
 
 /**
- * Probes until `probe` returns something other than undefined, null or false
- * (0 and '' are answers), and returns it. A probe that throws counts as "not
- * yet"; when time runs out the error names `what` (a function: asked then,
- * so it can tell what was seen last), the last thrown error and what
- * `describe` says.
+ * Probes until `probe` returns a truthy value, and returns it. A probe that
+ * throws counts as "not yet"; when time runs out the error names `what` (a
+ * function: asked then, so it can tell what was seen last), the last thrown
+ * error and what `describe` says.
  */
 export async function eventually<T>(
   what: string | (() => string),
@@ -33,7 +32,7 @@ export async function eventually<T>(
   for (;;) {
     try {
       const value = await probe();
-      if (value !== undefined && value !== null && value !== false) return value;
+      if (value) return value;
     } catch (err) {
       lastError = err;
     }
