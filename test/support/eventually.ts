@@ -4,7 +4,7 @@
 // machine the sleep is too short, on an idle one it only wastes time.
 
 export interface EventuallyOptions {
-  /** Give up after this long (default 20 s). A generous bound: it only matters when the test fails. */
+  /** Give up after this long (default 30 s). A generous bound: it only matters when the test fails. */
   timeoutMs?: number;
   /** Pause between probes (default 50 ms). */
   intervalMs?: number;
@@ -26,7 +26,7 @@ export async function eventually<T>(
   probe: () => T | NotYet | Promise<T | NotYet>,
   options: EventuallyOptions | number = {},
 ): Promise<T> {
-  const { timeoutMs = 20_000, intervalMs = 50, describe } = typeof options === 'number' ? { timeoutMs: options } : options;
+  const { timeoutMs = 30_000, intervalMs = 50, describe } = typeof options === 'number' ? { timeoutMs: options } : options;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {

@@ -19,7 +19,7 @@ import type { RunningService } from '../../services/common/service.js';
 import { agentSettings, startAgent } from '../../services/agent/main.js';
 import { requirePeers, startGobgp, type GobgpPeer, type VpnRoute } from '../peers/index.js';
 import { startTestBgp, type StartedBgp } from '../bgp/support.js';
-import { VrfPathOrigin } from '../../services/common/gen/proto/l3vpn/v1/bgp.js';
+import { Family, TableType, VrfPathOrigin } from '../../services/common/gen/proto/l3vpn/v1/bgp.js';
 import { bgpApi, listVrfPaths, type BgpApi } from '../../services/vpn/routes/bgp-client.js';
 import { eventually, startReconcileHarness, type ReconcileHarness } from './reconcile-support.js';
 
@@ -103,14 +103,15 @@ describe('vpn over the bgp service, with GoBGP as external PE', { skip, timeout:
     const rd1 = (await H().call('GET', '/v1/vrfs/acme:pe1')).body.routeDistinguisher;
     assert.match(rd1, /^65000:\d+$/);
     assert.ok((await H().vpn.store.latest('pe1'))?.state.lfibEntries.some((e) => e.owner === 'vrf:acme'));
-    // ...but no route is advertised while no agent reported.
-    await new Promise((r) => setTimeout(r, 1500));
-    assert.deepEqual(await peer().vpnRoutes('vpnv4'), []);
+    // ...but no route is advertised while no agent reported: the status says why,
     for (const path of ['/v1/vrfs/acme:pe1', '/v1/sites/acme-pe1']) {
       const st = (await H().call('GET', path)).body.status;
       assert.equal(st.state, 'provisioning', path);
       assert.match(st.reason, /waiting for the agent of pe1 to install labels \d+/, path);
     }
+    // the speaker holds no VPN path to advertise (its Loc-RIB is what it sends), and GoBGP has none.
+    assert.deepEqual(await bgp!.listPath(Family.FAMILY_VPN_IPV4, TableType.TABLE_TYPE_LOCAL), []);
+    assert.deepEqual(await peer().vpnRoutes('vpnv4'), []);
     // pe1's agent applies and reports: pe1's routes go out, pe2's still wait.
     await startSoftAgent('pe1');
     await peer().waitVpnRoutes('vpnv4', (rs) => find(rs, '10.1.0.0/16').length === 1 && find(rs, '172.16.1.0/30').length === 1, 20_000);
