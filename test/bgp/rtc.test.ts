@@ -102,7 +102,9 @@ test('RT constraint (RFC 4684) against GoBGP', { skip, timeout: 90_000 }, async 
   await t.test('the session negotiates RTC; without VRFs we ask for nothing and GoBGP sends no VPN route', async () => {
     const p = await us.peer(GOBGP);
     assert.deepEqual(p.status!.negotiatedFamilies, [Family.FAMILY_VPN_IPV4, Family.FAMILY_RTC]);
-    await new Promise((r) => setTimeout(r, 500));
+    // Nothing so far; that nothing comes later either, the next test's exact
+    // set proves: GoBGP's UPDATEs arrive in order, so once the routes our
+    // first VRF asks for are in, anything sent before them would be too.
     assert.deepEqual(await received(), []);
     assert.deepEqual(await peer.rtcMemberships(US), []);
   });
@@ -125,8 +127,10 @@ test('RT constraint (RFC 4684) against GoBGP', { skip, timeout: 90_000 }, async 
     await waitReceived([FROM_GOBGP.red.prefix, FROM_GOBGP.blue.prefix, FROM_GOBGP.both.prefix], 'both RTs');
     // 65000:200 stays imported by green: deleting red withdraws no membership.
     await us.client.deleteVrf({ name: 'red' });
-    await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(await peer.rtcMemberships(US), ['65000:65000:100', '65000:65000:200']);
+    // A later change as a marker: once its membership is at GoBGP, so would be any withdrawal red's deletion sent.
+    await us.client.addVrf({ vrf: vrf('marker', '65000:3', ['65000:300']) });
+    await waitMemberships(['65000:65000:100', '65000:65000:200', '65000:65000:300'], 'red deleted, then a marker VRF');
+    await us.client.deleteVrf({ name: 'marker' });
     await us.client.deleteVrf({ name: 'green' });
     await waitMemberships([], 'no VRF left');
     await waitReceived([], 'nothing asked for');
@@ -167,7 +171,7 @@ test('RT constraint (RFC 4684) against GoBGP', { skip, timeout: 90_000 }, async 
         { timeoutMs: 15_000, intervalMs: 50 },
       );
     };
-    await new Promise((r) => setTimeout(r, 300));
+    // Nothing yet; that nothing else was sent, the exact sets below prove (our UPDATEs arrive in order).
     assert.deepEqual(await fromUs(), [], 'GoBGP asked for nothing yet');
     await peer.addVrf('blue', '65000:5', ['65000:500'], ['65000:5']);
     await waitSent(['10.51.0.0/16'], 'GoBGP imports 65000:500');
