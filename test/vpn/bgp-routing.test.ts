@@ -208,7 +208,6 @@ describe('vpn over a bgp service with no BGP neighbour', { timeout: 120_000 }, (
   });
 
   test('a site with 1,000 static routes becomes active in seconds, every route originated on the speaker; shrinking it withdraws the rest', async () => {
-    const t0 = Date.now();
     assert.equal((await H().call('POST', '/v1/sites', { body: { ...site('big', 'pe1', 1), routing: { static: statics(1000) } } })).status, 201);
     await eventually('site big active', async () => (await H().call('GET', '/v1/sites/big')).body.status.state === 'active', 15_000);
     const label = (await H().vpn.store.latest('pe1'))!.state.lfibEntries.find((e) => e.owner === 'vrf:acme')!.inLabel;
@@ -217,7 +216,6 @@ describe('vpn over a bgp service with no BGP neighbour', { timeout: 120_000 }, (
     assert.ok(paths.every((p) => p.label === label));
     assert.equal((await H().call('PATCH', '/v1/sites/big', { body: { routing: { static: statics(10) } } })).status, 200);
     await eventually('the speaker to hold 11 local paths', async () => (await localPaths('acme@pe1')).length === 11, 15_000);
-    assert.ok(Date.now() - t0 < 30_000);
   });
 
   test('a VRF the speaker does not have answers at once: GET /v1/vrfs/{id} says so, and the next reconcile defines it again', async () => {
