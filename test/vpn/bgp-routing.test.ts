@@ -200,6 +200,10 @@ describe('vpn over a bgp service with no BGP neighbour', { timeout: 120_000 }, (
     h = await startReconcileHarness({ VPN_BGP_ADDRESS: `127.0.0.1:${bgp.svc.grpcPort}`, VPN_ORIGINATE_AFTER_INSTALL: 'false' });
     assert.equal((await H().call('POST', '/v1/nodes', { body: pe('pe1', 1) })).status, 201);
     assert.equal((await H().call('POST', '/v1/vpns', { body: { id: 'acme', customer: 'acme' } })).status, 201);
+    // pe1's first reconcile done before the sites come: a job that ends marks
+    // every site of its node active, even one created while it ran (issue 12,
+    // status), and the site's own job would still be to come.
+    await eventually('pe1 reconciled', async () => (await H().call('GET', '/v1/nodes/pe1')).body.status.state === 'active');
   });
   after(async () => {
     api?.close();
