@@ -8,7 +8,8 @@
 import { createLogger } from '../services/common/logger.js';
 import { commonSettings, loadSettings } from '../services/common/config.js';
 import { bgpSettings, startBgp } from '../services/bgp/main.js';
-import { benchRoutes, missingBinaries, poll, startPeer, type PeerHandle, type PeerKind } from '../test/peers/index.js';
+import { eventually } from '../test/support/eventually.js';
+import { benchRoutes, missingBinaries, startPeer, type PeerHandle, type PeerKind } from '../test/peers/index.js';
 
 const n = Number(process.argv[2] ?? 100_000);
 const receivers = (process.argv[3] ?? 'ours,gobgp,frr,bird').split(',');
@@ -43,9 +44,9 @@ async function timeOurs(): Promise<{ ms: number; rssMiB: number }> {
   try {
     const peer = svc.speaker.peer(SENDER);
     await s.enableNeighbor(RECEIVER);
-    await poll(async () => (peer.state === 'Established' ? true : undefined), 30_000, () => 'session', 5);
+    await eventually(() => 'session', async () => (peer.state === 'Established' ? true : undefined), { timeoutMs: 30_000, intervalMs: 5 });
     const t0 = performance.now();
-    await poll(async () => (peer.adjRibIn.table.count(VPNV4) >= n ? true : undefined), 600_000, () => `${peer.adjRibIn.table.count(VPNV4)} of ${n}`, 5);
+    await eventually(() => `${peer.adjRibIn.table.count(VPNV4)} of ${n}`, async () => (peer.adjRibIn.table.count(VPNV4) >= n ? true : undefined), { timeoutMs: 600_000, intervalMs: 5 });
     return { ms: performance.now() - t0, rssMiB: process.memoryUsage().rss / 2 ** 20 };
   } finally {
     await s.stop();
@@ -66,7 +67,7 @@ async function timePeer(kind: PeerKind): Promise<{ ms: number; rssMiB: number }>
     await s.enableNeighbor(RECEIVER);
     await r.waitEstablished(SENDER, 30_000);
     const t0 = performance.now();
-    await poll(async () => ((await r.receivedCount(SENDER, 'vpnv4')) >= n ? true : undefined), 600_000, () => `${kind} receiving`, 10);
+    await eventually(() => `${kind} receiving`, async () => ((await r.receivedCount(SENDER, 'vpnv4')) >= n ? true : undefined), { timeoutMs: 600_000, intervalMs: 10 });
     return { ms: performance.now() - t0, rssMiB: r.peakRssKiB() / 1024 };
   } finally {
     await s.stop();

@@ -7,10 +7,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import pg from 'pg';
 import { LabelKind } from '../services/common/gen/proto/l3vpn/v1/labels.js';
 import { projectRoot } from '../services/common/project-root.js';
 import { createTestDatabase, type TestDatabase } from './support/services.js';
 import { labelsClient, startLabelsProcess } from './support/labels.js';
+import { eventually, lineSeen } from './support/eventually.js';
+import { HealthCheckResponse_ServingStatus, HealthClient } from './support/health.js';
 
 const main = join(projectRoot(), 'dist/services/main.js');
 const run = (args: string[], env: Record<string, string> = {}) =>
@@ -58,22 +61,50 @@ test('migrate applies nothing on a current database', () => {
 });
 
 test('SIGTERM: health turns NOT_SERVING, running calls finish, the process exits 0', async () => {
-  const proc = await startLabelsProcess({ DATABASE_URL: db.url, DATABASE_MIGRATE: 'false', SHUTDOWN_GRACE_SECONDS: '5' });
+  const proc = await startLabelsProcess({ DATABASE_URL: db.url, DATABASE_MIGRATE: 'false', SHUTDOWN_GRACE_SECONDS: '60' });
   const client = labelsClient(proc.address);
+  const health = new HealthClient(proc.address);
+  // The test holds the pool table: the allocation below is then inside the
+  // server, in its transaction, for exactly as long as the test wants.
+  const holder = new pg.Client({ connectionString: db.url });
+  await holder.connect();
+  await holder.query('BEGIN');
+  await holder.query('LOCK TABLE pool IN EXCLUSIVE MODE');
+  let holding = true;
   try {
+    const watch = health.watch('l3vpn.v1.LabelsService');
+    await watch.until(HealthCheckResponse_ServingStatus.SERVING);
+    let settled = false;
     const inFlight = client.allocateLabels({
       node: 'pe-sigterm',
-      requests: Array.from({ length: 20_000 }, (_, i) => ({ owner: `vrf:${i}`, kind: LabelKind.LABEL_KIND_VRF })),
+      requests: Array.from({ length: 2000 }, (_, i) => ({ owner: `vrf:${i}`, kind: LabelKind.LABEL_KIND_VRF })),
     });
-    await new Promise((r) => setTimeout(r, 20));
+    void inFlight.finally(() => (settled = true)).catch(() => undefined);
+    await eventually(
+      'the allocation to wait on the pool lock inside the server',
+      async () => {
+        // Inside a transaction, pg_stat_activity is read once and then kept: read it afresh.
+        await holder.query('SELECT pg_stat_clear_snapshot()');
+        return (await holder.query('SELECT 1 FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))')).rowCount! > 0;
+      },
+    );
+    const exited = once(proc.child, 'exit');
     proc.child.kill('SIGTERM');
-    const [code] = (await once(proc.child, 'exit')) as [number];
-    assert.equal(code, 0);
+    await lineSeen(proc.logs, '"msg":"shutting down"');
+    await watch.until(HealthCheckResponse_ServingStatus.NOT_SERVING);
+    watch.cancel();
+    assert.equal(settled, false, 'the call is still running while the server stops');
+    await holder.query('ROLLBACK');
+    holding = false;
+    const [code] = (await exited) as [number];
+    assert.equal(code, 0, proc.logs.join('\n'));
     const done = await inFlight;
-    assert.equal(done.labels.length, 20_000, 'the call that was running when SIGTERM came finished');
-    assert.ok(proc.logs.some((l) => l.includes('"msg":"shutting down"')));
+    assert.equal(done.labels.length, 2000, 'the call that was running when SIGTERM came finished');
     assert.ok(proc.logs.some((l) => l.includes('"msg":"stopped"')));
   } finally {
+    if (holding) await holder.query('ROLLBACK');
+    await holder.end();
+    health.close();
     client.close();
     await proc.stop();
   }

@@ -65,12 +65,10 @@ test('agent: a snapshot installs everything; a one-route delta among 100,000 tou
   const old = s1.vrfRoutes[54_321]!;
   const moved: VrfRoute = { ...old, nextHop: { $case: 'local', value: { interface: 'cust0', vlan: (Math.floor(54_321 / 100) % 4094) + 1, address: '192.168.0.2' } }, source: 2 };
   const before = driver.changesApplied;
-  const t0 = performance.now();
+  // One entry touched; how fast that is, bench/agent-soft.ts measures.
   const outcome = await agent.applyDelta(oneRouteDelta('PE1', 1, old, moved));
-  const ms = performance.now() - t0;
   assert.equal(outcome, 'applied');
   assert.equal(driver.changesApplied - before, 1);
-  assert.ok(ms < 50, `one-route delta took ${ms.toFixed(2)} ms`);
   assert.equal(agent.generation, 2);
   const f = driver.forward({ interface: 'cust0', vlan: moved.nextHop!.$case === 'local' ? moved.nextHop!.value.vlan : 0, destination: syntheticPrefix(21).replace('.0/24', '.9') });
   assert.equal(f.action === 'forward' && f.interface, 'cust0');

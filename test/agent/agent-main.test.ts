@@ -15,13 +15,16 @@ import { fixtureInput } from '../../services/common/desired-state/fixture.js';
 import { simulateSelectedRoutes } from '../../services/common/desired-state/simulate.js';
 import type { DesiredStateInput } from '../../services/common/desired-state/types.js';
 import { agentSettings, startAgent } from '../../services/agent/main.js';
+import type { RunningService } from '../../services/common/service.js';
 import { FakeController } from './fake-controller.js';
 import { ovsMissing, PrivateOvs } from './ovs-harness.js';
+import { eventually } from '../support/eventually.js';
+import { skipOrFail } from '../support/tools.js';
 
-const missing = ovsMissing();
+const skip = skipOrFail(ovsMissing());
 let ovs: PrivateOvs | undefined;
 before(async () => {
-  if (!missing) ovs = await PrivateOvs.start();
+  if (!skip) ovs = await PrivateOvs.start();
 });
 after(async () => {
   await ovs?.stop();
@@ -33,15 +36,18 @@ function pe1(input: DesiredStateInput, generation: number) {
   return computeDesiredStates(input, simulateSelectedRoutes(input), { generation }).get('PE1')!.state;
 }
 
-async function until(what: string, pred: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+/** A series of the agent's own metrics, as its /metrics shows it (0 when absent). */
+async function series(agent: RunningService, name: string, labels: Record<string, string> = {}): Promise<number> {
+  for (const m of await agent.metrics!.getMetricsAsJSON()) {
+    for (const v of m.values as Array<{ metricName?: string; labels: Record<string, unknown>; value: number }>) {
+      if ((v.metricName ?? m.name) === name && Object.entries(labels).every(([k, x]) => v.labels[k] === x)) return v.value;
+    }
   }
+  return 0;
 }
+const passes = (agent: RunningService) => series(agent, 'l3vpn_agent_apply_duration_seconds_count', { kind: 'reconcile' });
 
-test('l3vpn agent (ovs driver): drift repaired, headless through a controller outage and an agent restart', { skip: missing ? `Open vSwitch unavailable: ${missing}` : false }, async () => {
+test('l3vpn agent (ovs driver): drift repaired, headless through a controller outage and an agent restart', { skip }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'agent-main-'));
   const controller = new FakeController('PE1', TOKEN);
   try {
@@ -64,23 +70,25 @@ test('l3vpn agent (ovs driver): drift repaired, headless through a controller ou
     });
     const log = createLogger('agent', 'silent');
     let agent = await startAgent(settings, log);
-    await until('generation 1 reported', () => controller.reports.some((r) => r.appliedGeneration === 1));
+    await eventually('generation 1 reported', () => controller.reports.some((r) => r.appliedGeneration === 1));
     const installed = ovs!.dumpFlows('pe1m').sort();
     assert.equal(installed.length, 27); // 2 CE attachments, 4 ARP flows (2 IPv4 addresses), 12 routes, 8 labels, the MPLS dispatch
 
     // A flow deleted by hand comes back on the next periodic pass, and is reported as drift.
     ovs!.ofctl('--strict', 'del-flows', 'pe1m', 'table=2,priority=1016,ip,metadata=0x3e9,nw_dst=10.2.0.0/16');
-    await until('flow restored', () => ovs!.dumpFlows('pe1m').length === installed.length);
-    await until('drift reported', () => controller.reports.some((r) => r.drift.length === 1));
+    await eventually('flow restored', () => ovs!.dumpFlows('pe1m').length === installed.length);
+    await eventually('drift reported', () => controller.reports.some((r) => r.drift.length === 1));
     assert.deepEqual(ovs!.dumpFlows('pe1m').sort(), installed);
 
     // The controller dies: flows stay. The agent restarts while it is away: flows stay as they are.
     controller.stop();
-    await new Promise((r) => setTimeout(r, 200));
+    await eventually('the agent to see the controller gone', async () => (await series(agent, 'l3vpn_agent_controller_connected')) === 0);
+    const seen = await passes(agent);
+    await eventually('a periodic pass without the controller', async () => (await passes(agent)) > seen);
     assert.deepEqual(ovs!.dumpFlows('pe1m').sort(), installed);
     await agent.stop(1000);
     agent = await startAgent(settings, log);
-    await new Promise((r) => setTimeout(r, 1500)); // a periodic pass runs headless
+    await eventually('a periodic pass of the restarted agent, headless', async () => (await passes(agent)) > 0);
     assert.deepEqual(ovs!.dumpFlows('pe1m').sort(), installed);
 
     // The controller returns with generation 2: one more prefix behind PE2 in red.
@@ -91,7 +99,7 @@ test('l3vpn agent (ovs driver): drift repaired, headless through a controller ou
     };
     controller.publish(pe1(more, 2));
     await controller.start(port);
-    await until('generation 2 reported', () => controller.reports.some((r) => r.appliedGeneration === 2));
+    await eventually('generation 2 reported', () => controller.reports.some((r) => r.appliedGeneration === 2));
     assert.deepEqual(controller.watchRequests.at(-1), { node: 'PE1', appliedGeneration: 1 });
     const now = ovs!.dumpFlows('pe1m');
     assert.equal(now.length, installed.length + 1);

@@ -19,6 +19,7 @@ import { ControllerLink, type LinkEvent } from '../../services/agent/controller-
 import { SoftDriver } from '../../services/agent/drivers/soft.js';
 import { StateFile } from '../../services/agent/state-file.js';
 import { FakeController } from './fake-controller.js';
+import { eventually } from '../support/eventually.js';
 
 const TOKEN = 'node-credential-of-PE1-0123456789abcdef';
 
@@ -35,14 +36,6 @@ function withExtraPrefix(prefix: string): DesiredStateInput {
       v.id !== 'red' ? v : { ...v, sites: v.sites.map((s) => (s.id === 'red-b' ? { ...s, staticPrefixes: [...(s.staticPrefixes ?? []), prefix] } : s)) },
     ),
   };
-}
-
-async function until(what: string, pred: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 function startAgent(dir: string, port: number, events: LinkEvent[], options: { token?: string; resyncMs?: number } = {}) {
@@ -72,7 +65,7 @@ test('agent over gRPC: snapshot, deltas, controller gone (headless), restart fro
     const a = startAgent(dir, port, events);
     a.link.start();
 
-    await until('generation 1 reported', () => controller.reports.some((r) => r.appliedGeneration === 1));
+    await eventually('generation 1 reported', () => controller.reports.some((r) => r.appliedGeneration === 1));
     assert.equal(events[0]?.type, 'snapshot');
     assert.equal(red(a.driver, '10.2.0.1').action, 'forward');
     assert.equal(red(a.driver, '10.99.0.1').action, 'drop');
@@ -80,7 +73,7 @@ test('agent over gRPC: snapshot, deltas, controller gone (headless), restart fro
 
     // A delta: one more prefix behind PE2 in red.
     controller.publish(pe1(withExtraPrefix('10.99.0.0/16'), 2));
-    await until('generation 2 reported', () => controller.reports.some((r) => r.appliedGeneration === 2));
+    await eventually('generation 2 reported', () => controller.reports.some((r) => r.appliedGeneration === 2));
     assert.ok(events.some((e) => e.type === 'delta' && e.generation === 2 && e.outcome === 'applied'));
     assert.deepEqual(red(a.driver, '10.99.0.1'), { action: 'forward', interface: 'core0', vlan: 0, nextHop: '10.0.0.1', labels: [16002, 200], vrf: 'red' });
     const last = controller.reports.at(-1)!;
@@ -88,7 +81,7 @@ test('agent over gRPC: snapshot, deltas, controller gone (headless), restart fro
 
     // The controller goes away: the node keeps forwarding.
     controller.stop();
-    await until('stream lost', () => events.some((e) => e.type === 'lost'));
+    await eventually('stream lost', () => events.some((e) => e.type === 'lost'));
     assert.equal(red(a.driver, '10.99.0.1').action, 'forward');
 
     // The agent restarts while the controller is down: it restores generation 2 from its file.
@@ -100,14 +93,14 @@ test('agent over gRPC: snapshot, deltas, controller gone (headless), restart fro
     b.link.start();
     assert.equal(b.agent.generation, 2);
     assert.equal(red(b.driver, '10.99.0.1').action, 'forward');
-    await until('reconnect attempts fail', () => events2.filter((e) => e.type === 'lost').length >= 2);
+    await eventually('reconnect attempts fail', () => events2.filter((e) => e.type === 'lost').length >= 2);
     const restored = b.driver.changesApplied;
 
     // The controller comes back with generation 3 (10.99/16 withdrawn, 10.98/16 added):
     // the agent asks from generation 2 and applies only the difference.
     controller.publish(pe1(withExtraPrefix('10.98.0.0/16'), 3));
     await controller.start(port);
-    await until('generation 3 reported', () => controller.reports.some((r) => r.appliedGeneration === 3));
+    await eventually('generation 3 reported', () => controller.reports.some((r) => r.appliedGeneration === 3));
     assert.deepEqual(controller.watchRequests.at(-1), { node: 'PE1', appliedGeneration: 2 });
     assert.equal(b.driver.changesApplied - restored, 2);
     assert.equal(red(b.driver, '10.99.0.1').action, 'drop');
@@ -130,11 +123,11 @@ test('agent over gRPC: periodic reconciliation restores an entry deleted by hand
     const events: LinkEvent[] = [];
     const a = startAgent(dir, port, events, { resyncMs: 50 });
     a.link.start();
-    await until('generation 1 reported', () => controller.reports.some((r) => r.appliedGeneration === 1));
+    await eventually('generation 1 reported', () => controller.reports.some((r) => r.appliedGeneration === 1));
     const victim = state.vrfRoutes.find((r) => r.vrf === 'red' && r.prefix === '10.2.0.0/16')!;
     await a.driver.apply([{ kind: ChangeKind.CHANGE_KIND_DELETE, entry: undefined, previous: { entry: { $case: 'vrfRoute', value: victim } } }]);
     assert.equal(red(a.driver, '10.2.0.1').action, 'drop');
-    await until('drift reported', () => controller.reports.some((r) => r.drift.length > 0));
+    await eventually('drift reported', () => controller.reports.some((r) => r.drift.length > 0));
     const drift = controller.reports.find((r) => r.drift.length > 0)!.drift;
     assert.deepEqual(drift.map((d) => [d.key?.key, d.kind, d.repaired]), [[{ $case: 'vrfRoute', value: { vrf: 'red', prefix: '10.2.0.0/16' } }, DriftKind.DRIFT_KIND_MISSING, true]]);
     assert.equal(red(a.driver, '10.2.0.1').action, 'forward');
@@ -155,7 +148,7 @@ test('agent over gRPC: a wrong credential is refused and nothing is installed', 
     const events: LinkEvent[] = [];
     const a = startAgent(dir, port, events, { token: 'someone-else' });
     a.link.start();
-    await until('refused', () => events.some((e) => e.type === 'lost'));
+    await eventually('refused', () => events.some((e) => e.type === 'lost'));
     const lost = events.find((e) => e.type === 'lost');
     assert.equal(lost?.type === 'lost' && lost.code, status.UNAUTHENTICATED);
     assert.equal(a.agent.hasState, false);

@@ -25,9 +25,9 @@ import { NetnsRunner } from '../../services/agent/drivers/linux/runner.js';
 import { QemuVm, vmMissing } from '../support/qemu-vm.js';
 import { oneRouteDelta } from '../../services/agent/synthetic-state.js';
 import { twoVpnNetwork } from './two-vpn-network.js';
+import { requireTool, skipOrFail } from '../support/tools.js';
 
-const missing = vmMissing();
-const skip = missing ? `QEMU VM unavailable: ${missing}` : false;
+const skip = skipOrFail(vmMissing());
 const work = mkdtempSync(join(tmpdir(), 'l3lx-'));
 const pcap = join(work, 'pe1-core0.pcap');
 // Two virtio NICs joined through the host by UDP on 127.0.26.1 (PE1 core0 <-> P core0).
@@ -240,16 +240,9 @@ function labelStacks(): string[] {
   return out.split('\n').filter(Boolean);
 }
 
-const tsharkMissing = (() => {
-  try {
-    execFileSync('sh', ['-c', 'command -v tshark'], { stdio: 'ignore' });
-    return undefined;
-  } catch {
-    return 'tshark is not installed (apt-get install tshark)';
-  }
-})();
+const tsharkMissing = requireTool('tshark', 'tshark');
 
-test('linux packets: CE to CE through kernel VRFs and MPLS, PE1 -> P -> PE2, [transport, VPN] labels on the wire; VPNs with the same addresses stay apart', { skip: skip || tsharkMissing || false }, async () => {
+test('linux packets: CE to CE through kernel VRFs and MPLS, PE1 -> P -> PE2, [transport, VPN] labels on the wire; VPNs with the same addresses stay apart', { skip: skip || tsharkMissing }, async () => {
   await buildTopology();
   const net = network();
   const states = computeDesiredStates(net, simulateSelectedRoutes(net), { generation: 1 });

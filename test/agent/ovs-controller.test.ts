@@ -21,6 +21,7 @@ import { insecure } from '../../services/common/grpc/client.js';
 import { agentSettings, startAgent } from '../../services/agent/main.js';
 import { eventually, startReconcileHarness, type ReconcileHarness } from '../vpn/reconcile-support.js';
 import { capture, type CapturedFrame, labMissing, type LabSpec, PacketLab } from './ovs-harness.js';
+import { skipOrFail } from '../support/tools.js';
 
 const SPEC: LabSpec = {
   nodes: [
@@ -57,7 +58,7 @@ const site = (id: string, vpn: string, pe: string, iface: string, n: number) => 
   routing: { static: [{ prefix: `10.${n}.0.0/16` }] },
 });
 
-const skip = labMissing(['tshark']);
+const skip = skipOrFail(labMissing(['tshark']));
 
 describe('ovs agents driven by the vpn service', { skip }, () => {
   let lab: PacketLab;

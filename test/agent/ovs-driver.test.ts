@@ -13,12 +13,13 @@ import { Agent } from '../../services/agent/agent.js';
 import { oneRouteDelta } from '../../services/agent/synthetic-state.js';
 import { OvsDriver } from '../../services/agent/drivers/ovs/driver.js';
 import { ovsMissing, PrivateOvs } from './ovs-harness.js';
+import { skipOrFail } from '../support/tools.js';
 
-const missing = ovsMissing();
+const skip = skipOrFail(ovsMissing());
 let ovs: PrivateOvs | undefined;
 
 before(async () => {
-  if (!missing) ovs = await PrivateOvs.start();
+  if (!skip) ovs = await PrivateOvs.start();
 });
 after(async () => {
   await ovs?.stop();
@@ -30,8 +31,6 @@ function pe1(): NodeDesiredState {
 }
 
 const ipv4Addresses = (s: NodeDesiredState) => s.vrfs.flatMap((v) => v.interfaces.flatMap((i) => i.addresses)).filter((a) => a.includes('.')).length;
-
-const skip = missing ? `Open vSwitch unavailable: ${missing}` : false;
 
 test('ovs: the agent installs PE1 as flows: classifier per CE VLAN, [transport, VPN] pushes, PHP pop on bos=0, per-VRF pop and lookup', { skip }, async () => {
   const target = await ovs!.addBridge('pe1a', ['pe1a-cust0', 'pe1a-core0']);
@@ -103,11 +102,8 @@ test('ovs: a one-route delta touches one flow; a restarted agent resyncs without
   const old = state.vrfRoutes.find((r) => r.vrf === 'red' && r.prefix === '10.3.0.0/16')!;
   const moved: VrfRoute = { ...old, nextHop: { $case: 'remote', value: { ...(old.nextHop!.value as RemotePeNextHop), labels: [16003, 333] } } };
   const sent = driver.flowModsSent;
-  const t0 = performance.now();
   const outcome = await agent.applyDelta(oneRouteDelta('PE1', 1, old, moved));
-  const ms = performance.now() - t0;
   assert.equal(outcome, 'applied');
-  assert.ok(ms < 50, `${ms} ms`);
   assert.equal(driver.flowModsSent - sent, 1); // an ADD over the same match and priority replaces the flow
   const flows = ovs!.dumpFlows('pe1c', 'table=2,ip,metadata=0x3e9,nw_dst=10.3.0.0/16');
   assert.equal(flows.length, 1);

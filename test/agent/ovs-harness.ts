@@ -10,6 +10,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from '../support/eventually.js';
+import { toolMissing } from '../support/tools.js';
 
 const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
 
@@ -25,12 +27,8 @@ export function ovsMissing(): string | undefined {
   return undefined;
 }
 
-async function waitFor(path: string, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!existsSync(path)) {
-    if (Date.now() > end) throw new Error(`${what} did not create ${path}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+function waitFor(path: string, what: string): Promise<boolean> {
+  return eventually(`${what} to create ${path}`, () => existsSync(path), { intervalMs: 20 });
 }
 
 let namespaces = 0;
@@ -160,12 +158,10 @@ export function labMissing(extra: readonly string[] = []): string | undefined {
   const ovs = ovsMissing();
   if (ovs) return ovs;
   if (process.getuid?.() !== 0) return 'needs root for network namespaces and veths';
+  const packages: Record<string, string> = { ip: 'iproute2', ping: 'iputils-ping', ethtool: 'ethtool', tshark: 'tshark' };
   for (const bin of ['ip', 'ping', 'ethtool', ...extra]) {
-    try {
-      run('sh', ['-c', `command -v ${bin}`]);
-    } catch {
-      return `${bin} is not installed (.ci/install-dataplane)`;
-    }
+    const missing = toolMissing(bin, packages[bin] ?? bin);
+    if (missing) return missing;
   }
   return undefined;
 }

@@ -19,6 +19,7 @@ import { StateFile } from '../../services/agent/state-file.js';
 import { OvsDriver } from '../../services/agent/drivers/ovs/driver.js';
 import { labMissing, type LabSpec, PacketLab } from './ovs-harness.js';
 import { twoVpnNetwork } from './two-vpn-network.js';
+import { skipOrFail } from '../support/tools.js';
 
 const SPEC: LabSpec = {
   nodes: [
@@ -40,7 +41,7 @@ const SPEC: LabSpec = {
 
 const input = (): DesiredStateInput => twoVpnNetwork();
 
-const skip = labMissing();
+const skip = skipOrFail(labMissing());
 let lab: PacketLab;
 
 before(async () => {

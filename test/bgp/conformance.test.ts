@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { MessageSplitter } from '../../services/bgp/wire/splitter.js';
 import { startTestBgp, type StartedBgp } from './support.js';
+import { eventually } from '../support/eventually.js';
 
 const US = '127.0.21.1';
 const PEER_AS = 65010; // 0xfdf2
@@ -177,10 +178,10 @@ test('services/bgp answers malformed and unexpected input with the exact NOTIFIC
     await p.establish();
     const rib = () => bgp.svc.speaker.peer(address).adjRibIn.table.count({ afi: 1, safi: 1 });
     p.send(UPDATE_OK);
-    await waitFor(() => rib() === 1, 'route installed');
+    await eventually('route installed', () => rib() === 1, { intervalMs: 10 });
     // RFC 7606 §7.1: an ORIGIN of 5 withdraws the route and nothing else.
     p.send(message(2, `0000 0014 40 01 01 05 40 02 06 02 01 0000fdf2 40 03 04 c6336401 18 0a6300`));
-    await waitFor(() => rib() === 0, 'route treated as withdrawn');
+    await eventually('route treated as withdrawn', () => rib() === 0, { intervalMs: 10 });
     assert.equal(bgp.svc.speaker.peer(address).state, 'Established');
     assert.equal(p.received.some((m) => m[18] === 3), false, 'no NOTIFICATION for treat-as-withdraw');
     // Total Path Attribute Length past the end of the message (RFC 4271 §6.3).
@@ -226,17 +227,17 @@ test('services/bgp answers malformed and unexpected input with the exact NOTIFIC
     let p = await peer();
     await p.establish(90, true);
     p.send(UPDATE_OK, message(2, `0000 0014 ${ATTRS} 18 0a6400`)); // 10.99.0.0/24 and 10.100.0.0/24
-    await waitFor(() => rib().table.count(v4) === 2, 'two routes');
+    await eventually('two routes', () => rib().table.count(v4) === 2, { intervalMs: 10 });
     p.close(); // no NOTIFICATION: the peer is restarting
-    await waitFor(() => rib().staleCount(v4) === 2, 'routes kept as stale');
+    await eventually('routes kept as stale', () => rib().staleCount(v4) === 2, { intervalMs: 10 });
     p = await RawPeer.connect(address, port);
     t.after(() => p.close());
     await p.establish(90, true);
     p.send(UPDATE_OK); // only 10.99.0.0/24 comes back
-    await waitFor(() => rib().staleCount(v4) === 1, 're-announced route fresh');
+    await eventually('re-announced route fresh', () => rib().staleCount(v4) === 1, { intervalMs: 10 });
     assert.equal(rib().table.count(v4), 2);
     p.send(message(2, '0000 0000')); // End-of-RIB
-    await waitFor(() => rib().table.count(v4) === 1 && rib().staleCount(v4) === 0, 'stale route swept');
+    await eventually('stale route swept', () => rib().table.count(v4) === 1 && rib().staleCount(v4) === 0, { intervalMs: 10 });
   });
 
   await t.test('hold timer expiry: 4/0', async () => {
@@ -250,10 +251,3 @@ test('services/bgp answers malformed and unexpected input with the exact NOTIFIC
   });
 });
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -11,15 +11,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Family as ProtoFamily, SessionState, type Path } from '../../services/common/gen/proto/l3vpn/v1/bgp.js';
-import { missingBinaries, poll, startPeer, type PeerHandle, type PeerKind, type VpnRoute, type VpnRouteSpec } from '../peers/index.js';
+import { eventually } from '../support/eventually.js';
+import { requirePeers, startPeer, type PeerHandle, type PeerKind, type VpnRoute, type VpnRouteSpec } from '../peers/index.js';
 import { TableType, startTestBgp, type StartedBgp } from './support.js';
 
 const AS = 65000;
 const US = '127.0.20.1';
 const ADDR: Record<PeerKind, string> = { gobgp: '127.0.20.2', frr: '127.0.20.3', bird: '127.0.20.4' };
 const KINDS: PeerKind[] = ['gobgp', 'frr', 'bird'];
-const missing = KINDS.flatMap((k) => missingBinaries(k));
-const skip = missing.length ? `BGP peer binaries missing: ${missing.join(', ')} (run .ci/install-peers)` : false;
+const skip = requirePeers(...KINDS);
 
 const proto = (f: 'vpnv4' | 'vpnv6') => (f === 'vpnv4' ? ProtoFamily.FAMILY_VPN_IPV4 : ProtoFamily.FAMILY_VPN_IPV6);
 
@@ -127,10 +127,10 @@ test('services/bgp interoperates with GoBGP, FRR and BIRD', { skip, timeout: 80_
     await Promise.all(
       KINDS.flatMap((k, i) =>
         theirs(i).map(async (s) => {
-          const got = await poll(
+          const got = await eventually(
+            () => `${s.rd} ${s.prefix} from ${k}`,
             async () => (await us.listPath(proto(s.family), TableType.TABLE_TYPE_ADJ_IN, ADDR[k])).find((p) => p.rd === s.rd && p.prefix === s.prefix),
             15_000,
-            () => `${s.rd} ${s.prefix} from ${k}`,
           );
           assert.deepEqual(
             { rd: got.rd, prefix: got.prefix, labels: got.labels, nextHop: got.nextHop, routeTargets: [...got.routeTargets].sort(), source: got.source },
@@ -151,13 +151,13 @@ test('services/bgp interoperates with GoBGP, FRR and BIRD', { skip, timeout: 80_
     await Promise.all(KINDS.map((k, i) => peer(k).deleteVpnRoute(theirs(i)[0]!)));
     await Promise.all(
       KINDS.map((k, i) =>
-        poll(
+        eventually(
+          () => `withdrawal from ${k}`,
           async () => {
             const paths = await us.listPath(ProtoFamily.FAMILY_VPN_IPV4, TableType.TABLE_TYPE_ADJ_IN, ADDR[k]);
             return paths.some((p) => p.prefix === theirs(i)[0]!.prefix) ? undefined : true;
           },
           15_000,
-          () => `withdrawal from ${k}`,
         ),
       ),
     );
@@ -171,13 +171,13 @@ test('services/bgp interoperates with GoBGP, FRR and BIRD', { skip, timeout: 80_
   await t.test("a peer's shutdown NOTIFICATION is recorded, and the session comes back after enable", async () => {
     await Promise.all(KINDS.map((k) => peer(k).shutdownNeighbor(US)));
     for (const k of KINDS) {
-      const p = await poll(
+      const p = await eventually(
+        () => `${k} shutdown seen`,
         async () => {
           const p = await us.peer(ADDR[k]);
           return p.status?.sessionState !== SessionState.SESSION_STATE_ESTABLISHED && p.status?.lastNotificationReceived ? p : undefined;
         },
         15_000,
-        () => `${k} shutdown seen`,
       );
       const n = p.status!.lastNotificationReceived!;
       assert.deepEqual([n.code, n.subcode], [6, 2], `${k} sends Cease/Administrative Shutdown`);
@@ -187,7 +187,7 @@ test('services/bgp interoperates with GoBGP, FRR and BIRD', { skip, timeout: 80_
     await Promise.all(KINDS.map((k) => peer(k).enableNeighbor(US)));
     await Promise.all(KINDS.map((k) => peer(k).waitEstablished(US, 30_000)));
     for (const k of KINDS) {
-      await poll(async () => ((await us.peer(ADDR[k])).status?.sessionState === SessionState.SESSION_STATE_ESTABLISHED ? true : undefined), 10_000, () => `${k} back`);
+      await eventually(() => `${k} back`, async () => ((await us.peer(ADDR[k])).status?.sessionState === SessionState.SESSION_STATE_ESTABLISHED ? true : undefined), 10_000);
       // Our routes are advertised again on the new session.
       await peer(k).waitVpnRoutes('vpnv4', (rs) => has(rs, OURS[1]!), 15_000);
     }

@@ -10,7 +10,8 @@
 // replaces the best everywhere; withdrawals propagate.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { missingBinaries, poll, startPeer, type PeerHandle, type PeerKind, type VpnRoute, type VpnRouteSpec } from '../peers/index.js';
+import { eventually } from '../support/eventually.js';
+import { requirePeers, startPeer, type PeerHandle, type PeerKind, type VpnRoute, type VpnRouteSpec } from '../peers/index.js';
 import type { BirdPeer } from '../peers/bird.js';
 import type { FrrPeer } from '../peers/frr.js';
 import { startTestBgp, type StartedBgp } from './support.js';
@@ -21,8 +22,7 @@ const CLUSTER = '10.22.22.22';
 const ADDR: Record<PeerKind, string> = { frr: '127.0.22.2', bird: '127.0.22.3', gobgp: '127.0.22.4' };
 const RID: Record<PeerKind, string> = { frr: '10.255.22.2', bird: '10.255.22.3', gobgp: '10.255.22.4' };
 const KINDS: PeerKind[] = ['frr', 'bird', 'gobgp'];
-const missing = KINDS.flatMap((k) => missingBinaries(k));
-const skip = missing.length ? `BGP peer binaries missing: ${missing.join(', ')} (run .ci/install-peers)` : false;
+const skip = requirePeers(...KINDS);
 
 const FROM_FRR: VpnRouteSpec = { family: 'vpnv4', rd: '65000:700', prefix: '10.70.0.0/24', label: 7001, routeTargets: ['65000:1'], nextHop: '198.51.100.70' };
 const FROM_BIRD: VpnRouteSpec = { family: 'vpnv4', rd: '65000:701', prefix: '10.71.0.0/24', label: 7002, routeTargets: ['65000:1'], nextHop: '198.51.100.71' };
@@ -95,10 +95,10 @@ test('services/bgp reflects VPN routes between FRR, BIRD and GoBGP clients (RFC 
     await gobgp.addVpnRoute(BETTER);
     await bird.waitVpnRoutes('vpnv4', (r) => find(r, BETTER)?.nextHop === BETTER.nextHop, 15_000);
     assert.deepEqual(await birdReflection(bird, BETTER), { originatorId: RID.gobgp, clusterList: [CLUSTER] });
-    const atFrr = await poll(
+    const atFrr = await eventually(
+      () => 'FRR never received the better path',
       async () => (await frrPaths(frr, BETTER)).find((p) => p.nextHop === BETTER.nextHop),
       15_000,
-      () => 'FRR never received the better path',
     );
     assert.deepEqual(atFrr, { originatorId: RID.gobgp, clusterList: [CLUSTER], nextHop: BETTER.nextHop });
   });
@@ -109,6 +109,6 @@ test('services/bgp reflects VPN routes between FRR, BIRD and GoBGP clients (RFC 
     await frr.deleteVpnRoute(FROM_FRR);
     await bird.waitVpnRoutes('vpnv4', (r) => find(r, FROM_FRR) === undefined, 15_000);
     await gobgp.waitVpnRoutes('vpnv4', (r) => find(r, FROM_FRR) === undefined, 15_000);
-    await poll(async () => ([...us.svc.speaker.bests({ afi: 1, safi: 128 })].length === 1 ? true : undefined), 5000, () => 'our Loc-RIB still holds withdrawn routes');
+    await eventually(() => 'our Loc-RIB still holds withdrawn routes', async () => ([...us.svc.speaker.bests({ afi: 1, safi: 128 })].length === 1 ? true : undefined), 5000);
   });
 });

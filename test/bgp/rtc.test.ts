@@ -12,14 +12,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LabelMode, type Path, type VrfConfig } from '../../services/common/gen/proto/l3vpn/v1/bgp.js';
-import { missingBinaries, poll, startGobgp, type GobgpPeer, type VpnRouteSpec } from '../peers/index.js';
+import { eventually } from '../support/eventually.js';
+import { requirePeers, startGobgp, type GobgpPeer, type VpnRouteSpec } from '../peers/index.js';
 import { Family, TableType, startTestBgp, type StartedBgp } from './support.js';
 
 const AS = 65000;
 const US = '127.0.24.1';
 const GOBGP = '127.0.24.2';
-const missing = missingBinaries('gobgp');
-const skip = missing.length ? `GoBGP missing: ${missing.join(', ')} (run .ci/install-peers)` : false;
+const skip = requirePeers('gobgp');
 
 /** GoBGP's routes: one per RT choice. */
 const FROM_GOBGP = {
@@ -79,32 +79,32 @@ test('RT constraint (RFC 4684) against GoBGP', { skip, timeout: 90_000 }, async 
   await peer.waitEstablished(US, 20_000);
   const received = async () => (await us.listPath(Family.FAMILY_VPN_IPV4, TableType.TABLE_TYPE_ADJ_IN, GOBGP)).map((p) => p.prefix).sort();
   const waitReceived = (want: string[], what: string) =>
-    poll(
+    eventually(
+      () => `${what}: never received exactly ${want.join(', ')} from GoBGP`,
       async () => {
         const got = await received();
         return JSON.stringify(got) === JSON.stringify([...want].sort()) ? got : undefined;
       },
-      15_000,
-      () => `${what}: never received exactly ${want.join(', ')} from GoBGP`,
-      50,
+      { timeoutMs: 15_000, intervalMs: 50 },
     );
   const waitMemberships = (want: string[], what: string) => {
     let last: string[] = [];
-    return poll(
+    return eventually(
+      () => `${what}: GoBGP never held exactly ${want.join(', ')} from us; has ${JSON.stringify(last)}`,
       async () => {
         last = await peer.rtcMemberships(US);
         return JSON.stringify(last) === JSON.stringify([...want].sort()) ? last : undefined;
       },
-      15_000,
-      () => `${what}: GoBGP never held exactly ${want.join(', ')} from us; has ${JSON.stringify(last)}`,
-      50,
+      { timeoutMs: 15_000, intervalMs: 50 },
     );
   };
 
   await t.test('the session negotiates RTC; without VRFs we ask for nothing and GoBGP sends no VPN route', async () => {
     const p = await us.peer(GOBGP);
     assert.deepEqual(p.status!.negotiatedFamilies, [Family.FAMILY_VPN_IPV4, Family.FAMILY_RTC]);
-    await new Promise((r) => setTimeout(r, 500));
+    // Nothing so far; that nothing comes later either, the next test's exact
+    // set proves: GoBGP's UPDATEs arrive in order, so once the routes our
+    // first VRF asks for are in, anything sent before them would be too.
     assert.deepEqual(await received(), []);
     assert.deepEqual(await peer.rtcMemberships(US), []);
   });
@@ -127,8 +127,10 @@ test('RT constraint (RFC 4684) against GoBGP', { skip, timeout: 90_000 }, async 
     await waitReceived([FROM_GOBGP.red.prefix, FROM_GOBGP.blue.prefix, FROM_GOBGP.both.prefix], 'both RTs');
     // 65000:200 stays imported by green: deleting red withdraws no membership.
     await us.client.deleteVrf({ name: 'red', owner: '' });
-    await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(await peer.rtcMemberships(US), ['65000:65000:100', '65000:65000:200']);
+    // A later change as a marker: once its membership is at GoBGP, so would be any withdrawal red's deletion sent.
+    await us.client.addVrf({ vrf: vrf('marker', '65000:3', ['65000:300']) });
+    await waitMemberships(['65000:65000:100', '65000:65000:200', '65000:65000:300'], 'red deleted, then a marker VRF');
+    await us.client.deleteVrf({ name: 'marker', owner: '' });
     await us.client.deleteVrf({ name: 'green', owner: '' });
     await waitMemberships([], 'no VRF left');
     await waitReceived([], 'nothing asked for');
@@ -160,17 +162,16 @@ test('RT constraint (RFC 4684) against GoBGP', { skip, timeout: 90_000 }, async 
         .sort();
     const waitSent = (want: string[], what: string) => {
       let last: string[] = [];
-      return poll(
+      return eventually(
+        () => `${what}: GoBGP never held exactly ${want.join(', ')} from us; has ${JSON.stringify(last)}`,
         async () => {
           last = await fromUs();
           return JSON.stringify(last) === JSON.stringify(want) ? last : undefined;
         },
-        15_000,
-        () => `${what}: GoBGP never held exactly ${want.join(', ')} from us; has ${JSON.stringify(last)}`,
-        50,
+        { timeoutMs: 15_000, intervalMs: 50 },
       );
     };
-    await new Promise((r) => setTimeout(r, 300));
+    // Nothing yet; that nothing else was sent, the exact sets below prove (our UPDATEs arrive in order).
     assert.deepEqual(await fromUs(), [], 'GoBGP asked for nothing yet');
     await peer.addVrf('blue', '65000:5', ['65000:500'], ['65000:5']);
     await waitSent(['10.51.0.0/16'], 'GoBGP imports 65000:500');

@@ -25,7 +25,8 @@ import {
   type VrfPath,
   type WatchVrfRoutesResponse,
 } from '../../services/common/gen/proto/l3vpn/v1/bgp.js';
-import { missingBinaries, normaliseGobgpRib, poll, startGobgp, type GobgpPeer, type VpnRoute, type VpnRouteSpec } from '../peers/index.js';
+import { eventually } from '../support/eventually.js';
+import { normaliseGobgpRib, requirePeers, startGobgp, type GobgpPeer, type VpnRoute, type VpnRouteSpec } from '../peers/index.js';
 import { TableType, startTestBgp, type StartedBgp } from './support.js';
 
 const AS = 65000;
@@ -35,8 +36,7 @@ const CE = '127.0.23.3';
 const CE_AS = 65101;
 const CE2 = '127.0.23.4';
 const CE2_AS = 65102;
-const missing = missingBinaries('gobgp');
-const skip = missing.length ? `GoBGP missing: ${missing.join(', ')} (run .ci/install-peers)` : false;
+const skip = requirePeers('gobgp');
 
 function vrfConfig(name: string, rd: string, imports: string[], exports: string[], extra: Partial<VrfConfig> = {}): VrfConfig {
   return { name, rd, importRouteTargets: imports, exportRouteTargets: exports, labelMode: LabelMode.LABEL_MODE_PER_VRF, label: 500, owner: '', ...extra };
@@ -88,9 +88,9 @@ class Watch {
     this.stream.on('data', (m: WatchVrfRoutesResponse) => this.messages.push(m));
     this.stream.on('error', () => undefined);
   }
-  /** Route changes as "vrf prefix -> source|withdrawn", after message index `from`. */
-  changes(from = 0): string[] {
-    return this.messages.slice(from).flatMap((m) =>
+  /** Route changes as "vrf prefix -> source|withdrawn", in messages [from, to). */
+  changes(from = 0, to = this.messages.length): string[] {
+    return this.messages.slice(from, to).flatMap((m) =>
       m.event?.$case === 'routes' ? m.event.value.changes.map((c) => `${c.vrf} ${c.prefix} ${c.best ? c.best.rd : 'withdrawn'}`) : [],
     );
   }
@@ -101,7 +101,7 @@ class Watch {
     return this.messages.findIndex((m) => m.event?.$case === 'snapshotDone');
   }
   async waitFor<T>(probe: () => T | undefined, what: string, ms = 10_000): Promise<T> {
-    return poll(async () => probe(), ms, () => `watch: ${what}; got ${JSON.stringify(this.changes())}`, 20);
+    return eventually(() => `watch: ${what}; got ${JSON.stringify(this.changes())}`, async () => probe(), { timeoutMs: ms, intervalMs: 20 });
   }
   close(): void {
     this.stream.cancel();
@@ -161,14 +161,13 @@ test('VRFs through the gRPC API against GoBGP', { skip, timeout: 120_000 }, asyn
     });
   const prefixes = async (vrf: string) => (await vrfPaths(vrf)).map((p) => p.prefix).sort();
   const waitPrefixes = (vrf: string, want: string[], ms = 15_000) =>
-    poll(
+    eventually(
+      () => `VRF ${vrf} never held exactly ${want.join(', ')}`,
       async () => {
         const got = await prefixes(vrf);
         return JSON.stringify(got) === JSON.stringify([...want].sort()) ? got : undefined;
       },
-      ms,
-      () => `VRF ${vrf} never held exactly ${want.join(', ')}`,
-      50,
+      { timeoutMs: ms, intervalMs: 50 },
     );
   const peVpn = (family: 'vpnv4' | 'vpnv6', until: (rs: VpnRoute[]) => boolean) => thePe.waitVpnRoutes(family, until, 15_000);
   const ceRib = async () =>
@@ -282,13 +281,13 @@ test('VRFs through the gRPC API against GoBGP', { skip, timeout: 120_000 }, asyn
     // Not in the global unicast tables: the PE peer's IPv4 RIB never gets it.
     const peIpv4 = normaliseGobgpRib(await thePe.cli(['-j', 'global', 'rib', '-a', 'ipv4']));
     assert.ok(!peIpv4.some((r) => r.prefix === '192.168.50.0/24'), 'CE route leaked into global IPv4 unicast');
-    const rib = await poll(
+    const rib = await eventually(
+      () => "CE never got red's routes",
       async () => {
         const rs = await ceRib();
         return rs.some((r) => r.prefix === '10.1.0.0/16') && rs.some((r) => r.prefix === '172.16.1.0/24') ? rs : undefined;
       },
       15_000,
-      () => "CE never got red's routes",
     );
     const r1 = rib.find((r) => r.prefix === '10.1.0.0/16')!;
     assert.deepEqual([r1.nextHop, r1.asPath, r1.routeTargets], [US, [AS], []]);
@@ -307,25 +306,31 @@ test('VRFs through the gRPC API against GoBGP', { skip, timeout: 120_000 }, asyn
       const r = await client.updateVrf({ vrf: vrfConfig('red', '65000:1', ['65000:201'], ['65000:100']) });
       assert.deepEqual([r.imported, r.withdrawn], [1, 2]);
       await w.waitFor(() => (w.changes(mark).length >= 3 ? true : undefined), 'three changes');
-      await new Promise((res) => setTimeout(res, 200));
-      assert.deepEqual(w.changes(mark).sort(), ['red 10.1.0.0/16 withdrawn', 'red 10.2.0.0/16 65000:12', 'red 10.3.0.0/16 withdrawn']);
       await waitPrefixes('red', ['10.2.0.0/16', '172.16.1.0/24', '192.168.50.0/24']);
       // The CE follows: the withdrawn routes leave it, the new one arrives.
-      await poll(
+      await eventually(
+        () => 'CE did not follow the import change',
         async () => {
           const rs = await ceRib();
           return rs.some((x) => x.prefix === '10.2.0.0/16') && !rs.some((x) => x.prefix === '10.1.0.0/16') ? true : undefined;
         },
         15_000,
-        () => 'CE did not follow the import change',
       );
       // And back: adding 65000:100 again (keeping 201) imports only red1 and both.
       const mark2 = w.messages.length;
       const back = await client.updateVrf({ vrf: vrfConfig('red', '65000:1', ['65000:100', '65000:201'], ['65000:100']) });
       assert.deepEqual([back.imported, back.withdrawn], [2, 0]);
       await w.waitFor(() => (w.changes(mark2).length >= 2 ? true : undefined), 'two changes');
-      await new Promise((res) => setTimeout(res, 200));
-      assert.deepEqual(w.changes(mark2).sort(), ['red 10.1.0.0/16 65000:11', 'red 10.3.0.0/16 65000:13']);
+      // The stream is in order: once a later change shows, every event of the
+      // earlier one has come, so each change's events can be checked exactly.
+      assert.deepEqual(w.changes(mark, mark2).sort(), ['red 10.1.0.0/16 withdrawn', 'red 10.2.0.0/16 65000:12', 'red 10.3.0.0/16 withdrawn']);
+      // A marker after the second: 65000:201 dropped and taken back (10.2.0.0/16 goes and comes).
+      const mark3 = w.messages.length;
+      await client.updateVrf({ vrf: vrfConfig('red', '65000:1', ['65000:100'], ['65000:100']) });
+      await w.waitFor(() => (w.changes(mark3).includes('red 10.2.0.0/16 withdrawn') ? true : undefined), 'the marker');
+      assert.deepEqual(w.changes(mark2, mark3).sort(), ['red 10.1.0.0/16 65000:11', 'red 10.3.0.0/16 65000:13']);
+      await client.updateVrf({ vrf: vrfConfig('red', '65000:1', ['65000:100', '65000:201'], ['65000:100']) });
+      await waitPrefixes('red', ['10.1.0.0/16', '10.2.0.0/16', '10.3.0.0/16', '172.16.1.0/24', '192.168.50.0/24']);
     } finally {
       w.close();
     }
@@ -474,10 +479,10 @@ test('VRFs through the gRPC API against GoBGP', { skip, timeout: 120_000 }, asyn
     const r = await client.updateVrf({ vrf: vrfConfig('acme@pe2', '65000:602', ['65000:600'], ['65000:600'], { label: 620, nextHop: '198.51.100.72' }) });
     assert.equal(r.vrf!.config!.nextHop, '198.51.100.72');
     await peVpn('vpnv4', (rs) => find(rs, '65000:602', '10.62.0.0/24')?.nextHop === '198.51.100.72' && find(rs, '65000:602', '10.62.1.0/24')?.labels[0] === 6201);
-    await poll(
+    await eventually(
+      () => 'acme@pe1 kept the old next hop',
       async () => ((await vrfPaths('acme@pe1')).find((p) => p.prefix === '10.62.0.0/24')?.nextHop === '198.51.100.72' ? true : undefined),
       10_000,
-      () => 'acme@pe1 kept the old next hop',
     );
   });
 

@@ -28,6 +28,8 @@ import type { Topology } from '../../services/lab/topology.js';
 import { labelsClient, type LabelsClient } from '../support/labels.js';
 import { createTestDatabase, testRedis, type TestDatabase } from '../support/services.js';
 import { normaliseGobgpRib } from '../peers/gobgp.js';
+import { eventually } from '../support/eventually.js';
+import { skipOrFail } from '../support/tools.js';
 
 const execFileP = promisify(execFile);
 const HOLD_DOWN_SECONDS = 8;
@@ -84,19 +86,11 @@ const SITES = [
   site('spoke-b', 'hs', 'pe2', 'ce3', 32, ['10.32.0.0/16'], { role: 'spoke' }),
 ];
 
-const inCi = () => !['', 'false', '0'].includes((process.env.CI ?? '').toLowerCase());
-const missing = (await ovsUnavailable()) ?? (await ExternalPeer.missing());
-// Locally a missing tool skips with the reason; in CI nothing skips: the tests run and fail, naming it.
-const skip = missing && !inCi() ? missing : false;
-
-/** The vpn service reads VRF routes from bgp in this set-up; without that view the checks cannot run (a failure in CI). */
-function vrfRoutesUnavailable(t: { skip(message: string): void }, view: { state: string; reason?: string }): boolean {
-  if (view.state === 'available') return false;
-  const why = `the vpn service does not read VRF routes from bgp here: ${view.reason}`;
-  if (inCi()) assert.fail(why);
-  t.skip(why);
-  return true;
+async function skipReason(): Promise<string | undefined> {
+  return (await ovsUnavailable()) ?? (await ExternalPeer.missing());
 }
+
+const skip = skipOrFail(await skipReason());
 let lab: Lab;
 let db: TestDatabase;
 let stateDir: string;
@@ -117,12 +111,12 @@ async function ping(fromSite: string, to: string): Promise<boolean> {
 }
 
 /** Waits until reachability is as expected (the network converges), failing with what it last saw. */
-async function eventually(fromSite: string, to: string, reachable: boolean, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while ((await ping(fromSite, to)) !== reachable) {
-    if (Date.now() > end) assert.fail(`${fromSite} -> ${to}: expected ${reachable ? 'reachable' : 'unreachable'} within ${timeoutMs / 1000} s\n${await whatTheNodeHas(fromSite)}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
+async function reachability(fromSite: string, to: string, reachable: boolean, timeoutMs = 60_000): Promise<void> {
+  await eventually(`${fromSite} -> ${to} ${reachable ? 'reachable' : 'unreachable'}`, async () => (await ping(fromSite, to)) === reachable, {
+    timeoutMs,
+    intervalMs: 300,
+    describe: () => whatTheNodeHas(fromSite),
+  });
 }
 
 /** For a failure message: the site's VRF routes as BGP selected them and as its PE's desired state and agent have them. */
@@ -144,19 +138,8 @@ async function externalRib() {
   return normaliseGobgpRib(await lab.external!.cli(['-j', 'global', 'rib', '-a', 'vpnv4']));
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) assert.fail(`${what}: not within ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
-
 before(async () => {
   if (skip) return;
-  if (missing) assert.fail(`the lab e2e test needs: ${missing}`);
   db = await createTestDatabase('e2e');
   const redis = await testRedis();
   stateDir = await mkdtemp(join(tmpdir(), 'l3e2e-'));
@@ -190,16 +173,16 @@ after(async () => {
   labels?.close();
   await lab?.stop();
   await db?.drop();
-  if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  await rm(stateDir, { recursive: true, force: true });
 });
 
 test('two VPNs with the same addresses: each site reaches its own VPN only', { skip }, async () => {
-  await eventually('red-1', '10.2.0.1', true);
-  await eventually('red-1', '10.3.0.1', true);
-  await eventually('red-2', '192.168.1.2', true);
-  await eventually('blue-1', '10.2.0.1', true);
-  await eventually('blue-1', '172.16.2.1', true);
-  await eventually('blue-2', '10.1.0.1', true);
+  await reachability('red-1', '10.2.0.1', true);
+  await reachability('red-1', '10.3.0.1', true);
+  await reachability('red-2', '192.168.1.2', true);
+  await reachability('blue-1', '10.2.0.1', true);
+  await reachability('blue-1', '172.16.2.1', true);
+  await reachability('blue-2', '10.1.0.1', true);
 
   // 10.2.0.1 is both red-2's and blue-2's: the packets of red-1 land at red-2 only, and blue-1's at blue-2 only.
   for (const [from, own, other] of [['red-1', 'red-2', 'blue-2'], ['blue-1', 'blue-2', 'red-2']] as const) {
@@ -213,10 +196,10 @@ test('two VPNs with the same addresses: each site reaches its own VPN only', { s
 });
 
 test('hub and spoke: spokes reach the hub, the hub reaches every spoke, spokes never reach each other directly', { skip }, async () => {
-  await eventually('spoke-a', '10.30.0.1', true);
-  await eventually('spoke-b', '10.30.0.1', true);
-  await eventually('hub', '10.31.0.1', true);
-  await eventually('hub', '10.32.0.1', true);
+  await reachability('spoke-a', '10.30.0.1', true);
+  await reachability('spoke-b', '10.30.0.1', true);
+  await reachability('hub', '10.31.0.1', true);
+  await reachability('hub', '10.32.0.1', true);
   assert.equal(await ping('spoke-a', '10.32.0.1'), false, 'spoke-a must not reach spoke-b');
   assert.equal(await ping('spoke-b', '192.168.31.2'), false, 'spoke-b must not reach spoke-a');
   assert.equal(await ping('spoke-a', '10.1.0.1'), false, 'a spoke never reaches another VPN');
@@ -224,8 +207,9 @@ test('hub and spoke: spokes reach the hub, the hub reaches every spoke, spokes n
 
 test('the external PE (control plane only): its site in our VRFs, ours in its RIB, with labels and route targets', { skip }, async (t) => {
   const view = await lab.rest.get('/v1/vrfs/red:pe1/routes');
-  if (vrfRoutesUnavailable(t, view)) return;
-  const theirs = await waitFor('the external site in red:pe1', async () => {
+  const noView = view.state !== 'available' && skipOrFail(`the vpn service does not read VRF routes from bgp here: ${view.reason}`);
+  if (noView) return t.skip(noView);
+  const theirs = await eventually('the external site in red:pe1', async () => {
     const v = await lab.rest.get('/v1/vrfs/red:pe1/routes');
     return (v.routes as any[]).find((r) => r.prefix === EXTERNAL.prefix);
   });
@@ -237,19 +221,20 @@ test('the external PE (control plane only): its site in our VRFs, ours in its RI
   // Ours at the external PE: red-1's prefixes with red:pe1's RD, the label pe1 advertises, red's RT.
   const vrf = await lab.rest.get('/v1/vrfs/red:pe1');
   const local = (await lab.rest.get('/v1/vrfs/red:pe1/routes')).routes.find((r: any) => r.prefix === '10.1.0.0/16' && r.origin === 'local');
-  const ours = await waitFor('red-1 in the external RIB', async () => (await externalRib()).find((r) => r.prefix === '10.1.0.0/16' && r.rd === vrf.routeDistinguisher));
+  const ours = await eventually('red-1 in the external RIB', async () => (await externalRib()).find((r) => r.prefix === '10.1.0.0/16' && r.rd === vrf.routeDistinguisher));
   assert.deepEqual(ours.labels, local.labels);
   assert.ok(ours.routeTargets.includes(RT.red), `red's RT on ${JSON.stringify(ours)}`);
   assert.equal(ours.nextHop, '10.255.1.1', "pe1's loopback is the next hop");
 });
 
 test('deleting a site: its traffic stops, the external PE withdraws its routes, its labels come back after the hold-down', { skip }, async (t) => {
-  await eventually('red-1', '10.3.0.1', true);
+  await reachability('red-1', '10.3.0.1', true);
   const routes = await lab.rest.get('/v1/vrfs/red:pe1/routes');
-  if (vrfRoutesUnavailable(t, routes)) return;
+  const noView = routes.state !== 'available' && skipOrFail(`the vpn service does not read VRF routes from bgp here: ${routes.reason}`);
+  if (noView) return t.skip(noView);
   // The VPN label pe3 advertises for red-3, as the external PE received it.
   const vrf = await lab.rest.get('/v1/vrfs/red:pe3');
-  const advertised = await waitFor('red-3 in the external RIB', async () => (await externalRib()).find((r) => r.prefix === '10.3.0.0/16' && r.rd === vrf.routeDistinguisher));
+  const advertised = await eventually('red-3 in the external RIB', async () => (await externalRib()).find((r) => r.prefix === '10.3.0.0/16' && r.rd === vrf.routeDistinguisher));
   const label = advertised.labels.at(-1)!;
   const labelOf = async () => (await labels.getLabel({ node: 'pe3', key: { $case: 'label', value: label } })).label!;
   const usage = async () => (await labels.getLabelSpaces({ node: 'pe3' })).spaces!.dynamicUsage!;
@@ -260,7 +245,7 @@ test('deleting a site: its traffic stops, the external PE withdraws its routes, 
   assert.ok(plan.affectedNodes.includes('pe3'), 'the dry run names pe3');
   await lab.rest.expect('DELETE', '/v1/sites/red-3', [204]);
   // Released into hold-down first (packets in flight may still carry it), then free for another owner.
-  const held = await waitFor('the label in hold-down', async () => {
+  const held = await eventually('the label in hold-down', async () => {
     const l = await labelOf();
     return l.state === AllocationState.ALLOCATION_STATE_HELD ? l : undefined;
   });
@@ -269,17 +254,15 @@ test('deleting a site: its traffic stops, the external PE withdraws its routes, 
   const during = await usage();
   assert.ok(Number(during.held) >= 1, 'counted as held, not free, during the hold-down');
 
-  await eventually('red-1', '10.3.0.1', false);
-  await eventually('red-1', '10.2.0.1', true); // the rest of red is untouched
-  await waitFor('red-3 withdrawn at the external PE', async () =>
+  await reachability('red-1', '10.3.0.1', false);
+  await reachability('red-1', '10.2.0.1', true); // the rest of red is untouched
+  await eventually('red-3 withdrawn at the external PE', async () =>
     (await externalRib()).some((r) => r.rd === vrf.routeDistinguisher) ? undefined : true,
   );
 
-  // The labels service frees it once the hold-down is over: wait for that, then check the counts.
-  const afterwards = await waitFor('the label free again after the hold-down', async () => {
+  const afterwards = await eventually('nothing held once the hold-down is over', async () => {
     const u = await usage();
     return Number(u.held) === 0 ? u : undefined;
-  }, HOLD_DOWN_SECONDS * 1000 + 30_000);
-  assert.ok(Date.now() >= reusableAt, 'not free before its reusable time');
+  }, { timeoutMs: HOLD_DOWN_SECONDS * 1000 + 30_000, intervalMs: 200 });
   assert.equal(Number(afterwards.free), freeBefore + 1, 'the label is free again');
 });

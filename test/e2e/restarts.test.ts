@@ -24,6 +24,7 @@ import { projectRoot } from '../../services/common/project-root.js';
 import { RECONCILE_QUEUE, redisConnection } from '../../services/vpn/reconcile/queue.js';
 import { labelsClient, type LabelsClient } from '../support/labels.js';
 import { createTestDatabase, testRedis, type TestDatabase } from '../support/services.js';
+import { eventually } from '../support/eventually.js';
 
 const NET = '127.0.32';
 const LABELS = `${NET}.1:50061`;
@@ -34,22 +35,8 @@ const PES = ['pe1', 'pe2', 'pe3', 'pe4'];
 const VPNS = Array.from({ length: 10 }, (_, i) => `v${i}`);
 const SITES = 200;
 
+/** Paces the portal and the outages (the load this test makes), never a wait for a result: those use eventually(). */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
-}
 
 /** One process of the l3vpn binary, restartable with the same settings. */
 class ServiceProcess {
@@ -85,7 +72,7 @@ class ServiceProcess {
         if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}:\n${this.logs.slice(-20).join('\n')}`);
         return (await fetch(`http://${this.ops}/readyz`)).ok;
       },
-      30_000,
+      { timeoutMs: 30_000, intervalMs: 250 },
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n${this.logs.slice(-20).join('\n')}`);
     });
@@ -153,7 +140,7 @@ class Api {
         if (reply.status >= 500) return false;
         throw new Error(`POST /v1/${collection} ${body.id}: ${last}`);
       },
-      90_000,
+      { timeoutMs: 90_000, intervalMs: 250 },
     ).catch((err: Error) => {
       throw new Error(`${err.message}; last answer: ${last}`);
     });
@@ -329,9 +316,11 @@ test('provisioning 200 sites while each service is killed and restarted converge
 
   // Converged: every resource active, every agent on its node's latest
   // generation, nothing queued, running or failed, every change handed to
-  // the queue; twice in a row a second apart (a route change may still be
-  // on its way to a node when the queue is momentarily empty).
-  const quiescent = async (): Promise<true> => {
+  // the queue; twice in a row with nothing happening in between (the same
+  // newest outbox row, queue event and generations), so no job finished
+  // into a new change between the two looks.
+  const quiescent = async (): Promise<string> => {
+    const mark: string[] = [];
     for (const collection of ['nodes', 'links', 'sites', 'vrfs', 'vpns']) {
       const pending = (await api.list(collection)).filter((x) => x.status?.state !== 'active');
       if (pending.length) throw new Error(`${collection}: ${pending.slice(0, 4).map((x) => `${x.id} ${JSON.stringify(x.status)}`).join(', ')} (${pending.length} not active)`);
@@ -339,14 +328,17 @@ test('provisioning 200 sites while each service is killed and restarted converge
     for (const pe of PES) {
       const state = (await api.call('GET', `/v1/nodes/${pe}/state`)).body;
       if (!state.inSync) throw new Error(`${pe}: desired ${state.desired?.generation}, applied ${state.installed?.appliedGeneration}, failures ${JSON.stringify(state.installed?.failures)}`);
+      mark.push(`${pe}@${state.desired?.generation}`);
     }
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed');
     if (Object.values(counts).some((n) => n > 0)) throw new Error(`reconcile queue: ${JSON.stringify(counts)}`);
     const unsent = await sql.query('SELECT count(*)::int AS n FROM outbox WHERE sent_at IS NULL');
     if (unsent.rows[0].n > 0) throw new Error(`${unsent.rows[0].n} outbox rows not queued`);
-    return true;
+    const newestRow = (await sql.query('SELECT max(id)::text AS id FROM outbox')).rows[0].id;
+    const [newestEvent] = await queueConnection!.xrevrange(queue.keys.events!, '+', '-', 'COUNT', 1);
+    return [...mark, `outbox ${newestRow}`, `queue event ${newestEvent?.[0]}`].join(', ');
   };
-  await eventually('the system to converge', async () => (await quiescent()) && (await sleep(1000), quiescent()), 180_000);
+  await eventually('the system to converge', async () => (await quiescent()) === (await quiescent()), { timeoutMs: 180_000, intervalMs: 250 });
   t.diagnostic(`converged ${((Date.now() - startedConverging) / 1000).toFixed(1)} s after the last site was accepted`);
 
   const sites = await api.list('sites');

@@ -12,6 +12,7 @@ import type { RunningService } from '../../services/common/service.js';
 import { labelsSettings, startLabels } from '../../services/labels/main.js';
 import { createTestDatabase, type TestDatabase } from '../support/services.js';
 import { labelsClient, type LabelsClient } from '../support/labels.js';
+import { eventually } from '../support/eventually.js';
 
 const VRF = LabelKind.LABEL_KIND_VRF;
 const { Client } = pg;
@@ -161,7 +162,8 @@ describe('labels service', () => {
     const usage = (await client.getLabelSpaces({ node: 'pe4' })).spaces!.dynamicUsage!;
     assert.deepEqual(usage, { size: 2, allocated: 1, held: 1, free: 0 });
     await rejects(client.allocateLabel({ node: 'pe4', owner: 'c', kind: VRF }), status.RESOURCE_EXHAUSTED, /pe4/);
-    await new Promise((r) => setTimeout(r, 1100));
+    // The labels service's clock ends the hold-down: its usage says when.
+    await eventually('the hold-down to end', async () => (await client.getLabelSpaces({ node: 'pe4' })).spaces!.dynamicUsage!.free === 1);
     const c = await client.allocateLabel({ node: 'pe4', owner: 'c', kind: VRF });
     assert.equal(c.label!.label, b.label!.label, 'the freed label comes back after the hold-down');
     const held = await client.listLabels({ node: 'pe4', kind: 0, state: AllocationState.ALLOCATION_STATE_HELD, ownerPrefix: '', pageSize: 0, pageToken: '' });

@@ -30,13 +30,13 @@ import {
   findNeighbor,
   ident,
   parseAdminValue,
-  poll,
   routeKey,
   run,
   sortRts,
   startDaemon,
   tailFile,
 } from './common.js';
+import { eventually } from '../support/eventually.js';
 
 const CHANNEL: Record<Family, { conf: string; show: string; table: string }> = {
   'ipv4-unicast': { conf: 'ipv4', show: 'ipv4', table: 'master4' },
@@ -217,15 +217,14 @@ export class BirdPeer extends BasePeer {
     const conf = join(this.dir, 'bird.conf');
     writeFileSync(conf, birdConfig(this.opts, this.dir));
     this.daemon = startDaemon(BIN.bird, ['-f', '-c', conf, '-s', this.ctl, '-P', join(this.dir, 'bird.pid')], join(this.dir, 'bird.out'), this.dir);
-    await poll(
+    await eventually(
+      () => `bird on ${this.ctl} not up; log:\n${this.logTail(30)}`,
       async () => {
         this.checkAlive();
         const r = await run(BIN.birdc, ['-s', this.ctl, 'show', 'status'], 3000);
         return r.code === 0 && /Daemon is up and running/.test(r.stdout) ? true : undefined;
       },
-      30000,
-      () => `bird on ${this.ctl} not up; log:\n${this.logTail(30)}`,
-      50,
+      { timeoutMs: 30000, intervalMs: 50 },
     );
   }
 

@@ -6,10 +6,12 @@
 // what the peer itself believes.
 
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { rmSync, mkdtempSync, openSync, closeSync, readFileSync, existsSync, statSync, readSync, accessSync, constants } from 'node:fs';
+import { rmSync, mkdtempSync, openSync, closeSync, readFileSync, existsSync, statSync, readSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isIPv4 } from 'node:net';
+import { eventually } from '../support/eventually.js';
+import { onPath, requireTools } from '../support/tools.js';
 
 export type Family = 'ipv4-unicast' | 'vpnv4' | 'vpnv6';
 export type VpnFamily = 'vpnv4' | 'vpnv6';
@@ -143,36 +145,36 @@ export const BIN = {
   exabgp: 'exabgp',
 } as const;
 
-function onPath(cmd: string): string | undefined {
-  if (cmd.includes('/')) {
-    try {
-      accessSync(cmd, constants.X_OK);
-      return cmd;
-    } catch {
-      return undefined;
-    }
-  }
-  for (const dir of (process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
-    const p = join(dir, cmd);
-    try {
-      accessSync(p, constants.X_OK);
-      if (statSync(p).isFile()) return p;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
-}
+/** The apt package that has each binary. */
+const PACKAGE: Record<string, string> = {
+  [BIN.gobgpd]: 'gobgpd',
+  [BIN.gobgp]: 'gobgpd',
+  [BIN.bgpd]: 'frr',
+  [BIN.vtysh]: 'frr',
+  [BIN.bird]: 'bird2',
+  [BIN.birdc]: 'bird2',
+  [BIN.exabgp]: 'exabgp',
+};
+
+const NEED: Record<PeerKind | 'exabgp', string[]> = {
+  gobgp: [BIN.gobgpd, BIN.gobgp],
+  frr: [BIN.bgpd, BIN.vtysh],
+  bird: [BIN.bird, BIN.birdc],
+  exabgp: [BIN.exabgp],
+};
 
 /** The binaries a kind needs that are missing (empty when it can run). */
 export function missingBinaries(kind: PeerKind | 'exabgp'): string[] {
-  const need: Record<PeerKind | 'exabgp', string[]> = {
-    gobgp: [BIN.gobgpd, BIN.gobgp],
-    frr: [BIN.bgpd, BIN.vtysh],
-    bird: [BIN.bird, BIN.birdc],
-    exabgp: [BIN.exabgp],
-  };
-  return need[kind].filter((b) => onPath(b) === undefined);
+  return NEED[kind].filter((b) => onPath(b) === undefined);
+}
+
+/**
+ * For a test's `skip`: false when every kind can run; otherwise the skip
+ * reason naming the packages (.ci/install-peers installs them), or, in CI,
+ * a failure (test/support/tools.ts).
+ */
+export function requirePeers(...kinds: Array<PeerKind | 'exabgp'>): string | false {
+  return requireTools(Object.fromEntries(kinds.flatMap((k) => NEED[k]).map((b) => [b, PACKAGE[b]!])));
 }
 
 // ---------------------------------------------------------------- processes
@@ -298,31 +300,8 @@ export async function runOk(cmd: string, args: string[], timeoutMs = 15000): Pro
   return r.stdout;
 }
 
+/** For benchmarks that pace themselves; a test waits with eventually() (test/support/eventually.ts), never a sleep. */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `probe` until it returns a value other than undefined, or throws with `describe()` after timeoutMs. */
-export async function poll<T>(
-  probe: () => Promise<T | undefined>,
-  timeoutMs: number,
-  describe: () => string,
-  intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      lastErr = e;
-    }
-    if (Date.now() >= deadline) {
-      const why = lastErr ? ` (last error: ${lastErr instanceof Error ? lastErr.message : String(lastErr)})` : '';
-      throw new Error(`timed out after ${timeoutMs} ms: ${describe()}${why}`);
-    }
-    await sleep(intervalMs);
-  }
-}
 
 // ---------------------------------------------------------------- RD / RT
 
@@ -438,30 +417,28 @@ export abstract class BasePeer implements PeerHandle {
 
   async waitEstablished(neighbor: string, timeoutMs = 30000): Promise<void> {
     let last: SessionState = 'Unknown';
-    await poll(
+    await eventually(
+      () => `${this.name} (${this.kind} on ${this.address}) -> ${neighbor} not Established (last state ${last}); log tail ${this.logFile}:\n${this.logTail(30)}`,
       async () => {
         this.checkAlive();
         last = await this.neighborState(neighbor);
         return last === 'Established' ? true : undefined;
       },
-      timeoutMs,
-      () => `${this.name} (${this.kind} on ${this.address}) -> ${neighbor} not Established (last state ${last}); log tail ${this.logFile}:\n${this.logTail(30)}`,
-      100,
+      { timeoutMs: timeoutMs, intervalMs: 100 },
     );
   }
 
   async waitVpnRoutes(family: VpnFamily, until: (routes: VpnRoute[]) => boolean, timeoutMs = 15000): Promise<VpnRoute[]> {
     let last: VpnRoute[] = [];
-    return poll(
+    return eventually(
+      () =>
+        `${this.name} (${this.kind}) ${family} table never matched; last read ${JSON.stringify(last).slice(0, 2000)}; log tail ${this.logFile}:\n${this.logTail(30)}`,
       async () => {
         this.checkAlive();
         last = await this.vpnRoutes(family);
         return until(last) ? last : undefined;
       },
-      timeoutMs,
-      () =>
-        `${this.name} (${this.kind}) ${family} table never matched; last read ${JSON.stringify(last).slice(0, 2000)}; log tail ${this.logFile}:\n${this.logTail(30)}`,
-      150,
+      { timeoutMs: timeoutMs, intervalMs: 150 },
     );
   }
 

@@ -26,12 +26,12 @@ import {
   defaultFamilies,
   familyOfPrefix,
   findNeighbor,
-  poll,
   routeKey,
   run,
   sortRts,
   startDaemon,
 } from './common.js';
+import { eventually } from '../support/eventually.js';
 import { existsSync } from 'node:fs';
 
 const AF: Record<Family, { conf: string; show: string; cap: string }> = {
@@ -234,16 +234,15 @@ export class FrrPeer extends BasePeer {
       log,
       this.dir,
     );
-    await poll(
+    await eventually(
+      () => `bgpd vty in ${this.dir} not up; log:\n${this.logTail(30)}`,
       async () => {
         this.checkAlive();
         if (!existsSync(join(this.dir, 'bgpd.vty'))) return undefined;
         const r = await run(BIN.vtysh, ['--vty_socket', this.dir, '-c', 'show bgp summary json'], 3000);
         return r.code === 0 ? true : undefined;
       },
-      15000,
-      () => `bgpd vty in ${this.dir} not up; log:\n${this.logTail(30)}`,
-      50,
+      { timeoutMs: 15000, intervalMs: 50 },
     );
   }
 

@@ -20,13 +20,13 @@ import {
   defaultFamilies,
   findNeighbor,
   gobgpAdminValue,
-  poll,
   routeKey,
   run,
   runOk,
   sortRts,
   startDaemon,
 } from './common.js';
+import { eventually } from '../support/eventually.js';
 
 const AFI_SAFI: Record<Family, { name: string; afi: number; safi: number; cli: string }> = {
   'ipv4-unicast': { name: 'ipv4-unicast', afi: 1, safi: 1, cli: 'ipv4' },
@@ -188,15 +188,14 @@ export class GobgpPeer extends BasePeer {
       join(this.dir, 'gobgpd.log'),
       this.dir,
     );
-    await poll(
+    await eventually(
+      () => `gobgpd API on ${this.apiHost}:50051 not up; log:\n${this.logTail(30)}`,
       async () => {
         this.checkAlive();
         const r = await run(BIN.gobgp, ['-u', this.apiHost, '-p', '50051', 'global'], 3000);
         return r.code === 0 ? true : undefined;
       },
-      10000,
-      () => `gobgpd API on ${this.apiHost}:50051 not up; log:\n${this.logTail(30)}`,
-      50,
+      { timeoutMs: 10000, intervalMs: 50 },
     );
     for (const r of this.opts.ipv4Routes ?? []) {
       const args = ['global', 'rib', '-a', 'ipv4', 'add', r.prefix, 'nexthop', r.nextHop];

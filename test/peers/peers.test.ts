@@ -14,7 +14,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  missingBinaries,
+  requirePeers,
   startBird,
   startFrr,
   startGobgp,
@@ -32,8 +32,7 @@ const KINDS: PeerKind[] = ['gobgp', 'frr', 'bird'];
 const FAMILIES: Family[] = ['ipv4-unicast', 'vpnv4', 'vpnv6'];
 const RTS = ['65000:1', '4200000000:7'];
 
-const missing = KINDS.flatMap((k) => missingBinaries(k));
-const skip = missing.length ? `BGP peer binaries missing: ${missing.join(', ')} (run .ci/install-peers)` : false;
+const skip = requirePeers(...KINDS);
 
 function options(kind: PeerKind, i: number, startup: VpnRouteSpec[]): PeerOptions {
   return {

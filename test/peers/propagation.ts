@@ -24,10 +24,10 @@ import {
   type PeerKind,
   type PeerOptions,
   type VpnRouteSpec,
-  poll,
   procStatusKiB,
   sleep,
 } from './common.js';
+import { eventually } from '../support/eventually.js';
 import { startGobgp } from './gobgp.js';
 import { startFrr } from './frr.js';
 import { startBird } from './bird.js';
@@ -132,14 +132,14 @@ export async function runPropagation(dut: ExternalDut, o: PropagationOptions): P
     await receiver.waitEstablished(dut.address, 30_000);
 
     await sender.enableNeighbor(dut.address);
-    const tEst = await poll(
-      async () => ((await sender.neighborState(dut.address)) === 'Established' ? Date.now() : undefined),
-      30_000,
+    const tEst = await eventually(
       () => `sender never Established with DUT ${dut.address}; sender log:\n${sender.logTail(20)}`,
-      10,
+      async () => ((await sender.neighborState(dut.address)) === 'Established' ? Date.now() : undefined),
+      { timeoutMs: 30_000, intervalMs: 10 },
     );
     let last = 0;
-    const tDone = await poll(
+    const tDone = await eventually(
+      () => `receiver holds ${last}/${o.n} routes; receiver log:\n${receiver.logTail(20)}`,
       async () => {
         // Also a CLI call on a BIRD sender: BIRD 2's io_loop can miss a wake-up
         // for its last export buckets and then sleeps its whole poll timeout
@@ -152,9 +152,7 @@ export async function runPropagation(dut: ExternalDut, o: PropagationOptions): P
         last = count;
         return last >= o.n ? Date.now() : undefined;
       },
-      timeoutMs,
-      () => `receiver holds ${last}/${o.n} routes; receiver log:\n${receiver.logTail(20)}`,
-      20,
+      { timeoutMs: timeoutMs, intervalMs: 20 },
     );
     // BIRD logs the moment its session came up to the millisecond: better than the poll.
     const upAt = (sender as { sessionUpAt?: (n: string) => number | undefined }).sessionUpAt?.(dut.address);
@@ -167,14 +165,13 @@ export async function runPropagation(dut: ExternalDut, o: PropagationOptions): P
     if (o.withdraw !== false) {
       const tw0 = Date.now();
       await sender.shutdownNeighbor(dut.address);
-      const tw1 = await poll(
+      const tw1 = await eventually(
+        () => `receiver still holds ${last} routes after the sender shut down`,
         async () => {
           last = await receiver.receivedCount(dut.address, 'vpnv4');
           return last === 0 ? Date.now() : undefined;
         },
-        timeoutMs,
-        () => `receiver still holds ${last} routes after the sender shut down`,
-        20,
+        { timeoutMs: timeoutMs, intervalMs: 20 },
       );
       withdrawMs = tw1 - tw0;
       log(`withdrawn in ${withdrawMs} ms`);

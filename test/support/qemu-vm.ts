@@ -18,6 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { CommandResult, CommandRunner } from '../../services/agent/drivers/linux/runner.js';
+import { eventually } from './eventually.js';
+import { onPath } from './tools.js';
 
 const QEMU = 'qemu-system-x86_64';
 const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'];
@@ -25,13 +27,6 @@ const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'];
 const MODULES = ['virtio_pci', 'virtio_net', 'virtio_console', 'vrf', 'mpls_router', 'mpls_iptunnel', 'veth', '8021q'];
 const CONTROL_PORT = 'l3lx.ctl';
 
-const which = (bin: string): string | undefined => {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-};
 
 /** The newest kernel that has both an image in /boot and its modules. */
 function kernelVersion(): string | undefined {
@@ -42,10 +37,10 @@ function kernelVersion(): string | undefined {
 
 /** Why no VM can be booted here, or undefined when one can. */
 export function vmMissing(): string | undefined {
-  if (!which(QEMU)) return `${QEMU} is not installed (apt-get install --no-install-recommends qemu-system-x86)`;
+  if (!onPath(QEMU)) return `${QEMU} is not installed (apt-get install --no-install-recommends qemu-system-x86)`;
   if (!kernelVersion()) return 'no kernel image with modules in /boot and /lib/modules (apt-get install linux-image-amd64)';
   if (!BUSYBOX.some((p) => existsSync(p))) return 'busybox is not installed (apt-get install busybox-static)';
-  if (!which('ip')) return 'iproute2 is not installed';
+  if (!onPath('ip')) return 'ip is not installed (apt-get install iproute2)';
   const v = kernelVersion()!;
   try {
     // Some distributions keep kernel images readable by root only.
@@ -148,7 +143,7 @@ export function buildInitramfs(cacheDir = join(process.cwd(), '.l3vpn', 'qemu'))
   if (!version) throw new Error('no kernel with modules installed');
   const kernel = `/boot/vmlinuz-${version}`;
   const busybox = BUSYBOX.find((p) => existsSync(p))!;
-  const ip = realpathSync(which('ip')!);
+  const ip = realpathSync(onPath('ip')!);
   const modules = moduleFiles(version);
   const libs = sharedLibraries(ip);
   const init = initScript(modules, version);
@@ -282,21 +277,22 @@ export class QemuVm implements CommandRunner {
       rmSync(dir, { recursive: true, force: true });
       throw err;
     };
-    const socket = await (async () => {
-      for (;;) {
-        if (child.exitCode !== null) giveUp(new Error(`qemu failed: ${stderr.trim()}`));
-        if (Date.now() > deadline) giveUp(new Error('qemu did not create its control socket'));
-        if (existsSync(sock)) {
-          const s = await new Promise<Socket | undefined>((resolve) => {
-            const c = connect(sock);
-            c.once('connect', () => resolve(c));
-            c.once('error', () => resolve(undefined));
-          });
-          if (s) return s;
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    })();
+    const opened = await eventually(
+      'qemu to open its control socket',
+      async (): Promise<{ socket: Socket } | { failed: Error } | undefined> => {
+        if (child.exitCode !== null) return { failed: new Error(`qemu failed: ${stderr.trim()}`) };
+        if (!existsSync(sock)) return undefined;
+        const socket = await new Promise<Socket | undefined>((resolve) => {
+          const c = connect(sock);
+          c.once('connect', () => resolve(c));
+          c.once('error', () => resolve(undefined));
+        });
+        return socket && { socket };
+      },
+      { timeoutMs: deadline - Date.now(), intervalMs: 50 },
+    ).catch((err: Error) => ({ failed: err }));
+    if ('failed' in opened) giveUp(opened.failed);
+    const socket = (opened as { socket: Socket }).socket;
     const vm = new QemuVm(child, socket, dir);
     let timer: NodeJS.Timeout | undefined;
     try {

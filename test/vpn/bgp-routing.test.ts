@@ -17,9 +17,9 @@ import { commonSettings, loadSettings } from '../../services/common/config.js';
 import { createLogger } from '../../services/common/logger.js';
 import type { RunningService } from '../../services/common/service.js';
 import { agentSettings, startAgent } from '../../services/agent/main.js';
-import { missingBinaries, startGobgp, type GobgpPeer, type VpnRoute } from '../peers/index.js';
+import { requirePeers, startGobgp, type GobgpPeer, type VpnRoute } from '../peers/index.js';
 import { startTestBgp, type StartedBgp } from '../bgp/support.js';
-import { VrfPathOrigin } from '../../services/common/gen/proto/l3vpn/v1/bgp.js';
+import { Family, TableType, VrfPathOrigin } from '../../services/common/gen/proto/l3vpn/v1/bgp.js';
 import { bgpApi, listVrfPaths, type BgpApi } from '../../services/vpn/routes/bgp-client.js';
 import { eventually, startReconcileHarness, type ReconcileHarness } from './reconcile-support.js';
 
@@ -27,8 +27,7 @@ const AS = 65000;
 const US = '127.0.25.1';
 const EXTERNAL = '127.0.25.2';
 const EXTERNAL_NH = '198.51.100.9';
-const missing = missingBinaries('gobgp');
-const skip = missing.length ? `GoBGP missing: ${missing.join(', ')} (run .ci/install-peers)` : false;
+const skip = requirePeers('gobgp');
 
 const pe = (id: string, n: number) => ({
   id,
@@ -104,14 +103,15 @@ describe('vpn over the bgp service, with GoBGP as external PE', { skip, timeout:
     const rd1 = (await H().call('GET', '/v1/vrfs/acme:pe1')).body.routeDistinguisher;
     assert.match(rd1, /^65000:\d+$/);
     assert.ok((await H().vpn.store.latest('pe1'))?.state.lfibEntries.some((e) => e.owner === 'vrf:acme'));
-    // ...but no route is advertised while no agent reported.
-    await new Promise((r) => setTimeout(r, 1500));
-    assert.deepEqual(await peer().vpnRoutes('vpnv4'), []);
+    // ...but no route is advertised while no agent reported: the status says why,
     for (const path of ['/v1/vrfs/acme:pe1', '/v1/sites/acme-pe1']) {
       const st = (await H().call('GET', path)).body.status;
       assert.equal(st.state, 'provisioning', path);
       assert.match(st.reason, /waiting for the agent of pe1 to install labels \d+/, path);
     }
+    // the speaker holds no VPN path to advertise (its Loc-RIB is what it sends), and GoBGP has none.
+    assert.deepEqual(await bgp!.listPath(Family.FAMILY_VPN_IPV4, TableType.TABLE_TYPE_LOCAL), []);
+    assert.deepEqual(await peer().vpnRoutes('vpnv4'), []);
     // pe1's agent applies and reports: pe1's routes go out, pe2's still wait.
     await startSoftAgent('pe1');
     await peer().waitVpnRoutes('vpnv4', (rs) => find(rs, '10.1.0.0/16').length === 1 && find(rs, '172.16.1.0/30').length === 1, 20_000);
@@ -200,6 +200,10 @@ describe('vpn over a bgp service with no BGP neighbour', { timeout: 120_000 }, (
     h = await startReconcileHarness({ VPN_BGP_ADDRESS: `127.0.0.1:${bgp.svc.grpcPort}`, VPN_ORIGINATE_AFTER_INSTALL: 'false' });
     assert.equal((await H().call('POST', '/v1/nodes', { body: pe('pe1', 1) })).status, 201);
     assert.equal((await H().call('POST', '/v1/vpns', { body: { id: 'acme', customer: 'acme' } })).status, 201);
+    // pe1's first reconcile done before the sites come: a job that ends marks
+    // every site of its node active, even one created while it ran (issue 12,
+    // status), and the site's own job would still be to come.
+    await eventually('pe1 reconciled', async () => (await H().call('GET', '/v1/nodes/pe1')).body.status.state === 'active');
   });
   after(async () => {
     api?.close();
@@ -208,7 +212,6 @@ describe('vpn over a bgp service with no BGP neighbour', { timeout: 120_000 }, (
   });
 
   test('a site with 1,000 static routes becomes active in seconds, every route originated on the speaker; shrinking it withdraws the rest', async () => {
-    const t0 = Date.now();
     assert.equal((await H().call('POST', '/v1/sites', { body: { ...site('big', 'pe1', 1), routing: { static: statics(1000) } } })).status, 201);
     await eventually('site big active', async () => (await H().call('GET', '/v1/sites/big')).body.status.state === 'active', 15_000);
     const label = (await H().vpn.store.latest('pe1'))!.state.lfibEntries.find((e) => e.owner === 'vrf:acme')!.inLabel;
@@ -217,14 +220,12 @@ describe('vpn over a bgp service with no BGP neighbour', { timeout: 120_000 }, (
     assert.ok(paths.every((p) => p.label === label));
     assert.equal((await H().call('PATCH', '/v1/sites/big', { body: { routing: { static: statics(10) } } })).status, 200);
     await eventually('the speaker to hold 11 local paths', async () => (await localPaths('acme@pe1')).length === 11, 15_000);
-    assert.ok(Date.now() - t0 < 30_000);
   });
 
   test('a VRF the speaker does not have answers at once: GET /v1/vrfs/{id} says so, and the next reconcile defines it again', async () => {
     await api!.deleteVrf({ name: 'acme@pe1', owner: '' });
-    const t0 = Date.now();
+    // The speaker's NOT_FOUND is the answer (the reason says so), not a deadline run out.
     const routes = (await H().call('GET', '/v1/vrfs/acme:pe1')).body.routes;
-    assert.ok(Date.now() - t0 < 2000, `answered in ${Date.now() - t0} ms`);
     assert.deepEqual([routes.state, routes.reason], ['unavailable', 'the bgp service has no VRF acme@pe1 yet (defined by the reconcile of node pe1)']);
     await H().vpn.queue.enqueue(['pe1']);
     await eventually('acme@pe1 back with its 11 paths', async () => (await localPaths('acme@pe1').catch(() => [])).length === 11, 15_000);

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { AllocationState, LabelKind } from '../../services/common/gen/proto/l3vpn/v1/labels.js';
 import { VpnServiceClient } from '../../services/common/gen/proto/l3vpn/v1/vpn.js';
 import { insecure, promiseClient } from '../../services/common/grpc/client.js';
-import { eventually, startReconcileHarness, type ReconcileHarness } from './reconcile-support.js';
+import { eventually, reconcileIdle, startReconcileHarness, type ReconcileHarness } from './reconcile-support.js';
 
 const node = (id: string, n: number, role: 'PE' | 'P') => ({ id, role, routerId: `10.255.0.${n}`, asNumber: 65000, nodeSidIndex: n });
 const link = (id: string, a: string, b: string, n: number) => ({
@@ -38,15 +38,7 @@ describe('dry-run plans', () => {
   };
 
   async function idle(): Promise<void> {
-    await eventually('the reconcile queue to drain', async () => {
-      for (let i = 0; i < 3; i++) {
-        const c = await h.vpn.queue.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-        if (Object.values(c).some((n) => n > 0)) return false;
-        if ((await sql.query('SELECT count(*)::int AS n FROM outbox WHERE sent_at IS NULL')).rows[0].n > 0) return false;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      return true;
-    }, 30_000);
+    await reconcileIdle(h, sql);
   }
   const allocated = async (n: string) =>
     (await h.labels.listLabels({ node: n, kind: LabelKind.LABEL_KIND_UNSPECIFIED, state: AllocationState.ALLOCATION_STATE_ALLOCATED, ownerPrefix: '', pageSize: 100, pageToken: '' })).labels

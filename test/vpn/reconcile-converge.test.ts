@@ -7,7 +7,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import pg from 'pg';
 import { NodeDesiredState, type WatchDesiredStateResponse } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
 import { AllocationState, LabelKind } from '../../services/common/gen/proto/l3vpn/v1/labels.js';
-import { eventually, startReconcileHarness, type ReconcileHarness } from './reconcile-support.js';
+import { eventually, reconcileIdle, startReconcileHarness, type ReconcileHarness } from './reconcile-support.js';
 
 const node = (id: string, n: number, role: 'PE' | 'P') => ({ id, role, routerId: `10.255.0.${n}`, asNumber: 65000, nodeSidIndex: n, agentIdentity: `agent-${id}-secret` });
 const link = (id: string, a: string, b: string, n: number) => ({
@@ -32,16 +32,7 @@ describe('reconcile worker: intent to stored desired state', () => {
 
   /** No job waiting or running, and no outbox row left for the relay (a job that was running when its node changed). */
   async function idle(): Promise<void> {
-    await eventually('the reconcile queue to drain', async () => {
-      for (let i = 0; i < 3; i++) {
-        const c = await h.vpn.queue.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused' as never);
-        if (Object.values(c).some((n) => n > 0)) return false;
-        const unsent = await sql.query('SELECT count(*)::int AS n FROM outbox WHERE sent_at IS NULL');
-        if (unsent.rows[0].n > 0) return false;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      return true;
-    }, 30_000);
+    await reconcileIdle(h, sql);
   }
   const state = async (id: string) => (await h.vpn.store.latest(id))?.state;
   const usage = async (id: string) => Number((await h.labels.getLabelSpaces({ node: id })).spaces!.dynamicUsage!.allocated);

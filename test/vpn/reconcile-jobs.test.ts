@@ -50,7 +50,9 @@ describe('reconcile jobs (no worker: the queue is inspected)', () => {
     assert.deepEqual(await h.vpn.queue.queue.getJobs(['waiting']), []);
     const due = async () => Number(await redis.zscore(h.vpn.queue.queue.keys.delayed!, 'pe1'));
     const dueBefore = await due();
-    await new Promise((r) => setTimeout(r, 100));
+    // The hold runs from each change's time: the second one must come at a later millisecond.
+    const firstAt = Date.now();
+    await eventually('a later millisecond', () => Date.now() > firstAt, { intervalMs: 1 });
     const again = await h.call('PATCH', '/v1/links/pe1-pe2', { body: { igpMetric: 20 } });
     assert.equal(again.status, 200);
     assert.deepEqual((await delayed()).map((j) => j.id), ['pe1', 'pe2'], 'the second change merged into the held-back jobs');
@@ -135,14 +137,14 @@ describe('reconcile worker and required If-Match', () => {
     assert.equal((await h.call('POST', '/v1/nodes', { body: pe('pe1', 1) })).status, 201);
     assert.equal((await h.call('POST', '/v1/vpns', { body: vpnBody('acme') })).status, 201);
     assert.equal((await h.call('POST', '/v1/sites', { body: siteBody('paris', 'acme', 'pe1', 1) })).status, 201);
-    const deadline = Date.now() + 10_000;
     let states: string[] = [];
-    while (Date.now() < deadline) {
-      states = await Promise.all(['/v1/nodes/pe1', '/v1/sites/paris', '/v1/vrfs/acme:pe1', '/v1/vpns/acme'].map(async (p) => (await h.call('GET', p)).body.status.state));
-      if (states.every((s) => s === 'active')) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.deepEqual(states, ['active', 'active', 'active', 'active']);
+    await eventually(
+      () => `node, site, VRF and VPN active; they are ${states.join(', ')}`,
+      async () => {
+        states = await Promise.all(['/v1/nodes/pe1', '/v1/sites/paris', '/v1/vrfs/acme:pe1', '/v1/vpns/acme'].map(async (p) => (await h.call('GET', p)).body.status.state));
+        return states.every((s) => s === 'active');
+      },
+    );
   });
 
   test('PUT, PATCH and DELETE without If-Match are 428 when it is required', async () => {

@@ -1,6 +1,8 @@
 // A vpn service with its reconcile worker and a real labels service (in
 // process, on a database of its own), and helpers to wait for convergence.
 import { Metadata } from '@grpc/grpc-js';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
 import { commonSettings, databaseSettings, loadSettings } from '../../services/common/config.js';
 import { AgentServiceClient } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
 import { insecure } from '../../services/common/grpc/client.js';
@@ -10,6 +12,7 @@ import { labelsSettings, startLabels } from '../../services/labels/main.js';
 import { createTestDatabase, type TestDatabase } from '../support/services.js';
 import { labelsClient, type LabelsClient } from '../support/labels.js';
 import { startVpnHarness, type VpnHarness } from './support.js';
+import { eventually } from '../support/eventually.js';
 
 export interface ReconcileHarness extends VpnHarness {
   labels: LabelsClient;
@@ -46,17 +49,35 @@ export async function startReconcileHarness(env: Record<string, string> = {}): P
   };
 }
 
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+// Tests of the vpn service have long imported it from here.
+export { eventually };
+
+/**
+ * Waits until reconciling is idle: no outbox row left for the relay, no job
+ * waiting, running or held back, and nothing happened between two such
+ * reads (the same newest outbox row, the same newest queue event), so no job
+ * finished into a new change in between. Work that reaches the queue by
+ * other paths (bgp route events) is not seen here.
+ */
+export async function reconcileIdle(h: VpnHarness, sql: pg.Client, timeoutMs = 30_000): Promise<void> {
+  const queue = h.vpn.queue.queue;
+  // The vpn service's own connection, which it handed to the queue.
+  const redis = queue.opts.connection as unknown as Redis;
+  const idleMark = async (): Promise<string | undefined> => {
+    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused' as never);
+    const outbox = (await sql.query('SELECT count(*) FILTER (WHERE sent_at IS NULL)::int AS unsent, max(id)::text AS last FROM outbox')).rows[0];
+    const [newest] = await redis.xrevrange(queue.keys.events!, '+', '-', 'COUNT', 1);
+    if (Object.values(counts).some((n) => n > 0) || outbox.unsent > 0) return undefined;
+    return `outbox ${outbox.last}, queue event ${newest?.[0] ?? 'none'}`;
+  };
+  let last: string | undefined;
+  await eventually(
+    () => `the reconcile queue to drain (last seen: ${last ?? 'busy'})`,
+    async () => {
+      const first = await idleMark();
+      last = first;
+      return first !== undefined && first === (await idleMark());
+    },
+    timeoutMs,
+  );
 }

@@ -285,7 +285,6 @@ test('fuzz: mutated and random input never throws and always yields a valid outc
   const elapsed = Date.now() - started;
   assert.ok(counts.ok > rounds / 20, `some mutated messages still decode: ${JSON.stringify(counts)}`);
   assert.ok(counts.error > rounds / 20, `many mutated messages are rejected: ${JSON.stringify(counts)}`);
-  assert.ok(elapsed < 20_000, `took ${elapsed} ms`);
   console.log(`fuzz seed ${seed}: ${rounds} messages + ${rounds / 20} streams in ${elapsed} ms ${JSON.stringify(counts)}`);
   console.log(`fuzz outcomes: ${JSON.stringify(Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1])))}`);
 });
