@@ -136,7 +136,8 @@ export class LinkMonitor {
   private publish(): void {
     if (this.closed) return;
     const next = {
-      ports: this.portNames.map((n) => this.ports.get(n) ?? { interface: n, up: false, reason: 'not read yet' }),
+      // A port not read yet is not reported: the controller takes silence as "no news", never as down.
+      ports: this.portNames.flatMap((n) => this.ports.get(n) ?? []),
       links: this.coreLinks.map((l) => this.linkOf(l)),
     };
     if (messageEquals(next, this.reported)) return;

@@ -51,8 +51,8 @@ export const agentSettings: SettingSpec[] = [
     description: 'linux driver: route protocol number (rt_protos) marking the routes and MPLS routes the agent owns; none of the node’s routing daemons may use it',
   },
   { key: 'agent.bfd', type: 'boolean', default: true, description: 'run BFD (RFC 5880 asynchronous mode, RFC 5881 single hop) on every numbered core link the driver can carry it on (ovs)' },
-  { key: 'agent.bfd-min-tx-ms', type: 'integer', default: 100, min: 10, max: 60_000, description: 'BFD desired minimum transmit interval once the session is Up (before: 1 s, RFC 5880 §6.8.3)' },
-  { key: 'agent.bfd-min-rx-ms', type: 'integer', default: 100, min: 10, max: 60_000, description: 'BFD required minimum receive interval' },
+  { key: 'agent.bfd-min-tx-ms', type: 'integer', default: 300, min: 10, max: 60_000, description: 'BFD desired minimum transmit interval once the session is Up (before: 1 s, RFC 5880 §6.8.3)' },
+  { key: 'agent.bfd-min-rx-ms', type: 'integer', default: 300, min: 10, max: 60_000, description: 'BFD required minimum receive interval' },
   { key: 'agent.bfd-multiplier', type: 'integer', default: 3, min: 1, max: 255, description: 'BFD detection multiplier: the neighbour is down after this many intervals without a packet' },
   { key: 'agent.reconnect-max-seconds', type: 'integer', default: 30, min: 1, max: 3600, description: 'largest delay between attempts to reach the controller' },
 ];

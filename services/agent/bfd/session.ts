@@ -109,10 +109,13 @@ export class BfdSession {
     this.detectAt = this.sessionState === BfdState.DOWN ? Infinity : now + this.detectionTimeMs;
     // A Poll is answered at once with Final, whatever the transmit timer says (§6.8.7).
     if (p.poll) out.push({ type: 'send', packet: this.control({ final: true }) });
-    // A state change goes out at once too, so the remote need not wait a whole interval.
-    if (out.some((e) => e.type === 'state') && !p.poll) {
-      out.push({ type: 'send', packet: this.control({}) });
+    if (out.some((e) => e.type === 'state')) {
+      // A state change goes out at once too, so the remote need not wait a whole interval.
+      if (!p.poll) out.push({ type: 'send', packet: this.control({}) });
       this.scheduleTx(now);
+    } else {
+      // A shorter interval (ours after a Poll Sequence, or the remote's RequiredMinRx) holds from now.
+      this.nextTxAt = Math.min(this.nextTxAt, now + this.intervalMs());
     }
     return out;
   }
@@ -154,8 +157,12 @@ export class BfdSession {
   }
 
   /** §6.8.7: max(DesiredMinTx, RemoteMinRx), less 0–25% jitter (10–25% with a multiplier of 1). */
+  private intervalMs(): number {
+    return Math.max(this.txBasisUs, this.remoteMinRxUs) / 1000;
+  }
+
   private scheduleTx(now: number): void {
-    const intervalMs = Math.max(this.txBasisUs, this.remoteMinRxUs) / 1000;
+    const intervalMs = this.intervalMs();
     const minFactor = 0.75;
     const maxFactor = this.o.detectMult === 1 ? 0.9 : 1;
     this.nextTxAt = now + intervalMs * (minFactor + (maxFactor - minFactor) * this.random());
