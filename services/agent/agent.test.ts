@@ -96,6 +96,7 @@ test('agent: every step of a delta leaves no dangling reference in the data plan
       return this.soft.portStates(names);
     }
     onPortChange(): void {}
+    readonly signalsPortChanges = true;
     async apply(changes: readonly DesiredStateChange[]): Promise<ChangeFailure[]> {
       for (const [index, c] of changes.entries()) {
         const e = (c.kind === ChangeKind.CHANGE_KIND_DELETE ? c.previous : c.entry)!.entry!;

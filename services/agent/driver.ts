@@ -63,8 +63,10 @@ export interface Driver {
    * words ("no such port", "link down", "administratively down").
    */
   portStates(interfaces: readonly string[]): Promise<PortState[]>;
-  /** `fn` runs when the data plane signals that a port changed (OVS PORT_STATUS); a driver without signals is read on each pass. */
+  /** `fn` runs when the data plane signals that a port changed (OVS PORT_STATUS). */
   onPortChange(fn: () => void): void;
+  /** Whether onPortChange tells every change; when false the agent reads port states every agent.port-poll-ms. */
+  readonly signalsPortChanges: boolean;
   /** Datagrams to and from the node's own core link addresses through the data plane (BFD); absent when the driver cannot carry them. */
   readonly coreIo?: CoreIo;
   /** Releases connections; leaves the installed state in place (headless forwarding). */

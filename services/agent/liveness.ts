@@ -27,6 +27,8 @@ export interface LivenessOptions {
   clock?: BfdClock;
   /** Something reported changed. */
   onChange: () => void;
+  /** How often to read the ports of a driver that does not signal their changes (linux). */
+  portPollMs?: number;
 }
 
 interface CoreLinkWatch {
@@ -47,12 +49,17 @@ export class LinkMonitor {
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
   private closed = false;
+  private pollTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: LivenessOptions) {
     this.driver = o.driver;
     const io = o.driver.coreIo;
     this.sessions = o.bfd && io ? new BfdSessions(io, o.bfd, (view) => this.sessionChanged(view.peer.interface, view.reason, view.state), o.clock) : undefined;
     o.driver.onPortChange(() => void this.refresh());
+    if (!o.driver.signalsPortChanges && o.portPollMs) {
+      this.pollTimer = setInterval(() => void this.refresh(), o.portPollMs);
+      this.pollTimer.unref();
+    }
   }
 
   /** Takes the ports and core links a (new) desired state names. */
@@ -108,6 +115,7 @@ export class LinkMonitor {
 
   close(): void {
     this.closed = true;
+    clearInterval(this.pollTimer);
     this.sessions?.close();
   }
 

@@ -54,6 +54,7 @@ export const agentSettings: SettingSpec[] = [
   { key: 'agent.bfd-min-tx-ms', type: 'integer', default: 300, min: 10, max: 60_000, description: 'BFD desired minimum transmit interval once the session is Up (before: 1 s, RFC 5880 §6.8.3)' },
   { key: 'agent.bfd-min-rx-ms', type: 'integer', default: 300, min: 10, max: 60_000, description: 'BFD required minimum receive interval' },
   { key: 'agent.bfd-multiplier', type: 'integer', default: 3, min: 1, max: 255, description: 'BFD detection multiplier: the neighbour is down after this many intervals without a packet' },
+  { key: 'agent.port-poll-ms', type: 'integer', default: 1000, min: 100, max: 60_000, description: 'how often port states are read on a driver that does not signal port changes (linux)' },
   { key: 'agent.reconnect-max-seconds', type: 'integer', default: 30, min: 1, max: 3600, description: 'largest delay between attempts to reach the controller' },
 ];
 
@@ -122,6 +123,7 @@ export async function startAgent(settings: Settings, log: Logger): Promise<Runni
         }
       : undefined,
     log,
+    portPollMs: Number(settings['agent.port-poll-ms']),
     onChange: () => link?.reportNow(),
   });
   const metrics = agentMetrics(agent, () => link?.connected ?? false);

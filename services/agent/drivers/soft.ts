@@ -69,6 +69,7 @@ function checkLabel(label: number, what: string): void {
 export class SoftDriver implements Driver {
   readonly name = 'soft';
   readonly programsTransportPaths = false;
+  readonly signalsPortChanges = true;
   private readonly vrfs = new Map<string, VrfInstance>();
   private readonly routes = new Map<string, VrfRoute>();
   private readonly fibs = new Map<string, PrefixTable<VrfRoute>>();

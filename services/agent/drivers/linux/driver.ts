@@ -88,6 +88,7 @@ const canonicalAddresses = (i: VrfInterface) => i.addresses.map((a) => parseInte
 export class LinuxDriver implements Driver {
   readonly name = 'linux';
   readonly programsTransportPaths = false;
+  readonly signalsPortChanges = false;
   private readonly runner: CommandRunner;
   private readonly protocol: number;
   private links = new Map<string, KernelLink>();

@@ -120,6 +120,7 @@ const decodeEntry = (entry: Uint8Array): FlowSpec => decodeFlowStats(entry)[0]!;
 export class OvsDriver implements Driver {
   readonly name = 'ovs';
   readonly programsTransportPaths = false;
+  readonly signalsPortChanges = true;
   private conn: OpenFlowConnection | undefined;
   private readonly tables: PipelineTables;
   private readonly atomic: boolean;
