@@ -219,6 +219,9 @@ export class OvsDriver implements Driver {
       if (!ps) return;
       if (ps.reason === PortReason.DELETE) this.ports.delete(ps.port.name);
       else this.ports.set(ps.port.name, ps.port);
+      // A core port added after its binding: its ARP and BFD flows now have a port number.
+      const conn = this.conn;
+      if (ps.reason === PortReason.ADD && this.coreBindings && conn && !conn.closed) void this.installCoreFlows(conn).catch(() => undefined);
       for (const fn of this.portListeners) fn();
     } else if (type === MsgType.PACKET_IN) {
       const pin = decodePacketIn(msg);
