@@ -30,7 +30,8 @@ export interface BfdClock {
 export const systemClock: BfdClock = {
   now: () => performance.now(),
   setTimer: (fn, ms) => {
-    const t = setTimeout(fn, Math.max(0, ms));
+    // BFD never keeps a process alive on its own (the controller link and the switch connection do).
+    const t = setTimeout(fn, Math.max(0, ms)).unref();
     return { cancel: () => clearTimeout(t) };
   },
 };

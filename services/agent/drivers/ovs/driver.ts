@@ -238,21 +238,30 @@ export class OvsDriver implements Driver {
     }
   }
 
+  /** Makes the "LB" flows those of the bindings: only what differs is touched, so a rebind with the same set changes nothing. */
   private async installCoreFlows(conn: OpenFlowConnection): Promise<void> {
     const all = (1n << 64n) - 1n;
-    conn.send(flowMod(conn.nextXid(), { table: this.tables.classifier, priority: 0, match: [], instructions: [], cookie: CORE_COOKIE, cookieMask: all, command: FlowModCommand.DELETE }));
     const { bindings, port } = this.coreBindings ?? { bindings: [], port: 0 };
+    const wanted = new Map<string, FlowSpec>();
     for (const b of bindings) {
-      let flows: FlowSpec[];
       try {
-        flows = coreFlows(b, port, this.ctx, this.tables);
+        for (const f of coreFlows(b, port, this.ctx, this.tables)) wanted.set(flowText(f), f);
       } catch (err) {
         if (!(err instanceof PipelineError)) throw err;
-        // No such port yet: bound again when the port appears (the agent rebinds on port changes).
-        continue;
+        // No such port yet: bound when the port appears (PORT_STATUS ADD).
       }
-      for (const f of flows) conn.send(flowMod(conn.nextXid(), { ...f, cookie: CORE_COOKIE, cookieMask: 0n, command: FlowModCommand.ADD }));
     }
+    const have = new Set<string>();
+    await conn.stream(
+      (xid) => flowStatsRequest(xid, CORE_COOKIE, all),
+      (part) =>
+        forEachFlowStats(decodeMultipart(part).body, (f) => {
+          const text = flowText(f);
+          if (wanted.has(text)) have.add(text);
+          else conn.send(flowMod(conn.nextXid(), { ...f, cookie: CORE_COOKIE, cookieMask: all, command: FlowModCommand.DELETE_STRICT }));
+        }),
+    );
+    for (const [text, f] of wanted) if (!have.has(text)) conn.send(flowMod(conn.nextXid(), { ...f, cookie: CORE_COOKIE, cookieMask: 0n, command: FlowModCommand.ADD }));
     await conn.barrier();
   }
 
