@@ -90,6 +90,11 @@ test('agent: every step of a delta leaves no dangling reference in the data plan
     async read(): Promise<InstalledState> {
       return { ...(await this.soft.read()), transportPaths: [...this.paths.values()] };
     }
+    portStates(names: readonly string[]) {
+      return this.soft.portStates(names);
+    }
+    onPortChange(): void {}
+    readonly signalsPortChanges = true;
     async apply(changes: readonly DesiredStateChange[]): Promise<ChangeFailure[]> {
       for (const [index, c] of changes.entries()) {
         const e = (c.kind === ChangeKind.CHANGE_KIND_DELETE ? c.previous : c.entry)!.entry!;

@@ -11,6 +11,7 @@ import {
   type WatchDesiredStateResponse,
 } from '../common/gen/proto/l3vpn/v1/agent.js';
 import type { Agent, AgentLog } from './agent.js';
+import type { LinkMonitor } from './liveness.js';
 
 export interface ControllerLinkOptions {
   agent: Agent;
@@ -28,6 +29,8 @@ export interface ControllerLinkOptions {
   /** Test hook: called after each message handled, each loss and each report. */
   onEvent?: (event: LinkEvent) => void;
   metrics?: LinkMetrics;
+  /** Port and core link state to report; its changes are reported at once (the monitor's onChange calls reportNow). */
+  liveness?: LinkMonitor;
 }
 
 /** What the link tells the agent's metrics (metrics.ts). */
@@ -65,6 +68,7 @@ export class ControllerLink {
   }
 
   start(): void {
+    void this.o.liveness?.watch(this.o.agent.desiredState());
     this.watch(this.o.agent.generation);
     this.resyncTimer = setInterval(() => this.enqueue(() => this.periodic()), this.o.resyncMs);
     this.resyncTimer.unref();
@@ -144,6 +148,7 @@ export class ControllerLink {
       // A stream that starts with a delta is a reconnect: still check what is really installed.
       if (firstOnStream) await this.reconcile('reconnect');
     }
+    await this.o.liveness?.watch(this.o.agent.desiredState());
     this.report();
   }
 
@@ -165,6 +170,7 @@ export class ControllerLink {
   private async periodic(): Promise<void> {
     if (!this.o.agent.hasState) return;
     await this.reconcile('periodic');
+    await this.o.liveness?.refresh();
     this.report();
   }
 
@@ -176,6 +182,11 @@ export class ControllerLink {
     this.o.onEvent?.({ type: 'reconciled', changes: r.changes });
   }
 
+  /** A port or core link changed: tells the controller now, not on the next pass. */
+  reportNow(): void {
+    if (this.streaming) this.report();
+  }
+
   /** Sends the agent's status; reports asked for while one is in flight coalesce into one. */
   private report(): void {
     if (this.stopped) return;
@@ -183,7 +194,7 @@ export class ControllerLink {
       this.reportAgain = true;
       return;
     }
-    const r = this.o.agent.report();
+    const r = { ...this.o.agent.report(), ...this.o.liveness?.report() };
     this.reporting = this.send(r).finally(() => {
       this.reporting = undefined;
       if (this.reportAgain) {

@@ -5,6 +5,7 @@
 import type {
   DesiredStateChange,
   LfibEntry,
+  PortState,
   TransportPath,
   VrfInstance,
   VrfRoute,
@@ -57,6 +58,42 @@ export interface Driver {
    * order already keeps dependants after what they depend on.
    */
   apply(changes: readonly DesiredStateChange[]): Promise<ChangeFailure[]>;
+  /**
+   * The operational state of each named interface now, in the data plane's
+   * words ("no such port", "link down", "administratively down").
+   */
+  portStates(interfaces: readonly string[]): Promise<PortState[]>;
+  /** `fn` runs when the data plane signals that a port changed (OVS PORT_STATUS). */
+  onPortChange(fn: () => void): void;
+  /** Whether onPortChange tells every change; when false the agent reads port states every agent.port-poll-ms. */
+  readonly signalsPortChanges: boolean;
+  /** Datagrams to and from the node's own core link addresses through the data plane (BFD); absent when the driver cannot carry them. */
+  readonly coreIo?: CoreIo;
   /** Releases connections; leaves the installed state in place (headless forwarding). */
   close(): Promise<void>;
+}
+
+/** A UDP datagram on a core link, sent or received by the agent itself. */
+export interface CoreDatagram {
+  /** The core interface (as the desired state names it). */
+  interface: string;
+  source: string;
+  destination: string;
+  sourcePort: number;
+  destinationPort: number;
+  /** IP TTL: set on sending, as received on receiving (RFC 5881 §5 GTSM). */
+  ttl: number;
+  payload: Uint8Array;
+}
+
+/**
+ * The agent's own UDP on core links, as a router's control plane sends and
+ * receives through its forwarding plane: the datagrams travel over the
+ * link itself, so they prove that it forwards.
+ */
+export interface CoreIo {
+  /** Receive datagrams to `port` at these local addresses on these interfaces (and answer ARP for them); replaces the previous set. */
+  bind(bindings: readonly { interface: string; address: string }[], port: number): Promise<void>;
+  send(d: CoreDatagram): void;
+  onDatagram(fn: (d: CoreDatagram) => void): void;
 }

@@ -8,6 +8,7 @@ import type { RunningService } from '../common/service.js';
 import { Agent } from './agent.js';
 import { ControllerLink } from './controller-link.js';
 import { agentMetrics } from './metrics.js';
+import { LinkMonitor } from './liveness.js';
 import type { Driver } from './driver.js';
 import { DEFAULT_ROUTE_PROTOCOL, LinuxDriver } from './drivers/linux/driver.js';
 import { LocalRunner } from './drivers/linux/runner.js';
@@ -49,6 +50,11 @@ export const agentSettings: SettingSpec[] = [
     max: 255,
     description: 'linux driver: route protocol number (rt_protos) marking the routes and MPLS routes the agent owns; none of the node’s routing daemons may use it',
   },
+  { key: 'agent.bfd', type: 'boolean', default: true, description: 'run BFD (RFC 5880 asynchronous mode, RFC 5881 single hop) on every numbered core link the driver can carry it on (ovs)' },
+  { key: 'agent.bfd-min-tx-ms', type: 'integer', default: 300, min: 10, max: 60_000, description: 'BFD desired minimum transmit interval once the session is Up (before: 1 s, RFC 5880 §6.8.3)' },
+  { key: 'agent.bfd-min-rx-ms', type: 'integer', default: 300, min: 10, max: 60_000, description: 'BFD required minimum receive interval' },
+  { key: 'agent.bfd-multiplier', type: 'integer', default: 3, min: 1, max: 255, description: 'BFD detection multiplier: the neighbour is down after this many intervals without a packet' },
+  { key: 'agent.port-poll-ms', type: 'integer', default: 1000, min: 100, max: 60_000, description: 'how often port states are read on a driver that does not signal port changes (linux)' },
   { key: 'agent.reconnect-max-seconds', type: 'integer', default: 30, min: 1, max: 3600, description: 'largest delay between attempts to reach the controller' },
 ];
 
@@ -107,6 +113,19 @@ export async function startAgent(settings: Settings, log: Logger): Promise<Runni
   const agent = new Agent({ node, driver, store: new StateFile(String(settings['agent.state-dir'])), log });
   const restored = await agent.start();
   let link: ControllerLink | undefined;
+  const liveness = new LinkMonitor({
+    driver,
+    bfd: settings['agent.bfd']
+      ? {
+          desiredMinTxUs: Number(settings['agent.bfd-min-tx-ms']) * 1000,
+          requiredMinRxUs: Number(settings['agent.bfd-min-rx-ms']) * 1000,
+          detectMult: Number(settings['agent.bfd-multiplier']),
+        }
+      : undefined,
+    log,
+    portPollMs: Number(settings['agent.port-poll-ms']),
+    onChange: () => link?.reportNow(),
+  });
   const metrics = agentMetrics(agent, () => link?.connected ?? false);
   link = new ControllerLink({
     agent,
@@ -117,6 +136,7 @@ export async function startAgent(settings: Settings, log: Logger): Promise<Runni
     metrics: metrics.link,
     resyncMs: Number(settings['agent.resync-seconds']) * 1000,
     backoff: { initialMs: 500, maxMs: Number(settings['agent.reconnect-max-seconds']) * 1000 },
+    liveness,
   });
   link.start();
   log.info({ node, driver: driver.name, restored, generation: agent.generation, controller: settings['agent.controller'] }, 'agent started');
@@ -126,6 +146,7 @@ export async function startAgent(settings: Settings, log: Logger): Promise<Runni
     checks: [{ name: 'driver', check: async () => void (await driver.read(agent.desiredState())) }],
     stop: async () => {
       await link!.stop();
+      liveness.close();
       await agent.flush();
       await driver.close();
     },

@@ -9,6 +9,7 @@ import {
   VpnNodeTransport,
   VpnTopology,
   type Link as PbLink,
+  LinkOperStatus,
   type Node as PbNode,
   type NodePlan as PbNodePlan,
   type Plan,
@@ -111,7 +112,17 @@ export function linkFromPb(l: PbLink): LinkSpec {
 
 export function linkToPb(l: LinkView): PbLink {
   const end = (e: LinkView['a']) => ({ node: e.node, interface: e.interface, address: e.address ?? '' });
-  return { id: l.id, a: end(l.a), b: end(l.b), igpMetric: l.igpMetric, meta: meta(l) };
+  const oper = { unknown: LinkOperStatus.LINK_OPER_STATUS_UNSPECIFIED, up: LinkOperStatus.LINK_OPER_STATUS_UP, down: LinkOperStatus.LINK_OPER_STATUS_DOWN }[l.operStatus];
+  return {
+    id: l.id,
+    a: end(l.a),
+    b: end(l.b),
+    igpMetric: l.igpMetric,
+    meta: meta(l),
+    operStatus: oper,
+    operReason: l.operReason ?? '',
+    operChangeTime: l.operChangedAt ? new Date(l.operChangedAt) : undefined,
+  };
 }
 
 export function vpnFromPb(v: PbVpn): VpnSpec {

@@ -16,6 +16,8 @@ import { IntentService } from './intent/intent-service.js';
 import { NodeAllocator } from './reconcile/allocator.js';
 import { labelsApi } from './reconcile/labels-client.js';
 import { redisConnection, ReconcileQueue } from './reconcile/queue.js';
+import { LinkLivenessTracker } from './links/link-liveness.js';
+import type { DampingSettings } from './links/oper-state.js';
 import { NodeReconciler } from './reconcile/reconciler.js';
 import { Planner } from './reconcile/plan.js';
 import { SimulatedVpnRouting } from './routes/simulated-routing.js';
@@ -106,7 +108,33 @@ export const vpnSettings: SettingSpec[] = [
   },
   { key: 'vpn.outbox-relay-ms', type: 'integer', default: 2000, min: 100, max: 600_000, description: 'how often unsent outbox rows are queued again' },
   { key: 'vpn.idempotency-hours', type: 'integer', default: 24, min: 1, max: 720, description: 'how long an Idempotency-Key and its response are kept' },
+  {
+    key: 'vpn.link-hold-down-ms',
+    type: 'integer',
+    default: 2000,
+    min: 0,
+    max: 3_600_000,
+    description: 'how long a core link that came back up must stay up before transport paths use it again',
+  },
+  { key: 'vpn.link-flap-half-life-seconds', type: 'integer', default: 60, min: 1, max: 86_400, description: 'half-life of a core link’s flap penalty (1000 per flap, RFC 2439 style)' },
+  { key: 'vpn.link-flap-suppress', type: 'integer', default: 2500, min: 1, max: 1_000_000, description: 'flap penalty above which a link that came back is suppressed (held down) ...' },
+  { key: 'vpn.link-flap-reuse', type: 'integer', default: 750, min: 1, max: 1_000_000, description: '... until its penalty has decayed to this' },
+  { key: 'vpn.link-max-hold-down-seconds', type: 'integer', default: 600, min: 1, max: 86_400, description: 'the longest a core link that is up is held down' },
 ];
+
+/** The flap damping of core links, from the vpn.link-* settings. */
+export function dampingSettings(settings: Settings): DampingSettings {
+  const suppress = Number(settings['vpn.link-flap-suppress']);
+  const reuse = Number(settings['vpn.link-flap-reuse']);
+  if (reuse >= suppress) throw new ConfigError('vpn.link-flap-reuse must be below vpn.link-flap-suppress');
+  return {
+    holdDownMs: Number(settings['vpn.link-hold-down-ms']),
+    halfLifeMs: Number(settings['vpn.link-flap-half-life-seconds']) * 1000,
+    suppress,
+    reuse,
+    maxHoldDownMs: Number(settings['vpn.link-max-hold-down-seconds']) * 1000,
+  };
+}
 
 export const redisSettings: SettingSpec[] = [
   { key: 'redis.url', type: 'string', default: 'redis://127.0.0.1:6379', description: 'Redis URL (job queues)', secret: true },
@@ -176,6 +204,13 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
   const speakerSweep = bgp ? new SpeakerSweep({ routing, prisma: db.prisma, enqueue: (nodes) => wakeNodes(db.prisma, queue, nodes, Date.now()), log }) : undefined;
   speakerSweep?.start(Number(settings['vpn.speaker-sweep-seconds']) * 1000);
   const onReport = originateAfterInstall ? wakeOnInstall((nodes) => wakeNodes(db.prisma, queue, nodes, Date.now()), (err, node) => log.warn({ err: err.message, node }, 'reconcile after an agent report not queued')) : undefined;
+  const linkLiveness = new LinkLivenessTracker({
+    prisma: db.prisma,
+    settings: dampingSettings(settings),
+    log,
+    wake: (nodes) => wakeNodes(db.prisma, queue, nodes, Date.now()),
+    onChange: (link, status) => metrics.linkOperChanges.inc({ link, status }),
+  });
   const planner = new Planner(labels, store);
   const intents = new IntentService(db.prisma, queue, vrfRoutesSource(bgp), log, planner);
   const events = new DesiredStateEvents(String(settings['database.url']), log);
@@ -214,6 +249,7 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
   const purge = setInterval(() => void idempotency.purgeExpired().catch(() => {}), 3600_000).unref();
 
   const metrics = vpnMetrics(db.pool, queue);
+  await linkLiveness.start();
   const concurrency = Number(settings['vpn.worker-concurrency']);
   const worker = concurrency
     ? startReconcileWorker({
@@ -235,7 +271,7 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
   await app.listen({ host: listen.host, port: listen.port });
   const httpPort = (app.server.address() as { port: number }).port;
   log.info({ listen: String(settings['vpn.listen']), port: httpPort }, 'REST API listening');
-  const grpc = await startGrpcServer({ listen: String(settings['vpn.grpc-listen']), services: [vpnGrpcService({ intents, tokens, log }), agentGrpcService({ prisma: db.prisma, store, events, log, onReport, tls })],
+  const grpc = await startGrpcServer({ listen: String(settings['vpn.grpc-listen']), services: [vpnGrpcService({ intents, tokens, log }), agentGrpcService({ prisma: db.prisma, store, events, log, onReport, tls, links: linkLiveness })],
     log,
     tls,
     metrics: metrics.registry,
@@ -260,6 +296,7 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
     store,
     stop: async (graceMs) => {
       clearInterval(purge);
+      linkLiveness.stop();
       clearInterval(sweep);
       vrfWatch?.stop();
       await speakerSweep?.stop();

@@ -84,9 +84,16 @@ export function vpnMetrics(db: Queryable, queue: ReconcileQueue) {
       for (const r of await nodes()) if (r.applied !== null) this.set({ node: r.node }, Math.max(0, Number(r.desired ?? 0) - Number(r.applied)));
     },
   });
+  const linkOperChanges = new Counter({
+    name: 'l3vpn_vpn_link_oper_changes_total',
+    help: 'Core links going operationally down (port or BFD down) or up again (after their hold-down), seen by this process',
+    labelNames: ['link', 'status'],
+    registers: [registry],
+  });
   return {
     registry,
     reconcile,
+    linkOperChanges,
     observeHttp: (labels: { route: string; method: string; status: string }, seconds: number) => http.observe(labels, seconds),
   };
 }

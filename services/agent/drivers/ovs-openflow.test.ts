@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { decodeUdpFrame, encodeUdpFrame } from './ovs/udp-frame.js';
 import assert from 'node:assert/strict';
 import {
   bundleAdd,
@@ -9,6 +10,8 @@ import {
   decodeHeader,
   decodeMultipart,
   decodePortDescs,
+  decodePortStatus,
+  PortReason,
   flowMod,
   FlowModCommand,
   flowText,
@@ -91,5 +94,42 @@ test('openflow: ERROR, multipart and port descriptions decode', () => {
   reply.set(port, 16);
   const mp = decodeMultipart(reply);
   assert.deepEqual([mp.type, mp.more], [13, true]);
-  assert.deepEqual(decodePortDescs(mp.body), [{ port: 3, mac: Uint8Array.of(2, 0, 0, 0, 0, 7), name: 'pe1-core0' }]);
+  assert.deepEqual(decodePortDescs(mp.body), [{ port: 3, mac: Uint8Array.of(2, 0, 0, 0, 0, 7), name: 'pe1-core0', adminDown: false, linkDown: false }]);
+  // §7.2.1 config OFPPC_PORT_DOWN and state OFPPS_LINK_DOWN; a PORT_STATUS (§7.4.3) carries the same ofp_port.
+  new DataView(port.buffer).setUint32(32, 1);
+  new DataView(port.buffer).setUint32(36, 1);
+  const status = new Uint8Array(16 + 64);
+  status.set([4, MsgType.PORT_STATUS]);
+  new DataView(status.buffer).setUint16(2, status.length);
+  status[8] = PortReason.MODIFY;
+  status.set(port, 16);
+  assert.deepEqual(decodePortStatus(status), {
+    reason: PortReason.MODIFY,
+    port: { port: 3, mac: Uint8Array.of(2, 0, 0, 0, 0, 7), name: 'pe1-core0', adminDown: true, linkDown: true },
+  });
+});
+
+test('udp frames: what encodeUdpFrame builds decodes back, with valid IPv4 and UDP checksums', () => {
+  const f = {
+    srcMac: Uint8Array.of(2, 0, 0, 0, 0, 1),
+    dstMac: Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff),
+    source: '10.0.0.0',
+    destination: '10.0.0.1',
+    ttl: 255,
+    sourcePort: 49152,
+    destinationPort: 3784,
+    payload: Uint8Array.of(0x20, 0x40, 3, 24),
+  };
+  const b = encodeUdpFrame(f);
+  assert.deepEqual(decodeUdpFrame(b), f);
+  const sum = (from: number, to: number, initial = 0) => {
+    let s = initial;
+    for (let i = from; i < to; i += 2) s += (b[i]! << 8) | (i + 1 < to ? b[i + 1]! : 0);
+    while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+    return s;
+  };
+  assert.equal(sum(14, 34), 0xffff, 'IPv4 header checksum');
+  const udpLength = b.length - 34;
+  assert.equal(sum(34, b.length, sum(26, 34) + 17 + udpLength), 0xffff, 'UDP checksum with the pseudo-header');
+  assert.equal(decodeUdpFrame(b.subarray(0, 30)), undefined, 'short frames are not datagrams');
 });

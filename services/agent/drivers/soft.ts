@@ -13,6 +13,7 @@ import {
 } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import { vrfRouteKey } from '../../common/desired-state/index.js';
 import { MAX_LABEL, MIN_UNRESERVED_LABEL, RESERVED_TABLE_IDS } from '../../common/desired-state/types.js';
+import type { PortState } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import type { ChangeFailure, Driver, InstalledState } from '../driver.js';
 import { PrefixTable } from './lpm.js';
 
@@ -68,6 +69,7 @@ function checkLabel(label: number, what: string): void {
 export class SoftDriver implements Driver {
   readonly name = 'soft';
   readonly programsTransportPaths = false;
+  readonly signalsPortChanges = true;
   private readonly vrfs = new Map<string, VrfInstance>();
   private readonly routes = new Map<string, VrfRoute>();
   private readonly fibs = new Map<string, PrefixTable<VrfRoute>>();
@@ -97,6 +99,28 @@ export class SoftDriver implements Driver {
       }
     });
     return failures;
+  }
+
+  /** Ports set down (tests); every other port is up. */
+  private readonly downPorts = new Map<string, string>();
+  private readonly portListeners: (() => void)[] = [];
+
+  /** Sets a port's operational state, as a cable pulled or put back would. */
+  setPort(name: string, up: boolean, reason = 'link down'): void {
+    if (up) this.downPorts.delete(name);
+    else this.downPorts.set(name, reason);
+    for (const fn of this.portListeners) fn();
+  }
+
+  async portStates(interfaces: readonly string[]): Promise<PortState[]> {
+    return interfaces.map((name) => {
+      const reason = this.downPorts.get(name);
+      return { interface: name, up: reason === undefined, reason: reason ?? '' };
+    });
+  }
+
+  onPortChange(fn: () => void): void {
+    this.portListeners.push(fn);
   }
 
   async close(): Promise<void> {}

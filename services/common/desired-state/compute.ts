@@ -317,6 +317,14 @@ export function computeNodeDesiredState(
     nodeSidIndex: sr ? node.sidIndex : undefined,
     nodeSidLabel: sr && node.sidIndex !== undefined ? node.srgbBase + node.sidIndex : undefined,
     penultimateHopPopping: true,
+    coreLinks: node.coreLinks.map((l) => ({
+      link: l.link,
+      interface: l.localInterface,
+      address: l.localAddress,
+      neighborNode: l.neighbor,
+      neighborInterface: l.neighborInterface,
+      neighborAddress: l.neighborAddress,
+    })),
   };
 
   const lfib = new Map<number, LfibEntry>();

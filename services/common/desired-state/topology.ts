@@ -32,6 +32,20 @@ export interface TopologyNode {
   readonly transport: 'sr' | 'external';
   /** Core-facing interface names, for conflict checks with sites. */
   readonly coreInterfaces: ReadonlySet<string>;
+  /** Every inventory link of the node, up or down, by local interface. */
+  readonly coreLinks: readonly TopologyCoreLink[];
+}
+
+/** One end's view of an inventory link. */
+export interface TopologyCoreLink {
+  readonly link: string;
+  readonly localInterface: string;
+  /** With its length; '' when unnumbered. */
+  readonly localAddress: string;
+  readonly neighbor: string;
+  readonly neighborInterface: string;
+  /** Without its length; '' when unnumbered. */
+  readonly neighborAddress: string;
 }
 
 /** One direction of a link, seen from its local node. */
@@ -74,7 +88,7 @@ function checkName(v: unknown, field: string): string {
   return v;
 }
 
-export function validateNode(n: InventoryNode, i: number): Omit<TopologyNode, 'index' | 'coreInterfaces'> {
+export function validateNode(n: InventoryNode, i: number): Omit<TopologyNode, 'index' | 'coreInterfaces' | 'coreLinks'> {
   const f = `inventory.nodes[${i}]`;
   const id = checkName(n.id, `${f}.id`);
   if (n.role !== 'PE' && n.role !== 'P') throw new DesiredStateError("must be 'PE' or 'P'", `${f}.role`);
@@ -143,7 +157,8 @@ export function buildTopology(inventory: Inventory): Topology {
   // Index nodes in id order so that everything derived is independent of input order.
   const order = raw.map((_, i) => i).sort((x, y) => compareStrings(raw[x]!.id, raw[y]!.id));
   const coreInterfaces = raw.map(() => new Set<string>());
-  const nodes: TopologyNode[] = order.map((src, index) => ({ ...raw[src]!, index, coreInterfaces: coreInterfaces[src]! }));
+  const coreLinks = raw.map((): TopologyCoreLink[] => []);
+  const nodes: TopologyNode[] = order.map((src, index) => ({ ...raw[src]!, index, coreInterfaces: coreInterfaces[src]!, coreLinks: coreLinks[src]! }));
   const byId = new Map<string, TopologyNode>();
   const byAddress = new Map<string, TopologyNode>();
   const sids = new Map<number, TopologyNode>();
@@ -183,15 +198,30 @@ export function buildTopology(inventory: Inventory): Topology {
       const ifs = node.coreInterfaces as Set<string>;
       if (ifs.has(ifName)) throw new DesiredStateError(`interface '${ifName}' of '${node.id}' is on two links`, `${ef}.interface`);
       ifs.add(ifName);
-      const address = end.address === undefined || end.address === '' ? '' : parseInterfaceAddress(end.address, `${ef}.address`).address;
-      return { node, ifName, address };
+      const withLength = end.address === undefined || end.address === '' ? '' : end.address;
+      const address = withLength ? parseInterfaceAddress(withLength, `${ef}.address`).address : '';
+      return { node, ifName, address, withLength };
     });
     const [a, b] = ends as [(typeof ends)[0], (typeof ends)[0]];
     if (a.node === b.node) throw new DesiredStateError('a link must join two different nodes', f);
+    const id = link.id ?? `${a.node.id}:${a.ifName}-${b.node.id}:${b.ifName}`;
+    for (const [x, y] of [[a, b], [b, a]] as const) {
+      (x.node.coreLinks as TopologyCoreLink[]).push({
+        link: id,
+        localInterface: x.ifName,
+        localAddress: x.withLength,
+        neighbor: y.node.id,
+        neighborInterface: y.ifName,
+        neighborAddress: y.address,
+      });
+    }
+    // Operationally down: watched (above) but not used by any path.
+    if (link.down) return;
     if (a.node.transport !== 'sr' || b.node.transport !== 'sr') return;
     adjacencies[a.node.index]!.push({ neighbor: b.node.index, localInterface: a.ifName, neighborAddress: b.address, metric });
     adjacencies[b.node.index]!.push({ neighbor: a.node.index, localInterface: b.ifName, neighborAddress: a.address, metric });
   });
+  for (const list of coreLinks) list.sort((x, y) => compareStrings(x.localInterface, y.localInterface));
   for (const list of adjacencies) {
     list.sort((x, y) => x.neighbor - y.neighbor || compareStrings(x.localInterface, y.localInterface));
   }

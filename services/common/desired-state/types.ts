@@ -33,6 +33,10 @@ export interface InventoryLink {
   readonly b: LinkEnd;
   /** IGP metric, the same in both directions: 1 to 16,777,215 (IS-IS wide metric). */
   readonly metric: number;
+  /** The link's inventory id (named to the agents, which watch it). */
+  readonly id?: string;
+  /** Operationally down (port or BFD down, or held down after a flap): no transport path uses it. */
+  readonly down?: boolean;
 }
 
 export interface Inventory {

@@ -48,7 +48,7 @@ const handlers: { [K in ResourceKind]: ResourceHandler<K> } = { node: nodes, lin
 export const RESOURCE_KINDS = Object.keys(handlers) as ResourceKind[];
 export const filtersOf = (kind: ResourceKind | 'vrf'): readonly string[] => (kind === 'vrf' ? ['vpn', 'node', 'status'] : handlers[kind].filters);
 
-const META_FIELDS = ['version', 'status', 'createdAt', 'updatedAt'];
+const META_FIELDS = ['version', 'status', 'createdAt', 'updatedAt', 'operStatus', 'operReason', 'operChangedAt'];
 
 function withoutMeta<T extends object>(value: T): T {
   const out = { ...value } as Record<string, unknown>;

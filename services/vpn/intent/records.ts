@@ -60,6 +60,9 @@ export function linkView(r: Link): LinkView {
     b: compact({ node: r.bNodeId, interface: r.bInterface, address: r.bAddress ?? undefined }),
     igpMetric: r.igpMetric,
     ...meta(r),
+    operStatus: fromDbEnum<LinkView['operStatus']>(r.operStatus),
+    ...(r.operReason ? { operReason: r.operReason } : {}),
+    ...(r.operChangedAt ? { operChangedAt: r.operChangedAt.toISOString() } : {}),
   };
 }
 

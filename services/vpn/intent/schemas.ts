@@ -142,7 +142,20 @@ const linkEnd: Schema = {
 export const linkSchema = resource(
   'Link',
   'A core link between two nodes.',
-  { id: id('link id'), a: linkEnd, b: linkEnd, igpMetric: { type: 'integer', minimum: 1, maximum: 16777215, default: 10 } },
+  {
+    id: id('link id'),
+    a: linkEnd,
+    b: linkEnd,
+    igpMetric: { type: 'integer', minimum: 1, maximum: 16777215, default: 10 },
+    operStatus: {
+      type: 'string',
+      enum: ['unknown', 'up', 'down'],
+      readOnly: true,
+      description: "operational state beside the intended status: down when an end's agent reports its port or BFD session down, or while it is held down after coming back (flap damping); a down link carries no transport path",
+    },
+    operReason: { type: 'string', readOnly: true, description: 'why the link is operationally down, in the agent’s words' },
+    operChangedAt: { type: 'string', format: 'date-time', readOnly: true, description: 'when operStatus last changed' },
+  },
   ['id', 'a', 'b'],
 );
 

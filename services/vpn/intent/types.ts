@@ -95,7 +95,8 @@ export interface SiteSpec {
 }
 
 export type NodeView = NodeSpec & Meta & { name: string; loopback: string; transport: Transport };
-export type LinkView = LinkSpec & Meta & { igpMetric: number };
+export type LinkView = LinkSpec &
+  Meta & { igpMetric: number; operStatus: 'unknown' | 'up' | 'down'; operReason?: string; operChangedAt?: string };
 export type VpnView = VpnSpec &
   Meta & {
     topology: Topology;

@@ -29,7 +29,8 @@ export function inventoryNode(n: Node): InventoryNode {
 
 function inventoryLink(l: Link) {
   const end = (node: string, itf: string, address: string | null) => ({ node, interface: itf, ...(address ? { address } : {}) });
-  return { a: end(l.aNodeId, l.aInterface, l.aAddress), b: end(l.bNodeId, l.bInterface, l.bAddress), metric: l.igpMetric };
+  // An operationally down link stays in the inventory (its agents keep watching it) but carries no path.
+  return { id: l.id, a: end(l.aNodeId, l.aInterface, l.aAddress), b: end(l.bNodeId, l.bInterface, l.bAddress), metric: l.igpMetric, down: l.operStatus === 'DOWN' };
 }
 
 interface Attachment {

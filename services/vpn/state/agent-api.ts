@@ -24,6 +24,7 @@ import type { Logger } from '../../common/logger.js';
 import { certificateNames, verifiedPeer, type TlsMaterial } from '../../common/tls.js';
 import { diffDesiredState } from '../../common/desired-state/index.js';
 import type { DesiredStateEvents } from './desired-state-events.js';
+import type { LinkLivenessTracker } from '../links/link-liveness.js';
 import { isEmptyDelta, type DesiredStateStore } from './desired-state-store.js';
 
 function bearer(md: Metadata): string | undefined {
@@ -64,6 +65,8 @@ export function agentGrpcService(deps: {
   onReport?: ((node: string, appliedGeneration: number, failures: number) => void) | undefined;
   /** The server's TLS settings: client certificates name the node when it asks for them. */
   tls?: TlsMaterial;
+  /** Core link liveness from the reports' port states and links. */
+  links?: LinkLivenessTracker;
 }): GrpcService {
   const { prisma, store, events, log, tls } = deps;
 
@@ -130,6 +133,7 @@ export function agentGrpcService(deps: {
         };
         await prisma.agentStatus.upsert({ where: { nodeId: req.node }, create: { nodeId: req.node, ...data }, update: data });
         deps.onReport?.(req.node, req.appliedGeneration, req.failures.length);
+        await deps.links?.report(req.node, req.ports, req.links);
         return { desiredGeneration: (await store.latest(req.node))?.generation ?? 0 };
       })(call, callback),
   };

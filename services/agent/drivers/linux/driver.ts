@@ -9,6 +9,7 @@
 // route protocol number (rt_protos style, default 76), the VLAN
 // subinterfaces and addresses of interfaces bound to its VRFs. Everything
 // else on the node is neither read as an entry nor touched.
+import type { PortState } from '../../../common/gen/proto/l3vpn/v1/agent.js';
 import {
   ChangeKind,
   type DesiredStateChange,
@@ -87,6 +88,7 @@ const canonicalAddresses = (i: VrfInterface) => i.addresses.map((a) => parseInte
 export class LinuxDriver implements Driver {
   readonly name = 'linux';
   readonly programsTransportPaths = false;
+  readonly signalsPortChanges = false;
   private readonly runner: CommandRunner;
   private readonly protocol: number;
   private links = new Map<string, KernelLink>();
@@ -410,6 +412,22 @@ export class LinuxDriver implements Driver {
       }
     }
   }
+
+  /** From `ip -j link`: up when the device is administratively up and has carrier (operstate UP, or UNKNOWN for devices without one). */
+  async portStates(interfaces: readonly string[]): Promise<PortState[]> {
+    const links = JSON.parse((await this.ip('link', 'show')) || '[]') as { ifname: string; flags?: string[]; operstate?: string }[];
+    const byName = new Map(links.map((l) => [l.ifname, l]));
+    return interfaces.map((name) => {
+      const l = byName.get(name);
+      if (!l) return { interface: name, up: false, reason: 'no such device' };
+      if (!l.flags?.includes('UP')) return { interface: name, up: false, reason: 'administratively down' };
+      if (l.flags.includes('NO-CARRIER') || (l.operstate !== 'UP' && l.operstate !== 'UNKNOWN')) return { interface: name, up: false, reason: `link down (${(l.operstate ?? 'no carrier').toLowerCase()})` };
+      return { interface: name, up: true, reason: '' };
+    });
+  }
+
+  /** No link notifications through the runner: the agent reads port states on its own timer. */
+  onPortChange(): void {}
 
   async close(): Promise<void> {}
 }

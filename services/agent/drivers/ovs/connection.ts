@@ -2,7 +2,7 @@
 // or tcp:host:port). Messages are streamed without waiting for each other
 // (a barrier says when the ones before it are done, OpenFlow 1.3.5 §6.2),
 // errors are kept by xid so a batch can name what failed, echo requests are
-// answered.
+// answered, asynchronous messages (packet-in, port status) go to onAsync.
 import { connect, type Socket } from 'node:net';
 import {
   barrierRequest,
@@ -63,6 +63,8 @@ export class OpenFlowConnection {
   private queuedBytes = 0;
   private closedError: Error | undefined;
   datapathId = 0n;
+  /** Asynchronous messages of the switch (PACKET_IN, PORT_STATUS; see setConfig in openflow.ts). */
+  onAsync: ((type: MsgType, msg: Uint8Array) => void) | undefined;
   private helloSeen!: () => void;
   private readonly hello = new Promise<void>((resolve) => (this.helloSeen = resolve));
 
@@ -228,6 +230,10 @@ export class OpenFlowConnection {
         this.pending.delete(h.xid);
         p.reject(new OpenFlowError(e));
       } else this.errors.set(h.xid, e);
+      return;
+    }
+    if (h.type === MsgType.PACKET_IN || h.type === MsgType.PORT_STATUS) {
+      this.onAsync?.(h.type, msg);
       return;
     }
     const p = this.pending.get(h.xid);

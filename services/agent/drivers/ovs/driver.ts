@@ -15,11 +15,12 @@ import {
   type DesiredStateChange,
   type DesiredStateEntry,
   type LfibEntry,
+  type PortState,
   type VrfInstance,
   type VrfRoute,
 } from '../../../common/gen/proto/l3vpn/v1/agent.js';
 import { vrfRouteKey } from '../../../common/desired-state/index.js';
-import type { ChangeFailure, Driver, InstalledState } from '../../driver.js';
+import type { ChangeFailure, CoreDatagram, CoreIo, Driver, InstalledState } from '../../driver.js';
 import { describeError, OpenFlowConnection, OpenFlowError } from './connection.js';
 import {
   BUNDLE_ATOMIC,
@@ -30,21 +31,30 @@ import {
   bytesUint,
   decodeFlowStats,
   decodeMultipart,
+  decodePacketIn,
   decodePortDescs,
+  decodePortStatus,
   flowMod,
   FlowModCommand,
   flowStatsRequest,
   flowText,
   forEachFlowStats,
+  MsgType,
   OxmField,
   packetOut,
+  type PortDesc,
+  PortReason,
   portDescRequest,
+  setConfig,
 } from './openflow.js';
+import { BROADCAST_MAC, decodeUdpFrame, encodeUdpFrame } from './udp-frame.js';
 import { type CeNeighbour, NeighbourResolver, neighbourKey, neighbourKeyOf } from './neighbours.js';
 import {
   AGENT_COOKIE,
   AGENT_COOKIE_MASK,
   baseFlows,
+  CORE_COOKIE,
+  coreFlows,
   DEFAULT_TABLES,
   flowOwner,
   type FlowSpec,
@@ -118,10 +128,17 @@ const decodeEntry = (entry: Uint8Array): FlowSpec => decodeFlowStats(entry)[0]!;
 export class OvsDriver implements Driver {
   readonly name = 'ovs';
   readonly programsTransportPaths = false;
+  readonly signalsPortChanges = true;
   private conn: OpenFlowConnection | undefined;
   private readonly tables: PipelineTables;
   private readonly atomic: boolean;
-  private readonly ports = new Map<string, { port: number; mac: Uint8Array }>();
+  private readonly ports = new Map<string, PortDesc>();
+  private readonly portListeners: (() => void)[] = [];
+  private readonly datagramListeners: ((d: CoreDatagram) => void)[] = [];
+  /** The core addresses the agent receives datagrams at (re-installed after a reconnect). */
+  private coreBindings: { bindings: { interface: string; address: string }[]; port: number } | undefined;
+  /** Neighbours' MACs on core ports, learnt from their datagrams (broadcast until then). */
+  private readonly coreNeighbourMacs = new Map<string, Uint8Array>();
   private readonly vrfTables = new Map<string, number>();
   /** VRFs installed: the attachments the neighbour resolver asks CEs on. */
   private readonly vrfs = new Map<string, VrfInstance>();
@@ -196,10 +213,109 @@ export class OvsDriver implements Driver {
     if (this.conn && !this.conn.closed) return this.conn;
     const conn = await OpenFlowConnection.open(this.options.target);
     this.conn = conn;
+    conn.onAsync = (type, msg) => this.asyncMessage(type, msg);
+    // Port status and packet-ins come to this (service) connection only once asked for.
+    conn.send(setConfig(conn.nextXid()));
     await this.refreshPorts(conn);
     for (const f of baseFlows(this.tables)) conn.send(flowMod(conn.nextXid(), { ...f, cookie: AGENT_COOKIE, cookieMask: 0n, command: FlowModCommand.ADD }));
     await conn.barrier();
+    if (this.coreBindings) await this.installCoreFlows(conn);
+    // Ports may have changed while the connection was down.
+    for (const fn of this.portListeners) fn();
     return conn;
+  }
+
+  private asyncMessage(type: MsgType, msg: Uint8Array): void {
+    if (type === MsgType.PORT_STATUS) {
+      const ps = decodePortStatus(msg);
+      if (!ps) return;
+      if (ps.reason === PortReason.DELETE) this.ports.delete(ps.port.name);
+      else this.ports.set(ps.port.name, ps.port);
+      // A core port added after its binding: its ARP and BFD flows now have a port number.
+      const conn = this.conn;
+      if (ps.reason === PortReason.ADD && this.coreBindings && conn && !conn.closed) void this.installCoreFlows(conn).catch(() => undefined);
+      for (const fn of this.portListeners) fn();
+    } else if (type === MsgType.PACKET_IN) {
+      const pin = decodePacketIn(msg);
+      if (!pin || pin.cookie !== CORE_COOKIE || pin.inPort === undefined) return;
+      const name = [...this.ports.values()].find((p) => p.port === pin.inPort)?.name;
+      const prefix = this.options.portPrefix ?? '';
+      if (!name?.startsWith(prefix)) return;
+      const udp = decodeUdpFrame(pin.frame);
+      if (!udp) return;
+      const itf = name.slice(prefix.length);
+      this.coreNeighbourMacs.set(itf, udp.srcMac);
+      const d: CoreDatagram = { interface: itf, source: udp.source, destination: udp.destination, sourcePort: udp.sourcePort, destinationPort: udp.destinationPort, ttl: udp.ttl, payload: udp.payload };
+      for (const fn of this.datagramListeners) fn(d);
+    }
+  }
+
+  /** Makes the "LB" flows those of the bindings: only what differs is touched, so a rebind with the same set changes nothing. */
+  private async installCoreFlows(conn: OpenFlowConnection): Promise<void> {
+    const all = (1n << 64n) - 1n;
+    const { bindings, port } = this.coreBindings ?? { bindings: [], port: 0 };
+    const wanted = new Map<string, FlowSpec>();
+    for (const b of bindings) {
+      try {
+        for (const f of coreFlows(b, port, this.ctx, this.tables)) wanted.set(flowText(f), f);
+      } catch (err) {
+        if (!(err instanceof PipelineError)) throw err;
+        // No such port yet: bound when the port appears (PORT_STATUS ADD).
+      }
+    }
+    const have = new Set<string>();
+    await conn.stream(
+      (xid) => flowStatsRequest(xid, CORE_COOKIE, all),
+      (part) =>
+        forEachFlowStats(decodeMultipart(part).body, (f) => {
+          const text = flowText(f);
+          if (wanted.has(text)) have.add(text);
+          else conn.send(flowMod(conn.nextXid(), { ...f, cookie: CORE_COOKIE, cookieMask: all, command: FlowModCommand.DELETE_STRICT }));
+        }),
+    );
+    for (const [text, f] of wanted) if (!have.has(text)) conn.send(flowMod(conn.nextXid(), { ...f, cookie: CORE_COOKIE, cookieMask: 0n, command: FlowModCommand.ADD }));
+    await conn.barrier();
+  }
+
+  readonly coreIo: CoreIo = {
+    bind: async (bindings, port) => {
+      this.coreBindings = { bindings: [...bindings], port };
+      const conn = await this.connection();
+      await this.installCoreFlows(conn);
+    },
+    send: (d) => {
+      const conn = this.conn;
+      const port = this.port(d.interface);
+      if (!conn || conn.closed || !port) return;
+      const frame = encodeUdpFrame({
+        srcMac: port.mac,
+        dstMac: this.coreNeighbourMacs.get(d.interface) ?? BROADCAST_MAC,
+        source: d.source,
+        destination: d.destination,
+        ttl: d.ttl,
+        sourcePort: d.sourcePort,
+        destinationPort: d.destinationPort,
+        payload: d.payload,
+      });
+      conn.send(packetOut(conn.nextXid(), [{ type: 'output', port: port.port }], frame));
+      conn.flush();
+    },
+    onDatagram: (fn) => void this.datagramListeners.push(fn),
+  };
+
+  async portStates(interfaces: readonly string[]): Promise<PortState[]> {
+    await this.connection();
+    return interfaces.map((name) => {
+      const p = this.port(name);
+      if (!p) return { interface: name, up: false, reason: 'no such port on the bridge' };
+      if (p.adminDown) return { interface: name, up: false, reason: 'administratively down' };
+      if (p.linkDown) return { interface: name, up: false, reason: 'link down' };
+      return { interface: name, up: true, reason: '' };
+    });
+  }
+
+  onPortChange(fn: () => void): void {
+    this.portListeners.push(fn);
   }
 
   async connect(): Promise<this> {
@@ -210,7 +326,7 @@ export class OvsDriver implements Driver {
   private async refreshPorts(conn: OpenFlowConnection): Promise<void> {
     const parts = await conn.request(portDescRequest);
     this.ports.clear();
-    for (const part of parts) for (const p of decodePortDescs(decodeMultipart(part).body)) this.ports.set(p.name, { port: p.port, mac: p.mac });
+    for (const part of parts) for (const p of decodePortDescs(decodeMultipart(part).body)) this.ports.set(p.name, p);
   }
 
   private flowsFor(e: Entry): FlowSpec[] {

@@ -15,6 +15,9 @@ export const enum MsgType {
   EXPERIMENTER = 4,
   FEATURES_REQUEST = 5,
   FEATURES_REPLY = 6,
+  SET_CONFIG = 9,
+  PACKET_IN = 10,
+  PORT_STATUS = 12,
   PACKET_OUT = 13,
   FLOW_MOD = 14,
   MULTIPART_REQUEST = 18,
@@ -80,7 +83,9 @@ export const enum OxmField {
   ETH_SRC = 4,
   ETH_TYPE = 5,
   VLAN_VID = 6,
+  IP_PROTO = 10,
   IPV4_DST = 12,
+  UDP_DST = 16,
   ARP_OP = 21,
   ARP_SPA = 22,
   ARP_TPA = 23,
@@ -97,7 +102,9 @@ const OXM_SIZE: Record<number, number> = {
   [OxmField.ETH_SRC]: 6,
   [OxmField.ETH_TYPE]: 2,
   [OxmField.VLAN_VID]: 2,
+  [OxmField.IP_PROTO]: 1,
   [OxmField.IPV4_DST]: 4,
+  [OxmField.UDP_DST]: 2,
   [OxmField.ARP_OP]: 2,
   [OxmField.ARP_SPA]: 4,
   [OxmField.ARP_TPA]: 4,
@@ -378,6 +385,20 @@ export interface PortDesc {
   name: string;
   /** The port's Ethernet address (6 bytes). */
   mac: Uint8Array;
+  /** §7.2.1 OFPPC_PORT_DOWN: administratively down. */
+  adminDown: boolean;
+  /** §7.2.1 OFPPS_LINK_DOWN: no physical link present. */
+  linkDown: boolean;
+}
+
+const OFPPC_PORT_DOWN = 1;
+const OFPPS_LINK_DOWN = 1;
+
+/** §7.4.3 ofp_port_reason. */
+export const enum PortReason {
+  ADD = 0,
+  DELETE = 1,
+  MODIFY = 2,
 }
 
 
@@ -516,9 +537,45 @@ export function decodePortDescs(body: Uint8Array): PortDesc[] {
     r.skip(2);
     const nameBytes = r.bytes(16);
     const nul = nameBytes.indexOf(0);
-    out.push({ port, mac, name: Buffer.from(nameBytes.subarray(0, nul < 0 ? 16 : nul)).toString('latin1') });
+    const config = r.u32();
+    const state = r.u32();
+    out.push({
+      port,
+      mac,
+      name: Buffer.from(nameBytes.subarray(0, nul < 0 ? 16 : nul)).toString('latin1'),
+      adminDown: (config & OFPPC_PORT_DOWN) !== 0,
+      linkDown: (state & OFPPS_LINK_DOWN) !== 0,
+    });
   }
   return out;
+}
+
+/** §7.4.3 an OFPT_PORT_STATUS message: why, and the port as it is now. */
+export function decodePortStatus(msg: Uint8Array): { reason: PortReason; port: PortDesc } | undefined {
+  if (msg.length < 16 + 64) return undefined;
+  const port = decodePortDescs(msg.subarray(16, 16 + 64))[0];
+  return port ? { reason: msg[8]! as PortReason, port } : undefined;
+}
+
+/** §7.4.1 an OFPT_PACKET_IN: the port it came in on (from its match) and the frame. */
+export function decodePacketIn(msg: Uint8Array): { inPort: number | undefined; cookie: bigint; frame: Uint8Array } | undefined {
+  if (msg.length < 32) return undefined;
+  const r = new Reader(msg, 8);
+  r.skip(4 + 2 + 1 + 1); // buffer id, total length, reason, table
+  const cookie = r.u64();
+  const match = decodeMatch(r);
+  r.skip(2);
+  const inPort = match.find((m) => m.cls === undefined && m.field === OxmField.IN_PORT);
+  return { inPort: inPort ? Number(bytesUint(inPort.value)) : undefined, cookie, frame: msg.subarray(r.offset) };
+}
+
+/**
+ * §7.3.2 OFPT_SET_CONFIG. A service connection (the bridge's .mgmt socket)
+ * gets no asynchronous messages (PACKET_IN, PORT_STATUS) until it sets a
+ * nonzero miss_send_len (Open vSwitch's connmgr).
+ */
+export function setConfig(xid: number, missSendLen = 0xffff): Uint8Array {
+  return message(MsgType.SET_CONFIG, xid, (w) => w.u16(0).u16(missSendLen));
 }
 
 /** Canonical text of a flow's match (fields sorted) and instructions, to compare desired and installed flows. */

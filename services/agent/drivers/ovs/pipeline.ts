@@ -39,6 +39,7 @@ import {
   OxmField,
   OFPVID_NONE,
   OFPVID_PRESENT,
+  OFPP_CONTROLLER,
   OFPP_IN_PORT,
   uintBytes,
 } from './openflow.js';
@@ -196,6 +197,52 @@ function arpFlows(tableId: number, port: number, vlan: number, mac: Uint8Array, 
   return [
     { table: t.classifier, priority: PRIORITY_ARP, match: match(ARP_REQUEST), instructions: [reply, metadata] },
     { table: t.classifier, priority: PRIORITY_ARP, match: match(ARP_REPLY), instructions: [apply(learnNeighbour(t, tableId)), metadata] },
+  ];
+}
+
+/** The agent's own datagrams on core links (BFD): "LB", apart from the entries' flows so read() never takes them for drift. */
+export const CORE_COOKIE = 0x4c42n << 48n;
+const PRIORITY_CORE = 120;
+
+/**
+ * A node's own address on a core link, as a router's control plane has it:
+ * ARP requests for it are answered in place (RFC 826), UDP datagrams to it
+ * on `udpPort` (BFD, RFC 5881) go to the agent as packet-ins.
+ */
+export function coreFlows(binding: { interface: string; address: string }, udpPort: number, ctx: PipelineContext, t: PipelineTables): FlowSpec[] {
+  const port = portOf(ctx, binding.interface);
+  const mac = macOf(ctx, binding.interface);
+  const address = parseAddress(binding.address.split('/')[0]!);
+  if (address?.family !== 4) fail(`core address ${binding.address} of ${binding.interface} is not IPv4`);
+  const reply = apply(
+    move(NxFields.ETH_SRC, NxFields.ETH_DST),
+    setBytes(OxmField.ETH_SRC, mac),
+    setField(OxmField.ARP_OP, ARP_REPLY),
+    move(NxFields.ARP_SHA, NxFields.ARP_THA),
+    setBytes(OxmField.ARP_SHA, mac),
+    move(NxFields.ARP_SPA, NxFields.ARP_TPA),
+    setBytes(OxmField.ARP_SPA, address!.bytes),
+    { type: 'output', port: OFPP_IN_PORT },
+  );
+  return [
+    {
+      table: t.classifier,
+      priority: PRIORITY_CORE,
+      match: [oxm(OxmField.IN_PORT, port), oxm(OxmField.ETH_TYPE, ETH_TYPE_ARP), oxm(OxmField.ARP_OP, ARP_REQUEST), oxmBytes(OxmField.ARP_TPA, address!.bytes)],
+      instructions: [reply],
+    },
+    {
+      table: t.classifier,
+      priority: PRIORITY_CORE,
+      match: [
+        oxm(OxmField.IN_PORT, port),
+        oxm(OxmField.ETH_TYPE, ETH_TYPE_IPV4),
+        oxm(OxmField.IP_PROTO, 17),
+        oxmBytes(OxmField.IPV4_DST, address!.bytes),
+        oxm(OxmField.UDP_DST, udpPort),
+      ],
+      instructions: [apply({ type: 'output', port: OFPP_CONTROLLER })],
+    },
   ];
 }
 

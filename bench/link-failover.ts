@@ -1,0 +1,56 @@
+// Core link cut to traffic restored, with real packets: the ring of
+// test/agent/failover-lab.ts (PE1 - P1 - PE2 preferred, PE1 - P2 - PE2 the
+// other path), CE1 pinging CE2 at 100 packets/s. Each round sets PE1's
+// veth on PE1 - P1 down (as a pulled cable), waits until traffic flows over
+// P2, stops the ping and counts the lost replies (x 10 ms = the outage);
+// then puts the link back and waits until the paths use it again after the
+// hold-down (the loss of that switch-back is counted too). Prints median,
+// p99 and max over the rounds. Needs root, Open vSwitch, PostgreSQL and
+// Redis; run under the packet-test lock:
+//   flock /tmp/l3vpn-net.lock node dist/bench/link-failover.js [rounds]
+import { labMissing } from '../test/agent/ovs-harness.js';
+import { pingStream, PRIMARY, startFailoverLab } from '../test/agent/failover-lab.js';
+import { eventually } from '../test/vpn/reconcile-support.js';
+
+const ROUNDS = Number(process.argv[2] ?? 20);
+const missing = labMissing();
+if (missing) {
+  console.log(`link-failover: skipped, ${missing}`);
+  process.exit(0);
+}
+
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
+};
+
+// No flap damping here (every round is a deliberate cut), a short hold-down.
+const f = await startFailoverLab({ vpnEnv: { VPN_LINK_HOLD_DOWN_MS: '500', VPN_LINK_FLAP_SUPPRESS: '1000000', VPN_LINK_FLAP_REUSE: '750' } });
+const cut: number[] = [];
+const back: number[] = [];
+try {
+  for (let i = 0; i < ROUNDS; i++) {
+    let ping = pingStream('l3lk-ce1', '10.2.0.1');
+    await eventually('echo replies before the cut', () => f.reaches());
+    await f.setPort(PRIMARY.port, false);
+    await eventually('PE1 over P2', async () => (await f.pe1OutInterface()) === 'core1');
+    await eventually('CE2 reached over P2', () => f.reaches());
+    const c = await ping.stop();
+    cut.push(c.lostMs);
+
+    ping = pingStream('l3lk-ce1', '10.2.0.1');
+    await f.setPort(PRIMARY.port, true);
+    await eventually('pe1-p1 up', async () => (await f.link(PRIMARY.link)).operStatus === 'up', 30_000);
+    await eventually('PE1 over P1 again', async () => (await f.pe1OutInterface()) === 'core0');
+    await eventually('CE2 reached over P1', () => f.reaches());
+    const b = await ping.stop();
+    back.push(b.lostMs);
+    console.log(`round ${i + 1}: cut ${c.lostMs} ms lost (${c.lost}/${c.transmitted}), link back ${b.lostMs} ms lost (${b.lost}/${b.transmitted})`);
+  }
+} finally {
+  await f.stop();
+}
+const line = (what: string, xs: number[]) =>
+  console.log(`${what}: median ${quantile(xs, 0.5)} ms, p99 ${quantile(xs, 0.99)} ms, max ${Math.max(...xs)} ms over ${xs.length} rounds (ping loss at 100/s)`);
+line('core link cut to traffic restored', cut);
+line('link back to paths restored (hold-down 500 ms)', back);

@@ -1,0 +1,156 @@
+// The controller's side of core link liveness: each agent report's port
+// states and link liveness (ReportStatusRequest.ports/links) update the
+// operational state of the node's links (oper-state.ts) under a row lock,
+// and a link that stops or starts carrying paths wakes every node's
+// reconcile, as an inventory change does: transport paths are recomputed
+// without the down links and pushed to the nodes whose paths change. A
+// hold-down that ends is evaluated by a timer here, and again after a
+// restart (held_down_until is stored).
+import type { PrismaClient, Link } from '../../common/gen/prisma/client.js';
+import { LinkLivenessState, type LinkLiveness as PbLinkLiveness, type PortState } from '../../common/gen/proto/l3vpn/v1/agent.js';
+import type { Logger } from '../../common/logger.js';
+import { lockRows } from '../intent/write-context.js';
+import { evaluate, type DampingSettings, type EndReport, type LinkOper, type OperOutcome } from './oper-state.js';
+
+export interface LinkLivenessDeps {
+  prisma: PrismaClient;
+  settings: DampingSettings;
+  log: Logger;
+  /** Queues a reconcile of these nodes. */
+  wake: (nodes: string[]) => Promise<void>;
+  /** Counts operational changes (metrics). */
+  onChange?: (link: string, status: 'up' | 'down') => void;
+  now?: () => Date;
+}
+
+/** What one end's report says about its link: from its liveness (port and BFD), else its port state; null when it says nothing. */
+export function endReport(itf: string, ports: readonly PortState[], links: readonly PbLinkLiveness[]): EndReport | null {
+  const l = links.find((x) => x.interface === itf);
+  if (l) {
+    if (l.state === LinkLivenessState.LINK_LIVENESS_STATE_DOWN) return { down: true, reason: l.reason || 'down' };
+    // Init: BFD not up yet (the other agent may not run it): the port decides.
+    if (l.state === LinkLivenessState.LINK_LIVENESS_STATE_UP || l.state === LinkLivenessState.LINK_LIVENESS_STATE_INIT) {
+      const p = ports.find((x) => x.interface === itf);
+      if (p && !p.up) return { down: true, reason: `port down: ${p.reason}` };
+      return { down: false, reason: null };
+    }
+  }
+  const p = ports.find((x) => x.interface === itf);
+  if (p) return p.up ? { down: false, reason: null } : { down: true, reason: `port down: ${p.reason}` };
+  return null;
+}
+
+const operOf = (l: Link): LinkOper => ({
+  status: l.operStatus,
+  reason: l.operReason,
+  changedAt: l.operChangedAt,
+  a: l.aOperDown === null ? null : { down: l.aOperDown, reason: l.aOperReason },
+  b: l.bOperDown === null ? null : { down: l.bOperDown, reason: l.bOperReason },
+  penalty: l.flapPenalty,
+  penaltyAt: l.flapPenaltyAt,
+  heldDownUntil: l.heldDownUntil,
+});
+
+const rowOf = (o: LinkOper) => ({
+  operStatus: o.status,
+  operReason: o.reason,
+  operChangedAt: o.changedAt,
+  aOperDown: o.a?.down ?? null,
+  aOperReason: o.a?.reason ?? null,
+  bOperDown: o.b?.down ?? null,
+  bOperReason: o.b?.reason ?? null,
+  flapPenalty: o.penalty,
+  flapPenaltyAt: o.penaltyAt,
+  heldDownUntil: o.heldDownUntil,
+});
+
+const sameRow = (x: ReturnType<typeof rowOf>, y: ReturnType<typeof rowOf>) =>
+  (Object.keys(x) as (keyof typeof x)[]).every((k) => {
+    const a = x[k];
+    const b = y[k];
+    return a instanceof Date || b instanceof Date ? (a as Date | null)?.getTime() === (b as Date | null)?.getTime() : a === b;
+  });
+
+export class LinkLivenessTracker {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private stopped = false;
+  private readonly now: () => Date;
+
+  constructor(private readonly d: LinkLivenessDeps) {
+    this.now = d.now ?? (() => new Date());
+  }
+
+  /** Schedules the hold-downs a previous run left pending. */
+  async start(): Promise<void> {
+    const held = await this.d.prisma.link.findMany({ where: { heldDownUntil: { not: null } }, select: { id: true, heldDownUntil: true } });
+    for (const l of held) this.schedule(l.id, l.heldDownUntil!);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  /** One agent report: the node's links take what it says about their ends. Never throws (logs). */
+  async report(node: string, ports: readonly PortState[], links: readonly PbLinkLiveness[]): Promise<void> {
+    if (!ports.length && !links.length) return;
+    try {
+      const mine = await this.d.prisma.link.findMany({ where: { OR: [{ aNodeId: node }, { bNodeId: node }] } });
+      for (const link of mine) {
+        // Most reports repeat what is stored: no transaction for those.
+        const end = link.aNodeId === node ? 'a' : 'b';
+        const r = endReport(end === 'a' ? link.aInterface : link.bInterface, ports, links);
+        const stored = operOf(link)[end];
+        if (!r || (stored && stored.down === r.down && stored.reason === r.reason && link.operStatus !== 'UNKNOWN' && !link.heldDownUntil)) continue;
+        await this.update(link.id, (l) => {
+          const end = l.aNodeId === node ? 'a' : 'b';
+          const r = endReport(end === 'a' ? l.aInterface : l.bInterface, ports, links);
+          return r ? { end, report: r } : undefined;
+        });
+      }
+    } catch (err) {
+      this.d.log.warn({ err: (err as Error).message, node }, 'link liveness from an agent report not recorded');
+    }
+  }
+
+  private schedule(id: string, at: Date): void {
+    if (this.stopped) return;
+    clearTimeout(this.timers.get(id));
+    const t = setTimeout(() => {
+      this.timers.delete(id);
+      this.update(id, () => undefined).catch((err: Error) => this.d.log.warn({ err: err.message, link: id }, 'link hold-down not evaluated'));
+    }, Math.max(0, at.getTime() - this.now().getTime()));
+    t.unref();
+    this.timers.set(id, t);
+  }
+
+  /** Evaluates one link under its row lock; wakes the nodes when it starts or stops carrying paths. */
+  private async update(id: string, what: (l: Link) => { end: 'a' | 'b'; report: EndReport } | undefined): Promise<void> {
+    const result = await this.d.prisma.$transaction(async (tx) => {
+      const locked = await lockRows(tx, 'link', [id]);
+      if (!locked.length) return undefined;
+      const l = (await tx.link.findUnique({ where: { id } }))!;
+      const before = operOf(l);
+      const u = what(l);
+      const out: OperOutcome = evaluate(before, this.now(), this.d.settings, u, { a: `${l.aNodeId} ${l.aInterface}`, b: `${l.bNodeId} ${l.bInterface}` });
+      const row = rowOf(out.next);
+      if (!sameRow(row, rowOf(before))) await tx.link.update({ where: { id }, data: row });
+      return { out, link: l };
+    });
+    if (!result) return;
+    const { out } = result;
+    if (out.wakeAt) this.schedule(id, out.wakeAt);
+    if (!out.transportChanged) {
+      if (out.next.heldDownUntil && !result.link.heldDownUntil) this.d.log.info({ link: id, reason: out.next.reason }, 'core link is up again; held down before it carries paths');
+      return;
+    }
+    const status = out.next.status === 'DOWN' ? 'down' : 'up';
+    const fields = { link: id, operStatus: status, reason: out.next.reason ?? undefined, penalty: Math.round(out.next.penalty) };
+    if (status === 'down') this.d.log.warn(fields, 'core link operationally down; transport paths recomputed without it');
+    else this.d.log.info(fields, 'core link operationally up again; transport paths recomputed with it');
+    this.d.onChange?.(id, status);
+    const nodes = (await this.d.prisma.node.findMany({ select: { id: true } })).map((n) => n.id);
+    await this.d.wake(nodes);
+  }
+}
