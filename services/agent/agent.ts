@@ -284,6 +284,9 @@ export class Agent {
       installedVrfs: Math.max(0, (t?.vrfs.size ?? 0) - failed.vrf),
       installedVrfRoutes: Math.max(0, (t?.routes.size ?? 0) - failed.vrfRoute),
       installedLfibEntries: Math.max(0, (t?.lfib.size ?? 0) - failed.inLabel),
+      ports: [],
+      links: [],
+      heartbeat: false,
     };
   }
 

@@ -49,6 +49,14 @@ export const agentSettings: SettingSpec[] = [
     max: 255,
     description: 'linux driver: route protocol number (rt_protos) marking the routes and MPLS routes the agent owns; none of the node’s routing daemons may use it',
   },
+  {
+    key: 'agent.heartbeat-seconds',
+    type: 'integer',
+    default: 5,
+    min: 1,
+    max: 3600,
+    description: "period of the heartbeat (ReportStatus with heartbeat=true) that tells the controller this agent is alive; keep it well under the controller's vpn.agent-timeout-seconds",
+  },
   { key: 'agent.reconnect-max-seconds', type: 'integer', default: 30, min: 1, max: 3600, description: 'largest delay between attempts to reach the controller' },
 ];
 
@@ -116,6 +124,7 @@ export async function startAgent(settings: Settings, log: Logger): Promise<Runni
     log,
     metrics: metrics.link,
     resyncMs: Number(settings['agent.resync-seconds']) * 1000,
+    heartbeatMs: Number(settings['agent.heartbeat-seconds']) * 1000,
     backoff: { initialMs: 500, maxMs: Number(settings['agent.reconnect-max-seconds']) * 1000 },
   });
   link.start();

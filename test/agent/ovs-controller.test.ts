@@ -209,7 +209,7 @@ describe('ovs agents driven by the vpn service', { skip }, () => {
       call.on('error', (err: ServiceError) => resolve(err.code));
     });
     assert.equal(code, status.PERMISSION_DENIED);
-    const report = await new Promise<ServiceError | null>((resolve) => client.reportStatus({ node: 'PE2', appliedGeneration: 99, failures: [], drift: [], driver: 'ovs', appliedAt: undefined, installedVrfs: 0, installedVrfRoutes: 0, installedLfibEntries: 0 }, metadata, (err) => resolve(err)));
+    const report = await new Promise<ServiceError | null>((resolve) => client.reportStatus({ node: 'PE2', appliedGeneration: 99, failures: [], drift: [], driver: 'ovs', appliedAt: undefined, installedVrfs: 0, installedVrfRoutes: 0, installedLfibEntries: 0, ports: [], links: [], heartbeat: false }, metadata, (err) => resolve(err)));
     assert.equal(report?.code, status.PERMISSION_DENIED);
     // The real PE2's status is untouched.
     const r = await sql.query('SELECT applied_generation::int AS g FROM agent_status WHERE node_id = $1', ['PE2']);

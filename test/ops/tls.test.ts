@@ -124,7 +124,7 @@ describe('TLS and mutual TLS', () => {
       const c = new AgentServiceClient(`127.0.0.1:${h.vpn.grpcPort}`, creds(pki, client));
       return { raw: c, api: promiseClient(c) };
     };
-    const report = (node: string) => ({ node, appliedGeneration: 0, failures: [], drift: [], driver: 'soft', installedVrfs: 0, installedVrfRoutes: 0, installedLfibEntries: 0 });
+    const report = (node: string) => ({ node, appliedGeneration: 0, failures: [], drift: [], driver: 'soft', installedVrfs: 0, installedVrfRoutes: 0, installedLfibEntries: 0, ports: [], links: [], heartbeat: false });
 
     test("an agent's certificate names its node: its own state is served, another node's is PERMISSION_DENIED", async () => {
       const a = agentClient(pe1);
@@ -176,7 +176,7 @@ describe('TLS and mutual TLS', () => {
       assert.equal((await https(h.vpn.httpPort, '/v1/nodes', { ...admin, body: node })).status, 201, 'no client certificate needed for REST');
     });
     after(async () => h?.stop());
-    const report = { node: 'pe1', appliedGeneration: 0, failures: [], drift: [], driver: 'soft', installedVrfs: 0, installedVrfRoutes: 0, installedLfibEntries: 0 };
+    const report = { node: 'pe1', appliedGeneration: 0, failures: [], drift: [], driver: 'soft', installedVrfs: 0, installedVrfRoutes: 0, installedLfibEntries: 0, ports: [], links: [], heartbeat: false };
     const call = async (client: ReturnType<typeof creds>, bearer?: string) => {
       const c = new AgentServiceClient(`127.0.0.1:${h.vpn.grpcPort}`, client);
       const md = new Metadata();

@@ -110,7 +110,7 @@ describe('vpn over the bgp service, with GoBGP as external PE', { skip, timeout:
     for (const path of ['/v1/vrfs/acme:pe1', '/v1/sites/acme-pe1']) {
       const st = (await H().call('GET', path)).body.status;
       assert.equal(st.state, 'provisioning', path);
-      assert.match(st.reason, /waiting for the agent of pe1 to install labels \d+/, path);
+      assert.match(st.reason, /routes not advertised: waiting for the agent of pe1 \(it has not reported yet\)/, path);
     }
     // pe1's agent applies and reports: pe1's routes go out, pe2's still wait.
     await startSoftAgent('pe1');

@@ -189,7 +189,7 @@ describe('reconcile worker: intent to stored desired state', () => {
     stream.cancel();
 
     const report = await new Promise<{ desiredGeneration: number }>((resolve, reject) =>
-      client.reportStatus({ node: 'pe1', appliedGeneration: 1, failures: [], drift: [], driver: 'soft', installedVrfs: 2, installedVrfRoutes: 0, installedLfibEntries: 0 }, metadata, (e, r) => (e ? reject(e) : resolve(r))),
+      client.reportStatus({ node: 'pe1', appliedGeneration: 1, failures: [], drift: [], driver: 'soft', installedVrfs: 2, installedVrfRoutes: 0, installedLfibEntries: 0, ports: [], links: [], heartbeat: false }, metadata, (e, r) => (e ? reject(e) : resolve(r))),
     );
     assert.equal(report.desiredGeneration, (await h.vpn.store.latest('pe1'))!.generation);
   });

@@ -2,7 +2,9 @@
 // maps its messages to and from these). Names follow RFC 8299 / RFC 9182.
 import type { Family } from './ip.js';
 
-export type StatusState = 'pending' | 'provisioning' | 'active' | 'failed';
+/** The states a resource's status takes (DESIGN: `active` is a promise that packets flow). */
+export const STATUS_STATES = ['pending', 'provisioning', 'active', 'degraded', 'down', 'unreachable', 'failed'] as const;
+export type StatusState = (typeof STATUS_STATES)[number];
 
 export interface Status {
   state: StatusState;
