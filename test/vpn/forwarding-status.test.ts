@@ -52,17 +52,13 @@ describe('status means forwarding (fake agents, real bgp service)', { timeout: 1
     const req = ReportStatusRequest.fromPartial({ node, appliedGeneration: latest?.generation ?? 0, driver: 'fake', ...says[node] });
     await new Promise((resolve, reject) => client.reportStatus(req, metadata, (e, r) => (e ? reject(e) : resolve(r))));
   };
-  /** Both fake agents apply whatever is stored until nothing changes any more (as real agents would). */
-  const settle = async (nodes = ['pe1', 'pe2']) => {
-    for (let round = 0; round < 20; round++) {
-      const before = await Promise.all(nodes.map(async (n) => (await h.vpn.store.latest(n))?.generation ?? 0));
-      for (const n of nodes) await report(n);
-      await idle();
-      const now = await Promise.all(nodes.map(async (n) => (await h.vpn.store.latest(n))?.generation ?? 0));
-      if (now.every((g, i) => g === before[i])) return;
-    }
-    assert.fail('the desired states did not settle');
-  };
+  /** Waits for `condition` while both fake agents keep applying whatever is stored and reporting it (as real agents would). */
+  const converge = (what: string, condition: () => Promise<boolean>) =>
+    eventually(what, async () => {
+      for (const n of ['pe1', 'pe2']) await report(n);
+      return condition();
+    }, 30_000);
+  const state = async (path: string) => (await status(path)).state;
   const desiredAt = async (node: string, prefix: string) => (await h.vpn.store.latest(node))?.state.vrfRoutes.some((r) => r.vrf === 'acme' && r.prefix === prefix) ?? false;
   const advertised = async (node: string) =>
     (await listVrfPaths(api, `acme@${node}`, true)).filter((p) => p.origin === VrfPathOrigin.VRF_PATH_ORIGIN_LOCAL).map((p) => p.prefix).sort();
@@ -96,7 +92,7 @@ describe('status means forwarding (fake agents, real bgp service)', { timeout: 1
       assert.match(st.reason ?? '', /waiting for the agent of pe1 \(it has not reported yet\)/, path);
     }
     assert.deepEqual(await advertised('pe1'), []);
-    await settle();
+    await converge("everything active, pe1's site at pe2", async () => (await state('/v1/vpns/acme')) === 'active' && (await state('/v1/nodes/pe1')) === 'active' && (await state('/v1/nodes/pe2')) === 'active' && (await desiredAt('pe2', '10.1.0.0/16')));
     for (const path of ['/v1/sites/s1', '/v1/sites/s2', '/v1/vrfs/acme:pe1', '/v1/vrfs/acme:pe2', '/v1/vpns/acme', '/v1/nodes/pe1', '/v1/nodes/pe2']) {
       assert.deepEqual(await status(path), { state: 'active' }, path);
     }
@@ -106,7 +102,7 @@ describe('status means forwarding (fake agents, real bgp service)', { timeout: 1
 
   test("an entry the agent failed: the site is failed with the agent's words everywhere, and its routes are withdrawn; fixed, it is active again", async () => {
     says.pe1 = { failures: [{ key: { key: { $case: 'vrf', value: 'acme' } }, kind: 1, reason: 'no port cust0 on the bridge', generation: 0 }] };
-    await settle();
+    await converge('s1 failed and withdrawn from pe2', async () => (await state('/v1/sites/s1')) === 'failed' && (await state('/v1/vpns/acme')) === 'degraded' && !(await desiredAt('pe2', '10.1.0.0/16')));
     assert.deepEqual(await status('/v1/sites/s1'), { state: 'failed', reason: 'pe1: no port cust0 on the bridge' });
     assert.deepEqual(await status('/v1/vrfs/acme:pe1'), { state: 'failed', reason: 'pe1: no port cust0 on the bridge' });
     assert.equal((await status('/v1/vpns/acme')).state, 'degraded');
@@ -118,7 +114,7 @@ describe('status means forwarding (fake agents, real bgp service)', { timeout: 1
     assert.match(metrics, /l3vpn_vpn_resources\{kind="site",status="failed",service="vpn"\} 1/);
 
     says.pe1 = {};
-    await settle();
+    await converge('s1 active and back at pe2', async () => (await state('/v1/sites/s1')) === 'active' && (await state('/v1/vpns/acme')) === 'active' && (await desiredAt('pe2', '10.1.0.0/16')));
     assert.deepEqual(await status('/v1/sites/s1'), { state: 'active' });
     assert.deepEqual(await status('/v1/vpns/acme'), { state: 'active' });
     assert.ok(await desiredAt('pe2', '10.1.0.0/16'));
@@ -126,7 +122,7 @@ describe('status means forwarding (fake agents, real bgp service)', { timeout: 1
 
   test('a PE-CE port reported down: the site is down and withdrawn; port up restores it', async () => {
     says.pe1 = { ports: [{ interface: 'cust0', up: false, reason: 'link down' }] };
-    await settle();
+    await converge('s1 down and withdrawn from pe2', async () => (await state('/v1/sites/s1')) === 'down' && (await state('/v1/vpns/acme')) === 'degraded' && !(await desiredAt('pe2', '10.1.0.0/16')));
     assert.deepEqual(await status('/v1/sites/s1'), { state: 'down', reason: 'pe1: cust0 is down: link down' });
     assert.equal((await status('/v1/vpns/acme')).state, 'degraded');
     assert.deepEqual(await advertised('pe1'), []);
@@ -134,7 +130,7 @@ describe('status means forwarding (fake agents, real bgp service)', { timeout: 1
     assert.ok(await desiredAt('pe1', '10.2.0.0/16'), 'the down site still receives the other sites\' routes (nothing it imports changes)');
 
     says.pe1 = { ports: [{ interface: 'cust0', up: true, reason: '' }] };
-    await settle();
+    await converge('s1 active and back at pe2', async () => (await state('/v1/sites/s1')) === 'active' && (await desiredAt('pe2', '10.1.0.0/16')));
     assert.deepEqual(await status('/v1/sites/s1'), { state: 'active' });
     assert.deepEqual(await advertised('pe1'), ['10.1.0.0/16', '172.16.1.0/30']);
     assert.ok(await desiredAt('pe2', '10.1.0.0/16'));
@@ -164,7 +160,7 @@ describe('status means forwarding (fake agents, real bgp service)', { timeout: 1
       clearInterval(heartbeat);
     }
     // pe1's agent is back: its report alone restores it.
-    await settle();
+    await converge('pe1 and its sites active, s3 at pe2', async () => (await state('/v1/nodes/pe1')) === 'active' && (await state('/v1/sites/s3')) === 'active' && (await state('/v1/vpns/acme')) === 'active' && (await desiredAt('pe2', '10.3.0.0/16')));
     for (const path of ['/v1/nodes/pe1', '/v1/sites/s1', '/v1/sites/s3', '/v1/vpns/acme']) assert.deepEqual(await status(path), { state: 'active' }, path);
     assert.ok(await desiredAt('pe2', '10.3.0.0/16'));
   });

@@ -237,22 +237,20 @@ export class NodeReconciler {
     const node = intent.node.id;
     const vrfs = new Map<string, DerivedStatus>();
     const sites = new Map<string, DerivedStatus>();
-    if (!this.options.requireAgents) {
-      const active: DerivedStatus = { status: 'ACTIVE', reason: null };
-      for (const vi of intent.vrfs) {
-        const held: DerivedStatus = waiting.has(vi.vpn.id) ? { status: 'PROVISIONING', reason: waiting.get(vi.vpn.id)! } : active;
-        vrfs.set(vi.vpn.id, held);
-        for (const s of vi.sites) sites.set(s.id, held);
-      }
-      return { node: active, vrfs, sites };
-    }
-    const view = await this.reports.forwarding(node);
+    const view = this.options.requireAgents ? await this.reports.forwarding(node) : undefined;
     for (const vi of intent.vrfs) {
       const vpn = vi.vpn.id;
+      // A VRF that appeared after this run allocated (its site was created meanwhile) waits for the next run, which is queued.
       if (!vi.allocation?.rd) {
         const pending: DerivedStatus = { status: 'PROVISIONING', reason: `the VRF of ${vpn} on ${node} has no route distinguisher yet` };
         vrfs.set(vpn, pending);
         for (const s of vi.sites) sites.set(s.id, pending);
+        continue;
+      }
+      if (!view) {
+        const held: DerivedStatus = waiting.has(vpn) ? { status: 'PROVISIONING', reason: waiting.get(vpn)! } : { status: 'ACTIVE', reason: null };
+        vrfs.set(vpn, held);
+        for (const s of vi.sites) sites.set(s.id, held);
         continue;
       }
       const parts: DerivedStatus[] = [view.statusOf(worst([view.vrf(vpn), view.remoteRouteFailures(vpn)]))];
@@ -265,7 +263,7 @@ export class NodeReconciler {
       const vrf = parts[0]!.status === 'FAILED' ? parts[0]! : aggregate(parts);
       vrfs.set(vpn, vrf);
     }
-    return { node: view.nodeStatus(), vrfs, sites };
+    return { node: view?.nodeStatus() ?? { status: 'ACTIVE', reason: null }, vrfs, sites };
   }
 
   private async setStatus(node: string, s: NodeStatuses, all?: DerivedStatus): Promise<void> {

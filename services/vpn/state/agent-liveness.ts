@@ -22,11 +22,12 @@ export class AgentLivenessSweep {
 
   /** Nodes whose status says reachable while the agent is silent, or unreachable while it is heard from. FAILED (a reconcile that fails, retried by the worker) and PENDING nodes are left to their jobs. */
   async stale(): Promise<string[]> {
-    const cutoff = new Date(this.clock().getTime() - this.agentTimeoutMs);
+    // Prisma stores DateTime as UTC in a timestamp without time zone: compare in UTC whatever the session's zone.
+    const cutoff = new Date(this.clock().getTime() - this.agentTimeoutMs).toISOString().slice(0, -1);
     const rows = await this.prisma.$queryRaw<{ id: string }[]>`
       SELECT n.id FROM node n JOIN agent_status a ON a.node_id = n.id
-       WHERE (a.last_seen_at < ${cutoff} AND n.status NOT IN ('UNREACHABLE', 'FAILED', 'PENDING'))
-          OR (a.last_seen_at >= ${cutoff} AND n.status = 'UNREACHABLE')
+       WHERE (a.last_seen_at < ${cutoff}::timestamp AND n.status NOT IN ('UNREACHABLE', 'FAILED', 'PENDING'))
+          OR (a.last_seen_at >= ${cutoff}::timestamp AND n.status = 'UNREACHABLE')
        ORDER BY n.id`;
     return rows.map((r) => r.id);
   }
