@@ -1,7 +1,9 @@
 // The agent's one connection to the controller: dials out, watches the
 // node's desired state (AgentService.WatchDesiredState), feeds snapshots and
 // deltas to the Agent one at a time, reports status after each, reconnects
-// with exponential backoff, and reconciles periodically. While the
+// with exponential backoff, reconciles periodically, and sends a heartbeat
+// (its status again, heartbeat=true) every `heartbeatMs` so the controller
+// knows it is alive (vpn.agent-timeout-seconds). While the
 // controller is away nothing is removed: the node forwards with what it has
 // (headless mode).
 import { Metadata, status, type ChannelCredentials, type ClientReadableStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
@@ -23,6 +25,8 @@ export interface ControllerLinkOptions {
   log?: AgentLog & { error(obj: object, msg: string): void };
   /** Period of level-triggered reconciliation passes. */
   resyncMs: number;
+  /** Period of heartbeats (agent.heartbeat-seconds); 0: none. */
+  heartbeatMs?: number;
   backoff?: { initialMs: number; maxMs: number };
   reportDeadlineMs?: number;
   keepaliveMs?: number;
@@ -43,7 +47,7 @@ export type LinkEvent =
   | { type: 'snapshot'; generation: number; changes: number }
   | { type: 'delta'; generation: number; outcome: string }
   | { type: 'lost'; code: number; details: string; retryInMs: number }
-  | { type: 'reported'; generation: number }
+  | { type: 'reported'; generation: number; heartbeat: boolean }
   | { type: 'reconciled'; changes: number };
 
 export class ControllerLink {
@@ -53,6 +57,8 @@ export class ControllerLink {
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatDue = false;
   private reporting: Promise<void> | undefined;
   private reportAgain = false;
   private work: Promise<void> = Promise.resolve();
@@ -72,6 +78,11 @@ export class ControllerLink {
     this.watch(this.o.agent.generation);
     this.resyncTimer = setInterval(() => this.enqueue(() => this.periodic()), this.o.resyncMs);
     this.resyncTimer.unref();
+    if (this.o.heartbeatMs) {
+      // Not through the work queue: a long apply must not look like a dead agent.
+      this.heartbeatTimer = setInterval(() => this.report(true), this.o.heartbeatMs);
+      this.heartbeatTimer.unref();
+    }
   }
 
   /** Whether the controller's stream is open and has answered. */
@@ -85,6 +96,7 @@ export class ControllerLink {
     this.streaming = false;
     clearTimeout(this.reconnectTimer);
     clearInterval(this.resyncTimer);
+    clearInterval(this.heartbeatTimer);
     this.call?.cancel();
     this.call = undefined;
     await this.work;
@@ -187,14 +199,20 @@ export class ControllerLink {
     if (this.streaming) this.report();
   }
 
-  /** Sends the agent's status; reports asked for while one is in flight coalesce into one. */
-  private report(): void {
+  /**
+   * Sends the agent's status; reports asked for while one is in flight
+   * coalesce into one. A heartbeat is the same complete status with
+   * heartbeat=true, so a lost report is repaired by the next heartbeat.
+   */
+  private report(heartbeat = false): void {
     if (this.stopped) return;
+    if (heartbeat) this.heartbeatDue = true;
     if (this.reporting) {
       this.reportAgain = true;
       return;
     }
-    const r = { ...this.o.agent.report(), ...this.o.liveness?.report() };
+    const r = { ...this.o.agent.report(), ...this.o.liveness?.report(), heartbeat: this.heartbeatDue };
+    this.heartbeatDue = false;
     this.reporting = this.send(r).finally(() => {
       this.reporting = undefined;
       if (this.reportAgain) {
@@ -211,7 +229,7 @@ export class ControllerLink {
         if (err) this.o.log?.warn({ code: status[err.code], details: err.details }, 'status report not delivered; the next one carries it');
         else {
           this.o.agent.reportSent(r);
-          this.o.onEvent?.({ type: 'reported', generation: r.appliedGeneration });
+          this.o.onEvent?.({ type: 'reported', generation: r.appliedGeneration, heartbeat: r.heartbeat });
         }
         resolve();
       });

@@ -55,6 +55,14 @@ export const agentSettings: SettingSpec[] = [
   { key: 'agent.bfd-min-rx-ms', type: 'integer', default: 300, min: 10, max: 60_000, description: 'BFD required minimum receive interval' },
   { key: 'agent.bfd-multiplier', type: 'integer', default: 3, min: 1, max: 255, description: 'BFD detection multiplier: the neighbour is down after this many intervals without a packet' },
   { key: 'agent.port-poll-ms', type: 'integer', default: 1000, min: 100, max: 60_000, description: 'how often port states are read on a driver that does not signal port changes (linux)' },
+  {
+    key: 'agent.heartbeat-seconds',
+    type: 'integer',
+    default: 5,
+    min: 1,
+    max: 3600,
+    description: "period of the heartbeat (ReportStatus with heartbeat=true) that tells the controller this agent is alive; keep it well under the controller's vpn.agent-timeout-seconds",
+  },
   { key: 'agent.reconnect-max-seconds', type: 'integer', default: 30, min: 1, max: 3600, description: 'largest delay between attempts to reach the controller' },
 ];
 
@@ -135,6 +143,7 @@ export async function startAgent(settings: Settings, log: Logger): Promise<Runni
     log,
     metrics: metrics.link,
     resyncMs: Number(settings['agent.resync-seconds']) * 1000,
+    heartbeatMs: Number(settings['agent.heartbeat-seconds']) * 1000,
     backoff: { initialMs: 500, maxMs: Number(settings['agent.reconnect-max-seconds']) * 1000 },
     liveness,
   });

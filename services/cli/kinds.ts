@@ -82,8 +82,9 @@ export const KINDS: Record<KindName, Kind> = {
   },
 };
 
-export function columnsOf(kind: Kind, wide: boolean): Column[] {
-  return wide ? [...kind.columns, ...kind.wide, STATUS, REASON, AGE] : [...kind.columns, STATUS, AGE];
+/** `reasons`: some row is not active for a reason, which the default table then shows too (why a site failed matters more than its age). */
+export function columnsOf(kind: Kind, wide: boolean, reasons = false): Column[] {
+  return wide ? [...kind.columns, ...kind.wide, STATUS, REASON, AGE] : [...kind.columns, STATUS, ...(reasons ? [REASON] : []), AGE];
 }
 
 const ALIASES: Record<string, KindName> = Object.fromEntries(

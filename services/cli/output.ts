@@ -17,7 +17,7 @@ export function formatOf(value: string | undefined): Format {
 export const write = (text: string) => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 
 export function resourcesTable(kind: Kind, items: Resource[], wide: boolean): string {
-  const columns = columnsOf(kind, wide);
+  const columns = columnsOf(kind, wide, items.some((r) => Boolean((r.status as { reason?: string } | undefined)?.reason)));
   return renderTable(
     columns.map((c) => c.header),
     items.map((r) => columns.map((c) => c.value(r))),

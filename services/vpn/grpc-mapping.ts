@@ -54,6 +54,9 @@ const states = enumMap<ResourceState, Meta['status']['state']>([
   [ResourceState.RESOURCE_STATE_PROVISIONING, 'provisioning'],
   [ResourceState.RESOURCE_STATE_ACTIVE, 'active'],
   [ResourceState.RESOURCE_STATE_FAILED, 'failed'],
+  [ResourceState.RESOURCE_STATE_DEGRADED, 'degraded'],
+  [ResourceState.RESOURCE_STATE_DOWN, 'down'],
+  [ResourceState.RESOURCE_STATE_UNREACHABLE, 'unreachable'],
 ]);
 
 /** Drops the fields proto3 cannot leave unset ('' and 0), so the schema sees them as absent. */

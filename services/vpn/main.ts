@@ -23,10 +23,11 @@ import { Planner } from './reconcile/plan.js';
 import { SimulatedVpnRouting } from './routes/simulated-routing.js';
 import { bgpApi } from './routes/bgp-client.js';
 import { BgpVpnRouting } from './routes/bgp-routing.js';
-import { wakeOnInstall } from './routes/installed-labels.js';
 import { VrfRouteWatch } from './routes/vrf-route-watch.js';
 import { wakeNodes } from './routes/wake-nodes.js';
 import { agentGrpcService } from './state/agent-api.js';
+import { AgentLivenessSweep } from './state/agent-liveness.js';
+import { AgentReports } from './state/agent-reports.js';
 import { DesiredStateEvents } from './state/desired-state-events.js';
 import { DesiredStateStore } from './state/desired-state-store.js';
 import { OutboxRelay } from './reconcile/relay.js';
@@ -79,6 +80,21 @@ export const vpnSettings: SettingSpec[] = [
     type: 'string',
     default: '65000',
     description: 'administrator (AS number or IPv4 address) of the RD and RT pools VRFs and VPNs get theirs from (labels service)',
+  },
+  {
+    key: 'vpn.require-agents',
+    type: 'boolean',
+    default: true,
+    description:
+      "status `active` needs every node that carries a thing to have its agent apply its entries without failure and be heard from (false: status follows the reconcile alone, for labs and benchmarks without agents)",
+  },
+  {
+    key: 'vpn.agent-timeout-seconds',
+    type: 'integer',
+    default: 15,
+    min: 2,
+    max: 3600,
+    description: "a node whose agent sent no ReportStatus (heartbeats included, agent.heartbeat-seconds) for this long is `unreachable`; keep it at least 3 heartbeats",
   },
   { key: 'vpn.require-if-match', type: 'boolean', default: false, description: 'refuse PUT, PATCH and DELETE without If-Match (428)' },
   { key: 'vpn.worker-concurrency', type: 'integer', default: 4, min: 0, max: 256, description: 'reconcile jobs run at once in this process (0: no worker here)' },
@@ -187,10 +203,14 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
   const bgpAddress = String(settings['vpn.bgp-address']);
   const bgp = bgpAddress ? bgpApi(bgpAddress, serviceClientCredentials(tls)) : undefined;
   const originateAfterInstall = Boolean(bgp && settings['vpn.originate-after-install']);
+  const requireAgents = Boolean(settings['vpn.require-agents']);
+  const agentTimeoutMs = Number(settings['vpn.agent-timeout-seconds']) * 1000;
+  const reports = new AgentReports(db.prisma, store, agentTimeoutMs);
   const routing = bgp ? new BgpVpnRouting(bgp, db.prisma, owner) : new SimulatedVpnRouting(db.prisma);
-  const reconciler = new NodeReconciler(db.prisma, allocator, routing, store, queue, log, {
+  const reconciler = new NodeReconciler(db.prisma, allocator, routing, store, queue, log, reports, {
     notifyImporters: !bgp,
     originateAfterInstall,
+    requireAgents,
   });
   const vrfWatch = bgp
     ? new VrfRouteWatch({
@@ -203,7 +223,13 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
   vrfWatch?.start();
   const speakerSweep = bgp ? new SpeakerSweep({ routing, prisma: db.prisma, enqueue: (nodes) => wakeNodes(db.prisma, queue, nodes, Date.now()), log }) : undefined;
   speakerSweep?.start(Number(settings['vpn.speaker-sweep-seconds']) * 1000);
-  const onReport = originateAfterInstall ? wakeOnInstall((nodes) => wakeNodes(db.prisma, queue, nodes, Date.now()), (err, node) => log.warn({ err: err.message, node }, 'reconcile after an agent report not queued')) : undefined;
+  // A report that changes what a node forwards (or ends its silence) reconciles it; the sweep catches what a lost wake-up missed.
+  const onReport =
+    originateAfterInstall || requireAgents
+      ? (node: string) => void wakeNodes(db.prisma, queue, [node], Date.now()).catch((err: Error) => log.warn({ err: err.message, node }, 'reconcile after an agent report not queued; the liveness sweep retries'))
+      : undefined;
+  const liveness = requireAgents ? new AgentLivenessSweep(db.prisma, (nodes) => wakeNodes(db.prisma, queue, nodes, Date.now()), agentTimeoutMs, log) : undefined;
+  liveness?.start(Math.max(1000, Math.floor(agentTimeoutMs / 3)));
   const linkLiveness = new LinkLivenessTracker({
     prisma: db.prisma,
     settings: dampingSettings(settings),
@@ -271,7 +297,7 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
   await app.listen({ host: listen.host, port: listen.port });
   const httpPort = (app.server.address() as { port: number }).port;
   log.info({ listen: String(settings['vpn.listen']), port: httpPort }, 'REST API listening');
-  const grpc = await startGrpcServer({ listen: String(settings['vpn.grpc-listen']), services: [vpnGrpcService({ intents, tokens, log }), agentGrpcService({ prisma: db.prisma, store, events, log, onReport, tls, links: linkLiveness })],
+  const grpc = await startGrpcServer({ listen: String(settings['vpn.grpc-listen']), services: [vpnGrpcService({ intents, tokens, log }), agentGrpcService({ prisma: db.prisma, store, events, log, reports, onReport, tls, links: linkLiveness })],
     log,
     tls,
     metrics: metrics.registry,
@@ -298,6 +324,7 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
       clearInterval(purge);
       linkLiveness.stop();
       clearInterval(sweep);
+      await liveness?.stop();
       vrfWatch?.stop();
       await speakerSweep?.stop();
       await Promise.all([grpc.stop(graceMs), app.close()]);

@@ -1,7 +1,9 @@
 // Prometheus series of the vpn service: the reconcile queue and its jobs,
 // the REST API, and per node the desired generation and how far its agent
-// is behind it (desired − applied, from ReportStatus). Per-node labels are
-// bounded by the inventory; nothing is labelled by prefix, VPN or request.
+// is behind it (desired − applied, from ReportStatus), its status and how
+// long its agent has been silent; resources counted by status. Per-node
+// labels are bounded by the inventory; nothing is labelled by prefix, VPN
+// or request (the reasons are in the API).
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Queryable } from '../common/db/sql.js';
 import { serviceRegistry } from '../common/ops/metrics.js';
@@ -17,9 +19,14 @@ const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
 
 interface NodeRow {
   node: string;
+  status: string;
   desired: number | null;
   applied: number | null;
+  silent: number | null;
 }
+
+const STATUSES = ['PENDING', 'PROVISIONING', 'ACTIVE', 'DEGRADED', 'DOWN', 'UNREACHABLE', 'FAILED'] as const;
+const KIND_TABLES = { node: 'node', link: 'link', vpn: 'vpn', site: 'site', vrf: 'vrf' } as const;
 
 export function vpnMetrics(db: Queryable, queue: ReconcileQueue) {
   const registry = serviceRegistry('vpn');
@@ -57,7 +64,8 @@ export function vpnMetrics(db: Queryable, queue: ReconcileQueue) {
   });
   const nodes = sharedReading(async () => {
     const { rows } = await db.query<NodeRow>(
-      `SELECT n.id AS node, d.generation AS desired, a.applied_generation AS applied
+      `SELECT n.id AS node, n.status::text AS status, d.generation AS desired, a.applied_generation AS applied,
+              extract(epoch FROM (now() - a.last_seen_at))::float8 AS silent
          FROM node n
          LEFT JOIN (SELECT node_id, max(generation) AS generation FROM node_desired_state GROUP BY node_id) d ON d.node_id = n.id
          LEFT JOIN agent_status a ON a.node_id = n.id`,
@@ -89,6 +97,43 @@ export function vpnMetrics(db: Queryable, queue: ReconcileQueue) {
     help: 'Core links going operationally down (port or BFD down) or up again (after their hold-down), seen by this process',
     labelNames: ['link', 'status'],
     registers: [registry],
+  });
+  new Gauge({
+    name: 'l3vpn_vpn_node_status',
+    help: 'Status of each node: 1 for its current status (unreachable: its agent is silent past vpn.agent-timeout-seconds)',
+    labelNames: ['node', 'status'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const r of await nodes()) for (const s of STATUSES) this.set({ node: r.node, status: s.toLowerCase() }, r.status === s ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'l3vpn_vpn_agent_silence_seconds',
+    help: "Seconds since the controller last heard from the node's agent (any ReportStatus, heartbeats included); absent until it reports",
+    labelNames: ['node'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const r of await nodes()) if (r.silent !== null) this.set({ node: r.node }, Math.max(0, Number(r.silent)));
+    },
+  });
+  const counts = sharedReading(async () => {
+    const parts = Object.entries(KIND_TABLES).map(([kind, table]) => `SELECT '${kind}' AS kind, status::text AS status, count(*)::int AS n FROM ${table} GROUP BY status`);
+    return (await db.query<{ kind: string; status: string; n: number }>(parts.join(' UNION ALL '))).rows;
+  });
+  new Gauge({
+    name: 'l3vpn_vpn_resources',
+    help: 'Resources by kind and status (failed, degraded, down, unreachable: see their status reason in the API)',
+    labelNames: ['kind', 'status'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const rows = await counts();
+      for (const kind of Object.keys(KIND_TABLES)) {
+        for (const s of STATUSES) this.set({ kind, status: s.toLowerCase() }, rows.find((r) => r.kind === kind && r.status === s)?.n ?? 0);
+      }
+    },
   });
   return {
     registry,

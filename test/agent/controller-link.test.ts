@@ -2,7 +2,7 @@
 // deltas, the controller going away (headless forwarding), the agent
 // restarted while it is away (restore from the state file), the controller
 // coming back (only the difference applied), drift repaired periodically,
-// and a wrong credential refused.
+// heartbeats, and a wrong credential refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -38,7 +38,7 @@ function withExtraPrefix(prefix: string): DesiredStateInput {
   };
 }
 
-function startAgent(dir: string, port: number, events: LinkEvent[], options: { token?: string; resyncMs?: number } = {}) {
+function startAgent(dir: string, port: number, events: LinkEvent[], options: { token?: string; resyncMs?: number; heartbeatMs?: number } = {}) {
   const driver = new SoftDriver();
   const agent = new Agent({ node: 'PE1', driver, store: new StateFile(dir), persistDelayMs: 1 });
   const link = new ControllerLink({
@@ -47,6 +47,7 @@ function startAgent(dir: string, port: number, events: LinkEvent[], options: { t
     credentials: credentials.createInsecure(),
     token: options.token ?? TOKEN,
     resyncMs: options.resyncMs ?? 60_000,
+    ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     backoff: { initialMs: 20, maxMs: 100 },
     onEvent: (e) => events.push(e),
   });
@@ -153,6 +154,34 @@ test('agent over gRPC: a wrong credential is refused and nothing is installed', 
     assert.equal(lost?.type === 'lost' && lost.code, status.UNAUTHENTICATED);
     assert.equal(a.agent.hasState, false);
     assert.equal((await a.driver.read()).vrfs.length, 0);
+    await a.link.stop();
+    await a.agent.flush();
+  } finally {
+    controller.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('agent over gRPC: heartbeats repeat the complete status with heartbeat=true, also before any desired state and with no change', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'agent-link-'));
+  const controller = new FakeController('PE1', TOKEN);
+  try {
+    const port = await controller.start();
+    const events: LinkEvent[] = [];
+    const a = startAgent(dir, port, events, { heartbeatMs: 30 });
+    a.link.start();
+    // Nothing published yet: the agent still says it is alive.
+    await eventually('a heartbeat without a desired state', () => controller.reports.some((r) => r.heartbeat && r.appliedGeneration === 0), 5000);
+    controller.publish(pe1(fixtureInput(), 1));
+    await eventually('generation 1 reported', () => controller.reports.some((r) => r.appliedGeneration === 1), 5000);
+    const after = controller.reports.length;
+    await eventually('three more heartbeats', () => controller.reports.slice(after).filter((r) => r.heartbeat).length >= 3, 5000);
+    for (const r of controller.reports.slice(after).filter((x) => x.heartbeat)) {
+      assert.equal(r.appliedGeneration, 1);
+      assert.equal(r.node, 'PE1');
+      assert.equal(r.installedVrfs, a.agent.report().installedVrfs);
+    }
+    assert.ok(a.agent.report().installedVrfs > 0);
     await a.link.stop();
     await a.agent.flush();
   } finally {

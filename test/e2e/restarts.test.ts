@@ -245,7 +245,8 @@ before(async () => {
   for (const n of nodes) await api.create('nodes', n);
   for (const [i, pe] of PES.entries()) await api.create('links', link(pe, i));
   for (const id of VPNS) await api.create('vpns', { id, customer: `customer-${id}` });
-  for (const [i, pe] of PES.entries()) {
+  // Every managed node runs its agent, the P router too: without one, nothing forwards and nothing on it is active.
+  for (const [i, pe] of [...PES, 'p1'].entries()) {
     const agent = new ServiceProcess(
       `agent-${pe}`,
       'agent',

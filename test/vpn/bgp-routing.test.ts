@@ -107,7 +107,7 @@ describe('vpn over the bgp service, with GoBGP as external PE', { skip, timeout:
     for (const path of ['/v1/vrfs/acme:pe1', '/v1/sites/acme-pe1']) {
       const st = (await H().call('GET', path)).body.status;
       assert.equal(st.state, 'provisioning', path);
-      assert.match(st.reason, /waiting for the agent of pe1 to install labels \d+/, path);
+      assert.match(st.reason, /routes not advertised: waiting for the agent of pe1 \(it has not reported yet\)/, path);
     }
     // the speaker holds no VPN path to advertise (its Loc-RIB is what it sends), and GoBGP has none.
     assert.deepEqual(await bgp!.listPath(Family.FAMILY_VPN_IPV4, TableType.TABLE_TYPE_LOCAL), []);

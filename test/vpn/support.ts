@@ -36,6 +36,8 @@ export async function startVpnHarness(env: Record<string, string> = {}, shared?:
       VPN_GRPC_LISTEN: '127.0.0.1:0',
       VPN_WORKER_CONCURRENCY: '0',
       VPN_OUTBOX_RELAY_MS: '600000',
+      // Most API tests run without agents; tests with agents (or fake ones) set it to 'true'.
+      VPN_REQUIRE_AGENTS: 'false',
       ...env,
     },
   });

@@ -21,6 +21,10 @@ export interface NodeStateView {
     counts: unknown;
     failures: unknown;
     drift: unknown;
+    /** Operational state of the node's ports as the agent last reported it. */
+    ports: unknown;
+    /** When the controller last heard from the agent (any report, heartbeats included). */
+    lastSeenAt: string;
   };
 }
 
@@ -42,6 +46,8 @@ export class NodeStateReader {
         counts: report.installed,
         failures: report.failures,
         drift: report.drift,
+        ports: report.ports,
+        lastSeenAt: report.lastSeenAt.toISOString(),
       };
     }
     view.inSync =
@@ -80,6 +86,8 @@ export function registerNodeStateRoutes(app: FastifyInstance, { intents, nodeSta
                 counts: loose,
                 failures: { type: 'array', items: loose },
                 drift: { type: 'array', items: loose },
+                ports: { type: 'array', items: loose, description: 'PortState of each port the desired state names (interface, up, reason)' },
+                lastSeenAt: { type: 'string', description: 'when the controller last heard from the agent (any report, heartbeats included); older than vpn.agent-timeout-seconds: the node is unreachable' },
               },
             },
           },

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { filtersOf, type WriteOptions } from '../intent/intent-service.js';
 import type { Page } from '../intent/pagination.js';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '../intent/pagination.js';
-import type { ResourceKind, WriteResult } from '../intent/types.js';
+import { STATUS_STATES, type ResourceKind, type WriteResult } from '../intent/types.js';
 import { etagOf, preconditionOf } from './conditional.js';
 import type { HttpDeps } from './context.js';
 import { beginIdempotent } from './idempotent-post.js';
@@ -32,7 +32,7 @@ export function listQuery(filters: readonly string[]) {
     properties: {
       limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT },
       cursor: { type: 'string', maxLength: 500, description: "the `next` cursor of the previous page" },
-      ...Object.fromEntries(filters.map((f) => [f, f === 'status' ? { type: 'string', enum: ['pending', 'provisioning', 'active', 'failed'] } : { type: 'string', maxLength: 200 }])),
+      ...Object.fromEntries(filters.map((f) => [f, f === 'status' ? { type: 'string', enum: [...STATUS_STATES] } : { type: 'string', maxLength: 200 }])),
     },
   };
 }

@@ -18,4 +18,4 @@ export interface ResourceHandler<K extends ResourceKind> {
 }
 
 export const statusFilter = (filter: Filter) =>
-  filter.status ? { status: filter.status.toUpperCase() as 'PENDING' | 'PROVISIONING' | 'ACTIVE' | 'FAILED' } : {};
+  filter.status ? { status: filter.status.toUpperCase() as 'PENDING' | 'PROVISIONING' | 'ACTIVE' | 'FAILED' | 'DEGRADED' | 'DOWN' | 'UNREACHABLE' } : {};

@@ -6,6 +6,7 @@ import { checkAddress } from '../../common/net/classify.js';
 import { hasHostBits, parseIpPrefix } from '../../common/net/prefix.js';
 import { parseRd } from '../../common/vpn/rd.js';
 import { parseRouteTarget } from '../../common/vpn/route-target.js';
+import { STATUS_STATES } from './types.js';
 
 type Schema = Record<string, unknown>;
 
@@ -85,11 +86,17 @@ export const statusSchema: Schema = {
   $id: 'Status',
   type: 'object',
   readOnly: true,
-  description: 'where the reconcile worker has got with the resource',
+  description:
+    'whether the resource forwards: `active` once every node that must carry it has applied a generation with its entries and reported no failure for them',
   required: ['state'],
   properties: {
-    state: { type: 'string', enum: ['pending', 'provisioning', 'active', 'failed'] },
-    reason: { type: 'string', description: 'why it failed' },
+    state: {
+      type: 'string',
+      enum: [...STATUS_STATES],
+      description:
+        'pending (not reconciled yet), provisioning (being computed, or waiting for an agent to install it), active (installed and forwarding), degraded (part of what it needs works), down (its PE-CE port is down), unreachable (the agent of its node is silent; what it installed keeps forwarding), failed (an entry it needs failed, or its reconcile failed)',
+    },
+    reason: { type: 'string', description: 'why it is not active, with the node the agent speaks for ("pe3: no port eth9 on the bridge")' },
   },
 };
 

@@ -4,7 +4,9 @@
 /** An address family as the API names it. */
 export type Family = 'ipv4' | 'ipv6';
 
-export type StatusState = 'pending' | 'provisioning' | 'active' | 'failed';
+/** The states a resource's status takes (DESIGN: `active` is a promise that packets flow). */
+export const STATUS_STATES = ['pending', 'provisioning', 'active', 'degraded', 'down', 'unreachable', 'failed'] as const;
+export type StatusState = (typeof STATUS_STATES)[number];
 
 export interface Status {
   state: StatusState;

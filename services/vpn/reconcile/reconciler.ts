@@ -6,9 +6,12 @@
 //   2. define   - the node's VRFs and their originated routes in BGP
 //                 (VpnRouting), VRFs that left the intent deleted; with
 //                 `originateAfterInstall`, a route only once the node's
-//                 agent reported an applied generation whose LFIB holds its
-//                 label, so no PE sends traffic the egress PE would drop
-//                 (the agent's report queues the node again);
+//                 agent reported an applied generation holding everything
+//                 it needs here (the VRF with the CE-facing interface, the
+//                 VRF route, the LFIB entry of its label), none of it
+//                 failed and its CE-facing port not down, so no PE sends
+//                 traffic the egress PE would drop (state/forwarding.ts; a
+//                 report that changes any of it queues the node again);
 //   3. compute  - the node's complete desired state (desired-state/) from
 //                 the intent and the routes BGP selected into its VRFs;
 //   4. store    - as a new generation only if it changed; with simulated
@@ -17,18 +20,23 @@
 //                 (what BGP propagation does; with the bgp service, its
 //                 WatchVrfRoutes stream queues them, vrf-route-watch.ts);
 //   5. release  - labels and RDs nothing wants any more, only now that the
-//                 stored state no longer uses them (they go into hold-down).
+//                 stored state no longer uses them (they go into hold-down);
+//   6. status   - with `requireAgents`, what the agent reports installed
+//                 against the stored state (state/forwarding.ts): `active`
+//                 only for what is installed, not failed, its port up and
+//                 its agent heard from.
 import type { PrismaClient } from '../../common/gen/prisma/client.js';
 import { VrfRouteSource, type DesiredStateDelta } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import type { Logger } from '../../common/logger.js';
-import { computeNodeDesiredState, prepareNetwork } from '../../common/desired-state/index.js';
+import { canonicalPrefix, computeNodeDesiredState, prepareNetwork } from '../../common/desired-state/index.js';
 import type { ChangeSink } from '../intent/intent-service.js';
 import { writeOutbox } from '../intent/outbox.js';
 import { lockRows, type Db } from '../intent/write-context.js';
 import { exportedRoutes } from '../routes/route-selection.js';
 import type { VpnRouting } from '../routes/vpn-routing.js';
 import type { DesiredStateStore } from '../state/desired-state-store.js';
-import { installedLabels } from '../routes/installed-labels.js';
+import type { AgentReports } from '../state/agent-reports.js';
+import { aggregate, worst, type DerivedStatus, type NodeForwarding, type StatusValue } from '../state/forwarding.js';
 import type { NodeAllocator } from './allocator.js';
 import { desiredInput, exportingSites, labelModeOf } from './desired-input.js';
 import { loadNodeIntent, type NodeIntent } from './node-intent.js';
@@ -48,8 +56,32 @@ export function exportsChanged(delta: DesiredStateDelta): boolean {
 export interface ReconcileOptions {
   /** Queue the PEs importing a node's routes when its exports change (simulated routing: nothing else propagates them). */
   notifyImporters: boolean;
-  /** Originate a route only once the node's agent has installed its label (DESIGN: never black-hole). */
+  /** Originate a route only once the node's agent has installed what it needs and can deliver it (DESIGN: never black-hole). */
   originateAfterInstall: boolean;
+  /** `active` needs the agents' reports (vpn.require-agents); false: status follows the reconcile alone, for labs and benchmarks without agents. */
+  requireAgents: boolean;
+}
+
+/** The statuses one reconcile of a node writes. */
+interface NodeStatuses {
+  node: DerivedStatus;
+  /** By VPN id: the node's VRF of it. */
+  vrfs: Map<string, DerivedStatus>;
+  /** By site id. */
+  sites: Map<string, DerivedStatus>;
+}
+
+/** A VRF's sites with the prefixes each originates and their labels. */
+function sitesOf(intent: NodeIntent, vi: NodeIntent['vrfs'][number]) {
+  const node = intent.node.id;
+  const mode = labelModeOf(vi.vpn.labelMode);
+  const label = vi.allocation?.label ?? undefined;
+  return exportingSites(vi.vpn.id, node, vi.sites, intent.labels).map((s, i) => {
+    const labelled = exportedRoutes({ node, nextHop: '', name: vi.vpn.id, rd: '', labelMode: mode, exportRouteTargets: [], ...(label !== undefined ? { vrfLabel: label } : {}), sites: [s] });
+    const labelOf = new Map(labelled.map((r) => [r.prefix, r.label]));
+    const prefixes = [...new Set([...s.connected, ...s.statics].map((p) => canonicalPrefix(p)))];
+    return { site: vi.sites[i]!, routes: prefixes.map((prefix) => ({ prefix, label: labelOf.get(prefix) })) };
+  });
 }
 
 export interface ReconcileOutcome {
@@ -69,7 +101,8 @@ export class NodeReconciler {
     private readonly store: DesiredStateStore,
     private readonly sink: ChangeSink,
     private readonly log: Logger,
-    private readonly options: ReconcileOptions = { notifyImporters: true, originateAfterInstall: false },
+    private readonly reports: AgentReports,
+    private readonly options: ReconcileOptions = { notifyImporters: true, originateAfterInstall: false, requireAgents: false },
   ) {}
 
   /** `retry`: an attempt after failures, which leaves their error in the status until it succeeds. */
@@ -79,7 +112,8 @@ export class NodeReconciler {
       await this.forget(node);
       return undefined;
     }
-    if (!options.retry) await this.setStatus(node, 'PROVISIONING', null);
+    // Only what is still pending: a retry keeps its error, a resync never makes active things flicker.
+    await this.markProvisioning(node);
     const { inventoryChanged } = await this.allocator.allocate(intent);
     await this.afterAllocation?.(node);
     intent = (await loadNodeIntent(this.prisma, node))!;
@@ -97,7 +131,7 @@ export class NodeReconciler {
     if (outboxId !== undefined) await this.sink.committed(outboxId, notify).catch((err: Error) => this.log.warn({ err: err.message, node }, 'importers left to the outbox relay'));
 
     const released = await this.allocator.releaseUnwanted(intent);
-    await this.setStatus(node, 'ACTIVE', null, waiting);
+    await this.setStatus(node, await this.statuses(intent, waiting));
     if (warnings.length) this.log.info({ node, warnings: warnings.slice(0, 5), count: warnings.length }, 'desired state leaves something out');
     return { generation: saved.generation, changed: saved.changed, released };
   }
@@ -105,13 +139,13 @@ export class NodeReconciler {
   /**
    * VRFs and originated routes of the node in BGP; VRFs that left the intent
    * are deleted (withdrawing their routes). Returns, per VPN, why some of
-   * its routes are not advertised yet.
+   * its routes are not advertised (yet).
    */
   private async define(intent: NodeIntent): Promise<Map<string, string>> {
     const node = intent.node.id;
     const live = new Set<string>();
     const waiting = new Map<string, string>();
-    const installed = this.options.originateAfterInstall ? await installedLabels(this.prisma, this.store, node, () => this.routing.advertisedLabels(node)) : undefined;
+    const egress = this.options.originateAfterInstall ? await this.reports.forwarding(node, () => this.routing.advertisedLabels(node)) : undefined;
     for (const vi of intent.vrfs) {
       const a = vi.allocation;
       if (!a?.rd) continue;
@@ -138,10 +172,14 @@ export class NodeReconciler {
         sites: exportingSites(vi.vpn.id, node, vi.sites, intent.labels),
       };
       let routes = exportedRoutes(exporting);
-      if (installed) {
-        const missing = [...new Set(routes.filter((r) => !installed.has(r.label)).map((r) => r.label))].sort((a, b) => a - b);
-        if (missing.length) waiting.set(vi.vpn.id, `waiting for the agent of ${node} to install labels ${missing.join(', ')}; routes using them are not advertised yet`);
-        routes = routes.filter((r) => installed.has(r.label));
+      if (egress) {
+        const held = routes.map((r) => ({ r, readiness: egress.route(vi.vpn.id, r.prefix, r.label) }));
+        const out = held.filter((h) => h.readiness.state !== 'ready');
+        if (out.length) {
+          const why = worst(out.map((h) => h.readiness));
+          waiting.set(vi.vpn.id, `${out.length} of ${routes.length} routes not advertised: ${why.state === 'ready' ? '' : why.reason}`);
+        }
+        routes = held.filter((h) => h.readiness.state === 'ready').map((h) => h.r);
       }
       await this.routing.originate(node, vi.vpn.id, routes.map((r) => ({ ...r, ceNextHop: '' })));
     }
@@ -177,33 +215,106 @@ export class NodeReconciler {
 
   /** After a failed attempt: the reason goes on every resource the job was for. */
   async failed(node: string, reason: string): Promise<void> {
-    await this.setStatus(node, 'FAILED', reason.slice(0, 1000));
+    const failed: DerivedStatus = { status: 'FAILED', reason: reason.slice(0, 1000) };
+    await this.setStatus(node, { node: failed, vrfs: new Map(), sites: new Map() }, failed);
   }
 
-  /** `waiting`: VPNs whose VRF (and sites) on the node stay provisioning, with the reason, though the job is done. */
-  private async setStatus(node: string, status: 'PROVISIONING' | 'ACTIVE' | 'FAILED', statusReason: string | null, waiting = new Map<string, string>()): Promise<void> {
-    const data = { status, statusReason };
+  /** What has never been reconciled shows that it is now; other statuses stay until this run has recomputed them. */
+  private async markProvisioning(node: string): Promise<void> {
+    const where = { status: 'PENDING' as const };
+    const data = { status: 'PROVISIONING' as const };
+    await this.prisma.$transaction([
+      this.prisma.node.updateMany({ where: { id: node, ...where }, data }),
+      this.prisma.site.updateMany({ where: { nodeId: node, ...where }, data }),
+      this.prisma.vrf.updateMany({ where: { nodeId: node, ...where }, data }),
+    ]);
+  }
+
+  /**
+   * The node's, its VRFs' and sites' statuses after a run. With
+   * `requireAgents`, from what the agent reported (NodeForwarding): a site
+   * needs its routes installed at this PE; a VRF its own entry, its sites
+   * and no failed remote route. `waiting`: VPNs with routes not advertised.
+   */
+  private async statuses(intent: NodeIntent, waiting: Map<string, string>): Promise<NodeStatuses> {
+    const node = intent.node.id;
+    const vrfs = new Map<string, DerivedStatus>();
+    const sites = new Map<string, DerivedStatus>();
+    const view = this.options.requireAgents ? await this.reports.forwarding(node) : undefined;
+    for (const vi of intent.vrfs) {
+      const vpn = vi.vpn.id;
+      // A VRF that appeared after this run allocated (its site was created meanwhile) waits for the next run, which is queued.
+      if (!vi.allocation?.rd) {
+        const pending: DerivedStatus = { status: 'PROVISIONING', reason: `the VRF of ${vpn} on ${node} has no route distinguisher yet` };
+        vrfs.set(vpn, pending);
+        for (const s of vi.sites) sites.set(s.id, pending);
+        continue;
+      }
+      if (!view) {
+        const held: DerivedStatus = waiting.has(vpn) ? { status: 'PROVISIONING', reason: waiting.get(vpn)! } : { status: 'ACTIVE', reason: null };
+        vrfs.set(vpn, held);
+        for (const s of vi.sites) sites.set(s.id, held);
+        continue;
+      }
+      const parts: DerivedStatus[] = [view.statusOf(worst([view.vrf(vpn), view.remoteRouteFailures(vpn)]))];
+      for (const { site, routes } of sitesOf(intent, vi)) {
+        const readiness = worst(routes.map((r) => view.route(vpn, r.prefix, r.label)));
+        const st = view.statusOf(readiness);
+        sites.set(site.id, st);
+        parts.push(st.reason ? { ...st, reason: `site ${site.id}: ${st.reason}` } : st);
+      }
+      const vrf = parts[0]!.status === 'FAILED' ? parts[0]! : aggregate(parts);
+      vrfs.set(vpn, vrf);
+    }
+    return { node: view?.nodeStatus() ?? { status: 'ACTIVE', reason: null }, vrfs, sites };
+  }
+
+  private async setStatus(node: string, s: NodeStatuses, all?: DerivedStatus): Promise<void> {
     await this.prisma.$transaction(async (tx) => {
-      await tx.node.updateMany({ where: { id: node }, data });
-      await tx.link.updateMany({ where: { OR: [{ aNodeId: node }, { bNodeId: node }] }, data });
-      await tx.site.updateMany({ where: { nodeId: node }, data });
-      await tx.vrf.updateMany({ where: { nodeId: node }, data });
+      const before = await tx.node.findUnique({ where: { id: node }, select: { status: true } });
+      await tx.node.updateMany({ where: { id: node }, data: { status: s.node.status, statusReason: s.node.reason } });
+      this.logTransition(node, before?.status, s.node);
+      // Links: whether the node's reconcile went through (their operational state is the agents' to report).
+      const linkStatus = all ?? { status: 'ACTIVE', reason: null };
+      await tx.link.updateMany({ where: { OR: [{ aNodeId: node }, { bNodeId: node }] }, data: { status: linkStatus.status, statusReason: linkStatus.reason } });
+      if (all) {
+        await tx.site.updateMany({ where: { nodeId: node }, data: { status: all.status, statusReason: all.reason } });
+        await tx.vrf.updateMany({ where: { nodeId: node }, data: { status: all.status, statusReason: all.reason } });
+      }
+      for (const [key, ids] of grouped(s.sites)) await tx.site.updateMany({ where: { nodeId: node, id: { in: ids } }, data: unkey(key) });
+      for (const [key, vpns] of grouped(s.vrfs)) await tx.vrf.updateMany({ where: { nodeId: node, vpnId: { in: vpns } }, data: unkey(key) });
       const vpnIds = (await tx.vrf.findMany({ where: { nodeId: node }, select: { vpnId: true } })).map((v) => v.vpnId);
       // Two PEs' jobs finishing at once must not each see the other's VRF unfinished (and leave the VPN provisioning).
       await lockRows(tx, 'vpn', vpnIds);
-      if (status !== 'ACTIVE') {
-        await tx.vpn.updateMany({ where: { id: { in: vpnIds } }, data });
-        return;
+      // A VPN's status is that of its VRFs on every PE together.
+      const rows = await tx.vrf.findMany({ where: { vpnId: { in: vpnIds } }, select: { vpnId: true, nodeId: true, status: true, statusReason: true }, orderBy: { id: 'asc' } });
+      const byVpn = new Map<string, DerivedStatus>();
+      for (const vpn of vpnIds) {
+        const parts = rows.filter((r) => r.vpnId === vpn).map((r) => ({ status: r.status as StatusValue, reason: r.statusReason }));
+        byVpn.set(vpn, aggregate(parts));
       }
-      for (const [vpnId, reason] of waiting) {
-        const held = { status: 'PROVISIONING' as const, statusReason: reason };
-        await tx.vrf.updateMany({ where: { nodeId: node, vpnId }, data: held });
-        await tx.site.updateMany({ where: { nodeId: node, vpnId }, data: held });
-      }
-      // A VPN is active once every VRF of it is.
-      const unfinished = await tx.vrf.findMany({ where: { vpnId: { in: vpnIds }, status: { not: 'ACTIVE' } }, select: { vpnId: true } });
-      const busy = new Set(unfinished.map((v) => v.vpnId));
-      await tx.vpn.updateMany({ where: { id: { in: vpnIds.filter((v) => !busy.has(v)) } }, data });
+      for (const [key, vpns] of grouped(byVpn)) await tx.vpn.updateMany({ where: { id: { in: vpns } }, data: unkey(key) });
     });
   }
+
+  private logTransition(node: string, before: string | undefined, after: DerivedStatus): void {
+    if (before === after.status) return;
+    if (after.status === 'UNREACHABLE') this.log.warn({ node, reason: after.reason }, 'node unreachable: its agent is silent; routes that need it wait');
+    else if (before === 'UNREACHABLE') this.log.info({ node, status: after.status }, 'the agent of the node is heard from again');
+  }
 }
+
+/** Rows to update, grouped by the status they get (one UPDATE per distinct status). */
+function grouped(statuses: Map<string, DerivedStatus>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [id, st] of statuses) {
+    const key = JSON.stringify([st.status, st.reason]);
+    out.set(key, [...(out.get(key) ?? []), id]);
+  }
+  return out;
+}
+
+const unkey = (key: string) => {
+  const [status, statusReason] = JSON.parse(key) as [StatusValue, string | null];
+  return { status, statusReason: statusReason === null ? null : statusReason.slice(0, 1000) };
+};

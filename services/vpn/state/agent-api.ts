@@ -1,6 +1,7 @@
 // AgentService on the vpn service's gRPC server: each node's agent watches
 // its desired state (a snapshot, then deltas as generations are stored) and
-// reports what it applied.
+// reports what it applied (and, with heartbeats, that it is alive:
+// agent-reports.ts).
 //
 // Credentials: with a verified client certificate (tls.client-auth request
 // or require) the node is the one it names — its subject CN, a DNS SAN, or a
@@ -23,6 +24,7 @@ import { unary, type GrpcService } from '../../common/grpc/server.js';
 import type { Logger } from '../../common/logger.js';
 import { certificateNames, verifiedPeer, type TlsMaterial } from '../../common/tls.js';
 import { diffDesiredState } from '../../common/desired-state/index.js';
+import type { AgentReports } from './agent-reports.js';
 import type { DesiredStateEvents } from './desired-state-events.js';
 import type { LinkLivenessTracker } from '../links/link-liveness.js';
 import { isEmptyDelta, type DesiredStateStore } from './desired-state-store.js';
@@ -61,8 +63,9 @@ export function agentGrpcService(deps: {
   store: DesiredStateStore;
   events: DesiredStateEvents;
   log: Logger;
-  /** Called after each stored report (the reconcile waiting for installed labels wakes up on it). */
-  onReport?: ((node: string, appliedGeneration: number, failures: number) => void) | undefined;
+  reports: AgentReports;
+  /** Called after a stored report that matters for status (reportMatters): the node is reconciled again. */
+  onReport?: ((node: string) => void) | undefined;
   /** The server's TLS settings: client certificates name the node when it asks for them. */
   tls?: TlsMaterial;
   /** Core link liveness from the reports' port states and links. */
@@ -123,16 +126,10 @@ export function agentGrpcService(deps: {
     reportStatus: (call, callback) =>
       unary(log, 'ReportStatus', async (req: ReportStatusRequest) => {
         await authorise(prisma, call, req.node, tls);
-        const data = {
-          appliedGeneration: BigInt(req.appliedGeneration),
-          driver: req.driver,
-          failures: req.failures as never,
-          drift: req.drift as never,
-          installed: { vrfs: req.installedVrfs, vrfRoutes: req.installedVrfRoutes, lfibEntries: req.installedLfibEntries },
-          reportedAt: req.appliedAt ?? new Date(),
-        };
-        await prisma.agentStatus.upsert({ where: { nodeId: req.node }, create: { nodeId: req.node, ...data }, update: data });
-        deps.onReport?.(req.node, req.appliedGeneration, req.failures.length);
+        if (await deps.reports.record(req)) {
+          log.info({ node: req.node, appliedGeneration: req.appliedGeneration, failures: req.failures.length, portsDown: req.ports.filter((p) => !p.up).length, heartbeat: req.heartbeat }, 'agent report changes what the node forwards; reconciling it');
+          deps.onReport?.(req.node);
+        }
         await deps.links?.report(req.node, req.ports, req.links);
         return { desiredGeneration: (await store.latest(req.node))?.generation ?? 0 };
       })(call, callback),

@@ -1,7 +1,8 @@
 // The node desired states the agents watch: a new generation is stored only
 // when the state changed, with a NOTIFY in the same transaction so every
 // replica's watchers wake up once it is committed. The last few generations
-// are kept, so an agent reconnecting with one of them gets a delta.
+// are kept, so an agent reconnecting with one of them gets a delta, and so
+// is the one its agent last reported applied.
 import type { PrismaClient } from '../../common/gen/prisma/client.js';
 import { NodeDesiredState, type DesiredStateDelta } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import { diffDesiredState, type DesiredStateWarning } from '../../common/desired-state/index.js';
@@ -78,7 +79,11 @@ export class DesiredStateStore {
             requestIds: [...currentRequestIds()],
           },
         });
-        await tx.nodeDesiredState.deleteMany({ where: { nodeId: node, generation: { lte: BigInt(generation - KEEP_GENERATIONS) } } });
+        // The generation the agent last applied stays too: what it holds is then always known (install-before-advertise).
+        const applied = await tx.agentStatus.findUnique({ where: { nodeId: node }, select: { appliedGeneration: true } });
+        await tx.nodeDesiredState.deleteMany({
+          where: { nodeId: node, generation: { lte: BigInt(generation - KEEP_GENERATIONS), ...(applied ? { not: applied.appliedGeneration } : {}) } },
+        });
         await tx.$executeRaw`SELECT pg_notify(${DESIRED_STATE_CHANNEL}, ${node})`;
         const result = { changed: true, generation, delta, previous: latest?.state };
         await onChange(tx, result);

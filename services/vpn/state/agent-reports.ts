@@ -1,0 +1,87 @@
+// What each node's agent last reported (table agent_status), written by
+// ReportStatus and read by the reconcile as a NodeForwarding view. "Last
+// heard from" is the receiving replica's clock at any ReportStatus,
+// heartbeats included: a heartbeat comes from the agent's own loop, so it
+// shows the agent works, which an open watch stream (possibly held by
+// another replica, or half-open) does not.
+import type { AgentStatus, PrismaClient } from '../../common/gen/prisma/client.js';
+import type { ReportStatusRequest } from '../../common/gen/proto/l3vpn/v1/agent.js';
+import type { DesiredStateStore } from './desired-state-store.js';
+import { entryKeyText, NodeForwarding, reportMatters, type AgentReport } from './forwarding.js';
+
+/** An EntryFailure or PortState as ReportStatus stored it (the generated types, through JSON). */
+interface StoredFailure {
+  key?: Parameters<typeof entryKeyText>[0];
+  reason?: string;
+}
+interface StoredPort {
+  interface?: string;
+  up?: boolean;
+  reason?: string;
+}
+
+const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
+
+export function agentReportOf(row: Pick<AgentStatus, 'appliedGeneration' | 'failures' | 'ports' | 'lastSeenAt'>): AgentReport {
+  return {
+    appliedGeneration: Number(row.appliedGeneration),
+    failures: list<StoredFailure>(row.failures).flatMap((f) => {
+      const key = entryKeyText(f?.key);
+      return key ? [{ key, reason: String(f.reason ?? '') }] : [];
+    }),
+    ports: list<StoredPort>(row.ports).flatMap((p) => (p?.interface ? [{ interface: p.interface, up: p.up === true, reason: String(p.reason ?? '') }] : [])),
+    lastSeenAt: row.lastSeenAt,
+  };
+}
+
+export class AgentReports {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly store: DesiredStateStore,
+    /** vpn.agent-timeout-seconds in ms. */
+    readonly agentTimeoutMs: number,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** Stores a report; true when it matters for status (reportMatters), so the node is reconciled again. */
+  async record(req: ReportStatusRequest): Promise<boolean> {
+    const now = this.clock();
+    const data = {
+      appliedGeneration: BigInt(req.appliedGeneration),
+      driver: req.driver,
+      failures: req.failures as never,
+      drift: req.drift as never,
+      installed: { vrfs: req.installedVrfs, vrfRoutes: req.installedVrfRoutes, lfibEntries: req.installedLfibEntries },
+      ports: req.ports as never,
+      reportedAt: req.appliedAt ?? now,
+      lastSeenAt: now,
+    };
+    const previous = await this.prisma.agentStatus.findUnique({ where: { nodeId: req.node } });
+    const row = await this.prisma.agentStatus.upsert({ where: { nodeId: req.node }, create: { nodeId: req.node, ...data }, update: data });
+    return reportMatters(previous ? agentReportOf(previous) : undefined, agentReportOf(row), this.agentTimeoutMs);
+  }
+
+  async report(node: string): Promise<AgentReport | undefined> {
+    const row = await this.prisma.agentStatus.findUnique({ where: { nodeId: node } });
+    return row ? agentReportOf(row) : undefined;
+  }
+
+  /**
+   * The node's forwarding view now. `advertised` is read only when the
+   * agent's applied generation is no longer stored (NodeForwarding.label).
+   */
+  async forwarding(node: string, advertised?: () => Promise<Set<number>>): Promise<NodeForwarding> {
+    const [report, latest] = await Promise.all([this.report(node), this.store.latest(node)]);
+    const applied = report?.appliedGeneration ? await this.store.at(node, report.appliedGeneration) : undefined;
+    const known = report?.appliedGeneration && !applied && advertised ? await advertised() : undefined;
+    return new NodeForwarding({
+      node,
+      latest,
+      applied: applied?.state,
+      report,
+      ...(known ? { advertised: known } : {}),
+      now: this.clock(),
+      agentTimeoutMs: this.agentTimeoutMs,
+    });
+  }
+}
