@@ -136,6 +136,8 @@ export class LinkMonitor {
         : { interface: l.interface, state: LinkLivenessState.LINK_LIVENESS_STATE_INIT, reason: 'port state not read yet', bfd };
     }
     if (session.state === BfdState.UP) return { interface: l.interface, state: LinkLivenessState.LINK_LIVENESS_STATE_UP, reason: '', bfd };
+    // RFC 5882 §3.2: a remote that went AdminDown (its agent stopped; the data plane keeps forwarding) is no failure: the port decides.
+    if (session.neighborAdminDown) return { interface: l.interface, state: LinkLivenessState.LINK_LIVENESS_STATE_INIT, reason: `${session.reason} (the neighbour stopped BFD: the port state decides)`, bfd };
     // Down after having been Up is a failure; before the first Up it is a session still coming up.
     if (session.everUp) return { interface: l.interface, state: LinkLivenessState.LINK_LIVENESS_STATE_DOWN, reason: session.reason, bfd };
     return { interface: l.interface, state: LinkLivenessState.LINK_LIVENESS_STATE_INIT, reason: session.reason, bfd };

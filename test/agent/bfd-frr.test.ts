@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { LinkLivenessState, NodeDesiredState, NodeTransport } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
 import { OvsDriver } from '../../services/agent/drivers/ovs/driver.js';
 import { LinkMonitor } from '../../services/agent/liveness.js';
-import { eventually } from '../vpn/reconcile-support.js';
+import { eventually } from '../support/eventually.js';
 import { labMissing, type LabSpec, PacketLab } from './ovs-harness.js';
 
 const BFDD = '/usr/lib/frr/bfdd';

@@ -7,7 +7,7 @@
 // Run under flock /tmp/l3vpn-net.lock (namespaces, veths, OVS).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually } from '../vpn/reconcile-support.js';
+import { eventually } from '../support/eventually.js';
 import { labMissing } from './ovs-harness.js';
 import { type FailoverLab, pingStream, PRIMARY, startFailoverLab } from './failover-lab.js';
 
@@ -78,7 +78,8 @@ describe('core link cut', { skip }, () => {
     assert.equal(l.operStatus, 'down');
     assert.match(l.operReason ?? '', /suppressed by flap damping/);
     await eventually('the suppressed link to carry no path', async () => (await f.pe1OutInterface()) === 'core1');
-    assert.ok(await f.reaches(), 'traffic flows over the other path meanwhile');
+    // Both PEs' agents apply their new paths on their own: wait for the return path too.
+    await eventually('traffic to flow over the other path meanwhile', () => f.reaches(), 15_000);
     // Half-life 10 s: from about 2,500 to 750 takes about 17 s.
     await eventually('pe1-p1 up after the damping', async () => (await f.link(PRIMARY.link)).operStatus === 'up', 60_000);
     await eventually('PE1 to send over P1 again', async () => (await f.pe1OutInterface()) === 'core0');

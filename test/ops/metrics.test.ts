@@ -16,7 +16,7 @@ import type { RunningService } from '../../services/common/service.js';
 import { labelsSettings, startLabels } from '../../services/labels/main.js';
 import { createTestDatabase, type TestDatabase } from '../support/services.js';
 import { startVpnHarness, type VpnHarness } from '../vpn/support.js';
-import { eventually } from '../vpn/reconcile-support.js';
+import { eventually } from '../support/eventually.js';
 import { find, parseExposition, value, type Sample } from './exposition.js';
 
 const log = createLogger('ops-test', process.env.TEST_LOG_LEVEL ?? 'silent');

@@ -156,3 +156,25 @@ test('bfd sessions: packets demultiplex by interface and source, and only TTL 25
   assert.deepEqual(changes, ['core0:2'], 'Down -> Init on the neighbour\'s Down');
   s.close();
 });
+
+test('bfd session: an end that stops sends AdminDown (§6.8.16); the other goes Down marked as no failure (RFC 5882 §3.2), and Up again clears the mark', () => {
+  const p = pair();
+  p.run(3000);
+  const farewell = p.b.adminDown();
+  assert.equal(farewell.state, BfdState.ADMIN_DOWN);
+  assert.equal(farewell.diag, BfdDiag.ADMINISTRATIVELY_DOWN);
+  assert.equal(p.a.neighborAdminDown, false);
+  const change = p.a.receive(farewell, p.now()).find((e) => e.type === 'state');
+  assert.ok(change && change.type === 'state');
+  assert.equal(change.to, BfdState.DOWN);
+  assert.equal(p.a.neighborAdminDown, true, 'a knows the remote stopped rather than failed');
+  // A fresh session at b's end (a restarted agent) brings a Up again.
+  const restarted = new BfdSession({ desiredMinTxUs: 50_000, requiredMinRxUs: 50_000, detectMult: 3, localDiscriminator: 3, random: () => 0.5 }, p.now());
+  let now = p.now();
+  for (let i = 0; i < 3000 && p.a.state !== BfdState.UP; i++, now++) {
+    for (const e of restarted.poll(now)) if (e.type === 'send') for (const r of p.a.receive(e.packet, now)) if (r.type === 'send') restarted.receive(r.packet, now);
+    for (const e of p.a.poll(now)) if (e.type === 'send') restarted.receive(e.packet, now);
+  }
+  assert.equal(p.a.state, BfdState.UP);
+  assert.equal(p.a.neighborAdminDown, false);
+});

@@ -31,6 +31,7 @@ export class BfdSession {
   private sessionState = BfdState.DOWN;
   private remoteState = BfdState.DOWN;
   private remoteDiscr = 0;
+  private remoteAdminDown = false;
   private localDiag = BfdDiag.NONE;
   /** bfd.RemoteMinRxInterval: 1 µs until the remote tells (§6.8.1). */
   private remoteMinRxUs = 1;
@@ -80,6 +81,24 @@ export class BfdSession {
     return Math.min(this.nextTxAt, this.detectAt);
   }
 
+  /** Whether the remote signalled AdminDown since the session was last Up (RFC 5882 §3.2: not a forwarding failure). */
+  get neighborAdminDown(): boolean {
+    return this.remoteAdminDown;
+  }
+
+  /**
+   * Takes the session administratively down (§6.8.16) and answers the packet
+   * that tells the remote so: sent when the agent stops, so that its
+   * neighbours do not mistake a stopped control plane for a failed link.
+   */
+  adminDown(): BfdControl {
+    this.sessionState = BfdState.ADMIN_DOWN;
+    this.localDiag = BfdDiag.ADMINISTRATIVELY_DOWN;
+    this.detectAt = Infinity;
+    this.nextTxAt = Infinity;
+    return this.control({});
+  }
+
   /** A received Control packet that passed decodeControl's checks (§6.8.6). */
   receive(p: BfdControl, now: number): BfdEvent[] {
     const out: BfdEvent[] = [];
@@ -96,6 +115,7 @@ export class BfdSession {
       this.txBasisUs = this.desiredTxUs;
     }
     if (p.state === BfdState.ADMIN_DOWN) {
+      this.remoteAdminDown = true;
       if (this.sessionState !== BfdState.DOWN) this.change(BfdState.DOWN, BfdDiag.NEIGHBOR_SIGNALED_DOWN, out);
     } else if (this.sessionState === BfdState.DOWN) {
       if (p.state === BfdState.DOWN) this.change(BfdState.INIT, BfdDiag.NONE, out);
@@ -171,6 +191,7 @@ export class BfdSession {
   private change(to: BfdState, diag: BfdDiag, out: BfdEvent[]): void {
     const from = this.sessionState;
     this.sessionState = to;
+    if (to === BfdState.UP) this.remoteAdminDown = false;
     this.localDiag = diag;
     // §6.8.3: fast timers only while Up; a change of DesiredMinTx while Up goes through a Poll Sequence.
     const wanted = to === BfdState.UP ? Math.max(this.o.desiredMinTxUs, 1) : Math.max(this.o.desiredMinTxUs, SLOW_TX_US);

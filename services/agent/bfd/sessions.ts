@@ -41,6 +41,8 @@ export interface SessionView {
   state: BfdState;
   /** Whether the session has been Up since it was created (a Down after that is a failure, before it a start). */
   everUp: boolean;
+  /** The remote went AdminDown (its agent stopped): RFC 5882 §3.2, not a forwarding failure. */
+  neighborAdminDown: boolean;
   reason: string;
 }
 
@@ -105,15 +107,21 @@ export class BfdSessions {
   }
 
   views(): SessionView[] {
-    return [...this.byInterface.values()].map((e) => ({ peer: e.peer, state: e.session.state, everUp: e.everUp, reason: e.reason }));
+    return [...this.byInterface.values()].map((e) => this.viewOf(e));
   }
 
   view(itf: string): SessionView | undefined {
     const e = this.byInterface.get(itf);
-    return e && { peer: e.peer, state: e.session.state, everUp: e.everUp, reason: e.reason };
+    return e && this.viewOf(e);
   }
 
+  private viewOf(e: Entry): SessionView {
+    return { peer: e.peer, state: e.session.state, everUp: e.everUp, reason: e.reason, neighborAdminDown: e.session.neighborAdminDown };
+  }
+
+  /** Stops every session; each remote is told AdminDown first (RFC 5880 §6.8.16), so it keeps the link. */
   close(): void {
+    if (!this.closed) for (const e of this.byInterface.values()) this.handle(e, [{ type: 'send', packet: e.session.adminDown() }]);
     this.closed = true;
     this.timer?.cancel();
     this.timer = undefined;
@@ -171,7 +179,7 @@ export class BfdSessions {
         if (ev.to === BfdState.UP) e.everUp = true;
         e.reason = `BFD: ${ev.reason}`;
         // The session may have been replaced meanwhile (setPeers): only current ones speak.
-        if (this.byInterface.get(e.peer.interface) === e) this.onChange({ peer: e.peer, state: ev.to, everUp: e.everUp, reason: e.reason }, ev);
+        if (this.byInterface.get(e.peer.interface) === e) this.onChange(this.viewOf(e), ev);
       }
     }
   }
