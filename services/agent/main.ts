@@ -92,7 +92,7 @@ function channelCredentials(settings: Settings): ChannelCredentials {
   return tlsChannel({ ca, cert, key });
 }
 
-export async function createDriver(settings: Settings): Promise<Driver> {
+export async function createDriver(settings: Settings, log?: Logger): Promise<Driver> {
   const name = String(settings['agent.driver']);
   switch (name) {
     case 'soft':
@@ -102,6 +102,7 @@ export async function createDriver(settings: Settings): Promise<Driver> {
         target: String(settings['agent.ovs-target']),
         portPrefix: String(settings['agent.ovs-port-prefix']),
         atomic: Boolean(settings['agent.ovs-atomic']),
+        ...(log ? { log } : {}),
       }).connect();
     case 'linux':
       return new LinuxDriver({ runner: new LocalRunner(), protocol: Number(settings['agent.linux-route-protocol']) }).prepare();
@@ -117,7 +118,7 @@ export async function startAgent(settings: Settings, log: Logger): Promise<Runni
     return { name: 'agent', stop: async () => undefined };
   }
   const token = readCredential(settings);
-  const driver = await createDriver(settings);
+  const driver = await createDriver(settings, log);
   const agent = new Agent({ node, driver, store: new StateFile(String(settings['agent.state-dir'])), log });
   const restored = await agent.start();
   let link: ControllerLink | undefined;

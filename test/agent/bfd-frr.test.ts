@@ -9,6 +9,7 @@
 // time, and FRR follows when told so; removing the drop brings both back.
 // Names: namespace l3bf-frr, bridge l3bfb1, veth l3bf1core0.
 // Run under flock /tmp/l3vpn-net.lock.
+import { skipOrFail } from '../support/tools.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -41,7 +42,7 @@ interface FrrPeer {
   'remote-diagnostic'?: string;
 }
 
-describe('BFD with FRR bfdd', { skip: process.env.CI ? false : missing() }, () => {
+describe('BFD with FRR bfdd', { skip: skipOrFail(missing()) }, () => {
   let lab: PacketLab;
   let driver: OvsDriver;
   let monitor: LinkMonitor;

@@ -9,6 +9,7 @@
 // and keeps asking those of a batch, at growing intervals, until the switch
 // has learnt them: a CE that was not up yet is found as soon as it is, not
 // on the next periodic read.
+import type { Logger } from '../../../common/logger.js';
 import {
   type CeNextHop,
   ChangeKind,
@@ -80,6 +81,8 @@ export interface OvsDriverOptions {
    * ovs-vswitchd, which a lab shares between nodes.
    */
   portPrefix?: string;
+  /** Where work the driver does on its own (not asked through the Driver interface) reports failures. */
+  log?: Pick<Logger, 'warn'>;
 }
 
 type Entry = NonNullable<DesiredStateEntry['entry']>;
@@ -233,7 +236,7 @@ export class OvsDriver implements Driver {
       else this.ports.set(ps.port.name, ps.port);
       // A core port added after its binding: its ARP and BFD flows now have a port number.
       const conn = this.conn;
-      if (ps.reason === PortReason.ADD && this.coreBindings && conn && !conn.closed) void this.installCoreFlows(conn).catch(() => undefined);
+      if (ps.reason === PortReason.ADD && this.coreBindings && conn && !conn.closed) void this.installCoreFlows(conn).catch((err: Error) => this.options.log?.warn({ err: err.message, port: ps.port.name }, 'ARP and BFD flows of a new core port not installed: BFD on it cannot come up'));
       for (const fn of this.portListeners) fn();
     } else if (type === MsgType.PACKET_IN) {
       const pin = decodePacketIn(msg);
