@@ -183,8 +183,16 @@ function arpFlows(tableId: number, port: number, vlan: number, mac: Uint8Array, 
     oxmBytes(OxmField.ARP_TPA, address),
   ];
   const metadata: Instruction = { type: 'write_metadata', metadata: BigInt(tableId), mask: METADATA_ALL };
-  const reply = apply(
-    learnNeighbour(t, tableId),
+  const reply = apply(learnNeighbour(t, tableId), ...arpReplyActions(mac, address));
+  return [
+    { table: t.classifier, priority: PRIORITY_ARP, match: match(ARP_REQUEST), instructions: [reply, metadata] },
+    { table: t.classifier, priority: PRIORITY_ARP, match: match(ARP_REPLY), instructions: [apply(learnNeighbour(t, tableId)), metadata] },
+  ];
+}
+
+/** The request turned into its reply in place (RFC 826): swap the ends, answer with `mac` for `address`, back out of the port it came in. */
+function arpReplyActions(mac: Uint8Array, address: Uint8Array): Action[] {
+  return [
     move(NxFields.ETH_SRC, NxFields.ETH_DST),
     setBytes(OxmField.ETH_SRC, mac),
     setField(OxmField.ARP_OP, ARP_REPLY),
@@ -193,10 +201,6 @@ function arpFlows(tableId: number, port: number, vlan: number, mac: Uint8Array, 
     move(NxFields.ARP_SPA, NxFields.ARP_TPA),
     setBytes(OxmField.ARP_SPA, address),
     { type: 'output', port: OFPP_IN_PORT },
-  );
-  return [
-    { table: t.classifier, priority: PRIORITY_ARP, match: match(ARP_REQUEST), instructions: [reply, metadata] },
-    { table: t.classifier, priority: PRIORITY_ARP, match: match(ARP_REPLY), instructions: [apply(learnNeighbour(t, tableId)), metadata] },
   ];
 }
 
@@ -214,16 +218,7 @@ export function coreFlows(binding: { interface: string; address: string }, udpPo
   const mac = macOf(ctx, binding.interface);
   const address = parseAddress(binding.address.split('/')[0]!);
   if (address?.family !== 4) fail(`core address ${binding.address} of ${binding.interface} is not IPv4`);
-  const reply = apply(
-    move(NxFields.ETH_SRC, NxFields.ETH_DST),
-    setBytes(OxmField.ETH_SRC, mac),
-    setField(OxmField.ARP_OP, ARP_REPLY),
-    move(NxFields.ARP_SHA, NxFields.ARP_THA),
-    setBytes(OxmField.ARP_SHA, mac),
-    move(NxFields.ARP_SPA, NxFields.ARP_TPA),
-    setBytes(OxmField.ARP_SPA, address!.bytes),
-    { type: 'output', port: OFPP_IN_PORT },
-  );
+  const reply = apply(...arpReplyActions(mac, address!.bytes));
   return [
     {
       table: t.classifier,
