@@ -135,7 +135,7 @@ export async function startAgent(settings: Settings, log: Logger): Promise<Runni
     portPollMs: Number(settings['agent.port-poll-ms']),
     onChange: () => link?.reportNow(),
   });
-  const metrics = agentMetrics(agent, () => link?.connected ?? false);
+  const metrics = agentMetrics(agent, () => link?.connected ?? false, () => liveness.report().links);
   link = new ControllerLink({
     agent,
     address: String(settings['agent.controller']),

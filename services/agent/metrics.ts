@@ -1,12 +1,13 @@
 // Prometheus series of the forwarding agent: the generation applied, how long
 // applying takes, the entries installed by kind, drift repaired, and whether
-// the controller's stream is up.
+// the controller's stream is up, and each core link's liveness.
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { serviceRegistry } from '../common/ops/metrics.js';
 import type { Agent } from './agent.js';
 import type { LinkMetrics } from './controller-link.js';
+import { LinkLivenessState, type LinkLiveness } from '../common/gen/proto/l3vpn/v1/agent.js';
 
-export function agentMetrics(agent: Agent, connected: () => boolean) {
+export function agentMetrics(agent: Agent, connected: () => boolean, links: () => readonly LinkLiveness[] = () => []) {
   const registry = serviceRegistry('agent');
   new Gauge({
     name: 'l3vpn_agent_applied_generation',
@@ -35,6 +36,16 @@ export function agentMetrics(agent: Agent, connected: () => boolean) {
     registers: [registry],
     collect() {
       this.set(connected() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'l3vpn_agent_core_link_up',
+    help: 'Liveness of each core link as this agent judges it (port state and BFD): 1 up, 0 down or not up yet',
+    labelNames: ['interface', 'bfd'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const l of links()) this.set({ interface: l.interface, bfd: String(l.bfd) }, l.state === LinkLivenessState.LINK_LIVENESS_STATE_UP ? 1 : 0);
     },
   });
   const duration = new Histogram({

@@ -235,6 +235,7 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
     settings: dampingSettings(settings),
     log,
     wake: (nodes) => wakeNodes(db.prisma, queue, nodes, Date.now()),
+    presence: (nodes) => reports.watches(nodes),
     onChange: (link, status) => metrics.linkOperChanges.inc({ link, status }),
   });
   const planner = new Planner(labels, store);

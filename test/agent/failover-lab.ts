@@ -6,12 +6,13 @@
 // bench/link-failover.ts. Names: namespaces l3lk-*, bridges and veths l3lk*,
 // gRPC on 127.0.28.1.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSettings } from '../../services/common/config.js';
+import { projectRoot } from '../../services/common/project-root.js';
 import { createLogger } from '../../services/common/logger.js';
 import type { RunningService } from '../../services/common/service.js';
 import type { NodeDesiredState } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
@@ -70,6 +71,12 @@ export interface LinkView {
 export interface FailoverLab {
   lab: PacketLab;
   h: ReconcileHarness;
+  /** The agents run in this process, by node. */
+  agents: Map<string, RunningService>;
+  /** Kills a node's agent run as a process (FailoverOptions.processAgents) with SIGKILL: no goodbye, no BFD AdminDown. */
+  killAgent(node: string): Promise<void>;
+  /** Starts a node's process agent again. */
+  startProcessAgent(node: string): void;
   link(id: string): Promise<LinkView>;
   latest(node: string): Promise<NodeDesiredState>;
   /** The out interface of PE1's routes towards CE2's prefix (which core link carries them). */
@@ -90,15 +97,29 @@ export interface FailoverOptions {
   vpnEnv?: Record<string, string>;
   /** agent.* settings as environment variables (BFD timers). */
   agentEnv?: Record<string, string>;
+  /** Nodes whose agent runs as its own `l3vpn agent` process, so that it can be killed. */
+  processAgents?: string[];
 }
 
 export async function startFailoverLab(o: FailoverOptions = {}): Promise<FailoverLab> {
   const lab = await PacketLab.start(FAILOVER_SPEC);
-  const agents: RunningService[] = [];
+  const agents = new Map<string, RunningService>();
+  const processes = new Map<string, ChildProcess>();
   let h: ReconcileHarness | undefined;
   const dir = await mkdtemp(join(tmpdir(), 'l3lk-'));
+  const killAgent = async (id: string) => {
+    const p = processes.get(id);
+    if (!p) return;
+    processes.delete(id);
+    if (p.exitCode === null && p.signalCode === null) {
+      const exited = new Promise((r) => p.once('exit', r));
+      p.kill('SIGKILL');
+      await exited;
+    }
+  };
   const stop = async () => {
-    for (const a of agents) await a.stop(1000);
+    for (const id of [...processes.keys()]) await killAgent(id);
+    for (const a of agents.values()) await a.stop(1000);
     await h?.stop();
     await lab.stop();
     await rm(dir, { recursive: true, force: true });
@@ -120,25 +141,37 @@ export async function startFailoverLab(o: FailoverOptions = {}): Promise<Failove
     await post('/v1/sites', site('red-b', 'PE2', 2));
 
     const log = createLogger('agent', process.env.TEST_LOG_LEVEL ?? 'silent');
-    for (const n of FAILOVER_SPEC.nodes) {
-      const settings = loadSettings(agentSettings, {
-        env: {
-          AGENT_NODE: n.id,
-          AGENT_CONTROLLER: `127.0.28.1:${h.vpn.grpcPort}`,
-          AGENT_TOKEN: identity(n.id),
-          AGENT_DRIVER: 'ovs',
-          AGENT_OVS_TARGET: lab.target(n),
-          AGENT_OVS_PORT_PREFIX: n.portPrefix,
-          AGENT_STATE_DIR: join(dir, n.id),
-          AGENT_RECONNECT_MAX_SECONDS: '1',
-          ...o.agentEnv,
-        },
+    const agentEnv = (id: string): Record<string, string> => {
+      const n = FAILOVER_SPEC.nodes.find((x) => x.id === id)!;
+      return {
+        AGENT_NODE: n.id,
+        AGENT_CONTROLLER: `127.0.28.1:${hh.vpn.grpcPort}`,
+        AGENT_TOKEN: identity(n.id),
+        AGENT_DRIVER: 'ovs',
+        AGENT_OVS_TARGET: lab.target(n),
+        AGENT_OVS_PORT_PREFIX: n.portPrefix,
+        AGENT_STATE_DIR: join(dir, n.id),
+        AGENT_RECONNECT_MAX_SECONDS: '1',
+        ...o.agentEnv,
+      };
+    };
+    const startProcessAgent = (id: string) => {
+      const p = spawn(process.execPath, [join(projectRoot(), 'dist/services/main.js'), 'agent'], {
+        env: { ...process.env, ...agentEnv(id), OPS_ADDRESS: '127.0.0.1:0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error' },
+        stdio: ['ignore', 'inherit', 'inherit'],
       });
-      agents.push(await startAgent(settings, log.child({ node: n.id })));
+      processes.set(id, p);
+    };
+    for (const n of FAILOVER_SPEC.nodes) {
+      if (o.processAgents?.includes(n.id)) startProcessAgent(n.id);
+      else agents.set(n.id, await startAgent(loadSettings(agentSettings, { env: agentEnv(n.id) }), log.child({ node: n.id })));
     }
     const f: FailoverLab = {
       lab,
       h,
+      agents,
+      killAgent,
+      startProcessAgent,
       link: async (id) => (await hh.call('GET', `/v1/links/${id}`)).body as LinkView,
       latest: async (id) => (await hh.vpn.store.latest(id))!.state,
       async pe1OutInterface() {

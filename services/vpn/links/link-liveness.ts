@@ -10,7 +10,7 @@ import type { PrismaClient, Link } from '../../common/gen/prisma/client.js';
 import { LinkLivenessState, type LinkLiveness as PbLinkLiveness, type PortState } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import type { Logger } from '../../common/logger.js';
 import { lockRows } from '../intent/write-context.js';
-import { evaluate, type DampingSettings, type EndReport, type LinkOper, type OperOutcome } from './oper-state.js';
+import { agentAbsent, counted, evaluate, type AgentPresence, type DampingSettings, type EndReport, type LinkOper, type OperOutcome } from './oper-state.js';
 
 export interface LinkLivenessDeps {
   prisma: PrismaClient;
@@ -18,6 +18,8 @@ export interface LinkLivenessDeps {
   log: Logger;
   /** Queues a reconcile of these nodes. */
   wake: (nodes: string[]) => Promise<void>;
+  /** The watch streams of these nodes' agents (AgentReports.watches): a BFD down towards an absent agent is not counted (oper-state.ts `counted`). */
+  presence?: (nodes: readonly string[]) => Promise<Map<string, AgentPresence>>;
   /** Counts operational changes (metrics). */
   onChange?: (link: string, status: 'up' | 'down') => void;
   now?: () => Date;
@@ -27,7 +29,10 @@ export interface LinkLivenessDeps {
 export function endReport(itf: string, ports: readonly PortState[], links: readonly PbLinkLiveness[]): EndReport | null {
   const l = links.find((x) => x.interface === itf);
   if (l) {
-    if (l.state === LinkLivenessState.LINK_LIVENESS_STATE_DOWN) return { down: true, reason: l.reason || 'down' };
+    if (l.state === LinkLivenessState.LINK_LIVENESS_STATE_DOWN) {
+      const p = ports.find((x) => x.interface === itf);
+      return { down: true, reason: l.reason || 'down', ...(l.bfd && (!p || p.up) ? { bfdOnly: true } : {}) };
+    }
     // Init: BFD not up yet (the other agent may not run it): the port decides.
     if (l.state === LinkLivenessState.LINK_LIVENESS_STATE_UP || l.state === LinkLivenessState.LINK_LIVENESS_STATE_INIT) {
       const p = ports.find((x) => x.interface === itf);
@@ -73,6 +78,8 @@ const sameRow = (x: ReturnType<typeof rowOf>, y: ReturnType<typeof rowOf>) =>
 
 export class LinkLivenessTracker {
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Link ends whose BFD down is being discounted (for logging once). */
+  private readonly discounted = new Set<string>();
   private stopped = false;
   private readonly now: () => Date;
 
@@ -97,20 +104,38 @@ export class LinkLivenessTracker {
     if (!ports.length && !links.length) return;
     try {
       const mine = await this.d.prisma.link.findMany({ where: { OR: [{ aNodeId: node }, { bNodeId: node }] } });
-      for (const link of mine) {
+      const ends = mine.flatMap((link) => {
+        const end = link.aNodeId === node ? ('a' as const) : ('b' as const);
+        const raw = endReport(end === 'a' ? link.aInterface : link.bInterface, ports, links);
+        return raw ? [{ link, end, far: end === 'a' ? link.bNodeId : link.aNodeId, raw }] : [];
+      });
+      const bfdDown = ends.filter((e) => e.raw.bfdOnly && e.raw.down);
+      const presence = bfdDown.length && this.d.presence ? await this.d.presence(bfdDown.map((e) => e.far)) : new Map<string, AgentPresence>();
+      const now = this.now();
+      for (const { link, end, far, raw } of ends) {
+        const r = counted(raw, agentAbsent(presence.get(far), now));
+        this.noteDiscount(link.id, node, far, raw, r);
         // Most reports repeat what is stored: no transaction for those.
-        const end = link.aNodeId === node ? 'a' : 'b';
-        const r = endReport(end === 'a' ? link.aInterface : link.bInterface, ports, links);
         const stored = operOf(link)[end];
-        if (!r || (stored && stored.down === r.down && stored.reason === r.reason && link.operStatus !== 'UNKNOWN' && !link.heldDownUntil)) continue;
-        await this.update(link.id, (l) => {
-          const end = l.aNodeId === node ? 'a' : 'b';
-          const r = endReport(end === 'a' ? l.aInterface : l.bInterface, ports, links);
-          return r ? { end, report: r } : undefined;
-        });
+        if (stored && stored.down === r.down && stored.reason === r.reason && link.operStatus !== 'UNKNOWN' && !link.heldDownUntil) continue;
+        await this.update(link.id, (l) => (l.aNodeId === node || l.bNodeId === node ? { end: l.aNodeId === node ? 'a' : 'b', report: r } : undefined));
       }
     } catch (err) {
       this.d.log.warn({ err: (err as Error).message, node }, 'link liveness from an agent report not recorded');
+    }
+  }
+
+  /** Logs once when a BFD down starts or stops being discounted because the far agent is absent. */
+  private noteDiscount(link: string, node: string, far: string, raw: EndReport, r: EndReport): void {
+    const key = `${link} ${node}`;
+    const discounted = raw.down && !r.down;
+    if (discounted === this.discounted.has(key)) return;
+    if (discounted) {
+      this.discounted.add(key);
+      this.d.log.warn({ link, node, reason: raw.reason, agent: far }, `BFD down not counted: the agent of ${far} is gone or just came back, so its BFD says nothing of the link; its data plane forwards headless and the link keeps carrying paths (port state still counts)`);
+    } else {
+      this.discounted.delete(key);
+      this.d.log.info({ link, node, down: raw.down }, 'BFD of the link counted again');
     }
   }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluate, holdDownFor, type DampingSettings, type LinkOper } from './oper-state.js';
+import { AGENT_RETURN_GRACE_MS, agentAbsent, counted, evaluate, holdDownFor, type DampingSettings, type LinkOper } from './oper-state.js';
 
 const S: DampingSettings = { holdDownMs: 2000, halfLifeMs: 60_000, suppress: 2500, reuse: 750, maxHoldDownMs: 600_000 };
 const fresh: LinkOper = { status: 'UNKNOWN', reason: null, changedAt: null, a: null, b: null, penalty: 0, penaltyAt: null, heldDownUntil: null };
@@ -64,4 +64,25 @@ test('link oper state: a flapping link is suppressed until its penalty decays to
 test('link oper state: hold-down is capped', () => {
   assert.deepEqual(holdDownFor(1_000_000, S), { ms: 600_000, suppressed: true });
   assert.deepEqual(holdDownFor(1000, S), { ms: 2000, suppressed: false });
+});
+
+test('link oper state: a BFD down towards an agent that is gone, or just came back, is not counted; a port down always is', () => {
+  const bfdDown = { down: true, reason: 'BFD: control detection time expired', bfdOnly: true };
+  const open = { startedAt: at(0), endedAt: null, previousEndedAt: null };
+  const killed = { ...open, endedAt: at(5000) };
+  const back = { startedAt: at(9000), endedAt: null, previousEndedAt: at(5000) };
+  assert.equal(agentAbsent(undefined, at(6000)), false, 'never watched: nothing known');
+  assert.equal(agentAbsent(open, at(6000)), false);
+  assert.equal(agentAbsent(killed, at(6000)), true);
+  assert.equal(agentAbsent(back, at(9000 + AGENT_RETURN_GRACE_MS - 1)), true, 'its sessions are still coming up');
+  assert.equal(agentAbsent(back, at(9000 + AGENT_RETURN_GRACE_MS)), false);
+
+  assert.deepEqual(counted(bfdDown, true), up);
+  assert.deepEqual(counted(bfdDown, false), { down: true, reason: bfdDown.reason });
+  assert.deepEqual(counted(down(), true), down(), 'a port down counts whoever is absent');
+  // Through evaluate: the link keeps carrying paths while the far agent is gone.
+  let r = evaluate(fresh, at(0), S, { end: 'a', report: up });
+  r = evaluate(r.next, at(6000), S, { end: 'b', report: counted(bfdDown, agentAbsent(killed, at(6000))) });
+  assert.equal(r.next.status, 'UP');
+  assert.equal(r.transportChanged, false);
 });

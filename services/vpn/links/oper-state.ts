@@ -15,6 +15,43 @@ export type OperStatus = 'UNKNOWN' | 'UP' | 'DOWN';
 export interface EndReport {
   down: boolean;
   reason: string | null;
+  /** Down by BFD alone: the port is up (not stored; see `counted`). */
+  bfdOnly?: boolean;
+}
+
+/** An agent's watch stream as the controller saw it (table agent_watch). */
+export interface AgentPresence {
+  startedAt: Date;
+  endedAt: Date | null;
+  previousEndedAt: Date | null;
+}
+
+/**
+ * How long after a gone agent came back its neighbours' BFD sessions may
+ * still be down: its own sessions start over with 1 s intervals (RFC 5880
+ * §6.8.3) and need a packet each way before either side is Up.
+ */
+export const AGENT_RETURN_GRACE_MS = 10_000;
+
+/** Whether the node's agent is gone (its watch stream ended) or came back too recently for its BFD sessions to be up. */
+export function agentAbsent(p: AgentPresence | undefined, now: Date): boolean {
+  if (!p) return false;
+  if (p.endedAt) return true;
+  return p.previousEndedAt !== null && now.getTime() - p.startedAt.getTime() < AGENT_RETURN_GRACE_MS;
+}
+
+/**
+ * One end's report as evidence about the link, given whether the agent at
+ * the far end is absent. BFD runs in the agents, not in the data plane: a
+ * session that went down while the far agent is gone (a killed agent's
+ * stream ends at once; its BFD stops with it) shows that the agent stopped,
+ * not the link. Its data plane goes on forwarding headless, and taking its
+ * links out of the paths would cut that traffic — the case RFC 5882 §3.2
+ * makes for AdminDown, which a killed agent never sends. A port that is down
+ * always counts.
+ */
+export function counted(report: EndReport, farAgentAbsent: boolean): EndReport {
+  return report.down && report.bfdOnly && farAgentAbsent ? { down: false, reason: null } : { down: report.down, reason: report.reason };
 }
 
 export interface LinkOper {

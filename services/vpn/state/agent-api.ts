@@ -111,8 +111,18 @@ export function agentGrpcService(deps: {
     };
     const wake = () => void push().catch((err: Error) => call.emit('error', toServiceError(err)));
     const unsubscribe = events.subscribe(node, wake);
-    call.on('cancelled', unsubscribe);
-    call.on('close', unsubscribe);
+    // The stream's life is the agent's (a killed agent's ends at once): link liveness reads it (links/oper-state.ts agentAbsent).
+    const started = await deps.reports.watchStarted(node);
+    let ended = false;
+    const end = () => {
+      unsubscribe();
+      if (ended) return;
+      ended = true;
+      deps.reports.watchEnded(node, started).catch((err: Error) => log.warn({ err: err.message, node }, 'end of an agent watch stream not recorded'));
+    };
+    call.on('cancelled', end);
+    call.on('close', end);
+    if (call.cancelled) end();
     await push();
   }
 

@@ -7,6 +7,7 @@
 import type { AgentStatus, PrismaClient } from '../../common/gen/prisma/client.js';
 import type { ReportStatusRequest } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import type { DesiredStateStore } from './desired-state-store.js';
+import type { AgentPresence } from '../links/oper-state.js';
 import { entryKeyText, NodeForwarding, reportMatters, type AgentReport } from './forwarding.js';
 
 /** An EntryFailure or PortState as ReportStatus stored it (the generated types, through JSON). */
@@ -59,6 +60,26 @@ export class AgentReports {
     const previous = await this.prisma.agentStatus.findUnique({ where: { nodeId: req.node } });
     const row = await this.prisma.agentStatus.upsert({ where: { nodeId: req.node }, create: { nodeId: req.node, ...data }, update: data });
     return reportMatters(previous ? agentReportOf(previous) : undefined, agentReportOf(row), this.agentTimeoutMs);
+  }
+
+  /** A watch stream of the node's agent opened; returns its start, which names it to `watchEnded`. */
+  async watchStarted(node: string): Promise<Date> {
+    const now = this.clock();
+    const before = await this.prisma.agentWatch.findUnique({ where: { nodeId: node } });
+    const data = { startedAt: now, endedAt: null, previousEndedAt: before?.endedAt ?? null };
+    await this.prisma.agentWatch.upsert({ where: { nodeId: node }, create: { nodeId: node, ...data }, update: data });
+    return now;
+  }
+
+  /** The stream that opened at `startedAt` ended; a newer stream of the same agent is left as it is. */
+  async watchEnded(node: string, startedAt: Date): Promise<void> {
+    await this.prisma.agentWatch.updateMany({ where: { nodeId: node, startedAt, endedAt: null }, data: { endedAt: this.clock() } });
+  }
+
+  /** The watch streams of these nodes' agents, by node. */
+  async watches(nodes: readonly string[]): Promise<Map<string, AgentPresence>> {
+    const rows = await this.prisma.agentWatch.findMany({ where: { nodeId: { in: [...nodes] } } });
+    return new Map(rows.map((r) => [r.nodeId, { startedAt: r.startedAt, endedAt: r.endedAt, previousEndedAt: r.previousEndedAt }]));
   }
 
   async report(node: string): Promise<AgentReport | undefined> {

@@ -108,6 +108,7 @@ export class DesiredStateStore {
     await this.prisma.$transaction([
       this.prisma.nodeDesiredState.deleteMany({ where: { nodeId: node } }),
       this.prisma.agentStatus.deleteMany({ where: { nodeId: node } }),
+      this.prisma.agentWatch.deleteMany({ where: { nodeId: node } }),
     ]);
   }
 }
