@@ -143,17 +143,7 @@ export async function startFailoverLab(o: FailoverOptions = {}): Promise<Failove
     const log = createLogger('agent', process.env.TEST_LOG_LEVEL ?? 'silent');
     const agentEnv = (id: string): Record<string, string> => {
       const n = FAILOVER_SPEC.nodes.find((x) => x.id === id)!;
-      return {
-        AGENT_NODE: n.id,
-        AGENT_CONTROLLER: `127.0.28.1:${hh.vpn.grpcPort}`,
-        AGENT_TOKEN: identity(n.id),
-        AGENT_DRIVER: 'ovs',
-        AGENT_OVS_TARGET: lab.target(n),
-        AGENT_OVS_PORT_PREFIX: n.portPrefix,
-        AGENT_STATE_DIR: join(dir, n.id),
-        AGENT_RECONNECT_MAX_SECONDS: '1',
-        ...o.agentEnv,
-      };
+      return { ...lab.agentEnv(n, { controller: `127.0.28.1:${hh.vpn.grpcPort}`, token: identity(n.id), stateDir: join(dir, n.id) }), ...o.agentEnv };
     };
     const startProcessAgent = (id: string) => {
       const p = spawn(process.execPath, [join(projectRoot(), 'dist/services/main.js'), 'agent'], {

@@ -105,14 +105,7 @@ describe('ovs agents driven by the vpn service', { skip }, () => {
     for (const n of SPEC.nodes) {
       const settings = loadSettings(agentSettings, {
         env: {
-          AGENT_NODE: n.id,
-          AGENT_CONTROLLER: `${grpcHost}:${h.vpn.grpcPort}`,
-          AGENT_TOKEN: identity(n.id),
-          AGENT_DRIVER: 'ovs',
-          AGENT_OVS_TARGET: lab.target(n),
-          AGENT_OVS_PORT_PREFIX: n.portPrefix,
-          AGENT_STATE_DIR: join(dir, n.id),
-          AGENT_RECONNECT_MAX_SECONDS: '1',
+          ...lab.agentEnv(n, { controller: `${grpcHost}:${h.vpn.grpcPort}`, token: identity(n.id), stateDir: join(dir, n.id) }),
           // This test pings and captures with synchronous child processes, which stall the event loop the agents'
           // BFD timers share with it (past the 900 ms detection time); link liveness is link-failover.test.ts's.
           AGENT_BFD: 'false',

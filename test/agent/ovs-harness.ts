@@ -245,6 +245,20 @@ export class PacketLab {
     return `unix:${this.ovs.dir}/${node.bridge}.mgmt`;
   }
 
+  /** The settings (as environment variables) of an ovs agent for `node` on this lab, against the controller at `controller`. */
+  agentEnv(node: LabNode, o: { controller: string; token: string; stateDir: string }): Record<string, string> {
+    return {
+      AGENT_NODE: node.id,
+      AGENT_CONTROLLER: o.controller,
+      AGENT_TOKEN: o.token,
+      AGENT_DRIVER: 'ovs',
+      AGENT_OVS_TARGET: this.target(node),
+      AGENT_OVS_PORT_PREFIX: node.portPrefix,
+      AGENT_STATE_DIR: o.stateDir,
+      AGENT_RECONNECT_MAX_SECONDS: '1',
+    };
+  }
+
   inNs(ns: string, ...args: string[]): string {
     return run('ip', ['netns', 'exec', ns, ...args]);
   }

@@ -105,14 +105,7 @@ describe('status means forwarding, with packets (ovs agents, bgp service)', { sk
   async function start(n: LabNode): Promise<void> {
     const settings = loadSettings(agentSettings, {
       env: {
-        AGENT_NODE: n.id,
-        AGENT_CONTROLLER: `127.0.0.1:${h.vpn.grpcPort}`,
-        AGENT_TOKEN: identity(n.id),
-        AGENT_DRIVER: 'ovs',
-        AGENT_OVS_TARGET: lab.target(n),
-        AGENT_OVS_PORT_PREFIX: n.portPrefix,
-        AGENT_STATE_DIR: join(dir, n.id),
-        AGENT_RECONNECT_MAX_SECONDS: '1',
+        ...lab.agentEnv(n, { controller: `127.0.0.1:${h.vpn.grpcPort}`, token: identity(n.id), stateDir: join(dir, n.id) }),
         AGENT_HEARTBEAT_SECONDS: '1',
       },
     });
