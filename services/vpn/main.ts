@@ -206,7 +206,7 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
   const requireAgents = Boolean(settings['vpn.require-agents']);
   const agentTimeoutMs = Number(settings['vpn.agent-timeout-seconds']) * 1000;
   const reports = new AgentReports(db.prisma, store, agentTimeoutMs);
-  const routing = bgp ? new BgpVpnRouting(bgp, db.prisma, owner) : new SimulatedVpnRouting(db.prisma);
+  const routing = bgp ? new BgpVpnRouting(bgp, db.prisma, owner) : new SimulatedVpnRouting(db.prisma, undefined, log);
   const reconciler = new NodeReconciler(db.prisma, allocator, routing, store, queue, log, reports, {
     notifyImporters: !bgp,
     originateAfterInstall,
