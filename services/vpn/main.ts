@@ -238,7 +238,7 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
     onChange: (link, status) => metrics.linkOperChanges.inc({ link, status }),
   });
   const planner = new Planner(labels, store);
-  const intents = new IntentService(db.prisma, queue, vrfRoutesSource(bgp), log, planner);
+  const intents = new IntentService(db.prisma, queue, vrfRoutesSource(bgp), log, planner, allocator);
   const events = new DesiredStateEvents(String(settings['database.url']), log);
   await events.start();
   const tokens = new TokenStore(db.prisma);
