@@ -206,7 +206,7 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
   const requireAgents = Boolean(settings['vpn.require-agents']);
   const agentTimeoutMs = Number(settings['vpn.agent-timeout-seconds']) * 1000;
   const reports = new AgentReports(db.prisma, store, agentTimeoutMs);
-  const routing = bgp ? new BgpVpnRouting(bgp, db.prisma, owner) : new SimulatedVpnRouting(db.prisma);
+  const routing = bgp ? new BgpVpnRouting(bgp, db.prisma, owner) : new SimulatedVpnRouting(db.prisma, undefined, log);
   const reconciler = new NodeReconciler(db.prisma, allocator, routing, store, queue, log, reports, {
     notifyImporters: !bgp,
     originateAfterInstall,
@@ -239,7 +239,7 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
     onChange: (link, status) => metrics.linkOperChanges.inc({ link, status }),
   });
   const planner = new Planner(labels, store);
-  const intents = new IntentService(db.prisma, queue, vrfRoutesSource(bgp), log, planner);
+  const intents = new IntentService(db.prisma, queue, vrfRoutesSource(bgp), log, planner, allocator);
   const events = new DesiredStateEvents(String(settings['database.url']), log);
   await events.start();
   const tokens = new TokenStore(db.prisma);

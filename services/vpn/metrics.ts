@@ -12,7 +12,7 @@ import type { ReconcileQueue } from './reconcile/queue.js';
 
 export interface ReconcileMetrics {
   jobSeconds: Histogram<'outcome'>;
-  jobFailures: Counter<'final'>;
+  jobFailures: Counter;
 }
 
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
@@ -50,8 +50,7 @@ export function vpnMetrics(db: Queryable, queue: ReconcileQueue) {
     }),
     jobFailures: new Counter({
       name: 'l3vpn_vpn_reconcile_job_failures_total',
-      help: 'Failed reconcile attempts; final="true" when no retry is left',
-      labelNames: ['final'],
+      help: "Failed reconcile attempts run by this process; every one is retried (the node's status says why)",
       registers: [registry],
     }),
   };

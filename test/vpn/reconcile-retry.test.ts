@@ -43,6 +43,9 @@ describe('a failing reconcile', () => {
     const failed = (await h.call('GET', '/v1/nodes/pe1')).body.status;
     assert.deepEqual(failed, { state: 'failed', reason: 'injected: the bgp service is unreachable' });
     assert.equal((await h.call('GET', '/v1/sites/s1')).body.status.state, 'failed');
+    // Each failed attempt is counted; none is told apart as the last, as there is none.
+    const failures = await h.vpn.metrics!.getSingleMetricAsString('l3vpn_vpn_reconcile_job_failures_total');
+    assert.match(failures, /^l3vpn_vpn_reconcile_job_failures_total\{service="vpn"\} ([3-9]|\d\d+)$/m, failures);
 
     // As after many failures: the next attempt is due in ten minutes.
     await job.changeDelay(600_000);

@@ -2,7 +2,8 @@
 // the same moment, some naming an index (the lowest free ones, which the
 // automatic ones would take too) and some not, all end active, or the write
 // is a clear 409; none stays provisioning, and no index is used twice, in
-// the intent or in the labels service.
+// the intent or in the labels service. An index a deleted node released is
+// a 409 while it is in hold-down, except for that node created again.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AllocationState, LabelKind } from '../../services/common/gen/proto/l3vpn/v1/labels.js';
@@ -93,5 +94,25 @@ describe('node SID indexes of concurrent creates', () => {
     for (const id of created.filter((c) => c.startsWith('x'))) {
       assert.equal(indexes.get(id), bodies.find((b) => b.id === id)!.nodeSidIndex, `${id} has the index it named`);
     }
+  });
+
+  test('an index in hold-down after its node was deleted: a 409 saying until when; the same node created again gets it back', async () => {
+    assert.equal((await h.call('POST', '/v1/nodes', { body: node('gone', 900, 7000) })).status, 201);
+    await settled([...(await nodeRows()).map((r) => r.id)]);
+    assert.equal((await h.call('DELETE', '/v1/nodes/gone')).status, 204);
+    await eventually('the index of the deleted node held down', async () => {
+      const page = await h.labels.listLabels({ node: SR_DOMAIN, kind: LabelKind.LABEL_KIND_NODE_SID, state: AllocationState.ALLOCATION_STATE_HELD, ownerPrefix: 'sid:gone', pageSize: 10, pageToken: '' });
+      return page.labels.some((l) => l.sidIndex === 7000);
+    });
+
+    const taker = await h.call('POST', '/v1/nodes', { body: node('taker', 901, 7000) });
+    assert.equal(taker.status, 409, JSON.stringify(taker.body));
+    assert.equal(taker.body.errors?.[0]?.pointer, '#/nodeSidIndex', JSON.stringify(taker.body));
+    assert.match(taker.body.detail, /node SID index 7000 was released by node 'gone' and is held down until \d{4}-\d\d-\d\dT/);
+    assert.equal((await h.call('GET', '/v1/nodes/taker')).status, 404, 'nothing stored');
+
+    assert.equal((await h.call('POST', '/v1/nodes', { body: node('gone', 900, 7000) })).status, 201);
+    const indexes = await settled([...(await nodeRows()).map((r) => r.id)]);
+    assert.equal(indexes.get('gone'), 7000);
   });
 });

@@ -16,7 +16,7 @@ import { vpns } from './vpns.js';
 import type { NodePlan, PoolReleases, ResourceKind, ResourceSpecs, ResourceViews, RoutesView, VrfView, WriteResult } from './types.js';
 import { validateResource } from './validator.js';
 import { listVrfs, readVrf } from './vrfs.js';
-import { lockRows, WriteContext, type Tx } from './write-context.js';
+import { lockRows, WriteContext, type SidIndexPool, type Tx } from './write-context.js';
 
 /** What If-Match asked for: any current version ("*"), or one of some versions. */
 export type Precondition = { any: true } | { versions: number[] };
@@ -91,6 +91,7 @@ export class IntentService {
     private readonly routesSource: VrfRoutesSource,
     private readonly log: Logger,
     private readonly planner?: DesiredStatePlanner,
+    private readonly sidIndexes?: SidIndexPool,
   ) {}
 
   async get<K extends ResourceKind>(kind: K, id: string): Promise<ResourceViews[K]> {
@@ -162,7 +163,7 @@ export class IntentService {
       result = await this.withRetry(() =>
         this.prisma.$transaction(
           async (tx) => {
-            const ctx = new WriteContext(tx);
+            const ctx = new WriteContext(tx, this.sidIndexes);
             await lockRows(tx, TABLE[kind], [id]);
             const current = (await handler.read(tx, id)) as ResourceViews[K] | undefined;
             if (action === 'create' && current) throw new IntentError('exists', `${kind} '${id}' already exists`, [{ pointer: '/id', detail: `'${id}' is taken` }]);

@@ -94,8 +94,14 @@ export const nodes: ResourceHandler<'node'> = {
 
   async save(ctx, next, current) {
     checkNode(next);
-    if (next.nodeSidIndex !== undefined && next.nodeSidIndex !== current?.nodeSidIndex) await lockSidIndexes(ctx.tx);
+    const sidNamed = next.nodeSidIndex !== undefined && next.nodeSidIndex !== current?.nodeSidIndex;
+    if (sidNamed) await lockSidIndexes(ctx.tx);
     await checkUnique(ctx.tx, next);
+    // Stored, an index the labels service will not give would fail the node's reconcile until it does (a hold-down).
+    if (sidNamed && (next.transport ?? 'sr') === 'sr') {
+      const why = await ctx.sidIndexes?.sidIndexUnavailable(next.nodeSidIndex!, next.id);
+      if (why) throw conflict('/nodeSidIndex', why);
+    }
     if (current?.role === 'PE' && next.role === 'P') {
       const sites = await ctx.tx.site.count({ where: { nodeId: next.id } });
       if (sites) throw conflict('/role', `node '${next.id}' still has ${sites} site(s); a P node holds no VPN state`);

@@ -6,10 +6,19 @@ import type { Change } from './types.js';
 export type Tx = Prisma.TransactionClient;
 export type Db = Tx | PrismaClient;
 
+/** The labels service's node SID indexes, asked before a write stores an index it names. */
+export interface SidIndexPool {
+  /** Why `node` cannot take `index` now (held by another, in hold-down); undefined when it can. */
+  sidIndexUnavailable(index: number, node: string): Promise<string | undefined>;
+}
+
 export class WriteContext {
   readonly changes: Change[] = [];
   readonly nodes = new Set<string>();
-  constructor(readonly tx: Tx) {}
+  constructor(
+    readonly tx: Tx,
+    readonly sidIndexes?: SidIndexPool,
+  ) {}
 
   changed(kind: Change['kind'], id: string, action: Change['action']): void {
     this.changes.push({ kind, id, action });

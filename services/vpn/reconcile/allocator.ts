@@ -117,21 +117,48 @@ export class NodeAllocator {
     );
   }
 
+  /**
+   * Why the labels service would not give `node` this SID index now (the
+   * reconcile would fail until it does): another owner holds it, or
+   * released it and it is in hold-down. The node that released it gets it
+   * back. Undefined when it would, or when the labels service does not
+   * answer (the reconcile then says why, and retries).
+   */
+  async sidIndexUnavailable(index: number, node: string): Promise<string | undefined> {
+    let held: Awaited<ReturnType<NodeAllocator['heldSidIndexes']>>;
+    try {
+      held = await this.heldSidIndexes({ deadlineMs: 2000 });
+    } catch {
+      return undefined;
+    }
+    const h = held.get(index);
+    if (!h || h.owner === owners.sid(node)) return undefined;
+    const holder = h.owner.startsWith('sid:') ? `node '${h.owner.slice('sid:'.length)}'` : `'${h.owner}'`;
+    if (!h.inHoldDown) return `node SID index ${index} is still held by ${holder} in the labels service`;
+    if (h.reusableAt && h.reusableAt.getTime() > Date.now()) return `node SID index ${index} was released by ${holder} and is held down until ${h.reusableAt.toISOString()}`;
+    return undefined;
+  }
+
   /** Every node SID index the labels service holds for the SR domain, with its owner. */
-  private async heldSidIndexes(): Promise<Map<number, { owner: string; inHoldDown: boolean }>> {
-    const out = new Map<number, { owner: string; inHoldDown: boolean }>();
+  private async heldSidIndexes(options: { deadlineMs?: number } = {}): Promise<Map<number, { owner: string; inHoldDown: boolean; reusableAt?: Date }>> {
+    const out = new Map<number, { owner: string; inHoldDown: boolean; reusableAt?: Date }>();
     let pageToken = '';
     do {
-      const page = await this.labels.listLabels({
-        node: SR_DOMAIN,
-        kind: LabelKind.LABEL_KIND_NODE_SID,
-        state: AllocationState.ALLOCATION_STATE_UNSPECIFIED,
-        ownerPrefix: '',
-        pageSize: 10_000,
-        pageToken,
-      });
+      const page = await this.labels.listLabels(
+        {
+          node: SR_DOMAIN,
+          kind: LabelKind.LABEL_KIND_NODE_SID,
+          state: AllocationState.ALLOCATION_STATE_UNSPECIFIED,
+          ownerPrefix: '',
+          pageSize: 10_000,
+          pageToken,
+        },
+        options,
+      );
       for (const l of page.labels) {
-        if (l.sidIndex !== undefined) out.set(l.sidIndex, { owner: l.owner, inHoldDown: l.state === AllocationState.ALLOCATION_STATE_HELD });
+        if (l.sidIndex !== undefined) {
+          out.set(l.sidIndex, { owner: l.owner, inHoldDown: l.state === AllocationState.ALLOCATION_STATE_HELD, ...(l.reusableAt ? { reusableAt: l.reusableAt } : {}) });
+        }
       }
       pageToken = page.nextPageToken;
     } while (pageToken);

@@ -3,7 +3,7 @@
 import type { Link, Node, Site } from '../../common/gen/prisma/client.js';
 import { LabelKind } from '../../common/gen/proto/l3vpn/v1/labels.js';
 import { canonicalPrefix, screenInventory, type DesiredStateInput, type RejectedRecord, type InventoryNode, type LabelModeName, type SiteIntent, type VpnIntent } from '../../common/desired-state/index.js';
-import { parseInterfaceAddress } from '../../common/desired-state/prefix.js';
+import { canonicalAddress, parseInterfaceAddress } from '../../common/desired-state/prefix.js';
 import { fromDbEnum } from '../intent/records.js';
 import type { StaticRoute } from '../intent/types.js';
 import type { ExportingSite } from '../routes/route-selection.js';
@@ -37,22 +37,47 @@ interface Attachment {
   family: 4 | 6;
   peAddress: string;
   ceAddress: string;
+  /** The subnet of the PE address, canonical. */
+  connected: string;
   statics: string[];
 }
 
-function attachments(site: Site): Attachment[] {
-  const statics = (site.staticRoutes as unknown as StaticRoute[]).map((r) => canonicalPrefix(r.prefix));
+/**
+ * The site's attachments, with canonical prefixes. What cannot be parsed (a
+ * record written around the API's validation) is left out and said in
+ * `unusable`: a static prefix alone, an attachment with its PE or CE address.
+ */
+function attachments(site: Site, unusable: string[] = []): Attachment[] {
+  const statics: string[] = [];
+  for (const r of site.staticRoutes as unknown as StaticRoute[]) {
+    try {
+      statics.push(canonicalPrefix(r.prefix, 'static route prefix'));
+    } catch (err) {
+      unusable.push((err as Error).message);
+    }
+  }
   const out: Attachment[] = [];
-  if (site.ipv4PeAddress && site.ipv4CeAddress) {
-    out.push({ family: 4, peAddress: site.ipv4PeAddress, ceAddress: site.ipv4CeAddress, statics: statics.filter((p) => !p.includes(':')) });
-  }
-  if (site.ipv6PeAddress && site.ipv6CeAddress) {
-    out.push({ family: 6, peAddress: site.ipv6PeAddress, ceAddress: site.ipv6CeAddress, statics: statics.filter((p) => p.includes(':')) });
-  }
+  const attach = (family: 4 | 6, peAddress: string | null, ceAddress: string | null) => {
+    if (!peAddress || !ceAddress) return;
+    try {
+      const connected = parseInterfaceAddress(peAddress, 'PE address').subnet.text;
+      canonicalAddress(ceAddress, 'CE address');
+      out.push({ family, peAddress, ceAddress, connected, statics: statics.filter((p) => p.includes(':') === (family === 6)) });
+    } catch (err) {
+      unusable.push((err as Error).message);
+    }
+  };
+  attach(4, site.ipv4PeAddress, site.ipv4CeAddress);
+  attach(6, site.ipv6PeAddress, site.ipv6CeAddress);
   return out;
 }
 
-const connectedOf = (peAddress: string) => parseInterfaceAddress(peAddress, 'PE address').subnet.text;
+/** Why some of a site's addresses cannot be used; empty when all can. */
+export function unusableAddresses(site: Site): string[] {
+  const unusable: string[] = [];
+  attachments(site, unusable);
+  return unusable;
+}
 
 /** Every label a VRF's sites need, by owner. */
 export function vrfLabelRequests(vpnId: string, mode: LabelModeName, node: string, sites: Site[]): { owner: string; kind: LabelKind }[] {
@@ -61,14 +86,14 @@ export function vrfLabelRequests(vpnId: string, mode: LabelModeName, node: strin
     for (const a of attachments(site)) {
       if (mode === 'per-ce') out.push({ owner: owners.ce(vpnId, site.id, a.family), kind: LabelKind.LABEL_KIND_CE });
       if (mode === 'per-prefix') {
-        for (const p of [connectedOf(a.peAddress), ...a.statics]) out.push({ owner: owners.prefix(vpnId, node, p), kind: LabelKind.LABEL_KIND_PREFIX });
+        for (const p of [a.connected, ...a.statics]) out.push({ owner: owners.prefix(vpnId, node, p), kind: LabelKind.LABEL_KIND_PREFIX });
       }
     }
   }
   return out;
 }
 
-/** What a VRF's sites export, with the labels the node holds for them (for route selection). */
+/** What a VRF's sites export, with the labels the node holds for them (for route selection); what cannot be parsed is left out. */
 export function exportingSites(vpnId: string, node: string, sites: Site[], labels: ReadonlyMap<string, number>): ExportingSite[] {
   return sites.map((site) => {
     const as = attachments(site);
@@ -77,12 +102,12 @@ export function exportingSites(vpnId: string, node: string, sites: Site[], label
     for (const a of as) {
       const ce = labels.get(owners.ce(vpnId, site.id, a.family));
       if (ce !== undefined) ceLabels[a.family] = ce;
-      for (const p of [connectedOf(a.peAddress), ...a.statics]) {
+      for (const p of [a.connected, ...a.statics]) {
         const l = labels.get(owners.prefix(vpnId, node, p));
         if (l !== undefined) prefixLabels[p] = l;
       }
     }
-    return { connected: as.map((a) => connectedOf(a.peAddress)), statics: as.flatMap((a) => a.statics), ceLabels, prefixLabels };
+    return { connected: as.map((a) => a.connected), statics: as.flatMap((a) => a.statics), ceLabels, prefixLabels };
   });
 }
 
@@ -90,7 +115,7 @@ function siteIntents(vpnId: string, node: string, site: Site, labels: ReadonlyMa
   const as = attachments(site);
   return as.map((a) => {
     const prefixLabels: Record<string, number> = {};
-    for (const p of [connectedOf(a.peAddress), ...a.statics]) {
+    for (const p of [a.connected, ...a.statics]) {
       const l = labels.get(owners.prefix(vpnId, node, p));
       if (l !== undefined) prefixLabels[p] = l;
     }
@@ -110,11 +135,14 @@ function siteIntents(vpnId: string, node: string, site: Site, labels: ReadonlyMa
   });
 }
 
-/** The node's own record, or one of its links, cannot be used: it fails alone, with this reason. */
+/** A record that cannot be used: an inventory record, or a site's. */
+export type UnusableRecord = RejectedRecord | { readonly kind: 'site'; readonly id: string; readonly reason: string };
+
+/** The node's own record, one of its links or one of its sites cannot be used: it fails alone, with this reason. */
 export class NodeRejectedError extends Error {
   constructor(
     readonly node: string,
-    readonly records: readonly RejectedRecord[],
+    readonly records: readonly UnusableRecord[],
   ) {
     super(records.map((r) => `${r.kind} '${r.id}' cannot be used: ${r.reason}`).join('; '));
     this.name = 'NodeRejectedError';
@@ -124,8 +152,10 @@ export class NodeRejectedError extends Error {
 /**
  * The inventory the computation can use: other nodes and links that cannot
  * be used are left out (so one bad record never fails every node), and the
- * node's own bad record, or a bad link of its own, fails it with the reason
- * (NodeRejectedError).
+ * node's own bad record, a bad link of its own, or a site of its own with
+ * an address that cannot be parsed, fails it with the reason
+ * (NodeRejectedError). (Other PEs' bad sites are left out of what they
+ * export: exportingSites.)
  */
 export function usableInventory(intent: NodeIntent): DesiredStateInput['inventory'] {
   const node = intent.node.id;
@@ -133,7 +163,11 @@ export function usableInventory(intent: NodeIntent): DesiredStateInput['inventor
   const ownLinks = new Set(intent.links.filter((l) => l.aNodeId === node || l.bNodeId === node).map((l) => l.id));
   // A link left out because the node at its other end is fails neither this node nor its other links.
   const self = rejected.find((r) => r.kind === 'node' && r.id === node);
-  const own = self ? [self] : rejected.filter((r) => r.kind === 'link' && ownLinks.has(r.id) && r.becauseOf === undefined);
+  const own: UnusableRecord[] = self ? [self] : rejected.filter((r) => r.kind === 'link' && ownLinks.has(r.id) && r.becauseOf === undefined);
+  for (const site of intent.vrfs.flatMap((vi) => vi.sites)) {
+    const unusable = unusableAddresses(site);
+    if (unusable.length) own.push({ kind: 'site', id: site.id, reason: unusable.join('; ') });
+  }
   if (own.length) throw new NodeRejectedError(node, own);
   return inventory;
 }

@@ -131,8 +131,9 @@ export class Planner {
         routes: s.byKind.vrfRoute,
         lfibEntries: s.byKind.lfibEntry,
         transportPaths: s.byKind.transportPath,
-        newAllocations: intent ? (values.issued.get(node) ?? []).sort() : [],
-        releases: await this.nodeReleases(tx, node, intent, held.get(node)!, sids.get(node)),
+        // A rejected node's job fails before it allocates or releases anything.
+        newAllocations: intent && !rejected ? (values.issued.get(node) ?? []).sort() : [],
+        releases: rejected ? { labels: [], routeDistinguishers: [] } : await this.nodeReleases(tx, node, intent, held.get(node)!, sids.get(node)),
         withdrawnRoutes: withdrawnRoutes(delta, before),
       });
     }

@@ -73,7 +73,7 @@ export function startReconcileWorker(options: {
   worker.on('closing', () => (closing = true));
   worker.on('failed', (job, err) => {
     if (!job) return;
-    metrics?.jobFailures.inc({ final: 'false' });
+    metrics?.jobFailures.inc();
     log.warn(
       { node: job.data.node, failures: job.attemptsMade, requestIds: job.data.requestIds, err: err.message, retryAt: new Date(schedule.nextAttemptAt(job.attemptsMade)).toISOString() },
       'reconcile failed; will retry',

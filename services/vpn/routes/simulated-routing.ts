@@ -7,7 +7,8 @@
 // worker wrote are the definition. See vpn-routing.ts for the bgp adapter.
 import type { SelectedVpnRoute } from '../../common/desired-state/index.js';
 import type { Db } from '../intent/write-context.js';
-import { labelModeOf, exportingSites, vrfLabelRequests } from '../reconcile/desired-input.js';
+import type { Logger } from '../../common/logger.js';
+import { labelModeOf, exportingSites, unusableAddresses, vrfLabelRequests } from '../reconcile/desired-input.js';
 import { none, type MissingValues } from '../reconcile/missing-values.js';
 import { loadVpns, routeTargetsOfVrf } from '../reconcile/node-intent.js';
 import { selectRoutes, type ExportingVrf, type ImportingVrf } from './route-selection.js';
@@ -17,6 +18,8 @@ export class SimulatedVpnRouting implements VpnRouting {
   constructor(
     private readonly db: Db,
     private readonly missing: MissingValues = none,
+    /** Where the other PEs' site records that cannot be used are told (their own reconcile fails with the reason). */
+    private readonly log?: Logger,
   ) {}
 
   async defineVrf(): Promise<void> {}
@@ -72,6 +75,10 @@ export class SimulatedVpnRouting implements VpnRouting {
       const loopback = loopbackOf.get(v.nodeId);
       if (!a?.rd || !loopback) continue; // not defined in BGP yet
       const vs = sitesOf(v.vpnId, v.nodeId);
+      for (const site of vs) {
+        const unusable = unusableAddresses(site);
+        if (unusable.length) this.log?.warn({ node, site: site.id, pe: v.nodeId, unusable }, 'routes of a site that cannot be used left out');
+      }
       const mode = labelModeOf(vpn.labelMode);
       const wanted = vrfLabelRequests(v.vpnId, mode, v.nodeId, vs).map((r) => r.owner);
       const labels = this.missing.labels(v.nodeId, labelsOf.get(v.nodeId) ?? new Map(), wanted);
