@@ -46,6 +46,8 @@ export interface RunningPart {
   /** Its own process's ops listener (/healthz, /readyz, /metrics). */
   ops?: string;
   stop(): Promise<void>;
+  /** Its own process only: SIGKILL, as a crash (no clean shutdown); resolves once it has exited. */
+  kill?(): Promise<void>;
 }
 
 export interface Launcher {
@@ -74,7 +76,7 @@ export function separateProcesses(logDir: string, record?: ProcessRecorder): Lau
       // A service that cannot start exits at once: report it here rather than as a timeout later.
       await new Promise((r) => setTimeout(r, 300));
       if (!d.running) throw new Error(`l3vpn ${name} (${label}) exited at start; see ${file}`);
-      return { label, where: `pid ${d.pid}, log ${file}`, ops, stop: () => d.stop(10_000) };
+      return { label, where: `pid ${d.pid}, log ${file}`, ops, stop: () => d.stop(10_000), kill: () => d.stop(0, 'SIGKILL') };
     },
   };
 }

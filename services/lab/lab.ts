@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { applyMigrations } from '../common/db/migrations.js';
 import type { Logger } from '../common/logger.js';
-import { inProcess, separateProcesses, type Launcher, type RunningPart } from './control-plane.js';
+import { inProcess, separateProcesses, type Launcher, type RunningPart, type ServiceName } from './control-plane.js';
 import { ExternalPeer } from './external-peer.js';
 import { CeHostKeeper } from './ce-hosts.js';
 import { OvsNetwork, ovsUnavailable, type CeHost } from './ovs-network.js';
@@ -100,6 +100,8 @@ export interface Lab {
   connectCe(site: Record<string, any>): Promise<CeHost | undefined>;
   /** The record of what this lab made on the machine (resources.json). */
   recordFile: string;
+  /** Stops a part (a no-op if it died) and starts it again with the same settings, e.g. `agent pe1`. */
+  restart(label: string): Promise<RunningPart>;
   stop(): Promise<void>;
 }
 
@@ -197,11 +199,23 @@ export async function startLab(o: LabOptions): Promise<Lab> {
     };
     const launcher: Launcher = o.separate ? separateProcesses(logDir, record) : inProcess(o.log, 2000);
     const parts: RunningPart[] = [];
-    const start = async (name: 'labels' | 'bgp' | 'vpn' | 'agent', label: string, extra: NodeJS.ProcessEnv = {}) => {
+    const started = new Map<string, { name: ServiceName; env: NodeJS.ProcessEnv }>();
+    const start = async (name: ServiceName, label: string, extra: NodeJS.ProcessEnv = {}) => {
       checkpoint();
-      const part = await launcher.start(name, label, { ...env, ...extra });
+      const partEnv = { ...env, ...extra };
+      const part = await launcher.start(name, label, partEnv);
+      started.set(label, { name, env: partEnv });
       parts.push(part);
-      teardown.add(label, part.stop);
+      // Whichever part has the label when the lab stops: restart() replaces it.
+      teardown.add(label, () => parts.find((p) => p.label === label)!.stop());
+    };
+    const restart = async (label: string) => {
+      const i = parts.findIndex((p) => p.label === label);
+      const s = started.get(label);
+      if (i < 0 || !s) throw new Error(`the lab runs no '${label}'`);
+      await parts[i]!.stop();
+      parts[i] = await launcher.start(s.name, label, s.env);
+      return parts[i]!;
     };
     o.progress(o.separate ? 'starting labels, bgp and vpn, each in its own process' : 'starting labels, bgp and vpn in this process');
     await start('labels', 'labels');
@@ -275,6 +289,7 @@ export async function startLab(o: LabOptions): Promise<Lab> {
       ce: (node, port) => network?.ce(node, port),
       connectCe: async (site) => ceHosts?.connect(site),
       recordFile,
+      restart,
       stop: () => teardown.run((what, err) => o.log.warn({ err: (err as Error).message }, `stopping ${what} failed`)),
     };
 
