@@ -3,7 +3,7 @@
 // own process, as deployed):
 //   agent death: SIGKILL pe3's agent and time until GET /v1/nodes/pe3 says
 //     `unreachable` (the vpn service's AgentLivenessSweep: no report for
-//     vpn.agent-timeout-seconds, swept every third of it, at least every
+//     vpn.agent-timeout-seconds since its last heartbeat, swept every
 //     second); each kill at a random phase of heartbeat and sweep; then start the
 //     agent again and time until the node is `active`. Once with the default
 //     settings, once with short ones.

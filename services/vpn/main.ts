@@ -229,7 +229,8 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
       ? (node: string) => void wakeNodes(db.prisma, queue, [node], Date.now()).catch((err: Error) => log.warn({ err: err.message, node }, 'reconcile after an agent report not queued; the liveness sweep retries'))
       : undefined;
   const liveness = requireAgents ? new AgentLivenessSweep(db.prisma, (nodes) => wakeNodes(db.prisma, queue, nodes, Date.now()), agentTimeoutMs, log) : undefined;
-  liveness?.start(Math.max(1000, Math.floor(agentTimeoutMs / 3)));
+  // Every second, whatever the timeout: a node turns unreachable at most a second after its agent's time is up (one indexed query).
+  liveness?.start(1000);
   const linkLiveness = new LinkLivenessTracker({
     prisma: db.prisma,
     settings: dampingSettings(settings),
