@@ -1,7 +1,8 @@
 // gRPC edge of the vpn service (VpnService): authenticates the call, maps
 // its messages to the API representations and calls the same domain layer
 // as REST; IntentErrors become status codes.
-import { Metadata, status, type handleUnaryCall, type ServerUnaryCall } from '@grpc/grpc-js';
+import { status, type handleUnaryCall, type ServerUnaryCall } from '@grpc/grpc-js';
+import { bearerOf } from '../common/bearer.js';
 import { VpnServiceService, type VpnServiceServer } from '../common/gen/proto/l3vpn/v1/vpn.js';
 import { ApiError, toServiceError } from '../common/grpc/errors.js';
 import type { GrpcService } from '../common/grpc/server.js';
@@ -30,12 +31,6 @@ function toApiError(err: unknown): unknown {
   return new ApiError(CODES[err.kind], message);
 }
 
-function bearer(md: Metadata): string | undefined {
-  const v = md.get('authorization')[0];
-  const s = typeof v === 'string' ? v : v?.toString();
-  return s?.startsWith('Bearer ') ? s.slice(7).trim() : undefined;
-}
-
 const writeOptions = (dryRun: boolean, expectedVersion = 0): WriteOptions => {
   const precondition: Precondition | undefined = expectedVersion ? { versions: [expectedVersion] } : undefined;
   return { dryRun, ...(precondition ? { precondition } : {}) };
@@ -57,7 +52,7 @@ export function vpnGrpcService(deps: { intents: IntentService; tokens: TokenStor
   function handler<Req, Res>(method: string, scope: Scope, fn: (req: Req) => Promise<Res>): handleUnaryCall<Req, Res> {
     return (call: ServerUnaryCall<Req, Res>, callback) => {
       (async () => {
-        const who = await tokens.verify(bearer(call.metadata));
+        const who = await tokens.verify(bearerOf(call.metadata));
         if (!allows(who.scope, scope)) throw new IntentError('forbidden', `${method} needs scope '${scope}'; '${who.name}' has '${who.scope}'`);
         return fn(call.request);
       })().then(

@@ -41,6 +41,14 @@ import { vpnMetrics } from './metrics.js';
 
 export const vpnSettings: SettingSpec[] = [
   { key: 'vpn.listen', type: 'string', default: '0.0.0.0:8080', description: 'REST listen address of the vpn service (/v1, /docs)' },
+  {
+    key: 'vpn.http-request-timeout-seconds',
+    type: 'integer',
+    default: 30,
+    min: 1,
+    max: 3600,
+    description: 'how long a REST request (headers and body) may take to arrive; a slower or stalled one gets 408 and its connection is closed',
+  },
   { key: 'vpn.grpc-listen', type: 'string', default: '0.0.0.0:50063', description: 'gRPC listen address of the vpn service' },
   { key: 'vpn.labels-address', type: 'string', default: '127.0.0.1:50061', description: 'gRPC address of the labels service' },
   {
@@ -294,7 +302,7 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
   const app = await buildHttpApi(
     { intents, tokens, idempotency, nodeStates: new NodeStateReader(db.prisma, store), requireIfMatch: Boolean(settings['vpn.require-if-match']), ready: async () => void (await db.pool.query('SELECT 1')) },
     log,
-    { https: httpsOptions(tls), observe: metrics.observeHttp },
+    { https: httpsOptions(tls), observe: metrics.observeHttp, requestTimeoutMs: Number(settings['vpn.http-request-timeout-seconds']) * 1000 },
   );
   await app.listen({ host: listen.host, port: listen.port });
   const httpPort = (app.server.address() as { port: number }).port;

@@ -94,7 +94,10 @@ describe('ops listener: /healthz, /readyz and /metrics of every service', () => 
       const lag = find(s, 'l3vpn_vpn_agent_generation_lag', { node: 'pe1' })[0];
       const vrfs = find(s, 'l3vpn_agent_installed_entries', { kind: 'vrf' })[0];
       const established = find(s, 'l3vpn_bgp_peers', { state: 'Established' })[0];
-      return lag?.value === 0 && vrfs?.value === 1 && established?.value === 1 ? s : undefined;
+      // The services are scraped one after another: a generation stored in between shows as applied > desired; scrape again.
+      const desired = find(s, 'l3vpn_vpn_desired_generation', { node: 'pe1', service: 'vpn' })[0];
+      const applied = find(s, 'l3vpn_agent_applied_generation', { service: 'agent' })[0];
+      return lag?.value === 0 && desired && applied?.value === desired.value && vrfs?.value === 1 && established?.value === 1 ? s : undefined;
     });
     const metrics = await get('/metrics');
     assert.match(metrics.type, /^text\/plain; version=0\.0\.4/);

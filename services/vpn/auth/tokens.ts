@@ -53,6 +53,9 @@ export class TokenStore {
   async create(name: string, scope: Scope, options: { secret?: string; expiresAt?: Date } = {}): Promise<{ token: string; info: TokenInfo }> {
     const token = options.secret ?? newTokenSecret();
     if (token.length < MIN_TOKEN_LENGTH) throw new IntentError('invalid', `a token has at least ${MIN_TOKEN_LENGTH} characters`, [{ pointer: '/token', detail: 'too short' }]);
+    if (options.expiresAt && options.expiresAt.getTime() <= Date.now()) {
+      throw new IntentError('invalid', `expiresAt ${options.expiresAt.toISOString()} is not in the future`, [{ pointer: '/expiresAt', detail: 'is not in the future' }]);
+    }
     const existing = await this.prisma.apiToken.findUnique({ where: { name } });
     if (existing && !existing.revokedAt) throw new IntentError('exists', `a token named '${name}' exists`, [{ pointer: '/name', detail: 'is taken' }]);
     if (existing) await this.prisma.apiToken.delete({ where: { id: existing.id } });
@@ -96,7 +99,8 @@ export class TokenStore {
     }
     const i = info(row);
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(key, { info: i, until: now + this.cacheMs });
+    // Never cached past its expiry: an expired token stops working to the millisecond.
+    this.cache.set(key, { info: i, until: Math.min(now + this.cacheMs, row.expiresAt?.getTime() ?? Infinity) });
     return i;
   }
 

@@ -68,7 +68,7 @@ export function registerNodeStateRoutes(app: FastifyInstance, { intents, nodeSta
     schema: {
       tags: ['nodes'],
       summary: "a node's desired state (latest generation) and what its agent reports as applied",
-      params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 200 } } },
+      params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 63 } } },
       response: {
         200: {
           type: 'object',

@@ -35,6 +35,11 @@ export const PROBLEM_TYPES: Record<string, { status: number; title: string; abou
   'idempotency-key-reused': { status: 422, title: 'Idempotency-Key reused with another request', about: 'The key was first used with a different method, path or body.' },
   'idempotency-key-in-use': { status: 409, title: 'A request with this Idempotency-Key is still running', about: 'Retry once it has finished.' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type', about: 'Send application/json (or application/merge-patch+json for PATCH).' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed', about: 'The path exists but not with this method; `Allow` lists the ones it has.' },
+  'request-timeout': { status: 408, title: 'Request timeout', about: 'The request (headers and body) did not arrive within vpn.http-request-timeout-seconds.' },
+  'payload-too-large': { status: 413, title: 'Body too large', about: 'Bodies are limited to 1 MiB.' },
+  'uri-too-long': { status: 414, title: 'URI too long', about: 'A path parameter is longer than the API allows.' },
+  'headers-too-large': { status: 431, title: 'Request header fields too large', about: 'The header section is larger than the server accepts.' },
   'internal-error': { status: 500, title: 'Internal error', about: 'Something went wrong on our side; it is logged.' },
 };
 
@@ -79,4 +84,9 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, p: Pro
   if (p.status === 401) reply.header('www-authenticate', 'Bearer realm="l3vpn"');
   if (p.status === 403) reply.header('www-authenticate', 'Bearer realm="l3vpn", error="insufficient_scope"');
   return reply.code(p.status).type('application/problem+json').serializer(JSON.stringify).send({ ...p, instance: p.instance || request.url });
+}
+
+/** The problem type of a bare HTTP status (errors raised by fastify itself). */
+export function problemTypeOfStatus(status: number): string {
+  return Object.entries(PROBLEM_TYPES).find(([, t]) => t.status === status && status !== 409 && status !== 422)?.[0] ?? 'invalid-request';
 }

@@ -4,8 +4,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { filtersOf, type WriteOptions } from '../intent/intent-service.js';
 import type { Page } from '../intent/pagination.js';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '../intent/pagination.js';
-import { STATUS_STATES, type ResourceKind, type WriteResult } from '../intent/types.js';
-import { etagOf, preconditionOf } from './conditional.js';
+import { NODE_ROLES, STATUS_STATES, type ResourceKind, type WriteResult } from '../intent/types.js';
+import { etagOf, preconditionOf, unlessMatchOf } from './conditional.js';
 import type { HttpDeps } from './context.js';
 import { beginIdempotent } from './idempotent-post.js';
 
@@ -18,12 +18,15 @@ export const RESOURCES: { kind: ResourceKind; path: string; schema: string; tag:
 
 const ref = (name: string) => ({ $ref: `${name}#` });
 const problemResponses = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, { description: 'problem details (RFC 9457)', ...ref('Problem') }]));
-const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 200 } } };
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 63 } } };
 const dryRunQuery = {
   type: 'object',
   additionalProperties: false,
   properties: { dryRun: { type: 'boolean', default: false, description: 'validate and answer what would change, without writing' } },
 };
+
+/** Filters with a closed set of values: anything else is a 400, never a query. */
+const FILTER_ENUMS: Record<string, readonly string[]> = { status: STATUS_STATES, role: NODE_ROLES };
 
 export function listQuery(filters: readonly string[]) {
   return {
@@ -32,7 +35,7 @@ export function listQuery(filters: readonly string[]) {
     properties: {
       limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT },
       cursor: { type: 'string', maxLength: 500, description: "the `next` cursor of the previous page" },
-      ...Object.fromEntries(filters.map((f) => [f, f === 'status' ? { type: 'string', enum: [...STATUS_STATES] } : { type: 'string', maxLength: 200 }])),
+      ...Object.fromEntries(filters.map((f) => [f, FILTER_ENUMS[f] ? { type: 'string', enum: [...FILTER_ENUMS[f]] } : { type: 'string', maxLength: 100 }])),
     },
   };
 }
@@ -69,7 +72,8 @@ export function registerResourceRoutes(app: FastifyInstance, deps: HttpDeps): vo
     const writeOptions = (request: FastifyRequest, conditional: boolean): WriteOptions => {
       const query = request.query as { dryRun?: boolean };
       const precondition = conditional ? preconditionOf(headerOf(request, 'if-match'), deps.requireIfMatch) : undefined;
-      return { dryRun: Boolean(query.dryRun), ...(precondition ? { precondition } : {}) };
+      const unlessMatch = conditional ? unlessMatchOf(headerOf(request, 'if-none-match')) : undefined;
+      return { dryRun: Boolean(query.dryRun), ...(precondition ? { precondition } : {}), ...(unlessMatch ? { unlessMatch } : {}) };
     };
     const sendWrite = (reply: FastifyReply, result: WriteResult<{ id: string; version: number }>, status: number) => {
       if (result.dryRun) {
@@ -113,7 +117,8 @@ export function registerResourceRoutes(app: FastifyInstance, deps: HttpDeps): vo
         const r = await intents.get(kind, (request.params as { id: string }).id);
         const etag = etagOf(r.version);
         reply.header('etag', etag);
-        if (headerOf(request, 'if-none-match') === etag) return reply.code(304).send();
+        const unless = unlessMatchOf(headerOf(request, 'if-none-match'));
+        if (unless && ('any' in unless || unless.versions.includes(r.version))) return reply.code(304).send();
         return r;
       },
     });

@@ -8,6 +8,7 @@ import { allows } from '../auth/tokens.js';
 import { IntentError } from '../intent/errors.js';
 import { formats, sharedSchemas } from '../intent/schemas.js';
 import { bodyAjv, textAjv } from '../intent/validator.js';
+import { bearerToken } from '../../common/bearer.js';
 import type { Logger } from '../../common/logger.js';
 import { REQUEST_ID_HEADER, requestIdOf, withRequestIds } from '../../common/ops/request-context.js';
 import type { HttpDeps } from './context.js';
@@ -15,7 +16,8 @@ import { registerDocsRoutes } from './docs.js';
 import { registerIdempotencyHook } from './idempotent-post.js';
 import { planSchema } from './plan-schema.js';
 import { registerNodeStateRoutes } from './node-state.js';
-import { problem, problemOfIntentError, problemOfValidation, sendProblem } from './problem.js';
+import { clientError, frameworkError, registerInputChecks } from './input-checks.js';
+import { problem, problemOfIntentError, problemOfValidation, problemTypeOfStatus, sendProblem } from './problem.js';
 import { registerResourceRoutes } from './resources.js';
 import { registerTokenRoutes } from './tokens.js';
 import { registerVrfRoutes } from './vrfs.js';
@@ -44,17 +46,28 @@ const problemSchema = {
 export interface HttpOptions {
   /** node:https server options (tls.*); plain HTTP without. */
   https?: object;
+  /** How long a request's headers and body may take to arrive (408 and closed after). */
+  requestTimeoutMs?: number;
   /** Observes each request's duration by route pattern, method and status. */
   observe?: (labels: { route: string; method: string; status: string }, seconds: number) => void;
 }
 
 export async function buildHttpApi(deps: HttpDeps, log: Logger, options: HttpOptions = {}): Promise<FastifyInstance> {
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
+  // node:http checks request timeouts every connectionsCheckingInterval (30 s by default): often enough to keep the bound;
+  // and it enforces requestTimeout only with a headersTimeout no longer than it.
+  const checking = { connectionsCheckingInterval: Math.max(250, Math.min(1000, Math.floor(requestTimeout / 4))), requestTimeout, headersTimeout: Math.min(60_000, requestTimeout) };
   const app = Fastify({
-    ...(options.https ? { https: options.https } : {}),
+    ...(options.https ? { https: { ...options.https, ...checking } } : { http: checking }),
+    requestTimeout,
+    clientErrorHandler: clientError,
+    frameworkErrors: frameworkError,
     // X-Request-Id from the caller when it is a sane token, else a new one: request.id.
     genReqId: (req) => requestIdOf([req.headers[REQUEST_ID_HEADER]].flat()[0]),
     logger: false,
     bodyLimit: 1024 * 1024,
+    // Longer than any id (a VRF's vpn:node is at most 127): 414 beyond.
+    routerOptions: { maxParamLength: 128 },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // The response serializer picks anyOf branches with its own Ajv; it must know the formats too.
@@ -95,13 +108,13 @@ export async function buildHttpApi(deps: HttpDeps, log: Logger, options: HttpOpt
   });
   for (const s of [...sharedSchemas, problemSchema, planSchema]) app.addSchema(s);
 
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'ignore'));
+  registerInputChecks(app);
 
   app.addHook('onRequest', async (request, reply) => {
     const needed = request.routeOptions.config?.scope;
     if (!needed) return;
     const auth = request.headers.authorization;
-    const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
+    const token = bearerToken(auth);
     request.principal = await deps.tokens.verify(token);
     if (!allows(request.principal.scope, needed)) {
       throw new IntentError('forbidden', `this needs a token with scope '${needed}'; '${request.principal.name}' has '${request.principal.scope}'`);
@@ -113,14 +126,12 @@ export async function buildHttpApi(deps: HttpDeps, log: Logger, options: HttpOpt
   app.setErrorHandler((err: FastifyError & { validation?: ErrorObject[]; validationContext?: string }, request, reply) => {
     if (err instanceof IntentError) return sendProblem(reply, request, problemOfIntentError(err, request.url));
     if (err.validation) return sendProblem(reply, request, problemOfValidation(err.validation, err.validationContext ?? 'body', request.url));
-    if (err.statusCode === 415) return sendProblem(reply, request, problem('unsupported-media-type', err.message, request.url));
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      return sendProblem(reply, request, { ...problem('invalid-request', err.message, request.url), status: err.statusCode });
+      return sendProblem(reply, request, { ...problem(problemTypeOfStatus(err.statusCode), err.message, request.url), status: err.statusCode });
     }
     log.error({ err, requestId: request.id, method: request.method, url: request.url }, 'request failed');
     return sendProblem(reply, request, problem('internal-error', 'internal error', request.url));
   });
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, request, problem('not-found', `no route ${request.method} ${request.url.split('?')[0]}`, request.url)));
 
   registerResourceRoutes(app, deps);
   registerVrfRoutes(app, deps);

@@ -6,7 +6,7 @@ import type { HttpDeps } from './context.js';
 import { listQuery, listResponse, sendPage } from './resources.js';
 
 const problems = { 401: { $ref: 'Problem#' }, 403: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' } };
-const params = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 200, description: 'vpn:node' } } };
+const params = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 127, description: 'vpn:node' } } };
 
 export function registerVrfRoutes(app: FastifyInstance, { intents }: HttpDeps): void {
   app.get('/v1/vrfs', {

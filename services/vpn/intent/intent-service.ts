@@ -23,8 +23,10 @@ export type Precondition = { any: true } | { versions: number[] };
 
 export interface WriteOptions {
   dryRun?: boolean;
-  /** Absent: unconditional. */
+  /** If-Match; absent: unconditional. */
   precondition?: Precondition;
+  /** If-None-Match (RFC 9110 §13.1.2): the write fails when the resource matches it. */
+  unlessMatch?: Precondition;
 }
 
 /** Told after each commit which nodes to reconcile (the outbox row backs it up if this fails). */
@@ -64,7 +66,10 @@ class DryRun extends Error {
 
 const TABLE: Record<ResourceKind, string> = { node: 'node', link: 'link', vpn: 'vpn', site: 'site' };
 
-function checkPrecondition(kind: ResourceKind, current: { version: number } | undefined, p: Precondition | undefined): void {
+function checkPrecondition(kind: ResourceKind, current: { version: number } | undefined, p: Precondition | undefined, unless?: Precondition): void {
+  if (unless && current && ('any' in unless || unless.versions.includes(current.version))) {
+    throw new IntentError('precondition-failed', `${kind} exists at version ${current.version}, which If-None-Match excludes`);
+  }
   if (!p) return;
   if (!current) throw new IntentError('precondition-failed', `${kind} does not exist, so If-Match cannot match`);
   if ('versions' in p && !p.versions.includes(current.version)) {
@@ -168,7 +173,7 @@ export class IntentService {
             const current = (await handler.read(tx, id)) as ResourceViews[K] | undefined;
             if (action === 'create' && current) throw new IntentError('exists', `${kind} '${id}' already exists`, [{ pointer: '/id', detail: `'${id}' is taken` }]);
             if (action !== 'create' && !current) throw notFound(kind, id);
-            checkPrecondition(kind, current, options.precondition);
+            checkPrecondition(kind, current, options.precondition, options.unlessMatch);
             const spec = next(current);
             if (spec) await handler.save(ctx, spec, current);
             else await handler.remove(ctx, current!);

@@ -6,7 +6,7 @@ import { checkAddress } from '../../common/net/classify.js';
 import { hasHostBits, parseIpPrefix } from '../../common/net/prefix.js';
 import { parseRd } from '../../common/vpn/rd.js';
 import { parseRouteTarget } from '../../common/vpn/route-target.js';
-import { STATUS_STATES } from './types.js';
+import { NODE_ROLES, STATUS_STATES } from './types.js';
 
 type Schema = Record<string, unknown>;
 
@@ -106,7 +106,7 @@ export const nodeSchema = resource(
   {
     id: id('node id'),
     name: { type: 'string', minLength: 1, maxLength: 253, description: 'host name; defaults to the id' },
-    role: { type: 'string', enum: ['PE', 'P'] },
+    role: { type: 'string', enum: [...NODE_ROLES] },
     routerId: { type: 'string', format: 'ipv4', description: 'BGP identifier (RFC 6286): unicast, not 0.0.0.0, multicast or 255.255.255.255' },
     loopback: {
       type: 'string',

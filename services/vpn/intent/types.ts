@@ -5,6 +5,8 @@
 export type Family = 'ipv4' | 'ipv6';
 
 /** The states a resource's status takes (DESIGN: `active` is a promise that packets flow). */
+export const NODE_ROLES = ['PE', 'P'] as const;
+
 export const STATUS_STATES = ['pending', 'provisioning', 'active', 'degraded', 'down', 'unreachable', 'failed'] as const;
 export type StatusState = (typeof STATUS_STATES)[number];
 

@@ -19,6 +19,7 @@ import {
   type WatchDesiredStateRequest,
   type WatchDesiredStateResponse,
 } from '../../common/gen/proto/l3vpn/v1/agent.js';
+import { bearerOf } from '../../common/bearer.js';
 import { ApiError, toServiceError } from '../../common/grpc/errors.js';
 import { unary, type GrpcService } from '../../common/grpc/server.js';
 import type { Logger } from '../../common/logger.js';
@@ -28,12 +29,6 @@ import type { AgentReports } from './agent-reports.js';
 import type { DesiredStateEvents } from './desired-state-events.js';
 import type { LinkLivenessTracker } from '../links/link-liveness.js';
 import { isEmptyDelta, type DesiredStateStore } from './desired-state-store.js';
-
-function bearer(md: Metadata): string | undefined {
-  const v = md.get('authorization')[0];
-  const s = typeof v === 'string' ? v : v?.toString();
-  return s?.startsWith('Bearer ') ? s.slice(7).trim() : undefined;
-}
 
 /** Whether a certificate name is node `node`'s. */
 const namesNode = (name: string, node: string) => name === node || name === `urn:l3vpn:node:${node}`;
@@ -51,7 +46,7 @@ async function authorise(prisma: PrismaClient, call: Pick<ServerUnaryCall<unknow
   }
   if (offered?.raw?.length) throw new ApiError(status.UNAUTHENTICATED, 'the client certificate is not signed by a CA this controller trusts');
   const md: Metadata = call.metadata;
-  const identity = bearer(md);
+  const identity = bearerOf(md);
   if (!identity) throw new ApiError(status.UNAUTHENTICATED, 'send the node agent identity as authorization: Bearer <identity>');
   const caller = await prisma.node.findUnique({ where: { agentIdentity: identity }, select: { id: true } });
   if (!caller) throw new ApiError(status.UNAUTHENTICATED, 'unknown agent identity');
