@@ -21,7 +21,7 @@ import {
   type VpnIntent,
   type VrfAllocation,
 } from '../services/common/desired-state/index.js';
-import { simulateSelectedRoutes } from '../services/common/desired-state/simulate.js';
+import { simulateSelectedRoutes } from '../test/support/simulated-routes.js';
 
 /** Deterministic PRNG (mulberry32). */
 function rng(seed: number): () => number {

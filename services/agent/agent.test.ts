@@ -13,7 +13,7 @@ import {
 } from '../common/gen/proto/l3vpn/v1/agent.js';
 import { computeDesiredStates, danglingReferences, diffDesiredState, stateTables, vrfRouteKey } from '../common/desired-state/index.js';
 import { fixtureInput } from '../common/desired-state/fixture.js';
-import { simulateSelectedRoutes } from '../common/desired-state/simulate.js';
+import { simulateSelectedRoutes } from '../../test/support/simulated-routes.js';
 import type { DesiredStateInput } from '../common/desired-state/types.js';
 import { Agent } from './agent.js';
 import type { ChangeFailure, Driver, InstalledState } from './driver.js';

@@ -6,7 +6,7 @@ export const CLIENT_COMMANDS: Record<string, string> = {
   create: 'create resources: create KIND -f FILE|-, or create site ID --vpn V --node N ...',
   apply: 'create or replace the resources of a file (If-Match on the current version)',
   delete: 'delete a resource: delete KIND ID, or the resources of a file: delete -f FILE',
-  plan: 'dry run of create|apply|delete: what would change, per node; changes nothing',
+  plan: 'dry run of create|apply|delete: what would change, per affected node; changes nothing',
   routes: "a VRF's route table: routes VPN:NODE",
   state: "a node's desired state and what its agent reports installed: state NODE",
   wait: 'wait for a status: wait KIND ID [--for active|failed|deleted] [--timeout 60s]',

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, type SettingSpec, type Settings } from '../common/config.js';
 import { openDatabase } from '../common/db/client.js';
+import type { PrismaClient } from '../common/gen/prisma/client.js';
 import { startGrpcServer } from '../common/grpc/server.js';
 import type { Logger } from '../common/logger.js';
 import type { RunningService } from '../common/service.js';
@@ -20,9 +21,9 @@ import { LinkLivenessTracker } from './links/link-liveness.js';
 import type { DampingSettings } from './links/oper-state.js';
 import { NodeReconciler } from './reconcile/reconciler.js';
 import { Planner } from './reconcile/plan.js';
-import { SimulatedVpnRouting } from './routes/simulated-routing.js';
 import { bgpApi } from './routes/bgp-client.js';
 import { BgpVpnRouting } from './routes/bgp-routing.js';
+import type { VpnRouting } from './routes/vpn-routing.js';
 import { VrfRouteWatch } from './routes/vrf-route-watch.js';
 import { wakeNodes } from './routes/wake-nodes.js';
 import { agentGrpcService } from './state/agent-api.js';
@@ -54,8 +55,8 @@ export const vpnSettings: SettingSpec[] = [
   {
     key: 'vpn.bgp-address',
     type: 'string',
-    default: '',
-    description: "gRPC address of the bgp service that speaks MP-BGP for the managed PEs (their VRFs are '<vpn>@<node>' there); empty: none, routes are predicted from the intent and VRF route tables read as unavailable",
+    default: '127.0.0.1:50062',
+    description: "gRPC address of the bgp service that speaks MP-BGP for the managed PEs (their VRFs are '<vpn>@<node>' there; the default is bgp.grpc-listen's port on this host, as `l3vpn all` runs it); required",
   },
   {
     key: 'vpn.bgp-vrf-owner',
@@ -178,6 +179,19 @@ function vrfOwner(settings: Settings): string {
   return owner;
 }
 
+/** vpn.bgp-address: every PE's VRFs and routes live on the bgp service, so there is no running without one. */
+function bgpAddress(settings: Settings): string {
+  const address = String(settings['vpn.bgp-address']).trim();
+  if (!address) throw new ConfigError("vpn.bgp-address is empty: the vpn service needs the gRPC address of the bgp service (default 127.0.0.1:50062)");
+  return address;
+}
+
+/** Test seams of startVpn. */
+export interface VpnOptions {
+  /** The routing to use instead of BgpVpnRouting over vpn.bgp-address (which is then not read, and no bgp client is made). */
+  routing?: (prisma: PrismaClient, log: Logger) => VpnRouting;
+}
+
 export interface RunningVpn extends RunningService {
   httpPort: number;
   intents: IntentService;
@@ -190,9 +204,10 @@ export interface RunningVpn extends RunningService {
   store: DesiredStateStore;
 }
 
-export async function startVpn(settings: Settings, log: Logger): Promise<RunningVpn> {
+export async function startVpn(settings: Settings, log: Logger, options: VpnOptions = {}): Promise<RunningVpn> {
   const listen = parseListen(String(settings['vpn.listen']), 'vpn.listen');
   const owner = vrfOwner(settings);
+  const bgpTarget = options.routing ? undefined : bgpAddress(settings);
   const db = openDatabase(String(settings['database.url']), Number(settings['database.pool-size']), (err) =>
     log.warn({ err: err.message }, 'idle database connection lost; it will be replaced'),
   );
@@ -208,15 +223,14 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
   const labels = labelsApi(String(settings['vpn.labels-address']), serviceClientCredentials(tls), { maxReconnectBackoffMs: retryMaxMs });
   const allocator = new NodeAllocator(db.prisma, labels, String(settings['vpn.pool-administrator']));
   const store = new DesiredStateStore(db.prisma);
-  const bgpAddress = String(settings['vpn.bgp-address']);
-  const bgp = bgpAddress ? bgpApi(bgpAddress, serviceClientCredentials(tls)) : undefined;
+  // A bgp service not up yet (started later, or restarting) fails the reconciles, which retry; the route watch reconnects.
+  const bgp = bgpTarget ? bgpApi(bgpTarget, serviceClientCredentials(tls)) : undefined;
   const originateAfterInstall = Boolean(bgp && settings['vpn.originate-after-install']);
   const requireAgents = Boolean(settings['vpn.require-agents']);
   const agentTimeoutMs = Number(settings['vpn.agent-timeout-seconds']) * 1000;
   const reports = new AgentReports(db.prisma, store, agentTimeoutMs);
-  const routing = bgp ? new BgpVpnRouting(bgp, db.prisma, owner) : new SimulatedVpnRouting(db.prisma, undefined, log);
+  const routing = bgp ? new BgpVpnRouting(bgp, db.prisma, owner) : options.routing!(db.prisma, log);
   const reconciler = new NodeReconciler(db.prisma, allocator, routing, store, queue, log, reports, {
-    notifyImporters: !bgp,
     originateAfterInstall,
     requireAgents,
   });
@@ -247,7 +261,7 @@ export async function startVpn(settings: Settings, log: Logger): Promise<Running
     presence: (nodes) => reports.watches(nodes),
     onChange: (link, status) => metrics.linkOperChanges.inc({ link, status }),
   });
-  const planner = new Planner(labels, store);
+  const planner = new Planner(labels, store, routing);
   const intents = new IntentService(db.prisma, queue, vrfRoutesSource(bgp), log, planner, allocator);
   const events = new DesiredStateEvents(String(settings['database.url']), log);
   await events.start();

@@ -12,7 +12,7 @@ import { loadSettings } from '../../services/common/config.js';
 import { createLogger } from '../../services/common/logger.js';
 import { computeDesiredStates } from '../../services/common/desired-state/index.js';
 import { fixtureInput } from '../../services/common/desired-state/fixture.js';
-import { simulateSelectedRoutes } from '../../services/common/desired-state/simulate.js';
+import { simulateSelectedRoutes } from '../support/simulated-routes.js';
 import type { DesiredStateInput } from '../../services/common/desired-state/types.js';
 import { agentSettings, startAgent } from '../../services/agent/main.js';
 import type { RunningService } from '../../services/common/service.js';

@@ -12,7 +12,7 @@ import { credentials, status } from '@grpc/grpc-js';
 import { ChangeKind, DriftKind, type NodeDesiredState } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
 import { computeDesiredStates } from '../../services/common/desired-state/index.js';
 import { fixtureInput } from '../../services/common/desired-state/fixture.js';
-import { simulateSelectedRoutes } from '../../services/common/desired-state/simulate.js';
+import { simulateSelectedRoutes } from '../support/simulated-routes.js';
 import type { DesiredStateInput } from '../../services/common/desired-state/types.js';
 import { Agent } from '../../services/agent/agent.js';
 import { ControllerLink, type LinkEvent } from '../../services/agent/controller-link.js';

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { DriftKind, type NodeDesiredState, type RemotePeNextHop, type VrfRoute } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
 import { computeDesiredStates, diffDesiredState } from '../../services/common/desired-state/index.js';
 import { fixtureInput } from '../../services/common/desired-state/fixture.js';
-import { simulateSelectedRoutes } from '../../services/common/desired-state/simulate.js';
+import { simulateSelectedRoutes } from '../support/simulated-routes.js';
 import type { DesiredStateInput } from '../../services/common/desired-state/types.js';
 import { Agent } from '../../services/agent/agent.js';
 import { LinuxDriver } from '../../services/agent/drivers/linux/driver.js';

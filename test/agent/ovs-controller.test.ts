@@ -84,7 +84,7 @@ describe('ovs agents driven by the vpn service', { skip }, () => {
   before(async () => {
     lab = await PacketLab.start(SPEC);
     dir = await mkdtemp(join(tmpdir(), 'l3ov-'));
-    // No vpn.bgp-address: SimulatedVpnRouting selects the VPN routes; the bgp service is not under test here.
+    // No VPN_BGP_ADDRESS: the harness injects SimulatedVpnRouting; the bgp service is not under test here.
     h = await startReconcileHarness({ VPN_GRPC_LISTEN: `${grpcHost}:0` });
     sql = new pg.Client({ connectionString: h.db.url });
     await sql.connect();

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { DriftKind, type NodeDesiredState, type RemotePeNextHop, type VrfRoute } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
 import { computeDesiredStates, diffDesiredState } from '../../services/common/desired-state/index.js';
 import { fixtureInput } from '../../services/common/desired-state/fixture.js';
-import { simulateSelectedRoutes } from '../../services/common/desired-state/simulate.js';
+import { simulateSelectedRoutes } from '../support/simulated-routes.js';
 import { Agent } from '../../services/agent/agent.js';
 import { oneRouteDelta } from '../../services/agent/synthetic-state.js';
 import { OvsDriver } from '../../services/agent/drivers/ovs/driver.js';

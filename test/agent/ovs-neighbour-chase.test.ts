@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { computeDesiredStates } from '../../services/common/desired-state/index.js';
-import { simulateSelectedRoutes } from '../../services/common/desired-state/simulate.js';
+import { simulateSelectedRoutes } from '../support/simulated-routes.js';
 import { Agent } from '../../services/agent/agent.js';
 import { OvsDriver } from '../../services/agent/drivers/ovs/driver.js';
 import { waitUntil } from '../../services/lab/processes.js';

@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { computeDesiredStates } from '../../services/common/desired-state/index.js';
-import { simulateSelectedRoutes } from '../../services/common/desired-state/simulate.js';
+import { simulateSelectedRoutes } from '../support/simulated-routes.js';
 import type { DesiredStateInput } from '../../services/common/desired-state/types.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

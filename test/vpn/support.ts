@@ -1,9 +1,12 @@
 // Starts the vpn service on free ports against this run's own database and
-// Redis prefix, with tokens of each scope, and a small fetch client.
+// Redis prefix, with tokens of each scope, and a small fetch client. Without
+// VPN_BGP_ADDRESS it runs on SimulatedVpnRouting (no bgp service).
 import { commonSettings, databaseSettings, loadSettings } from '../../services/common/config.js';
-import { createLogger } from '../../services/common/logger.js';
+import { createLogger, type Logger } from '../../services/common/logger.js';
+import type { Db } from '../../services/vpn/intent/write-context.js';
 import { redisSettings, startVpn, vpnSettings, type RunningVpn } from '../../services/vpn/main.js';
 import { createTestDatabase, testRedis, type TestDatabase } from '../support/services.js';
+import { SimulatedVpnRouting } from './simulated-routing.js';
 
 export interface Response {
   status: number;
@@ -41,7 +44,8 @@ export async function startVpnHarness(env: Record<string, string> = {}, shared?:
       ...env,
     },
   });
-  const vpn = await startVpn(settings, createLogger('vpn-test', process.env.TEST_LOG_LEVEL ?? 'silent'));
+  const routing = env.VPN_BGP_ADDRESS ? {} : { routing: (prisma: Db, log: Logger) => new SimulatedVpnRouting(prisma, log) };
+  const vpn = await startVpn(settings, createLogger('vpn-test', process.env.TEST_LOG_LEVEL ?? 'silent'), routing);
   // A restart finds the first harness's tokens (shown only once): it makes its own.
   const tag = shared ? `-${Date.now()}` : '';
   const tokens = {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ChangeKind, type DesiredStateChange, type NodeDesiredState } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import { computeDesiredStates, diffDesiredState } from '../../common/desired-state/index.js';
 import { fixtureInput, fixtureVpns, SRGB } from '../../common/desired-state/fixture.js';
-import { simulateSelectedRoutes } from '../../common/desired-state/simulate.js';
+import { simulateSelectedRoutes } from '../../../test/support/simulated-routes.js';
 import type { DesiredStateInput } from '../../common/desired-state/types.js';
 import { SoftNetwork } from './soft-network.js';
 import { SoftDriver } from './soft.js';

@@ -4,7 +4,7 @@ import { NodeDesiredState, NodeRole, type LfibEntry, type VrfRoute, VrfRouteSour
 import { computeDesiredStates, computeNodeDesiredState, prepareNetwork } from './compute.js';
 import { danglingReferences, stateTables } from './diff.js';
 import { fixtureInput, fixtureInventory, fixtureVpns } from './fixture.js';
-import { simulateSelectedRoutes } from './simulate.js';
+import { simulateSelectedRoutes } from '../../../test/support/simulated-routes.js';
 import { DesiredStateError, type DesiredStateInput, type SelectedVpnRoute } from './types.js';
 
 function computeAll(input: DesiredStateInput = fixtureInput(), extra: Record<string, SelectedVpnRoute[]> = {}) {

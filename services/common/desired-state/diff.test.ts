@@ -4,7 +4,7 @@ import { ChangeKind, type DesiredStateChange, type DesiredStateDelta, NodeDesire
 import { computeDesiredStates, computeNodeDesiredState, prepareNetwork } from './compute.js';
 import { applyChange, applyDelta, danglingReferences, diffDesiredState, stateTables, summarizeDelta } from './diff.js';
 import { fixtureInput } from './fixture.js';
-import { simulateSelectedRoutes } from './simulate.js';
+import { simulateSelectedRoutes } from '../../../test/support/simulated-routes.js';
 import type { DesiredStateInput } from './types.js';
 
 function states(input: DesiredStateInput, generation: number): Map<string, NodeDesiredState> {

@@ -58,7 +58,12 @@ export const planSchema = {
     },
     affectedNodes: { type: 'array', items: { type: 'string' } },
     resource: { type: 'object', additionalProperties: true, description: 'the resource as it would be' },
-    plan: { type: 'array', description: 'per node: desired-state changes, releases and withdrawn routes', items: nodePlan },
+    plan: {
+      type: 'array',
+      description:
+        "per node the write affects: what its next reconcile would change (with the VPN routes BGP holds now: other PEs' routes change only once BGP propagates the write), releases and withdrawn routes",
+      items: nodePlan,
+    },
     releases: {
       type: 'object',
       description: 'VPN-wide values (route targets, given RDs) that would go into hold-down',

@@ -1,11 +1,16 @@
-// Dry runs: per node, exactly what the write would change in the desired
-// state, which routes the node would withdraw and what its job would give
-// back (labels, RDs, its SID; RTs of a VPN) into hold-down. Runs the worker's
-// computation on the would-be intent inside the write's transaction (rolled
-// back afterwards) and diffs it with the stored state; releases follow the
-// rules of allocator.ts. Allocates nothing: values the worker has not
-// allocated yet are looked up read-only in the labels service, or stood in
-// by placeholders that the answer lists as "new".
+// Dry runs: per node, what its next reconcile would change in the desired
+// state if the write were committed, which routes the node would withdraw
+// and what its job would give back (labels, RDs, its SID; RTs of a VPN) into
+// hold-down. Runs the worker's computation on the would-be intent inside the
+// write's transaction (rolled back afterwards) and diffs it with the stored
+// state; releases follow the rules of allocator.ts. Allocates nothing:
+// values the worker has not allocated yet are looked up read-only in the
+// labels service, or stood in by placeholders that the answer lists as "new".
+//
+// The VPN routes come from the reconcile's own routing (the bgp service):
+// what BGP selected into each node's VRFs now. So a plan shows the changed
+// nodes' own VRFs, routes, labels and transport; the routes other PEs gain
+// or lose reach them only once BGP propagates the change, after the write.
 import type { Vrf, VrfAllocation } from '../../common/gen/prisma/client.js';
 import { ChangeKind, VrfRouteSource, type DesiredStateDelta, type NodeDesiredState } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import { AllocationState, LabelKind } from '../../common/gen/proto/l3vpn/v1/labels.js';
@@ -13,7 +18,7 @@ import { computeNodeDesiredState, diffDesiredState, prepareNetwork, summarizeDel
 import { fromDbEnum, type VpnRow } from '../intent/records.js';
 import type { NodePlan, PoolReleases, ReleasedLabel, ReleasedValue, WithdrawnRoute } from '../intent/types.js';
 import type { Tx } from '../intent/write-context.js';
-import { SimulatedVpnRouting } from '../routes/simulated-routing.js';
+import type { VpnRouting } from '../routes/vpn-routing.js';
 import type { DesiredStateStore } from '../state/desired-state-store.js';
 import { claimWanted, isVpnLabelOwner } from './allocator.js';
 import { desiredInput, NodeRejectedError, labelModeOf, vrfLabelRequests } from './desired-input.js';
@@ -92,10 +97,13 @@ export class Planner {
   constructor(
     private readonly labels: LabelsApi,
     private readonly store: DesiredStateStore,
+    /** The reconcile's routing: a plan selects routes as the next reconcile would. */
+    private readonly routing: VpnRouting,
   ) {}
 
   async plan(tx: Tx, affected: string[], vpnIds: string[]): Promise<{ plan: NodePlan[]; releases: PoolReleases }> {
-    const nodes = affected.length ? await this.withImporters(tx, affected) : [];
+    // The nodes the write queues. No other node's next reconcile changes with it: remote PEs' routes follow BGP, after the write.
+    const nodes = [...affected].sort();
     const [held, tables, sids] = await Promise.all([this.heldLabels(tx, nodes), this.tablesInUse(tx, nodes), this.sidIndexes(nodes)]);
     const values = new PlanValues(held, tables);
     const plan: NodePlan[] = [];
@@ -106,7 +114,7 @@ export class Planner {
       let after: NodeDesiredState;
       let rejected = false;
       if (intent) {
-        const routes = await new SimulatedVpnRouting(tx, values).selectedRoutes(node);
+        const routes = await this.routing.selectedRoutes(node);
         try {
           after = computeNodeDesiredState(prepareNetwork(desiredInput(intent)), node, routes, { generation: (latest?.generation ?? 0) + 1 }).state;
         } catch (err) {
@@ -121,7 +129,6 @@ export class Planner {
       const delta = diffDesiredState(before, after);
       const s = summarizeDelta(delta);
       const changed = rejected ? false : intent ? !latest || s.added + s.modified + s.deleted > 0 || delta.transport !== undefined : Boolean(latest);
-      if (intent && !changed && !affected.includes(node)) continue;
       plan.push({
         node,
         generation: latest?.generation ?? 0,
@@ -138,15 +145,6 @@ export class Planner {
       });
     }
     return { plan, releases: await this.poolReleases(tx, vpnIds) };
-  }
-
-  /** Affected nodes and the PEs importing their VPNs: a new site on one PE is new routes on the others. */
-  private async withImporters(tx: Tx, affected: string[]): Promise<string[]> {
-    const vpns = new Set((await tx.vrf.findMany({ where: { nodeId: { in: affected } }, select: { vpnId: true } })).map((v) => v.vpnId));
-    for (const node of affected) for (const v of (await this.store.latest(node, tx))?.state.vrfs ?? []) vpns.add(v.vpn);
-    const extranet = await tx.vpnImport.findMany({ where: { exporterId: { in: [...vpns] } }, select: { importerId: true } });
-    const importers = await tx.vrf.findMany({ where: { vpnId: { in: [...vpns, ...extranet.map((e) => e.importerId)] } }, select: { nodeId: true } });
-    return [...new Set([...affected, ...importers.map((v) => v.nodeId)])].sort();
   }
 
   /**

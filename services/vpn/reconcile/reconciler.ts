@@ -14,11 +14,12 @@
 //                 report that changes any of it queues the node again);
 //   3. compute  - the node's complete desired state (desired-state/) from
 //                 the intent and the routes BGP selected into its VRFs;
-//   4. store    - as a new generation only if it changed; with simulated
-//                 routing, with an outbox row that reconciles the PEs
-//                 importing this node's routes when its exports changed
-//                 (what BGP propagation does; with the bgp service, its
-//                 WatchVrfRoutes stream queues them, vrf-route-watch.ts);
+//   4. store    - as a new generation only if it changed; with a routing
+//                 that predicts (tests without a bgp service), with an
+//                 outbox row that reconciles the PEs importing this node's
+//                 routes when its exports changed (what BGP propagation
+//                 does; with the bgp service, its WatchVrfRoutes stream
+//                 queues them, vrf-route-watch.ts);
 //   5. release  - labels and RDs nothing wants any more, only now that the
 //                 stored state no longer uses them (they go into hold-down);
 //   6. status   - with `requireAgents`, what the agent reports installed
@@ -54,8 +55,6 @@ export function exportsChanged(delta: DesiredStateDelta): boolean {
 }
 
 export interface ReconcileOptions {
-  /** Queue the PEs importing a node's routes when its exports change (simulated routing: nothing else propagates them). */
-  notifyImporters: boolean;
   /** Originate a route only once the node's agent has installed what it needs and can deliver it (DESIGN: never black-hole). */
   originateAfterInstall: boolean;
   /** `active` needs the agents' reports (vpn.require-agents); false: status follows the reconcile alone, for labs and benchmarks without agents. */
@@ -102,7 +101,7 @@ export class NodeReconciler {
     private readonly sink: ChangeSink,
     private readonly log: Logger,
     private readonly reports: AgentReports,
-    private readonly options: ReconcileOptions = { notifyImporters: true, originateAfterInstall: false, requireAgents: false },
+    private readonly options: ReconcileOptions = { originateAfterInstall: false, requireAgents: false },
   ) {}
 
   /** `retry`: an attempt after failures, which leaves their error in the status until it succeeds. */
@@ -124,7 +123,7 @@ export class NodeReconciler {
     let outboxId: bigint | undefined;
     let notify: string[] = [];
     const saved = await this.store.save(node, state, warnings, async (tx, result) => {
-      notify = inventoryChanged || !this.options.notifyImporters ? [] : exportsChanged(result.delta) ? await this.importers(tx, node, result) : [];
+      notify = inventoryChanged || !this.routing.predicted ? [] : exportsChanged(result.delta) ? await this.importers(tx, node, result) : [];
       if (inventoryChanged) notify = (await tx.node.findMany({ where: { id: { not: node } }, select: { id: true } })).map((n) => n.id);
       if (notify.length) outboxId = await writeOutbox(tx, { aggregate: 'node', aggregateId: node, action: 'update', nodes: notify, changes: [] });
     });

@@ -43,6 +43,9 @@ function bgpVrfConfig(node: string, vrf: VrfDefinition, owner: string): VrfConfi
 }
 
 export class BgpVpnRouting implements VpnRouting {
+  /** Importing PEs hear of a change on the WatchVrfRoutes stream (vrf-route-watch.ts). */
+  readonly predicted = false;
+
   constructor(
     private readonly bgp: BgpApi,
     private readonly db: Db,

@@ -1,9 +1,10 @@
 // The BGP side of a reconcile: define a node's VRFs, originate its sites'
 // routes, and read back what BGP selected into its VRFs. Per node, because
 // every managed PE is its own VPN speaker (in the bgp service, one VRF per
-// VPN and PE). Two implementations: BgpVpnRouting over the bgp service, and
-// SimulatedVpnRouting, which predicts the same from PostgreSQL (dry-run
-// plans, and deployments without a bgp service).
+// VPN and PE). The service runs BgpVpnRouting over the bgp service; tests
+// without one inject a routing that predicts BGP from PostgreSQL
+// (test/vpn/simulated-routing.ts). Reconciles and dry-run plans read the
+// same instance.
 import type { LabelModeName, SelectedVpnRoute } from '../../common/desired-state/index.js';
 
 export interface VrfDefinition {
@@ -34,6 +35,12 @@ export interface HeldVrf {
 }
 
 export interface VpnRouting {
+  /**
+   * selectedRoutes() is predicted from the intent, not learned from a
+   * speaker: no route event tells the PEs importing a node's routes that they
+   * changed, so the reconcile queues them itself.
+   */
+  readonly predicted: boolean;
   /** Creates or replaces the VRF's definition (RD, route targets, label). */
   defineVrf(node: string, vrf: VrfDefinition): Promise<void>;
   /** Withdraws every route of the VRF and removes it. Idempotent; never removes a VRF this controller does not own. */

@@ -1,6 +1,7 @@
 // Where a VRF's route table comes from: the bgp service's table of the
 // node's VRF (ListVrfPaths, every candidate path), or, with no bgp service
-// configured, 'unavailable' with the reason, never made-up routes.
+// (a test that injects predicted routing), 'unavailable' with the reason,
+// never made-up routes.
 import { status } from '@grpc/grpc-js';
 import { VrfPathOrigin, type VrfPath } from '../../common/gen/proto/l3vpn/v1/bgp.js';
 import type { VrfRoutesSource } from '../intent/intent-service.js';
@@ -46,5 +47,5 @@ export class BgpVrfRoutes implements VrfRoutesSource {
 }
 
 export function vrfRoutesSource(bgp: BgpApi | undefined): VrfRoutesSource {
-  return bgp ? new BgpVrfRoutes(bgp) : new UnavailableRoutes('no bgp service configured (vpn.bgp-address)');
+  return bgp ? new BgpVrfRoutes(bgp) : new UnavailableRoutes('no bgp service: VPN routes are predicted, not read from a speaker');
 }

@@ -1,23 +1,24 @@
-// A VpnRouting that answers what BGP would select, computed from what the
-// PEs' jobs have defined: every VRF with its allocation (RD, labels) and its
-// sites is a VRF "defined and originated" in BGP. It reads PostgreSQL, not
-// process memory, so every replica and every restart sees the same routes,
-// and a dry run sees the would-be intent inside its transaction. Defining,
-// originating and withdrawing are therefore no-ops here: the rows the
-// worker wrote are the definition. See vpn-routing.ts for the bgp adapter.
-import type { SelectedVpnRoute } from '../../common/desired-state/index.js';
-import type { Db } from '../intent/write-context.js';
-import type { Logger } from '../../common/logger.js';
-import { labelModeOf, exportingSites, unusableAddresses, vrfLabelRequests } from '../reconcile/desired-input.js';
-import { none, type MissingValues } from '../reconcile/missing-values.js';
-import { loadVpns, routeTargetsOfVrf } from '../reconcile/node-intent.js';
-import { selectRoutes, type ExportingVrf, type ImportingVrf } from './route-selection.js';
-import type { HeldVrf, VpnRouting } from './vpn-routing.js';
+// A VpnRouting for tests that run the vpn service without a bgp service: it
+// answers what BGP would select, computed from what the PEs' jobs have
+// defined: every VRF with its allocation (RD, labels) and its sites is a VRF
+// "defined and originated" in BGP. It reads PostgreSQL, not process memory,
+// so every replica and every restart sees the same routes. Defining,
+// originating and withdrawing are therefore no-ops here: the rows the worker
+// wrote are the definition. Production uses BgpVpnRouting.
+import type { SelectedVpnRoute } from '../../services/common/desired-state/index.js';
+import type { Db } from '../../services/vpn/intent/write-context.js';
+import type { Logger } from '../../services/common/logger.js';
+import { labelModeOf, exportingSites, unusableAddresses } from '../../services/vpn/reconcile/desired-input.js';
+import { loadVpns, routeTargetsOfVrf } from '../../services/vpn/reconcile/node-intent.js';
+import { selectRoutes, type ExportingVrf, type ImportingVrf } from '../../services/vpn/routes/route-selection.js';
+import type { HeldVrf, VpnRouting } from '../../services/vpn/routes/vpn-routing.js';
 
 export class SimulatedVpnRouting implements VpnRouting {
+  /** No route event tells the importing PEs: the reconcile queues them. */
+  readonly predicted = true;
+
   constructor(
     private readonly db: Db,
-    private readonly missing: MissingValues = none,
     /** Where the other PEs' site records that cannot be used are told (their own reconcile fails with the reason). */
     private readonly log?: Logger,
   ) {}
@@ -41,7 +42,6 @@ export class SimulatedVpnRouting implements VpnRouting {
     if (!mine.length) return [];
     // Route targets are unique per VPN, so only the node's VPNs and the ones they import (extranet) can export into its VRFs.
     const vpns = await loadVpns(db, [...new Set(mine.map((v) => v.vpnId))]);
-    for (const [id, row] of vpns) vpns.set(id, this.missing.vpn(row));
     const candidates = [...vpns.keys()];
     const [vrfs, sites] = await Promise.all([
       db.vrf.findMany({ where: { vpnId: { in: candidates } }, orderBy: { id: 'asc' } }),
@@ -71,7 +71,7 @@ export class SimulatedVpnRouting implements VpnRouting {
     const exporters: ExportingVrf[] = [];
     for (const v of remote) {
       const vpn = vpns.get(v.vpnId)!;
-      const a = this.missing.vrf(v, allocationOf.get(v.id));
+      const a = allocationOf.get(v.id);
       const loopback = loopbackOf.get(v.nodeId);
       if (!a?.rd || !loopback) continue; // not defined in BGP yet
       const vs = sitesOf(v.vpnId, v.nodeId);
@@ -80,8 +80,7 @@ export class SimulatedVpnRouting implements VpnRouting {
         if (unusable.length) this.log?.warn({ node, site: site.id, pe: v.nodeId, unusable }, 'routes of a site that cannot be used left out');
       }
       const mode = labelModeOf(vpn.labelMode);
-      const wanted = vrfLabelRequests(v.vpnId, mode, v.nodeId, vs).map((r) => r.owner);
-      const labels = this.missing.labels(v.nodeId, labelsOf.get(v.nodeId) ?? new Map(), wanted);
+      const labels = labelsOf.get(v.nodeId) ?? new Map<string, number>();
       exporters.push({
         node: v.nodeId,
         nextHop: loopback,

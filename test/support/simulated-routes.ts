@@ -1,11 +1,11 @@
 // What BGP would select into each PE's VRFs when every VPN is any-to-any
 // and every PE runs the controller's label allocation: each VRF imports the
 // connected subnets and static prefixes of the VPN's sites on other PEs,
-// with the label the egress PE's mode gives them. For tests, benchmarks and
-// plans before BGP has converged; the real input comes from the bgp service.
-import { buildTopology } from './topology.js';
-import { parseInterfaceAddress, parsePrefix } from './prefix.js';
-import type { DesiredStateInput, SelectedVpnRoute, SiteIntent, VpnIntent, VrfAllocation } from './types.js';
+// with the label the egress PE's mode gives them. For tests and benchmarks;
+// the real input comes from the bgp service.
+import { buildTopology } from '../../services/common/desired-state/topology.js';
+import { parseInterfaceAddress, parsePrefix } from '../../services/common/desired-state/prefix.js';
+import type { DesiredStateInput, SelectedVpnRoute, SiteIntent, VpnIntent, VrfAllocation } from '../../services/common/desired-state/types.js';
 
 function exportedLabel(vpn: VpnIntent, vrf: VrfAllocation, site: SiteIntent, prefix: string, connected: boolean): number | undefined {
   const byPrefix = Object.entries(site.prefixLabels ?? {}).find(([p]) => parsePrefix(p, 'prefix', true).text === prefix)?.[1];
