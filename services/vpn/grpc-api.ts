@@ -68,16 +68,20 @@ export function vpnGrpcService(deps: { intents: IntentService; tokens: TokenStor
   }
 
   /** The five calls of one resource kind. */
-  function crud<K extends ResourceKind, Pb>(kind: K, fromPb: (m: Pb) => never, toPb: (v: never) => Pb, key: string) {
+  function crud<K extends ResourceKind, Pb>(kind: K, fromPbOf: (m: Pb) => never, toPb: (v: never) => Pb, key: string) {
     const out = (v: unknown) => (v ? toPb(v as never) : undefined);
+    const fromPb = (m: Pb | undefined) => {
+      if (m === undefined) throw new IntentError('invalid', `${key} is required`, [{ pointer: '', detail: `${key} is required` }]);
+      return fromPbOf(m);
+    };
     return {
       create: async (req: Record<string, unknown>) => {
-        const r = await intents.create(kind, fromPb((req[key] ?? {}) as Pb), writeOptions(Boolean(req.dryRun)));
+        const r = await intents.create(kind, fromPb(req[key] as Pb | undefined), writeOptions(Boolean(req.dryRun)));
         return { [key]: out(r.resource), plan: map.planOf(r) };
       },
       get: async (req: { id: string }) => ({ [key]: toPb((await intents.get(kind, req.id)) as never) }),
       update: async (req: Record<string, unknown>) => {
-        const spec = fromPb((req[key] ?? {}) as Pb) as unknown as { id: string };
+        const spec = fromPb(req[key] as Pb | undefined) as unknown as { id: string };
         // ts-proto maps google.protobuf.FieldMask to its list of paths.
         const mask = (req.updateMask as string[] | undefined) ?? [];
         const options = writeOptions(Boolean(req.dryRun), Number(req.expectedVersion ?? 0));

@@ -78,4 +78,19 @@ describe('vpn gRPC API', () => {
     const nodes = await client.listNodes({ pageSize: 0, pageToken: '', role: 'PE', status: '' }, auth(h.tokens.read));
     assert.deepEqual(nodes.nodes.map((n) => n.id), ['pe1']);
   });
+
+  test('bad requests are INVALID_ARGUMENT or NOT_FOUND, never INTERNAL: NUL, unknown filter values, page sizes, ids longer than any id', async () => {
+    const md = auth(h.tokens.admin);
+    await rejects(client.createVpn({ vpn: Vpn.fromPartial({ id: 'nul', customer: 'a\u0000b' }), dryRun: false }, md), status.INVALID_ARGUMENT, /customer.*U\+0000/);
+    await rejects(client.listNodes({ pageSize: 0, pageToken: '', role: 'XX', status: '' }, md), status.INVALID_ARGUMENT, /role/);
+    await rejects(client.listNodes({ pageSize: 0, pageToken: '', role: '', status: 'bogus' }, md), status.INVALID_ARGUMENT, /status/);
+    await rejects(client.listNodes({ pageSize: -1, pageToken: '', role: '', status: '' }, md), status.INVALID_ARGUMENT, /1 to/);
+    await rejects(client.listVpns({ pageSize: 0, pageToken: '', customer: 'x\u0000', status: '' }, md), status.INVALID_ARGUMENT, /U\+0000/);
+    await rejects(client.getNode({ id: 'pe\u00001' }, md), status.NOT_FOUND, /does not exist/);
+    const huge = 'x'.repeat(100_000);
+    await rejects(client.getNode({ id: huge }, md), status.NOT_FOUND, /^node 'x{64}…' does not exist$/);
+    await rejects(client.updateVpn({ vpn: undefined, updateMask: [], expectedVersion: 0, dryRun: false }, md), status.INVALID_ARGUMENT, /vpn is required/);
+    // The channel still answers.
+    assert.ok((await client.listNodes({ pageSize: 0, pageToken: '', role: 'PE', status: '' }, md)).nodes.length >= 1);
+  });
 });

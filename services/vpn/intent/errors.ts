@@ -43,7 +43,10 @@ export const semantic = (pointer: string, detail: string) => new IntentError('se
 
 export const conflict = (pointer: string, detail: string) => new IntentError('conflict', detail, pointer ? [{ pointer, detail }] : []);
 
-export const notFound = (kind: string, id: string) => new IntentError('not-found', `${kind} '${id}' does not exist`);
+/** An id as messages quote it: never whole when it is longer than any id can be. */
+export const quoteId = (id: string) => JSON.stringify(id.length > 130 ? `${id.slice(0, 64)}…` : id).slice(1, -1);
+
+export const notFound = (kind: string, id: string) => new IntentError('not-found', `${kind} '${quoteId(id)}' does not exist`);
 
 /** Collects several semantic problems so the caller hears about all of them at once. */
 export class Problems {

@@ -13,8 +13,8 @@ import { writeOutbox } from './outbox.js';
 import { DEFAULT_LIMIT, decodeCursor, MAX_LIMIT, pageOf, type Page, type PageRequest } from './pagination.js';
 import { sites } from './sites.js';
 import { vpns } from './vpns.js';
-import type { NodePlan, PoolReleases, ResourceKind, ResourceSpecs, ResourceViews, RoutesView, VrfView, WriteResult } from './types.js';
-import { validateResource } from './validator.js';
+import { NODE_ROLES, STATUS_STATES, type NodePlan, type PoolReleases, type ResourceKind, type ResourceSpecs, type ResourceViews, type RoutesView, type VrfView, type WriteResult } from './types.js';
+import { nulPointer, validateResource } from './validator.js';
 import { listVrfs, readVrf } from './vrfs.js';
 import { lockRows, WriteContext, type SidIndexPool, type Tx } from './write-context.js';
 
@@ -56,6 +56,26 @@ function withoutMeta<T extends object>(value: T): T {
   const out = { ...value } as Record<string, unknown>;
   for (const f of META_FIELDS) delete out[f];
   return out as T;
+}
+
+/** Whether `id` could name anything (a VRF's vpn:node is the longest, 127): others are never looked up. */
+const possibleId = (id: string) => id.length > 0 && id.length <= 127 && !id.includes('\u0000');
+
+/** Filter values that a query can take: no U+0000, closed sets checked (a filter reaching the database unchecked was a 500). */
+function checkFilter(filter: Filter): void {
+  const closed: Record<string, readonly string[]> = { role: NODE_ROLES, status: STATUS_STATES };
+  for (const [name, value] of Object.entries(filter)) {
+    if (value === undefined) continue;
+    if (value.includes('\u0000') || value.length > 200) throw invalid([{ pointer: `/${name}`, detail: value.length > 200 ? 'longer than 200 characters' : 'contains U+0000 (NUL)' }]);
+    if (closed[name] && !closed[name].includes(value)) throw invalid([{ pointer: `/${name}`, detail: `must be one of ${closed[name].join(', ')}` }]);
+  }
+}
+
+function pageLimit(page: PageRequest): number {
+  if (page.limit !== undefined && page.limit !== 0 && (!Number.isInteger(page.limit) || page.limit < 1 || page.limit > MAX_LIMIT)) {
+    throw invalid([{ pointer: '/limit', detail: `must be 1 to ${MAX_LIMIT}` }]);
+  }
+  return page.limit || DEFAULT_LIMIT;
 }
 
 class DryRun extends Error {
@@ -100,18 +120,21 @@ export class IntentService {
   ) {}
 
   async get<K extends ResourceKind>(kind: K, id: string): Promise<ResourceViews[K]> {
+    if (!possibleId(id)) throw notFound(kind, id);
     const found = await handlers[kind].read(this.prisma, id);
     if (!found) throw notFound(kind, id);
     return found as ResourceViews[K];
   }
 
   async list<K extends ResourceKind>(kind: K, filter: Filter, page: PageRequest): Promise<Page<ResourceViews[K]>> {
-    const limit = Math.min(page.limit || DEFAULT_LIMIT, MAX_LIMIT);
+    checkFilter(filter);
+    const limit = pageLimit(page);
     const rows = await handlers[kind].list(this.prisma, filter, decodeCursor(page.cursor), limit + 1);
     return pageOf(rows as ResourceViews[K][], limit, (r) => r.id);
   }
 
   async getVrf(id: string, withRoutes = true): Promise<VrfView> {
+    if (!possibleId(id)) throw notFound('vrf', id);
     const vrf = await readVrf(this.prisma, id);
     if (!vrf) throw notFound('vrf', id);
     if (withRoutes) vrf.routes = await this.routesSource.routes(vrf);
@@ -119,7 +142,8 @@ export class IntentService {
   }
 
   async listVrfs(filter: Filter, page: PageRequest): Promise<Page<VrfView>> {
-    const limit = Math.min(page.limit || DEFAULT_LIMIT, MAX_LIMIT);
+    checkFilter(filter);
+    const limit = pageLimit(page);
     return pageOf(await listVrfs(this.prisma, filter, decodeCursor(page.cursor), limit + 1), limit, (r) => r.id);
   }
 
@@ -141,7 +165,10 @@ export class IntentService {
   }
 
   patch<K extends ResourceKind>(kind: K, id: string, patch: Record<string, unknown>, options: WriteOptions = {}): Promise<WriteResult<ResourceViews[K]>> {
+    if (!possibleId(id)) return Promise.reject(notFound(kind, id));
     const p = withoutMeta(patch);
+    const nul = nulPointer(p);
+    if (nul !== undefined) throw invalid([{ pointer: nul, detail: 'contains U+0000 (NUL)' }]);
     if ('id' in p && p.id !== id) throw invalid([{ pointer: '/id', detail: `cannot be changed (is '${id}')` }]);
     return this.write(kind, id, 'update', options, (current) => {
       const merged = applyMergePatch(withoutMeta(current!), p) as ResourceSpecs[K];
@@ -151,6 +178,7 @@ export class IntentService {
   }
 
   remove(kind: ResourceKind, id: string, options: WriteOptions = {}): Promise<WriteResult<never>> {
+    if (!possibleId(id)) return Promise.reject(notFound(kind, id));
     return this.write(kind, id, 'delete', options, () => undefined) as Promise<WriteResult<never>>;
   }
 

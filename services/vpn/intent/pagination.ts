@@ -20,7 +20,7 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
   if (!cursor) return undefined;
   try {
     const c = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as { after?: unknown };
-    if (typeof c.after === 'string') return c.after;
+    if (typeof c.after === 'string' && c.after.length <= 127 && !c.after.includes('\u0000')) return c.after;
   } catch {
     // falls through
   }

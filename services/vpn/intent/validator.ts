@@ -78,7 +78,27 @@ const schemaIdOf: Record<ResourceKind, string> = {
 };
 
 /** Validates (and fills the defaults of) a resource body; throws an 'invalid' IntentError naming each bad field. */
+/** The JSON pointer of the first string (or member name) holding U+0000, which PostgreSQL text cannot store. Iterative: depth is no danger. */
+export function nulPointer(value: unknown): string | undefined {
+  const stack: { v: unknown; path: string }[] = [{ v: value, path: '' }];
+  while (stack.length) {
+    const { v, path } = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return path;
+    } else if (v && typeof v === 'object') {
+      for (const [k, child] of Array.isArray(v) ? v.entries() : Object.entries(v)) {
+        const at = `${path}/${String(k).replace(/~/g, '~0').replace(/\//g, '~1')}`;
+        if (typeof k === 'string' && k.includes('\u0000')) return at;
+        stack.push({ v: child, path: at });
+      }
+    }
+  }
+  return undefined;
+}
+
 export function validateResource(kind: ResourceKind, value: unknown): void {
+  const nul = nulPointer(value);
+  if (nul !== undefined) throw invalid([{ pointer: nul, detail: 'contains U+0000 (NUL)' }]);
   const fn = validator(schemaIdOf[kind]);
   if (!fn(value)) throw invalid(fieldProblems(fn.errors ?? []));
 }
