@@ -4,7 +4,7 @@
 import { status, type handleUnaryCall, type ServerUnaryCall } from '@grpc/grpc-js';
 import { bearerOf } from '../common/bearer.js';
 import { VpnServiceService, type VpnServiceServer } from '../common/gen/proto/l3vpn/v1/vpn.js';
-import { ApiError, toServiceError } from '../common/grpc/errors.js';
+import { ApiError, isDependencyDown, toServiceError } from '../common/grpc/errors.js';
 import type { GrpcService } from '../common/grpc/server.js';
 import type { Logger } from '../common/logger.js';
 import { allows, type Scope, type TokenStore } from './auth/tokens.js';
@@ -26,6 +26,7 @@ const CODES: Record<IntentErrorKind, status> = {
 };
 
 function toApiError(err: unknown): unknown {
+  if (isDependencyDown(err)) return new ApiError(status.UNAVAILABLE, 'a service this call needs (labels or bgp) does not answer; nothing was written');
   if (!(err instanceof IntentError)) return err;
   const message = err.fields.length ? err.fields.map((f) => `${map.protoPath(f.pointer) || '(request)'}: ${f.detail}`).join('; ') : err.message;
   return new ApiError(CODES[err.kind], message);
@@ -59,7 +60,8 @@ export function vpnGrpcService(deps: { intents: IntentService; tokens: TokenStor
         (res) => callback(null, res),
         (err: unknown) => {
           const e = toApiError(err);
-          if (e instanceof ApiError) log.debug({ method, code: status[e.code], err: e.message }, 'call refused');
+          if (isDependencyDown(err)) log.warn({ method, err: (err as Error).message }, 'call failed: a service it needs does not answer');
+          else if (e instanceof ApiError) log.debug({ method, code: status[e.code], err: e.message }, 'call refused');
           else log.error({ method, err }, 'call failed');
           callback(toServiceError(e));
         },

@@ -5,7 +5,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { pe, startVpnHarness, vpnBody, type VpnHarness } from './support.js';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { VpnServiceClient } from '../../services/common/gen/proto/l3vpn/v1/vpn.js';
+import { insecure, promiseClient } from '../../services/common/grpc/client.js';
+import { pe, siteBody, startVpnHarness, vpnBody, type VpnHarness } from './support.js';
 
 const PROBLEM = 'application/problem+json';
 
@@ -143,5 +146,40 @@ describe('REST input checks', () => {
     // GET: If-None-Match with a list or W/ finds the current tag.
     const etag = ok.headers.get('etag')!;
     assert.equal((await h.call('GET', '/v1/vpns/acme', { headers: { 'if-none-match': `"1", W/${etag}` } })).status, 304);
+  });
+});
+
+describe('a dry run whose routing service does not answer', () => {
+  let h: VpnHarness;
+  before(async () => {
+    // Nothing listens there: the plan's routing (the bgp service) cannot be asked.
+    h = await startVpnHarness({ VPN_BGP_ADDRESS: '127.0.0.1:1' });
+    assert.equal((await h.call('POST', '/v1/nodes', { body: pe('pe1', 1) })).status, 201);
+    assert.equal((await h.call('POST', '/v1/vpns', { body: vpnBody('acme') })).status, 201);
+    // A real write needs no routing: the reconcile does that later.
+    assert.equal((await h.call('POST', '/v1/sites', { body: siteBody('s0', 'acme', 'pe1', 2) })).status, 201);
+  });
+  after(async () => {
+    await h?.stop();
+  });
+
+  test('is 503 with Retry-After over REST and UNAVAILABLE over gRPC, never a 500, and writes nothing', async () => {
+    const r = await h.call('POST', '/v1/sites?dryRun=true', { body: siteBody('s1', 'acme', 'pe1', 1) });
+    assert.equal(r.status, 503, JSON.stringify(r.body));
+    assert.equal(r.headers.get('content-type'), PROBLEM);
+    assert.ok(Number(r.headers.get('retry-after')) > 0);
+    const client = promiseClient(new VpnServiceClient(`127.0.0.1:${h.vpn.grpcPort}`, insecure()));
+    const md = new Metadata();
+    md.set('authorization', `Bearer ${h.tokens.admin}`);
+    try {
+      await assert.rejects(
+        client.deleteSite({ id: 's0', expectedVersion: 0, dryRun: true }, { metadata: md }),
+        (err: ServiceError) => err.code === status.UNAVAILABLE || assert.fail(`${status[err.code]}: ${err.details}`),
+      );
+    } finally {
+      client.close();
+    }
+    assert.equal((await h.call('GET', '/v1/sites/s1')).status, 404);
+    assert.equal((await h.call('GET', '/v1/sites/s0')).status, 200);
   });
 });

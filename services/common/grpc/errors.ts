@@ -23,3 +23,9 @@ export function toServiceError(err: unknown): ServiceError {
   const e = err instanceof ApiError ? err : new ApiError(status.INTERNAL, 'internal error');
   return Object.assign(new Error(e.message), { code: e.code, details: e.message, metadata: new Metadata() });
 }
+
+/** Whether `err` is a gRPC client call failing because the service it called did not answer (down, unreachable, too slow). */
+export function isDependencyDown(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof Error && 'metadata' in err && (code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED);
+}

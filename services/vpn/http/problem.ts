@@ -40,6 +40,7 @@ export const PROBLEM_TYPES: Record<string, { status: number; title: string; abou
   'payload-too-large': { status: 413, title: 'Body too large', about: 'Bodies are limited to 1 MiB.' },
   'uri-too-long': { status: 414, title: 'URI too long', about: 'A path parameter is longer than the API allows.' },
   'headers-too-large': { status: 431, title: 'Request header fields too large', about: 'The header section is larger than the server accepts.' },
+  'dependency-unavailable': { status: 503, title: 'A service this request needs does not answer', about: 'The labels or bgp service could not be reached; nothing was written. Retry after the Retry-After seconds.' },
   'internal-error': { status: 500, title: 'Internal error', about: 'Something went wrong on our side; it is logged.' },
 };
 

@@ -9,6 +9,7 @@ import { IntentError } from '../intent/errors.js';
 import { formats, sharedSchemas } from '../intent/schemas.js';
 import { bodyAjv, textAjv } from '../intent/validator.js';
 import { bearerToken } from '../../common/bearer.js';
+import { isDependencyDown } from '../../common/grpc/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { REQUEST_ID_HEADER, requestIdOf, withRequestIds } from '../../common/ops/request-context.js';
 import type { HttpDeps } from './context.js';
@@ -128,6 +129,11 @@ export async function buildHttpApi(deps: HttpDeps, log: Logger, options: HttpOpt
     if (err.validation) return sendProblem(reply, request, problemOfValidation(err.validation, err.validationContext ?? 'body', request.url));
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return sendProblem(reply, request, { ...problem(problemTypeOfStatus(err.statusCode), err.message, request.url), status: err.statusCode });
+    }
+    if (isDependencyDown(err)) {
+      log.warn({ err: err.message, requestId: request.id, method: request.method, url: request.url }, 'request failed: a service it needs does not answer');
+      reply.header('retry-after', '5');
+      return sendProblem(reply, request, problem('dependency-unavailable', 'a service this request needs (labels or bgp) does not answer; nothing was written', request.url));
     }
     log.error({ err, requestId: request.id, method: request.method, url: request.url }, 'request failed');
     return sendProblem(reply, request, problem('internal-error', 'internal error', request.url));
