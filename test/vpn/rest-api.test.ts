@@ -242,6 +242,21 @@ describe('vpn REST API', () => {
     const post = doc.body.paths['/v1/sites'].post;
     assert.ok(post.requestBody.content['application/json'].schema);
     assert.ok(post.responses['422']);
+    // Every operation: a unique operationId; every error declared as the problem+json it is sent as, 500 and 503 included.
+    const ids: string[] = [];
+    for (const [path, item] of Object.entries(doc.body.paths as Record<string, Record<string, { operationId?: string; responses: Record<string, { content?: Record<string, unknown> }> }>>)) {
+      for (const [method, op] of Object.entries(item)) {
+        assert.ok(op.operationId, `${method} ${path} has an operationId`);
+        ids.push(op.operationId);
+        for (const code of ['500', '503']) assert.ok(op.responses[code], `${method} ${path} declares ${code}`);
+        for (const [code, r] of Object.entries(op.responses)) {
+          if (Number(code) >= 400) assert.deepEqual(Object.keys(r.content ?? {}), ['application/problem+json'], `${method} ${path} ${code}`);
+        }
+      }
+    }
+    assert.equal(new Set(ids).size, ids.length, `operationIds are unique: ${ids.join(', ')}`);
+    assert.ok(ids.includes('listNodes') && ids.includes('updateSite') && ids.includes('getVrfRoutes') && ids.includes('getNodeState'));
+    for (const code of ['413', '415']) assert.ok(post.responses[code], `POST /v1/sites declares ${code}`);
     const page = await h.call('GET', '/docs', { token: null });
     assert.match(page.headers.get('content-type') ?? '', /text\/html/);
     assert.equal((await h.call('GET', '/problems/conflict', { token: null })).status, 200);

@@ -17,6 +17,7 @@ import { registerDocsRoutes } from './docs.js';
 import { registerIdempotencyHook } from './idempotent-post.js';
 import { planSchema } from './plan-schema.js';
 import { registerNodeStateRoutes } from './node-state.js';
+import { registerContract } from './contract.js';
 import { clientError, frameworkError, registerInputChecks } from './input-checks.js';
 import { problem, problemOfIntentError, problemOfValidation, problemTypeOfStatus, sendProblem } from './problem.js';
 import { registerResourceRoutes } from './resources.js';
@@ -110,6 +111,7 @@ export async function buildHttpApi(deps: HttpDeps, log: Logger, options: HttpOpt
   for (const s of [...sharedSchemas, problemSchema, planSchema]) app.addSchema(s);
 
   registerInputChecks(app);
+  registerContract(app);
 
   app.addHook('onRequest', async (request, reply) => {
     const needed = request.routeOptions.config?.scope;
