@@ -18,17 +18,21 @@ const link = (id: string, a: string, b: string, n: number) => ({
   b: { node: b, interface: `core-${a}`, address: `10.250.${n}.1/31` },
 });
 
+/** A harness that retries and resyncs within a test, with SQL to write what the API refuses. */
+async function startWithSql(): Promise<{ h: ReconcileHarness; sql: pg.Client }> {
+  const h = await startReconcileHarness({ VPN_RESYNC_SECONDS: '1', VPN_RETRY_MAX_SECONDS: '2', VPN_INVENTORY_SETTLE_MS: '50' });
+  const sql = new pg.Client({ connectionString: h.db.url });
+  await sql.connect();
+  return { h, sql };
+}
+
 describe('a bad node record', () => {
   let h: ReconcileHarness;
   let sql: pg.Client;
   const get = async (path: string) => (await h.call('GET', path)).body;
   const statusOf = async (path: string) => (await get(path)).status as { state: string; reason?: string };
 
-  before(async () => {
-    h = await startReconcileHarness({ VPN_RESYNC_SECONDS: '1', VPN_RETRY_MAX_SECONDS: '2', VPN_INVENTORY_SETTLE_MS: '50' });
-    sql = new pg.Client({ connectionString: h.db.url });
-    await sql.connect();
-  });
+  before(async () => ({ h, sql } = await startWithSql()));
   after(async () => {
     await sql?.end();
     await h?.stop();
@@ -106,11 +110,7 @@ describe('a bad site record', () => {
   const statusOf = async (path: string) => (await h.call('GET', path)).body.status as { state: string; reason?: string };
   const prefixesAt = async (node: string) => new Set((await h.vpn.store.latest(node))!.state.vrfRoutes.filter((r) => r.vrf === 'acme').map((r) => r.prefix));
 
-  before(async () => {
-    h = await startReconcileHarness({ VPN_RESYNC_SECONDS: '1', VPN_RETRY_MAX_SECONDS: '2', VPN_INVENTORY_SETTLE_MS: '50' });
-    sql = new pg.Client({ connectionString: h.db.url });
-    await sql.connect();
-  });
+  before(async () => ({ h, sql } = await startWithSql()));
   after(async () => {
     await sql?.end();
     await h?.stop();

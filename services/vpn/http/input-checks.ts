@@ -8,15 +8,15 @@
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { IntentError } from '../intent/errors.js';
+import { invalid } from '../intent/errors.js';
+import { unusableJson } from '../intent/validator.js';
 import { problem, sendProblem, type Problem } from './problem.js';
 
 /** Deeper than any intent body (a site's routing is 4 levels): a merge patch walks it recursively. */
 export const MAX_BODY_DEPTH = 32;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const pointerOf = (path: readonly (string | number)[]) => `/${path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
-const invalid = (pointer: string, detail: string) => new IntentError('invalid', pointer === '/' ? detail : `${pointer}: ${detail}`, [{ pointer: pointer === '/' ? '' : pointer, detail }]);
+const bad = (detail: string) => invalid([{ pointer: '', detail }]);
 
 /** Parses a JSON body, or throws an 'invalid' IntentError naming what is wrong and where. */
 export function parseJsonBody(raw: Buffer): unknown {
@@ -24,29 +24,17 @@ export function parseJsonBody(raw: Buffer): unknown {
   try {
     text = utf8.decode(raw);
   } catch {
-    throw invalid('/', 'the body is not valid UTF-8');
+    throw bad('the body is not valid UTF-8');
   }
-  if (!text.trim()) throw invalid('/', 'the body is empty; send a JSON document');
+  if (!text.trim()) throw bad('the body is empty; send a JSON document');
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw invalid('/', `the body is not JSON: ${err instanceof RangeError ? 'nested too deeply' : (err as Error).message}`);
+    throw bad(`the body is not JSON: ${err instanceof RangeError ? 'nested too deeply' : (err as Error).message}`);
   }
-  // Iterative: a hostile body must not exhaust the stack here either.
-  const stack: { v: unknown; path: (string | number)[] }[] = [{ v: value, path: [] }];
-  while (stack.length) {
-    const { v, path } = stack.pop()!;
-    if (typeof v === 'string') {
-      if (v.includes('\u0000')) throw invalid(pointerOf(path), 'contains U+0000 (NUL)');
-    } else if (v && typeof v === 'object') {
-      if (path.length >= MAX_BODY_DEPTH) throw invalid(pointerOf(path), `nested deeper than ${MAX_BODY_DEPTH} levels`);
-      for (const [k, child] of Array.isArray(v) ? v.entries() : Object.entries(v)) {
-        if (typeof k === 'string' && k.includes('\u0000')) throw invalid(pointerOf(path), 'a member name contains U+0000 (NUL)');
-        stack.push({ v: child, path: [...path, k] });
-      }
-    }
-  }
+  const unusable = unusableJson(value, MAX_BODY_DEPTH);
+  if (unusable) throw invalid([unusable]);
   return value;
 }
 

@@ -14,7 +14,7 @@ import { DEFAULT_LIMIT, decodeCursor, MAX_LIMIT, pageOf, type Page, type PageReq
 import { sites } from './sites.js';
 import { vpns } from './vpns.js';
 import { NODE_ROLES, STATUS_STATES, type NodePlan, type PoolReleases, type ResourceKind, type ResourceSpecs, type ResourceViews, type RoutesView, type VrfView, type WriteResult } from './types.js';
-import { nulPointer, validateResource } from './validator.js';
+import { validateResource } from './validator.js';
 import { listVrfs, readVrf } from './vrfs.js';
 import { lockRows, WriteContext, type SidIndexPool, type Tx } from './write-context.js';
 
@@ -167,8 +167,6 @@ export class IntentService {
   patch<K extends ResourceKind>(kind: K, id: string, patch: Record<string, unknown>, options: WriteOptions = {}): Promise<WriteResult<ResourceViews[K]>> {
     if (!possibleId(id)) return Promise.reject(notFound(kind, id));
     const p = withoutMeta(patch);
-    const nul = nulPointer(p);
-    if (nul !== undefined) throw invalid([{ pointer: nul, detail: 'contains U+0000 (NUL)' }]);
     if ('id' in p && p.id !== id) throw invalid([{ pointer: '/id', detail: `cannot be changed (is '${id}')` }]);
     return this.write(kind, id, 'update', options, (current) => {
       const merged = applyMergePatch(withoutMeta(current!), p) as ResourceSpecs[K];

@@ -78,18 +78,24 @@ const schemaIdOf: Record<ResourceKind, string> = {
 };
 
 /** Validates (and fills the defaults of) a resource body; throws an 'invalid' IntentError naming each bad field. */
-/** The JSON pointer of the first string (or member name) holding U+0000, which PostgreSQL text cannot store. Iterative: depth is no danger. */
-export function nulPointer(value: unknown): string | undefined {
-  const stack: { v: unknown; path: string }[] = [{ v: value, path: '' }];
+/**
+ * The first place in a JSON value the intent cannot take: a string or
+ * member name holding U+0000 (PostgreSQL text cannot store it), or, with
+ * `maxDepth`, nesting deeper than that (merge patches recurse). Iterative,
+ * so a hostile value cannot exhaust the stack here.
+ */
+export function unusableJson(value: unknown, maxDepth = Infinity): FieldProblem | undefined {
+  const stack: { v: unknown; path: string; depth: number }[] = [{ v: value, path: '', depth: 0 }];
   while (stack.length) {
-    const { v, path } = stack.pop()!;
+    const { v, path, depth } = stack.pop()!;
     if (typeof v === 'string') {
-      if (v.includes('\u0000')) return path;
+      if (v.includes('\u0000')) return { pointer: path, detail: 'contains U+0000 (NUL)' };
     } else if (v && typeof v === 'object') {
+      if (depth >= maxDepth) return { pointer: path, detail: `nested deeper than ${maxDepth} levels` };
       for (const [k, child] of Array.isArray(v) ? v.entries() : Object.entries(v)) {
         const at = `${path}/${String(k).replace(/~/g, '~0').replace(/\//g, '~1')}`;
-        if (typeof k === 'string' && k.includes('\u0000')) return at;
-        stack.push({ v: child, path: at });
+        if (typeof k === 'string' && k.includes('\u0000')) return { pointer: at, detail: 'a member name contains U+0000 (NUL)' };
+        stack.push({ v: child, path: at, depth: depth + 1 });
       }
     }
   }
@@ -97,8 +103,8 @@ export function nulPointer(value: unknown): string | undefined {
 }
 
 export function validateResource(kind: ResourceKind, value: unknown): void {
-  const nul = nulPointer(value);
-  if (nul !== undefined) throw invalid([{ pointer: nul, detail: 'contains U+0000 (NUL)' }]);
+  const unusable = unusableJson(value);
+  if (unusable) throw invalid([unusable]);
   const fn = validator(schemaIdOf[kind]);
   if (!fn(value)) throw invalid(fieldProblems(fn.errors ?? []));
 }
