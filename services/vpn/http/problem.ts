@@ -41,6 +41,7 @@ export const PROBLEM_TYPES: Record<string, { status: number; title: string; abou
   'uri-too-long': { status: 414, title: 'URI too long', about: 'A path parameter is longer than the API allows.' },
   'headers-too-large': { status: 431, title: 'Request header fields too large', about: 'The header section is larger than the server accepts.' },
   'dependency-unavailable': { status: 503, title: 'A service this request needs does not answer', about: 'The labels or bgp service could not be reached; nothing was written. Retry after the Retry-After seconds.' },
+  'shutting-down': { status: 503, title: 'The server is shutting down', about: 'This replica is stopping; retry after the Retry-After seconds (another replica, or this one once restarted, answers).' },
   'internal-error': { status: 500, title: 'Internal error', about: 'Something went wrong on our side; it is logged.' },
 };
 
