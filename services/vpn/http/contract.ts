@@ -15,6 +15,7 @@
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, REQUEST_ID, RETRY_AFTER, WWW_AUTHENTICATE, type HeaderSchema } from './headers.js';
 import { TAGS } from './docs.js';
+import { problemSchema } from './problem.js';
 
 /** A response as the routes declare it and as it leaves this hook. */
 export interface ResponseObject {
@@ -113,6 +114,7 @@ function checkPathParameters(url: string, schema: RouteSchema, maxParamLength: n
 
 /** Registers the hook; call before any route is added. */
 export function registerContract(app: FastifyInstance, options: ContractOptions): void {
+  app.addSchema(problemSchema);
   const known = new Set(TAGS.map((t) => t.name));
   app.addHook('onRoute', (route: RouteOptions) => {
     const schema = route.schema as RouteSchema | undefined;

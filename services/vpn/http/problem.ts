@@ -22,6 +22,31 @@ export interface Problem {
   errors?: FieldError[];
 }
 
+/** The JSON Schema of a problem (component `Problem` of the document). */
+export const problemSchema = {
+  $id: 'Problem',
+  type: 'object',
+  description: 'RFC 9457 problem details',
+  required: ['type', 'title', 'status', 'detail', 'instance'],
+  properties: {
+    type: { type: 'string', format: 'uri-reference', description: 'the problem type; GET it for an explanation' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    instance: { type: 'string' },
+    requestId: { type: 'string', description: 'the X-Request-Id of the request, as in the logs' },
+    errors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['detail'],
+        description: 'one bad field: `pointer` into the body (a JSON pointer as a URI fragment), or a `parameter`, or a `header`',
+        properties: { detail: { type: 'string' }, pointer: { type: 'string' }, parameter: { type: 'string' }, header: { type: 'string' } },
+      },
+    },
+  },
+};
+
 export const PROBLEM_TYPES: Record<string, { status: number; title: string; about: string }> = {
   'invalid-request': { status: 400, title: 'The request does not match the schema', about: 'A field is missing, unknown, of the wrong type or format. `errors` names each one.' },
   'unprocessable-intent': { status: 422, title: 'The intent does not make sense', about: 'The request is well-formed but contradicts itself or the rest of the intent (e.g. a CE address outside the PE subnet). `errors` names each field.' },

@@ -24,30 +24,6 @@ import { registerResourceRoutes } from './resources.js';
 import { registerTokenRoutes } from './tokens.js';
 import { registerVrfRoutes } from './vrfs.js';
 
-const problemSchema = {
-  $id: 'Problem',
-  type: 'object',
-  description: 'RFC 9457 problem details',
-  required: ['type', 'title', 'status', 'detail', 'instance'],
-  properties: {
-    type: { type: 'string', format: 'uri-reference', description: 'the problem type; GET it for an explanation' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-    instance: { type: 'string' },
-    requestId: { type: 'string', description: 'the X-Request-Id of the request, as in the logs' },
-    errors: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['detail'],
-        description: 'one bad field: `pointer` into the body (a JSON pointer as a URI fragment), or a `parameter`, or a `header`',
-        properties: { detail: { type: 'string' }, pointer: { type: 'string' }, parameter: { type: 'string' }, header: { type: 'string' } },
-      },
-    },
-  },
-};
-
 /** Transport and instrumentation of the API, from the process's settings. */
 export interface HttpOptions {
   /** node:https server options (tls.*); plain HTTP without. */
@@ -119,7 +95,7 @@ export async function buildHttpApi(deps: HttpDeps, log: Logger, options: HttpOpt
     openapi: documentOptions(options.publicUrl ?? ''),
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
-  for (const s of [...sharedSchemas, problemSchema, planSchema]) app.addSchema(s);
+  for (const s of [...sharedSchemas, planSchema]) app.addSchema(s);
 
   registerInputChecks(app);
   registerContract(app, { maxParamLength: MAX_PARAM_LENGTH, bodyLimit: BODY_LIMIT });
