@@ -85,17 +85,17 @@ export class ApiClient {
     return new ApiFailure(rendered);
   }
 
-  /** Every item of a list, following `next` (a path of the API, like the request's) until the last page. */
+  /** Every item of a list: the same request again with `cursor` set to the page's `next`, until the last page. */
   async listAll(path: string, query: RequestOptions['query']): Promise<unknown[]> {
     const items: unknown[] = [];
-    const first = this.urlOf(path, query);
-    let next: string | undefined = path + first.search;
-    while (next) {
-      const page = (await this.call('GET', next)).body as { items?: unknown[]; next?: string } | undefined;
-      if (!Array.isArray(page?.items)) throw new ApiFailure(`unexpected answer from GET ${next}: no items`);
+    let cursor: string | undefined;
+    do {
+      const page = (await this.call('GET', path, { query: { ...query, cursor } })).body as { items?: unknown[]; next?: unknown } | undefined;
+      if (!Array.isArray(page?.items)) throw new ApiFailure(`unexpected answer from GET ${path}: no items`);
+      if (page.next !== undefined && typeof page.next !== 'string') throw new ApiFailure(`unexpected answer from GET ${path}: next is not a cursor`);
       items.push(...page.items);
-      next = page.next;
-    }
+      cursor = page.next;
+    } while (cursor);
     return items;
   }
 

@@ -53,15 +53,16 @@ export class RestClient {
     throw new RestError(r.status, r.body, `POST /v1/${collection} ${String(body.id)}`);
   }
 
-  /** Every item of a list, following the `next` links. */
+  /** Every item of a list: the request again with `cursor` set to each page's `next`, until the last page. */
   async list(path: string): Promise<any[]> {
     const items: any[] = [];
-    let next: string | undefined = `${path}${path.includes('?') ? '&' : '?'}limit=500`;
-    while (next) {
-      const page: { items: any[]; next?: string } = await this.get(next);
+    const first = `${path}${path.includes('?') ? '&' : '?'}limit=500`;
+    let cursor: string | undefined;
+    do {
+      const page: { items: any[]; next?: string } = await this.get(cursor ? `${first}&cursor=${encodeURIComponent(cursor)}` : first);
       items.push(...page.items);
-      next = page.next;
-    }
+      cursor = page.next;
+    } while (cursor);
     return items;
   }
 }

@@ -43,6 +43,12 @@ import { vpnMetrics } from './metrics.js';
 export const vpnSettings: SettingSpec[] = [
   { key: 'vpn.listen', type: 'string', default: '0.0.0.0:8080', description: 'REST listen address of the vpn service (/v1, /docs)' },
   {
+    key: 'vpn.public-url',
+    type: 'string',
+    default: '',
+    description: "the URL clients reach the REST API at (e.g. behind an ingress: https://l3vpn.example.net), the `servers` of the OpenAPI document; empty: '/', the origin the document is read from",
+  },
+  {
     key: 'vpn.http-request-timeout-seconds',
     type: 'integer',
     default: 30,
@@ -316,7 +322,12 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
   const app = await buildHttpApi(
     { intents, tokens, idempotency, nodeStates: new NodeStateReader(db.prisma, store), requireIfMatch: Boolean(settings['vpn.require-if-match']), ready: async () => void (await db.pool.query('SELECT 1')) },
     log,
-    { https: httpsOptions(tls), observe: metrics.observeHttp, requestTimeoutMs: Number(settings['vpn.http-request-timeout-seconds']) * 1000 },
+    {
+      https: httpsOptions(tls),
+      observe: metrics.observeHttp,
+      requestTimeoutMs: Number(settings['vpn.http-request-timeout-seconds']) * 1000,
+      publicUrl: String(settings['vpn.public-url']),
+    },
   );
   await app.listen({ host: listen.host, port: listen.port });
   const httpPort = (app.server.address() as { port: number }).port;

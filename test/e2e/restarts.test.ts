@@ -154,7 +154,7 @@ class Api {
       assert.equal(reply.status, 200, `GET ${path}: ${JSON.stringify(reply.body)}`);
       items.push(...reply.body.items);
       if (!reply.body.next) return items;
-      path = reply.body.next.startsWith('/') ? reply.body.next : `/v1/${collection}?limit=500&cursor=${encodeURIComponent(reply.body.next)}`;
+      path = `/v1/${collection}?limit=500&cursor=${encodeURIComponent(reply.body.next)}`;
     }
   }
 }

@@ -27,12 +27,12 @@ describe('node SID indexes of concurrent creates', () => {
 
   async function nodeRows(): Promise<{ id: string; nodeSidIndex: number | null; status: { state: string; reason?: string } }[]> {
     const out = [];
-    let path: string | undefined = '/v1/nodes?limit=500';
-    while (path) {
-      const r = await h.call('GET', path);
+    let cursor: string | undefined;
+    do {
+      const r = await h.call('GET', `/v1/nodes?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
       out.push(...r.body.items);
-      path = r.body.next ? new URL(r.body.next, h.base).pathname + new URL(r.body.next, h.base).search : undefined;
-    }
+      cursor = r.body.next;
+    } while (cursor);
     return out;
   }
 

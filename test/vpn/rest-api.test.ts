@@ -207,19 +207,25 @@ describe('vpn REST API', () => {
     assert.equal((await h.call('GET', '/v1/vrfs/globex:pe1')).status, 404, 'the last site takes its VRF with it');
   });
 
-  test('lists page with an opaque cursor and a next link, and filter', async () => {
+  test('lists page with an opaque cursor, passed back as `cursor`, a Link to the next page, and filter', async () => {
     for (let i = 0; i < 7; i++) assert.equal((await h.call('POST', '/v1/vpns', { body: vpnBody(`page-${i}`, { customer: 'pager' }) })).status, 201);
     const seen: string[] = [];
-    let next: string | undefined = '/v1/vpns?customer=pager&limit=3';
+    let cursor: string | undefined;
     let pages = 0;
-    while (next) {
-      const r = await h.call('GET', next);
+    do {
+      const path: string = `/v1/vpns?customer=pager&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const r = await h.call('GET', path);
       assert.equal(r.status, 200);
       seen.push(...r.body.items.map((v: { id: string }) => v.id));
-      if (r.body.next) assert.equal(r.headers.get('link'), `<${r.body.next}>; rel="next"`);
-      next = r.body.next;
+      if (r.body.next) {
+        assert.doesNotMatch(r.body.next, /[/?&=]/, 'next is a cursor, not a link');
+        assert.equal(r.headers.get('link'), `</v1/vpns?customer=pager&limit=3&cursor=${encodeURIComponent(r.body.next)}>; rel="next"`);
+      } else {
+        assert.equal(r.headers.get('link'), null, 'no Link on the last page');
+      }
+      cursor = r.body.next;
       pages++;
-    }
+    } while (cursor);
     assert.equal(pages, 3);
     assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6].map((i) => `page-${i}`));
     assert.equal((await h.call('GET', '/v1/vpns?cursor=garbage')).status, 400);

@@ -12,6 +12,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Scope a token needs for the route; routes without one are public (docs, health). */
     scope?: Scope;
+    /** Idempotency-Key is honoured (idempotent-post.ts) and declared (contract.ts). */
+    idempotent?: boolean;
   }
 }
 

@@ -3,6 +3,52 @@
 import type { FastifyInstance } from 'fastify';
 import { PROBLEM_TYPES } from './problem.js';
 
+/** The operations' groups; the contract refuses a route whose tag is not here. */
+export const TAGS = [
+  { name: 'nodes', description: 'Managed nodes (RFC 9182 vpn-node hosts): PEs that hold VRFs and P routers that only carry transport, each with a forwarding agent.' },
+  { name: 'links', description: 'Core links between nodes: the segment-routing transport paths run over them.' },
+  { name: 'vpns', description: 'Customer VPNs (RFC 8299 vpn-service): topology, route targets, route distinguisher, label mode.' },
+  { name: 'sites', description: 'Customer sites and their attachment to a PE (RFC 8299 site with one site-network-access).' },
+  { name: 'vrfs', description: 'VRFs, derived from the sites (one per VPN per PE), with the routes the bgp service selected: read-only.' },
+  { name: 'tokens', description: 'API tokens and their scopes (read < write < admin); admins only.' },
+];
+
+/**
+ * `servers` of the document: the configured public URL (behind a load
+ * balancer or ingress), else `/`, the origin the document was fetched from.
+ */
+export function serversOf(publicUrl: string): { url: string; description: string }[] {
+  if (!publicUrl) return [{ url: '/', description: 'this server (the origin the document was read from)' }];
+  let url: URL;
+  try {
+    url = new URL(publicUrl);
+  } catch {
+    throw new Error(`vpn.public-url '${publicUrl}' is not an absolute URL`);
+  }
+  if (!/^https?:$/.test(url.protocol) || url.search || url.hash || url.username) {
+    throw new Error(`vpn.public-url '${publicUrl}' must be an http(s) URL without query, fragment or credentials`);
+  }
+  return [{ url: url.href.replace(/\/+$/, ''), description: 'the public URL of this API (vpn.public-url)' }];
+}
+
+/** The document's fixed parts for @fastify/swagger; the operations come from the routes. */
+export function documentOptions(publicUrl: string) {
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'l3vpn provisioning API',
+      version: '1',
+      description:
+        'Intent for BGP/MPLS IP VPNs (RFC 4364) in the vocabulary of RFC 8299 / RFC 9182: nodes, links, VPNs, sites; VRFs are derived. Errors are RFC 9457 problem details; lists page with an opaque `cursor`.',
+      license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
+    },
+    servers: serversOf(publicUrl),
+    components: { securitySchemes: { bearer: { type: 'http' as const, scheme: 'bearer', description: 'an API token: `l3vpn token create`, or POST /v1/tokens' } } },
+    security: [{ bearer: [] }],
+    tags: TAGS,
+  };
+}
+
 const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>l3vpn API</title>
 <style>body{font:14px/1.4 system-ui,sans-serif;margin:2em;max-width:70em}code{background:#f3f3f3;padding:0 .2em}

@@ -1,5 +1,7 @@
-// Fastify glue for Idempotency-Key: claim before the handler, replay or
-// refuse a repeat, store the response after it.
+// Fastify glue for Idempotency-Key on the routes with `config.idempotent`
+// (the contract declares the header and its answers for the same routes):
+// claim before the handler, replay or refuse a repeat, store the response
+// after it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpDeps } from './context.js';
 import { requestHash } from './idempotency.js';
@@ -7,8 +9,9 @@ import { problem, sendProblem } from './problem.js';
 
 const KEPT_HEADERS = ['location', 'etag', 'content-type'];
 
-export function beginIdempotent(deps: HttpDeps) {
+function beginIdempotent(deps: HttpDeps) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!request.routeOptions.config?.idempotent) return;
     const key = request.headers['idempotency-key'];
     if (typeof key !== 'string' || !key || (request.query as { dryRun?: boolean }).dryRun) return;
     const tokenId = request.principal!.id;
@@ -27,8 +30,9 @@ export function beginIdempotent(deps: HttpDeps) {
   };
 }
 
-/** Stores the response of a claimed request (or frees the key after a server error). */
+/** Claims the key before the handler; stores the response of a claimed request (or frees the key after a server error). */
 export function registerIdempotencyHook(app: FastifyInstance, deps: HttpDeps): void {
+  app.addHook('preHandler', beginIdempotent(deps));
   app.addHook('onSend', async (request, reply, payload) => {
     const key = request.idempotencyKey;
     if (!key) return payload;

@@ -6,6 +6,7 @@ import type { PrismaClient } from '../../common/gen/prisma/client.js';
 import { NodeDesiredState } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import type { DesiredStateStore } from '../state/desired-state-store.js';
 import type { HttpDeps } from './context.js';
+import { jsonResponse, problems } from './contract.js';
 
 export interface NodeStateView {
   node: string;
@@ -70,7 +71,7 @@ export function registerNodeStateRoutes(app: FastifyInstance, { intents, nodeSta
       summary: "a node's desired state (latest generation) and what its agent reports as applied",
       params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 63 } } },
       response: {
-        200: {
+        200: jsonResponse("the node's desired and installed state", {
           type: 'object',
           required: ['node', 'inSync'],
           properties: {
@@ -91,10 +92,8 @@ export function registerNodeStateRoutes(app: FastifyInstance, { intents, nodeSta
               },
             },
           },
-        },
-        401: { $ref: 'Problem#' },
-        403: { $ref: 'Problem#' },
-        404: { $ref: 'Problem#' },
+        }),
+        ...problems({ 404: 'no node has this id' }),
       },
     },
     handler: async (request) => {

@@ -22,6 +22,31 @@ export interface Problem {
   errors?: FieldError[];
 }
 
+/** The JSON Schema of a problem (component `Problem` of the document). */
+export const problemSchema = {
+  $id: 'Problem',
+  type: 'object',
+  description: 'RFC 9457 problem details',
+  required: ['type', 'title', 'status', 'detail', 'instance'],
+  properties: {
+    type: { type: 'string', format: 'uri-reference', description: 'the problem type; GET it for an explanation' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    instance: { type: 'string' },
+    requestId: { type: 'string', description: 'the X-Request-Id of the request, as in the logs' },
+    errors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['detail'],
+        description: 'one bad field: `pointer` into the body (a JSON pointer as a URI fragment), or a `parameter`, or a `header`',
+        properties: { detail: { type: 'string' }, pointer: { type: 'string' }, parameter: { type: 'string' }, header: { type: 'string' } },
+      },
+    },
+  },
+};
+
 export const PROBLEM_TYPES: Record<string, { status: number; title: string; about: string }> = {
   'invalid-request': { status: 400, title: 'The request does not match the schema', about: 'A field is missing, unknown, of the wrong type or format. `errors` names each one.' },
   'unprocessable-intent': { status: 422, title: 'The intent does not make sense', about: 'The request is well-formed but contradicts itself or the rest of the intent (e.g. a CE address outside the PE subnet). `errors` names each field.' },
@@ -41,6 +66,7 @@ export const PROBLEM_TYPES: Record<string, { status: number; title: string; abou
   'uri-too-long': { status: 414, title: 'URI too long', about: 'A path parameter is longer than the API allows.' },
   'headers-too-large': { status: 431, title: 'Request header fields too large', about: 'The header section is larger than the server accepts.' },
   'dependency-unavailable': { status: 503, title: 'A service this request needs does not answer', about: 'The labels or bgp service could not be reached; nothing was written. Retry after the Retry-After seconds.' },
+  'shutting-down': { status: 503, title: 'The server is shutting down', about: 'This replica is stopping; retry after the Retry-After seconds (another replica, or this one once restarted, answers).' },
   'internal-error': { status: 500, title: 'Internal error', about: 'Something went wrong on our side; it is logged.' },
 };
 

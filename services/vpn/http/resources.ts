@@ -7,7 +7,8 @@ import { DEFAULT_LIMIT, MAX_LIMIT } from '../intent/pagination.js';
 import { NODE_ROLES, STATUS_STATES, type ResourceKind, type WriteResult } from '../intent/types.js';
 import { etagOf, preconditionOf, unlessMatchOf } from './conditional.js';
 import type { HttpDeps } from './context.js';
-import { beginIdempotent } from './idempotent-post.js';
+import { emptyResponse, jsonResponse, problems } from './contract.js';
+import { ETAG, headerParameters, IF_MATCH, IF_NONE_MATCH_READ, IF_NONE_MATCH_WRITE, LINK_NEXT, LOCATION } from './headers.js';
 
 export const RESOURCES: { kind: ResourceKind; path: string; schema: string; tag: string }[] = [
   { kind: 'node', path: 'nodes', schema: 'Node', tag: 'nodes' },
@@ -17,12 +18,13 @@ export const RESOURCES: { kind: ResourceKind; path: string; schema: string; tag:
 ];
 
 const ref = (name: string) => ({ $ref: `${name}#` });
-const problemResponses = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, { description: 'problem details (RFC 9457)', ...ref('Problem') }]));
-const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 63 } } };
+/** The longest id of a node, link, VPN or site (schemas.ts `id`). */
+const ID_MAX_LENGTH = 63;
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: ID_MAX_LENGTH } } };
 const dryRunQuery = {
   type: 'object',
   additionalProperties: false,
-  properties: { dryRun: { type: 'boolean', default: false, description: 'validate and answer what would change, without writing' } },
+  properties: { dryRun: { type: 'boolean', default: false, description: 'validate and answer what would change (a Plan), without writing' } },
 };
 
 /** Filters with a closed set of values: anything else is a 400, never a query. */
@@ -33,30 +35,35 @@ export function listQuery(filters: readonly string[]) {
     type: 'object',
     additionalProperties: false,
     properties: {
-      limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT },
-      cursor: { type: 'string', maxLength: 500, description: "the `next` cursor of the previous page" },
+      limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT, description: 'items per page' },
+      cursor: { type: 'string', maxLength: 500, description: 'where to go on: the `next` of the previous page, as it was given' },
       ...Object.fromEntries(filters.map((f) => [f, FILTER_ENUMS[f] ? { type: 'string', enum: [...FILTER_ENUMS[f]] } : { type: 'string', maxLength: 100 }])),
     },
   };
 }
 
-export const listResponse = (schema: string) => ({
-  type: 'object',
-  required: ['items'],
-  properties: {
-    items: { type: 'array', items: ref(schema) },
-    next: { type: 'string', description: 'link to the next page; absent on the last' },
-  },
-});
+/** A page of a list: `next` is the cursor of the following page, absent on the last. */
+export const listResponse = (schema: string) =>
+  jsonResponse(
+    'a page of the list',
+    {
+      type: 'object',
+      required: ['items'],
+      properties: {
+        items: { type: 'array', items: ref(schema) },
+        next: { type: 'string', description: 'cursor of the next page: pass it as `cursor` with the same filters; absent on the last page' },
+      },
+    },
+    LINK_NEXT,
+  );
 
-/** Sends a page with a `next` link (and the same as a Link header, RFC 8288). */
+/** Sends a page with its `next` cursor, and the next page's request as a Link header (RFC 8288). */
 export function sendPage<T>(request: FastifyRequest, reply: FastifyReply, page: Page<T>) {
   if (!page.next) return reply.send({ items: page.items });
   const url = new URL(request.url, 'http://x');
   url.searchParams.set('cursor', page.next);
-  const next = `${url.pathname}${url.search}`;
-  reply.header('link', `<${next}>; rel="next"`);
-  return reply.send({ items: page.items, next });
+  reply.header('link', `<${url.pathname}${url.search}>; rel="next"`);
+  return reply.send({ items: page.items, next: page.next });
 }
 
 const headerOf = (r: FastifyRequest, name: string) => {
@@ -68,7 +75,13 @@ export function registerResourceRoutes(app: FastifyInstance, deps: HttpDeps): vo
   const { intents } = deps;
   for (const { kind, path, schema, tag } of RESOURCES) {
     const base = `/v1/${path}`;
-    const planOr = (code: number) => ({ [code]: { anyOf: [ref('Plan'), ref(schema)] } });
+    const plan = jsonResponse('dry run: what the write would change (nothing was written)', ref('Plan'));
+    const changed = jsonResponse(`the ${kind} as changed, or with ?dryRun=true the Plan`, { anyOf: [ref('Plan'), ref(schema)] }, ETAG);
+    const preconditions = {
+      412: 'If-Match matched no current version, or If-None-Match matched it',
+      428: 'If-Match is required (vpn.require-if-match) and was not sent',
+    };
+    const conditionalWrite = headerParameters(IF_MATCH, IF_NONE_MATCH_WRITE);
     const writeOptions = (request: FastifyRequest, conditional: boolean): WriteOptions => {
       const query = request.query as { dryRun?: boolean };
       const precondition = conditional ? preconditionOf(headerOf(request, 'if-match'), deps.requireIfMatch) : undefined;
@@ -88,7 +101,7 @@ export function registerResourceRoutes(app: FastifyInstance, deps: HttpDeps): vo
 
     app.get(base, {
       config: { scope: 'read' },
-      schema: { tags: [tag], summary: `list ${path}`, querystring: listQuery(filtersOf(kind)), response: { 200: listResponse(schema), ...problemResponses(400, 401, 403) } },
+      schema: { tags: [tag], summary: `list ${path}`, querystring: listQuery(filtersOf(kind)), response: { 200: listResponse(schema) } },
       handler: async (request, reply) => {
         const { limit, cursor, ...filter } = request.query as { limit: number; cursor?: string } & Record<string, string>;
         return sendPage(request, reply, await intents.list(kind, filter, { limit, ...(cursor ? { cursor } : {}) }));
@@ -96,23 +109,34 @@ export function registerResourceRoutes(app: FastifyInstance, deps: HttpDeps): vo
     });
 
     app.post(base, {
-      config: { scope: 'write' },
+      config: { scope: 'write', idempotent: true },
       schema: {
         tags: [tag],
         summary: `create a ${kind}`,
-        description: 'Idempotency-Key: a repeat with the same key and body gets the first response again.',
         querystring: dryRunQuery,
-        headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255 } } },
         body: ref(schema),
-        response: { 201: ref(schema), ...planOr(200), ...problemResponses(400, 401, 403, 409, 422) },
+        response: {
+          201: jsonResponse(`the ${kind} as created`, ref(schema), { ...ETAG, ...LOCATION }),
+          200: plan,
+          ...problems({ 409: `the id is taken, or the ${kind} conflicts with another resource`, 422: `the ${kind} contradicts itself or the rest of the intent` }),
+        },
       },
-      preHandler: beginIdempotent(deps),
       handler: async (request, reply) => sendWrite(reply, await intents.create(kind, request.body as never, writeOptions(request, false)), 201),
     });
 
     app.get(`${base}/:id`, {
       config: { scope: 'read' },
-      schema: { tags: [tag], summary: `get a ${kind}`, params: idParams, response: { 200: ref(schema), 304: { type: 'null', description: 'If-None-Match matched' }, ...problemResponses(401, 403, 404) } },
+      schema: {
+        tags: [tag],
+        summary: `get a ${kind}`,
+        params: idParams,
+        headers: headerParameters(IF_NONE_MATCH_READ),
+        response: {
+          200: jsonResponse(`the ${kind}`, ref(schema), ETAG),
+          304: emptyResponse('If-None-Match matched the current version', ETAG),
+          ...problems({ 404: `no ${kind} has this id` }),
+        },
+      },
       handler: async (request, reply) => {
         const r = await intents.get(kind, (request.params as { id: string }).id);
         const etag = etagOf(r.version);
@@ -131,8 +155,12 @@ export function registerResourceRoutes(app: FastifyInstance, deps: HttpDeps): vo
         description: 'If-Match: the ETag of the version being replaced (412 when it moved on).',
         params: idParams,
         querystring: dryRunQuery,
+        headers: conditionalWrite,
         body: ref(schema),
-        response: { ...planOr(200), ...problemResponses(400, 401, 403, 404, 409, 412, 422, 428) },
+        response: {
+          200: changed,
+          ...problems({ 404: `no ${kind} has this id`, 409: `the ${kind} conflicts with another resource`, 422: `the ${kind} contradicts itself or the rest of the intent`, ...preconditions }),
+        },
       },
       handler: async (request, reply) =>
         sendWrite(reply, await intents.replace(kind, (request.params as { id: string }).id, request.body as never, writeOptions(request, true)), 200),
@@ -145,8 +173,17 @@ export function registerResourceRoutes(app: FastifyInstance, deps: HttpDeps): vo
         summary: `change some fields of a ${kind} (JSON merge patch, RFC 7396)`,
         params: idParams,
         querystring: dryRunQuery,
-        body: ref(`${schema}Patch`),
-        response: { ...planOr(200), ...problemResponses(400, 401, 403, 404, 409, 412, 422, 428) },
+        headers: conditionalWrite,
+        body: {
+          content: {
+            'application/merge-patch+json': { schema: ref(`${schema}Patch`) },
+            'application/json': { schema: ref(`${schema}Patch`) },
+          },
+        },
+        response: {
+          200: changed,
+          ...problems({ 404: `no ${kind} has this id`, 409: `the ${kind} conflicts with another resource`, 422: `the patched ${kind} contradicts itself or the rest of the intent`, ...preconditions }),
+        },
       },
       handler: async (request, reply) =>
         sendWrite(reply, await intents.patch(kind, (request.params as { id: string }).id, request.body as Record<string, unknown>, writeOptions(request, true)), 200),
@@ -159,7 +196,8 @@ export function registerResourceRoutes(app: FastifyInstance, deps: HttpDeps): vo
         summary: `delete a ${kind}`,
         params: idParams,
         querystring: dryRunQuery,
-        response: { 204: { type: 'null', description: 'deleted' }, 200: ref('Plan'), ...problemResponses(401, 403, 404, 409, 412, 428) },
+        headers: conditionalWrite,
+        response: { 204: emptyResponse('deleted'), 200: plan, ...problems({ 404: `no ${kind} has this id`, 409: `the ${kind} is still in use`, ...preconditions }) },
       },
       handler: async (request, reply) => sendWrite(reply, await intents.remove(kind, (request.params as { id: string }).id, writeOptions(request, true)), 204),
     });

@@ -13,7 +13,7 @@ import { isDependencyDown } from '../../common/grpc/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { REQUEST_ID_HEADER, requestIdOf, withRequestIds } from '../../common/ops/request-context.js';
 import type { HttpDeps } from './context.js';
-import { registerDocsRoutes } from './docs.js';
+import { documentOptions, registerDocsRoutes } from './docs.js';
 import { registerIdempotencyHook } from './idempotent-post.js';
 import { planSchema } from './plan-schema.js';
 import { registerNodeStateRoutes } from './node-state.js';
@@ -24,35 +24,21 @@ import { registerResourceRoutes } from './resources.js';
 import { registerTokenRoutes } from './tokens.js';
 import { registerVrfRoutes } from './vrfs.js';
 
-const problemSchema = {
-  $id: 'Problem',
-  type: 'object',
-  description: 'RFC 9457 problem details',
-  properties: {
-    type: { type: 'string' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-    instance: { type: 'string' },
-    errors: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: { detail: { type: 'string' }, pointer: { type: 'string' }, parameter: { type: 'string' }, header: { type: 'string' } },
-      },
-    },
-  },
-};
-
 /** Transport and instrumentation of the API, from the process's settings. */
 export interface HttpOptions {
   /** node:https server options (tls.*); plain HTTP without. */
   https?: object;
   /** How long a request's headers and body may take to arrive (408 and closed after). */
   requestTimeoutMs?: number;
+  /** The URL clients reach the API at, for the document's `servers` (vpn.public-url); empty: `/`. */
+  publicUrl?: string;
   /** Observes each request's duration by route pattern, method and status. */
   observe?: (labels: { route: string; method: string; status: string }, seconds: number) => void;
 }
+
+const BODY_LIMIT = 1024 * 1024;
+/** Decoded length of a path parameter beyond which the router answers 414: longer than any id (a VRF's vpn:node is at most 127). */
+const MAX_PARAM_LENGTH = 128;
 
 export async function buildHttpApi(deps: HttpDeps, log: Logger, options: HttpOptions = {}): Promise<FastifyInstance> {
   const requestTimeout = options.requestTimeoutMs ?? 30_000;
@@ -67,10 +53,10 @@ export async function buildHttpApi(deps: HttpDeps, log: Logger, options: HttpOpt
     // X-Request-Id from the caller when it is a sane token, else a new one: request.id.
     genReqId: (req) => requestIdOf([req.headers[REQUEST_ID_HEADER]].flat()[0]),
     logger: false,
-    bodyLimit: 1024 * 1024,
-    // Longer than any id (a VRF's vpn:node is at most 127): 414 beyond.
-    routerOptions: { maxParamLength: 128 },
-    return503OnClosing: true,
+    bodyLimit: BODY_LIMIT,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Answered below, as problem details like every other error.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     // The response serializer picks anyOf branches with its own Ajv; it must know the formats too.
     serializerOpts: { ajv: { formats, strict: false } },
@@ -79,6 +65,17 @@ export async function buildHttpApi(deps: HttpDeps, log: Logger, options: HttpOpt
   app.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     withRequestIds([request.id], done);
+  });
+  // A request that reaches a replica while it stops (a keep-alive connection): retry elsewhere.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    if (!closing) return undefined;
+    reply.header('connection', 'close').header('retry-after', '1');
+    return sendProblem(reply, request, problem('shutting-down', 'this server is shutting down; retry', request.url));
   });
   app.addHook('preSerialization', async (request, reply, payload) => {
     const isProblem = String(reply.getHeader('content-type') ?? '').startsWith('application/problem+json');
@@ -95,23 +92,13 @@ export async function buildHttpApi(deps: HttpDeps, log: Logger, options: HttpOpt
   // The same compiled schemas as the domain layer; bodies are never coerced, text parts are.
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
   await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'l3vpn provisioning API',
-        version: '1',
-        description: 'Intent for BGP/MPLS IP VPNs (RFC 4364) in the vocabulary of RFC 8299 / RFC 9182: nodes, links, VPNs, sites; VRFs are derived.',
-      },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-      tags: ['nodes', 'links', 'vpns', 'sites', 'vrfs', 'tokens'].map((name) => ({ name })),
-    },
+    openapi: documentOptions(options.publicUrl ?? ''),
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
-  for (const s of [...sharedSchemas, problemSchema, planSchema]) app.addSchema(s);
+  for (const s of [...sharedSchemas, planSchema]) app.addSchema(s);
 
   registerInputChecks(app);
-  registerContract(app);
+  registerContract(app, { maxParamLength: MAX_PARAM_LENGTH, bodyLimit: BODY_LIMIT });
 
   app.addHook('onRequest', async (request, reply) => {
     const needed = request.routeOptions.config?.scope;

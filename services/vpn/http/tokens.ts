@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '../intent/errors.js';
 import type { HttpDeps } from './context.js';
+import { emptyResponse, jsonResponse, problems } from './contract.js';
 
 const tokenInfo = {
   $id: 'Token',
@@ -19,7 +20,6 @@ const tokenInfo = {
 
 export function registerTokenRoutes(app: FastifyInstance, { tokens }: HttpDeps): void {
   app.addSchema(tokenInfo);
-  const problem = { $ref: 'Problem#' };
   app.post('/v1/tokens', {
     config: { scope: 'admin' },
     schema: {
@@ -35,7 +35,7 @@ export function registerTokenRoutes(app: FastifyInstance, { tokens }: HttpDeps):
           expiresAt: { type: 'string', format: 'date-time' },
         },
       },
-      response: { 201: { $ref: 'Token#' }, 400: problem, 401: problem, 403: problem, 409: problem },
+      response: { 201: jsonResponse('the token, with its secret', { $ref: 'Token#' }), ...problems({ 409: 'a token has this name' }) },
     },
     handler: async (request, reply) => {
       const body = request.body as { name: string; scope: 'read' | 'write' | 'admin'; expiresAt?: string };
@@ -45,7 +45,11 @@ export function registerTokenRoutes(app: FastifyInstance, { tokens }: HttpDeps):
   });
   app.get('/v1/tokens', {
     config: { scope: 'admin' },
-    schema: { tags: ['tokens'], summary: 'list API tokens (never their secrets)', response: { 200: { type: 'object', properties: { items: { type: 'array', items: { $ref: 'Token#' } } } }, 401: problem, 403: problem } },
+    schema: {
+      tags: ['tokens'],
+      summary: 'list API tokens (never their secrets)',
+      response: { 200: jsonResponse('every token', { type: 'object', required: ['items'], properties: { items: { type: 'array', items: { $ref: 'Token#' } } } }) },
+    },
     handler: async () => ({ items: await tokens.list() }),
   });
   app.delete('/v1/tokens/:id', {
@@ -54,7 +58,7 @@ export function registerTokenRoutes(app: FastifyInstance, { tokens }: HttpDeps):
       tags: ['tokens'],
       summary: 'revoke an API token',
       params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 100 } } },
-      response: { 204: { type: 'null' }, 401: problem, 403: problem, 404: problem },
+      response: { 204: emptyResponse('revoked'), ...problems({ 404: 'no token has this id' }) },
     },
     handler: async (request, reply) => {
       const { id } = request.params as { id: string };

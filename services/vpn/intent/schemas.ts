@@ -259,7 +259,8 @@ export const siteSchema = resource(
     siteOfOrigin: { type: 'string', format: 'route-target', description: 'route origin community (RFC 4360 §5) stamped on its routes' },
   },
   ['id', 'vpn', 'node', 'interface'],
-  { anyOf: [{ required: ['ipv4'] }, { required: ['ipv6'] }] },
+  // Typed members, so that generated clients see objects (openapi-typescript makes untyped ones `unknown`).
+  { anyOf: [{ type: 'object', required: ['ipv4'] }, { type: 'object', required: ['ipv6'] }] },
 );
 
 const routesSchema: Schema = {
@@ -309,6 +310,7 @@ export const vrfSchema: Schema = {
  * A JSON merge patch (RFC 7396) of a resource: any top-level field, null
  * removes an optional one. The merged result is validated against the
  * resource's schema, so nested mistakes are reported where they land.
+ * Without the resource's defaults: a field absent from a patch is unchanged.
  */
 export function patchSchemaOf(schema: Schema, name: string): Schema {
   const required = new Set(schema.required as string[]);
@@ -318,7 +320,8 @@ export function patchSchemaOf(schema: Schema, name: string): Schema {
       properties[key] = prop;
       continue;
     }
-    const loose: Schema = prop.type === 'object' ? { type: 'object' } : prop.type === 'array' ? { type: 'array' } : prop;
+    const { default: _unchanged, ...withoutDefault } = prop;
+    const loose: Schema = prop.type === 'object' ? { type: 'object' } : prop.type === 'array' ? { type: 'array' } : withoutDefault;
     properties[key] = required.has(key) ? loose : { anyOf: [loose, { type: 'null' }] };
   }
   return { $id: name, type: 'object', additionalProperties: false, description: `JSON merge patch (RFC 7396) of a ${schema.$id}`, properties };
