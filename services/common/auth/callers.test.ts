@@ -44,3 +44,17 @@ test('principals: service:<name> and operator:<name>, and their SPIFFE IDs in tr
   assert.equal(certificatePrincipal(cert('DNS:pe1')), undefined);
   assert.equal(certificatePrincipal(cert('URI:spiffe://l3vpn/service/vpn, URI:spiffe://l3vpn/operator/x')), undefined, 'two principals: none');
 });
+
+test("`l3vpn all`'s secrets: the servers know the vpn service and the local operator, the vpn service presents its own; the operator's file is kept", async () => {
+  const { keptSecret, localAuth, LOCAL_OPERATOR } = await import('./local-secrets.js');
+  const { statSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'l3vpn-local-'));
+  const file = join(dir, 'state', 'operator-secret');
+  const operator = keptSecret(file);
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  assert.equal(keptSecret(file), operator, 'reused while it is there');
+  const auth = localAuth({ vpn: newSecret(), operator });
+  assert.equal(auth.callers.identify(auth.secret!), 'service:vpn');
+  assert.equal(auth.callers.identify(operator), LOCAL_OPERATOR);
+  assert.equal(auth.callers.size, 2);
+});
