@@ -7,6 +7,7 @@ import { AllocateLabelRequest, AllocateLabelsRequest, LabelKind } from '../servi
 import { LeanGrpcClient } from './support/lean-grpc.js';
 import { createTestDatabase } from '../test/support/services.js';
 import { labelsClient, startLabelsProcess, type LabelsClient } from '../test/support/labels.js';
+import { testSecret } from '../test/support/service-auth.js';
 
 const VRF = LabelKind.LABEL_KIND_VRF;
 
@@ -84,7 +85,7 @@ export async function main(): Promise<void> {
     await measure('single AllocateLabel, 100 nodes, 256 in flight', 'allocations', 20_000, () =>
       singles(client, (i) => `pe-${i % 100}`, 20_000, 256, 'spread'),
     );
-    const lean = new LeanGrpcClient(proc.address);
+    const lean = new LeanGrpcClient(proc.address, testSecret('service:vpn'));
     try {
       await leanSingles(lean, 'pe-lean-warm', 2000, 64, 'w');
       for (const concurrency of [64, 256]) {

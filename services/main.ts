@@ -13,7 +13,8 @@ import {
 import { onShutdownSignal } from './common/lifecycle.js';
 import { createLogger, type Logger } from './common/logger.js';
 import type { RunningOps } from './common/ops/server.js';
-import type { RunningService } from './common/service.js';
+import type { RunningService, StartOptions } from './common/service.js';
+import type { ServiceAuth } from './common/auth/service-auth.js';
 import { CLIENT_COMMANDS } from './cli/command-list.js';
 interface Command {
   summary: string;
@@ -23,7 +24,7 @@ interface Command {
 
 interface ServiceModule {
   settings: SettingSpec[];
-  start: (s: Settings, log: Logger) => Promise<RunningService>;
+  start: (s: Settings, log: Logger, options?: StartOptions) => Promise<RunningService>;
 }
 
 interface ServiceEntry {
@@ -69,11 +70,56 @@ const services: Record<string, ServiceEntry> = {
 
 async function settingsOf(entries: ServiceEntry[]): Promise<SettingSpec[]> {
   const modules = await Promise.all(entries.map((e) => e.load()));
-  return [
-    ...commonSettings,
-    ...(entries.some((e) => e.usesDatabase) ? databaseSettings : []),
-    ...modules.flatMap((m) => m.settings),
-  ];
+  const specs = [...commonSettings, ...(entries.some((e) => e.usesDatabase) ? databaseSettings : []), ...modules.flatMap((m) => m.settings)];
+  // Settings several services share (auth.*) once.
+  return specs.filter((spec, i) => specs.findIndex((o) => o.key === spec.key) === i);
+}
+
+/**
+ * In `l3vpn all` the labels and bgp gRPC servers only answer the vpn
+ * service beside them and a local operator: loopback unless configured.
+ * (The vpn service's own listeners serve agents and OSS, as configured.)
+ */
+const ALL_LOOPBACK: Record<string, string> = { 'labels.listen': '127.0.0.1:50061', 'bgp.grpc-listen': '127.0.0.1:50062' };
+
+const operatorSecretSetting: SettingSpec = {
+  key: 'auth.operator-secret-file',
+  type: 'string',
+  default: '',
+  description:
+    "`l3vpn all` without auth.* files: where it keeps the secret of principal operator:local (read-only calls to labels and bgp, as authorization: Bearer <secret>), mode 0600, reused while it is there; empty: .l3vpn/operator-secret in the project folder",
+};
+
+async function allSettings(): Promise<SettingSpec[]> {
+  const specs = (await settingsOf(Object.values(services))).map((spec) =>
+    spec.key in ALL_LOOPBACK ? { ...spec, default: ALL_LOOPBACK[spec.key]!, description: `${spec.description} (\`l3vpn all\`: loopback unless set)` } : spec,
+  );
+  return [...specs, operatorSecretSetting];
+}
+
+/**
+ * The callers `l3vpn all` accepts: the auth.* files when set, otherwise
+ * secrets made now, the vpn service's in memory and the operator's in
+ * auth.operator-secret-file.
+ */
+async function allAuth(settings: Settings, log: Logger): Promise<ServiceAuth> {
+  const { authConfigured, serviceAuth } = await import('./common/auth/service-auth.js');
+  if (authConfigured(settings)) return serviceAuth(settings);
+  const { keptSecret, localAuth, LOCAL_OPERATOR } = await import('./common/auth/local-secrets.js');
+  const { newSecret } = await import('./common/auth/callers.js');
+  const { join } = await import('node:path');
+  const { projectRoot } = await import('./common/project-root.js');
+  const file = String(settings['auth.operator-secret-file'] ?? '').trim() || join(projectRoot(), '.l3vpn', 'operator-secret');
+  let operator: string;
+  try {
+    operator = keptSecret(file);
+    log.info({ principal: LOCAL_OPERATOR, file }, 'operator secret for the labels and bgp gRPC APIs (authorization: Bearer <contents>)');
+  } catch (err) {
+    // The services work without it; only an operator's read access is missing.
+    operator = newSecret();
+    log.warn({ file, err: (err as Error).message }, 'the operator secret could not be written; set auth.operator-secret-file to a writable place');
+  }
+  return localAuth({ vpn: newSecret(), operator });
 }
 
 async function applyMigrations(databaseUrl: string): Promise<string[]> {
@@ -106,12 +152,13 @@ const commands: Record<string, Command> = {
   },
   all: {
     summary: 'run every service in this one process (for a laptop or a lab)',
-    settings: () => settingsOf(Object.values(services)),
+    settings: allSettings,
     async run(settings, log) {
       await migrateIfAsked(settings, log);
+      const auth = await allAuth(settings, log);
       const running: RunningService[] = [];
       for (const [name, s] of Object.entries(services)) {
-        running.push(await (await s.load()).start(settings, log.child({ service: name })));
+        running.push(await (await s.load()).start(settings, log.child({ service: name }), { auth }));
       }
       return running;
     },

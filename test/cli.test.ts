@@ -40,12 +40,38 @@ test('--print-config shows file and environment settings, secrets hidden', () =>
   const dir = mkdtempSync(join(tmpdir(), 'l3vpn-cli-'));
   const file = join(dir, 'l3vpn.yaml');
   writeFileSync(file, 'labels:\n  hold-down-seconds: 5\n  srgb: 20000-20999\n');
-  const out = run(['labels', '--config', file, '--print-config'], { DATABASE_URL: 'postgresql://u:secret@db/x', LABELS_LISTEN: '127.0.0.1:7000' });
+  const out = run(['labels', '--config', file, '--print-config'], { DATABASE_URL: 'postgresql://u:pw-not-shown@db/x', LABELS_LISTEN: '127.0.0.1:7000' });
   assert.equal(out.status, 0, out.stderr);
   assert.match(out.stdout, /labels.hold-down-seconds: 5/);
   assert.match(out.stdout, /labels.srgb: "20000-20999"/);
   assert.match(out.stdout, /labels.listen: "127.0.0.1:7000"/);
-  assert.doesNotMatch(out.stdout, /secret/);
+  assert.doesNotMatch(out.stdout, /pw-not-shown/);
+});
+
+test('`l3vpn all` listens for labels and bgp on loopback unless told otherwise; `l3vpn labels` and `l3vpn bgp` keep their defaults', () => {
+  const env = { LABELS_LISTEN: '', BGP_GRPC_LISTEN: '', VPN_GRPC_LISTEN: '' };
+  const all = run(['all', '--print-config'], env);
+  assert.equal(all.status, 0, all.stderr);
+  assert.match(all.stdout, /^labels\.listen: "127\.0\.0\.1:50061"$/m);
+  assert.match(all.stdout, /^bgp\.grpc-listen: "127\.0\.0\.1:50062"$/m);
+  assert.match(all.stdout, /^vpn\.grpc-listen: "0\.0\.0\.0:50063"$/m, "the vpn service's gRPC serves agents: as configured");
+  assert.equal(all.stdout.match(/^auth\.callers-file:/gm)?.length, 1, 'shared settings once');
+  assert.match(all.stdout, /^auth\.operator-secret-file: ""$/m);
+  const configured = run(['all', '--print-config'], { LABELS_LISTEN: '0.0.0.0:7001' });
+  assert.match(configured.stdout, /^labels\.listen: "0\.0\.0\.0:7001"$/m);
+  assert.match(run(['labels', '--print-config'], env).stdout, /^labels\.listen: "0\.0\.0\.0:50061"$/m);
+  assert.match(run(['bgp', '--print-config'], env).stdout, /^bgp\.grpc-listen: "0\.0\.0\.0:50062"$/m);
+});
+
+test('an unreadable or malformed auth file stops the service at start, naming the setting', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'l3vpn-cli-auth-'));
+  const missing = run(['bgp'], { AUTH_CALLERS_FILE: join(dir, 'none'), BGP_GRPC_LISTEN: '127.0.0.1:0', BGP_PORT: '0', OPS_ADDRESS: '' });
+  assert.equal(missing.status, 2, missing.stderr);
+  assert.match(missing.stderr, /auth\.callers-file: cannot read .*none: ENOENT/);
+  writeFileSync(join(dir, 'callers'), 'service:vpn not-a-digest\n');
+  const malformed = run(['bgp'], { AUTH_CALLERS_FILE: join(dir, 'callers'), BGP_GRPC_LISTEN: '127.0.0.1:0', BGP_PORT: '0', OPS_ADDRESS: '' });
+  assert.equal(malformed.status, 2, malformed.stderr);
+  assert.match(malformed.stderr, /auth\.callers-file line 1: expected '<principal> <sha256/);
 });
 
 test('a bad setting stops the service before it starts, naming the setting', () => {

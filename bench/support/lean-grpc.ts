@@ -8,7 +8,12 @@ export class LeanGrpcClient {
   private readonly sessions: http2.ClientHttp2Session[];
   private next = 0;
 
-  constructor(address: string, sessions = 4) {
+  /** `secret`: sent as `authorization: Bearer <secret>` (the caller's identity), one header per call as grpc-js sends it. */
+  constructor(
+    address: string,
+    private readonly secret?: string,
+    sessions = 4,
+  ) {
     this.sessions = Array.from({ length: sessions }, () => http2.connect(`http://${address}`));
   }
 
@@ -16,7 +21,13 @@ export class LeanGrpcClient {
   call(path: string, message: Uint8Array): Promise<Buffer> {
     const session = this.sessions[this.next++ % this.sessions.length]!;
     return new Promise((resolve, reject) => {
-      const req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
+      const req = session.request({
+        ':method': 'POST',
+        ':path': path,
+        'content-type': 'application/grpc',
+        te: 'trailers',
+        ...(this.secret ? { authorization: `Bearer ${this.secret}` } : {}),
+      });
       const chunks: Buffer[] = [];
       let status: string | undefined;
       let detail = '';

@@ -32,6 +32,7 @@ import type { NotificationRecord, Peer } from './speaker/peer.js';
 import { Speaker, SpeakerError } from './speaker/speaker.js';
 import { formatAddress } from './wire/ip.js';
 import { fail, vrfRpcs } from './grpc-vrf.js';
+import { bgpAccessPolicy } from './access-policy.js';
 import type { VrfService } from './vrf-service.js';
 import { RouteEncodeError, parsePrefix, type Family } from './wire/nlri.js';
 
@@ -330,5 +331,5 @@ export function bgpGrpcService(speaker: Speaker, log: Logger, vrfs: VrfService):
     watchEvent: (call) => watch(speaker, call, log),
     ...vrfRpcs(vrfs, log),
   };
-  return { name: 'l3vpn.v1.BgpService', definition: BgpServiceService, implementation };
+  return { name: 'l3vpn.v1.BgpService', definition: BgpServiceService, implementation, access: bgpAccessPolicy };
 }

@@ -5,7 +5,8 @@
 import { ConfigError, type SettingSpec, type SettingValue, type Settings } from '../common/config.js';
 import { startGrpcServer } from '../common/grpc/server.js';
 import type { Logger } from '../common/logger.js';
-import type { RunningService } from '../common/service.js';
+import type { RunningService, StartOptions } from '../common/service.js';
+import { serviceAuth, serviceAuthSettings } from '../common/auth/service-auth.js';
 import { bgpGrpcService } from './grpc-api.js';
 import { bgpMetrics } from './metrics.js';
 import { tlsMaterial } from '../common/tls.js';
@@ -53,6 +54,7 @@ export const bgpSettings: SettingSpec[] = [
     description:
       'static VRFs: a list of {name, rd, import-rts, export-rts, label-mode (per-vrf, per-prefix, per-ce), label, label-block (FIRST-LAST), max-routes (LIMIT or {limit, warning-percent, warning-only})}',
   },
+  ...serviceAuthSettings,
 ];
 
 type Entry = { [key: string]: SettingValue };
@@ -157,8 +159,11 @@ export interface RunningBgp extends RunningService {
   readonly bgpPort: number;
 }
 
-export async function startBgp(settings: Settings, log: Logger): Promise<RunningBgp> {
+export async function startBgp(settings: Settings, log: Logger, options: StartOptions = {}): Promise<RunningBgp> {
   const config = speakerConfig(settings);
+  // Files read (and refused) before anything binds.
+  const auth = options.auth ?? serviceAuth(settings);
+  const tls = tlsMaterial(settings);
   const neighbors = staticNeighbors(settings['bgp.neighbors'] ?? []);
   const seen = new Set<string>();
   for (const n of neighbors) {
@@ -174,7 +179,7 @@ export async function startBgp(settings: Settings, log: Logger): Promise<Running
   const metrics = bgpMetrics(speaker, vrfs);
   let grpc;
   try {
-    grpc = await startGrpcServer({ listen: String(settings['bgp.grpc-listen']), services: [bgpGrpcService(speaker, log, vrfs)], log, tls: tlsMaterial(settings), metrics });
+    grpc = await startGrpcServer({ listen: String(settings['bgp.grpc-listen']), services: [bgpGrpcService(speaker, log, vrfs)], log, tls, metrics, callers: auth.callers });
   } catch (err) {
     vrfs.close();
     await speaker.stop();

@@ -21,6 +21,7 @@ import { freePort, isRoot, portIsFree, waitUntil } from './processes.js';
 import { RestClient } from './rest-client.js';
 import { createInventory } from './inventory.js';
 import { ResourceRecord } from './resources.js';
+import { labSecrets } from './service-secrets.js';
 import type { Topology } from './topology.js';
 
 export type DriverChoice = 'auto' | 'ovs' | 'soft';
@@ -86,6 +87,9 @@ export interface Lab {
   bgp: { address: string; port: number };
   adminToken: string;
   tokenFile: string;
+  /** The operator's secret for the labels and bgp gRPC APIs (read-only), and its file. */
+  operatorSecret: string;
+  operatorSecretFile: string;
   database: { url: string; private: boolean };
   redis: { url: string; private: boolean };
   parts: RunningPart[];
@@ -165,6 +169,7 @@ export async function startLab(o: LabOptions): Promise<Lab> {
     const kept = !o.fresh && existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '';
     const adminToken = kept.length >= 32 ? kept : randomBytes(32).toString('base64url');
     writeFileSync(tokenFile, `${adminToken}\n`, { mode: 0o600 });
+    const secrets = labSecrets(o.stateDir, Boolean(o.fresh));
     // With a fixed REST port (the interactive lab) the other services get their usual ports too, when free.
     const usual = (port: number) => (o.restPort ? port : undefined);
     const restPort = await preferredPort(o.restPort || undefined);
@@ -195,6 +200,7 @@ export async function startLab(o: LabOptions): Promise<Lab> {
       VPN_BGP_ADDRESS: grpc.bgp,
       VPN_BOOTSTRAP_TOKEN_FILE: tokenFile,
       VPN_POOL_ADMINISTRATOR: String(t.as),
+      ...secrets.env,
       ...o.settings,
     };
     const launcher: Launcher = o.separate ? separateProcesses(logDir, record) : inProcess(o.log, 2000);
@@ -278,6 +284,8 @@ export async function startLab(o: LabOptions): Promise<Lab> {
       bgp: { address: t.bgpAddress, port: bgpPort },
       adminToken,
       tokenFile,
+      operatorSecret: secrets.operator,
+      operatorSecretFile: secrets.operatorFile,
       database: { url: databaseUrl, private: !o.databaseUrl },
       redis: { url: redisUrl, private: !o.redisUrl },
       parts,

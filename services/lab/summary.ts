@@ -19,6 +19,7 @@ export function labSummary(lab: Lab, t: Topology, o: { topologyFile: string; ext
     `  gRPC         vpn ${lab.grpc.vpn}   labels ${lab.grpc.labels}   bgp ${lab.grpc.bgp}`,
     `  admin token  ${lab.adminToken}`,
     `               (in ${rel(lab.tokenFile)}; kept across restarts, new with --fresh)`,
+    `  operator     read-only gRPC to labels and bgp: authorization: Bearer $(cat ${rel(lab.operatorSecretFile)})`,
     `  BGP          our speaker ${lab.bgp.address}:${lab.bgp.port}` +
       (lab.external ? ` <-> external PE gobgpd ${t.external!.address} (${o.externalState ?? 'starting'})` : t.external ? ` — no external PE: ${lab.externalReason}` : ''),
     `  PostgreSQL   ${lab.database.url}${lab.database.private ? ` (private, data in ${rel(lab.stateDir)}/postgres)` : ''}`,

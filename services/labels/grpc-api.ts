@@ -13,6 +13,7 @@ import {
   type LabelSpaces,
 } from '../common/gen/proto/l3vpn/v1/labels.js';
 import { invalidArgument } from '../common/grpc/errors.js';
+import { labelsAccessPolicy } from './access-policy.js';
 import { unary, type GrpcService } from '../common/grpc/server.js';
 import type { Logger } from '../common/logger.js';
 import type { IdentifierAllocator, IdentifierType, IdentifierView } from './identifier-allocator.js';
@@ -235,5 +236,5 @@ export function labelsGrpcService(deps: {
       };
     }),
   };
-  return { name: 'l3vpn.v1.LabelsService', definition: LabelsServiceService, implementation: impl };
+  return { name: 'l3vpn.v1.LabelsService', definition: LabelsServiceService, implementation: impl, access: labelsAccessPolicy };
 }

@@ -3,7 +3,8 @@ import { ConfigError, type SettingSpec, type Settings } from '../common/config.j
 import { openDatabase } from '../common/db/client.js';
 import { startGrpcServer } from '../common/grpc/server.js';
 import type { Logger } from '../common/logger.js';
-import type { RunningService } from '../common/service.js';
+import type { RunningService, StartOptions } from '../common/service.js';
+import { serviceAuth, serviceAuthSettings } from '../common/auth/service-auth.js';
 import { labelsGrpcService } from './grpc-api.js';
 import { IdentifierAllocator } from './identifier-allocator.js';
 import { LabelAllocator } from './label-allocator.js';
@@ -33,6 +34,7 @@ export const labelsSettings: SettingSpec[] = [
     max: 1_000_000,
     description: 'most allocations written in one transaction',
   },
+  ...serviceAuthSettings,
 ];
 
 export function labelDefaults(settings: Settings): NodeLabelSpaces {
@@ -53,8 +55,10 @@ function parseDefaults(settings: Settings): NodeLabelSpaces {
   return { dynamic, srgb, holdDownMs: Number(settings['labels.hold-down-seconds']) * 1000 };
 }
 
-export async function startLabels(settings: Settings, log: Logger): Promise<RunningService> {
+export async function startLabels(settings: Settings, log: Logger, options: StartOptions = {}): Promise<RunningService> {
   const defaults = labelDefaults(settings);
+  const auth = options.auth ?? serviceAuth(settings);
+  const tls = tlsMaterial(settings);
   const db = openDatabase(String(settings['database.url']), Number(settings['database.pool-size']), (err) =>
     log.warn({ err: err.message }, 'idle database connection lost; it will be replaced'),
   );
@@ -71,8 +75,9 @@ export async function startLabels(settings: Settings, log: Logger): Promise<Runn
     listen: String(settings['labels.listen']),
     services: [labelsGrpcService({ labels, identifiers, log })],
     log,
-    tls: tlsMaterial(settings),
+    tls,
     metrics,
+    callers: auth.callers,
   });
   log.info({ defaults }, 'labels service ready');
   return {

@@ -7,7 +7,9 @@ import { openDatabase } from '../common/db/client.js';
 import type { PrismaClient } from '../common/gen/prisma/client.js';
 import { startGrpcServer } from '../common/grpc/server.js';
 import type { Logger } from '../common/logger.js';
-import type { RunningService } from '../common/service.js';
+import type { RunningService, StartOptions } from '../common/service.js';
+import { serviceAuth, serviceAuthSettings } from '../common/auth/service-auth.js';
+import { serviceCaller } from '../common/grpc/caller.js';
 import { TokenStore, type Scope } from './auth/tokens.js';
 import { vpnGrpcService } from './grpc-api.js';
 import { IdempotencyStore } from './http/idempotency.js';
@@ -37,8 +39,9 @@ import { DEFAULT_RETRY_BASE_MS } from './reconcile/backoff.js';
 import { PeriodicResync } from './reconcile/resync.js';
 import { SpeakerSweep } from './reconcile/speaker-sweep.js';
 import { vrfRoutesSource } from './routes/vrf-routes.js';
-import { httpsOptions, serviceClientCredentials, tlsMaterial } from '../common/tls.js';
+import { httpsOptions, tlsMaterial } from '../common/tls.js';
 import { vpnMetrics } from './metrics.js';
+import { securityEvents } from '../common/ops/security-events.js';
 
 export const vpnSettings: SettingSpec[] = [
   { key: 'vpn.listen', type: 'string', default: '0.0.0.0:8080', description: 'REST listen address of the vpn service (/v1, /docs)' },
@@ -151,6 +154,7 @@ export const vpnSettings: SettingSpec[] = [
   { key: 'vpn.link-flap-suppress', type: 'integer', default: 2500, min: 1, max: 1_000_000, description: 'flap penalty above which a link that came back is suppressed (held down) ...' },
   { key: 'vpn.link-flap-reuse', type: 'integer', default: 750, min: 1, max: 1_000_000, description: '... until its penalty has decayed to this' },
   { key: 'vpn.link-max-hold-down-seconds', type: 'integer', default: 600, min: 1, max: 86_400, description: 'the longest a core link that is up is held down' },
+  ...serviceAuthSettings,
 ];
 
 /** The flap damping of core links, from the vpn.link-* settings. */
@@ -192,8 +196,8 @@ function bgpAddress(settings: Settings): string {
   return address;
 }
 
-/** Test seams of startVpn. */
-export interface VpnOptions {
+/** Test seams of startVpn, and what `l3vpn all` hands it. */
+export interface VpnOptions extends StartOptions {
   /** The routing to use instead of BgpVpnRouting over vpn.bgp-address (which is then not read, and no bgp client is made). */
   routing?: (prisma: PrismaClient, log: Logger) => VpnRouting;
 }
@@ -225,12 +229,14 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
 
   const queue = new ReconcileQueue(producerRedis, prefix, db.prisma, Number(settings['vpn.inventory-settle-ms']));
   const tls = tlsMaterial(settings);
+  // How this service identifies itself to labels and bgp: its client certificate (tls.*) and/or its secret (auth.secret-file).
+  const caller = serviceCaller(tls, options.auth ?? serviceAuth(settings));
   const retryMaxMs = Number(settings['vpn.retry-max-seconds']) * 1000;
-  const labels = labelsApi(String(settings['vpn.labels-address']), serviceClientCredentials(tls), { maxReconnectBackoffMs: retryMaxMs });
+  const labels = labelsApi(String(settings['vpn.labels-address']), caller, { maxReconnectBackoffMs: retryMaxMs });
   const allocator = new NodeAllocator(db.prisma, labels, String(settings['vpn.pool-administrator']));
   const store = new DesiredStateStore(db.prisma);
   // A bgp service not up yet (started later, or restarting) fails the reconciles, which retry; the route watch reconnects.
-  const bgp = bgpTarget ? bgpApi(bgpTarget, serviceClientCredentials(tls)) : undefined;
+  const bgp = bgpTarget ? bgpApi(bgpTarget, caller) : undefined;
   const originateAfterInstall = Boolean(bgp && settings['vpn.originate-after-install']);
   const requireAgents = Boolean(settings['vpn.require-agents']);
   const agentTimeoutMs = Number(settings['vpn.agent-timeout-seconds']) * 1000;
@@ -320,7 +326,15 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
     : undefined;
 
   const app = await buildHttpApi(
-    { intents, tokens, idempotency, nodeStates: new NodeStateReader(db.prisma, store), requireIfMatch: Boolean(settings['vpn.require-if-match']), ready: async () => void (await db.pool.query('SELECT 1')) },
+    {
+      intents,
+      tokens,
+      idempotency,
+      nodeStates: new NodeStateReader(db.prisma, store),
+      requireIfMatch: Boolean(settings['vpn.require-if-match']),
+      ready: async () => void (await db.pool.query('SELECT 1')),
+      security: securityEvents(log, metrics.registry),
+    },
     log,
     {
       https: httpsOptions(tls),

@@ -20,9 +20,9 @@ import { loadSettings } from '../../services/common/config.js';
 import { createLogger } from '../../services/common/logger.js';
 import type { RunningService } from '../../services/common/service.js';
 import { VrfPathOrigin } from '../../services/common/gen/proto/l3vpn/v1/bgp.js';
-import { insecure } from '../../services/common/grpc/client.js';
 import { agentSettings, startAgent } from '../../services/agent/main.js';
 import { bgpApi, listVrfPaths, type BgpApi } from '../../services/vpn/routes/bgp-client.js';
+import { callerAs } from '../support/service-auth.js';
 import { startTestBgp, type StartedBgp } from '../bgp/support.js';
 import { eventually, startReconcileHarness, type ReconcileHarness } from '../vpn/reconcile-support.js';
 import { labMissing, type LabNode, type LabSpec, PacketLab } from './ovs-harness.js';
@@ -116,7 +116,7 @@ describe('status means forwarding, with packets (ovs agents, bgp service)', { sk
     lab = await PacketLab.start(SPEC);
     dir = await mkdtemp(join(tmpdir(), 'l3os-'));
     bgp = await startTestBgp({ BGP_AS: '65000', BGP_ROUTER_ID: '10.255.40.100', BGP_PORT: '0' });
-    api = bgpApi(`127.0.0.1:${bgp.svc.grpcPort}`, insecure());
+    api = bgpApi(`127.0.0.1:${bgp.svc.grpcPort}`, callerAs('service:vpn'));
     h = await startReconcileHarness({
       VPN_BGP_ADDRESS: `127.0.0.1:${bgp.svc.grpcPort}`,
       VPN_ORIGINATE_AFTER_INSTALL: 'true',

@@ -12,7 +12,7 @@
 // ListVrfs / ListVrfPaths / WatchVrfRoutes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { credentials, status, type ClientReadableStream } from '@grpc/grpc-js';
+import { status, type ClientReadableStream } from '@grpc/grpc-js';
 import {
   BgpServiceClient,
   Family,
@@ -27,7 +27,7 @@ import {
 } from '../../services/common/gen/proto/l3vpn/v1/bgp.js';
 import { eventually } from '../support/eventually.js';
 import { normaliseGobgpRib, requirePeers, startGobgp, type GobgpPeer, type VpnRoute, type VpnRouteSpec } from '../peers/index.js';
-import { TableType, startTestBgp, type StartedBgp } from './support.js';
+import { TableType, bgpRawClient, startTestBgp, type StartedBgp } from './support.js';
 
 const AS = 65000;
 const US = '127.0.23.1';
@@ -129,7 +129,7 @@ test('VRFs through the gRPC API against GoBGP', { skip, timeout: 120_000 }, asyn
   ]);
   const theCe2 = ce2;
   const us = bgp;
-  raw = new BgpServiceClient(`127.0.0.1:${us.svc.grpcPort}`, credentials.createInsecure());
+  raw = bgpRawClient(`127.0.0.1:${us.svc.grpcPort}`);
   const streams = raw;
   const client = us.client;
   pe = await startGobgp({

@@ -1,8 +1,11 @@
 // docker-compose.yml validated by Compose itself (`docker-compose config`:
 // the Compose schema, service references, merges resolved), then held to
 // the project's rules on the resolved file: every service health-checked
-// and started in order, secrets only from files that exist.
-import { test } from 'node:test';
+// and started in order, secrets only from files that exist, mutual TLS
+// between every pair of services that call each other (certificates from
+// deploy/make-certs.sh, run first as an operator would).
+import { before, test } from 'node:test';
+import { X509Certificate } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,6 +48,32 @@ function configWith(from: string | RegExp, to: string): ReturnType<typeof compos
 }
 
 const l3vpnServices = ['migrate', 'labels', 'bgp', 'vpn', 'agent-pe1'];
+
+before(() => {
+  // Keeps what exists: a developer's CA and certificates stay as they are.
+  execFileSync('sh', [join(root, 'deploy/make-certs.sh'), join(root, 'deploy/compose/certs')], { cwd: root, stdio: 'ignore' });
+});
+
+/** The file behind a /run/secrets/<name> path of a service, which it must mount. */
+function secretFile(config: any, service: string, path: string | undefined): string {
+  assert.ok(path?.startsWith('/run/secrets/'), `${service}: ${path} is a mounted secret`);
+  const name = path!.slice('/run/secrets/'.length);
+  assert.ok((config.services[service].secrets ?? []).some((x: any) => (typeof x === 'string' ? x : x.source) === name), `${service} mounts ${name}`);
+  return config.secrets[name].file;
+}
+
+const sans = (cert: X509Certificate) => (cert.subjectAltName ?? '').split(', ');
+
+/** The TLS a server side of `service` runs, and the certificate each process presents as a client. */
+function tlsOf(config: any, service: string): { cert: X509Certificate; ca: X509Certificate; clientAuth: string } {
+  const env = config.services[service].environment;
+  const [certVar, caVar] = service === 'agent-pe1' ? ['AGENT_CERT_FILE', 'AGENT_CONTROLLER_CA'] : ['TLS_CERT_FILE', 'TLS_CA_FILE'];
+  const keyVar = service === 'agent-pe1' ? 'AGENT_KEY_FILE' : 'TLS_KEY_FILE';
+  const cert = new X509Certificate(readFileSync(secretFile(config, service, env[certVar])));
+  const key = readFileSync(secretFile(config, service, env[keyVar]), 'utf8');
+  assert.match(key, /PRIVATE KEY/, `${service}: ${keyVar} is a private key`);
+  return { cert, ca: new X509Certificate(readFileSync(secretFile(config, service, env[caVar]))), clientAuth: env.TLS_CLIENT_AUTH ?? 'none' };
+}
 
 /** Compose writes `disable: true` as the test NONE. */
 const healthChecked = (s: any) => Boolean(s?.healthcheck) && !s.healthcheck.disable && s.healthcheck.test?.[0] !== 'NONE';
@@ -106,6 +135,37 @@ test('docker-compose.yml is valid Compose and keeps the rules', () => {
   assert.ok(readFileSync(result.config.secrets['bootstrap-token'].file, 'utf8').trim().length >= 32, 'the bootstrap token is long enough for vpn');
 });
 
+test('every pair of services that call each other runs mutual TLS with certificates of one CA, naming who they are', () => {
+  const result = composeConfig(composeFile);
+  assert.ok(result.ok, result.ok ? '' : result.error);
+  const config = result.config;
+  const env = (name: string) => config.services[name].environment;
+  // Caller -> callee, by the address the caller dials.
+  const pairs: [string, string][] = [
+    ['vpn', env('vpn').VPN_LABELS_ADDRESS],
+    ['vpn', env('vpn').VPN_BGP_ADDRESS],
+    ['agent-pe1', env('agent-pe1').AGENT_CONTROLLER],
+  ];
+  for (const [caller, address] of pairs) {
+    const host = String(address).split(':')[0]!;
+    const server = tlsOf(config, host);
+    const client = tlsOf(config, caller);
+    const what = `${caller} -> ${host}`;
+    assert.ok(['require', 'request'].includes(server.clientAuth), `${what}: ${host} asks for client certificates`);
+    assert.ok(sans(server.cert).includes(`DNS:${host}`), `${what}: ${host}'s certificate names the host dialled`);
+    for (const [who, t] of [[host, server], [caller, client]] as const) {
+      assert.ok(t.cert.checkIssued(t.ca) && t.cert.verify(t.ca.publicKey), `${what}: ${who}'s certificate is signed by its CA`);
+    }
+    assert.equal(client.ca.fingerprint256, server.ca.fingerprint256, `${what}: one CA`);
+  }
+  for (const name of ['labels', 'bgp']) assert.equal(tlsOf(config, name).clientAuth, 'require', `${name} takes no call without a client certificate`);
+  for (const name of ['labels', 'bgp', 'vpn']) assert.ok(sans(tlsOf(config, name).cert).includes(`URI:spiffe://l3vpn/service/${name}`), `${name}'s certificate names its principal`);
+  const agent = tlsOf(config, 'agent-pe1').cert;
+  assert.match(agent.subject, /CN=pe1/, "the agent's certificate names its node");
+  assert.equal(env('agent-pe1').AGENT_CREDENTIAL_FILE, undefined, 'the agent authenticates by its certificate, not a shared secret');
+  assert.equal(config.secrets['agent-pe1'], undefined);
+});
+
 test('Compose refuses a misspelt option, an unknown condition and a missing service', () => {
   const misspelt = configWith('    healthcheck:\n      test: ["CMD", "redis-cli", "ping"]', '    healthchek:\n      test: ["CMD", "redis-cli", "ping"]');
   assert.ok(!misspelt.ok && /redis.*healthchek/.test(misspelt.error), misspelt.ok ? 'accepted' : misspelt.error);
@@ -122,9 +182,9 @@ test('the rules catch what Compose accepts: a missing healthcheck, a secret with
   assert.ok(noHealth.ok, noHealth.ok ? '' : noHealth.error);
   assert.deepEqual(ruleProblems(noHealth.config), ['bgp: no healthcheck', 'vpn: waits for bgp to be healthy, which has no healthcheck']);
 
-  const noFile = configWith('file: ./deploy/compose/secrets/agent-pe1', 'file: ./deploy/compose/secrets/agent-pe9');
+  const noFile = configWith('file: ./deploy/compose/certs/agent-pe1.pem', 'file: ./deploy/compose/certs/agent-pe9.pem');
   assert.ok(noFile.ok, noFile.ok ? '' : noFile.error);
-  assert.deepEqual(ruleProblems(noFile.config), [`secret agent-pe1: file ${join(root, 'deploy/compose/secrets/agent-pe9')} does not exist`]);
+  assert.deepEqual(ruleProblems(noFile.config), [`secret agent-pe1-cert: file ${join(root, 'deploy/compose/certs/agent-pe9.pem')} does not exist`]);
 
   const plain = configWith('DATABASE_URL_FILE: /run/secrets/database-url', 'DATABASE_URL: postgresql://l3vpn:secret@postgres:5432/l3vpn');
   assert.ok(plain.ok, plain.ok ? '' : plain.error);

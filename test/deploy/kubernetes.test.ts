@@ -35,7 +35,7 @@ test('vpn and labels are replicated with budgets, bgp is one stable speaker, mig
     assert.equal(container(d).readinessProbe.httpGet.path, '/readyz');
     assert.equal(container(d).livenessProbe.httpGet.path, '/healthz');
     assert.ok(container(d).ports.some((p: any) => p.name === 'ops' && p.containerPort === 9464));
-    assert.ok(container(d).startupProbe.grpc, `${name} starts on the gRPC health protocol`);
+    assert.equal(container(d).startupProbe.httpGet.path, '/healthz', `${name}: its start is probed on the ops listener (the gRPC port wants a client certificate)`);
   }
   const bgp = find(base, 'StatefulSet', 'l3vpn-bgp');
   assert.equal(bgp.spec.replicas, 1);
@@ -56,6 +56,40 @@ test('vpn and labels are replicated with budgets, bgp is one stable speaker, mig
   for (const name of ['l3vpn-labels', 'l3vpn-vpn', 'l3vpn-bgp']) {
     assert.ok(policies.some((p) => p.spec.podSelector.matchLabels?.['app.kubernetes.io/name'] === name), `${name} has its ingress policy`);
   }
+});
+
+test('every pair of services that call each other runs mutual TLS: a certificate Secret each, one CA, client certificates required', () => {
+  const env = (w: K8sObject, name: string) => container(w).env.find((e: any) => e.name === name)?.value;
+  const secretAt = (w: K8sObject, path: string): string => {
+    const c = container(w);
+    const mount = c.volumeMounts.find((m: any) => path.startsWith(`${m.mountPath}/`));
+    assert.ok(mount, `${w.metadata.name}: ${path} is mounted`);
+    const volume = w.spec.template.spec.volumes.find((v: any) => v.name === mount.name);
+    assert.ok(volume?.secret?.secretName, `${w.metadata.name}: ${path} comes from a Secret`);
+    return volume.secret.secretName;
+  };
+  const workload = (name: string) => base.find((o) => ['Deployment', 'StatefulSet'].includes(o.kind) && o.metadata.name === name)!;
+  const tls = (name: string) => {
+    const w = workload(name);
+    for (const v of ['TLS_CERT_FILE', 'TLS_KEY_FILE', 'TLS_CA_FILE']) assert.ok(env(w, v), `${name}: ${v}`);
+    return { cert: secretAt(w, env(w, 'TLS_CERT_FILE')), key: secretAt(w, env(w, 'TLS_KEY_FILE')), ca: secretAt(w, env(w, 'TLS_CA_FILE')), clientAuth: env(w, 'TLS_CLIENT_AUTH') };
+  };
+  const vpn = workload('l3vpn-vpn');
+  for (const [dialled, server] of [
+    [env(vpn, 'VPN_LABELS_ADDRESS'), 'l3vpn-labels'],
+    [env(vpn, 'VPN_BGP_ADDRESS'), 'l3vpn-bgp'],
+  ] as const) {
+    assert.equal(String(dialled).split(':')[0], server, 'the vpn service dials the Service by the name its certificate carries (deploy/make-certs.sh)');
+    const s = tls(server);
+    const c = tls('l3vpn-vpn');
+    assert.equal(s.clientAuth, 'require', `${server} requires a client certificate`);
+    assert.equal(s.cert, `${server}-tls`);
+    assert.equal(s.cert, s.key, `${server}: certificate and key from one Secret`);
+    assert.equal(c.cert, 'l3vpn-vpn-tls', 'the vpn service presents its own certificate');
+    assert.equal(s.ca, 'l3vpn-ca');
+    assert.equal(c.ca, s.ca, 'one CA on both ends');
+  }
+  assert.ok(['request', 'require'].includes(tls('l3vpn-vpn').clientAuth), "the vpn service verifies agents' certificates");
 });
 
 test('the agent example runs on the host network with NET_ADMIN, its node named by the node it runs on', () => {

@@ -26,6 +26,7 @@ import { startLab, type Lab } from '../../services/lab/lab.js';
 import { ovsUnavailable } from '../../services/lab/ovs-network.js';
 import type { Topology } from '../../services/lab/topology.js';
 import { labelsClient, type LabelsClient } from '../support/labels.js';
+import { secretCaller } from '../../services/common/grpc/caller.js';
 import { createTestDatabase, testRedis, type TestDatabase } from '../support/services.js';
 import { normaliseGobgpRib } from '../peers/gobgp.js';
 import { eventually } from '../support/eventually.js';
@@ -157,7 +158,8 @@ before(async () => {
     log: createLogger('e2e', process.env.TEST_LOG_LEVEL ?? 'silent'),
     progress: () => undefined,
   });
-  labels = labelsClient(lab.grpc.labels);
+  // As an operator would: the lab's operator secret, read-only.
+  labels = labelsClient(lab.grpc.labels, secretCaller(lab.operatorSecret));
   const rest = lab.rest;
   await rest.expect('POST', '/v1/vpns', [201], { id: 'red', customer: 'red corp', routeTargets: { anyToAny: RT.red } });
   await rest.expect('POST', '/v1/vpns', [201], { id: 'blue', customer: 'blue corp', labelMode: 'per-ce', routeTargets: { anyToAny: RT.blue } });

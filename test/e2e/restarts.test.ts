@@ -23,6 +23,7 @@ import { AllocationState, LabelKind } from '../../services/common/gen/proto/l3vp
 import { projectRoot } from '../../services/common/project-root.js';
 import { RECONCILE_QUEUE, redisConnection } from '../../services/vpn/reconcile/queue.js';
 import { labelsClient, type LabelsClient } from '../support/labels.js';
+import { serviceAuthEnv } from '../support/service-auth.js';
 import { createTestDatabase, testRedis, type TestDatabase } from '../support/services.js';
 import { eventually } from '../support/eventually.js';
 
@@ -208,11 +209,11 @@ before(async () => {
   writeFileSync(join(stateDir, 'bootstrap-token'), token);
   const database = { DATABASE_URL: db.url, DATABASE_MIGRATE: 'false' };
 
-  labels = new ServiceProcess('labels', 'labels', { ...database, LABELS_LISTEN: LABELS, LABELS_HOLD_DOWN_SECONDS: '600' }, `${NET}.1:9464`);
+  labels = new ServiceProcess('labels', 'labels', { ...database, ...serviceAuthEnv(), LABELS_LISTEN: LABELS, LABELS_HOLD_DOWN_SECONDS: '600' }, `${NET}.1:9464`);
   bgp = new ServiceProcess(
     'bgp',
     'bgp',
-    { BGP_GRPC_LISTEN: BGP_GRPC, BGP_LISTEN_ADDRESS: `${NET}.2`, BGP_PORT: '0', BGP_ROUTER_ID: '10.255.255.1' },
+    { ...serviceAuthEnv(), BGP_GRPC_LISTEN: BGP_GRPC, BGP_LISTEN_ADDRESS: `${NET}.2`, BGP_PORT: '0', BGP_ROUTER_ID: '10.255.255.1' },
     `${NET}.2:9464`,
   );
   vpn = new ServiceProcess(
@@ -220,6 +221,8 @@ before(async () => {
     'vpn',
     {
       ...database,
+      // Each accepts this run's service:vpn, which the vpn service presents.
+      ...serviceAuthEnv(),
       REDIS_URL: redis.url,
       REDIS_PREFIX: redis.prefix,
       VPN_LISTEN: VPN_HTTP,

@@ -12,6 +12,7 @@ import type { RunningService } from '../../services/common/service.js';
 import { labelsSettings, startLabels } from '../../services/labels/main.js';
 import { createTestDatabase, type TestDatabase } from '../support/services.js';
 import { labelsClient, type LabelsClient } from '../support/labels.js';
+import { serviceAuthEnv } from '../support/service-auth.js';
 import { eventually } from '../support/eventually.js';
 
 const VRF = LabelKind.LABEL_KIND_VRF;
@@ -27,7 +28,7 @@ async function rejects(p: Promise<unknown>, code: status, message: RegExp): Prom
 
 async function start(db: TestDatabase, env: Record<string, string> = {}): Promise<{ svc: RunningService; client: LabelsClient }> {
   const settings = loadSettings([...commonSettings, ...databaseSettings, ...labelsSettings], {
-    env: { DATABASE_URL: db.url, LABELS_LISTEN: '127.0.0.1:0', DATABASE_MIGRATE: 'false', ...env },
+    env: { DATABASE_URL: db.url, LABELS_LISTEN: '127.0.0.1:0', DATABASE_MIGRATE: 'false', ...serviceAuthEnv(), ...env },
   });
   const svc = await startLabels(settings, createLogger('labels-test', 'warn'));
   return { svc, client: labelsClient(`127.0.0.1:${svc.grpcPort}`) };

@@ -14,6 +14,7 @@ import { createLogger } from '../../services/common/logger.js';
 import { startOpsServer, type RunningOps } from '../../services/common/ops/server.js';
 import type { RunningService } from '../../services/common/service.js';
 import { labelsSettings, startLabels } from '../../services/labels/main.js';
+import { serviceAuthEnv } from '../support/service-auth.js';
 import { createTestDatabase, type TestDatabase } from '../support/services.js';
 import { startVpnHarness, type VpnHarness } from '../vpn/support.js';
 import { eventually } from '../support/eventually.js';
@@ -22,7 +23,7 @@ import { find, parseExposition, value, type Sample } from './exposition.js';
 const log = createLogger('ops-test', process.env.TEST_LOG_LEVEL ?? 'silent');
 
 async function bgp(env: Record<string, string>, neighbors: object[]): Promise<RunningBgp> {
-  return startBgp(loadSettings([...commonSettings, ...bgpSettings], { env: { BGP_GRPC_LISTEN: '127.0.0.1:0', BGP_PORT: '0', BGP_NEIGHBORS: JSON.stringify(neighbors), ...env } }), log);
+  return startBgp(loadSettings([...commonSettings, ...bgpSettings], { env: { BGP_GRPC_LISTEN: '127.0.0.1:0', BGP_PORT: '0', BGP_NEIGHBORS: JSON.stringify(neighbors), ...serviceAuthEnv(), ...env } }), log);
 }
 
 describe('ops listener: /healthz, /readyz and /metrics of every service', () => {
@@ -43,7 +44,7 @@ describe('ops listener: /healthz, /readyz and /metrics of every service', () => 
   before(async () => {
     labelsDb = await createTestDatabase('ops_labels');
     labels = await startLabels(
-      loadSettings([...commonSettings, ...databaseSettings, ...labelsSettings], { env: { DATABASE_URL: labelsDb.url, LABELS_LISTEN: '127.0.0.1:0', DATABASE_MIGRATE: 'false' } }),
+      loadSettings([...commonSettings, ...databaseSettings, ...labelsSettings], { env: { DATABASE_URL: labelsDb.url, LABELS_LISTEN: '127.0.0.1:0', DATABASE_MIGRATE: 'false', ...serviceAuthEnv() } }),
       log,
     );
     h = await startVpnHarness({ VPN_LABELS_ADDRESS: `127.0.0.1:${labels.grpcPort}`, VPN_WORKER_CONCURRENCY: '2', VPN_OUTBOX_RELAY_MS: '200' });

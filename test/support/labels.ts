@@ -3,13 +3,16 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { LabelsServiceClient } from '../../services/common/gen/proto/l3vpn/v1/labels.js';
-import { insecure, promiseClient, type PromiseClient } from '../../services/common/grpc/client.js';
+import { callerOptions, type CallerCredentials } from '../../services/common/grpc/caller.js';
+import { promiseClient, type PromiseClient } from '../../services/common/grpc/client.js';
 import { projectRoot } from '../../services/common/project-root.js';
+import { callerAs, serviceAuthEnv } from './service-auth.js';
 
 export type LabelsClient = PromiseClient<InstanceType<typeof LabelsServiceClient>>;
 
-export function labelsClient(address: string): LabelsClient {
-  return promiseClient(new LabelsServiceClient(address, insecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 }));
+/** A client of the labels service at `address`, calling as `caller` (this run's service:vpn by default). */
+export function labelsClient(address: string, caller: CallerCredentials = callerAs('service:vpn')): LabelsClient {
+  return promiseClient(new LabelsServiceClient(address, caller.channel, callerOptions(caller, { 'grpc.max_receive_message_length': 64 * 1024 * 1024 })));
 }
 
 export interface LabelsProcess {
@@ -19,10 +22,10 @@ export interface LabelsProcess {
   stop(): Promise<void>;
 }
 
-/** Runs `l3vpn labels` (the built binary) as its own process on a free port. */
+/** Runs `l3vpn labels` (the built binary) as its own process on a free port, accepting this run's test principals. */
 export async function startLabelsProcess(env: Record<string, string>): Promise<LabelsProcess> {
   const child = spawn(process.execPath, [join(projectRoot(), 'dist/services/main.js'), 'labels'], {
-    env: { ...process.env, LABELS_LISTEN: '127.0.0.1:0', LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, LABELS_LISTEN: '127.0.0.1:0', LOG_LEVEL: 'info', ...serviceAuthEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];

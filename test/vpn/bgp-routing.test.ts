@@ -21,6 +21,7 @@ import { requirePeers, startGobgp, type GobgpPeer, type VpnRoute } from '../peer
 import { startTestBgp, type StartedBgp } from '../bgp/support.js';
 import { Family, TableType, VrfPathOrigin } from '../../services/common/gen/proto/l3vpn/v1/bgp.js';
 import { bgpApi, listVrfPaths, type BgpApi } from '../../services/vpn/routes/bgp-client.js';
+import { callerAs } from '../support/service-auth.js';
 import { eventually, startReconcileHarness, type ReconcileHarness } from './reconcile-support.js';
 
 const AS = 65000;
@@ -196,7 +197,7 @@ describe('vpn over a bgp service with no BGP neighbour', { timeout: 120_000 }, (
 
   before(async () => {
     bgp = await startTestBgp({ BGP_AS: String(AS), BGP_ROUTER_ID: '10.255.25.103', BGP_LISTEN_ADDRESS: '127.0.25.3', BGP_PORT: '179' });
-    api = bgpApi(`127.0.0.1:${bgp.svc.grpcPort}`);
+    api = bgpApi(`127.0.0.1:${bgp.svc.grpcPort}`, callerAs('service:vpn'));
     h = await startReconcileHarness({ VPN_BGP_ADDRESS: `127.0.0.1:${bgp.svc.grpcPort}`, VPN_ORIGINATE_AFTER_INSTALL: 'false' });
     assert.equal((await H().call('POST', '/v1/nodes', { body: pe('pe1', 1) })).status, 201);
     assert.equal((await H().call('POST', '/v1/vpns', { body: { id: 'acme', customer: 'acme' } })).status, 201);

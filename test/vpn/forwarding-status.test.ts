@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReportStatusRequest, type EntryFailure, type PortState } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
 import { bgpApi, listVrfPaths, type BgpApi } from '../../services/vpn/routes/bgp-client.js';
-import { insecure } from '../../services/common/grpc/client.js';
+import { callerAs } from '../support/service-auth.js';
 import { VrfPathOrigin } from '../../services/common/gen/proto/l3vpn/v1/bgp.js';
 import { startTestBgp, type StartedBgp } from '../bgp/support.js';
 import { eventually, startReconcileHarness, type ReconcileHarness } from './reconcile-support.js';
@@ -65,7 +65,7 @@ describe('status means forwarding (fake agents, real bgp service)', { timeout: 1
 
   before(async () => {
     bgp = await startTestBgp({ BGP_AS: '65000', BGP_ROUTER_ID: '10.255.26.100', BGP_PORT: '0' });
-    api = bgpApi(`127.0.0.1:${bgp.svc.grpcPort}`, insecure());
+    api = bgpApi(`127.0.0.1:${bgp.svc.grpcPort}`, callerAs('service:vpn'));
     h = await startReconcileHarness({
       VPN_BGP_ADDRESS: `127.0.0.1:${bgp.svc.grpcPort}`,
       VPN_ORIGINATE_AFTER_INSTALL: 'true',

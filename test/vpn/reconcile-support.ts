@@ -11,6 +11,7 @@ import type { RunningService } from '../../services/common/service.js';
 import { labelsSettings, startLabels } from '../../services/labels/main.js';
 import { createTestDatabase, type TestDatabase } from '../support/services.js';
 import { labelsClient, type LabelsClient } from '../support/labels.js';
+import { serviceAuthEnv } from '../support/service-auth.js';
 import { startVpnHarness, type VpnHarness } from './support.js';
 import { eventually } from '../support/eventually.js';
 
@@ -22,7 +23,7 @@ export interface ReconcileHarness extends VpnHarness {
 export async function startReconcileHarness(env: Record<string, string> = {}): Promise<ReconcileHarness> {
   const labelsDb: TestDatabase = await createTestDatabase('vpn_labels');
   const settings = loadSettings([...commonSettings, ...databaseSettings, ...labelsSettings], {
-    env: { DATABASE_URL: labelsDb.url, LABELS_LISTEN: '127.0.0.1:0', DATABASE_MIGRATE: 'false', LABELS_HOLD_DOWN_SECONDS: '600' },
+    env: { DATABASE_URL: labelsDb.url, LABELS_LISTEN: '127.0.0.1:0', DATABASE_MIGRATE: 'false', LABELS_HOLD_DOWN_SECONDS: '600', ...serviceAuthEnv() },
   });
   const labelsSvc: RunningService = await startLabels(settings, createLogger('labels-test', 'warn'));
   const address = `127.0.0.1:${labelsSvc.grpcPort}`;

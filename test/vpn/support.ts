@@ -6,6 +6,7 @@ import { createLogger, type Logger } from '../../services/common/logger.js';
 import type { Db } from '../../services/vpn/intent/write-context.js';
 import { redisSettings, startVpn, vpnSettings, type RunningVpn } from '../../services/vpn/main.js';
 import { createTestDatabase, testRedis, type TestDatabase } from '../support/services.js';
+import { serviceAuthEnv } from '../support/service-auth.js';
 import { SimulatedVpnRouting } from './simulated-routing.js';
 
 export interface Response {
@@ -41,6 +42,8 @@ export async function startVpnHarness(env: Record<string, string> = {}, shared?:
       VPN_OUTBOX_RELAY_MS: '600000',
       // Most API tests run without agents; tests with agents (or fake ones) set it to 'true'.
       VPN_REQUIRE_AGENTS: 'false',
+      // It calls labels and bgp as this run's service:vpn.
+      ...serviceAuthEnv(),
       ...env,
     },
   });

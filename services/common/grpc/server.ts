@@ -1,7 +1,9 @@
 // gRPC server plumbing shared by the services: standard health checking
-// (grpc.health.v1), TLS and client certificates (tls.*), a request id and a
-// duration metric per unary call, one log line per failed call, and a
-// graceful stop.
+// (grpc.health.v1, open to all: probes present no credential), TLS and
+// client certificates (tls.*), caller authentication and per-method
+// authorization for services with an access policy (access-control.ts), a
+// request id and a duration metric per unary call, one log line per failed
+// call, and a graceful stop.
 import {
   Metadata,
   Server,
@@ -18,6 +20,9 @@ import { Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 import { REQUEST_ID_HEADER, requestIdOf, withRequestIds } from '../ops/request-context.js';
 import { serverCredentials, type TlsMaterial } from '../tls.js';
+import { Callers } from '../auth/callers.js';
+import { securityEvents } from '../ops/security-events.js';
+import { guarded, type AccessPolicy, type Gatekeeper } from './access-control.js';
 import { ApiError, toServiceError } from './errors.js';
 
 export interface GrpcService {
@@ -25,6 +30,12 @@ export interface GrpcService {
   name: string;
   definition: ServiceDefinition;
   implementation: UntypedServiceImplementation;
+  /**
+   * Who may call each method: every call is authenticated and checked
+   * against it before its handler runs. Absent: the service authenticates
+   * its callers itself (the vpn service's API tokens and agent identities).
+   */
+  access?: AccessPolicy;
 }
 
 export interface RunningGrpcServer {
@@ -76,10 +87,10 @@ function callDurations(registry: Registry): Histogram<'grpc_service' | 'grpc_met
  * goes back in the trailing metadata; its duration is observed by method
  * and status. Streaming handlers are left as they are.
  */
-function instrumented(service: GrpcService, durations: Histogram<'grpc_service' | 'grpc_method' | 'grpc_code'> | undefined): UntypedServiceImplementation {
-  const out: UntypedServiceImplementation = { ...service.implementation };
+function instrumented(service: GrpcService, implementation: UntypedServiceImplementation, durations: Histogram<'grpc_service' | 'grpc_method' | 'grpc_code'> | undefined): UntypedServiceImplementation {
+  const out: UntypedServiceImplementation = { ...implementation };
   for (const [key, method] of Object.entries(service.definition)) {
-    const handler = service.implementation[key] as handleUnaryCall<unknown, unknown> | undefined;
+    const handler = implementation[key] as handleUnaryCall<unknown, unknown> | undefined;
     if (!handler || method.requestStream || method.responseStream) continue;
     const labels = { grpc_service: service.name, grpc_method: method.path.split('/').pop() ?? key };
     out[key] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
@@ -109,15 +120,19 @@ export async function startGrpcServer(options: {
   log: Logger;
   /** TLS and client-certificate settings (tls.*); plaintext without. */
   tls?: TlsMaterial;
-  /** Where the call-duration histogram goes. */
+  /** Where the call-duration histogram and the security-event counter go. */
   metrics?: Registry;
+  /** The secrets accepted from callers of services with an access policy (auth.callers-file); none: certificates only. */
+  callers?: Callers;
 }): Promise<RunningGrpcServer> {
   const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
   const durations = options.metrics ? callDurations(options.metrics) : undefined;
+  const gate: Gatekeeper = { tls: options.tls, callers: options.callers ?? Callers.none(), events: securityEvents(options.log, options.metrics) };
   for (const s of options.services) {
-    server.addService(s.definition, instrumented(s, durations));
+    const implementation = s.access ? guarded(s.definition, s.implementation, s.access, gate) : s.implementation;
+    server.addService(s.definition, instrumented(s, implementation, durations));
     health.setStatus(s.name, 'NOT_SERVING');
   }
   const creds = serverCredentials(options.tls ?? { clientAuth: 'none' });
@@ -127,7 +142,12 @@ export async function startGrpcServer(options: {
   health.setStatus('', 'SERVING');
   for (const s of options.services) health.setStatus(s.name, 'SERVING');
   const tls = options.tls?.cert ? `tls, client certificates: ${options.tls.clientAuth}` : 'plaintext';
-  options.log.info({ listen: options.listen, port, tls, services: options.services.map((s) => s.name) }, 'gRPC server listening');
+  const guardedNames = options.services.filter((s) => s.access).map((s) => s.name);
+  // A server that can authenticate nobody answers every call UNAUTHENTICATED: say so once, at start.
+  if (guardedNames.length && gate.callers.size === 0 && (options.tls?.clientAuth ?? 'none') === 'none') {
+    options.log.warn({ services: guardedNames }, 'no caller can authenticate: set auth.callers-file, or tls.client-auth with client certificates');
+  }
+  options.log.info({ listen: options.listen, port, tls, callers: gate.callers.size, services: options.services.map((s) => s.name) }, 'gRPC server listening');
 
   return {
     server,

@@ -1,6 +1,7 @@
 // What the HTTP layer attaches to fastify's request and route config.
 import type { IntentService } from '../intent/intent-service.js';
 import type { Scope, TokenInfo, TokenStore } from '../auth/tokens.js';
+import type { SecurityEvents } from '../../common/ops/security-events.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { NodeStateReader } from './node-state.js';
 
@@ -27,4 +28,6 @@ export interface HttpDeps {
   requireIfMatch: boolean;
   /** Checks the database for /readyz. */
   ready: () => Promise<void>;
+  /** Refused tokens and scopes, tokens created and revoked. */
+  security: SecurityEvents;
 }

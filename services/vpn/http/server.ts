@@ -103,10 +103,16 @@ export async function buildHttpApi(deps: HttpDeps, log: Logger, options: HttpOpt
   app.addHook('onRequest', async (request, reply) => {
     const needed = request.routeOptions.config?.scope;
     if (!needed) return;
-    const auth = request.headers.authorization;
-    const token = bearerToken(auth);
-    request.principal = await deps.tokens.verify(token);
+    const token = bearerToken(request.headers.authorization);
+    const where = { method: `${request.method} ${request.routeOptions.url ?? request.url}`, peer: request.ip };
+    try {
+      request.principal = await deps.tokens.verify(token);
+    } catch (err) {
+      if (err instanceof IntentError) deps.security.record('authentication-failed', { ...where, reason: token ? 'unknown-credential' : 'no-credential' });
+      throw err;
+    }
     if (!allows(request.principal.scope, needed)) {
+      deps.security.record('permission-denied', { ...where, principal: request.principal.name, reason: 'scope' });
       throw new IntentError('forbidden', `this needs a token with scope '${needed}'; '${request.principal.name}' has '${request.principal.scope}'`);
     }
     void reply;

@@ -18,7 +18,7 @@ const tokenInfo = {
   },
 };
 
-export function registerTokenRoutes(app: FastifyInstance, { tokens }: HttpDeps): void {
+export function registerTokenRoutes(app: FastifyInstance, { tokens, security }: HttpDeps): void {
   app.addSchema(tokenInfo);
   app.post('/v1/tokens', {
     config: { scope: 'admin' },
@@ -40,6 +40,7 @@ export function registerTokenRoutes(app: FastifyInstance, { tokens }: HttpDeps):
     handler: async (request, reply) => {
       const body = request.body as { name: string; scope: 'read' | 'write' | 'admin'; expiresAt?: string };
       const { token, info } = await tokens.create(body.name, body.scope, body.expiresAt ? { expiresAt: new Date(body.expiresAt) } : {});
+      security.record('token-created', { principal: request.principal?.name, tokenName: info.name, tokenId: info.id, scope: info.scope, peer: request.ip });
       return reply.code(201).send({ ...info, token });
     },
   });
@@ -63,6 +64,7 @@ export function registerTokenRoutes(app: FastifyInstance, { tokens }: HttpDeps):
     handler: async (request, reply) => {
       const { id } = request.params as { id: string };
       if (!(await tokens.revoke(id))) throw notFound('token', id);
+      security.record('token-revoked', { principal: request.principal?.name, tokenId: id, peer: request.ip });
       return reply.code(204).send();
     },
   });

@@ -6,16 +6,18 @@
 // the VRFs of many PEs: the VRF of VPN `acme` on PE `pe1` is "acme@pe1"
 // there. Node ids never contain '@' (intent validation), so the name splits
 // back unambiguously at the last '@'.
-import { status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { BgpServiceClient, Family, type ListVrfPathsResponse, type VrfPath } from '../../common/gen/proto/l3vpn/v1/bgp.js';
-import { insecure, promiseClient, type PromiseClient } from '../../common/grpc/client.js';
+import { callerOptions, type CallerCredentials } from '../../common/grpc/caller.js';
+import { promiseClient, type PromiseClient } from '../../common/grpc/client.js';
 
 export type BgpApi = PromiseClient<InstanceType<typeof BgpServiceClient>>;
 
 const DEADLINE_MS = 15_000;
 
-export function bgpApi(address: string, credentials: ChannelCredentials = insecure()): BgpApi {
-  const client = promiseClient(new BgpServiceClient(address, credentials, { 'grpc.max_receive_message_length': 64 * 1024 * 1024 }));
+/** `caller`: how the vpn service identifies itself (its client certificate and/or its secret), on every call, the raw streams' included. */
+export function bgpApi(address: string, caller: CallerCredentials): BgpApi {
+  const client = promiseClient(new BgpServiceClient(address, caller.channel, callerOptions(caller, { 'grpc.max_receive_message_length': 64 * 1024 * 1024 })));
   return new Proxy(client, {
     get(target, prop) {
       const method = (target as unknown as Record<string | symbol, unknown>)[prop];
