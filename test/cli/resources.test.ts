@@ -25,7 +25,6 @@ role: PE
 routerId: 10.255.0.1
 asNumber: 65000
 nodeSidIndex: 1
-agentIdentity: agent-pe1-secret
 ---
 kind: node
 id: pe2
@@ -124,7 +123,7 @@ describe('l3vpn client against a running vpn service', () => {
     assert.match(table.stdout, /blue\s+192\.168\.1\.0\/24\s+static\s+10\.1\.0\.2 via eth1\.101/);
 
     // The agent of pe1 reports the generation applied: state shows it in sync.
-    const { client, metadata } = h.agent('agent-pe1-secret');
+    const { client, metadata } = await h.agent('pe1');
     const report = ReportStatusRequest.fromPartial({ node: 'pe1', appliedGeneration: view.desired.generation, driver: 'soft', installedVrfs: 1, installedVrfRoutes: 2, installedLfibEntries: 1 });
     await new Promise((resolve, reject) => client.reportStatus(report, metadata, (e, r) => (e ? reject(e) : resolve(r))));
     const synced = await run('state', 'pe1');
