@@ -42,6 +42,10 @@ export function registerAgentEnrolmentRoutes(app: FastifyInstance, { agentCreden
       },
       response: { 201: { $ref: 'JoinToken#' }, 401: problem('no valid token'), 403: problem('needs scope admin'), 404: problem('no such node') },
     },
+    // The body is optional: none is the defaults.
+    preValidation: async (request) => {
+      request.body ??= {};
+    },
     handler: async (request, reply) => {
       const { id } = request.params as { id: string };
       const ttl = (request.body as { ttlSeconds?: number } | undefined)?.ttlSeconds ?? JOIN_TOKEN_TTL.default;
