@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ReportStatusRequest } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
 import { startReconcileHarness, type ReconcileHarness } from '../vpn/reconcile-support.js';
+import { enrolWith } from '../vpn/support.js';
 import { cleanEnv, l3vpn, tableRows, tempHome } from './support.js';
 
 const LAB = `# sites first: the client writes nodes, then VPNs, then sites
@@ -195,6 +196,22 @@ describe('l3vpn client against a running vpn service', () => {
     const gone = await run('get', 'site', 'blue-2');
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /^Error 404: No such resource\n\s+site 'blue-2'/);
+  });
+
+  test('join-token prints a one-time token (admin only) the agent enrols with; revoke-agent cuts it off', async () => {
+    const denied = await run('join-token', 'pe2');
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /^Error 403/);
+    const admin = { ...env, L3VPN_TOKEN: h.tokens.admin };
+    const made = await l3vpn(['join-token', 'pe2', '--ttl', '10m'], admin);
+    assert.equal(made.code, 0, made.stderr);
+    assert.match(made.stdout, /^l3vpn_join_\S+\n$/);
+    assert.match(made.stderr, /usable once until \S+Z/);
+    const credential = await enrolWith(`127.0.0.1:${h.vpn.grpcPort}`, 'pe2', made.stdout.trim());
+    assert.match(credential, /^l3vpn_node_/);
+    const revoked = await l3vpn(['revoke-agent', 'pe2'], admin);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.equal(revoked.stdout.trim(), 'node pe2: 1 agent credential(s) and 0 join token(s) revoked; the agent enrols again with a new join token');
   });
 
   test('lists follow the cursor through every page', async () => {
