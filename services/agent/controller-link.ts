@@ -5,7 +5,9 @@
 // (its status again, heartbeat=true) every `heartbeatMs` so the controller
 // knows it is alive (vpn.agent-timeout-seconds). While the
 // controller is away nothing is removed: the node forwards with what it has
-// (headless mode).
+// (headless mode). Without a credential but with a join token it enrols
+// first (AgentService.Enroll), and it rotates its credential when told to
+// (rotateCredential), saving each new one before using it (credential.ts).
 import { Metadata, status, type ChannelCredentials, type ClientReadableStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import {
   AgentServiceClient,
@@ -20,8 +22,10 @@ export interface ControllerLinkOptions {
   /** host:port of the controller's AgentService. */
   address: string;
   credentials: ChannelCredentials;
-  /** The node's credential, sent as "authorization: Bearer <token>". */
+  /** The node's credential, sent as "authorization: Bearer <token>" (a fixed one; see `credential`). */
   token?: string;
+  /** Where the credential comes from and goes to: enrolment with a join token, rotation (wins over `token`). */
+  credential?: CredentialSource;
   log?: AgentLog & { error(obj: object, msg: string): void };
   /** Period of level-triggered reconciliation passes. */
   resyncMs: number;
@@ -37,6 +41,18 @@ export interface ControllerLinkOptions {
   liveness?: LinkMonitor;
 }
 
+/** The agent's credential as the link uses it (NodeCredential in credential.ts). */
+export interface CredentialSource {
+  /** The credential to send; undefined: none (enrol first when there is a join token). */
+  readonly current: string | undefined;
+  /** The join token to enrol with when there is no credential. */
+  readonly joinToken: string | undefined;
+  /** Reads what the operator gives again (before each attempt to reach the controller). */
+  refresh(): void;
+  /** Keeps a new credential; it is `current` once this returns. */
+  save(credential: string): Promise<void>;
+}
+
 /** What the link tells the agent's metrics (metrics.ts). */
 export interface LinkMetrics {
   applied(kind: 'snapshot' | 'delta' | 'reconcile', seconds: number): void;
@@ -48,7 +64,9 @@ export type LinkEvent =
   | { type: 'delta'; generation: number; outcome: string }
   | { type: 'lost'; code: number; details: string; retryInMs: number }
   | { type: 'reported'; generation: number; heartbeat: boolean }
-  | { type: 'reconciled'; changes: number };
+  | { type: 'reconciled'; changes: number }
+  | { type: 'enrolled' }
+  | { type: 'rotated' };
 
 export class ControllerLink {
   private readonly client: AgentServiceClient;
@@ -63,8 +81,10 @@ export class ControllerLink {
   private reportAgain = false;
   private work: Promise<void> = Promise.resolve();
   private streaming = false;
+  private readonly credential: CredentialSource;
 
   constructor(private readonly o: ControllerLinkOptions) {
+    this.credential = o.credential ?? fixedCredential(o.token);
     const keepalive = o.keepaliveMs ?? 60_000;
     this.client = new AgentServiceClient(o.address, o.credentials, {
       'grpc.max_receive_message_length': 256 * 1024 * 1024,
@@ -75,7 +95,7 @@ export class ControllerLink {
 
   start(): void {
     void this.o.liveness?.watch(this.o.agent.desiredState());
-    this.watch(this.o.agent.generation);
+    this.connect();
     this.resyncTimer = setInterval(() => this.enqueue(() => this.periodic()), this.o.resyncMs);
     this.resyncTimer.unref();
     if (this.o.heartbeatMs) {
@@ -106,8 +126,60 @@ export class ControllerLink {
 
   private metadata(): Metadata {
     const md = new Metadata();
-    if (this.o.token) md.set('authorization', `Bearer ${this.o.token}`);
+    const token = this.credential.current;
+    if (token) md.set('authorization', `Bearer ${token}`);
     return md;
+  }
+
+  /** Watches, after enrolling when there is no credential but a join token. */
+  private connect(): void {
+    if (this.stopped) return;
+    try {
+      this.credential.refresh();
+    } catch (err) {
+      this.o.log?.warn({ err: (err as Error).message }, 'the credential files could not be read again; using what was read before');
+    }
+    const joinToken = this.credential.joinToken;
+    if (!joinToken) return this.watch(this.o.agent.generation);
+    this.enrol(joinToken).then(
+      () => this.watch(this.o.agent.generation),
+      (err: Partial<ServiceError>) => this.lost(err.code ?? status.INTERNAL, err.details ?? String(err.message)),
+    );
+  }
+
+  private enrol(joinToken: string): Promise<void> {
+    const deadline = Date.now() + (this.o.reportDeadlineMs ?? 10_000);
+    return new Promise((resolve, reject) => {
+      this.client.enroll({ node: this.o.agent.node, joinToken }, new Metadata(), { deadline }, (err, res) => {
+        if (err) return reject(err);
+        this.credential.save(res!.credential).then(() => {
+          this.o.log?.info({ node: this.o.agent.node }, 'enrolled with the join token; the node credential is saved');
+          this.o.onEvent?.({ type: 'enrolled' });
+          resolve();
+        }, reject);
+      });
+    });
+  }
+
+  /**
+   * A new credential for the node (RotateCredential), saved, then used at
+   * once: the watch stream is opened again with it, and the controller ends
+   * the old credential at its first use.
+   */
+  async rotateCredential(): Promise<void> {
+    if (this.stopped || !this.credential.current) return;
+    const deadline = Date.now() + (this.o.reportDeadlineMs ?? 10_000);
+    const credential = await new Promise<string>((resolve, reject) =>
+      this.client.rotateCredential({ node: this.o.agent.node }, this.metadata(), { deadline }, (err, res) => (err ? reject(err) : resolve(res!.credential))),
+    );
+    await this.credential.save(credential);
+    this.o.log?.info({ node: this.o.agent.node }, 'credential rotated and saved');
+    this.o.onEvent?.({ type: 'rotated' });
+    const c = this.call;
+    if (!c || this.stopped) return;
+    this.call = undefined;
+    c.cancel();
+    this.watch(this.o.agent.generation);
   }
 
   private watch(appliedGeneration: number): void {
@@ -173,10 +245,12 @@ export class ControllerLink {
     const retryInMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
     this.attempt++;
     const fields = { code: status[code], details, retryInMs };
-    if (code === status.PERMISSION_DENIED || code === status.UNAUTHENTICATED) this.o.log?.error(fields, 'controller refused this node; check its credential');
+    if (code === status.PERMISSION_DENIED || code === status.UNAUTHENTICATED) {
+      this.o.log?.error(fields, "controller refused this node's credential or join token; an admin can make a new join token (POST /v1/nodes/{id}/join-tokens) for agent.join-token-file");
+    }
     else this.o.log?.warn(fields, 'controller stream ended; forwarding with the last applied state');
     this.o.onEvent?.({ type: 'lost', code, details, retryInMs });
-    this.reconnectTimer = setTimeout(() => this.watch(this.o.agent.generation), retryInMs);
+    this.reconnectTimer = setTimeout(() => this.connect(), retryInMs);
   }
 
   private async periodic(): Promise<void> {
@@ -247,4 +321,16 @@ export class ControllerLink {
       }
     });
   }
+}
+
+/** A credential given once (agent.token, tests): nothing to enrol, nowhere to keep a rotated one. */
+function fixedCredential(token: string | undefined): CredentialSource {
+  return {
+    current: token || undefined,
+    joinToken: undefined,
+    refresh: () => undefined,
+    save: async () => {
+      throw new Error('this agent has nowhere to keep a new credential (give it a state dir)');
+    },
+  };
 }

@@ -1,5 +1,6 @@
 // Entry of the forwarding agent (`l3vpn agent`): one per managed node.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { ConfigError, type SettingSpec, type Settings } from '../common/config.js';
 import { channelCredentials as tlsChannel } from '../common/tls.js';
@@ -15,14 +16,31 @@ import { LocalRunner } from './drivers/linux/runner.js';
 import { OvsDriver } from './drivers/ovs/driver.js';
 import { SoftDriver } from './drivers/soft.js';
 import { StateFile } from './state-file.js';
+import { CREDENTIAL_FILE_NAME, NodeCredential, type GivenSecret } from './credential.js';
 
 export const DRIVERS = ['soft', 'ovs', 'linux'] as const;
 
 export const agentSettings: SettingSpec[] = [
   { key: 'agent.node', type: 'string', default: '', description: 'the managed node this agent runs on (its inventory id); empty: no agent in this process' },
   { key: 'agent.controller', type: 'string', default: '127.0.0.1:50063', description: 'gRPC address (host:port) of the controller serving AgentService (the vpn service)' },
-  { key: 'agent.token', type: 'string', default: '', secret: true, description: "the node's credential (sent as a bearer token)" },
+  {
+    key: 'agent.join-token',
+    type: 'string',
+    default: '',
+    secret: true,
+    description: "one-time join token an admin made for the node (POST /v1/nodes/{id}/join-tokens): the agent enrols with it when it has no credential of its own, and saves the credential it gets in agent.state-dir",
+  },
+  { key: 'agent.join-token-file', type: 'string', default: '', description: 'file holding the join token; wins over agent.join-token; read again before each attempt to reach the controller' },
+  { key: 'agent.token', type: 'string', default: '', secret: true, description: "the node's credential got without enrolling here (sent as a bearer token); a join token wins" },
   { key: 'agent.credential-file', type: 'string', default: '', description: "file holding the node's credential; wins over agent.token" },
+  {
+    key: 'agent.credential-rotation-hours',
+    type: 'integer',
+    default: 0,
+    min: 0,
+    max: 8760,
+    description: 'rotate the node credential when it is this old (0: only on SIGUSR2); the new one is saved in agent.state-dir, which must then outlive restarts',
+  },
   { key: 'agent.controller-ca', type: 'string', default: '', description: "PEM file of the CA that signed the controller's certificate: TLS; empty: plaintext" },
   {
     key: 'agent.cert-file',
@@ -66,14 +84,51 @@ export const agentSettings: SettingSpec[] = [
   { key: 'agent.reconnect-max-seconds', type: 'integer', default: 30, min: 1, max: 3600, description: 'largest delay between attempts to reach the controller' },
 ];
 
-function readCredential(settings: Settings): string {
-  const file = String(settings['agent.credential-file']);
-  if (!file) return String(settings['agent.token']);
+/** A secret from its file setting, else its value setting; empty: none. */
+function readSecret(settings: Settings, fileKey: string, valueKey: string): string {
+  const file = String(settings[fileKey]);
+  if (!file) return String(settings[valueKey]).trim();
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (err) {
-    throw new ConfigError(`agent.credential-file: cannot read ${file}: ${(err as Error).message}`);
+    throw new ConfigError(`${fileKey}: cannot read ${file}: ${(err as Error).message}`);
   }
+}
+
+/** What the operator gives: a join token wins over a credential. */
+function givenSecret(settings: Settings): GivenSecret | undefined {
+  const joinToken = readSecret(settings, 'agent.join-token-file', 'agent.join-token');
+  if (joinToken) return { kind: 'join-token', secret: joinToken };
+  const credential = readSecret(settings, 'agent.credential-file', 'agent.token');
+  return credential ? { kind: 'credential', secret: credential } : undefined;
+}
+
+/**
+ * Rotates the credential when it is `hours` old (counted from when it was
+ * saved, else from the start), and on SIGUSR2. Returns the stop.
+ */
+function scheduleRotation(hours: number, credential: NodeCredential, link: ControllerLink, log: Logger): () => void {
+  const started = Date.now();
+  const rotate = (why: string) =>
+    link.rotateCredential().catch((err: Error & { details?: string }) => log.warn({ err: err.details ?? err.message, why }, 'credential not rotated; trying again later'));
+  const onSignal = () => void rotate('SIGUSR2');
+  process.on('SIGUSR2', onSignal);
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (atLeastMs: number) => {
+    if (!hours) return;
+    const due = (credential.savedAt?.getTime() ?? started) + hours * 3_600_000;
+    // A day at most per wait (timers take 2^31 ms), and a minute at least after an attempt.
+    timer = setTimeout(async () => {
+      if (Date.now() >= due) await rotate('age');
+      arm(60_000);
+    }, Math.min(86_400_000, Math.max(atLeastMs, due - Date.now())));
+    timer.unref();
+  };
+  arm(0);
+  return () => {
+    clearTimeout(timer);
+    process.off('SIGUSR2', onSignal);
+  };
 }
 
 function channelCredentials(settings: Settings): ChannelCredentials {
@@ -117,9 +172,17 @@ export async function startAgent(settings: Settings, log: Logger): Promise<Runni
     log.info('agent.node is not set; no forwarding agent runs in this process');
     return { name: 'agent', stop: async () => undefined };
   }
-  const token = readCredential(settings);
+  // Read now so a bad setting stops the start; read again before each connection attempt.
+  givenSecret(settings);
+  const stateDir = String(settings['agent.state-dir']);
+  let credential: NodeCredential;
+  try {
+    credential = new NodeCredential(node, stateDir, () => givenSecret(settings));
+  } catch (err) {
+    throw new ConfigError(`agent.state-dir: cannot read the saved credential ${join(stateDir, CREDENTIAL_FILE_NAME)}: ${(err as Error).message}`);
+  }
   const driver = await createDriver(settings, log);
-  const agent = new Agent({ node, driver, store: new StateFile(String(settings['agent.state-dir'])), log });
+  const agent = new Agent({ node, driver, store: new StateFile(stateDir), log });
   const restored = await agent.start();
   let link: ControllerLink | undefined;
   const liveness = new LinkMonitor({
@@ -140,7 +203,7 @@ export async function startAgent(settings: Settings, log: Logger): Promise<Runni
     agent,
     address: String(settings['agent.controller']),
     credentials: channelCredentials(settings),
-    token,
+    credential,
     log,
     metrics: metrics.link,
     resyncMs: Number(settings['agent.resync-seconds']) * 1000,
@@ -149,12 +212,14 @@ export async function startAgent(settings: Settings, log: Logger): Promise<Runni
     liveness,
   });
   link.start();
+  const stopRotation = scheduleRotation(Number(settings['agent.credential-rotation-hours']), credential, link, log);
   log.info({ node, driver: driver.name, restored, generation: agent.generation, controller: settings['agent.controller'] }, 'agent started');
   return {
     name: 'agent',
     metrics: metrics.registry,
     checks: [{ name: 'driver', check: async () => void (await driver.read(agent.desiredState())) }],
     stop: async () => {
+      stopRotation();
       await link!.stop();
       liveness.close();
       await agent.flush();

@@ -1,10 +1,10 @@
 // The last applied desired state, kept on the node so that an agent
 // restarted while the controller is unreachable forwards as before
-// (headless mode). Written atomically: a temp file, fsync, rename over the
-// old one, fsync of the directory, so a crash leaves the old or the new
-// state and never half of one.
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+// (headless mode). Written atomically (atomic-file.ts): a crash leaves the
+// old or the new state and never half of one.
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeAtomically } from './atomic-file.js';
 import { NodeDesiredState } from '../common/gen/proto/l3vpn/v1/agent.js';
 
 export interface StateStore {
@@ -17,7 +17,7 @@ export const STATE_FILE_NAME = 'desired-state.pb';
 export class StateFile implements StateStore {
   readonly path: string;
 
-  constructor(private readonly dir: string) {
+  constructor(dir: string) {
     this.path = join(dir, STATE_FILE_NAME);
   }
 
@@ -33,28 +33,7 @@ export class StateFile implements StateStore {
   }
 
   async save(state: NodeDesiredState): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    const bytes = await encodeInSlices(state);
-    const f = await open(tmp, 'w', 0o600);
-    try {
-      await f.writeFile(bytes);
-      await f.sync();
-    } finally {
-      await f.close();
-    }
-    try {
-      await rename(tmp, this.path);
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      throw err;
-    }
-    const d = await open(this.dir, 'r');
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
+    await writeAtomically(this.path, await encodeInSlices(state));
   }
 }
 

@@ -10,5 +10,7 @@ export const CLIENT_COMMANDS: Record<string, string> = {
   routes: "a VRF's route table: routes VPN:NODE",
   state: "a node's desired state and what its agent reports installed: state NODE",
   wait: 'wait for a status: wait KIND ID [--for active|failed|deleted] [--timeout 60s]',
+  'join-token': "a one-time join token for a node's agent to enrol with, shown once: join-token NODE [--ttl 1h]",
+  'revoke-agent': "revoke every credential and join token of a node's agent at once: revoke-agent NODE",
   help: 'the client commands, their options and where the server and token come from',
 };

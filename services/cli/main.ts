@@ -12,6 +12,7 @@ import { describe } from './commands/describe.js';
 import { FILTER_OPTIONS, get } from './commands/get.js';
 import { routes } from './commands/routes.js';
 import { SITE_OPTIONS } from './commands/site-flags.js';
+import { joinToken, revokeAgent } from './commands/agents.js';
 import { state } from './commands/state.js';
 import { wait } from './commands/wait.js';
 import { apply, create, plan, remove } from './commands/write.js';
@@ -40,6 +41,8 @@ const COMMANDS: Record<string, { options: Options; run: (inv: Invocation) => Pro
   routes: { options: {}, run: routes },
   state: { options: {}, run: state },
   wait: { options: { for: { type: 'string' }, timeout: { type: 'string' } }, run: wait },
+  'join-token': { options: { ttl: { type: 'string' } }, run: joinToken },
+  'revoke-agent': { options: {}, run: revokeAgent },
 };
 
 export function clientHelp(): string {
@@ -63,6 +66,7 @@ examples:
   l3vpn apply -f site.yaml && l3vpn wait site s1 --for active --timeout 2m
   l3vpn routes blue:pe1
   l3vpn state pe1 -o yaml
+  l3vpn join-token pe1 --ttl 1h > pe1.join   # the agent's agent.join-token-file
 
 options:
   -o, --output FORMAT   table (default), wide, json (the API's JSON as sent), yaml

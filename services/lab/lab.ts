@@ -19,7 +19,7 @@ import { OvsNetwork, ovsUnavailable, type CeHost } from './ovs-network.js';
 import { startPostgres, startRedis } from './private-servers.js';
 import { freePort, isRoot, portIsFree, waitUntil } from './processes.js';
 import { RestClient } from './rest-client.js';
-import { createInventory } from './inventory.js';
+import { createInventory, joinTokenFile } from './inventory.js';
 import { ResourceRecord } from './resources.js';
 import { labSecrets } from './service-secrets.js';
 import type { Topology } from './topology.js';
@@ -250,20 +250,19 @@ export async function startLab(o: LabOptions): Promise<Lab> {
     o.progress(`creating ${t.nodes.length} nodes and ${t.links.length} links through the REST API (those that exist are kept)`);
     const agentsDir = join(o.stateDir, 'agents');
     if (o.fresh) rmSync(agentsDir, { recursive: true, force: true });
-    const identities = await createInventory(rest, t, (node) => readCredential(join(agentsDir, node, 'credential')));
-    o.progress(`starting ${t.nodes.length} agents on the ${driver} driver`);
+    await createInventory(rest, t);
+    o.progress(`starting ${t.nodes.length} agents on the ${driver} driver (each enrols with a join token, or goes on with the credential it saved)`);
     for (const n of t.nodes) {
       const dir = join(agentsDir, n.id);
       mkdirSync(dir, { recursive: true });
-      const credential = join(dir, 'credential');
-      writeFileSync(credential, identities.get(n.id)!, { mode: 0o600 });
+      const stateDir = join(dir, 'state');
       const plan = network?.plan(n.id);
       await start('agent', `agent ${n.id}`, {
         AGENT_NODE: n.id,
         AGENT_CONTROLLER: grpc.vpn,
-        AGENT_CREDENTIAL_FILE: credential,
+        AGENT_JOIN_TOKEN_FILE: await joinTokenFile(rest, n.id, dir, stateDir),
         AGENT_DRIVER: driver,
-        AGENT_STATE_DIR: join(dir, 'state'),
+        AGENT_STATE_DIR: stateDir,
         ...(network && plan ? { AGENT_OVS_TARGET: network.target(plan), AGENT_OVS_PORT_PREFIX: plan.portPrefix } : {}),
       });
     }
@@ -318,15 +317,6 @@ export async function startLab(o: LabOptions): Promise<Lab> {
   } catch (err) {
     await teardown.run();
     throw err;
-  }
-}
-
-/** The agent credential a node was given on an earlier start, if its file is there. */
-function readCredential(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
   }
 }
 

@@ -7,7 +7,8 @@ import { VpnServiceService, type VpnServiceServer } from '../common/gen/proto/l3
 import { ApiError, isDependencyDown, toServiceError } from '../common/grpc/errors.js';
 import type { GrpcService } from '../common/grpc/server.js';
 import type { Logger } from '../common/logger.js';
-import { allows, type Scope, type TokenStore } from './auth/tokens.js';
+import { JOIN_TOKEN_TTL, type AgentCredentials } from './auth/agent-credentials.js';
+import { allows, type Scope, type TokenInfo, type TokenStore } from './auth/tokens.js';
 import { IntentError, type IntentErrorKind } from './intent/errors.js';
 import type { IntentService, Precondition, WriteOptions } from './intent/intent-service.js';
 import type { ResourceKind } from './intent/types.js';
@@ -47,15 +48,15 @@ function maskPatch(spec: object, paths: string[]): Record<string, unknown> {
   return patch;
 }
 
-export function vpnGrpcService(deps: { intents: IntentService; tokens: TokenStore; log: Logger }): GrpcService {
-  const { intents, tokens, log } = deps;
+export function vpnGrpcService(deps: { intents: IntentService; tokens: TokenStore; agentCredentials: AgentCredentials; log: Logger }): GrpcService {
+  const { intents, tokens, agentCredentials, log } = deps;
 
-  function handler<Req, Res>(method: string, scope: Scope, fn: (req: Req) => Promise<Res>): handleUnaryCall<Req, Res> {
+  function handler<Req, Res>(method: string, scope: Scope, fn: (req: Req, who: TokenInfo) => Promise<Res>): handleUnaryCall<Req, Res> {
     return (call: ServerUnaryCall<Req, Res>, callback) => {
       (async () => {
         const who = await tokens.verify(bearerOf(call.metadata));
         if (!allows(who.scope, scope)) throw new IntentError('forbidden', `${method} needs scope '${scope}'; '${who.name}' has '${who.scope}'`);
-        return fn(call.request);
+        return fn(call.request, who);
       })().then(
         (res) => callback(null, res),
         (err: unknown) => {
@@ -142,6 +143,19 @@ export function vpnGrpcService(deps: { intents: IntentService; tokens: TokenStor
       return { vrfs: p.items.map(map.vrfToPb), nextPageToken: p.next ?? '' };
     }),
     listVrfRoutes: handler('ListVrfRoutes', 'read', async (req) => ({ routes: map.routesToPb(await intents.vrfRoutes(req.id)) })),
+    createJoinToken: handler('CreateJoinToken', 'admin', async (req, who) => {
+      const ttl = req.ttlSeconds || JOIN_TOKEN_TTL.default;
+      if (ttl < JOIN_TOKEN_TTL.min || ttl > JOIN_TOKEN_TTL.max) {
+        const detail = `must be ${JOIN_TOKEN_TTL.min} to ${JOIN_TOKEN_TTL.max} (0: ${JOIN_TOKEN_TTL.default})`;
+        throw new IntentError('invalid', detail, [{ pointer: '/ttlSeconds', detail }]);
+      }
+      const t = await agentCredentials.createJoinToken(req.node, ttl, who.name);
+      return { joinToken: t.token, id: t.id, expireTime: t.expiresAt };
+    }),
+    revokeAgentCredentials: handler('RevokeAgentCredentials', 'admin', async (req, who) => {
+      const r = await agentCredentials.revokeNode(req.node, who.name);
+      return { credentialsRevoked: r.credentials, joinTokensRevoked: r.joinTokens };
+    }),
   };
   return { name: 'l3vpn.v1.VpnService', definition: VpnServiceService, implementation: impl as never };
 }

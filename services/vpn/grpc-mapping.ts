@@ -87,7 +87,8 @@ export function nodeFromPb(n: PbNode): NodeSpec {
     srgb: n.srgb ? { base: n.srgb.base, size: n.srgb.size } : undefined,
     nodeSidIndex: n.nodeSidIndex,
     transport: transports.toJson(n.transport),
-    agentIdentity: n.agentIdentity,
+    // Retired, passed on only so that the schema refuses it by name (RETIRED_FIELDS).
+    ...({ agentIdentity: n.agentIdentity } as object),
   });
 }
 
@@ -103,7 +104,7 @@ export function nodeToPb(n: NodeView): PbNode {
     srgb: n.srgb,
     nodeSidIndex: n.nodeSidIndex,
     transport: transports.toPb(n.transport, VpnNodeTransport.VPN_NODE_TRANSPORT_UNSPECIFIED),
-    agentIdentity: n.agentIdentity ?? '',
+    agentIdentity: '',
     meta: meta(n),
   };
 }

@@ -10,6 +10,7 @@ import type { Logger } from '../common/logger.js';
 import type { RunningService, StartOptions } from '../common/service.js';
 import { serviceAuth, serviceAuthSettings } from '../common/auth/service-auth.js';
 import { serviceCaller } from '../common/grpc/caller.js';
+import { AGENT_CREDENTIALS_CHANNEL, AgentCredentials } from './auth/agent-credentials.js';
 import { TokenStore, type Scope } from './auth/tokens.js';
 import { vpnGrpcService } from './grpc-api.js';
 import { IdempotencyStore } from './http/idempotency.js';
@@ -31,8 +32,8 @@ import { wakeNodes } from './routes/wake-nodes.js';
 import { agentGrpcService } from './state/agent-api.js';
 import { AgentLivenessSweep } from './state/agent-liveness.js';
 import { AgentReports } from './state/agent-reports.js';
-import { DesiredStateEvents } from './state/desired-state-events.js';
-import { DesiredStateStore } from './state/desired-state-store.js';
+import { NodeNotifications } from './state/node-notifications.js';
+import { DESIRED_STATE_CHANNEL, DesiredStateStore } from './state/desired-state-store.js';
 import { OutboxRelay } from './reconcile/relay.js';
 import { startReconcileWorker } from './reconcile/worker.js';
 import { DEFAULT_RETRY_BASE_MS } from './reconcile/backoff.js';
@@ -113,6 +114,14 @@ export const vpnSettings: SettingSpec[] = [
     min: 2,
     max: 3600,
     description: "a node whose agent sent no ReportStatus (heartbeats included, agent.heartbeat-seconds) for this long is `unreachable`; keep it at least 3 heartbeats",
+  },
+  {
+    key: 'vpn.agent-rotation-overlap-seconds',
+    type: 'integer',
+    default: 300,
+    min: 1,
+    max: 86_400,
+    description: "how long an agent's rotated credential keeps working at most (it stops at the first use of its successor)",
   },
   { key: 'vpn.require-if-match', type: 'boolean', default: false, description: 'refuse PUT, PATCH and DELETE without If-Match (428)' },
   { key: 'vpn.worker-concurrency', type: 'integer', default: 4, min: 0, max: 256, description: 'reconcile jobs run at once in this process (0: no worker here)' },
@@ -275,8 +284,8 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
   });
   const planner = new Planner(labels, store, routing);
   const intents = new IntentService(db.prisma, queue, vrfRoutesSource(bgp), log, planner, allocator);
-  const events = new DesiredStateEvents(String(settings['database.url']), log);
-  await events.start();
+  const notifications = new NodeNotifications(String(settings['database.url']), [DESIRED_STATE_CHANNEL, AGENT_CREDENTIALS_CHANNEL], log);
+  await notifications.start();
   const tokens = new TokenStore(db.prisma);
   const tokenFile = String(settings['vpn.bootstrap-token-file']);
   if (tokenFile) {
@@ -311,6 +320,8 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
   const purge = setInterval(() => void idempotency.purgeExpired().catch(() => {}), 3600_000).unref();
 
   const metrics = vpnMetrics(db.pool, queue);
+  const security = securityEvents(log, metrics.registry);
+  const agentCredentials = new AgentCredentials(db.prisma, security, { rotationOverlapMs: Number(settings['vpn.agent-rotation-overlap-seconds']) * 1000 });
   await linkLiveness.start();
   const concurrency = Number(settings['vpn.worker-concurrency']);
   const worker = concurrency
@@ -329,11 +340,12 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
     {
       intents,
       tokens,
+      agentCredentials,
       idempotency,
       nodeStates: new NodeStateReader(db.prisma, store),
       requireIfMatch: Boolean(settings['vpn.require-if-match']),
       ready: async () => void (await db.pool.query('SELECT 1')),
-      security: securityEvents(log, metrics.registry),
+      security,
     },
     log,
     {
@@ -346,7 +358,10 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
   await app.listen({ host: listen.host, port: listen.port });
   const httpPort = (app.server.address() as { port: number }).port;
   log.info({ listen: String(settings['vpn.listen']), port: httpPort }, 'REST API listening');
-  const grpc = await startGrpcServer({ listen: String(settings['vpn.grpc-listen']), services: [vpnGrpcService({ intents, tokens, log }), agentGrpcService({ prisma: db.prisma, store, events, log, reports, onReport, tls, links: linkLiveness })],
+  const grpc = await startGrpcServer({ listen: String(settings['vpn.grpc-listen']), services: [
+      vpnGrpcService({ intents, tokens, agentCredentials, log }),
+      agentGrpcService({ credentials: agentCredentials, store, notifications, security, log, reports, onReport, tls, links: linkLiveness }),
+    ],
     log,
     tls,
     metrics: metrics.registry,
@@ -381,7 +396,7 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
       await resync.stop();
       await worker?.close();
       await queue.close();
-      await events.stop();
+      await notifications.stop();
       bgp?.close();
       labels.close();
       producerRedis.disconnect();

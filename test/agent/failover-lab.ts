@@ -43,8 +43,10 @@ export const FAILOVER_SPEC: LabSpec = {
 export const PRIMARY = { link: 'pe1-p1', port: 'l3lk1core0' };
 
 const SRGB = { base: 16000, size: 8000 };
-const identity = (node: string) => `l3lk-agent-${node}-0123456789abcdef`;
-const node = (id: string, role: 'PE' | 'P', n: number) => ({ id, role, routerId: `10.255.0.${n}`, asNumber: 65000, srgb: SRGB, nodeSidIndex: n, agentIdentity: identity(id) });
+/** Each node's agent credential, enrolled once its node exists. */
+const credentials = new Map<string, string>();
+const identity = (node: string) => credentials.get(node)!;
+const node = (id: string, role: 'PE' | 'P', n: number) => ({ id, role, routerId: `10.255.0.${n}`, asNumber: 65000, srgb: SRGB, nodeSidIndex: n });
 const link = (id: string, a: string, ai: string, b: string, bi: string, n: number, igpMetric: number) => ({
   id,
   a: { node: a, interface: ai, address: `10.0.${n}.0/31` },
@@ -132,6 +134,7 @@ export async function startFailoverLab(o: FailoverOptions = {}): Promise<Failove
     await post('/v1/nodes', node('P1', 'P', 11));
     await post('/v1/nodes', node('P2', 'P', 12));
     await post('/v1/nodes', node('PE2', 'PE', 2));
+    for (const id of ['PE1', 'P1', 'P2', 'PE2']) credentials.set(id, await hh.enrol(id));
     await post('/v1/links', link('pe1-p1', 'PE1', 'core0', 'P1', 'core0', 0, 10));
     await post('/v1/links', link('p1-pe2', 'P1', 'core1', 'PE2', 'core0', 1, 10));
     await post('/v1/links', link('pe1-p2', 'PE1', 'core1', 'P2', 'core0', 2, 20));

@@ -1,7 +1,9 @@
 // An in-process AgentService that serves one node's desired states from a
 // history, the way the controller does: a delta when the agent's applied
 // generation is in the history, a snapshot otherwise. Checks the bearer
-// credential and the node. Can go away and come back on the same port.
+// credential and the node; enrols with one join token (once) and rotates
+// the credential (the old one stops at once). Can go away and come back on
+// the same port.
 import { Metadata, Server, ServerCredentials, status, type ServerWritableStream } from '@grpc/grpc-js';
 import {
   AgentServiceService,
@@ -23,10 +25,15 @@ export class FakeController {
   readonly reports: ReportStatusRequest[] = [];
   watchRequests: WatchDesiredStateRequest[] = [];
   port = 0;
+  /** Join tokens presented to Enroll, in order. */
+  readonly enrolments: string[] = [];
+  rotations = 0;
 
   constructor(
     private readonly node: string,
-    private readonly token: string,
+    public token: string,
+    /** The one join token Enroll takes (once); the credential it gives is `token`. */
+    private joinToken?: string,
   ) {}
 
   get latest(): NodeDesiredState | undefined {
@@ -42,6 +49,20 @@ export class FakeController {
         if (denied) return cb({ code: denied, details: 'not this node', metadata: new Metadata() });
         this.reports.push(call.request);
         cb(null, { desiredGeneration: this.latest?.generation ?? 0 });
+      },
+      enroll: (call, cb) => {
+        this.enrolments.push(call.request.joinToken);
+        if (!this.joinToken || call.request.joinToken !== this.joinToken || call.request.node !== this.node) {
+          return cb({ code: status.UNAUTHENTICATED, details: 'unknown or used join token', metadata: new Metadata() });
+        }
+        this.joinToken = undefined;
+        cb(null, { credential: this.token });
+      },
+      rotateCredential: (call, cb) => {
+        const denied = this.check(call.metadata, call.request.node);
+        if (denied) return cb({ code: denied, details: 'not this node', metadata: new Metadata() });
+        this.token = `${this.token.replace(/-r\d+$/, '')}-r${++this.rotations}`;
+        cb(null, { credential: this.token });
       },
     };
     server.addService(AgentServiceService, impl);

@@ -41,8 +41,10 @@ const SPEC: LabSpec = {
   ],
 };
 const SRGB = { base: 16000, size: 8000 };
-const identity = (node: string) => `l3ov-agent-${node}-0123456789abcdef`;
-const node = (id: string, role: 'PE' | 'P', n: number) => ({ id, role, routerId: `10.255.0.${n}`, asNumber: 65000, srgb: SRGB, nodeSidIndex: n, agentIdentity: identity(id) });
+/** Each node's agent credential, enrolled once its node exists. */
+const credentials = new Map<string, string>();
+const identity = (node: string) => credentials.get(node)!;
+const node = (id: string, role: 'PE' | 'P', n: number) => ({ id, role, routerId: `10.255.0.${n}`, asNumber: 65000, srgb: SRGB, nodeSidIndex: n });
 const link = (id: string, a: string, ai: string, b: string, bi: string, n: number) => ({
   id,
   a: { node: a, interface: ai, address: `10.0.${n}.0/31` },
@@ -92,6 +94,7 @@ describe('ovs agents driven by the vpn service', { skip }, () => {
     await post('/v1/nodes', node('PE1', 'PE', 1));
     await post('/v1/nodes', node('P', 'P', 11));
     await post('/v1/nodes', node('PE2', 'PE', 2));
+    for (const id of ['PE1', 'P', 'PE2']) credentials.set(id, await h.enrol(id));
     await post('/v1/links', link('pe1-p', 'PE1', 'core0', 'P', 'core0', 0));
     await post('/v1/links', link('p-pe2', 'P', 'core1', 'PE2', 'core0', 1));
     await post('/v1/vpns', { id: 'red', customer: 'red' });

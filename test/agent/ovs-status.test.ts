@@ -41,8 +41,10 @@ const SPEC: LabSpec = {
     { ns: 'l3os-ce5', port: 'l3os2blu0', address: '192.168.45.2/30', gateway: '192.168.45.1', loopback: '10.45.0.1' },
   ],
 };
-const identity = (node: string) => `l3os-agent-${node}-0123456789abcdef`;
-const node = (id: string, n: number) => ({ id, role: 'PE', routerId: `10.255.40.${n}`, asNumber: 65000, srgb: { base: 16000, size: 8000 }, nodeSidIndex: n, agentIdentity: identity(id) });
+/** Each node's agent credential, enrolled once its node exists. */
+const credentials = new Map<string, string>();
+const identity = (node: string) => credentials.get(node)!;
+const node = (id: string, n: number) => ({ id, role: 'PE', routerId: `10.255.40.${n}`, asNumber: 65000, srgb: { base: 16000, size: 8000 }, nodeSidIndex: n });
 const site = (id: string, vpn: string, pe: string, iface: string, n: number) => ({
   id,
   vpn,
@@ -125,6 +127,7 @@ describe('status means forwarding, with packets (ovs agents, bgp service)', { sk
     });
     await post('/v1/nodes', node('PE1', 1));
     await post('/v1/nodes', node('PE2', 2));
+    for (const id of ['PE1', 'PE2']) credentials.set(id, await h.enrol(id));
     await post('/v1/links', { id: 'pe1-pe2', a: { node: 'PE1', interface: 'core0', address: '10.0.40.0/31' }, b: { node: 'PE2', interface: 'core0', address: '10.0.40.1/31' }, igpMetric: 10 });
     await post('/v1/vpns', { id: 'red', customer: 'red' });
     await post('/v1/vpns', { id: 'blue', customer: 'blue' });

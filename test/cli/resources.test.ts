@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ReportStatusRequest } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
 import { startReconcileHarness, type ReconcileHarness } from '../vpn/reconcile-support.js';
+import { enrolWith } from '../vpn/support.js';
 import { cleanEnv, l3vpn, tableRows, tempHome } from './support.js';
 
 const LAB = `# sites first: the client writes nodes, then VPNs, then sites
@@ -25,7 +26,6 @@ role: PE
 routerId: 10.255.0.1
 asNumber: 65000
 nodeSidIndex: 1
-agentIdentity: agent-pe1-secret
 ---
 kind: node
 id: pe2
@@ -124,7 +124,7 @@ describe('l3vpn client against a running vpn service', () => {
     assert.match(table.stdout, /blue\s+192\.168\.1\.0\/24\s+static\s+10\.1\.0\.2 via eth1\.101/);
 
     // The agent of pe1 reports the generation applied: state shows it in sync.
-    const { client, metadata } = h.agent('agent-pe1-secret');
+    const { client, metadata } = await h.agent('pe1');
     const report = ReportStatusRequest.fromPartial({ node: 'pe1', appliedGeneration: view.desired.generation, driver: 'soft', installedVrfs: 1, installedVrfRoutes: 2, installedLfibEntries: 1 });
     await new Promise((resolve, reject) => client.reportStatus(report, metadata, (e, r) => (e ? reject(e) : resolve(r))));
     const synced = await run('state', 'pe1');
@@ -196,6 +196,22 @@ describe('l3vpn client against a running vpn service', () => {
     const gone = await run('get', 'site', 'blue-2');
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /^Error 404: No such resource\n\s+site 'blue-2'/);
+  });
+
+  test('join-token prints a one-time token (admin only) the agent enrols with; revoke-agent cuts it off', async () => {
+    const denied = await run('join-token', 'pe2');
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /^Error 403/);
+    const admin = { ...env, L3VPN_TOKEN: h.tokens.admin };
+    const made = await l3vpn(['join-token', 'pe2', '--ttl', '10m'], admin);
+    assert.equal(made.code, 0, made.stderr);
+    assert.match(made.stdout, /^l3vpn_join_\S+\n$/);
+    assert.match(made.stderr, /usable once until \S+Z/);
+    const credential = await enrolWith(`127.0.0.1:${h.vpn.grpcPort}`, 'pe2', made.stdout.trim());
+    assert.match(credential, /^l3vpn_node_/);
+    const revoked = await l3vpn(['revoke-agent', 'pe2'], admin);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.equal(revoked.stdout.trim(), 'node pe2: 1 agent credential(s) and 0 join token(s) revoked; the agent enrols again with a new join token');
   });
 
   test('lists follow the cursor through every page', async () => {

@@ -166,7 +166,6 @@ const node = (id: string, n: number, role: 'PE' | 'P') => ({
   routerId: `10.255.0.${n}`,
   asNumber: 65000,
   nodeSidIndex: n,
-  agentIdentity: `agent-${id}-${randomBytes(8).toString('hex')}`,
 });
 const link = (pe: string, n: number) => ({
   id: `${pe}-p1`,
@@ -250,13 +249,16 @@ before(async () => {
   for (const id of VPNS) await api.create('vpns', { id, customer: `customer-${id}` });
   // Every managed node runs its agent, the P router too: without one, nothing forwards and nothing on it is active.
   for (const [i, pe] of [...PES, 'p1'].entries()) {
+    // Enrolled with a one-time join token; a restart (pe1 is killed below) goes on with the saved credential.
+    const joinToken = (await api.call('POST', `/v1/nodes/${pe}/join-tokens`, {})).body.token;
+    assert.match(joinToken, /^l3vpn_join_/);
     const agent = new ServiceProcess(
       `agent-${pe}`,
       'agent',
       {
         AGENT_NODE: pe,
         AGENT_CONTROLLER: VPN_GRPC,
-        AGENT_TOKEN: nodes.find((n) => n.id === pe)!.agentIdentity,
+        AGENT_JOIN_TOKEN: joinToken,
         AGENT_DRIVER: 'soft',
         AGENT_STATE_DIR: join(stateDir, pe),
         AGENT_RESYNC_SECONDS: '5',

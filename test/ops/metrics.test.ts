@@ -51,17 +51,18 @@ describe('ops listener: /healthz, /readyz and /metrics of every service', () => 
     // Two speakers with one iBGP session over loopback addresses of their own.
     bgpA = await bgp({ BGP_LISTEN_ADDRESS: '127.0.0.1', BGP_ROUTER_ID: '10.0.0.1' }, [{ address: '127.0.0.2', 'remote-as': 65000, passive: true }]);
     bgpB = await bgp({ BGP_LISTEN_ADDRESS: '127.0.0.2', BGP_ROUTER_ID: '10.0.0.2' }, [{ address: '127.0.0.1', 'remote-as': 65000, port: bgpA.bgpPort }]);
+    const pe1 = { id: 'pe1', role: 'PE', routerId: '10.255.0.1', asNumber: 65000, nodeSidIndex: 1 };
+    assert.equal((await h.call('POST', '/v1/nodes', { body: pe1 })).status, 201);
+    const joinToken = (await h.call('POST', '/v1/nodes/pe1/join-tokens', { body: {} })).body.token;
     stateDir = mkdtempSync(join(tmpdir(), 'l3vpn-ops-agent-'));
     agent = await startAgent(
       loadSettings([...commonSettings, ...agentSettings], {
-        env: { AGENT_NODE: 'pe1', AGENT_TOKEN: 'agent-pe1-secret', AGENT_CONTROLLER: `127.0.0.1:${h.vpn.grpcPort}`, AGENT_STATE_DIR: stateDir, AGENT_DRIVER: 'soft' },
+        env: { AGENT_NODE: 'pe1', AGENT_JOIN_TOKEN: joinToken, AGENT_CONTROLLER: `127.0.0.1:${h.vpn.grpcPort}`, AGENT_STATE_DIR: stateDir, AGENT_DRIVER: 'soft' },
       }),
       log,
     );
     ops = await startOpsServer({ address: '127.0.0.1:0', sources: [labels, bgpA, h.vpn, agent], log });
 
-    const pe1 = { id: 'pe1', role: 'PE', routerId: '10.255.0.1', asNumber: 65000, nodeSidIndex: 1, agentIdentity: 'agent-pe1-secret' };
-    assert.equal((await h.call('POST', '/v1/nodes', { body: pe1 })).status, 201);
     assert.equal((await h.call('POST', '/v1/vpns', { body: { id: 'acme', customer: 'acme' } })).status, 201);
     const site = { id: 'acme-pe1', vpn: 'acme', node: 'pe1', interface: 'cust0', vlan: 100, ipv4: { peAddress: '172.16.1.1/30', ceAddress: '172.16.1.2' } };
     assert.equal((await h.call('POST', '/v1/sites', { body: site })).status, 201);

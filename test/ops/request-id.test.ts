@@ -31,7 +31,7 @@ describe('request id from the API call to the agent', () => {
     h = await startReconcileHarness();
     sql = new pg.Client({ connectionString: h.db.url });
     await sql.connect();
-    const pe1 = { id: 'pe1', role: 'PE', routerId: '10.255.0.1', asNumber: 65000, nodeSidIndex: 1, agentIdentity: 'agent-pe1-secret' };
+    const pe1 = { id: 'pe1', role: 'PE', routerId: '10.255.0.1', asNumber: 65000, nodeSidIndex: 1 };
     assert.equal((await h.call('POST', '/v1/nodes', { body: pe1 })).status, 201);
     assert.equal((await h.call('POST', '/v1/vpns', { body: { id: 'acme', customer: 'acme' } })).status, 201);
     const agent = new Agent({ node: 'pe1', driver: new SoftDriver(), log: recordingLog(agentLines) });
@@ -40,7 +40,7 @@ describe('request id from the API call to the agent', () => {
       agent,
       address: `127.0.0.1:${h.vpn.grpcPort}`,
       credentials: credentials.createInsecure(),
-      token: 'agent-pe1-secret',
+      token: await h.enrol('pe1'),
       log: recordingLog(agentLines),
       resyncMs: 60_000,
     });

@@ -114,7 +114,7 @@ describe('TLS and mutual TLS', () => {
     before(async () => {
       h = await startVpnHarness(tlsEnv(pki, server, 'require'));
       ca = readFileSync(pki.ca);
-      const node = (id: string) => ({ id, role: 'PE', routerId: `10.255.0.${id.slice(2)}`, asNumber: 65000, agentIdentity: `agent-${id}-secret` });
+      const node = (id: string) => ({ id, role: 'PE', routerId: `10.255.0.${id.slice(2)}`, asNumber: 65000 });
       const client = { ca, cert: readFileSync(pe1.cert), key: readFileSync(pe1.key), token: h.tokens.admin, method: 'POST' };
       for (const id of ['pe1', 'pe2']) assert.equal((await https(h.vpn.httpPort, '/v1/nodes', { ...client, body: node(id) })).status, 201);
     });
@@ -146,7 +146,7 @@ describe('TLS and mutual TLS', () => {
       }
     });
 
-    test('an agent without a client certificate cannot connect, even with the bearer identity', async () => {
+    test('an agent without a client certificate cannot connect, even with a bearer credential', async () => {
       const c = new AgentServiceClient(`127.0.0.1:${h.vpn.grpcPort}`, creds(pki));
       try {
         assert.equal(await grpcCode(promiseClient(c).reportStatus(report('pe1'), { deadlineMs: 3000 })), status.UNAVAILABLE);
@@ -168,12 +168,21 @@ describe('TLS and mutual TLS', () => {
 
   describe('vpn service, tls.client-auth=request', () => {
     let h: VpnHarness;
+    let credential: string;
     before(async () => {
       h = await startVpnHarness(tlsEnv(pki, server, 'request'));
       const ca = readFileSync(pki.ca);
       const admin = { ca, token: h.tokens.admin, method: 'POST' };
-      const node = { id: 'pe1', role: 'PE', routerId: '10.255.0.1', asNumber: 65000, agentIdentity: 'agent-pe1-secret' };
+      const node = { id: 'pe1', role: 'PE', routerId: '10.255.0.1', asNumber: 65000 };
       assert.equal((await https(h.vpn.httpPort, '/v1/nodes', { ...admin, body: node })).status, 201, 'no client certificate needed for REST');
+      // Enrolment over TLS without a client certificate: a join token, then Enroll.
+      const joinToken = JSON.parse((await https(h.vpn.httpPort, '/v1/nodes/pe1/join-tokens', { ...admin, body: {} })).body).token;
+      const c = new AgentServiceClient(`127.0.0.1:${h.vpn.grpcPort}`, creds(pki));
+      try {
+        credential = (await promiseClient(c).enroll({ node: 'pe1', joinToken }, { deadlineMs: 5000 })).credential;
+      } finally {
+        c.close();
+      }
     });
     after(async () => h?.stop());
     const report = { node: 'pe1', appliedGeneration: 0, failures: [], drift: [], driver: 'soft', installedVrfs: 0, installedVrfRoutes: 0, installedLfibEntries: 0, ports: [], links: [], heartbeat: false };
@@ -188,11 +197,11 @@ describe('TLS and mutual TLS', () => {
       }
     };
 
-    test('a certificate is checked when sent; without one the bearer identity decides', async () => {
+    test('a certificate is checked when sent; without one the enrolled bearer credential decides', async () => {
       assert.equal(await call(creds(pki, pe1)), status.OK);
-      assert.equal(await call(creds(pki, pe2), 'agent-pe1-secret'), status.PERMISSION_DENIED, 'a certificate wins over the bearer identity');
+      assert.equal(await call(creds(pki, pe2), credential), status.PERMISSION_DENIED, 'a certificate wins over the bearer credential');
       assert.equal(await call(channelCredentials({ ca: readFileSync(pki.ca), cert: readFileSync(rogue.cert), key: readFileSync(rogue.key) })), status.UNAUTHENTICATED);
-      assert.equal(await call(creds(pki), 'agent-pe1-secret'), status.OK);
+      assert.equal(await call(creds(pki), credential), status.OK);
       assert.equal(await call(creds(pki)), status.UNAUTHENTICATED);
     });
   });

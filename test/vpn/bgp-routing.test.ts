@@ -37,7 +37,6 @@ const pe = (id: string, n: number) => ({
   loopback: `198.51.100.${n}`,
   asNumber: AS,
   transport: 'external',
-  agentIdentity: `agent-${id}-secret`,
 });
 const site = (id: string, node: string, n: number) => ({
   id,

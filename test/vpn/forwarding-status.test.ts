@@ -21,7 +21,6 @@ const pe = (id: string, n: number) => ({
   loopback: `198.51.100.${n}`,
   asNumber: 65000,
   transport: 'external',
-  agentIdentity: `fwd-agent-${id}-secret`,
 });
 const site = (id: string, node: string, n: number, itf = 'cust0') => ({
   id,
@@ -47,7 +46,7 @@ describe('status means forwarding (fake agents, real bgp service)', { timeout: 1
       return Object.values(c).every((n) => n === 0);
     }, 30_000);
   const report = async (node: string) => {
-    const { client, metadata } = h.agent(`fwd-agent-${node}-secret`);
+    const { client, metadata } = await h.agent(node);
     const latest = await h.vpn.store.latest(node);
     const req = ReportStatusRequest.fromPartial({ node, appliedGeneration: latest?.generation ?? 0, driver: 'fake', ...says[node] });
     await new Promise((resolve, reject) => client.reportStatus(req, metadata, (e, r) => (e ? reject(e) : resolve(r))));

@@ -16,11 +16,14 @@ import { pe, startVpnHarness, type VpnHarness } from './support.js';
 
 let h: VpnHarness;
 let client: AgentServiceClient;
-const identity = (n: string) => `${n}-agent-identity-0123456789`;
+const credentials = new Map<string, string>();
 
 before(async () => {
   h = await startVpnHarness({ VPN_LINK_HOLD_DOWN_MS: '60000' });
-  for (const [id, n] of [['ll1', 1], ['ll2', 2]] as const) assert.equal((await h.call('POST', '/v1/nodes', { body: pe(id, n, { agentIdentity: identity(id) }) })).status, 201);
+  for (const [id, n] of [['ll1', 1], ['ll2', 2]] as const) {
+    assert.equal((await h.call('POST', '/v1/nodes', { body: pe(id, n) })).status, 201);
+    credentials.set(id, await h.enrol(id));
+  }
   const link = { id: 'll-link', a: { node: 'll1', interface: 'core0', address: '10.0.0.0/31' }, b: { node: 'll2', interface: 'core0', address: '10.0.0.1/31' } };
   assert.equal((await h.call('POST', '/v1/links', { body: link })).status, 201);
   client = new AgentServiceClient(`127.0.0.1:${h.vpn.grpcPort}`, insecure());
@@ -33,7 +36,7 @@ after(async () => {
 
 async function report(node: string, state: LinkLivenessState, reason = ''): Promise<void> {
   const md = new Metadata();
-  md.set('authorization', `Bearer ${identity(node)}`);
+  md.set('authorization', `Bearer ${credentials.get(node)}`);
   const req: ReportStatusRequest = {
     node,
     appliedGeneration: 0,

@@ -9,7 +9,7 @@ import { NodeDesiredState, type WatchDesiredStateResponse } from '../../services
 import { AllocationState, LabelKind } from '../../services/common/gen/proto/l3vpn/v1/labels.js';
 import { eventually, reconcileIdle, startReconcileHarness, type ReconcileHarness } from './reconcile-support.js';
 
-const node = (id: string, n: number, role: 'PE' | 'P') => ({ id, role, routerId: `10.255.0.${n}`, asNumber: 65000, nodeSidIndex: n, agentIdentity: `agent-${id}-secret` });
+const node = (id: string, n: number, role: 'PE' | 'P') => ({ id, role, routerId: `10.255.0.${n}`, asNumber: 65000, nodeSidIndex: n });
 const link = (id: string, a: string, b: string, n: number) => ({
   id,
   a: { node: a, interface: `core-${b}`, address: `10.254.${n}.0/31` },
@@ -155,7 +155,7 @@ describe('reconcile worker: intent to stored desired state', () => {
   });
 
   test('WatchDesiredState: a snapshot, then a delta after a change; another node is PERMISSION_DENIED', async () => {
-    const { client, metadata } = h.agent('agent-pe1-secret');
+    const { client, metadata } = await h.agent('pe1');
     const denied = client.watchDesiredState({ node: 'pe2', appliedGeneration: 0 }, metadata);
     const err = await new Promise<ServiceError>((resolve) => denied.on('error', resolve));
     assert.equal(err.code, status.PERMISSION_DENIED);

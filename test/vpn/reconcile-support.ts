@@ -17,7 +17,8 @@ import { eventually } from '../support/eventually.js';
 
 export interface ReconcileHarness extends VpnHarness {
   labels: LabelsClient;
-  agent(identity: string): { client: AgentServiceClient; metadata: Metadata };
+  /** A client of AgentService as the node's enrolled agent (enrolled on first use). */
+  agent(node: string): Promise<{ client: AgentServiceClient; metadata: Metadata }>;
 }
 
 export async function startReconcileHarness(env: Record<string, string> = {}): Promise<ReconcileHarness> {
@@ -30,14 +31,17 @@ export async function startReconcileHarness(env: Record<string, string> = {}): P
   const h = await startVpnHarness({ VPN_LABELS_ADDRESS: address, VPN_WORKER_CONCURRENCY: '8', VPN_OUTBOX_RELAY_MS: '200', ...env });
   const labels = labelsClient(address);
   const clients: AgentServiceClient[] = [];
+  const credentials = new Map<string, Promise<string>>();
   return {
     ...h,
     labels,
-    agent(identity) {
+    async agent(node) {
+      if (!credentials.has(node)) credentials.set(node, h.enrol(node));
+      const credential = await credentials.get(node)!;
       const client = new AgentServiceClient(`127.0.0.1:${h.vpn.grpcPort}`, insecure());
       clients.push(client);
       const metadata = new Metadata();
-      metadata.set('authorization', `Bearer ${identity}`);
+      metadata.set('authorization', `Bearer ${credential}`);
       return { client, metadata };
     },
     async stop() {

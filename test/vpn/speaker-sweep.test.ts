@@ -64,7 +64,6 @@ const pe = (id: string, n: number) => ({
   loopback: `198.51.100.${n}`,
   asNumber: AS,
   transport: 'external',
-  agentIdentity: `agent-${id}-sweep`,
 });
 const site = (id: string, vpn: string, node: string, n: number) => ({
   id,

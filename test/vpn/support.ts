@@ -1,7 +1,10 @@
 // Starts the vpn service on free ports against this run's own database and
 // Redis prefix, with tokens of each scope, and a small fetch client. Without
 // VPN_BGP_ADDRESS it runs on SimulatedVpnRouting (no bgp service).
+import { Metadata } from '@grpc/grpc-js';
 import { commonSettings, databaseSettings, loadSettings } from '../../services/common/config.js';
+import { AgentServiceClient } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
+import { insecure } from '../../services/common/grpc/client.js';
 import { createLogger, type Logger } from '../../services/common/logger.js';
 import type { Db } from '../../services/vpn/intent/write-context.js';
 import { redisSettings, startVpn, vpnSettings, type RunningVpn } from '../../services/vpn/main.js';
@@ -22,6 +25,8 @@ export interface VpnHarness {
   base: string;
   redis: { url: string; prefix: string };
   call(method: string, path: string, options?: { token?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+  /** Enrols the node's agent as an admin and its agent would: a join token over REST, then AgentService.Enroll; answers the node credential. */
+  enrol(node: string): Promise<string>;
   /** `keep`: leave the database and the queue for the next harness (a restart). */
   stop(options?: { keep?: boolean }): Promise<void>;
 }
@@ -57,7 +62,8 @@ export async function startVpnHarness(env: Record<string, string> = {}, shared?:
     admin: (await vpn.tokens.create(`admin${tag}`, 'admin')).token,
   };
   const base = `http://127.0.0.1:${vpn.httpPort}`;
-  return {
+  const grpcHost = String(settings['vpn.grpc-listen']).replace(/:\d+$/, '').replace(/^0\.0\.0\.0$/, '127.0.0.1');
+  const harness: VpnHarness = {
     db,
     vpn,
     tokens,
@@ -81,6 +87,11 @@ export async function startVpnHarness(env: Record<string, string> = {}, shared?:
       }
       return { status: res.status, headers: res.headers, body: parsed };
     },
+    async enrol(node) {
+      const made = await harness.call('POST', `/v1/nodes/${encodeURIComponent(node)}/join-tokens`, { body: {} });
+      if (made.status !== 201) throw new Error(`join token for ${node}: ${made.status} ${JSON.stringify(made.body)}`);
+      return enrolWith(`${grpcHost}:${vpn.grpcPort}`, node, made.body.token);
+    },
     redis,
     async stop(options: { keep?: boolean } = {}) {
       if (!options.keep) await vpn.queue.queue.obliterate({ force: true }).catch(() => {});
@@ -88,6 +99,19 @@ export async function startVpnHarness(env: Record<string, string> = {}, shared?:
       if (!options.keep) await db.drop();
     },
   };
+  return harness;
+}
+
+/** AgentService.Enroll over real gRPC: the credential, or the call's error. */
+export async function enrolWith(address: string, node: string, joinToken: string): Promise<string> {
+  const client = new AgentServiceClient(address, insecure());
+  try {
+    return await new Promise<string>((resolve, reject) =>
+      client.enroll({ node, joinToken }, new Metadata(), { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res!.credential))),
+    );
+  } finally {
+    client.close();
+  }
 }
 
 export const pe = (id: string, n: number, extra: object = {}) => ({ id, role: 'PE', routerId: `192.0.2.${n}`, asNumber: 65000, ...extra });

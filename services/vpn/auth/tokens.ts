@@ -1,10 +1,9 @@
-// API bearer tokens. A token is 32 random bytes (base64url) behind a
-// readable prefix; only its SHA-256 is stored, so a database leak gives
-// nothing to replay. A high-entropy token needs no slow hash (unlike a
-// password), and the stored hash is compared in constant time.
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+// API bearer tokens: secrets of auth/secrets.ts (prefix l3vpn_), stored as
+// their SHA-256 and compared in constant time.
+import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../../common/gen/prisma/client.js';
 import { IntentError } from '../intent/errors.js';
+import { digestMatches, digestOf, newSecret } from './secrets.js';
 
 export type Scope = 'read' | 'write' | 'admin';
 
@@ -25,10 +24,8 @@ export interface TokenInfo {
 export const TOKEN_PREFIX = 'l3vpn_';
 export const MIN_TOKEN_LENGTH = 32;
 
-const sha256 = (token: string) => createHash('sha256').update(token).digest();
-
 export function newTokenSecret(): string {
-  return TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  return newSecret(TOKEN_PREFIX);
 }
 
 type Row = { id: string; name: string; scope: string; hash: string; createdAt: Date; expiresAt: Date | null; lastUsedAt: Date | null; revokedAt: Date | null };
@@ -64,7 +61,7 @@ export class TokenStore {
         id: randomUUID(),
         name,
         scope: scope.toUpperCase() as 'READ' | 'WRITE' | 'ADMIN',
-        hash: sha256(token).toString('hex'),
+        hash: digestOf(token).toString('hex'),
         expiresAt: options.expiresAt ?? null,
       },
     });
@@ -73,7 +70,7 @@ export class TokenStore {
 
   /** Makes sure `secret` is a valid admin token named `name` (the bootstrap token from a file or a Secret). */
   async ensure(name: string, scope: Scope, secret: string): Promise<void> {
-    const hash = sha256(secret).toString('hex');
+    const hash = digestOf(secret).toString('hex');
     const row = await this.prisma.apiToken.findUnique({ where: { hash } });
     if (row && !row.revokedAt) return;
     await this.prisma.apiToken.deleteMany({ where: { OR: [{ name }, { hash }] } });
@@ -83,13 +80,13 @@ export class TokenStore {
   /** The token's holder, or an 'unauthenticated' IntentError. */
   async verify(token: string | undefined): Promise<TokenInfo> {
     if (!token) throw new IntentError('unauthenticated', 'send Authorization: Bearer <token>');
-    const digest = sha256(token);
+    const digest = digestOf(token);
     const key = digest.toString('hex');
     const cached = this.cache.get(key);
     const now = Date.now();
     if (cached && cached.until > now) return cached.info;
     const row = await this.prisma.apiToken.findUnique({ where: { hash: key } });
-    const valid = row && timingSafeEqual(Buffer.from(row.hash, 'hex'), digest) && !row.revokedAt && (!row.expiresAt || row.expiresAt.getTime() > now);
+    const valid = row && digestMatches(row.hash, digest) && !row.revokedAt && (!row.expiresAt || row.expiresAt.getTime() > now);
     if (!valid) {
       this.cache.delete(key);
       throw new IntentError('unauthenticated', 'the token is unknown, revoked or expired');

@@ -1,4 +1,5 @@
 // What the HTTP layer attaches to fastify's request and route config.
+import type { AgentCredentials } from '../auth/agent-credentials.js';
 import type { IntentService } from '../intent/intent-service.js';
 import type { Scope, TokenInfo, TokenStore } from '../auth/tokens.js';
 import type { SecurityEvents } from '../../common/ops/security-events.js';
@@ -21,6 +22,8 @@ declare module 'fastify' {
 export interface HttpDeps {
   intents: IntentService;
   tokens: TokenStore;
+  /** Join tokens and agent credentials (/v1/nodes/{id}/join-tokens, /agent-credentials). */
+  agentCredentials: AgentCredentials;
   idempotency: IdempotencyStore;
   /** Desired and agent-reported state per node (/v1/nodes/{id}/state). */
   nodeStates: NodeStateReader;

@@ -12,6 +12,7 @@ import { bearerToken } from '../../common/bearer.js';
 import { isDependencyDown } from '../../common/grpc/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { REQUEST_ID_HEADER, requestIdOf, withRequestIds } from '../../common/ops/request-context.js';
+import { registerAgentEnrolmentRoutes } from './agent-enrolment.js';
 import type { HttpDeps } from './context.js';
 import { documentOptions, registerDocsRoutes } from './docs.js';
 import { registerIdempotencyHook } from './idempotent-post.js';
@@ -137,6 +138,7 @@ export async function buildHttpApi(deps: HttpDeps, log: Logger, options: HttpOpt
   registerResourceRoutes(app, deps);
   registerVrfRoutes(app, deps);
   registerNodeStateRoutes(app, deps);
+  registerAgentEnrolmentRoutes(app, deps);
   registerTokenRoutes(app, deps);
   registerDocsRoutes(app);
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));

@@ -43,7 +43,6 @@ async function checkUnique(db: Db, n: NodeSpec): Promise<void> {
         { routerId: n.routerId },
         { loopback },
         ...(n.nodeSidIndex !== undefined ? [{ nodeSidIndex: n.nodeSidIndex }] : []),
-        ...(n.agentIdentity ? [{ agentIdentity: n.agentIdentity }] : []),
       ],
     },
   });
@@ -51,7 +50,6 @@ async function checkUnique(db: Db, n: NodeSpec): Promise<void> {
     if (o.routerId === n.routerId) throw conflict('/routerId', `router id ${n.routerId} belongs to node '${o.id}'`);
     if (o.loopback === loopback) throw conflict(n.loopback ? '/loopback' : '/routerId', `loopback ${loopback} belongs to node '${o.id}'`);
     if (n.nodeSidIndex !== undefined && o.nodeSidIndex === n.nodeSidIndex) throw conflict('/nodeSidIndex', `node SID index ${n.nodeSidIndex} belongs to node '${o.id}'`);
-    if (n.agentIdentity && o.agentIdentity === n.agentIdentity) throw conflict('/agentIdentity', `agent identity belongs to node '${o.id}'`);
   }
 }
 
@@ -68,7 +66,6 @@ function rowOf(n: NodeSpec) {
     srgbSize: n.srgb?.size ?? null,
     nodeSidIndex: n.nodeSidIndex ?? null,
     transport: toDbEnum(n.transport ?? 'sr') as 'SR' | 'EXTERNAL',
-    agentIdentity: n.agentIdentity ?? null,
     status: 'PENDING' as const,
     statusReason: null,
   };

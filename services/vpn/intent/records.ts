@@ -48,7 +48,6 @@ export function nodeView(r: Node): NodeView {
     srgb: r.srgbBase !== null && r.srgbSize !== null ? { base: r.srgbBase, size: r.srgbSize } : undefined,
     nodeSidIndex: r.nodeSidIndex ?? undefined,
     transport: fromDbEnum<Transport>(r.transport),
-    agentIdentity: r.agentIdentity ?? undefined,
     ...meta(r),
   });
 }

@@ -72,6 +72,19 @@ const metaProperties: Record<string, Schema> = {
   updatedAt: { type: 'string', format: 'date-time', readOnly: true },
 };
 
+/**
+ * Fields a resource no longer takes, with what to do instead: a request
+ * that sends one is refused with this detail, naming the field (validator.ts),
+ * over REST and gRPC alike. Keyed by schema $id (its merge patch too).
+ */
+export const RETIRED_FIELDS: Record<string, Record<string, string>> = {
+  Node: {
+    agentIdentity:
+      "is retired: no API takes or returns an agent's credential. Enrol the node's agent instead: POST /v1/nodes/{id}/join-tokens (scope admin) makes a one-time join token; give it to the agent (agent.join-token-file), which exchanges it for its own credential",
+  },
+};
+RETIRED_FIELDS.NodePatch = RETIRED_FIELDS.Node!;
+
 const resource = (id: string, description: string, properties: Record<string, Schema>, required: string[], extra: Schema = {}): Schema => ({
   $id: id,
   type: 'object',
@@ -130,7 +143,6 @@ export const nodeSchema = resource(
     },
     nodeSidIndex: { type: 'integer', minimum: 0, maximum: 1048559, description: 'node SID index; allocated when absent' },
     transport: { type: 'string', enum: ['sr', 'external'], default: 'sr' },
-    agentIdentity: { type: 'string', minLength: 1, maxLength: 512, description: "identity the node's forwarding agent presents" },
   },
   ['id', 'role', 'routerId', 'asNumber'],
 );

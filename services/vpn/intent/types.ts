@@ -40,7 +40,6 @@ export interface NodeSpec {
   srgb?: { base: number; size: number };
   nodeSidIndex?: number;
   transport?: Transport;
-  agentIdentity?: string;
 }
 
 export interface LinkEnd {

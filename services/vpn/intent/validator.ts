@@ -2,7 +2,7 @@
 // whether they arrive over REST (fastify's validator compiler) or gRPC.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { invalid, type FieldProblem } from './errors.js';
-import { formatProblems, formats, resourceSchemas, sharedSchemas } from './schemas.js';
+import { formatProblems, formats, resourceSchemas, RETIRED_FIELDS, sharedSchemas } from './schemas.js';
 import type { ResourceKind } from './types.js';
 
 function makeAjv(coerceTypes: boolean | 'array'): Ajv {
@@ -26,7 +26,10 @@ const pointerOf = (e: ErrorObject): string => {
 const detailOf = (e: ErrorObject): string => {
   if (e.keyword === 'enum') return `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
   if (e.keyword === 'required') return 'is required';
-  if (e.keyword === 'additionalProperties') return 'is not a known field';
+  if (e.keyword === 'additionalProperties') {
+    const retired = RETIRED_FIELDS[String((e.parentSchema as { $id?: unknown } | undefined)?.$id)];
+    return retired?.[(e.params as { additionalProperty: string }).additionalProperty] ?? 'is not a known field';
+  }
   if (e.keyword === 'format') {
     const format = (e.params as { format: string }).format;
     const problem = typeof e.data === 'string' ? formatProblems[format]?.(e.data) : undefined;

@@ -1,16 +1,19 @@
-// AgentService on the vpn service's gRPC server: each node's agent watches
-// its desired state (a snapshot, then deltas as generations are stored) and
-// reports what it applied (and, with heartbeats, that it is alive:
-// agent-reports.ts).
+// AgentService on the vpn service's gRPC server: each node's agent enrols,
+// watches its desired state (a snapshot, then deltas as generations are
+// stored) and reports what it applied (and, with heartbeats, that it is
+// alive: agent-reports.ts).
 //
 // Credentials: with a verified client certificate (tls.client-auth request
 // or require) the node is the one it names — its subject CN, a DNS SAN, or a
 // URI SAN urn:l3vpn:node:<id>. Without one (plaintext, or TLS without client
-// certificates) the agent sends the node's `agentIdentity` from the intent as
-// `authorization: Bearer <agentIdentity>`. Either way a call naming another
-// node is PERMISSION_DENIED, an unknown identity UNAUTHENTICATED.
-import { Metadata, status, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
-import type { PrismaClient } from '../../common/gen/prisma/client.js';
+// certificates) the agent sends the node credential it got by enrolling with
+// a join token (auth/agent-credentials.ts) as `authorization: Bearer`.
+// Either way a call naming another node is PERMISSION_DENIED; a missing,
+// unknown or revoked credential UNAUTHENTICATED, each a security event. An
+// open watch stream re-checks its credential whenever the node's
+// credentials change on any replica (a NOTIFY), so a revoked agent's stream
+// ends at once.
+import { status, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
 import {
   AgentServiceService,
   type AgentServiceServer,
@@ -23,40 +26,29 @@ import { bearerOf } from '../../common/bearer.js';
 import { ApiError, toServiceError } from '../../common/grpc/errors.js';
 import { unary, type GrpcService } from '../../common/grpc/server.js';
 import type { Logger } from '../../common/logger.js';
+import type { SecurityEvents } from '../../common/ops/security-events.js';
 import { certificateNames, verifiedPeer, type TlsMaterial } from '../../common/tls.js';
 import { diffDesiredState } from '../../common/desired-state/index.js';
+import { AGENT_CREDENTIALS_CHANNEL, AgentRefused, type AgentCredentials, type AgentPrincipal } from '../auth/agent-credentials.js';
+import { quoteId } from '../intent/errors.js';
 import type { AgentReports } from './agent-reports.js';
-import type { DesiredStateEvents } from './desired-state-events.js';
+import type { NodeNotifications } from './node-notifications.js';
 import type { LinkLivenessTracker } from '../links/link-liveness.js';
-import { isEmptyDelta, type DesiredStateStore } from './desired-state-store.js';
+import { DESIRED_STATE_CHANNEL, isEmptyDelta, type DesiredStateStore } from './desired-state-store.js';
 
 /** Whether a certificate name is node `node`'s. */
 const namesNode = (name: string, node: string) => name === node || name === `urn:l3vpn:node:${node}`;
 
-/** Throws unless the caller's identity (its client certificate, else its bearer identity) is the node's. */
-async function authorise(prisma: PrismaClient, call: Pick<ServerUnaryCall<unknown, unknown>, 'metadata' | 'getAuthContext'>, node: string, tls: TlsMaterial | undefined): Promise<void> {
-  const offered = call.getAuthContext().sslPeerCertificate;
-  const cert = tls ? verifiedPeer(offered, tls) : undefined;
-  if (cert) {
-    const names = certificateNames(cert);
-    if (!names.some((n) => namesNode(n, node))) {
-      throw new ApiError(status.PERMISSION_DENIED, `the client certificate is for ${names.map((n) => `'${n}'`).join(', ') || 'no name'}, not node '${node}'`);
-    }
-    return;
-  }
-  if (offered?.raw?.length) throw new ApiError(status.UNAUTHENTICATED, 'the client certificate is not signed by a CA this controller trusts');
-  const md: Metadata = call.metadata;
-  const identity = bearerOf(md);
-  if (!identity) throw new ApiError(status.UNAUTHENTICATED, 'send the node agent identity as authorization: Bearer <identity>');
-  const caller = await prisma.node.findUnique({ where: { agentIdentity: identity }, select: { id: true } });
-  if (!caller) throw new ApiError(status.UNAUTHENTICATED, 'unknown agent identity');
-  if (caller.id !== node) throw new ApiError(status.PERMISSION_DENIED, `this agent is node '${caller.id}', not '${node}'`);
-}
+type Call = Pick<ServerUnaryCall<unknown, unknown>, 'metadata' | 'getAuthContext' | 'getPeer'>;
+
+/** Who called: a node's certificate, or one of its enrolled credentials (which can be revoked). */
+type Caller = { node: string; credentialId?: string };
 
 export function agentGrpcService(deps: {
-  prisma: PrismaClient;
+  credentials: AgentCredentials;
   store: DesiredStateStore;
-  events: DesiredStateEvents;
+  notifications: NodeNotifications;
+  security: SecurityEvents;
   log: Logger;
   reports: AgentReports;
   /** Called after a stored report that matters for status (reportMatters): the node is reconciled again. */
@@ -66,11 +58,39 @@ export function agentGrpcService(deps: {
   /** Core link liveness from the reports' port states and links. */
   links?: LinkLivenessTracker;
 }): GrpcService {
-  const { prisma, store, events, log, tls } = deps;
+  const { credentials, store, notifications, security, log, tls } = deps;
+
+  /** An AgentRefused as its security event and gRPC status. */
+  function refused(err: unknown, call: Call, method: string, node: string): unknown {
+    if (!(err instanceof AgentRefused)) return err;
+    security.record(err.denied ? 'permission-denied' : 'authentication-failed', { method: `AgentService.${method}`, reason: err.reason, node: quoteId(node), peer: call.getPeer() });
+    return new ApiError(err.denied ? status.PERMISSION_DENIED : status.UNAUTHENTICATED, err.message);
+  }
+
+  /** The caller if it is node `node`'s agent (its client certificate, else its bearer credential); throws otherwise. */
+  async function authorise(call: Call, node: string, method: string): Promise<Caller> {
+    try {
+      const offered = call.getAuthContext().sslPeerCertificate;
+      const cert = tls ? verifiedPeer(offered, tls) : undefined;
+      if (cert) {
+        const names = certificateNames(cert);
+        if (!names.some((n) => namesNode(n, node))) {
+          throw new AgentRefused('wrong-node', `the client certificate is for ${names.map((n) => `'${n}'`).join(', ') || 'no name'}, not node '${quoteId(node)}'`, true);
+        }
+        return { node };
+      }
+      if (offered?.raw?.length) throw new AgentRefused('untrusted-certificate', 'the client certificate is not signed by a CA this controller trusts');
+      const caller: AgentPrincipal = await credentials.verify(bearerOf(call.metadata));
+      if (caller.node !== node) throw new AgentRefused('wrong-node', `this agent is node '${caller.node}', not '${quoteId(node)}'`, true);
+      return caller;
+    } catch (err) {
+      throw refused(err, call, method, node);
+    }
+  }
 
   async function watch(call: ServerWritableStream<WatchDesiredStateRequest, WatchDesiredStateResponse>): Promise<void> {
     const node = call.request.node;
-    await authorise(prisma, call, node, tls);
+    const caller = await authorise(call, node, 'WatchDesiredState');
     let sent: NodeDesiredState | undefined;
     let busy = false;
     let again = false;
@@ -105,12 +125,16 @@ export function agentGrpcService(deps: {
       }
     };
     const wake = () => void push().catch((err: Error) => call.emit('error', toServiceError(err)));
-    const unsubscribe = events.subscribe(node, wake);
+    const unsubscribe = notifications.subscribe(DESIRED_STATE_CHANNEL, node, wake);
     // The stream's life is the agent's (a killed agent's ends at once): link liveness reads it (links/oper-state.ts agentAbsent).
     const started = await deps.reports.watchStarted(node);
     let ended = false;
+    let retireTimer: NodeJS.Timeout | undefined;
+    let unwatchCredentials = () => {};
     const end = () => {
       unsubscribe();
+      unwatchCredentials();
+      clearTimeout(retireTimer);
       if (ended) return;
       ended = true;
       deps.reports.watchEnded(node, started).catch((err: Error) => log.warn({ err: err.message, node }, 'end of an agent watch stream not recorded'));
@@ -118,7 +142,27 @@ export function agentGrpcService(deps: {
     call.on('cancelled', end);
     call.on('close', end);
     if (call.cancelled) end();
-    await push();
+    // A stream opened with a credential lives only as long as the credential: revoked or rotated away, it ends.
+    const recheck = async () => {
+      if (!caller.credentialId || ended) return;
+      const v = await credentials.validity(caller.credentialId);
+      clearTimeout(retireTimer);
+      if (ended) return;
+      if (v.valid) {
+        if (v.retiresAt) retireTimer = setTimeout(recheckLogged, Math.max(0, v.retiresAt.getTime() - Date.now()) + 10).unref();
+        return;
+      }
+      security.record('authentication-failed', { method: 'AgentService.WatchDesiredState', reason: v.reason, node, peer: call.getPeer(), stream: 'ended' });
+      end();
+      call.emit('error', toServiceError(new ApiError(status.UNAUTHENTICATED, v.reason === 'rotated' ? 'this credential was rotated; watch again with its successor' : "this agent's credential was revoked")));
+    };
+    const recheckLogged = () => void recheck().catch((err: Error) => log.warn({ err: err.message, node }, 'agent credential not re-checked; the next change of it tries again'));
+    if (caller.credentialId) {
+      unwatchCredentials = notifications.subscribe(AGENT_CREDENTIALS_CHANNEL, node, recheckLogged);
+      // Revoked between the check above and the subscription: caught here.
+      await recheck();
+    }
+    if (!ended) await push();
   }
 
   const impl: AgentServiceServer = {
@@ -130,13 +174,29 @@ export function agentGrpcService(deps: {
     },
     reportStatus: (call, callback) =>
       unary(log, 'ReportStatus', async (req: ReportStatusRequest) => {
-        await authorise(prisma, call, req.node, tls);
+        await authorise(call, req.node, 'ReportStatus');
         if (await deps.reports.record(req)) {
           log.info({ node: req.node, appliedGeneration: req.appliedGeneration, failures: req.failures.length, portsDown: req.ports.filter((p) => !p.up).length, heartbeat: req.heartbeat }, 'agent report changes what the node forwards; reconciling it');
           deps.onReport?.(req.node);
         }
         await deps.links?.report(req.node, req.ports, req.links);
         return { desiredGeneration: (await store.latest(req.node))?.generation ?? 0 };
+      })(call, callback),
+    enroll: (call, callback) =>
+      unary(log, 'Enroll', async (req: { node: string; joinToken: string }) => {
+        try {
+          const { credential } = await credentials.enrol(req.node, req.joinToken, call.getPeer());
+          log.info({ node: req.node }, 'agent enrolled');
+          return { credential };
+        } catch (err) {
+          throw refused(err, call, 'Enroll', req.node);
+        }
+      })(call, callback),
+    rotateCredential: (call, callback) =>
+      unary(log, 'RotateCredential', async (req: { node: string }) => {
+        const caller = await authorise(call, req.node, 'RotateCredential');
+        if (!caller.credentialId) throw new ApiError(status.FAILED_PRECONDITION, 'this agent is known by its client certificate; there is no credential to rotate');
+        return { credential: await credentials.rotate({ node: caller.node, credentialId: caller.credentialId }, call.getPeer()) };
       })(call, callback),
   };
   return { name: 'l3vpn.v1.AgentService', definition: AgentServiceService, implementation: impl };
