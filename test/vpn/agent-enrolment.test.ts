@@ -32,6 +32,7 @@ describe('agent enrolment, credentials, rotation and revocation', () => {
   const joinToken = async (node: string, body: unknown = {}) => {
     const r = await h.call('POST', `/v1/nodes/${node}/join-tokens`, { body });
     assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.equal(r.headers.get('cache-control'), 'no-store', 'a secret shown once is not for caches');
     return r.body as { id: string; node: string; token: string; expiresAt: string; createdAt: string };
   };
   /** A watch stream and how it ended (undefined while open). */

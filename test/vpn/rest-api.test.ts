@@ -271,6 +271,7 @@ describe('vpn REST API', () => {
   test('tokens: an admin creates one, its secret works once shown, revoking ends it', async () => {
     const created = await h.call('POST', '/v1/tokens', { body: { name: 'portal', scope: 'write' } });
     assert.equal(created.status, 201);
+    assert.equal(created.headers.get('cache-control'), 'no-store', 'a secret shown once is not for caches');
     assert.match(created.body.token, /^l3vpn_/);
     const hash = await sql.query("SELECT hash FROM api_token WHERE name = 'portal'");
     assert.notEqual(hash.rows[0].hash, created.body.token, 'only a hash is stored');

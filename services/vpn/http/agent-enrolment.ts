@@ -5,6 +5,8 @@
 import type { FastifyInstance } from 'fastify';
 import { JOIN_TOKEN_TTL } from '../auth/agent-credentials.js';
 import type { HttpDeps } from './context.js';
+import { jsonResponse } from './contract.js';
+import { NO_STORE } from './headers.js';
 
 const problem = (description: string) => ({ description, $ref: 'Problem#' });
 const nodeParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 63 } } };
@@ -40,7 +42,7 @@ export function registerAgentEnrolmentRoutes(app: FastifyInstance, { agentCreden
           ttlSeconds: { type: 'integer', minimum: JOIN_TOKEN_TTL.min, maximum: JOIN_TOKEN_TTL.max, default: JOIN_TOKEN_TTL.default, description: 'how long the token may be used' },
         },
       },
-      response: { 201: { $ref: 'JoinToken#' }, 401: problem('no valid token'), 403: problem('needs scope admin'), 404: problem('no such node') },
+      response: { 201: jsonResponse('the join token, shown only here', { $ref: 'JoinToken#' }, NO_STORE), 401: problem('no valid token'), 403: problem('needs scope admin'), 404: problem('no such node') },
     },
     // The body is optional: none is the defaults.
     preValidation: async (request) => {
@@ -50,7 +52,7 @@ export function registerAgentEnrolmentRoutes(app: FastifyInstance, { agentCreden
       const { id } = request.params as { id: string };
       const ttl = (request.body as { ttlSeconds?: number } | undefined)?.ttlSeconds ?? JOIN_TOKEN_TTL.default;
       const t = await agentCredentials.createJoinToken(id, ttl, request.principal!.name);
-      return reply.code(201).send({ id: t.id, node: t.node, token: t.token, createdAt: t.createdAt.toISOString(), expiresAt: t.expiresAt.toISOString() });
+      return reply.code(201).header('cache-control', 'no-store').send({ id: t.id, node: t.node, token: t.token, createdAt: t.createdAt.toISOString(), expiresAt: t.expiresAt.toISOString() });
     },
   });
   app.delete('/v1/nodes/:id/agent-credentials', {

@@ -34,6 +34,11 @@ export const IDEMPOTENT_REPLAYED: Record<string, HeaderSchema> = {
   'Idempotent-Replayed': { type: 'string', enum: ['true'], description: 'this is the stored response of an earlier request with the same Idempotency-Key' },
 };
 
+/** On responses that carry a secret shown once: no cache or proxy may keep it (RFC 9111 §5.2.2.5). */
+export const NO_STORE: Record<string, HeaderSchema> = {
+  'Cache-Control': { type: 'string', enum: ['no-store'], description: 'the response holds a secret shown only here: not to be stored by any cache' },
+};
+
 export const REQUEST_ID: Record<string, HeaderSchema> = {
   'X-Request-Id': { type: 'string', description: "the request's id: the caller's X-Request-Id when it is a sane token, else a new one; it is in the logs and problem details" },
 };

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { notFound } from '../intent/errors.js';
 import type { HttpDeps } from './context.js';
 import { emptyResponse, jsonResponse, problems } from './contract.js';
+import { NO_STORE } from './headers.js';
 
 const tokenInfo = {
   $id: 'Token',
@@ -35,13 +36,13 @@ export function registerTokenRoutes(app: FastifyInstance, { tokens, security }: 
           expiresAt: { type: 'string', format: 'date-time' },
         },
       },
-      response: { 201: jsonResponse('the token, with its secret', { $ref: 'Token#' }), ...problems({ 409: 'a token has this name' }) },
+      response: { 201: jsonResponse('the token, with its secret', { $ref: 'Token#' }, NO_STORE), ...problems({ 409: 'a token has this name' }) },
     },
     handler: async (request, reply) => {
       const body = request.body as { name: string; scope: 'read' | 'write' | 'admin'; expiresAt?: string };
       const { token, info } = await tokens.create(body.name, body.scope, body.expiresAt ? { expiresAt: new Date(body.expiresAt) } : {});
       security.record('token-created', { principal: request.principal?.name, tokenName: info.name, tokenId: info.id, scope: info.scope, peer: request.ip });
-      return reply.code(201).send({ ...info, token });
+      return reply.code(201).header('cache-control', 'no-store').send({ ...info, token });
     },
   });
   app.get('/v1/tokens', {
