@@ -71,8 +71,11 @@ describe('vpn over the bgp service, with GoBGP as external PE', { skip, timeout:
   const startSoftAgent = async (node: string) => {
     const dir = mkdtempSync(join(tmpdir(), `l3vpn-bgp-routing-${node}-`));
     dirs.push(dir);
+    // The agent enrols itself with a one-time join token, as on a real node.
+    const joinToken = await H().call('POST', `/v1/nodes/${node}/join-tokens`, { body: {} });
+    assert.equal(joinToken.status, 201);
     const settings = loadSettings([...commonSettings, ...agentSettings], {
-      env: { AGENT_NODE: node, AGENT_CONTROLLER: `127.0.0.1:${H().vpn.grpcPort}`, AGENT_TOKEN: `agent-${node}-secret`, AGENT_DRIVER: 'soft', AGENT_STATE_DIR: dir },
+      env: { AGENT_NODE: node, AGENT_CONTROLLER: `127.0.0.1:${H().vpn.grpcPort}`, AGENT_JOIN_TOKEN: joinToken.body.token, AGENT_DRIVER: 'soft', AGENT_STATE_DIR: dir },
     });
     agents.push(await startAgent(settings, createLogger(`agent-${node}`, 'silent')));
   };
