@@ -11,6 +11,7 @@ import {
   type ServiceDefinition,
   type ServiceError,
   type UntypedServiceImplementation,
+  type handleServerStreamingCall,
   type handleUnaryCall,
 } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
@@ -19,6 +20,7 @@ import type { Logger } from '../logger.js';
 import { REQUEST_ID_HEADER, requestIdOf, withRequestIds } from '../ops/request-context.js';
 import { serverCredentials, type TlsMaterial } from '../tls.js';
 import { ApiError, toServiceError } from './errors.js';
+import { Undecodable, withTolerantDecoding } from './request-decoding.js';
 
 export interface GrpcService {
   /** Full name, e.g. "l3vpn.v1.LabelsService", reported by the health service. */
@@ -70,15 +72,28 @@ function callDurations(registry: Registry): Histogram<'grpc_service' | 'grpc_met
   );
 }
 
+/** A server-streaming handler that answers an undecodable request with INVALID_ARGUMENT before the handler sees it. */
+function decodedOnly(handler: handleServerStreamingCall<unknown, unknown>): handleServerStreamingCall<unknown, unknown> {
+  return (call) => {
+    if (call.request instanceof Undecodable) call.emit('error', toServiceError(call.request.error()));
+    else handler(call);
+  };
+}
+
 /**
  * Wraps each unary handler: the caller's x-request-id (or a new one) is the
  * current request id while it runs (logs, outbox rows, onward calls) and
  * goes back in the trailing metadata; its duration is observed by method
- * and status. Streaming handlers are left as they are.
+ * and status; a request that did not decode is INVALID_ARGUMENT. Streaming
+ * handlers only get the last.
  */
 function instrumented(service: GrpcService, durations: Histogram<'grpc_service' | 'grpc_method' | 'grpc_code'> | undefined): UntypedServiceImplementation {
   const out: UntypedServiceImplementation = { ...service.implementation };
   for (const [key, method] of Object.entries(service.definition)) {
+    if (method.responseStream && !method.requestStream && service.implementation[key]) {
+      out[key] = decodedOnly(service.implementation[key] as handleServerStreamingCall<unknown, unknown>);
+      continue;
+    }
     const handler = service.implementation[key] as handleUnaryCall<unknown, unknown> | undefined;
     if (!handler || method.requestStream || method.responseStream) continue;
     const labels = { grpc_service: service.name, grpc_method: method.path.split('/').pop() ?? key };
@@ -86,8 +101,10 @@ function instrumented(service: GrpcService, durations: Histogram<'grpc_service' 
       const offered = call.metadata.get(REQUEST_ID_HEADER)[0];
       const requestId = requestIdOf(typeof offered === 'string' ? offered : offered?.toString());
       const end = durations?.startTimer(labels);
+      const undecodable = call.request instanceof Undecodable ? call.request : undefined;
+      const handle: handleUnaryCall<unknown, unknown> = undecodable ? (_call, cb) => cb(toServiceError(undecodable.error())) : handler;
       withRequestIds([requestId], () =>
-        handler(call, (err, value, trailer, flags) => {
+        handle(call, (err, value, trailer, flags) => {
           const code = (err as Partial<ServiceError> | null)?.code ?? status.OK;
           end?.({ grpc_code: status[code] ?? String(code) });
           // In the trailers, which go out with the status anyway: sending it as
@@ -117,7 +134,7 @@ export async function startGrpcServer(options: {
   health.addToServer(server);
   const durations = options.metrics ? callDurations(options.metrics) : undefined;
   for (const s of options.services) {
-    server.addService(s.definition, instrumented(s, durations));
+    server.addService(withTolerantDecoding(s.definition), instrumented(s, durations));
     health.setStatus(s.name, 'NOT_SERVING');
   }
   const creds = serverCredentials(options.tls ?? { clientAuth: 'none' });
