@@ -20,8 +20,11 @@ import {
   type WatchDesiredStateResponse,
 } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import { bearerOf } from '../../common/bearer.js';
-import { ApiError, toServiceError } from '../../common/grpc/errors.js';
+import { ApiError, invalidArgument, toServiceError } from '../../common/grpc/errors.js';
+import { unusableJson } from '../intent/validator.js';
+import { protoPath } from '../grpc-mapping.js';
 import { unary, type GrpcService } from '../../common/grpc/server.js';
+import { quoteId } from '../../common/quote.js';
 import type { Logger } from '../../common/logger.js';
 import { certificateNames, verifiedPeer, type TlsMaterial } from '../../common/tls.js';
 import { diffDesiredState } from '../../common/desired-state/index.js';
@@ -40,7 +43,7 @@ async function authorise(prisma: PrismaClient, call: Pick<ServerUnaryCall<unknow
   if (cert) {
     const names = certificateNames(cert);
     if (!names.some((n) => namesNode(n, node))) {
-      throw new ApiError(status.PERMISSION_DENIED, `the client certificate is for ${names.map((n) => `'${n}'`).join(', ') || 'no name'}, not node '${node}'`);
+      throw new ApiError(status.PERMISSION_DENIED, `the client certificate is for ${names.map((n) => `'${n}'`).join(', ') || 'no name'}, not node '${quoteId(node)}'`);
     }
     return;
   }
@@ -50,7 +53,14 @@ async function authorise(prisma: PrismaClient, call: Pick<ServerUnaryCall<unknow
   if (!identity) throw new ApiError(status.UNAUTHENTICATED, 'send the node agent identity as authorization: Bearer <identity>');
   const caller = await prisma.node.findUnique({ where: { agentIdentity: identity }, select: { id: true } });
   if (!caller) throw new ApiError(status.UNAUTHENTICATED, 'unknown agent identity');
-  if (caller.id !== node) throw new ApiError(status.PERMISSION_DENIED, `this agent is node '${caller.id}', not '${node}'`);
+  if (caller.id !== node) throw new ApiError(status.PERMISSION_DENIED, `this agent is node '${caller.id}', not '${quoteId(node)}'`);
+}
+
+/** A report is stored as JSON: U+0000 anywhere in it (PostgreSQL cannot store it) is the agent's error, not ours. */
+function checkReport(req: ReportStatusRequest): void {
+  const unusable = unusableJson(req);
+  if (unusable) throw invalidArgument(protoPath(unusable.pointer), unusable.detail);
+  if (req.appliedAt && Number.isNaN(req.appliedAt.getTime())) throw invalidArgument('applied_at', 'is not a time');
 }
 
 export function agentGrpcService(deps: {
@@ -131,6 +141,7 @@ export function agentGrpcService(deps: {
     reportStatus: (call, callback) =>
       unary(log, 'ReportStatus', async (req: ReportStatusRequest) => {
         await authorise(prisma, call, req.node, tls);
+        checkReport(req);
         if (await deps.reports.record(req)) {
           log.info({ node: req.node, appliedGeneration: req.appliedGeneration, failures: req.failures.length, portsDown: req.ports.filter((p) => !p.up).length, heartbeat: req.heartbeat }, 'agent report changes what the node forwards; reconciling it');
           deps.onReport?.(req.node);

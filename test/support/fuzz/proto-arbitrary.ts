@@ -42,8 +42,9 @@ function stringField(field: FieldDescriptor, ctx: ProtoContext): fc.Arbitrary<st
   const shape = SHAPES.find(([re]) => re.test(field.name))?.[1] ?? identifier;
   const hints = ctx.hints[field.name];
   return fc.oneof(
-    ...(hints?.length ? [{ arbitrary: fc.constantFrom(...hints), weight: 4 }] : []),
-    { arbitrary: shape, weight: 3 },
+    // Mostly plausible, so that a message with a dozen fields still gets past the first check now and then.
+    ...(hints?.length ? [{ arbitrary: fc.constantFrom(...hints), weight: 8 }] : []),
+    { arbitrary: shape, weight: 8 },
     { arbitrary: fc.constant(''), weight: 1 },
     { arbitrary: hostileString, weight: 2 },
   );
@@ -71,7 +72,7 @@ function integerField(type: string): fc.Arbitrary<number> {
 function enumField(typeName: string, ctx: ProtoContext): fc.Arbitrary<number> {
   const e = ctx.schema.enums.get(typeName);
   const known = e?.value.map((v) => v.number) ?? [0];
-  return fc.oneof({ arbitrary: fc.constantFrom(...known), weight: 6 }, { arbitrary: fc.constantFrom(-1, known.length + 7, 2 ** 31 - 1), weight: 1 });
+  return fc.oneof({ arbitrary: fc.constantFrom(...known), weight: 12 }, { arbitrary: fc.constantFrom(-1, known.length + 7, 2 ** 31 - 1), weight: 1 });
 }
 
 const camel = (name: string) => name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
