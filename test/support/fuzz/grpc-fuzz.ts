@@ -9,7 +9,7 @@ import { Client, Metadata, status, type ServiceDefinition, type ServiceError } f
 import fc from 'fast-check';
 import { HealthCheckRequest, HealthCheckResponse, HealthCheckResponse_ServingStatus } from '../../../services/common/gen/proto/grpc/health/v1/health.js';
 import type { GrpcCredentials } from './grpc-credentials.js';
-import type { FuzzPlan } from './plan.js';
+import { assertBounded, type FuzzPlan } from './plan.js';
 import { messageValue, stringsIn, type ProtoContext } from './proto-arbitrary.js';
 import { protoSchema, type MethodDescriptor } from './proto-schema.js';
 import { wireMutation } from './proto-wire.js';
@@ -171,15 +171,19 @@ export async function fuzzGrpcService(target: GrpcFuzzTarget, plan: FuzzPlan, op
       if (!d) throw new Error(`${path} is in the proto but not in the generated definition`);
       const serialize = (v: unknown) => Buffer.from(d.requestSerialize(v));
       const shapedOnly = options.shapedOnly ? { ...target, shapedOnly: methods.map((m) => m.name) } : target;
-      await fc.assert(
-        fc.asyncProperty(casesFor(shapedOnly, method, serialize, ctx), async (c) => {
+      await assertBounded(
+        casesFor(shapedOnly, method, serialize, ctx),
+        async (c) => {
           const md = target.credentials.metadata();
+          const started = Date.now();
           const outcome = d.responseStream ? await streamCall(client, path, c.bytes, md, 150) : await unaryCall(client, path, c.bytes, md, 10_000);
+          // FUZZ_DEBUG=1: every call with its status and time (finding the one that hangs).
+          if (process.env.FUZZ_DEBUG) console.log(`${method.name} ${status[outcome.code]} ${Date.now() - started} ms ${show(c).slice(0, 300)}`);
           const key = `${method.name} ${status[outcome.code]}`;
           seen.set(key, (seen.get(key) ?? 0) + 1);
           const wrong = breach(outcome, c, d.responseDeserialize, options.expect);
           if (wrong) assert(false, `${target.service}/${method.name}: ${wrong}\nseed ${plan.seed} (FUZZ_SEED=${plan.seed} to replay)\n${show(c)}`);
-        }),
+        },
         plan.parameters(methods.length - i),
       );
       const sick = await healthy(client, target.service, target.credentials.metadata());

@@ -3,7 +3,7 @@
 // operation (FUZZ_RUNS) and a wall-clock budget for the whole test
 // (FUZZ_BUDGET_MS) shared out over the operations still to run, so CI stays
 // bounded however slow the machine.
-import type { Parameters } from 'fast-check';
+import fc, { type Parameters } from 'fast-check';
 
 export const DEFAULT_SEED = 1313;
 
@@ -12,7 +12,7 @@ export interface FuzzPlan {
   seed: number;
   runsPerOperation: number;
   /** fast-check parameters for the next of `operationsLeft` operations: its share of the time left. */
-  parameters(operationsLeft: number): Parameters<unknown>;
+  parameters(operationsLeft: number): Parameters<never>;
   /** Milliseconds used so far. */
   elapsedMs(): number;
 }
@@ -23,6 +23,29 @@ function envInteger(name: string, fallback: number): number {
   const n = Number(text);
   if (!Number.isSafeInteger(n)) throw new Error(`${name}=${text} is not an integer`);
   return n;
+}
+
+/**
+ * Runs a fast-check async property so that the time budget cannot hide a
+ * failure: fast-check's interruptAfterTimeLimit abandons the case in flight
+ * (a call that hangs is exactly what it would abandon), so the case is
+ * awaited and judged after the run anyway.
+ */
+export async function assertBounded<T>(arbitrary: fc.Arbitrary<T>, check: (value: T) => Promise<void>, parameters: Parameters<never>): Promise<void> {
+  let inFlight: Promise<void> | undefined;
+  let failure: unknown;
+  await fc.assert(
+    fc.asyncProperty(arbitrary, (value) => {
+      inFlight = check(value).catch((err: unknown) => {
+        failure ??= err;
+        throw err;
+      });
+      return inFlight;
+    }),
+    parameters as unknown as Parameters<[T]>,
+  );
+  await inFlight?.catch(() => undefined);
+  if (failure) throw failure;
 }
 
 export function fuzzPlan(name: string, defaults: { runsPerOperation: number; budgetMs: number }): FuzzPlan {
