@@ -19,6 +19,7 @@ import type { AsPathSegmentTypeValue, OriginValue } from './wire/constants.js';
 import { checkAddress } from '../common/net/classify.js';
 import { formatAddress } from './wire/ip.js';
 import { RouteEncodeError, parsePrefix, type Family, type Route } from './wire/nlri.js';
+import { quoteId } from '../common/quote.js';
 
 const FAMILIES: [ProtoFamily, Family][] = [
   [ProtoFamily.FAMILY_IPV4_UNICAST, IPV4_UNICAST],
@@ -49,7 +50,7 @@ export function parseCommunity(text: string, field: string): number {
   const named = COMMUNITY_NAMES[text.toLowerCase()];
   if (named !== undefined) return named;
   const m = /^(\d{1,5}):(\d{1,5})$/.exec(text);
-  if (!m || Number(m[1]) > 0xffff || Number(m[2]) > 0xffff) throw invalidArgument(field, `'${text}' is not a community (AS:n or a well-known name)`);
+  if (!m || Number(m[1]) > 0xffff || Number(m[2]) > 0xffff) throw invalidArgument(field, `'${quoteId(text)}' is not a community (AS:n or a well-known name)`);
   return ((Number(m[1]) << 16) | Number(m[2])) >>> 0;
 }
 
@@ -87,7 +88,7 @@ export function routeFromProto(familyIn: ProtoFamily, rdText: string, prefixText
   } catch (err) {
     throw invalidArgument('prefix', err instanceof RouteEncodeError ? err.message : 'is not a prefix');
   }
-  if (prefix.prefix.length !== (family.afi === 1 ? 4 : 16)) throw invalidArgument('prefix', `'${prefixText}' is not of the family's address type`);
+  if (prefix.prefix.length !== (family.afi === 1 ? 4 : 16)) throw invalidArgument('prefix', `'${quoteId(prefixText)}' is not of the family's address type`);
   for (const l of labels) if (!Number.isInteger(l) || l < 0 || l > 0xfffff) throw invalidArgument('labels', `${l} is not a 20-bit label`);
   if (vpn && labels.length === 0 && !identify) throw invalidArgument('labels', 'a VPN route needs a label');
   if (!vpn && labels.length) throw invalidArgument('labels', 'only VPN families carry labels here');

@@ -59,9 +59,11 @@ function translate(err: unknown): never {
   throw err;
 }
 
+/** Runs fn, translating what it throws, or (when it returns a promise) what that rejects with. */
 function guard<T>(fn: () => T): T {
   try {
-    return fn();
+    const result = fn();
+    return (result instanceof Promise ? result.catch(translate) : result) as T;
   } catch (err) {
     translate(err);
   }

@@ -27,12 +27,13 @@ import { formatRouteTarget } from '../common/vpn/route-target.js';
 import { familyFromProto, pathSpecFromProto, pathToProto } from './api-path.js';
 import type { Path } from './rib/path.js';
 import { IPV4_UNICAST, IPV6_UNICAST } from './speaker/config.js';
-import { VrfConfigError, type LabelMode, type VrfConfig, type VrfConfigInput } from './vrf/config.js';
+import { VrfConfigError, vrfName, type LabelMode, type VrfConfig, type VrfConfigInput } from './vrf/config.js';
 import type { VrfEvent } from './vrf/manager.js';
 import { VrfExists, VrfNotFound, VrfOwnerMismatch, type MaxRoutesState, type VrfService, type VrfWatchEvent } from './vrf-service.js';
 import { Afi } from './wire/constants.js';
 import { formatAddress } from './wire/ip.js';
 import { RouteEncodeError, parsePrefix, type Family, type Route } from './wire/nlri.js';
+import { quoteId } from '../common/quote.js';
 
 const BATCH = 1000;
 
@@ -74,9 +75,11 @@ function translate(err: unknown): never {
   throw err;
 }
 
+/** Runs fn, translating what it throws, or (when it returns a promise) what that rejects with. */
 function guard<T>(fn: () => T): T {
   try {
-    return fn();
+    const result = fn();
+    return (result instanceof Promise ? result.catch(translate) : result) as T;
   } catch (err) {
     translate(err);
   }
@@ -84,7 +87,7 @@ function guard<T>(fn: () => T): T {
 
 function name(text: string, field = 'name'): string {
   if (!text.trim()) throw invalidArgument(field, 'is required');
-  return text.trim();
+  return guard(() => vrfName(text, field));
 }
 
 export function vrfInputFromProto(c: ProtoVrfConfig | undefined): VrfConfigInput {
@@ -303,7 +306,7 @@ function deletionFromProto(f: ProtoFamily, text: string, field: string): { famil
   } catch (err) {
     throw invalidArgument(`${field}prefix`, (err as Error).message);
   }
-  if (route.prefix.length !== (family.afi === Afi.IPV4 ? 4 : 16)) throw invalidArgument(`${field}prefix`, `'${text}' is not of the family's address type`);
+  if (route.prefix.length !== (family.afi === Afi.IPV4 ? 4 : 16)) throw invalidArgument(`${field}prefix`, `'${quoteId(text)}' is not of the family's address type`);
   return { family, route };
 }
 
@@ -335,7 +338,7 @@ export function vrfRpcs(vrfs: VrfService, log: Logger): VrfRpcs {
     }),
     listVrfs: unary(log, 'ListVrfs', async (req) => {
       const owner = req.owner.trim();
-      const named = req.name ? [guard(() => vrfs.get(req.name))] : vrfs.list();
+      const named = req.name ? [guard(() => vrfs.get(name(req.name)))] : vrfs.list();
       const names = named.filter((c) => (!owner || c.owner === owner) && c.name.endsWith(req.nameSuffix)).map((c) => c.name);
       return { vrfs: names.map((n) => vrfToProto(vrfs, n)) };
     }),

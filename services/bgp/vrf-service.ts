@@ -18,10 +18,11 @@ import { VrfBlockLabelAllocator } from './vrf/labels.js';
 import type { LocalPathInput, LocRibPort } from './vrf/loc-rib-port.js';
 import type { Speaker } from './speaker/speaker.js';
 import { VrfManager, VPNV4_FAMILY, VPNV6_FAMILY, type ExportedPath, type VrfEvent, type VrfUpdate } from './vrf/manager.js';
+import { quoteId } from '../common/quote.js';
 
 export class VrfNotFound extends Error {
   constructor(readonly vrf: string) {
-    super(`no VRF ${vrf}`);
+    super(`no VRF ${quoteId(vrf)}`);
     this.name = 'VrfNotFound';
   }
 }
@@ -29,7 +30,7 @@ export class VrfNotFound extends Error {
 /** A VRF managed by another owner (VrfConfig.owner), or by none, than the caller says. */
 export class VrfOwnerMismatch extends Error {
   constructor(vrf: string, owner: string | undefined) {
-    super(owner ? `VRF ${vrf} is managed by '${owner}'` : `VRF ${vrf} has no owner (a VRF of the bgp config file, or created without one)`);
+    super(owner ? `VRF ${quoteId(vrf)} is managed by '${quoteId(owner)}'` : `VRF ${vrf} has no owner (a VRF of the bgp config file, or created without one)`);
     this.name = 'VrfOwnerMismatch';
   }
 }

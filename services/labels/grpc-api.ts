@@ -20,6 +20,7 @@ import type { IdentifierAllocator, IdentifierType, IdentifierView } from './iden
 import type { LabelAllocator, LabelRequest, LabelView, NodeSpacesView } from './label-allocator.js';
 import { LabelSpaceError } from './label-space.js';
 import type { Usage } from './pool-usage.js';
+import { quoteId } from '../common/quote.js';
 
 const MAX_BATCH = 100_000;
 const DEFAULT_PAGE = 1000;
@@ -28,7 +29,7 @@ const MAX_PAGE = 10_000;
 function checkNode(node: string, field = 'node'): string {
   if (!node) throw invalidArgument(field, 'is required');
   if (node.length > 253 || !/^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(node)) {
-    throw invalidArgument(field, `'${node.slice(0, 60)}' is not a node id (letters, digits, '.', '_', ':', '-'; at most 253)`);
+    throw invalidArgument(field, `'${quoteId(node.slice(0, 60))}' is not a node id (letters, digits, '.', '_', ':', '-'; at most 253)`);
   }
   return node;
 }
@@ -40,6 +41,24 @@ function checkOwner(owner: string, field = 'owner'): string {
     throw invalidArgument(field, 'must be at most 512 printable characters');
   }
   return owner;
+}
+
+/** An owner prefix filter: what an owner may contain, or nothing (no filter). */
+function checkOwnerPrefix(prefix: string): string | undefined {
+  return prefix ? checkOwner(prefix, 'owner_prefix') : undefined;
+}
+
+function checkState(state: AllocationState): boolean | undefined {
+  switch (state) {
+    case AllocationState.ALLOCATION_STATE_UNSPECIFIED:
+      return undefined;
+    case AllocationState.ALLOCATION_STATE_HELD:
+      return true;
+    case AllocationState.ALLOCATION_STATE_ALLOCATED:
+      return false;
+    default:
+      throw invalidArgument('state', 'must be ALLOCATION_STATE_ALLOCATED, ALLOCATION_STATE_HELD or unset');
+  }
 }
 
 function pageSize(n: number): number {
@@ -151,7 +170,7 @@ export function labelsGrpcService(deps: {
       const owners = new Set<string>();
       const rs = req.requests.map((r, i): LabelRequest => {
         const owner = checkOwner(r.owner, `requests[${i}].owner`);
-        if (owners.has(owner)) throw invalidArgument(`requests[${i}].owner`, `'${owner}' appears twice`);
+        if (owners.has(owner)) throw invalidArgument(`requests[${i}].owner`, `'${quoteId(owner)}' appears twice`);
         owners.add(owner);
         const out: LabelRequest = { owner, kind: checkKind(r.kind, `requests[${i}].kind`) };
         if (r.sidIndex !== undefined) out.sidIndex = r.sidIndex;
@@ -177,9 +196,10 @@ export function labelsGrpcService(deps: {
     listLabels: unary(log, 'ListLabels', async (req) => {
       const filter: Parameters<LabelAllocator['list']>[1] = {};
       if (req.kind) filter.kind = checkKind(req.kind, 'kind');
-      if (req.state === AllocationState.ALLOCATION_STATE_HELD) filter.held = true;
-      if (req.state === AllocationState.ALLOCATION_STATE_ALLOCATED) filter.held = false;
-      if (req.ownerPrefix) filter.ownerPrefix = req.ownerPrefix;
+      const held = checkState(req.state);
+      if (held !== undefined) filter.held = held;
+      const ownerPrefix = checkOwnerPrefix(req.ownerPrefix);
+      if (ownerPrefix) filter.ownerPrefix = ownerPrefix;
       const page = await labels.list(checkNode(req.node), filter, pageSize(req.pageSize), decodeToken(req.pageToken, isLabelCursor));
       return { labels: page.labels.map(labelMessage), nextPageToken: page.next ? encodeToken(page.next) : '' };
     }),
@@ -193,7 +213,7 @@ export function labelsGrpcService(deps: {
     listRouteDistinguishers: unary(log, 'ListRouteDistinguishers', async (req) => {
       const page = await identifiers.list(
         'RD',
-        { administrator: req.administrator.trim(), ownerPrefix: req.ownerPrefix },
+        { administrator: req.administrator.trim(), ownerPrefix: checkOwnerPrefix(req.ownerPrefix) ?? '' },
         pageSize(req.pageSize),
         decodeToken(req.pageToken, isIdentifierCursor),
       );
@@ -209,7 +229,7 @@ export function labelsGrpcService(deps: {
     listRouteTargets: unary(log, 'ListRouteTargets', async (req) => {
       const page = await identifiers.list(
         'RT',
-        { administrator: req.administrator.trim(), ownerPrefix: req.ownerPrefix },
+        { administrator: req.administrator.trim(), ownerPrefix: checkOwnerPrefix(req.ownerPrefix) ?? '' },
         pageSize(req.pageSize),
         decodeToken(req.pageToken, isIdentifierCursor),
       );

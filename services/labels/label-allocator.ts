@@ -17,6 +17,7 @@ import type { Holding, PoolOp, UnitResult } from './pool-plan.js';
 import type { PoolKey, PoolSettings, PoolSnapshot, PoolStore } from './pool-store.js';
 import type { PoolWriter } from './pool-writer.js';
 import { planErrorToApi, usageOf, type Usage } from './pool-usage.js';
+import { quoteId } from '../common/quote.js';
 
 export interface LabelView {
   node: string;
@@ -150,7 +151,7 @@ export class LabelAllocator {
         : { value: BigInt(key.label), pool: { scope: node, kind: 'LABEL' as const } };
     }
     const row = await this.prisma.allocation.findFirst({ where, include: { pool: true } });
-    if (!row) throw notFound(`node ${node} has no label ${'owner' in key ? `for owner '${key.owner}'` : key.label}`);
+    if (!row) throw notFound(`node ${quoteId(node)} has no label ${'owner' in key ? `for owner '${quoteId(key.owner)}'` : key.label}`);
     return this.rowView(node, row);
   }
 
@@ -237,7 +238,7 @@ export class LabelAllocator {
     await this.store.transaction(async (db) => {
       const dyn = await this.store.lockPool(db, dynamicKey(node));
       const sr = await this.store.lockPool(db, srgbKey(node));
-      if (!dyn || !sr) throw new ApiError(status.ABORTED, `label spaces of ${node} vanished; try again`);
+      if (!dyn || !sr) throw new ApiError(status.ABORTED, `label spaces of ${quoteId(node)} vanished; try again`);
       const dynamic = change.dynamic ?? { min: dyn.min, max: dyn.max };
       const srgb = change.srgb ?? { base: sr.base, size: sr.max + 1 };
       const s = srgbRange(srgb);
@@ -250,14 +251,14 @@ export class LabelAllocator {
       );
       if (outside && outside.n > 0) {
         throw failedPrecondition(
-          `node ${node}: ${outside.n} dynamic label(s) in use (${outside.lo}-${outside.hi}) would fall outside dynamic_range ${dynamic.min}-${dynamic.max} or inside the SRGB ${s.min}-${s.max}; release them first`,
+          `node ${quoteId(node)}: ${outside.n} dynamic label(s) in use (${outside.lo}-${outside.hi}) would fall outside dynamic_range ${dynamic.min}-${dynamic.max} or inside the SRGB ${s.min}-${s.max}; release them first`,
         );
       }
       const {
         rows: [sids],
       } = await db.query<{ n: number }>(`SELECT count(*) AS n FROM allocation WHERE pool_id = $1 AND value >= $2`, [sr.id, srgb.size]);
       if (sids && sids.n > 0) {
-        throw failedPrecondition(`node ${node}: ${sids.n} node SID index(es) in use are >= the new SRGB size ${srgb.size}`);
+        throw failedPrecondition(`node ${quoteId(node)}: ${sids.n} node SID index(es) in use are >= the new SRGB size ${srgb.size}`);
       }
       const holdDownMs = change.holdDownMs ?? dyn.holdDownMs;
       // Sequential allocation restarts at the bottom of a moved range; values in use are stepped over.

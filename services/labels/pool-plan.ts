@@ -8,6 +8,8 @@
 // fresh value (lowest first). Requests come in units: a unit (one gRPC call)
 // succeeds or fails as a whole, and one unit's failure never affects another.
 
+import { quoteId } from '../common/quote.js';
+
 export interface PoolBounds {
   min: number;
   max: number;
@@ -195,13 +197,13 @@ export function planPoolBatch(input: PlanInput): PlanOutput {
       if (mine.purpose !== op.purpose) {
         return {
           code: 'FAILED_PRECONDITION',
-          message: `owner '${op.owner}' already holds ${mine.value} in ${input.poolName} as ${mine.purpose}, not ${op.purpose}`,
+          message: `owner '${quoteId(op.owner)}' already holds ${mine.value} in ${input.poolName} as ${mine.purpose}, not ${op.purpose}`,
         };
       }
       if (op.value !== undefined && op.value !== mine.value) {
         return {
           code: 'FAILED_PRECONDITION',
-          message: `owner '${op.owner}' already holds ${mine.value} in ${input.poolName}; release it before asking for ${op.value}`,
+          message: `owner '${quoteId(op.owner)}' already holds ${mine.value} in ${input.poolName}; release it before asking for ${op.value}`,
         };
       }
       if (!isReleased(mine)) return mine;
@@ -223,12 +225,12 @@ export function planPoolBatch(input: PlanInput): PlanOutput {
       const row = l.byValue.get(value);
       if (row) {
         if (!isReleased(row)) {
-          return { code: 'ALREADY_EXISTS', message: `${value} in ${input.poolName} is held by '${row.owner}'` };
+          return { code: 'ALREADY_EXISTS', message: `${value} in ${input.poolName} is held by '${quoteId(row.owner)}'` };
         }
         if (isHeld(row, now)) {
           return {
             code: 'ALREADY_EXISTS',
-            message: `${value} in ${input.poolName} was released by '${row.owner}' and is held down until ${row.reusableAt!.toISOString()}`,
+            message: `${value} in ${input.poolName} was released by '${quoteId(row.owner)}' and is held down until ${row.reusableAt!.toISOString()}`,
           };
         }
         l.forgetOwner(row.owner);

@@ -7,6 +7,7 @@ import type pg from 'pg';
 import type { PoolKind } from '../common/gen/prisma/client.js';
 import { inTransaction, type Queryable } from '../common/db/sql.js';
 import { planPoolBatch, type Holding, type PlanOutput, type PoolOp, type UnitResult } from './pool-plan.js';
+import { quoteId } from '../common/quote.js';
 
 export interface PoolKey {
   kind: PoolKind;
@@ -75,9 +76,9 @@ interface HoldingRow {
 export function poolName(key: PoolKey, pool: PoolSettings): string {
   switch (key.kind) {
     case 'LABEL':
-      return `label space ${key.scope}/dynamic (${pool.min}-${pool.max})`;
+      return `label space ${quoteId(key.scope)}/dynamic (${pool.min}-${pool.max})`;
     case 'SRGB':
-      return `SRGB of ${key.scope} (labels ${pool.base + pool.min}-${pool.base + pool.max})`;
+      return `SRGB of ${quoteId(key.scope)} (labels ${pool.base + pool.min}-${pool.base + pool.max})`;
     case 'RD':
       return `route distinguisher pool of ${key.scope} (${pool.min}-${pool.max})`;
     case 'RT':

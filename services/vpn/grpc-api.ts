@@ -3,10 +3,11 @@
 // as REST; IntentErrors become status codes.
 import { status, type handleUnaryCall, type ServerUnaryCall } from '@grpc/grpc-js';
 import { bearerOf } from '../common/bearer.js';
-import { VpnServiceService, type VpnServiceServer } from '../common/gen/proto/l3vpn/v1/vpn.js';
+import { Link, Node, Site, Vpn, VpnServiceService, type VpnServiceServer } from '../common/gen/proto/l3vpn/v1/vpn.js';
 import { ApiError, isDependencyDown, toServiceError } from '../common/grpc/errors.js';
 import type { GrpcService } from '../common/grpc/server.js';
 import type { Logger } from '../common/logger.js';
+import { quoteId } from '../common/quote.js';
 import { JOIN_TOKEN_TTL, type AgentCredentials } from './auth/agent-credentials.js';
 import { allows, type Scope, type TokenInfo, type TokenStore } from './auth/tokens.js';
 import { IntentError, type IntentErrorKind } from './intent/errors.js';
@@ -38,11 +39,19 @@ const writeOptions = (dryRun: boolean, expectedVersion = 0): WriteOptions => {
   return { dryRun, ...(precondition ? { precondition } : {}) };
 };
 
-/** update_mask as a JSON merge patch of the named top-level fields (absent in the message -> removed). */
-function maskPatch(spec: object, paths: string[]): Record<string, unknown> {
+/**
+ * update_mask as a JSON merge patch of the named top-level fields (absent in
+ * the message -> removed). A path naming no field of the resource is refused:
+ * ignoring it would report a change that was never made.
+ */
+function maskPatch(spec: object, paths: string[], fields: ReadonlySet<string>): Record<string, unknown> {
   const patch: Record<string, unknown> = {};
-  for (const p of paths) {
+  for (const [i, p] of paths.entries()) {
     const top = map.jsonName(p).split('.')[0]!;
+    if (!fields.has(top)) {
+      const detail = `'${quoteId(p)}' is not a field of the resource`;
+      throw new IntentError('invalid', detail, [{ pointer: `/updateMask/${i}`, detail }]);
+    }
     patch[top] = (spec as Record<string, unknown>)[top] ?? null;
   }
   return patch;
@@ -71,8 +80,10 @@ export function vpnGrpcService(deps: { intents: IntentService; tokens: TokenStor
   }
 
   /** The five calls of one resource kind. */
-  function crud<K extends ResourceKind, Pb>(kind: K, fromPbOf: (m: Pb) => never, toPb: (v: never) => Pb, key: string) {
+  function crud<K extends ResourceKind, Pb>(kind: K, fromPbOf: (m: Pb) => never, toPb: (v: never) => Pb, key: string, message: { fromPartial(o: object): Pb }) {
     const out = (v: unknown) => (v ? toPb(v as never) : undefined);
+    // The resource's fields, as the generated type has them (an empty message carries every key).
+    const fields = new Set(Object.keys(message.fromPartial({}) as object));
     const fromPb = (m: Pb | undefined) => {
       if (m === undefined) throw new IntentError('invalid', `${key} is required`, [{ pointer: '', detail: `${key} is required` }]);
       return fromPbOf(m);
@@ -84,11 +95,12 @@ export function vpnGrpcService(deps: { intents: IntentService; tokens: TokenStor
       },
       get: async (req: { id: string }) => ({ [key]: toPb((await intents.get(kind, req.id)) as never) }),
       update: async (req: Record<string, unknown>) => {
-        const spec = fromPb(req[key] as Pb | undefined) as unknown as { id: string };
+        const spec = fromPb(req[key] as Pb | undefined) as unknown as { id?: string };
+        if (!spec.id) throw new IntentError('invalid', `${key}.id is required`, [{ pointer: '/id', detail: 'is required: it names what to update' }]);
         // ts-proto maps google.protobuf.FieldMask to its list of paths.
         const mask = (req.updateMask as string[] | undefined) ?? [];
         const options = writeOptions(Boolean(req.dryRun), Number(req.expectedVersion ?? 0));
-        const r = mask.length ? await intents.patch(kind, spec.id, maskPatch(spec, mask), options) : await intents.replace(kind, spec.id, spec as never, options);
+        const r = mask.length ? await intents.patch(kind, spec.id, maskPatch(spec, mask, fields), options) : await intents.replace(kind, spec.id, spec as never, options);
         return { [key]: out(r.resource), plan: map.planOf(r) };
       },
       remove: async (req: { id: string; expectedVersion: number; dryRun: boolean }) => ({
@@ -99,10 +111,10 @@ export function vpnGrpcService(deps: { intents: IntentService; tokens: TokenStor
 
   const page = (req: { pageSize: number; pageToken: string }) => ({ limit: req.pageSize || 50, ...(req.pageToken ? { cursor: req.pageToken } : {}) });
   const filter = (req: Record<string, unknown>, names: string[]) => Object.fromEntries(names.filter((n) => req[n]).map((n) => [n, String(req[n])]));
-  const nodes = crud('node', map.nodeFromPb as never, map.nodeToPb as never, 'node');
-  const links = crud('link', map.linkFromPb as never, map.linkToPb as never, 'link');
-  const vpns = crud('vpn', map.vpnFromPb as never, map.vpnToPb as never, 'vpn');
-  const sites = crud('site', map.siteFromPb as never, map.siteToPb as never, 'site');
+  const nodes = crud('node', map.nodeFromPb as never, map.nodeToPb as never, 'node', Node);
+  const links = crud('link', map.linkFromPb as never, map.linkToPb as never, 'link', Link);
+  const vpns = crud('vpn', map.vpnFromPb as never, map.vpnToPb as never, 'vpn', Vpn);
+  const sites = crud('site', map.siteFromPb as never, map.siteToPb as never, 'site', Site);
 
   const impl: VpnServiceServer = {
     createNode: handler('CreateNode', 'write', nodes.create as never),

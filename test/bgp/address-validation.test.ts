@@ -85,6 +85,22 @@ describe('bgp service address validation', () => {
     await bgp.client.addVrf({ vrf: vrf() });
     await invalid(bgp.client.addVrfPath({ vrf: 'red', path: path({ nextHop: '10.1.0.2%eth1' }), label: 0 }), 'next_hop', /zone id/);
   });
+
+  test('found by the fuzzer: DeletePeer of an unknown peer is NOT_FOUND, not INTERNAL', async () => {
+    await assert.rejects(bgp.client.deletePeer({ address: '192.0.2.77' }), (err: { code: number; details: string }) => {
+      assert.equal(err.code, status.NOT_FOUND, `${status[err.code]}: ${err.details}`);
+      assert.match(err.details, /192\.0\.2\.77/);
+      return true;
+    });
+  });
+
+  test('found by the fuzzer: a 100,000-character prefix or VRF name is refused without echoing it, and the channel goes on', async () => {
+    const long = 'x'.repeat(100_000);
+    await invalid(bgp.client.deletePath({ family: Family.FAMILY_IPV4_UNICAST, rd: '', prefix: long }, { deadlineMs: 5000 }), 'prefix', /^prefix: 'x{64}…' is not an IP prefix$/);
+    await invalid(bgp.client.deleteVrf({ name: long, owner: '' }, { deadlineMs: 5000 }), 'name', /longer than 127/);
+    await invalid(bgp.client.addVrf({ vrf: vrf({ name: 'red\u0000' }) }), 'name', /control character/);
+    assert.ok(await bgp.client.getGlobal({}, { deadlineMs: 2000 }));
+  });
 });
 
 test('the config file: neighbours, router id and VRF next hops are checked the same way', () => {

@@ -251,6 +251,26 @@ describe('labels service', () => {
     await rejects(client.allocateRouteTarget({ owner: 'vpn:c', administrator: '', value: '64512:100' }), status.ALREADY_EXISTS, /held down until/);
   });
 
+  test('filters are checked like the fields they filter (found by the fuzzer): NUL in owner_prefix, an unknown state', async () => {
+    await rejects(client.listRouteDistinguishers({ administrator: '', ownerPrefix: 'vpn\u0000', pageSize: 0, pageToken: '' }), status.INVALID_ARGUMENT, /owner_prefix/);
+    await rejects(client.listRouteTargets({ administrator: '', ownerPrefix: 'x\u0007', pageSize: 0, pageToken: '' }), status.INVALID_ARGUMENT, /owner_prefix/);
+    await rejects(client.listLabels({ node: 'pe1', kind: 0, state: 99 as AllocationState, ownerPrefix: '', pageSize: 0, pageToken: '' }), status.INVALID_ARGUMENT, /^state: /);
+    await rejects(client.listLabels({ node: 'pe1', kind: 0, state: 0, ownerPrefix: 'a\u0000', pageSize: 0, pageToken: '' }), status.INVALID_ARGUMENT, /owner_prefix/);
+    assert.ok((await client.listRouteDistinguishers({ administrator: '', ownerPrefix: 'vpn:', pageSize: 0, pageToken: '' })).routeDistinguishers);
+  });
+
+  test('errors quote a long node id, owner or administrator, never the whole of it', async () => {
+    const node = 'n'.repeat(250);
+    const owner = 'o'.repeat(500);
+    const errors: string[] = [];
+    const details = (p: Promise<unknown>) => p.then(() => assert.fail('accepted'), (err: ServiceError) => errors.push(err.details));
+    await details(client.getLabel({ node, key: { $case: 'owner', value: owner } }));
+    await details(client.allocateRouteDistinguisher({ owner: 'vpn:long', administrator: '9'.repeat(300), value: '' }));
+    await details(client.allocateRouteTarget({ owner: 'vpn:long', administrator: '', value: `65000:${'1'.repeat(300)}` }));
+    assert.equal(errors.length, 3);
+    for (const e of errors) assert.ok(!/n{131}|o{131}|9{131}|1{131}/.test(e), e);
+  });
+
   test('allocations survive a restart of the service', async () => {
     const before = await client.allocateLabel({ node: 'pe-restart', owner: 'vrf:keep', kind: VRF });
     const rd = await client.allocateRouteDistinguisher({ owner: 'vrf:keep', administrator: '65001', value: '' });

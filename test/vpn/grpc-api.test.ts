@@ -11,6 +11,7 @@ import {
   VpnServiceClient,
   VpnTopology,
 } from '../../services/common/gen/proto/l3vpn/v1/vpn.js';
+import { AgentServiceClient, ReportStatusRequest } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
 import { insecure, promiseClient } from '../../services/common/grpc/client.js';
 import { startVpnHarness, type VpnHarness } from './support.js';
 
@@ -92,5 +93,58 @@ describe('vpn gRPC API', () => {
     await rejects(client.updateVpn({ vpn: undefined, updateMask: [], expectedVersion: 0, dryRun: false }, md), status.INVALID_ARGUMENT, /vpn is required/);
     // The channel still answers.
     assert.ok((await client.listNodes({ pageSize: 0, pageToken: '', role: 'PE', status: '' }, md)).nodes.length >= 1);
+  });
+
+  test('an update names what it updates (found by the fuzzer): no id, or an update_mask path that is no field, is INVALID_ARGUMENT', async () => {
+    const md = auth(h.tokens.admin);
+    await rejects(client.updateNode({ node: Node.fromPartial({ name: 'x' }), updateMask: ['name'], expectedVersion: 0, dryRun: false }, md), status.INVALID_ARGUMENT, /^id: is required/);
+    await rejects(client.updateVpn({ vpn: Vpn.fromPartial({ id: 'hs' }), updateMask: ['description', 'colour'], expectedVersion: 0, dryRun: false }, md), status.INVALID_ARGUMENT, /update_mask\.1: 'colour' is not a field/);
+    const long = 'p'.repeat(10_000);
+    await assert.rejects(client.updateVpn({ vpn: Vpn.fromPartial({ id: 'hs' }), updateMask: [long], expectedVersion: 0, dryRun: false }, md), (err: ServiceError) => {
+      assert.equal(err.code, status.INVALID_ARGUMENT);
+      assert.ok(err.details.length < 300, err.details);
+      return true;
+    });
+    // Nested paths name their top-level field, which exists.
+    const ok = await client.updateVpn({ vpn: Vpn.fromPartial({ id: 'hs', description: 'via mask' }), updateMask: ['description'], expectedVersion: 0, dryRun: true }, md);
+    assert.ok(ok.plan);
+  });
+});
+
+describe('AgentService input checks (found by the fuzzer)', () => {
+  let h: VpnHarness;
+  let agent: ReturnType<typeof promiseClient<AgentServiceClient>>;
+  const md = () => {
+    const m = new Metadata();
+    m.set('authorization', 'Bearer agent-pe1-secret');
+    return { metadata: m };
+  };
+
+  before(async () => {
+    h = await startVpnHarness();
+    assert.equal((await h.call('POST', '/v1/nodes', { body: { id: 'pe1', role: 'PE', routerId: '192.0.2.1', asNumber: 65000, agentIdentity: 'agent-pe1-secret' } })).status, 201);
+    agent = promiseClient(new AgentServiceClient(`127.0.0.1:${h.vpn.grpcPort}`, insecure()));
+  });
+  after(async () => {
+    agent?.close();
+    await h?.stop();
+  });
+
+  test('a report with U+0000 in it is INVALID_ARGUMENT naming the field, not INTERNAL (PostgreSQL cannot store it)', async () => {
+    const report = ReportStatusRequest.fromPartial({ node: 'pe1', driver: 'soft', failures: [{ reason: 'bad\u0000' }] });
+    await assert.rejects(agent.reportStatus(report, md()), (err: ServiceError) => {
+      assert.equal(err.code, status.INVALID_ARGUMENT, `${status[err.code]}: ${err.details}`);
+      assert.match(err.details, /^failures\.0\.reason: contains U\+0000/);
+      return true;
+    });
+    assert.ok(await agent.reportStatus(ReportStatusRequest.fromPartial({ node: 'pe1', driver: 'soft', failures: [{ reason: 'bad' }] }), md()));
+  });
+
+  test("naming another node is PERMISSION_DENIED without the caller's whole text", async () => {
+    await assert.rejects(agent.reportStatus(ReportStatusRequest.fromPartial({ node: 'n'.repeat(10_000) }), md()), (err: ServiceError) => {
+      assert.equal(err.code, status.PERMISSION_DENIED);
+      assert.ok(err.details.length < 200, err.details);
+      return true;
+    });
   });
 });

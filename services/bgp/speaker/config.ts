@@ -4,6 +4,7 @@ import { checkAddress, classifyAddress, describeAddressClass, type AddressClass 
 import { Afi, Safi } from '../wire/constants.js';
 import type { Family } from '../wire/nlri.js';
 import { RT_CONSTRAINT_FAMILY } from '../wire/rt-membership-nlri.js';
+import { quoteId } from '../../common/quote.js';
 
 export interface SpeakerConfig {
   readonly as: number;
@@ -122,7 +123,7 @@ function identifierField(field: string, text: string, refused: readonly AddressC
   const id = parseIpv4(text);
   if (id === undefined || id === 0) throw new PeerConfigError(field, `${quoteText(text)} is not a non-zero dotted quad`);
   const cls = classifyAddress({ family: 4, bytes: ipv4Bytes(id) });
-  if (refused.includes(cls)) throw new PeerConfigError(field, `'${text}' is ${describeAddressClass(cls)}; a BGP identifier is a unicast IPv4 address (RFC 6286 §2.1)`);
+  if (refused.includes(cls)) throw new PeerConfigError(field, `'${quoteId(text)}' is ${describeAddressClass(cls)}; a BGP identifier is a unicast IPv4 address (RFC 6286 §2.1)`);
 }
 
 export function checkAs(as: number, field: string): number {

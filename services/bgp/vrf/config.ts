@@ -4,6 +4,7 @@ import { Rd, formatRd, parseRd } from '../../common/vpn/rd.js';
 import { RouteTarget, parseRouteTarget } from '../../common/vpn/route-target.js';
 import { validateAdministeredValue } from '../../common/vpn/administered-value.js';
 import { checkAddress } from '../../common/net/classify.js';
+import { quoteId } from '../../common/quote.js';
 
 /**
  * per-vrf: one label for the whole VRF (pop, then look up in the VRF);
@@ -103,10 +104,22 @@ function rts(field: string, list: readonly (RouteTarget | string)[] | undefined)
   return out;
 }
 
+/** The longest VRF name: the vpn service names its VRFs vpn:node, at most 127 characters. */
+export const MAX_VRF_NAME = 127;
+
+/** A VRF name, trimmed; throws VrfConfigError when empty, too long or holding control characters. */
+export function vrfName(text: string | undefined, field = 'name'): string {
+  const name = text?.trim();
+  if (!name) throw new VrfConfigError(field, 'a VRF needs a name');
+  if (name.length > MAX_VRF_NAME) throw new VrfConfigError(field, `is longer than ${MAX_VRF_NAME} characters`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name)) throw new VrfConfigError(field, 'contains a control character');
+  return name;
+}
+
 /** Checks and normalises a definition; throws VrfConfigError naming the field. */
 export function vrfConfig(input: VrfConfigInput): VrfConfig {
-  const name = input.name?.trim();
-  if (!name) throw new VrfConfigError('name', 'a VRF needs a name');
+  const name = vrfName(input.name);
   let rd: Rd;
   try {
     rd = typeof input.rd === 'string' ? parseRd(input.rd) : input.rd;
@@ -115,7 +128,7 @@ export function vrfConfig(input: VrfConfigInput): VrfConfig {
     throw new VrfConfigError('rd', (err as Error).message);
   }
   const labelMode = input.labelMode ?? 'per-vrf';
-  if (!LABEL_MODES.includes(labelMode)) throw new VrfConfigError('label_mode', `'${labelMode}' is not one of ${LABEL_MODES.join(', ')}`);
+  if (!LABEL_MODES.includes(labelMode)) throw new VrfConfigError('label_mode', `'${quoteId(labelMode)}' is not one of ${LABEL_MODES.join(', ')}`);
   let label: number | undefined;
   if (labelMode === 'per-vrf') {
     label = input.label;

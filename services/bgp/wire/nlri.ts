@@ -7,6 +7,7 @@
 import { Rd, decodeRd, encodeRd, formatRd } from '../../common/vpn/rd.js';
 import { Afi, Safi, WITHDRAW_LABEL_FIELD } from './constants.js';
 import { formatIpv4At, formatIpv6At, parseAddress } from './ip.js';
+import { quoteId } from '../../common/quote.js';
 
 export interface Family {
   readonly afi: number;
@@ -295,10 +296,10 @@ export class RouteEncodeError extends Error {
 export function parsePrefix(text: string): { prefix: Uint8Array; length: number } {
   const slash = text.indexOf('/');
   const prefix = parseAddress(slash < 0 ? text : text.slice(0, slash));
-  if (!prefix) throw new RouteEncodeError(`'${text}' is not an IP prefix`);
+  if (!prefix) throw new RouteEncodeError(`'${quoteId(text)}' is not an IP prefix`);
   const lenText = slash < 0 ? String(prefix.length * 8) : text.slice(slash + 1);
   if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > prefix.length * 8) {
-    throw new RouteEncodeError(`'${text}' has an invalid prefix length`);
+    throw new RouteEncodeError(`'${quoteId(text)}' has an invalid prefix length`);
   }
   return { prefix, length: Number(lenText) };
 }

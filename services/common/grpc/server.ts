@@ -10,9 +10,11 @@ import {
   status,
   type sendUnaryData,
   type ServerUnaryCall,
+  type ServerWritableStream,
   type ServiceDefinition,
   type ServiceError,
   type UntypedServiceImplementation,
+  type handleServerStreamingCall,
   type handleUnaryCall,
 } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
@@ -24,6 +26,7 @@ import { Callers } from '../auth/callers.js';
 import { securityEvents } from '../ops/security-events.js';
 import { guarded, type AccessPolicy, type Gatekeeper } from './access-control.js';
 import { ApiError, toServiceError } from './errors.js';
+import { Undecodable, withTolerantDecoding } from './request-decoding.js';
 
 export interface GrpcService {
   /** Full name, e.g. "l3vpn.v1.LabelsService", reported by the health service. */
@@ -81,6 +84,27 @@ function callDurations(registry: Registry): Histogram<'grpc_service' | 'grpc_met
   );
 }
 
+/** The service's handlers, answering a request that did not decode with INVALID_ARGUMENT before a handler sees it. */
+function decodedOnly(definition: ServiceDefinition, implementation: UntypedServiceImplementation): UntypedServiceImplementation {
+  const out: UntypedServiceImplementation = { ...implementation };
+  for (const [key, method] of Object.entries(definition)) {
+    const handler = implementation[key];
+    if (!handler || method.requestStream) continue;
+    if (method.responseStream) {
+      out[key] = (call: ServerWritableStream<unknown, unknown>) => {
+        if (call.request instanceof Undecodable) call.emit('error', toServiceError(call.request.error()));
+        else (handler as handleServerStreamingCall<unknown, unknown>)(call);
+      };
+    } else {
+      out[key] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+        if (call.request instanceof Undecodable) callback(toServiceError(call.request.error()));
+        else (handler as handleUnaryCall<unknown, unknown>)(call, callback);
+      };
+    }
+  }
+  return out;
+}
+
 /**
  * Wraps each unary handler: the caller's x-request-id (or a new one) is the
  * current request id while it runs (logs, outbox rows, onward calls) and
@@ -131,8 +155,11 @@ export async function startGrpcServer(options: {
   const durations = options.metrics ? callDurations(options.metrics) : undefined;
   const gate: Gatekeeper = { tls: options.tls, callers: options.callers ?? Callers.none(), events: securityEvents(options.log, options.metrics) };
   for (const s of options.services) {
-    const implementation = s.access ? guarded(s.definition, s.implementation, s.access, gate) : s.implementation;
-    server.addService(s.definition, instrumented(s, implementation, durations));
+    // Who calls is checked before what they sent: a caller without a
+    // credential is UNAUTHENTICATED whatever its bytes.
+    const decoded = decodedOnly(s.definition, s.implementation);
+    const implementation = s.access ? guarded(s.definition, decoded, s.access, gate) : decoded;
+    server.addService(withTolerantDecoding(s.definition), instrumented(s, implementation, durations));
     health.setStatus(s.name, 'NOT_SERVING');
   }
   const creds = serverCredentials(options.tls ?? { clientAuth: 'none' });

@@ -4,6 +4,7 @@
 // something on one host only), no surrounding space, no other characters.
 // Pure. Printing is address-text.ts (RFC 5952).
 import { formatIpv4At, formatIpv6At } from './address-text.js';
+import { quoteId } from '../quote.js';
 
 export type IpFamily = 4 | 6;
 
@@ -127,16 +128,16 @@ export function ipEquals(a: IpAddress, b: IpAddress): boolean {
   return a.family === b.family && a.bytes.every((v, i) => v === b.bytes[i]);
 }
 
-/** Text quoted for a message, control characters escaped ('1.2.3.4\u0000'). */
+/** Text quoted for a message, control characters escaped ('1.2.3.4\u0000'), never whole past 130 characters. */
 export function quoteText(text: string): string {
-  return `'${JSON.stringify(text).slice(1, -1)}'`;
+  return `'${quoteId(text)}'`;
 }
 
 /** Why a text that does not parse is not an address (a predicate: "has a zone id …"), for messages that say what to change. */
 export function addressTextProblem(text: string): string {
   const zone = text.indexOf('%');
   if (zone >= 0) {
-    return `has a zone id ('${text.slice(zone)}'): a zone names an interface of one host (RFC 4007 §11), give the address alone`;
+    return `has a zone id ('${quoteId(text.slice(zone))}'): a zone names an interface of one host (RFC 4007 §11), give the address alone`;
   }
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(text)) return 'contains a control character';

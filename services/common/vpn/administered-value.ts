@@ -5,6 +5,7 @@
 // community's high-order type 0x00/0x01/0x02.
 import { formatIpv4 } from '../net/address-text.js';
 import { parseIpv4 } from '../net/address.js';
+import { quoteId } from '../quote.js';
 
 export type AdministeredForm = 0 | 1 | 2;
 
@@ -32,10 +33,10 @@ export function assignedMax(form: AdministeredForm): number {
 }
 
 function parseUint(text: string, max: number, what: string, input: string): number {
-  if (!/^\d+$/.test(text)) throw new AdministeredValueError(`${what} in '${input}' is not a number`);
+  if (!/^\d+$/.test(text)) throw new AdministeredValueError(`${what} in '${quoteId(input)}' is not a number`);
   const n = Number(text);
   if (!Number.isSafeInteger(n) || n > max) {
-    throw new AdministeredValueError(`${what} in '${input}' is out of range (0-${max})`);
+    throw new AdministeredValueError(`${what} in '${quoteId(input)}' is out of range (0-${max})`);
   }
   return n;
 }
@@ -69,7 +70,7 @@ export function parseAdministrator(text: string, input = text): { form: Administ
 function assignedAdministrator<T extends { form: AdministeredForm; administrator: number }>(value: T, input: string): T {
   if (value.administrator === 0) {
     const what = value.form === 1 ? 'IPv4 address 0.0.0.0 is assigned to no one (RFC 1122 §3.2.1.3)' : 'AS 0 is reserved (RFC 7607)';
-    throw new AdministeredValueError(`administrator in '${input}' cannot be 0: ${what}; use your own AS number or router id`);
+    throw new AdministeredValueError(`administrator in '${quoteId(input)}' cannot be 0: ${what}; use your own AS number or router id`);
   }
   return value;
 }
@@ -79,7 +80,7 @@ export function parseAdministeredValue(input: string): AdministeredValue {
   const text = input.trim();
   const colon = text.lastIndexOf(':');
   if (colon <= 0 || colon === text.length - 1) {
-    throw new AdministeredValueError(`'${input}' is not of the form ADMINISTRATOR:NUMBER`);
+    throw new AdministeredValueError(`'${quoteId(input)}' is not of the form ADMINISTRATOR:NUMBER`);
   }
   const { form, administrator } = parseAdministrator(text.slice(0, colon), input);
   const assigned = parseUint(text.slice(colon + 1), assignedMax(form), 'assigned number', input);

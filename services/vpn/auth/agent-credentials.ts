@@ -18,6 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../../common/gen/prisma/client.js';
 import type { SecurityEvents } from '../../common/ops/security-events.js';
+import { quoteId } from '../../common/quote.js';
 import { notFound } from '../intent/errors.js';
 import type { Tx } from '../intent/write-context.js';
 import { digestMatches, digestOf, newSecret } from './secrets.js';
@@ -99,7 +100,7 @@ export class AgentCredentials {
       const now = new Date();
       const row = await tx.joinToken.findUnique({ where: { hash: digest.toString('hex') } });
       if (!row || !digestMatches(row.hash, digest)) throw new AgentRefused('unknown-join-token', 'unknown join token');
-      if (row.nodeId !== node) throw new AgentRefused('wrong-node', `this join token is not for node '${node}'`, true);
+      if (row.nodeId !== node) throw new AgentRefused('wrong-node', `this join token is not for node '${quoteId(node)}'`, true);
       if (row.revokedAt) throw new AgentRefused('revoked', 'this join token was revoked');
       if (row.usedAt) throw new AgentRefused('used-join-token', 'this join token has been used; ask an admin for a new one');
       if (row.expiresAt.getTime() <= now.getTime()) throw new AgentRefused('expired-join-token', `this join token expired at ${row.expiresAt.toISOString()}; ask an admin for a new one`);

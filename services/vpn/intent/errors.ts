@@ -2,6 +2,8 @@
 // came in on. The REST adapter turns these into RFC 9457 problem details,
 // the gRPC adapter into status codes.
 
+import { quoteId } from '../../common/quote.js';
+
 export type IntentErrorKind =
   /** The request does not match the schema (REST 400). */
   | 'invalid'
@@ -43,8 +45,7 @@ export const semantic = (pointer: string, detail: string) => new IntentError('se
 
 export const conflict = (pointer: string, detail: string) => new IntentError('conflict', detail, pointer ? [{ pointer, detail }] : []);
 
-/** An id as messages quote it: never whole when it is longer than any id can be. */
-export const quoteId = (id: string) => JSON.stringify(id.length > 130 ? `${id.slice(0, 64)}…` : id).slice(1, -1);
+export { quoteId };
 
 export const notFound = (kind: string, id: string) => new IntentError('not-found', `${kind} '${quoteId(id)}' does not exist`);
 

@@ -23,14 +23,16 @@ import {
   type WatchDesiredStateResponse,
 } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import { bearerOf } from '../../common/bearer.js';
-import { ApiError, toServiceError } from '../../common/grpc/errors.js';
+import { ApiError, invalidArgument, toServiceError } from '../../common/grpc/errors.js';
+import { unusableJson } from '../intent/validator.js';
+import { protoPath } from '../grpc-mapping.js';
 import { unary, type GrpcService } from '../../common/grpc/server.js';
+import { quoteId } from '../../common/quote.js';
 import type { Logger } from '../../common/logger.js';
 import type { SecurityEvents } from '../../common/ops/security-events.js';
 import { certificateNames, verifiedPeer, type TlsMaterial } from '../../common/tls.js';
 import { diffDesiredState } from '../../common/desired-state/index.js';
 import { AGENT_CREDENTIALS_CHANNEL, AgentRefused, type AgentCredentials, type AgentPrincipal } from '../auth/agent-credentials.js';
-import { quoteId } from '../intent/errors.js';
 import type { AgentReports } from './agent-reports.js';
 import type { NodeNotifications } from './node-notifications.js';
 import type { LinkLivenessTracker } from '../links/link-liveness.js';
@@ -43,6 +45,13 @@ type Call = Pick<ServerUnaryCall<unknown, unknown>, 'metadata' | 'getAuthContext
 
 /** Who called: a node's certificate, or one of its enrolled credentials (which can be revoked). */
 type Caller = { node: string; credentialId?: string };
+
+/** A report is stored as JSON: U+0000 anywhere in it (PostgreSQL cannot store it) is the agent's error, not ours. */
+function checkReport(req: ReportStatusRequest): void {
+  const unusable = unusableJson(req);
+  if (unusable) throw invalidArgument(protoPath(unusable.pointer), unusable.detail);
+  if (req.appliedAt && Number.isNaN(req.appliedAt.getTime())) throw invalidArgument('applied_at', 'is not a time');
+}
 
 export function agentGrpcService(deps: {
   credentials: AgentCredentials;
@@ -175,6 +184,7 @@ export function agentGrpcService(deps: {
     reportStatus: (call, callback) =>
       unary(log, 'ReportStatus', async (req: ReportStatusRequest) => {
         await authorise(call, req.node, 'ReportStatus');
+        checkReport(req);
         if (await deps.reports.record(req)) {
           log.info({ node: req.node, appliedGeneration: req.appliedGeneration, failures: req.failures.length, portsDown: req.ports.filter((p) => !p.up).length, heartbeat: req.heartbeat }, 'agent report changes what the node forwards; reconciling it');
           deps.onReport?.(req.node);
