@@ -12,6 +12,7 @@ import { AgentServiceClient, ReportStatusRequest, type WatchDesiredStateResponse
 import { Node, VpnNodeRole, VpnServiceClient } from '../../services/common/gen/proto/l3vpn/v1/vpn.js';
 import { insecure, promiseClient } from '../../services/common/grpc/client.js';
 import { eventually } from '../support/eventually.js';
+import { testSecret } from '../support/service-auth.js';
 import { enrolWith, pe, startVpnHarness, type VpnHarness } from './support.js';
 
 const bearer = (token?: string) => {
@@ -154,14 +155,14 @@ describe('agent enrolment, credentials, rotation and revocation', () => {
     assert.equal((await sql.query("SELECT count(*)::int AS n FROM node WHERE id = 'pe9'")).rows[0].n, 0);
   });
 
-  test('an agent speaks only for its own node; API tokens and no credential cannot call agent methods', async () => {
+  test('an agent speaks only for its own node; API tokens, the vpn service\'s own identity and no credential cannot call agent methods', async () => {
     const credential = await h.enrol('pe3');
     assert.equal(await report('pe3', credential), status.OK);
     assert.equal(await report('pe4', credential), status.PERMISSION_DENIED);
     const other = watch('pe4', credential);
     await eventually('the watch of another node refused', () => other.result.error !== undefined);
     assert.equal(other.result.error!.code, status.PERMISSION_DENIED);
-    for (const token of [h.tokens.admin, h.tokens.read, undefined, 'l3vpn_node_forged']) {
+    for (const token of [h.tokens.admin, h.tokens.read, testSecret('service:vpn'), undefined, 'l3vpn_node_forged']) {
       assert.equal(await report('pe3', token), status.UNAUTHENTICATED, String(token));
       const w = watch('pe3', token ?? '');
       await eventually('the watch refused', () => w.result.error !== undefined);
