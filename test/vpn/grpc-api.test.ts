@@ -114,15 +114,17 @@ describe('vpn gRPC API', () => {
 describe('AgentService input checks (found by the fuzzer)', () => {
   let h: VpnHarness;
   let agent: ReturnType<typeof promiseClient<AgentServiceClient>>;
+  let credential = '';
   const md = () => {
     const m = new Metadata();
-    m.set('authorization', 'Bearer agent-pe1-secret');
+    m.set('authorization', `Bearer ${credential}`);
     return { metadata: m };
   };
 
   before(async () => {
     h = await startVpnHarness();
-    assert.equal((await h.call('POST', '/v1/nodes', { body: { id: 'pe1', role: 'PE', routerId: '192.0.2.1', asNumber: 65000, agentIdentity: 'agent-pe1-secret' } })).status, 201);
+    assert.equal((await h.call('POST', '/v1/nodes', { body: { id: 'pe1', role: 'PE', routerId: '192.0.2.1', asNumber: 65000 } })).status, 201);
+    credential = await h.enrol('pe1');
     agent = promiseClient(new AgentServiceClient(`127.0.0.1:${h.vpn.grpcPort}`, insecure()));
   });
   after(async () => {
