@@ -39,8 +39,9 @@ import type { DesiredStateStore } from '../state/desired-state-store.js';
 import type { AgentReports } from '../state/agent-reports.js';
 import { aggregate, worst, type DerivedStatus, type NodeForwarding, type StatusValue } from '../state/forwarding.js';
 import type { NodeAllocator } from './allocator.js';
-import { desiredInput, exportingSites, labelModeOf } from './desired-input.js';
-import { loadNodeIntent, type NodeIntent } from './node-intent.js';
+import type { NodeIntent, VrfIntent } from '../domain/node-intent.js';
+import { loadNodeIntent } from '../store/node-intent-store.js';
+import { desiredInput, exportingSites } from './desired-input.js';
 import { removeUnwantedVrfs } from './speaker-sweep.js';
 
 /** Whether what the node exports to other PEs changed: its VRFs, local routes or VPN labels. */
@@ -71,9 +72,9 @@ interface NodeStatuses {
 }
 
 /** A VRF's sites with the prefixes each originates and their labels. */
-function sitesOf(intent: NodeIntent, vi: NodeIntent['vrfs'][number]) {
+function sitesOf(intent: NodeIntent, vi: VrfIntent) {
   const node = intent.node.id;
-  const mode = labelModeOf(vi.vpn.labelMode);
+  const mode = vi.vpn.labelMode;
   const label = vi.allocation?.label ?? undefined;
   return exportingSites(vi.vpn.id, node, vi.sites, intent.labels).map((s, i) => {
     const labelled = exportedRoutes({ node, nextHop: '', name: vi.vpn.id, rd: '', labelMode: mode, exportRouteTargets: [], ...(label !== undefined ? { vrfLabel: label } : {}), sites: [s] });
@@ -157,7 +158,7 @@ export class NodeReconciler {
         importRouteTargets: vi.importRouteTargets,
         exportRouteTargets: vi.exportRouteTargets,
         ...(label !== undefined ? { label } : {}),
-        labelMode: labelModeOf(vi.vpn.labelMode),
+        labelMode: vi.vpn.labelMode,
         nextHop: intent.node.loopback,
       });
       const exporting = {
@@ -165,7 +166,7 @@ export class NodeReconciler {
         nextHop: intent.node.loopback,
         name: vi.vpn.id,
         rd: a.rd,
-        labelMode: labelModeOf(vi.vpn.labelMode),
+        labelMode: vi.vpn.labelMode,
         exportRouteTargets: vi.exportRouteTargets,
         ...(label !== undefined ? { vrfLabel: label } : {}),
         sites: exportingSites(vi.vpn.id, node, vi.sites, intent.labels),
