@@ -20,6 +20,7 @@ import type { Tx } from '../intent/write-context.js';
 import type { VpnRouting } from '../routes/vpn-routing.js';
 import type { DesiredStateStore } from '../state/desired-state-store.js';
 import { claimWanted, isVpnLabelOwner } from './allocator.js';
+import { ownedRouteDistinguishers, recordedLabels, tablesInUse } from '../store/allocation-records.js';
 import { loadNodeIntent } from '../store/node-intent-store.js';
 import { desiredInput, NodeRejectedError, vrfLabelRequests } from './desired-input.js';
 import type { LabelsApi } from './labels-client.js';
@@ -103,7 +104,7 @@ export class Planner {
   async plan(tx: Tx, affected: string[], vpnIds: string[]): Promise<{ plan: NodePlan[]; releases: PoolReleases }> {
     // The nodes the write queues. No other node's next reconcile changes with it: remote PEs' routes follow BGP, after the write.
     const nodes = [...affected].sort();
-    const [held, tables, sids] = await Promise.all([this.heldLabels(tx, nodes), this.tablesInUse(tx, nodes), this.sidIndexes(nodes)]);
+    const [held, tables, sids] = await Promise.all([this.heldLabels(tx, nodes), tablesInUse(tx, nodes), this.sidIndexes(nodes)]);
     const values = new PlanValues(held, tables);
     const plan: NodePlan[] = [];
     for (const node of nodes) {
@@ -156,9 +157,9 @@ export class Planner {
     const wanted = new Set(intent?.vrfs.flatMap((vi) => vrfLabelRequests(vi.vpn.id, vi.vpn.labelMode, node, vi.sites).map((r) => r.owner)));
     const labels: ReleasedLabel[] = [...held].filter(([owner]) => isVpnLabelOwner(owner) && !wanted.has(owner)).map(([owner, label]) => ({ owner, label }));
     const live = new Map(intent?.vrfs.map((vi) => [vi.vrf.id, vi.vpn]));
-    const routeDistinguishers: ReleasedValue[] = (await tx.vrfAllocation.findMany({ where: { nodeId: node, rdOwned: true } }))
-      .filter((a) => a.rd && (!live.has(a.vrfId) || live.get(a.vrfId)!.routeDistinguisher))
-      .map((a) => ({ owner: owners.vrf(a.vpnId, node), value: a.rd! }));
+    const routeDistinguishers: ReleasedValue[] = (await ownedRouteDistinguishers(tx, node))
+      .filter((a) => !live.has(a.vrfId) || live.get(a.vrfId)!.routeDistinguisher)
+      .map((a) => ({ owner: owners.vrf(a.vpnId, node), value: a.rd }));
     const sidGoes = sid !== undefined && (!intent || (intent.node.transport === 'sr' && intent.node.nodeSidIndex !== undefined && intent.node.nodeSidIndex !== sid));
     return { labels: byOwner(labels), routeDistinguishers: byOwner(routeDistinguishers), ...(sidGoes ? { sidIndex: sid } : {}) };
   }
@@ -180,8 +181,7 @@ export class Planner {
 
   /** What the labels service holds for each node (read-only), over what the worker recorded. */
   private async heldLabels(tx: Tx, nodes: string[]): Promise<Map<string, Map<string, number>>> {
-    const out = new Map<string, Map<string, number>>(nodes.map((n) => [n, new Map()]));
-    for (const l of await tx.nodeLabel.findMany({ where: { nodeId: { in: nodes } } })) out.get(l.nodeId)!.set(l.owner, l.label);
+    const out = await recordedLabels(tx, nodes);
     await Promise.all(
       nodes.map(async (node) => {
         for (const l of await this.allocated(node, '')) out.get(node)!.set(l.owner, l.label);
@@ -209,15 +209,6 @@ export class Planner {
       // Labels service unreachable: what the worker recorded is all we know; unknown labels show as new, unknown releases are left out.
       return [];
     }
-  }
-
-  private async tablesInUse(tx: Tx, nodes: string[]): Promise<Map<string, Set<number>>> {
-    const out = new Map<string, Set<number>>();
-    for (const a of await tx.vrfAllocation.findMany({ where: { nodeId: { in: nodes } }, select: { nodeId: true, tableId: true } })) {
-      if (!out.has(a.nodeId)) out.set(a.nodeId, new Set());
-      out.get(a.nodeId)!.add(a.tableId);
-    }
-    return out;
   }
 }
 
