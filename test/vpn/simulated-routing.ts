@@ -8,8 +8,10 @@
 import type { SelectedVpnRoute } from '../../services/common/desired-state/index.js';
 import type { Db } from '../../services/vpn/intent/write-context.js';
 import type { Logger } from '../../services/common/logger.js';
-import { labelModeOf, exportingSites, unusableAddresses } from '../../services/vpn/reconcile/desired-input.js';
-import { loadVpns, routeTargetsOfVrf } from '../../services/vpn/reconcile/node-intent.js';
+import { routeTargetsOfVrf } from '../../services/vpn/domain/route-targets.js';
+import { siteView } from '../../services/vpn/intent/records.js';
+import { exportingSites, unusableAddresses } from '../../services/vpn/reconcile/desired-input.js';
+import { loadVpns } from '../../services/vpn/store/node-intent-store.js';
 import { selectRoutes, type ExportingVrf, type ImportingVrf } from '../../services/vpn/routes/route-selection.js';
 import type { HeldVrf, VpnRouting } from '../../services/vpn/routes/vpn-routing.js';
 
@@ -43,7 +45,7 @@ export class SimulatedVpnRouting implements VpnRouting {
     // Route targets are unique per VPN, so only the node's VPNs and the ones they import (extranet) can export into its VRFs.
     const vpns = await loadVpns(db, [...new Set(mine.map((v) => v.vpnId))]);
     const candidates = [...vpns.keys()];
-    const [vrfs, sites] = await Promise.all([
+    const [vrfs, siteRows] = await Promise.all([
       db.vrf.findMany({ where: { vpnId: { in: candidates } }, orderBy: { id: 'asc' } }),
       db.site.findMany({ where: { vpnId: { in: candidates } }, orderBy: { id: 'asc' } }),
     ]);
@@ -54,6 +56,7 @@ export class SimulatedVpnRouting implements VpnRouting {
       db.node.findMany({ where: { id: { in: remoteNodes } }, select: { id: true, loopback: true } }),
       db.nodeLabel.findMany({ where: { nodeId: { in: remoteNodes } } }),
     ]);
+    const sites = siteRows.map(siteView);
     const allocationOf = new Map(allocations.map((a) => [a.vrfId, a]));
     const loopbackOf = new Map(nodes.map((n) => [n.id, n.loopback]));
     const labelsOf = new Map<string, Map<string, number>>();
@@ -62,7 +65,7 @@ export class SimulatedVpnRouting implements VpnRouting {
       if (!m) labelsOf.set(l.nodeId, (m = new Map()));
       m.set(l.owner, l.label);
     }
-    const sitesOf = (vpn: string, n: string) => sites.filter((s) => s.vpnId === vpn && s.nodeId === n);
+    const sitesOf = (vpn: string, n: string) => sites.filter((s) => s.vpn === vpn && s.node === n);
 
     const importers: ImportingVrf[] = mine.map((v) => ({
       name: v.vpnId,
@@ -79,7 +82,7 @@ export class SimulatedVpnRouting implements VpnRouting {
         const unusable = unusableAddresses(site);
         if (unusable.length) this.log?.warn({ node, site: site.id, pe: v.nodeId, unusable }, 'routes of a site that cannot be used left out');
       }
-      const mode = labelModeOf(vpn.labelMode);
+      const mode = vpn.labelMode;
       const labels = labelsOf.get(v.nodeId) ?? new Map<string, number>();
       exporters.push({
         node: v.nodeId,

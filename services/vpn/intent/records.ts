@@ -1,6 +1,7 @@
 // Database rows <-> API representations. The enum spellings differ only in
 // case and separators (PE, HUB_SPOKE <-> hub-spoke).
 import type { Link, Node, Site, Vpn, VpnImport, VpnRouteTarget, Vrf } from '../../common/gen/prisma/client.js';
+import { vrfRouteTargets as routeTargetsOfVrf } from '../domain/route-targets.js';
 import type {
   Attachment,
   Family,
@@ -120,29 +121,10 @@ export interface VrfContext {
   sites: { id: string; role: string }[];
 }
 
-/**
- * Route targets of a VRF (RFC 4364 §4.3.5): any-to-any imports and exports
- * the VPN's one RT; a hub VRF exports the hub RT and imports the spoke RT, a
- * spoke VRF the reverse; extranet adds the exporters' export RTs to imports.
- */
+/** Route targets of a VRF: the domain rule (domain/route-targets.ts) on the rows. */
 export function vrfRouteTargets(ctx: VrfContext): { imports: string[]; exports: string[] } {
-  const rts = routeTargetsOf(ctx.vpn.routeTargets);
-  const imports = new Set<string>();
-  const exports = new Set<string>();
-  const add = (set: Set<string>, v: string | null | undefined) => v && set.add(v);
-  if (ctx.vpn.topology === 'ANY_TO_ANY') {
-    add(imports, rts.anyToAny);
-    add(exports, rts.anyToAny);
-  } else {
-    const hub = ctx.sites.some((s) => s.role === 'HUB');
-    add(imports, hub ? rts.spoke : rts.hub);
-    add(exports, hub ? rts.hub : rts.spoke);
-  }
-  for (const e of ctx.exporters) {
-    const ert = routeTargetsOf(e.routeTargets);
-    add(imports, e.topology === 'ANY_TO_ANY' ? ert.anyToAny : ert.hub);
-  }
-  return { imports: [...imports].sort(), exports: [...exports].sort() };
+  const policy = (v: VpnRow) => ({ topology: fromDbEnum<Topology>(v.topology), routeTargets: routeTargetsOf(v.routeTargets) });
+  return routeTargetsOfVrf(policy(ctx.vpn), ctx.exporters.map(policy), ctx.sites.map((s) => fromDbEnum<SiteRole>(s.role)));
 }
 
 export function vrfView(r: Vrf, ctx: VrfContext): VrfView {

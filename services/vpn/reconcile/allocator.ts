@@ -17,9 +17,10 @@ import { AllocationState, LabelKind } from '../../common/gen/proto/l3vpn/v1/labe
 import { fromDbEnum, type VpnRow } from '../intent/records.js';
 import { lockSidIndexes } from '../intent/nodes.js';
 import { lockRows, type Db } from '../intent/write-context.js';
-import { labelModeOf, usableInventory, vrfLabelRequests } from './desired-input.js';
+import { usableInventory, vrfLabelRequests } from './desired-input.js';
 import { isStatus, type LabelsApi } from './labels-client.js';
-import type { NodeIntent } from './node-intent.js';
+import type { NodeIntent, Vpn as VpnIntent } from '../domain/node-intent.js';
+import { toVrfAllocation } from '../store/node-intent-store.js';
 import { FIRST_TABLE_ID, owners, SR_DOMAIN } from './owners.js';
 
 /** Owner keys of the labels a node's VPNs hold (not its SID). */
@@ -43,16 +44,15 @@ export class NodeAllocator {
     // A node whose own record cannot be used fails here (NodeRejectedError), before it is given anything.
     usableInventory(intent);
     const node = intent.node;
-    if (node.labelMin !== null || node.srgbBase !== null) {
+    if (node.labelRange || node.srgb) {
       await this.labels.configureLabelSpaces({
         node: node.id,
-        ...(node.labelMin !== null && node.labelMax !== null ? { dynamicRange: { min: node.labelMin, max: node.labelMax } } : {}),
-        ...(node.srgbBase !== null && node.srgbSize !== null ? { srgb: { base: node.srgbBase, size: node.srgbSize } } : {}),
+        ...(node.labelRange ? { dynamicRange: { min: node.labelRange.min, max: node.labelRange.max } } : {}),
+        ...(node.srgb ? { srgb: { base: node.srgb.base, size: node.srgb.size } } : {}),
       });
     }
-    const inventoryChanged = node.transport === 'SR' ? await this.nodeSid(intent) : false;
-    const vpns = new Map(intent.vrfs.map((v) => [v.vpn.id, v.vpn]));
-    await this.vpnIdentifiers([...vpns.values()]);
+    const inventoryChanged = node.transport === 'sr' ? await this.nodeSid(intent) : false;
+    await this.vpnIdentifiers(await this.vpnRows([...new Set(intent.vrfs.map((v) => v.vpn.id))]));
     await this.vrfLabels(intent);
     for (const vi of intent.vrfs) await this.vrfResources(intent, vi.vrf.id, vi.vpn);
     return { inventoryChanged };
@@ -61,7 +61,7 @@ export class NodeAllocator {
   /** The node's SID index, unique in the SR domain; an index the intent does not give is chosen and written back. */
   private async nodeSid(intent: NodeIntent): Promise<boolean> {
     const node = intent.node;
-    if (node.nodeSidIndex === null) return this.automaticSid(node.id);
+    if (node.nodeSidIndex === undefined) return this.automaticSid(node.id);
     await this.claimSid(node.id, node.nodeSidIndex);
     return false;
   }
@@ -165,6 +165,13 @@ export class NodeAllocator {
     return out;
   }
 
+  /** The VPNs' rows with their route targets (whether each is given or allocated), in the order of `ids`. */
+  private async vpnRows(ids: string[]): Promise<VpnRow[]> {
+    if (!ids.length) return [];
+    const rows = new Map((await this.prisma.vpn.findMany({ where: { id: { in: ids } }, include: { routeTargets: true, imports: true } })).map((r) => [r.id, r]));
+    return ids.map((id) => rows.get(id)).filter((r): r is VpnRow => Boolean(r));
+  }
+
   /** Route targets to allocate or register, and a given RD to register, per VPN. */
   private async vpnIdentifiers(vpns: VpnRow[]): Promise<void> {
     if (!vpns.length) return;
@@ -214,7 +221,7 @@ export class NodeAllocator {
 
   /** Every VPN label of the node in one call (one transaction in the labels service), recorded in NodeLabel. */
   private async vrfLabels(intent: NodeIntent): Promise<void> {
-    const requests = intent.vrfs.flatMap((vi) => vrfLabelRequests(vi.vpn.id, labelModeOf(vi.vpn.labelMode), intent.node.id, vi.sites));
+    const requests = intent.vrfs.flatMap((vi) => vrfLabelRequests(vi.vpn.id, vi.vpn.labelMode, intent.node.id, vi.sites));
     if (!requests.length) return;
     const { labels } = await this.labels.allocateLabels({ node: intent.node.id, requests });
     const changed = labels.filter((l) => intent.labels.get(l.owner) !== l.label);
@@ -227,7 +234,7 @@ export class NodeAllocator {
   }
 
   /** The VRF's table id (first allocation only, never renumbered), label and RD, written to VrfAllocation and the Vrf row. */
-  private async vrfResources(intent: NodeIntent, vrfId: string, vpn: VpnRow): Promise<void> {
+  private async vrfResources(intent: NodeIntent, vrfId: string, vpn: VpnIntent): Promise<void> {
     const vi = intent.vrfs.find((v) => v.vrf.id === vrfId)!;
     const node = intent.node.id;
     const current = vi.allocation;
@@ -255,7 +262,7 @@ export class NodeAllocator {
       update: data,
     });
     await this.prisma.vrf.updateMany({ where: { id: vrfId }, data: { routeDistinguisher: rd } });
-    vi.allocation = allocation;
+    vi.allocation = toVrfAllocation(allocation);
   }
 
   private async freeTableId(node: string): Promise<number> {
@@ -273,7 +280,7 @@ export class NodeAllocator {
    */
   async releaseUnwanted(intent: NodeIntent): Promise<string[]> {
     const node = intent.node.id;
-    const wanted = new Set(intent.vrfs.flatMap((vi) => vrfLabelRequests(vi.vpn.id, labelModeOf(vi.vpn.labelMode), node, vi.sites).map((r) => r.owner)));
+    const wanted = new Set(intent.vrfs.flatMap((vi) => vrfLabelRequests(vi.vpn.id, vi.vpn.labelMode, node, vi.sites).map((r) => r.owner)));
     const held = await this.heldVpnLabels(node);
     const unwanted = held.filter((o) => !wanted.has(o));
     if (unwanted.length) await this.labels.releaseLabels({ node, owners: unwanted });

@@ -1,19 +1,14 @@
-// Intent rows + allocations -> the input of the pure desired-state
-// computation, and the label requests a node's VRFs need.
-import type { Link, Node, Site } from '../../common/gen/prisma/client.js';
+// A node's intent (domain/node-intent.ts) -> the input of the pure
+// desired-state computation, and the label requests a node's VRFs need.
 import { LabelKind } from '../../common/gen/proto/l3vpn/v1/labels.js';
 import { canonicalPrefix, screenInventory, type DesiredStateInput, type RejectedRecord, type InventoryNode, type LabelModeName, type SiteIntent, type VpnIntent } from '../../common/desired-state/index.js';
 import { canonicalAddress, parseInterfaceAddress } from '../../common/desired-state/prefix.js';
-import { fromDbEnum } from '../intent/records.js';
-import type { StaticRoute } from '../intent/types.js';
+import type { Link, Node, NodeIntent, Site } from '../domain/node-intent.js';
 import type { ExportingSite } from '../routes/route-selection.js';
-import type { NodeIntent } from './node-intent.js';
 import { owners } from './owners.js';
 
 /** The labels service's defaults, used when a node gives none. */
 export const DEFAULT_SRGB = { base: 16000, size: 8000 };
-
-export const labelModeOf = (mode: string) => fromDbEnum<LabelModeName>(mode);
 
 export function inventoryNode(n: Node): InventoryNode {
   return {
@@ -21,16 +16,16 @@ export function inventoryNode(n: Node): InventoryNode {
     role: n.role,
     routerId: n.routerId,
     loopback: n.loopback,
-    srgb: n.srgbBase !== null && n.srgbSize !== null ? { base: n.srgbBase, size: n.srgbSize } : DEFAULT_SRGB,
-    ...(n.nodeSidIndex !== null ? { nodeSidIndex: n.nodeSidIndex } : {}),
-    transport: n.transport === 'SR' ? 'sr' : 'external',
+    srgb: n.srgb ?? DEFAULT_SRGB,
+    ...(n.nodeSidIndex !== undefined ? { nodeSidIndex: n.nodeSidIndex } : {}),
+    transport: n.transport,
   };
 }
 
 function inventoryLink(l: Link) {
-  const end = (node: string, itf: string, address: string | null) => ({ node, interface: itf, ...(address ? { address } : {}) });
+  const end = (e: Link['a']) => ({ node: e.node, interface: e.interface, ...(e.address ? { address: e.address } : {}) });
   // An operationally down link stays in the inventory (its agents keep watching it) but carries no path.
-  return { id: l.id, a: end(l.aNodeId, l.aInterface, l.aAddress), b: end(l.bNodeId, l.bInterface, l.bAddress), metric: l.igpMetric, down: l.operStatus === 'DOWN' };
+  return { id: l.id, a: end(l.a), b: end(l.b), metric: l.igpMetric, down: l.operStatus === 'down' };
 }
 
 interface Attachment {
@@ -49,7 +44,7 @@ interface Attachment {
  */
 function attachments(site: Site, unusable: string[] = []): Attachment[] {
   const statics: string[] = [];
-  for (const r of site.staticRoutes as unknown as StaticRoute[]) {
+  for (const r of site.routing?.static ?? []) {
     try {
       statics.push(canonicalPrefix(r.prefix, 'static route prefix'));
     } catch (err) {
@@ -57,8 +52,9 @@ function attachments(site: Site, unusable: string[] = []): Attachment[] {
     }
   }
   const out: Attachment[] = [];
-  const attach = (family: 4 | 6, peAddress: string | null, ceAddress: string | null) => {
-    if (!peAddress || !ceAddress) return;
+  const attach = (family: 4 | 6, attachment: Site['ipv4']) => {
+    if (!attachment) return;
+    const { peAddress, ceAddress } = attachment;
     try {
       const connected = parseInterfaceAddress(peAddress, 'PE address').subnet.text;
       canonicalAddress(ceAddress, 'CE address');
@@ -67,8 +63,8 @@ function attachments(site: Site, unusable: string[] = []): Attachment[] {
       unusable.push((err as Error).message);
     }
   };
-  attach(4, site.ipv4PeAddress, site.ipv4CeAddress);
-  attach(6, site.ipv6PeAddress, site.ipv6CeAddress);
+  attach(4, site.ipv4);
+  attach(6, site.ipv6);
   return out;
 }
 
@@ -125,7 +121,7 @@ function siteIntents(vpnId: string, node: string, site: Site, labels: ReadonlyMa
       id: a.family === 6 && as.length > 1 ? `${site.id}:v6` : site.id,
       pe: node,
       interface: site.interface,
-      vlan: site.vlan,
+      vlan: site.vlan ?? 0,
       peAddress: a.peAddress,
       ceAddress: a.ceAddress,
       staticPrefixes: a.statics,
@@ -160,7 +156,7 @@ export class NodeRejectedError extends Error {
 export function usableInventory(intent: NodeIntent): DesiredStateInput['inventory'] {
   const node = intent.node.id;
   const { inventory, rejected } = screenInventory({ nodes: intent.nodes.map(inventoryNode), links: intent.links.map(inventoryLink) }, intent.links.map((l) => l.id));
-  const ownLinks = new Set(intent.links.filter((l) => l.aNodeId === node || l.bNodeId === node).map((l) => l.id));
+  const ownLinks = new Set(intent.links.filter((l) => l.a.node === node || l.b.node === node).map((l) => l.id));
   // A link left out because the node at its other end is fails neither this node nor its other links.
   const self = rejected.find((r) => r.kind === 'node' && r.id === node);
   const own: UnusableRecord[] = self ? [self] : rejected.filter((r) => r.kind === 'link' && ownLinks.has(r.id) && r.becauseOf === undefined);
@@ -180,7 +176,7 @@ export function desiredInput(intent: NodeIntent): DesiredStateInput {
     if (!a || !a.rd) continue; // not allocated yet: nothing to install for it
     vpns.push({
       id: vi.vpn.id,
-      labelMode: labelModeOf(vi.vpn.labelMode),
+      labelMode: vi.vpn.labelMode,
       vrfs: [
         {
           pe: intent.node.id,

@@ -1,12 +1,11 @@
 // What to use where an allocation has not been made yet. The worker
 // allocates first, so it never needs any (`none`); a dry run allocates
 // nothing and stands in placeholders (plan.ts), reported as "new".
-import type { Vrf, VrfAllocation } from '../../common/gen/prisma/client.js';
-import type { VpnRow } from '../intent/records.js';
+import type { Vpn, Vrf, VrfAllocation } from '../domain/node-intent.js';
 
 export interface MissingValues {
   /** The VPN with route targets that are not allocated yet filled in. */
-  vpn(row: VpnRow): VpnRow;
+  vpn(vpn: Vpn): Vpn;
   /** The VRF's allocation, or one standing in for it. */
   vrf(vrf: Vrf, allocation: VrfAllocation | undefined): VrfAllocation | undefined;
   /** The node's labels with those of `wanted` owners it does not hold yet filled in. */
@@ -14,7 +13,7 @@ export interface MissingValues {
 }
 
 export const none: MissingValues = {
-  vpn: (row) => row,
+  vpn: (vpn) => vpn,
   vrf: (_vrf, allocation) => allocation,
   labels: (_node, held) => held,
 };

@@ -11,23 +11,30 @@
 // what BGP selected into each node's VRFs now. So a plan shows the changed
 // nodes' own VRFs, routes, labels and transport; the routes other PEs gain
 // or lose reach them only once BGP propagates the change, after the write.
-import type { Vrf, VrfAllocation } from '../../common/gen/prisma/client.js';
 import { ChangeKind, VrfRouteSource, type DesiredStateDelta, type NodeDesiredState } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import { AllocationState, LabelKind } from '../../common/gen/proto/l3vpn/v1/labels.js';
 import { computeNodeDesiredState, diffDesiredState, prepareNetwork, summarizeDelta } from '../../common/desired-state/index.js';
-import { fromDbEnum, type VpnRow } from '../intent/records.js';
+import type { NodeIntent, Vpn, Vrf, VrfAllocation } from '../domain/node-intent.js';
 import type { NodePlan, PoolReleases, ReleasedLabel, ReleasedValue, WithdrawnRoute } from '../intent/types.js';
 import type { Tx } from '../intent/write-context.js';
 import type { VpnRouting } from '../routes/vpn-routing.js';
 import type { DesiredStateStore } from '../state/desired-state-store.js';
 import { claimWanted, isVpnLabelOwner } from './allocator.js';
-import { desiredInput, NodeRejectedError, labelModeOf, vrfLabelRequests } from './desired-input.js';
+import { ownedRouteDistinguishers, recordedLabels, tablesInUse } from '../store/allocation-records.js';
+import { loadNodeIntent } from '../store/node-intent-store.js';
+import { desiredInput, NodeRejectedError, vrfLabelRequests } from './desired-input.js';
 import type { LabelsApi } from './labels-client.js';
 import type { MissingValues } from './missing-values.js';
-import { loadNodeIntent, type NodeIntent } from './node-intent.js';
 import { FIRST_TABLE_ID, owners, SR_DOMAIN } from './owners.js';
 
 const PLACEHOLDER_TOP = 0xfffff;
+
+/** A VPN's route target keys and the roles their owners are named by. */
+const ROUTE_TARGET_ROLES = [
+  ['anyToAny', 'any-to-any'],
+  ['hub', 'hub'],
+  ['spoke', 'spoke'],
+] as const;
 
 /** Placeholders for what is not allocated yet, each recorded as new. */
 class PlanValues implements MissingValues {
@@ -46,28 +53,21 @@ class PlanValues implements MissingValues {
     this.issued.set(node, list);
   }
 
-  vpn(row: VpnRow): VpnRow {
-    return { ...row, routeTargets: row.routeTargets.map((rt) => (rt.value ? rt : { ...rt, value: `new:${owners.routeTarget(row.id, fromDbEnum(rt.role))}` })) };
+  vpn(vpn: Vpn): Vpn {
+    const routeTargets = { ...vpn.routeTargets };
+    for (const [key, role] of ROUTE_TARGET_ROLES) {
+      if (key in routeTargets && !routeTargets[key]) routeTargets[key] = `new:${owners.routeTarget(vpn.id, role)}`;
+    }
+    return { ...vpn, routeTargets };
   }
 
   vrf(vrf: Vrf, allocation: VrfAllocation | undefined): VrfAllocation {
     if (allocation?.rd) return allocation;
-    const owner = owners.vrf(vrf.vpnId, vrf.nodeId);
-    const label = this.label(vrf.nodeId, owner, this.held.get(vrf.nodeId));
+    const owner = owners.vrf(vrf.vpn, vrf.node);
+    const label = this.label(vrf.node, owner, this.held.get(vrf.node));
     const rd = vrf.routeDistinguisher ?? `new:${owner}`;
-    if (!vrf.routeDistinguisher) this.note(vrf.nodeId, `rd ${owner}`);
-    return {
-      vrfId: vrf.id,
-      vpnId: vrf.vpnId,
-      nodeId: vrf.nodeId,
-      tableId: allocation?.tableId ?? this.table(vrf.nodeId),
-      label,
-      rd,
-      rdOwned: true,
-      rdAdministrator: null,
-      createdAt: new Date(0),
-      updatedAt: new Date(0),
-    };
+    if (!vrf.routeDistinguisher) this.note(vrf.node, `rd ${owner}`);
+    return { tableId: allocation?.tableId ?? this.table(vrf.node), label, rd, rdOwned: true, rdAdministrator: null };
   }
 
   labels(node: string, held: Map<string, number>, wanted: string[]): Map<string, number> {
@@ -104,7 +104,7 @@ export class Planner {
   async plan(tx: Tx, affected: string[], vpnIds: string[]): Promise<{ plan: NodePlan[]; releases: PoolReleases }> {
     // The nodes the write queues. No other node's next reconcile changes with it: remote PEs' routes follow BGP, after the write.
     const nodes = [...affected].sort();
-    const [held, tables, sids] = await Promise.all([this.heldLabels(tx, nodes), this.tablesInUse(tx, nodes), this.sidIndexes(nodes)]);
+    const [held, tables, sids] = await Promise.all([this.heldLabels(tx, nodes), tablesInUse(tx, nodes), this.sidIndexes(nodes)]);
     const values = new PlanValues(held, tables);
     const plan: NodePlan[] = [];
     for (const node of nodes) {
@@ -154,13 +154,13 @@ export class Planner {
    * SID index of a node that goes or takes another one.
    */
   private async nodeReleases(tx: Tx, node: string, intent: NodeIntent | undefined, held: ReadonlyMap<string, number>, sid: number | undefined): Promise<NodePlan['releases']> {
-    const wanted = new Set(intent?.vrfs.flatMap((vi) => vrfLabelRequests(vi.vpn.id, labelModeOf(vi.vpn.labelMode), node, vi.sites).map((r) => r.owner)));
+    const wanted = new Set(intent?.vrfs.flatMap((vi) => vrfLabelRequests(vi.vpn.id, vi.vpn.labelMode, node, vi.sites).map((r) => r.owner)));
     const labels: ReleasedLabel[] = [...held].filter(([owner]) => isVpnLabelOwner(owner) && !wanted.has(owner)).map(([owner, label]) => ({ owner, label }));
     const live = new Map(intent?.vrfs.map((vi) => [vi.vrf.id, vi.vpn]));
-    const routeDistinguishers: ReleasedValue[] = (await tx.vrfAllocation.findMany({ where: { nodeId: node, rdOwned: true } }))
-      .filter((a) => a.rd && (!live.has(a.vrfId) || live.get(a.vrfId)!.routeDistinguisher))
-      .map((a) => ({ owner: owners.vrf(a.vpnId, node), value: a.rd! }));
-    const sidGoes = sid !== undefined && (!intent || (intent.node.transport === 'SR' && intent.node.nodeSidIndex !== null && intent.node.nodeSidIndex !== sid));
+    const routeDistinguishers: ReleasedValue[] = (await ownedRouteDistinguishers(tx, node))
+      .filter((a) => !live.has(a.vrfId) || live.get(a.vrfId)!.routeDistinguisher)
+      .map((a) => ({ owner: owners.vrf(a.vpnId, node), value: a.rd }));
+    const sidGoes = sid !== undefined && (!intent || (intent.node.transport === 'sr' && intent.node.nodeSidIndex !== undefined && intent.node.nodeSidIndex !== sid));
     return { labels: byOwner(labels), routeDistinguishers: byOwner(routeDistinguishers), ...(sidGoes ? { sidIndex: sid } : {}) };
   }
 
@@ -181,8 +181,7 @@ export class Planner {
 
   /** What the labels service holds for each node (read-only), over what the worker recorded. */
   private async heldLabels(tx: Tx, nodes: string[]): Promise<Map<string, Map<string, number>>> {
-    const out = new Map<string, Map<string, number>>(nodes.map((n) => [n, new Map()]));
-    for (const l of await tx.nodeLabel.findMany({ where: { nodeId: { in: nodes } } })) out.get(l.nodeId)!.set(l.owner, l.label);
+    const out = await recordedLabels(tx, nodes);
     await Promise.all(
       nodes.map(async (node) => {
         for (const l of await this.allocated(node, '')) out.get(node)!.set(l.owner, l.label);
@@ -210,15 +209,6 @@ export class Planner {
       // Labels service unreachable: what the worker recorded is all we know; unknown labels show as new, unknown releases are left out.
       return [];
     }
-  }
-
-  private async tablesInUse(tx: Tx, nodes: string[]): Promise<Map<string, Set<number>>> {
-    const out = new Map<string, Set<number>>();
-    for (const a of await tx.vrfAllocation.findMany({ where: { nodeId: { in: nodes } }, select: { nodeId: true, tableId: true } })) {
-      if (!out.has(a.nodeId)) out.set(a.nodeId, new Set());
-      out.get(a.nodeId)!.add(a.tableId);
-    }
-    return out;
   }
 }
 

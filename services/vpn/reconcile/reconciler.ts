@@ -32,15 +32,17 @@ import type { Logger } from '../../common/logger.js';
 import { canonicalPrefix, computeNodeDesiredState, prepareNetwork } from '../../common/desired-state/index.js';
 import type { ChangeSink } from '../intent/intent-service.js';
 import { writeOutbox } from '../intent/outbox.js';
-import { lockRows, type Db } from '../intent/write-context.js';
 import { exportedRoutes } from '../routes/route-selection.js';
 import type { VpnRouting } from '../routes/vpn-routing.js';
 import type { DesiredStateStore } from '../state/desired-state-store.js';
 import type { AgentReports } from '../state/agent-reports.js';
-import { aggregate, worst, type DerivedStatus, type NodeForwarding, type StatusValue } from '../state/forwarding.js';
+import { aggregate, worst, type DerivedStatus } from '../state/forwarding.js';
 import type { NodeAllocator } from './allocator.js';
-import { desiredInput, exportingSites, labelModeOf } from './desired-input.js';
-import { loadNodeIntent, type NodeIntent } from './node-intent.js';
+import type { NodeIntent, VrfIntent } from '../domain/node-intent.js';
+import { importingNodes, otherNodes } from '../store/importing-nodes.js';
+import { loadNodeIntent } from '../store/node-intent-store.js';
+import { markProvisioning, writeNodeStatuses, type NodeStatuses } from '../store/reconcile-status-store.js';
+import { desiredInput, exportingSites } from './desired-input.js';
 import { removeUnwantedVrfs } from './speaker-sweep.js';
 
 /** Whether what the node exports to other PEs changed: its VRFs, local routes or VPN labels. */
@@ -61,19 +63,10 @@ export interface ReconcileOptions {
   requireAgents: boolean;
 }
 
-/** The statuses one reconcile of a node writes. */
-interface NodeStatuses {
-  node: DerivedStatus;
-  /** By VPN id: the node's VRF of it. */
-  vrfs: Map<string, DerivedStatus>;
-  /** By site id. */
-  sites: Map<string, DerivedStatus>;
-}
-
 /** A VRF's sites with the prefixes each originates and their labels. */
-function sitesOf(intent: NodeIntent, vi: NodeIntent['vrfs'][number]) {
+function sitesOf(intent: NodeIntent, vi: VrfIntent) {
   const node = intent.node.id;
-  const mode = labelModeOf(vi.vpn.labelMode);
+  const mode = vi.vpn.labelMode;
   const label = vi.allocation?.label ?? undefined;
   return exportingSites(vi.vpn.id, node, vi.sites, intent.labels).map((s, i) => {
     const labelled = exportedRoutes({ node, nextHop: '', name: vi.vpn.id, rd: '', labelMode: mode, exportRouteTargets: [], ...(label !== undefined ? { vrfLabel: label } : {}), sites: [s] });
@@ -112,7 +105,7 @@ export class NodeReconciler {
       return undefined;
     }
     // Only what is still pending: a retry keeps its error, a resync never makes active things flicker.
-    await this.markProvisioning(node);
+    await markProvisioning(this.prisma, node);
     const { inventoryChanged } = await this.allocator.allocate(intent);
     await this.afterAllocation?.(node);
     intent = (await loadNodeIntent(this.prisma, node))!;
@@ -123,8 +116,8 @@ export class NodeReconciler {
     let outboxId: bigint | undefined;
     let notify: string[] = [];
     const saved = await this.store.save(node, state, warnings, async (tx, result) => {
-      notify = inventoryChanged || !this.routing.predicted ? [] : exportsChanged(result.delta) ? await this.importers(tx, node, result) : [];
-      if (inventoryChanged) notify = (await tx.node.findMany({ where: { id: { not: node } }, select: { id: true } })).map((n) => n.id);
+      notify = inventoryChanged || !this.routing.predicted ? [] : exportsChanged(result.delta) ? await importingNodes(tx, node, exportedVpns(result)) : [];
+      if (inventoryChanged) notify = await otherNodes(tx, node);
       if (notify.length) outboxId = await writeOutbox(tx, { aggregate: 'node', aggregateId: node, action: 'update', nodes: notify, changes: [] });
     });
     if (outboxId !== undefined) await this.sink.committed(outboxId, notify).catch((err: Error) => this.log.warn({ err: err.message, node }, 'importers left to the outbox relay'));
@@ -157,7 +150,7 @@ export class NodeReconciler {
         importRouteTargets: vi.importRouteTargets,
         exportRouteTargets: vi.exportRouteTargets,
         ...(label !== undefined ? { label } : {}),
-        labelMode: labelModeOf(vi.vpn.labelMode),
+        labelMode: vi.vpn.labelMode,
         nextHop: intent.node.loopback,
       });
       const exporting = {
@@ -165,7 +158,7 @@ export class NodeReconciler {
         nextHop: intent.node.loopback,
         name: vi.vpn.id,
         rd: a.rd,
-        labelMode: labelModeOf(vi.vpn.labelMode),
+        labelMode: vi.vpn.labelMode,
         exportRouteTargets: vi.exportRouteTargets,
         ...(label !== undefined ? { vrfLabel: label } : {}),
         sites: exportingSites(vi.vpn.id, node, vi.sites, intent.labels),
@@ -187,24 +180,6 @@ export class NodeReconciler {
     return waiting;
   }
 
-  /** PEs with VRFs that import this node's VPNs (same VPN, or extranet), before or after the change. */
-  private async importers(db: Db, node: string, result: { delta: DesiredStateDelta; previous: { vrfs: { vpn: string }[] } | undefined }): Promise<string[]> {
-    const vpns = new Set<string>(result.previous?.vrfs.map((v) => v.vpn) ?? []);
-    for (const c of result.delta.changes) {
-      for (const e of [c.entry?.entry, c.previous?.entry]) if (e?.$case === 'vrf') vpns.add(e.value.vpn);
-    }
-    const current = await db.vrf.findMany({ where: { nodeId: node }, select: { vpnId: true } });
-    for (const v of current) vpns.add(v.vpnId);
-    if (!vpns.size) return [];
-    const extranet = await db.vpnImport.findMany({ where: { exporterId: { in: [...vpns] } }, select: { importerId: true } });
-    const rows = await db.vrf.findMany({
-      where: { vpnId: { in: [...vpns, ...extranet.map((i) => i.importerId)] }, nodeId: { not: node } },
-      select: { nodeId: true },
-      distinct: ['nodeId'],
-    });
-    return rows.map((r) => r.nodeId).sort();
-  }
-
   /** The node left the intent: its speaker VRFs removed, then what it held released, its desired state dropped. */
   private async forget(node: string): Promise<void> {
     await removeUnwantedVrfs(this.routing, node, new Set(), this.log);
@@ -216,17 +191,6 @@ export class NodeReconciler {
   async failed(node: string, reason: string): Promise<void> {
     const failed: DerivedStatus = { status: 'FAILED', reason: reason.slice(0, 1000) };
     await this.setStatus(node, { node: failed, vrfs: new Map(), sites: new Map() }, failed);
-  }
-
-  /** What has never been reconciled shows that it is now; other statuses stay until this run has recomputed them. */
-  private async markProvisioning(node: string): Promise<void> {
-    const where = { status: 'PENDING' as const };
-    const data = { status: 'PROVISIONING' as const };
-    await this.prisma.$transaction([
-      this.prisma.node.updateMany({ where: { id: node, ...where }, data }),
-      this.prisma.site.updateMany({ where: { nodeId: node, ...where }, data }),
-      this.prisma.vrf.updateMany({ where: { nodeId: node, ...where }, data }),
-    ]);
   }
 
   /**
@@ -269,31 +233,7 @@ export class NodeReconciler {
   }
 
   private async setStatus(node: string, s: NodeStatuses, all?: DerivedStatus): Promise<void> {
-    await this.prisma.$transaction(async (tx) => {
-      const before = await tx.node.findUnique({ where: { id: node }, select: { status: true } });
-      await tx.node.updateMany({ where: { id: node }, data: { status: s.node.status, statusReason: s.node.reason } });
-      this.logTransition(node, before?.status, s.node);
-      // Links: whether the node's reconcile went through (their operational state is the agents' to report).
-      const linkStatus = all ?? { status: 'ACTIVE', reason: null };
-      await tx.link.updateMany({ where: { OR: [{ aNodeId: node }, { bNodeId: node }] }, data: { status: linkStatus.status, statusReason: linkStatus.reason } });
-      if (all) {
-        await tx.site.updateMany({ where: { nodeId: node }, data: { status: all.status, statusReason: all.reason } });
-        await tx.vrf.updateMany({ where: { nodeId: node }, data: { status: all.status, statusReason: all.reason } });
-      }
-      for (const [key, ids] of grouped(s.sites)) await tx.site.updateMany({ where: { nodeId: node, id: { in: ids } }, data: unkey(key) });
-      for (const [key, vpns] of grouped(s.vrfs)) await tx.vrf.updateMany({ where: { nodeId: node, vpnId: { in: vpns } }, data: unkey(key) });
-      const vpnIds = (await tx.vrf.findMany({ where: { nodeId: node }, select: { vpnId: true } })).map((v) => v.vpnId);
-      // Two PEs' jobs finishing at once must not each see the other's VRF unfinished (and leave the VPN provisioning).
-      await lockRows(tx, 'vpn', vpnIds);
-      // A VPN's status is that of its VRFs on every PE together.
-      const rows = await tx.vrf.findMany({ where: { vpnId: { in: vpnIds } }, select: { vpnId: true, nodeId: true, status: true, statusReason: true }, orderBy: { id: 'asc' } });
-      const byVpn = new Map<string, DerivedStatus>();
-      for (const vpn of vpnIds) {
-        const parts = rows.filter((r) => r.vpnId === vpn).map((r) => ({ status: r.status as StatusValue, reason: r.statusReason }));
-        byVpn.set(vpn, aggregate(parts));
-      }
-      for (const [key, vpns] of grouped(byVpn)) await tx.vpn.updateMany({ where: { id: { in: vpns } }, data: unkey(key) });
-    });
+    this.logTransition(node, await writeNodeStatuses(this.prisma, node, s, all), s.node);
   }
 
   private logTransition(node: string, before: string | undefined, after: DerivedStatus): void {
@@ -303,17 +243,11 @@ export class NodeReconciler {
   }
 }
 
-/** Rows to update, grouped by the status they get (one UPDATE per distinct status). */
-function grouped(statuses: Map<string, DerivedStatus>): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const [id, st] of statuses) {
-    const key = JSON.stringify([st.status, st.reason]);
-    out.set(key, [...(out.get(key) ?? []), id]);
+/** The VPNs whose VRFs the stored change touched, before or after it: their importers see the node's exports change. */
+function exportedVpns(result: { delta: DesiredStateDelta; previous: { vrfs: { vpn: string }[] } | undefined }): Set<string> {
+  const vpns = new Set<string>(result.previous?.vrfs.map((v) => v.vpn) ?? []);
+  for (const c of result.delta.changes) {
+    for (const e of [c.entry?.entry, c.previous?.entry]) if (e?.$case === 'vrf') vpns.add(e.value.vpn);
   }
-  return out;
+  return vpns;
 }
-
-const unkey = (key: string) => {
-  const [status, statusReason] = JSON.parse(key) as [StatusValue, string | null];
-  return { status, statusReason: statusReason === null ? null : statusReason.slice(0, 1000) };
-};
