@@ -17,5 +17,3 @@ export interface ResourceHandler<K extends ResourceKind> {
   remove(ctx: WriteContext, current: ResourceViews[K]): Promise<void>;
 }
 
-export const statusFilter = (filter: Filter) =>
-  filter.status ? { status: filter.status.toUpperCase() as 'PENDING' | 'PROVISIONING' | 'ACTIVE' | 'FAILED' | 'DEGRADED' | 'DOWN' | 'UNREACHABLE' } : {};

@@ -9,11 +9,12 @@ import type { Filter, ResourceHandler } from './handler.js';
 import { links } from './links.js';
 import { applyMergePatch } from './merge-patch.js';
 import { nodes } from './nodes.js';
-import { writeOutbox } from './outbox.js';
+import { writeOutbox } from '../store/outbox.js';
 import { DEFAULT_LIMIT, decodeCursor, MAX_LIMIT, pageOf, type Page, type PageRequest } from './pagination.js';
 import { sites } from './sites.js';
 import { vpns } from './vpns.js';
 import { NODE_ROLES, STATUS_STATES, type NodePlan, type PoolReleases, type ResourceKind, type ResourceSpecs, type ResourceViews, type RoutesView, type VrfView, type WriteResult } from './types.js';
+import { prismaIntentStore } from '../store/intent-store.js';
 import { validateResource } from './validator.js';
 import { listVrfs, readVrf } from './vrfs.js';
 import { lockRows, WriteContext, type SidIndexPool, type Tx } from './write-context.js';
@@ -194,7 +195,7 @@ export class IntentService {
       result = await this.withRetry(() =>
         this.prisma.$transaction(
           async (tx) => {
-            const ctx = new WriteContext(tx, this.sidIndexes);
+            const ctx = new WriteContext(prismaIntentStore(tx), this.sidIndexes);
             await lockRows(tx, TABLE[kind], [id]);
             const current = (await handler.read(tx, id)) as ResourceViews[K] | undefined;
             if (action === 'create' && current) throw new IntentError('exists', `${kind} '${id}' already exists`, [{ pointer: '/id', detail: `'${id}' is taken` }]);

@@ -1,24 +1,23 @@
 // Sites (RFC 8299 site + site-network-access): a CE attached to a PE
 // interface, in one VPN. Writing one keeps its VRF in step (vrfs.ts).
-import { Prisma, type Site } from '../../common/gen/prisma/client.js';
 import { conflict, Problems } from './errors.js';
-import type { Filter, ResourceHandler } from './handler.js';
-import { statusFilter } from './handler.js';
+import type { ResourceHandler } from './handler.js';
 import { ipEquals, parseIp, type IpFamily } from '../../common/net/address.js';
 import { formatPrefixNetwork, isIpv4SubnetEdge, parseIpPrefix, prefixContains, prefixesOverlap } from '../../common/net/prefix.js';
 import { checkAddressUse } from './address-rules.js';
-import { siteView, toDbEnum } from './records.js';
-import type { Family, SiteRole, SiteSpec, SiteView } from './types.js';
+import type { IntentStore } from '../store/intent-store.js';
+import { prismaSiteStore } from '../store/site-store.js';
+import type { Family, SiteRole, SiteSpec, SiteView, Topology } from './types.js';
 import { canonicalRt } from './vpns.js';
 import { syncVrf } from './vrfs.js';
-import { lockRows, type WriteContext } from './write-context.js';
+import type { WriteContext } from './write-context.js';
 
 const FAMILIES: Family[] = ['ipv4', 'ipv6'];
 const familyName = (f: IpFamily): Family => (f === 4 ? 'ipv4' : 'ipv6');
 
 /** The site's role, with the any-to-any default; 422 when it does not fit the VPN's topology. */
-function roleOf(s: SiteSpec, topology: string, p: Problems): SiteRole {
-  if (topology === 'HUB_SPOKE') {
+function roleOf(s: SiteSpec, topology: Topology | undefined, p: Problems): SiteRole {
+  if (topology === 'hub-spoke') {
     if (!s.role || s.role === 'any-to-any') p.add('/role', 'a site of a hub-spoke VPN must be a hub or a spoke');
     return s.role ?? 'spoke';
   }
@@ -59,47 +58,48 @@ function checkAddressing(s: SiteSpec, families: string[], p: Problems): void {
   });
 }
 
-async function check(ctx: WriteContext, s: SiteSpec, current: SiteView | undefined): Promise<SiteRole> {
+/** Checks a site against the rest of the intent (throws the IntentErrors); its role, defaulted. */
+export async function checkSite(store: IntentStore, s: SiteSpec, current: SiteView | undefined): Promise<SiteRole> {
   // Site writes on a PE are serialised by its row lock, so the overlap and VLAN checks below see every other write.
-  const locked = await lockRows(ctx.tx, 'node', [s.node, current?.node ?? s.node]);
+  const locked = await store.nodes.lock([s.node, current?.node ?? s.node]);
   const p = new Problems();
-  const [vpn, node] = await Promise.all([ctx.tx.vpn.findUnique({ where: { id: s.vpn } }), ctx.tx.node.findUnique({ where: { id: s.node } })]);
+  const [vpn, node] = await Promise.all([store.vpns.read(s.vpn), store.nodes.read(s.node)]);
   if (!vpn) p.add('/vpn', `no VPN '${s.vpn}'`);
   if (!node || !locked.includes(s.node)) p.add('/node', `no node '${s.node}'`);
   else if (node.role !== 'PE') p.add('/node', `node '${s.node}' is a P router; sites attach to PEs`);
   p.throwIfAny();
   const role = roleOf(s, vpn!.topology, p);
   checkAddressing(s, vpn!.addressFamilies, p);
-  if (s.routing?.bgp && BigInt(s.routing.bgp.peerAs) === node!.asNumber) {
+  if (s.routing?.bgp && s.routing.bgp.peerAs === node!.asNumber) {
     p.add('/routing/bgp/peerAs', `equals the PE's AS ${node!.asNumber}; PE-CE routing here is eBGP`);
   }
-  const sameVrf = await ctx.tx.site.findMany({ where: { vpnId: s.vpn, nodeId: s.node, id: { not: s.id } } });
-  if (vpn!.topology === 'HUB_SPOKE') {
+  const sameVrf = await store.sites.inVrf(s.vpn, s.node, s.id);
+  if (vpn!.topology === 'hub-spoke') {
     // RFC 4364 §4.3.5: hubs and spokes on one PE need separate VRFs; here a VPN has one VRF per PE.
-    const other = sameVrf.find((o) => o.role !== toDbEnum(role));
-    if (other) p.add('/role', `site '${other.id}' of this VPN on ${s.node} is a ${other.role.toLowerCase()}; hubs and spokes of one VPN need different PEs`);
+    const other = sameVrf.find((o) => o.role !== role);
+    if (other) p.add('/role', `site '${other.id}' of this VPN on ${s.node} is a ${other.role}; hubs and spokes of one VPN need different PEs`);
   }
-  const routes = sameVrf.reduce((n, o) => n + (o.staticRoutes as unknown[]).length, 0) + (s.routing?.static?.length ?? 0);
+  const routes = sameVrf.reduce((n, o) => n + (o.routing?.static?.length ?? 0), 0) + (s.routing?.static?.length ?? 0);
   if (routes > vpn!.maxRoutesPerVrf) p.add('/routing/static', `the VRF would hold ${routes} static routes, above the VPN's maxRoutesPerVrf (${vpn!.maxRoutesPerVrf})`);
   p.throwIfAny();
-  await checkConflicts(ctx, s, sameVrf);
+  await checkConflicts(store, s, sameVrf);
   return role;
 }
 
-async function checkConflicts(ctx: WriteContext, s: SiteSpec, sameVrf: Site[]): Promise<void> {
+async function checkConflicts(store: IntentStore, s: SiteSpec, sameVrf: SiteView[]): Promise<void> {
   const vlan = s.vlan ?? 0;
-  const onPort = await ctx.tx.site.findFirst({ where: { nodeId: s.node, interface: s.interface, vlan, id: { not: s.id } } });
+  const onPort = await store.sites.onPort(s.node, s.interface, vlan, s.id);
   if (onPort) {
-    throw conflict(s.vlan ? '/vlan' : '/interface', vlan ? `VLAN ${vlan} on ${s.node} ${s.interface} is already used by site '${onPort.id}'` : `${s.node} ${s.interface} (untagged) is already used by site '${onPort.id}'`);
+    throw conflict(s.vlan ? '/vlan' : '/interface', vlan ? `VLAN ${vlan} on ${s.node} ${s.interface} is already used by site '${onPort}'` : `${s.node} ${s.interface} (untagged) is already used by site '${onPort}'`);
   }
-  const link = await ctx.tx.link.findFirst({ where: { OR: [{ aNodeId: s.node, aInterface: s.interface }, { bNodeId: s.node, bInterface: s.interface }] } });
-  if (link) throw conflict('/interface', `${s.node} ${s.interface} is a core interface (link '${link.id}')`);
+  const link = await store.interfaces.linkOn({ node: s.node, interface: s.interface });
+  if (link) throw conflict('/interface', `${s.node} ${s.interface} is a core interface (link '${link}')`);
   // Subnets may repeat across VPNs (that is what VRFs are for) but not within one VRF.
   for (const f of FAMILIES) {
     const mine = s[f] && parseIpPrefix(s[f].peAddress)!;
     if (!mine) continue;
     for (const o of sameVrf) {
-      const theirs = f === 'ipv4' ? o.ipv4PeAddress : o.ipv6PeAddress;
+      const theirs = o[f]?.peAddress;
       if (theirs && prefixesOverlap(mine, parseIpPrefix(theirs)!)) {
         throw conflict(`/${f}/peAddress`, `${formatPrefixNetwork(mine)} overlaps ${theirs} of site '${o.id}' in the same VRF on ${s.node}`);
       }
@@ -107,80 +107,41 @@ async function checkConflicts(ctx: WriteContext, s: SiteSpec, sameVrf: Site[]): 
   }
 }
 
-function rowOf(s: SiteSpec, role: SiteRole) {
-  return {
-    vpnId: s.vpn,
-    nodeId: s.node,
-    interface: s.interface,
-    vlan: s.vlan ?? 0,
-    ipv4PeAddress: s.ipv4?.peAddress ?? null,
-    ipv4CeAddress: s.ipv4?.ceAddress ?? null,
-    ipv6PeAddress: s.ipv6?.peAddress ?? null,
-    ipv6CeAddress: s.ipv6?.ceAddress ?? null,
-    role: toDbEnum(role) as 'ANY_TO_ANY' | 'HUB' | 'SPOKE',
-    staticRoutes: (s.routing?.static ?? []).map((r) => ({ ...r })),
-    bgp: s.routing?.bgp ? { peerAs: s.routing.bgp.peerAs } : undefined,
-    siteOfOrigin: s.siteOfOrigin ? canonicalRt(s.siteOfOrigin) : null,
-    status: 'PENDING' as const,
-    statusReason: null,
-  };
-}
-
-/** A VPN's status follows its sites: any change makes it pending until the worker catches up. */
-async function markVpnPending(ctx: WriteContext, vpnId: string): Promise<void> {
-  await ctx.tx.vpn.updateMany({ where: { id: vpnId }, data: { status: 'PENDING', statusReason: null } });
+/** The VRF of the site's VPN on its node, and the VPN's status, follow its sites. */
+async function siteMoved(ctx: WriteContext, vpn: string, node: string): Promise<void> {
+  await syncVrf(ctx, vpn, node);
+  await ctx.store.vpns.markPending(vpn);
 }
 
 export const sites: ResourceHandler<'site'> = {
   kind: 'site',
   filters: ['vpn', 'node', 'status'],
 
-  async read(db, id) {
-    const r = await db.site.findUnique({ where: { id } });
-    return r ? siteView(r) : undefined;
-  },
+  read: (db, id) => prismaSiteStore(db).read(id),
 
-  async list(db, filter: Filter, after, limit) {
-    const rows = await db.site.findMany({
-      where: {
-        ...(after ? { id: { gt: after } } : {}),
-        ...(filter.vpn ? { vpnId: filter.vpn } : {}),
-        ...(filter.node ? { nodeId: filter.node } : {}),
-        ...statusFilter(filter),
-      },
-      orderBy: { id: 'asc' },
-      take: limit,
-    });
-    return rows.map(siteView);
-  },
+  list: (db, filter, after, limit) => prismaSiteStore(db).list(filter, after, limit),
 
   async save(ctx, next, current) {
-    const role = await check(ctx, next, current);
-    const data = rowOf(next, role);
-    const bgp = data.bgp ?? Prisma.DbNull;
+    const role = await checkSite(ctx.store, next, current);
+    const site = { ...next, siteOfOrigin: next.siteOfOrigin ? canonicalRt(next.siteOfOrigin) : undefined };
     if (current) {
-      await ctx.tx.site.update({ where: { id: next.id }, data: { ...data, bgp, version: { increment: 1 } } });
+      await ctx.store.sites.update(site, role);
       ctx.changed('site', next.id, 'update');
     } else {
-      await ctx.tx.site.create({ data: { id: next.id, ...data, bgp } });
+      await ctx.store.sites.create(site, role);
       ctx.changed('site', next.id, 'create');
     }
     await syncVrf(ctx, next.vpn, next.node);
-    if (current && (current.vpn !== next.vpn || current.node !== next.node)) {
-      await syncVrf(ctx, current.vpn, current.node);
-      await markVpnPending(ctx, current.vpn);
-    }
-    await markVpnPending(ctx, next.vpn);
+    if (current && (current.vpn !== next.vpn || current.node !== next.node)) await siteMoved(ctx, current.vpn, current.node);
+    await ctx.store.vpns.markPending(next.vpn);
     ctx.affect(next.node, current?.node);
   },
 
   async remove(ctx, current) {
-    await lockRows(ctx.tx, 'node', [current.node]);
-    await ctx.tx.site.delete({ where: { id: current.id } });
+    await ctx.store.nodes.lock([current.node]);
+    await ctx.store.sites.delete(current.id);
     ctx.changed('site', current.id, 'delete');
-    await syncVrf(ctx, current.vpn, current.node);
-    await markVpnPending(ctx, current.vpn);
+    await siteMoved(ctx, current.vpn, current.node);
     ctx.affect(current.node);
   },
 };
-

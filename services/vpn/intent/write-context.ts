@@ -1,6 +1,7 @@
 // What one intent write carries through its transaction: the changes it made
 // (rows created, updated, deleted) and the nodes whose desired state they touch.
 import type { Prisma, PrismaClient } from '../../common/gen/prisma/client.js';
+import type { IntentStore } from '../store/intent-store.js';
 import type { Change } from './types.js';
 
 export type Tx = Prisma.TransactionClient;
@@ -16,7 +17,7 @@ export class WriteContext {
   readonly changes: Change[] = [];
   readonly nodes = new Set<string>();
   constructor(
-    readonly tx: Tx,
+    readonly store: IntentStore,
     readonly sidIndexes?: SidIndexPool,
   ) {}
 
@@ -30,7 +31,7 @@ export class WriteContext {
 
   /** Every node's desired state depends on the whole topology (SR shortest paths, node SIDs). */
   async affectAllNodes(): Promise<void> {
-    for (const n of await this.tx.node.findMany({ select: { id: true } })) this.nodes.add(n.id);
+    for (const id of await this.store.nodes.allIds()) this.nodes.add(id);
   }
 }
 

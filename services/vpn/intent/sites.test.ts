@@ -1,0 +1,150 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { IntentStore } from '../store/intent-store.js';
+import type { InterfaceStore } from '../store/interface-store.js';
+import type { NodeStore } from '../store/node-store.js';
+import type { SiteStore } from '../store/site-store.js';
+import type { VpnStore } from '../store/vpn-store.js';
+import type { VrfStore } from '../store/vrf-store.js';
+import { IntentError } from './errors.js';
+import { sites } from './sites.js';
+import type { NodeView, SiteSpec, SiteView, VpnView } from './types.js';
+import { WriteContext } from './write-context.js';
+
+/** A part of the store with only the methods the site rules may call; any other call fails the test. */
+const only = <T extends object>(name: string, methods: Partial<T> = {}) =>
+  new Proxy(methods as T, {
+    get: (target, method) =>
+      (target as Record<string | symbol, unknown>)[method] ??
+      (() => {
+        throw new Error(`site rules called ${name}.${String(method)}`);
+      }),
+  });
+
+const meta = { version: 1, status: { state: 'pending' as const }, createdAt: '', updatedAt: '' };
+const pe = (id: string, role: 'PE' | 'P' = 'PE'): NodeView => ({ id, name: id, role, routerId: '192.0.2.1', loopback: '192.0.2.1', asNumber: 65000, transport: 'sr', ...meta });
+const vpnOf = (v: Partial<VpnView> & { id: string }): VpnView => ({ customer: 'acme', topology: 'any-to-any', addressFamilies: ['ipv4'], maxRoutesPerVrf: 100, extranetImports: [], labelMode: 'per-vrf', routeTargets: {}, ...meta, ...v });
+
+/** An in-memory intent: nodes, VPNs, sites, the links' interfaces and VRFs. */
+function memoryStore(init: { nodes?: NodeView[]; vpns?: VpnView[]; sites?: SiteView[]; links?: { id: string; node: string; interface: string }[] }) {
+  const nodes = new Map((init.nodes ?? [pe('pe1'), pe('p1', 'P')]).map((n) => [n.id, n]));
+  const vpns = new Map((init.vpns ?? [vpnOf({ id: 'red' })]).map((v) => [v.id, v]));
+  const stored = new Map((init.sites ?? []).map((s) => [s.id, s]));
+  const vrfs = new Set<string>();
+  const pending: string[] = [];
+  const save = async (s: SiteSpec, role: SiteView['role']) => void stored.set(s.id, { ...s, role, ...meta });
+  const store: IntentStore = {
+    nodes: only<NodeStore>('nodes', {
+      lock: async (ids) => ids.filter((id) => nodes.has(id)),
+      read: async (id) => nodes.get(id),
+    }),
+    vpns: only<VpnStore>('vpns', {
+      read: async (id) => vpns.get(id),
+      markPending: async (id) => void pending.push(id),
+    }),
+    sites: only<SiteStore>('sites', {
+      read: async (id) => stored.get(id),
+      count: async ({ vpn, node }) => [...stored.values()].filter((s) => s.vpn === vpn && s.node === node).length,
+      inVrf: async (vpn, node, except) => [...stored.values()].filter((s) => s.vpn === vpn && s.node === node && s.id !== except),
+      onPort: async (node, ifname, vlan, except) => [...stored.values()].find((s) => s.node === node && s.interface === ifname && (s.vlan ?? 0) === vlan && s.id !== except)?.id,
+      create: save,
+      update: save,
+      delete: async (id) => void stored.delete(id),
+    }),
+    interfaces: only<InterfaceStore>('interfaces', {
+      linkOn: async (e) => (init.links ?? []).find((l) => l.node === e.node && l.interface === e.interface)?.id,
+    }),
+    vrfs: only<VrfStore>('vrfs', {
+      exists: async (id) => vrfs.has(id),
+      create: async ({ id }) => void vrfs.add(id),
+      markPending: async () => {},
+      delete: async (id) => void vrfs.delete(id),
+    }),
+    links: only('links'),
+  };
+  return { store, stored, vrfs, pending };
+}
+
+const site = (s: Partial<SiteSpec> = {}): SiteSpec => ({
+  id: 's1',
+  vpn: 'red',
+  node: 'pe1',
+  interface: 'ce0',
+  ipv4: { peAddress: '10.1.0.1/30', ceAddress: '10.1.0.2' },
+  ...s,
+});
+const view = (s: SiteSpec, role: SiteView['role'] = 'any-to-any'): SiteView => ({ ...s, role, ...meta });
+
+async function refusal(store: IntentStore, s: SiteSpec): Promise<IntentError> {
+  const err = await sites.save(new WriteContext(store), s, undefined).then(
+    () => assert.fail('the write was accepted'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof IntentError, String(err));
+  return err;
+}
+
+const problems = (e: IntentError) => e.fields.map((f) => `${f.pointer}: ${f.detail}`);
+
+test('site rules: a site attaches to a PE that exists, in a VPN that exists', async () => {
+  const { store } = memoryStore({});
+  assert.deepEqual(problems(await refusal(store, site({ vpn: 'blue', node: 'pe9' }))), ["/vpn: no VPN 'blue'", "/node: no node 'pe9'"]);
+  assert.deepEqual(problems(await refusal(store, site({ node: 'p1' }))), ["/node: node 'p1' is a P router; sites attach to PEs"]);
+});
+
+test("site rules: the role fits the VPN's topology, the addresses its families, the CE AS is not the PE's", async () => {
+  const { store } = memoryStore({ vpns: [vpnOf({ id: 'red' }), vpnOf({ id: 'hs', topology: 'hub-spoke' })] });
+  assert.deepEqual(problems(await refusal(store, site({ vpn: 'hs' }))), ['/role: a site of a hub-spoke VPN must be a hub or a spoke']);
+  assert.deepEqual(problems(await refusal(store, site({ role: 'hub' }))), ['/role: a site of an any-to-any VPN cannot be a hub']);
+  const err = await refusal(store, site({ ipv4: { peAddress: '10.1.0.1/30', ceAddress: '10.1.0.9' }, ipv6: { peAddress: '2001:db8::1/64', ceAddress: '2001:db8::2' }, routing: { bgp: { peerAs: 65000 } } }));
+  assert.deepEqual(problems(err), [
+    '/ipv4/ceAddress: is not in the PE interface subnet 10.1.0.0/30',
+    "/ipv6: VPN 'red' does not carry ipv6 (addressFamilies: ipv4)",
+    "/routing/bgp/peerAs: equals the PE's AS 65000; PE-CE routing here is eBGP",
+  ]);
+});
+
+test('site rules: one VRF holds hubs or spokes, not both, and no more static routes than the VPN allows', async () => {
+  const hub = view(site({ id: 'h1', interface: 'ce1', ipv4: undefined, routing: { static: [{ prefix: '10.9.0.0/16' }] } }), 'hub');
+  const { store } = memoryStore({ vpns: [vpnOf({ id: 'red', topology: 'hub-spoke', maxRoutesPerVrf: 2 })], sites: [{ ...hub, vpn: 'red' }] });
+  const err = await refusal(store, site({ role: 'spoke', routing: { static: [{ prefix: '10.8.0.0/16' }, { prefix: '10.7.0.0/16' }] } }));
+  assert.deepEqual(problems(err), [
+    "/role: site 'h1' of this VPN on pe1 is a hub; hubs and spokes of one VPN need different PEs",
+    "/routing/static: the VRF would hold 3 static routes, above the VPN's maxRoutesPerVrf (2)",
+  ]);
+});
+
+test('site rules: a used port and VLAN, a core interface, or an overlapping subnet in the VRF is a conflict', async () => {
+  const other = view(site({ id: 's0', interface: 'ce9', vlan: 10 }));
+  const { store } = memoryStore({ sites: [other], links: [{ id: 'l1', node: 'pe1', interface: 'core0' }] });
+  let err = await refusal(store, site({ interface: 'ce9', vlan: 10, ipv4: undefined }));
+  assert.equal(err.kind, 'conflict');
+  assert.deepEqual(problems(err), ["/vlan: VLAN 10 on pe1 ce9 is already used by site 's0'"]);
+  err = await refusal(store, site({ interface: 'core0' }));
+  assert.deepEqual(problems(err), ["/interface: pe1 core0 is a core interface (link 'l1')"]);
+  err = await refusal(store, site({ ipv4: { peAddress: '10.1.0.2/29', ceAddress: '10.1.0.3' } }));
+  assert.deepEqual(problems(err), ["/ipv4/peAddress: 10.1.0.0/29 overlaps 10.1.0.1/30 of site 's0' in the same VRF on pe1"]);
+  await sites.save(new WriteContext(store), site({ interface: 'ce9', vlan: 11, ipv4: { peAddress: '10.2.0.1/30', ceAddress: '10.2.0.2' } }), undefined);
+});
+
+test("site writes: the first site of a VPN on a PE makes its VRF, the last one's delete removes it", async () => {
+  const { store, stored, vrfs, pending } = memoryStore({});
+  let ctx = new WriteContext(store);
+  await sites.save(ctx, site({ siteOfOrigin: '65000:001' }), undefined);
+  assert.equal(stored.get('s1')!.role, 'any-to-any');
+  assert.equal(stored.get('s1')!.siteOfOrigin, '65000:1', 'the site of origin is stored canonical');
+  assert.deepEqual(ctx.changes, [
+    { kind: 'site', id: 's1', action: 'create' },
+    { kind: 'vrf', id: 'red:pe1', action: 'create' },
+  ]);
+  assert.deepEqual([...vrfs], ['red:pe1']);
+  assert.deepEqual([...ctx.nodes], ['pe1']);
+  assert.deepEqual(pending, ['red']);
+  ctx = new WriteContext(store);
+  await sites.remove(ctx, stored.get('s1')!);
+  assert.deepEqual(ctx.changes, [
+    { kind: 'site', id: 's1', action: 'delete' },
+    { kind: 'vrf', id: 'red:pe1', action: 'delete' },
+  ]);
+  assert.equal(vrfs.size, 0);
+});
