@@ -126,7 +126,8 @@ export class AgentCredentials {
     if (!validity.valid) throw new AgentRefused(validity.reason, validity.reason === 'rotated' ? 'this credential was rotated; use its successor' : 'this agent credential was revoked');
     if (row.replacesId) await this.firstUse(row);
     else if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
-      await this.prisma.agentCredential.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } }).catch(() => undefined);
+      // Fails the call like the read above would: the database is the agent API's to answer with.
+      await this.prisma.agentCredential.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } });
     }
     return { node: row.nodeId, credentialId: row.id };
   }

@@ -37,12 +37,16 @@ export class NodeNotifications {
   }
 
   private reconnect(): void {
-    this.client?.end().catch(() => {});
+    // The connection is already broken; ending it only frees the socket.
+    this.client?.end().catch((err: Error) => this.log.debug({ err: err.message }, 'closing the lost LISTEN connection failed'));
     this.client = undefined;
     if (this.stopped || this.retry) return;
     this.retry = setTimeout(() => {
       this.retry = undefined;
-      this.start().catch(() => this.reconnect());
+      this.start().catch((err: Error) => {
+        this.log.warn({ err: err.message }, 'node notifications could not LISTEN again; retrying in 1 s');
+        this.reconnect();
+      });
     }, 1000);
     this.retry.unref();
   }
@@ -62,6 +66,6 @@ export class NodeNotifications {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.retry) clearTimeout(this.retry);
-    await this.client?.end().catch(() => {});
+    await this.client?.end().catch((err: Error) => this.log.debug({ err: err.message }, 'closing the LISTEN connection at stop failed'));
   }
 }
