@@ -189,6 +189,8 @@ export class Peer {
 
   /** New settings; a session-level change restarts the session with Cease/6 (RFC 4486). */
   reconfigure(config: PeerConfig, reset: boolean): void {
+    // A new max-prefix setting judges the current counts afresh (warning-only -> limit tears down now).
+    if (JSON.stringify(this.config.maxPrefix) !== JSON.stringify(config.maxPrefix)) this.maxPrefix.clear();
     this.config = config;
     // Any configuration change lifts a max-prefix hold (RFC 4486 §4 leaves the restart to the operator).
     const held = this.maxPrefixHeld !== undefined;

@@ -61,8 +61,8 @@ function isUnicast(f: Family): boolean {
 export class CeBinding {
   /** Peer address -> the VRF its routes went into (the peer's config may have changed since). */
   private readonly fedInto = new Map<string, string>();
-  /** Peer address -> the VRF whose table it is offered. */
-  private readonly offering = new Map<string, string>();
+  /** Peer address -> the VRF whose table it is offered, and the site of origin it was offered for. */
+  private readonly offering = new Map<string, { readonly vrf: string; readonly soo: AdministeredValue | undefined }>();
   private byVrf = new Map<string, CePeer[]>();
   private peers = new Map<string, CePeer>();
   /** Per CE attribute set, the same set with the site of origin stamped (and the site it was stamped with). */
@@ -164,13 +164,33 @@ export class CeBinding {
       if (list) list.push(p);
       else m.set(v, [p]);
       const was = this.offering.get(p.address);
-      if (was === v) continue;
-      if (was !== undefined) this.offerTable(p, was, false);
-      this.offering.set(p.address, v);
+      const soo = p.config.siteOfOrigin;
+      if (was?.vrf === v) {
+        // A new site of origin: what the peer may be sent changes.
+        if (!sameSite(was.soo, soo)) {
+          this.offering.set(p.address, { vrf: v, soo });
+          this.reoffer(p, v);
+        }
+        continue;
+      }
+      if (was !== undefined) this.offerTable(p, was.vrf, false);
+      this.offering.set(p.address, { vrf: v, soo });
       this.offerTable(p, v, true);
     }
     this.byVrf = m;
     this.peers = peers;
+  }
+
+  /** Every best of the VRF offered or taken back by the peer's current rules. */
+  private reoffer(p: CePeer, vrf: string): void {
+    if (!this.vrfs.exists(vrf)) return;
+    for (const f of UNICAST) {
+      const give: Path[] = [];
+      const take: Path[] = [];
+      for (const best of this.vrfs.bests(vrf, f.afi)) (offers(p, best) ? give : take).push(this.toCe(best));
+      if (take.length) p.withdraw(f, take);
+      if (give.length) p.announce(f, give);
+    }
   }
 
   private offerTable(p: CePeer, vrf: string, announce: boolean): void {
@@ -214,6 +234,10 @@ export class CeBinding {
     }
     return out;
   }
+}
+
+function sameSite(a: AdministeredValue | undefined, b: AdministeredValue | undefined): boolean {
+  return a === b || sameAdministeredValue(a, b);
 }
 
 /** Route targets and route origins: the provider's, not passed to a CE. */

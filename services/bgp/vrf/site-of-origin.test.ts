@@ -50,7 +50,7 @@ class FakeRib implements LocRibPort {
 class FakeCe implements CePeer {
   readonly offered = new Map<string, Path>();
   readonly adjRibIn = { table: { paths: () => [] as Path[] } };
-  readonly config;
+  config;
   constructor(input: Omit<PeerConfigInput, 'remoteAs'> & { remoteAs?: number }) {
     this.config = peerConfig({ remoteAs: 65001, families: [], ...input });
   }
@@ -158,4 +158,16 @@ test('SoO: a CE peer bound to the VRF later is offered the table without its own
   assert.deepEqual(late.prefixes(), []);
   assert.deepEqual(lateOther.prefixes(), ['10.1.0.0/24']);
   assert.deepEqual(svc.cePeers('red@pe2').sort(), ['127.0.0.12', '127.0.0.14', '127.0.0.16', '127.0.0.17']);
+});
+
+test('SoO: a new site of origin for a CE peer re-judges what it is offered', () => {
+  const { ceA1, ceA2, speaker } = setup();
+  speaker.receive(ceA1, localPath('10.1.0.0/24', { origin: 0, asPath: [] }, ceA1.address, ceA1.address));
+  assert.deepEqual(ceA2.prefixes(), []);
+  ceA2.config = peerConfig({ ...ceA2.config, siteOfOrigin: '65000:5' });
+  speaker.listener!({ type: 'state', peer: ceA2.address });
+  assert.deepEqual(ceA2.prefixes(), ['10.1.0.0/24'], 'now another site');
+  ceA2.config = peerConfig({ ...ceA2.config, siteOfOrigin: '65000:1' });
+  speaker.listener!({ type: 'state', peer: ceA2.address });
+  assert.deepEqual(ceA2.prefixes(), [], 'site A again');
 });
