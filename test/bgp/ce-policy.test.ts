@@ -15,6 +15,7 @@
 // UPDATEs processed in order.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { status } from '@grpc/grpc-js';
 import { Family, LabelMode, MaxPrefixAction, SessionState, type Path, type PeerConfig, type VrfConfig, type VrfPath } from '../../services/common/gen/proto/l3vpn/v1/bgp.js';
 import { eventually } from '../support/eventually.js';
 import { requirePeers, startBird, startFrr, type BirdPeer, type FrrPeer } from '../peers/index.js';
@@ -131,6 +132,32 @@ test('PE-CE policies against BIRD and FRR CEs', { skip, timeout: 180_000 }, asyn
     await client.addVrfPath({ vrf, path: unicastPath(prefix) });
     await holds(bird, prefix, 'marker');
   };
+
+  await t.test('policies where they mean nothing are INVALID_ARGUMENT naming the field', async () => {
+    const refused = async (config: PeerConfig, field: string) =>
+      assert.rejects(client.addPeer({ peer: config }), (err: { code: number; details: string }) => {
+        assert.equal(err.code, status.INVALID_ARGUMENT, err.details);
+        assert.match(err.details, new RegExp(`^${field.replace('.', '\\.')}:`));
+        return true;
+      });
+    await refused(peer('127.0.61.100', 65001, '', { asOverride: true }), 'as_override');
+    await refused(peer('127.0.61.100', 65001, '', { allowasIn: 2 }), 'allowas_in');
+    await refused(peer('127.0.61.100', 65001, '', { siteOfOrigin: '65000:1' }), 'site_of_origin');
+    await refused(peer('127.0.61.100', 65001, 'red', { allowasIn: 11 }), 'allowas_in');
+    await refused(peer('127.0.61.100', 65001, 'red', { siteOfOrigin: 'site-a' }), 'site_of_origin');
+    await refused(peer('127.0.61.100', AS, 'red', { asOverride: true }), 'as_override');
+    await refused(peer('127.0.61.100', AS, 'red', { allowasIn: 1 }), 'allowas_in');
+    await refused(peer('127.0.61.100', 65001, 'red', { maxPrefix: { limit: 0, warningPercent: 0, action: MaxPrefixAction.MAX_PREFIX_ACTION_LIMIT, restartInterval: 0 } }), 'max_prefix.limit');
+    await refused(peer('127.0.61.100', 65001, 'red', { maxPrefix: { limit: 5, warningPercent: 0, action: 9 as MaxPrefixAction, restartInterval: 0 } }), 'max_prefix.action');
+    assert.equal((await client.listPeers({ address: '' })).peers.length, 0, 'nothing was added');
+    // Round trip of what was accepted.
+    const { peer: added } = await client.addPeer({ peer: peer('127.0.61.100', 65001, 'red', { adminDown: true, siteOfOrigin: '4200000000:7', allowasIn: 2, maxPrefix: { limit: 9, warningPercent: 0, action: 0, restartInterval: 30 } }) });
+    assert.deepEqual(
+      { soo: added?.config?.siteOfOrigin, allowas: added?.config?.allowasIn, mp: added?.config?.maxPrefix },
+      { soo: '4200000000:7', allowas: 2, mp: { limit: 9, warningPercent: 75, action: MaxPrefixAction.MAX_PREFIX_ACTION_LIMIT, restartInterval: 30 } },
+    );
+    await client.deletePeer({ address: '127.0.61.100' });
+  });
 
   await t.test('as-override: a CE of AS 65001 gets the route of its sister site (AS 65001) only with it', async () => {
     await client.addPeer({ peer: peer(CE1, 65001, 'red') });

@@ -192,7 +192,7 @@ export class Peer {
     // A new max-prefix setting judges the current counts afresh (warning-only -> limit tears down now).
     if (JSON.stringify(this.config.maxPrefix) !== JSON.stringify(config.maxPrefix)) this.maxPrefix.clear();
     this.config = config;
-    // Any configuration change lifts a max-prefix hold (RFC 4486 §4 leaves the restart to the operator).
+    // Any configuration change lifts a max-prefix hold, as a new neighbour configuration does on routers.
     const held = this.maxPrefixHeld !== undefined;
     this.releaseMaxPrefixHold();
     if (!reset) {
