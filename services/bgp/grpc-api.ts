@@ -3,6 +3,7 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import {
   BgpServiceService,
+  MaxPrefixAction as ProtoMaxPrefixAction,
   SessionState as ProtoState,
   SoftResetDirection,
   TableType,
@@ -10,6 +11,7 @@ import {
   type Capabilities as ProtoCapabilities,
   type ListPathRequest,
   type ListPathResponse,
+  type MaxPrefix as ProtoMaxPrefix,
   type MessageCounters as ProtoCounters,
   type NotificationInfo,
   type Peer as ProtoPeer,
@@ -26,7 +28,8 @@ import { familyFromProto, familyToProto, pathSpecFromProto, pathToProto, routeFr
 import { formatBgpId } from './fsm/negotiate.js';
 import type { Capabilities, State } from './fsm/types.js';
 import type { Path } from './rib/path.js';
-import { PeerConfigError, needsReset, peerConfig, type PeerConfig } from './speaker/config.js';
+import { PeerConfigError, needsReset, peerConfig, type MaxPrefix, type MaxPrefixInput, type PeerConfig } from './speaker/config.js';
+import { formatAdministeredValue } from '../common/vpn/administered-value.js';
 import type { MessageCounters } from './speaker/counters.js';
 import type { NotificationRecord, Peer } from './speaker/peer.js';
 import { Speaker, SpeakerError } from './speaker/speaker.js';
@@ -69,6 +72,29 @@ function guard<T>(fn: () => T): T {
   }
 }
 
+function maxPrefixFromProto(m: ProtoMaxPrefix | undefined): MaxPrefixInput | undefined {
+  if (!m) return undefined;
+  let action: MaxPrefixInput['action'];
+  switch (m.action) {
+    case ProtoMaxPrefixAction.MAX_PREFIX_ACTION_UNSPECIFIED:
+    case ProtoMaxPrefixAction.MAX_PREFIX_ACTION_LIMIT:
+      action = 'limit';
+      break;
+    case ProtoMaxPrefixAction.MAX_PREFIX_ACTION_WARNING_ONLY:
+      action = 'warning-only';
+      break;
+    default:
+      throw invalidArgument('max_prefix.action', `${m.action} is not an action`);
+  }
+  return { limit: m.limit, warningPercent: m.warningPercent || undefined, action, restartInterval: m.restartInterval };
+}
+
+function maxPrefixToProto(m: MaxPrefix | undefined): ProtoMaxPrefix | undefined {
+  if (!m) return undefined;
+  const action = m.action === 'warning-only' ? ProtoMaxPrefixAction.MAX_PREFIX_ACTION_WARNING_ONLY : ProtoMaxPrefixAction.MAX_PREFIX_ACTION_LIMIT;
+  return { limit: m.limit, warningPercent: m.warningPercent, action, restartInterval: m.restartInterval };
+}
+
 export function peerConfigFromProto(p: ProtoPeerConfig | undefined): PeerConfig {
   if (!p) throw invalidArgument('peer', 'is required');
   return guard(() =>
@@ -87,6 +113,10 @@ export function peerConfigFromProto(p: ProtoPeerConfig | undefined): PeerConfig 
       vrf: p.vrf,
       description: p.description,
       adminDown: p.adminDown,
+      asOverride: p.asOverride,
+      allowAsIn: p.allowasIn,
+      maxPrefix: maxPrefixFromProto(p.maxPrefix),
+      siteOfOrigin: p.siteOfOrigin || undefined,
     }),
   );
 }
@@ -105,6 +135,10 @@ function configToProto(c: PeerConfig): ProtoPeerConfig {
     vrf: c.vrf ?? '',
     description: c.description ?? '',
     adminDown: c.adminDown,
+    asOverride: c.asOverride,
+    allowasIn: c.allowAsIn,
+    maxPrefix: maxPrefixToProto(c.maxPrefix),
+    siteOfOrigin: c.siteOfOrigin ? formatAdministeredValue(c.siteOfOrigin) : '',
   };
 }
 
@@ -155,11 +189,19 @@ export function peerToProto(peer: Peer): ProtoPeer {
         received: peer.receivedCount(f),
         stale: peer.adjRibIn.staleCount(f),
         advertised: peer.advertisedCount(f),
+        accepted: peer.acceptedCount(f),
       })),
       lastNotificationSent: notificationToProto(peer.lastNotificationSent),
       lastNotificationReceived: notificationToProto(peer.lastNotificationReceived),
       lastError: peer.lastError ?? '',
       flaps: peer.flaps,
+      maxPrefixWarning: peer.maxPrefix.warning,
+      maxPrefixExceeded: peer.maxPrefix.exceeded || peer.maxPrefixHeld !== undefined,
+      maxPrefixHoldReason: peer.maxPrefixHeld?.reason ?? '',
+      maxPrefixHoldUntil: peer.maxPrefixHeld?.until !== undefined ? new Date(peer.maxPrefixHeld.until) : undefined,
+      maxPrefixWarnings: peer.maxPrefix.counters.warnings,
+      maxPrefixExceededCount: peer.maxPrefix.counters.exceeded,
+      maxPrefixTeardowns: peer.maxPrefix.counters.teardowns,
     },
   };
 }

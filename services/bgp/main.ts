@@ -10,7 +10,7 @@ import { serviceAuth, serviceAuthSettings } from '../common/auth/service-auth.js
 import { bgpGrpcService } from './grpc-api.js';
 import { bgpMetrics } from './metrics.js';
 import { tlsMaterial } from '../common/tls.js';
-import { PeerConfigError, checkSpeakerConfig, parseFamilyName, peerConfig, type PeerConfig, type SpeakerConfig } from './speaker/config.js';
+import { PeerConfigError, checkSpeakerConfig, parseFamilyName, peerConfig, type MaxPrefixInput, type PeerConfig, type SpeakerConfig } from './speaker/config.js';
 import { Speaker } from './speaker/speaker.js';
 import { staticVrfs } from './static-vrfs.js';
 import { vrfServiceFor, type VrfService } from './vrf-service.js';
@@ -45,7 +45,7 @@ export const bgpSettings: SettingSpec[] = [
     type: 'structured',
     default: [],
     description:
-      'static neighbours: a list of {address, remote-as, local-address, port, families [ipv4-unicast, ipv6-unicast, vpn-ipv4, vpn-ipv6, rtc], hold-time, keepalive-time, connect-retry-time, passive, route-reflector-client, next-hop-self, vrf, description, admin-down}',
+      'static neighbours: a list of {address, remote-as, local-address, port, families [ipv4-unicast, ipv6-unicast, vpn-ipv4, vpn-ipv6, rtc], hold-time, keepalive-time, connect-retry-time, passive, route-reflector-client, next-hop-self, vrf, description, admin-down, and for a PE-CE peer as-override, allowas-in (0-10), max-prefix (LIMIT or {limit, warning-percent, action: limit|warning-only, restart-interval}), site-of-origin}',
   },
   {
     key: 'bgp.vrfs',
@@ -74,7 +74,31 @@ const NEIGHBOR_KEYS = new Set([
   'vrf',
   'description',
   'admin-down',
+  'as-override',
+  'allowas-in',
+  'max-prefix',
+  'site-of-origin',
 ]);
+
+const MAX_PREFIX_KEYS = new Set(['limit', 'warning-percent', 'action', 'restart-interval']);
+
+/** `max-prefix: N` or `{limit, warning-percent, action: limit | warning-only, restart-interval}`. */
+function maxPrefixSetting(where: string, v: SettingValue | undefined): MaxPrefixInput | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'number') return { limit: v };
+  if (typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`${where}.max-prefix must be a number or a map`);
+  const m = v as Entry;
+  for (const k of Object.keys(m)) if (!MAX_PREFIX_KEYS.has(k)) throw new ConfigError(`${where}.max-prefix: unknown key '${k}'`);
+  const int = (k: string) => {
+    const x = m[k];
+    if (x === undefined || x === null) return undefined;
+    if (typeof x !== 'number' || !Number.isInteger(x)) throw new ConfigError(`${where}.max-prefix.${k} must be an integer`);
+    return x;
+  };
+  const action = m['action'];
+  if (action !== undefined && action !== 'limit' && action !== 'warning-only') throw new ConfigError(`${where}.max-prefix.action must be limit or warning-only`);
+  return { limit: int('limit') ?? 0, warningPercent: int('warning-percent'), action: action as MaxPrefixInput['action'], restartInterval: int('restart-interval') };
+}
 
 /** bgp.neighbors as peer configs; ConfigError naming the entry and field. */
 export function staticNeighbors(value: SettingValue): PeerConfig[] {
@@ -125,6 +149,10 @@ export function staticNeighbors(value: SettingValue): PeerConfig[] {
         vrf: str('vrf'),
         description: str('description'),
         adminDown: bool('admin-down'),
+        asOverride: bool('as-override'),
+        allowAsIn: num('allowas-in'),
+        maxPrefix: maxPrefixSetting(where, e['max-prefix']),
+        siteOfOrigin: str('site-of-origin'),
       });
     } catch (err) {
       if (err instanceof PeerConfigError) throw new ConfigError(`${where}.${err.field.replace(/_/g, '-')}: ${err.message.slice(err.field.length + 2)}`);

@@ -53,6 +53,42 @@ export function bgpMetrics(speaker: Speaker, vrfs: VrfService) {
     registers: [registry],
     collect: perFamily((p, f) => p.advertisedCount(f)),
   });
+  new Gauge({
+    name: 'l3vpn_bgp_peer_prefixes_accepted',
+    help: 'Routes accepted from the peer (received minus loops refused), per address family: what max-prefix counts',
+    labelNames: ['peer', 'family'],
+    registers: [registry],
+    collect: perFamily((p, f) => p.acceptedCount(f)),
+  });
+  new Gauge({
+    name: 'l3vpn_bgp_peer_max_prefix_state',
+    help: 'max-prefix state of the peer: 0 below the warning mark, 1 at it, 2 past the limit or held down by it',
+    labelNames: ['peer'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of speaker.listPeers()) {
+        if (!p.config.maxPrefix && !p.maxPrefixHeld) continue;
+        this.set({ peer: p.address }, p.maxPrefix.exceeded || p.maxPrefixHeld ? 2 : p.maxPrefix.warning ? 1 : 0);
+      }
+    },
+  });
+  new Counter({
+    name: 'l3vpn_bgp_peer_max_prefix_events_total',
+    help: 'max-prefix events per peer since it was configured: warning (mark reached), exceeded (limit passed), teardown (Cease 6/1 sent)',
+    labelNames: ['peer', 'event'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of speaker.listPeers()) {
+        const c = p.maxPrefix.counters;
+        if (!p.config.maxPrefix && c.warnings + c.exceeded === 0) continue;
+        this.inc({ peer: p.address, event: 'warning' }, c.warnings);
+        this.inc({ peer: p.address, event: 'exceeded' }, c.exceeded);
+        this.inc({ peer: p.address, event: 'teardown' }, c.teardowns);
+      }
+    },
+  });
   new Counter({
     name: 'l3vpn_bgp_updates_total',
     help: 'UPDATE messages received (in) and sent (out) per peer, since the peer was configured',

@@ -251,3 +251,65 @@ test('services/bgp answers malformed and unexpected input with the exact NOTIFIC
   });
 });
 
+
+test('PE-CE on the wire: allowas-in counts our AS, max-prefix sends Cease 6/1 with AFI/SAFI/limit and holds the session down', { timeout: 30_000 }, async (t) => {
+  const PE = '127.0.62.1';
+  const CE = '127.0.62.2';
+  const bgp: StartedBgp = await startTestBgp({ BGP_AS: '65000', BGP_ROUTER_ID: '10.255.62.1', BGP_LISTEN_ADDRESS: PE, BGP_PORT: '0' }, [
+    { address: CE, 'remote-as': PEER_AS, passive: true, families: ['ipv4-unicast'], vrf: 'red', 'allowas-in': 1, 'max-prefix': { limit: 2, action: 'limit' } },
+  ]);
+  t.after(() => bgp.stop());
+  await bgp.client.addVrf({ vrf: { name: 'red', rd: '65000:1', importRouteTargets: ['65000:100'], exportRouteTargets: ['65000:100'], labelMode: 1, label: 500, owner: '' } });
+  const connectCe = async () => {
+    const s = await new Promise<Socket>((resolve, reject) => {
+      const c = connect({ host: PE, port: bgp.svc.bgpPort, localAddress: CE }, () => resolve(c));
+      c.once('error', reject);
+    });
+    const p = new RawPeer(s);
+    t.after(() => p.close());
+    return p;
+  };
+  /** An UPDATE for 10.99.<n>.0/24 (each n) via 198.51.100.1 with the AS_PATH given (4-octet ASNs). */
+  const update = (asns: number[], ...ns: number[]) => {
+    const path = asns.map((a) => a.toString(16).padStart(8, '0')).join('');
+    const asPath = `40 02 ${(2 + 4 * asns.length).toString(16).padStart(2, '0')} 02 ${asns.length.toString(16).padStart(2, '0')} ${path}`;
+    const attrs = `40 01 01 00 ${asPath} 40 03 04 c6336401`;
+    const len = hex(attrs).length.toString(16).padStart(4, '0');
+    return message(2, `0000 ${len} ${attrs} ${ns.map((n) => `18 0a63${n.toString(16).padStart(2, '0')}`).join(' ')}`);
+  };
+  const counts = async () => {
+    const s = (await bgp.peer(CE)).status!;
+    const f = s.prefixes[0]!;
+    return { received: f.received, accepted: f.accepted, warning: s.maxPrefixWarning, exceeded: s.maxPrefixExceeded };
+  };
+
+  const p = await connectCe();
+  await p.establish();
+  // A sister site through another PE: 65010 65000 65010, one occurrence of our AS, allowed.
+  // Then two occurrences: a loop even with allowas-in 1 (counted as received, not accepted).
+  p.send(update([PEER_AS, 65000, PEER_AS], 1), update([PEER_AS, 65000, 65000], 2));
+  await eventually('one accepted, one refused', async () => {
+    const c = await counts();
+    return c.received === 2 && c.accepted === 1 ? c : undefined;
+  });
+  assert.deepEqual(await counts(), { received: 2, accepted: 1, warning: false, exceeded: false });
+  // The warning mark (75 % of 2 = 2) with the second accepted route.
+  p.send(update([PEER_AS], 3));
+  await eventually('warning flagged', async () => (await counts()).warning);
+  // Past the limit: RFC 4486 §4, Cease / Maximum Number of Prefixes Reached, AFI 1, SAFI 1, bound 2.
+  p.send(update([PEER_AS], 4));
+  const n = await p.notification();
+  assert.deepEqual([n.code, n.subcode, n.data.toString('hex')], [6, 1, '0001' + '01' + '00000002']);
+  await eventually('connection closed', () => p.closed);
+  const held = (await bgp.peer(CE)).status!;
+  assert.equal(held.maxPrefixExceeded, true);
+  assert.equal(held.prefixes[0]!.accepted, 0, 'its routes are gone');
+  // Held down: a new connection is refused (closed without an OPEN) until an operator resets it.
+  const refused = await connectCe();
+  await eventually('refused connection closed', () => refused.closed);
+  assert.equal(refused.received.length, 0);
+  await bgp.client.resetPeer({ address: CE, communication: '' });
+  const again = await connectCe();
+  await again.establish();
+  assert.equal((await bgp.peer(CE)).status!.maxPrefixExceeded, false);
+});

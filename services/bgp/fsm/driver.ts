@@ -269,6 +269,17 @@ export class PeerConnections {
   }
 
   /**
+   * AutomaticStop on every connection (Cease with `subcode` and `data`, RFC
+   * 4486): Idle with no automatic restart, incoming connections refused,
+   * until start().
+   */
+  automaticStop(subcode: number, data?: Uint8Array): void {
+    // Not parked: the end of an Established secondary must not wake the primary.
+    this.parked = false;
+    for (const c of this.list()) c.driver.dispatch({ type: 'AutomaticStop', subcode, data });
+  }
+
+  /**
    * The peer opened a TCP connection to us. Returns the connection that takes
    * the socket (the glue binds it to connection.id), or undefined: refuse it.
    */

@@ -441,7 +441,7 @@ export class BgpFsm {
         this.toIdle(ev, { notify: ceaseForStop(ev.reason, ev.communication), counter: 'zero', restart: false });
         return;
       case 'AutomaticStop':
-        this.toIdle(ev, { notify: notification(ErrorCode.CEASE, ev.subcode), counter: 'increment', restart: false });
+        this.toIdle(ev, { notify: notification(ErrorCode.CEASE, ev.subcode, ev.data), counter: 'increment', restart: false });
         return;
       case 'HoldTimer_Expires':
         this.toIdle(ev, { notify: notification(ErrorCode.HOLD_TIMER_EXPIRED, 0), counter: 'increment' });

@@ -81,8 +81,8 @@ export type FsmEvent =
   | { type: 'AutomaticStart_with_PassiveTcpEstablishment' }
   /** communication: RFC 8203/9003 shutdown communication, for 'shutdown' and 'reset'. */
   | { type: 'ManualStop'; reason?: StopReason; communication?: string }
-  /** subcode: the Cease subcode to send (e.g. MaxPrefixes). */
-  | { type: 'AutomaticStop'; subcode: number }
+  /** subcode: the Cease subcode to send (e.g. MaxPrefixes); data: its data (RFC 4486 §4: AFI, SAFI, upper bound). */
+  | { type: 'AutomaticStop'; subcode: number; data?: Uint8Array }
   | { type: 'ConnectRetryTimer_Expires' }
   | { type: 'HoldTimer_Expires' }
   | { type: 'KeepaliveTimer_Expires' }

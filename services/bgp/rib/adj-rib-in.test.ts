@@ -72,3 +72,20 @@ test('announcements a loop check refuses are withdrawals (RFC 4456 §8)', () => 
   assert.deepEqual([c.announced.length, c.withdrawn.length], [0, 1]);
   assert.equal(rib.table.count(VPNV4), 0);
 });
+
+test('refused announcements are counted (received = accepted + refused) until withdrawn, accepted or the session ends', () => {
+  const rib = new AdjRibIn('192.0.2.9');
+  const loop = (a: { originatorId?: string }) => a.originatorId === '10.0.0.1';
+  const looped = (...prefixes: string[]) =>
+    upd(encodeUpdate({ attributes: { origin: 0, asPath: [], originatorId: '10.0.0.1' }, mpReach: { ...VPNV4, nextHop: { address: '198.51.100.1' }, routes: prefixes.map((p) => route(p)) } }, S));
+  rib.apply(announce('10.1.0.0/24'), [VPNV4], 1, undefined, loop);
+  rib.apply(looped('10.2.0.0/24', '10.3.0.0/24', '10.4.0.0/24'), [VPNV4], 2, undefined, loop);
+  assert.deepEqual([rib.table.count(VPNV4), rib.refusedCount(VPNV4)], [1, 3]);
+  rib.apply(looped('10.2.0.0/24'), [VPNV4], 3, undefined, loop);
+  assert.equal(rib.refusedCount(VPNV4), 3, 'counted once per destination');
+  rib.apply(withdraw('10.2.0.0/24'), [VPNV4], 4, undefined, loop);
+  rib.apply(announce('10.3.0.0/24'), [VPNV4], 5, undefined, loop);
+  assert.deepEqual([rib.table.count(VPNV4), rib.refusedCount(VPNV4)], [2, 1]);
+  rib.clear();
+  assert.equal(rib.refusedCount(VPNV4), 0);
+});

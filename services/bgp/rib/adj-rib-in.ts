@@ -28,6 +28,8 @@ export class AdjRibIn {
   readonly table = new PathTable();
   /** Attribute sets in use, by wire form: paths of one attribute set share one PathShared. */
   private readonly pool = new Map<string, PathShared>();
+  /** Destinations the peer announces whose announcement was refused (a loop), by family: counted, not held. */
+  private readonly refused = new Map<number, Set<string>>();
 
   constructor(readonly source: string) {}
 
@@ -47,8 +49,8 @@ export class AdjRibIn {
     const change: { -readonly [K in keyof RibChange]: RibChange[K] } = { announced: [], withdrawn: [], endOfRib: [], ignored: 0 };
     let ignored = 0;
     const refused = update.announce.length > 0 && reject !== undefined && reject(update.attributes);
-    for (const list of update.withdraw) ignored += this.withdrawList(list, negotiated, change);
-    if (refused) for (const list of update.announce) ignored += this.withdrawList(list, negotiated, change);
+    for (const list of update.withdraw) ignored += this.withdrawList(list, negotiated, change, false);
+    if (refused) for (const list of update.announce) ignored += this.withdrawList(list, negotiated, change, true);
     else {
       let attrKey: string | undefined;
       const seconds = Math.floor(now / 1000);
@@ -63,7 +65,9 @@ export class AdjRibIn {
         const v4 = list.afi === Afi.IPV4 && list.safi === Safi.UNICAST;
         const shared = this.memoized(family, update.attributeSet) ?? this.intern(family, v4, update, (attrKey ??= this.keyOf(update, raw)));
         const labeled = list.shape.labeled;
+        const wasRefused = this.refused.get(familyKey(family.afi, family.safi));
         for (let i = 0; i < list.count; i++) {
+          if (wasRefused) wasRefused.delete(list.key(i));
           const label = !labeled ? NO_LABEL : list.labelCount(i) === 1 ? list.label(i) : list.labels(i);
           const path = new RibPath(list.key(i), label, shared, seconds);
           shared.refs++;
@@ -82,12 +86,19 @@ export class AdjRibIn {
     return change;
   }
 
-  private withdrawList(list: NlriList, negotiated: readonly Family[], change: RibChange): number {
+  /** Withdraws the list's destinations; `refuse`: they were announced and refused, and are counted as such. */
+  private withdrawList(list: NlriList, negotiated: readonly Family[], change: RibChange, refuse: boolean): number {
     const family = allowed(negotiated, list);
     if (!family) return list.count || 1;
     if (!list.shape) return 0;
+    const fk = familyKey(family.afi, family.safi);
+    let refused = this.refused.get(fk);
+    if (refuse && !refused) this.refused.set(fk, (refused = new Set()));
     for (let i = 0; i < list.count; i++) {
-      const old = this.table.delete(family, list.key(i));
+      const key = list.key(i);
+      if (refuse) refused!.add(key);
+      else refused?.delete(key);
+      const old = this.table.delete(family, key);
       if (old) {
         this.release(old);
         change.withdrawn.push(old);
@@ -132,8 +143,15 @@ export class AdjRibIn {
     if (--s.refs === 0 && this.pool.get(s.internKey) === s) this.pool.delete(s.internKey);
   }
 
+  /** Destinations of the family the peer announces whose announcement was refused as a loop. */
+  refusedCount(family: Family): number {
+    return this.refused.get(familyKey(family.afi, family.safi))?.size ?? 0;
+  }
+
   /** Removes every path of the family (all when omitted); returns them. */
   clear(family?: Family): Path[] {
+    if (family) this.refused.delete(familyKey(family.afi, family.safi));
+    else this.refused.clear();
     const out = this.table.clear(family);
     for (const p of out) this.release(p);
     return out;
@@ -141,6 +159,8 @@ export class AdjRibIn {
 
   /** Marks every path of the families stale; returns how many. */
   markStale(families: readonly Family[]): number {
+    // The session that refused them is over.
+    this.refused.clear();
     let n = 0;
     for (const f of families) {
       for (const p of this.table.paths(f)) {

@@ -5,6 +5,7 @@ import { Afi, Safi } from '../wire/constants.js';
 import type { Family } from '../wire/nlri.js';
 import { RT_CONSTRAINT_FAMILY } from '../wire/rt-membership-nlri.js';
 import { quoteId } from '../../common/quote.js';
+import { parseAdministeredValue, validateAdministeredValue, type AdministeredValue } from '../../common/vpn/administered-value.js';
 
 export interface SpeakerConfig {
   readonly as: number;
@@ -49,7 +50,30 @@ export interface PeerConfig {
   readonly description?: string;
   /** Configured administratively down: no session until enabled. */
   readonly adminDown: boolean;
+  /** PE-CE: in AS_PATHs sent to this CE, its AS becomes ours (after ours is prepended). */
+  readonly asOverride: boolean;
+  /** PE-CE: occurrences of our AS tolerated in AS_PATHs from this CE (0: any is a loop, RFC 4271 §9.1.2). */
+  readonly allowAsIn: number;
+  /** Routes accepted per address family before the configured action (RFC 4486 §4). */
+  readonly maxPrefix?: MaxPrefix;
+  /** PE-CE: the site's route origin (RFC 4360 §5), stamped on its routes and kept from being sent back to it (RFC 4364 §7). */
+  readonly siteOfOrigin?: AdministeredValue;
 }
+
+export type MaxPrefixAction = 'limit' | 'warning-only';
+
+export interface MaxPrefix {
+  /** Accepted routes per address family (each negotiated family is limited on its own). */
+  readonly limit: number;
+  /** Warning at this percentage of the limit (1..100). */
+  readonly warningPercent: number;
+  /** limit: Cease / Maximum Number of Prefixes Reached; warning-only: log, count and flag it. */
+  readonly action: MaxPrefixAction;
+  /** Seconds before a session torn down by the limit may come back; 0: only a reset, enable or config change brings it back. */
+  readonly restartInterval: number;
+}
+
+export const MAX_ALLOWAS_IN = 10;
 
 export const IPV4_UNICAST: Family = Object.freeze({ afi: Afi.IPV4, safi: Safi.UNICAST });
 export const IPV6_UNICAST: Family = Object.freeze({ afi: Afi.IPV6, safi: Safi.UNICAST });
@@ -138,7 +162,47 @@ function checkHold(holdTime: number, field: string): number {
   return holdTime;
 }
 
-export type PeerConfigInput = Partial<Omit<PeerConfig, 'address' | 'remoteAs'>> & { address: string; remoteAs: number };
+export type MaxPrefixInput = { limit: number; warningPercent?: number; action?: MaxPrefixAction; restartInterval?: number };
+
+export type PeerConfigInput = Partial<Omit<PeerConfig, 'address' | 'remoteAs' | 'maxPrefix' | 'siteOfOrigin'>> & {
+  address: string;
+  remoteAs: number;
+  maxPrefix?: MaxPrefixInput;
+  /** "65000:1", "192.0.2.1:1", "4200000000:1", or the parsed value. */
+  siteOfOrigin?: string | AdministeredValue;
+};
+
+function maxPrefixField(input: MaxPrefixInput): MaxPrefix {
+  const { limit, warningPercent = 75, action = 'limit', restartInterval = 0 } = input;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 0xffffffff) throw new PeerConfigError('max_prefix.limit', `${limit} is not in 1..4294967295`);
+  if (!Number.isInteger(warningPercent) || warningPercent < 1 || warningPercent > 100) throw new PeerConfigError('max_prefix.warning_percent', `${warningPercent} is not in 1..100`);
+  if (action !== 'limit' && action !== 'warning-only') throw new PeerConfigError('max_prefix.action', `'${quoteId(String(action))}' is not limit or warning-only`);
+  if (!Number.isInteger(restartInterval) || restartInterval < 0 || restartInterval > 65535) throw new PeerConfigError('max_prefix.restart_interval', `${restartInterval} is not in 0..65535 seconds`);
+  return { limit, warningPercent, action, restartInterval };
+}
+
+function siteOfOriginField(v: string | AdministeredValue): AdministeredValue {
+  try {
+    if (typeof v !== 'string') {
+      validateAdministeredValue(v);
+      return v;
+    }
+    return parseAdministeredValue(v);
+  } catch (err) {
+    throw new PeerConfigError('site_of_origin', (err as Error).message);
+  }
+}
+
+/** PE-CE-only settings given to a peer without a VRF: refused, naming the field. */
+function requireVrf(input: PeerConfigInput): void {
+  if (input.vrf) return;
+  const set: [string, boolean][] = [
+    ['as_override', !!input.asOverride],
+    ['allowas_in', !!input.allowAsIn],
+    ['site_of_origin', !!input.siteOfOrigin],
+  ];
+  for (const [field, given] of set) if (given) throw new PeerConfigError(field, 'applies to a PE-CE peer only (set vrf)');
+}
 
 /** Fills defaults and checks every field; throws PeerConfigError naming the field. */
 export function peerConfig(input: PeerConfigInput): PeerConfig {
@@ -156,6 +220,9 @@ export function peerConfig(input: PeerConfigInput): PeerConfig {
   const holdTime = checkHold(input.holdTime ?? 90, 'hold_time');
   const keepaliveTime = input.keepaliveTime ?? 0;
   if (!Number.isInteger(keepaliveTime) || keepaliveTime < 0 || keepaliveTime > 21845) throw new PeerConfigError('keepalive_time', 'must be 0..21845 seconds');
+  requireVrf(input);
+  const allowAsIn = input.allowAsIn ?? 0;
+  if (!Number.isInteger(allowAsIn) || allowAsIn < 0 || allowAsIn > MAX_ALLOWAS_IN) throw new PeerConfigError('allowas_in', `${allowAsIn} is not in 0..${MAX_ALLOWAS_IN}`);
   const connectRetryTime = input.connectRetryTime ?? 120;
   if (!Number.isInteger(connectRetryTime) || connectRetryTime < 1 || connectRetryTime > 65535) throw new PeerConfigError('connect_retry_time', 'must be 1..65535 seconds');
   return {
@@ -173,7 +240,16 @@ export function peerConfig(input: PeerConfigInput): PeerConfig {
     vrf: input.vrf || undefined,
     description: input.description || undefined,
     adminDown: input.adminDown ?? false,
+    asOverride: input.asOverride ?? false,
+    allowAsIn,
+    maxPrefix: input.maxPrefix ? maxPrefixField(input.maxPrefix) : undefined,
+    siteOfOrigin: input.siteOfOrigin ? siteOfOriginField(input.siteOfOrigin) : undefined,
   };
+}
+
+/** Whether two route origins are the same value (same form, administrator and number). */
+export function sameAdministeredValue(a: AdministeredValue | undefined, b: AdministeredValue | undefined): boolean {
+  return !!a && !!b && a.form === b.form && a.administrator === b.administrator && a.assigned === b.assigned;
 }
 
 export function checkSpeakerConfig(c: SpeakerConfig): SpeakerConfig {
@@ -188,7 +264,13 @@ export function checkSpeakerConfig(c: SpeakerConfig): SpeakerConfig {
   return c;
 }
 
-/** Session-level fields: changing one needs a new session (RFC 4486 Cease/Other Configuration Change). */
+/**
+ * Session-level fields: changing one needs a new session (RFC 4486 Cease/Other
+ * Configuration Change). The PE-CE policies are among them: allowas-in decides
+ * what the Adj-RIB-In holds, site-of-origin what the CE's routes carry and
+ * what it is sent, as-override what it was sent; a new session applies them
+ * to every route. max-prefix is applied on the running session.
+ */
 export function needsReset(a: PeerConfig, b: PeerConfig): boolean {
   const fam = (c: PeerConfig) => c.families.map(familyName).join(',');
   return (
@@ -202,6 +284,9 @@ export function needsReset(a: PeerConfig, b: PeerConfig): boolean {
     a.passive !== b.passive ||
     a.routeReflectorClient !== b.routeReflectorClient ||
     a.nextHopSelf !== b.nextHopSelf ||
-    a.vrf !== b.vrf
+    a.vrf !== b.vrf ||
+    a.asOverride !== b.asOverride ||
+    a.allowAsIn !== b.allowAsIn ||
+    !(a.siteOfOrigin === b.siteOfOrigin || sameAdministeredValue(a.siteOfOrigin, b.siteOfOrigin))
   );
 }

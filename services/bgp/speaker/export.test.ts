@@ -7,7 +7,7 @@ import { WellKnownCommunity } from '../wire/communities.js';
 import { decodeMessage } from '../wire/message.js';
 import { parsePrefix } from '../wire/nlri.js';
 import type { UpdateMessage } from '../wire/update.js';
-import { announcementUpdates, exportAttributes, exportNextHop, mayAdvertise, prependAs, type ExportPeer } from './export.js';
+import { announcementUpdates, exportAttributes, exportNextHop, mayAdvertise, overrideAs, prependAs, type ExportPeer } from './export.js';
 import { VPNV4, IPV4_UNICAST } from './config.js';
 
 const ibgp: ExportPeer = { localAs: 65000, remoteAs: 65000, localAddress: '127.0.0.1', session: { fourOctetAs: true } };
@@ -84,4 +84,23 @@ test('paths sharing an attribute set are packed into one UPDATE; IPv4 unicast us
   assert.ok(d.ok && d.message.type === 'update');
   assert.equal(d.message.nlri.count, 50);
   assert.equal(d.message.attributes.nextHop, '198.51.100.1');
+});
+
+test('as-override: every occurrence of the CE\'s AS becomes ours after our prepend; length and segments kept', () => {
+  // A route from a sister site (AS 65001, like the CE we send to) through another PE (AS 65000).
+  const fromSister = path({ source: '192.0.2.9' }, { asPath: [{ type: 2, asns: [65000, 65001] }, { type: 1, asns: [65001, 65007] }] });
+  const plain = exportAttributes(fromSister, ebgp);
+  assert.deepEqual(plain.asPath, [{ type: 2, asns: [65000, 65000, 65001] }, { type: 1, asns: [65001, 65007] }], 'without it the CE sees its own AS');
+  const overridden = exportAttributes(fromSister, { ...ebgp, asOverride: true });
+  assert.deepEqual(overridden.asPath, [{ type: 2, asns: [65000, 65000, 65000] }, { type: 1, asns: [65000, 65007] }]);
+  // Only towards eBGP: an iBGP peer's AS is ours anyway, nothing to replace.
+  assert.deepEqual(exportAttributes(fromSister, { ...ibgp, asOverride: true }).asPath, fromSister.attributes.asPath);
+  // A path without the CE's AS is returned as is (no copy).
+  const other = [{ type: 2 as const, asns: [65000, 65002] }];
+  assert.equal(overrideAs(other, 65001, 65000), other);
+  // Encoded for the CE: the override survives the wire (4-octet session).
+  const [u] = announcementUpdates(IPV4_UNICAST, [{ ...fromSister, family: IPV4_UNICAST, key: routeKey(IPV4_UNICAST, parsePrefix('10.9.0.0/16')), route: parsePrefix('10.9.0.0/16') }], { ...ebgp, asOverride: true });
+  const decoded = decodeMessage(u!, { fourOctetAs: true });
+  assert.ok(decoded.ok && decoded.message.type === 'update');
+  assert.deepEqual((decoded.message as UpdateMessage).attributes.asPath, [{ type: 2, asns: [65000, 65000, 65000] }, { type: 1, asns: [65000, 65007] }]);
 });

@@ -24,6 +24,8 @@ export interface ExportPeer {
   /** Our address on the session: the next hop when we set it to ourselves. */
   readonly localAddress: string;
   readonly session: SessionOptions;
+  /** as-override towards a CE: its AS in the AS_PATH we send becomes ours. */
+  readonly asOverride?: boolean;
 }
 
 export function isExternal(peer: ExportPeer): boolean {
@@ -47,6 +49,16 @@ export function prependAs(path: AsPath, as: number): AsPath {
   return [{ type: AsPathSegmentType.AS_SEQUENCE, asns: [as] }, ...path];
 }
 
+/**
+ * as-override (a PE towards a CE whose sites share one AS): every occurrence
+ * of the CE's AS becomes ours, so the CE's own loop check (RFC 4271 §9.1.2)
+ * lets in the routes of its sister sites. Path length is unchanged.
+ */
+export function overrideAs(path: AsPath, peerAs: number, localAs: number): AsPath {
+  if (!path.some((s) => s.asns.includes(peerAs))) return path;
+  return path.map((s) => (s.asns.includes(peerAs) ? { type: s.type, asns: s.asns.map((a) => (a === peerAs ? localAs : a)) } : s));
+}
+
 function isV4Unicast(f: Family): boolean {
   return f.afi === Afi.IPV4 && f.safi === Safi.UNICAST;
 }
@@ -68,6 +80,7 @@ export function exportAttributes(path: Path, peer: ExportPeer): PathAttributes {
     origin: a.origin ?? Origin.IGP,
     asPath: ebgp ? prependAs(a.asPath ?? [], peer.localAs) : (a.asPath ?? []),
   };
+  if (ebgp && peer.asOverride) out.asPath = overrideAs(out.asPath!, peer.remoteAs, peer.localAs);
   // §5.1.4: a MED learned from a neighbouring AS is not passed to another AS.
   if (a.med !== undefined && (!ebgp || path.source === 'local')) out.med = a.med;
   if (!ebgp) out.localPref = a.localPref ?? DEFAULT_LOCAL_PREF;

@@ -12,18 +12,19 @@ import type { Path } from '../rib/path.js';
 import { PathTable } from '../rib/table.js';
 import { KEEPALIVE } from '../wire/header.js';
 import { decodeMessage } from '../wire/message.js';
-import { encodeNotification, shutdownCommunication, type BgpError } from '../wire/notification.js';
+import { encodeNotification, maxPrefixData, shutdownCommunication, type BgpError } from '../wire/notification.js';
 import { encodeRouteRefresh } from '../wire/route-refresh.js';
 import { AttributeSetCache, type UpdateMessage } from '../wire/update.js';
 import { DEFAULT_SESSION, type SessionOptions } from '../wire/session.js';
 import { familyKey, type Family } from '../wire/nlri.js';
-import { MessageType } from '../wire/constants.js';
+import { CeaseSubcode, MessageType } from '../wire/constants.js';
 import type { Logger } from '../../common/logger.js';
 import type { RtMembership } from '../wire/rt-membership-nlri.js';
 import { DEFAULT_RTC_WAIT_TIME, type PeerConfig, type SpeakerConfig, familyName, isRtc } from './config.js';
 import { MessageCounters } from './counters.js';
 import { AdjRibOut, type OutboundSource } from './adj-rib-out.js';
 import { isLoop } from './reflection.js';
+import { MaxPrefixGuard, describeVerdict, type MaxPrefixVerdict } from './max-prefix.js';
 import { RtConstraintSession } from './rt-constraint.js';
 import { UpdateWriter } from './update-writer.js';
 import { eventFor, eventForError } from './inbound.js';
@@ -99,6 +100,11 @@ export class Peer {
   flaps = 0;
   /** Set by disable(): the operator's shutdown communication. */
   adminShutdown: { communication?: string } | undefined;
+  /** max-prefix marks and counters (RFC 4486 §4). */
+  readonly maxPrefix = new MaxPrefixGuard();
+  /** Set while the session is held down by max-prefix (action limit); `until` undefined: until reset, enable or a config change. */
+  maxPrefixHeld: { readonly reason: string; readonly until: number | undefined } | undefined;
+  private maxPrefixTimer: NodeJS.Timeout | undefined;
   private log: Logger;
   /** The message being handled, so the Adj-RIB-In can key attribute sets on its octets. */
   private lastMessage: Uint8Array | undefined;
@@ -164,11 +170,13 @@ export class Peer {
 
   enable(): void {
     this.adminShutdown = undefined;
+    this.releaseMaxPrefixHold();
     this.connections.start();
   }
 
   /** Hard reset: Cease/4 (Administrative Reset), then a new session. */
   reset(communication?: string): void {
+    this.releaseMaxPrefixHold();
     this.connections.stop('reset', communication);
     if (!this.adminShutdown) this.connections.start();
   }
@@ -181,8 +189,17 @@ export class Peer {
 
   /** New settings; a session-level change restarts the session with Cease/6 (RFC 4486). */
   reconfigure(config: PeerConfig, reset: boolean): void {
+    // A new max-prefix setting judges the current counts afresh (warning-only -> limit tears down now).
+    if (JSON.stringify(this.config.maxPrefix) !== JSON.stringify(config.maxPrefix)) this.maxPrefix.clear();
     this.config = config;
-    if (!reset) return;
+    // Any configuration change lifts a max-prefix hold, as a new neighbour configuration does on routers.
+    const held = this.maxPrefixHeld !== undefined;
+    this.releaseMaxPrefixHold();
+    if (!reset) {
+      if (held) this.start();
+      else this.checkMaxPrefix();
+      return;
+    }
     for (const c of this.connections.list()) c.driver.dispatch({ type: 'AutomaticStop', subcode: 6 });
     this.connections.dispose();
     for (const t of this.transports.values()) t.close();
@@ -193,6 +210,7 @@ export class Peer {
   }
 
   dispose(): void {
+    this.releaseMaxPrefixHold();
     this.connections.dispose();
     for (const t of this.transports.values()) t.close();
     this.transports.clear();
@@ -316,9 +334,15 @@ export class Peer {
     return this.established?.out.count(family) ?? 0;
   }
 
-  /** Routes held from the peer; for RT constraint, the memberships it sent. */
+  /** Routes the peer announces (accepted, or refused as loops); for RT constraint, the memberships it sent. */
   receivedCount(family: Family): number {
     if (isRtc(family)) return this.established?.rtc?.filter.size ?? 0;
+    return this.adjRibIn.table.count(family) + this.adjRibIn.refusedCount(family);
+  }
+
+  /** Routes held in the Adj-RIB-In (what max-prefix counts). */
+  acceptedCount(family: Family): number {
+    if (isRtc(family)) return this.receivedCount(family);
     return this.adjRibIn.table.count(family);
   }
 
@@ -523,6 +547,7 @@ export class Peer {
         external: this.external,
         client: this.config.routeReflectorClient,
         nextHopSelf: this.config.nextHopSelf,
+        asOverride: this.config.asOverride,
         localAs: this.ctx.speaker.as,
         remoteAs: this.config.remoteAs,
         localAddress,
@@ -601,6 +626,7 @@ export class Peer {
 
   private sessionDown(disposal: RouteDisposal): void {
     if (this.established?.rtcTimer) clearTimeout(this.established.rtcTimer);
+    this.maxPrefix.clear();
     this.established = undefined;
     this.waitingDrain = false;
     this.ctx.sessionChanged(this, undefined);
@@ -633,7 +659,13 @@ export class Peer {
   private readonly rejectLoop = (a: UpdateMessage['attributes']): boolean => {
     const m = this.loopMemo;
     if (m !== undefined && m.attributes === a) return m.loop;
-    const loop = isLoop(a, { routerId: this.ctx.speaker.routerId, clusterId: this.ctx.clusterId, localAs: this.ctx.speaker.as, external: this.external });
+    const loop = isLoop(a, {
+      routerId: this.ctx.speaker.routerId,
+      clusterId: this.ctx.clusterId,
+      localAs: this.ctx.speaker.as,
+      external: this.external,
+      allowOwnAs: this.config.allowAsIn,
+    });
     this.loopMemo = { attributes: a, loop };
     return loop;
   };
@@ -651,7 +683,58 @@ export class Peer {
         this.staleTimer = undefined;
       }
     }
+    if (this.config.maxPrefix && this.checkMaxPrefix()) {
+      // Torn down: what this UPDATE announced is not passed on (the session's end withdraws it all).
+      this.emitRoutes({ ...change, announced: [] });
+      return;
+    }
     this.emitRoutes(change);
+  }
+
+  /**
+   * Checks every negotiated family against max-prefix; reports crossings.
+   * Returns true when the session was torn down (action limit).
+   */
+  private checkMaxPrefix(): boolean {
+    const e = this.established;
+    if (!e) return false;
+    for (const f of e.session.families) {
+      if (isRtc(f)) continue;
+      for (const v of this.maxPrefix.check(this.config.maxPrefix, f, this.adjRibIn.table.count(f))) {
+        if (v.kind === 'exceeded' && v.teardown) {
+          this.maxPrefixTeardown(v);
+          return true;
+        }
+        this.lastError = describeVerdict(v);
+        this.log.warn({ family: familyName(v.family), count: v.count, limit: v.limit }, describeVerdict(v));
+      }
+    }
+    return false;
+  }
+
+  /** RFC 4486 §4: Cease / Maximum Number of Prefixes Reached with AFI, SAFI and the bound; down until the restart interval or an operator. */
+  private maxPrefixTeardown(v: MaxPrefixVerdict): void {
+    const reason = describeVerdict(v);
+    const restart = this.config.maxPrefix?.restartInterval ?? 0;
+    this.log.warn({ family: familyName(v.family), count: v.count, limit: v.limit, restartInterval: restart }, `${reason}: session torn down`);
+    this.maxPrefixHeld = { reason, until: restart > 0 ? Date.now() + restart * 1000 : undefined };
+    if (restart > 0) {
+      this.maxPrefixTimer = setTimeout(() => {
+        this.maxPrefixTimer = undefined;
+        this.maxPrefixHeld = undefined;
+        if (!this.adminShutdown) this.connections.start();
+      }, restart * 1000);
+      this.maxPrefixTimer.unref();
+    }
+    this.connections.automaticStop(CeaseSubcode.MAXIMUM_PREFIXES_REACHED, maxPrefixData(v.family.afi, v.family.safi, v.limit));
+    // After the FSM's actions (the transport close does not overwrite it).
+    this.lastError = reason;
+  }
+
+  private releaseMaxPrefixHold(): void {
+    if (this.maxPrefixTimer) clearTimeout(this.maxPrefixTimer);
+    this.maxPrefixTimer = undefined;
+    this.maxPrefixHeld = undefined;
   }
 
   /** RFC 4684: the peer's memberships changed: its VPN routes are walked again (§3.1); its End-of-RIB opens the gate (§6). */

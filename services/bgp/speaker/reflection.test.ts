@@ -41,3 +41,21 @@ test('loop checks: our ORIGINATOR_ID, our cluster in CLUSTER_LIST, our AS in an 
   assert.equal(isLoop(path, { ...c, external: true }), true);
   assert.equal(isLoop({ asPath: [{ type: AsPathSegmentType.AS_SEQUENCE, asns: [65001] }] }, { ...c, external: true }), false);
 });
+
+test('allowas-in N: up to N occurrences of our AS from an eBGP peer are accepted, N+1 is a loop', () => {
+  const c = { routerId: '10.0.0.1', clusterId: '10.9.9.9', localAs: 65000, external: true };
+  const seq = (...asns: number[]) => ({ asPath: [{ type: AsPathSegmentType.AS_SEQUENCE, asns }] });
+  // A sister site's route through the other PE of one customer AS: 65001 65000 65001.
+  assert.equal(isLoop(seq(65001, 65000, 65001), c), true, 'off: any occurrence is a loop (RFC 4271 §9.1.2)');
+  assert.equal(isLoop(seq(65001, 65000, 65001), { ...c, allowOwnAs: 1 }), false);
+  assert.equal(isLoop(seq(65001, 65000, 65000, 65001), { ...c, allowOwnAs: 1 }), true, 'two occurrences, one allowed');
+  assert.equal(isLoop(seq(65001, 65000, 65000, 65001), { ...c, allowOwnAs: 2 }), false);
+  // Occurrences in every segment count, AS_SET included; confederation segments do not.
+  const mixed = { asPath: [{ type: AsPathSegmentType.AS_SEQUENCE, asns: [65001, 65000] }, { type: AsPathSegmentType.AS_SET, asns: [65000, 65005] }] };
+  assert.equal(isLoop(mixed, { ...c, allowOwnAs: 1 }), true);
+  assert.equal(isLoop(mixed, { ...c, allowOwnAs: 2 }), false);
+  const confed = { asPath: [{ type: AsPathSegmentType.AS_CONFED_SEQUENCE, asns: [65000, 65000] }, { type: AsPathSegmentType.AS_SEQUENCE, asns: [65001] }] };
+  assert.equal(isLoop(confed, c), false);
+  // allowas-in never lifts the RFC 4456 checks.
+  assert.equal(isLoop({ ...seq(65001), originatorId: '10.0.0.1' }, { ...c, allowOwnAs: 10 }), true);
+});

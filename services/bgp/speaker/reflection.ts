@@ -52,6 +52,12 @@ export interface LoopContext {
   readonly localAs: number;
   /** The route came over eBGP: our AS in its AS_PATH is a loop (RFC 4271 §9.1.2). */
   readonly external: boolean;
+  /**
+   * allowas-in: this many occurrences of our AS are tolerated (a PE-CE
+   * session whose customer sites share one AS, and whose other PE did not
+   * override it); one more is a loop.
+   */
+  readonly allowOwnAs?: number;
 }
 
 /** Whether a received route looped back to us; such announcements are ignored (treated as withdrawals). */
@@ -60,9 +66,11 @@ export function isLoop(a: Readonly<PathAttributes>, c: LoopContext): boolean {
   if (a.originatorId !== undefined && a.originatorId === c.routerId) return true;
   if (a.clusterList?.includes(c.clusterId)) return true;
   if (c.external && a.asPath) {
+    const allowed = c.allowOwnAs ?? 0;
+    let seen = 0;
     for (const seg of a.asPath) {
       if (seg.type === AsPathSegmentType.AS_CONFED_SEQUENCE || seg.type === AsPathSegmentType.AS_CONFED_SET) continue;
-      if (seg.asns.includes(c.localAs)) return true;
+      for (const asn of seg.asns) if (asn === c.localAs && ++seen > allowed) return true;
     }
   }
   return false;

@@ -26,7 +26,7 @@ import type { SourceSession } from './reflection.js';
 import type { PathAttributes } from '../wire/attributes.js';
 import type { NextHop } from '../wire/next-hop.js';
 import type { Family, Route } from '../wire/nlri.js';
-import { type PeerConfig, type SpeakerConfig, canonicalFamily, isRtc, needsReset, normaliseAddress } from './config.js';
+import { PeerConfigError, type PeerConfig, type SpeakerConfig, canonicalFamily, isRtc, needsReset, normaliseAddress } from './config.js';
 import type { RouteTarget } from '../../common/vpn/route-target.js';
 import { DEFAULT_RT_MEMBERSHIP, rtMemberships, type RtMembership } from '../vrf/rt-membership.js';
 import { Peer, type PeerEvent } from './peer.js';
@@ -204,8 +204,16 @@ export class Speaker {
 
   // ---- peers ----
 
+  /** as-override and allowas-in rewrite or tolerate our AS in eBGP AS_PATHs: meaningless on iBGP. */
+  private checkPolicies(config: PeerConfig): void {
+    if (config.remoteAs !== this.config.as) return;
+    if (config.asOverride) throw new PeerConfigError('as_override', `applies to an eBGP CE; remote_as ${config.remoteAs} is our own AS`);
+    if (config.allowAsIn) throw new PeerConfigError('allowas_in', `applies to an eBGP CE; remote_as ${config.remoteAs} is our own AS`);
+  }
+
   addPeer(config: PeerConfig): Peer {
     if (this.peers.has(config.address)) throw new SpeakerError('exists', `peer ${config.address} exists`);
+    this.checkPolicies(config);
     const peer = new Peer(config, {
       speaker: this.config,
       clusterId: this.clusterId,
@@ -229,6 +237,7 @@ export class Speaker {
 
   updatePeer(config: PeerConfig): Peer {
     const peer = this.peer(config.address);
+    this.checkPolicies(config);
     const reset = needsReset(peer.config, config);
     const wasClient = peer.config.routeReflectorClient;
     peer.reconfigure(config, reset);

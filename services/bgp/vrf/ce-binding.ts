@@ -7,10 +7,18 @@
 //
 // The speaker keeps such a peer's routes out of the global Loc-RIB and sends
 // it nothing global; its routes reach the VRF through the speaker's route events.
+//
+// Site of origin (RFC 4364 §7, RFC 4360 §5): a CE peer with a site_of_origin
+// has its routes stamped with that route origin (replacing any the CE sent),
+// so the VRF's export carries it to the other PEs; a route carrying a CE
+// peer's own site of origin is never offered to it (the route came from
+// its own site, through another of the site's accesses).
 import type { Logger } from '../../common/logger.js';
 import type { Path } from '../rib/path.js';
-import { IPV4_UNICAST, IPV6_UNICAST, type PeerConfig } from '../speaker/config.js';
+import { IPV4_UNICAST, IPV6_UNICAST, sameAdministeredValue, type PeerConfig } from '../speaker/config.js';
+import type { AdministeredValue } from '../../common/vpn/administered-value.js';
 import type { PathAttributes } from '../wire/attributes.js';
+import type { ExtendedCommunity } from '../wire/communities.js';
 import { Afi, Safi } from '../wire/constants.js';
 import type { Family } from '../wire/nlri.js';
 import { vpnKeyToDest } from './manager.js';
@@ -53,9 +61,12 @@ function isUnicast(f: Family): boolean {
 export class CeBinding {
   /** Peer address -> the VRF its routes went into (the peer's config may have changed since). */
   private readonly fedInto = new Map<string, string>();
-  /** Peer address -> the VRF whose table it is offered. */
-  private readonly offering = new Map<string, string>();
+  /** Peer address -> the VRF whose table it is offered, and the site of origin it was offered for. */
+  private readonly offering = new Map<string, { readonly vrf: string; readonly soo: AdministeredValue | undefined }>();
   private byVrf = new Map<string, CePeer[]>();
+  private peers = new Map<string, CePeer>();
+  /** Per CE attribute set, the same set with the site of origin stamped (and the site it was stamped with). */
+  private readonly stampedAttributes = new WeakMap<object, { soo: AdministeredValue; attributes: PathAttributes }>();
   private readonly ceAttributes = new WeakMap<object, PathAttributes>();
   private readonly ceRoutes = new WeakMap<Path, Path>();
   private readonly unsubscribe: () => void;
@@ -94,7 +105,7 @@ export class CeBinding {
     if (!peers) return;
     const family = afi === Afi.IPV6 ? IPV6_UNICAST : IPV4_UNICAST;
     for (const p of peers) {
-      if (best && best.source !== p.address) p.announce(family, [this.toCe(best)]);
+      if (best && offers(p, best)) p.announce(family, [this.toCe(best)]);
       else if (best || previous) p.withdraw(family, [this.toCe((best ?? previous)!)]);
     }
   }
@@ -119,7 +130,21 @@ export class CeBinding {
       for (const f of UNICAST) for (const old of [...this.vrfs.bests(was, f.afi)]) if (old.source === address) this.vrfs.remove(was, old);
     }
     this.fedInto.set(address, vrf);
-    this.vrfs.add(vrf, path);
+    const soo = this.peers.get(address)?.config.siteOfOrigin;
+    this.vrfs.add(vrf, soo ? this.stamped(path, soo) : path);
+  }
+
+  /** The CE's path with its site of origin as the only route origin (RFC 4364 §7). */
+  private stamped(path: Path, soo: AdministeredValue): Path {
+    const a = path.attributes;
+    let hit = this.stampedAttributes.get(a);
+    if (!hit || !sameAdministeredValue(hit.soo, soo)) {
+      const ext: ExtendedCommunity[] = (a.extendedCommunities ?? []).filter((e) => e.kind !== 'route-origin');
+      ext.push({ kind: 'route-origin', value: soo });
+      hit = { soo, attributes: { ...a, extendedCommunities: ext } };
+      this.stampedAttributes.set(a, hit);
+    }
+    return new SitePath(path, hit.attributes);
   }
 
   private vrfOf(address: string): string | undefined {
@@ -130,40 +155,64 @@ export class CeBinding {
   /** Re-reads which peer is bound to which VRF; a peer newly bound is offered its VRF's table. */
   private refresh(): void {
     const m = new Map<string, CePeer[]>();
+    const peers = new Map<string, CePeer>();
     for (const p of this.host.listPeers()) {
       const v = p.config.vrf;
       if (!v) continue;
+      peers.set(p.address, p);
       const list = m.get(v);
       if (list) list.push(p);
       else m.set(v, [p]);
       const was = this.offering.get(p.address);
-      if (was === v) continue;
-      if (was !== undefined) this.offerTable(p, was, false);
-      this.offering.set(p.address, v);
+      const soo = p.config.siteOfOrigin;
+      if (was?.vrf === v) {
+        // A new site of origin: what the peer may be sent changes.
+        if (!sameSite(was.soo, soo)) {
+          this.offering.set(p.address, { vrf: v, soo });
+          this.reoffer(p, v);
+        }
+        continue;
+      }
+      if (was !== undefined) this.offerTable(p, was.vrf, false);
+      this.offering.set(p.address, { vrf: v, soo });
       this.offerTable(p, v, true);
     }
     this.byVrf = m;
+    this.peers = peers;
+  }
+
+  /** Every best of the VRF offered or taken back by the peer's current rules. */
+  private reoffer(p: CePeer, vrf: string): void {
+    if (!this.vrfs.exists(vrf)) return;
+    for (const f of UNICAST) {
+      const give: Path[] = [];
+      const take: Path[] = [];
+      for (const best of this.vrfs.bests(vrf, f.afi)) (offers(p, best) ? give : take).push(this.toCe(best));
+      if (take.length) p.withdraw(f, take);
+      if (give.length) p.announce(f, give);
+    }
   }
 
   private offerTable(p: CePeer, vrf: string, announce: boolean): void {
     if (!this.vrfs.exists(vrf)) return;
     for (const f of UNICAST) {
       const paths: Path[] = [];
-      for (const best of this.vrfs.bests(vrf, f.afi)) if (best.source !== p.address) paths.push(this.toCe(best));
+      for (const best of this.vrfs.bests(vrf, f.afi)) if (offers(p, best)) paths.push(this.toCe(best));
       if (paths.length === 0) continue;
       if (announce) p.announce(f, paths);
       else p.withdraw(f, paths);
     }
   }
 
-  /** The unicast form of a VRF path: its prefix's unicast key, no RD or label, route targets left out. */
+  /** The unicast form of a VRF path: its prefix's unicast key, no RD or label, route targets and origins left out. */
   private toCe(p: Path): Path {
-    if (isUnicast(p.family)) return p;
+    const unicast = isUnicast(p.family);
+    if (unicast && !p.attributes.extendedCommunities?.some(isProviderCommunity)) return p;
     let out = this.ceRoutes.get(p);
     if (out) return out;
     out = {
       family: p.family.afi === Afi.IPV6 ? IPV6_UNICAST : IPV4_UNICAST,
-      key: vpnKeyToDest(p.key),
+      key: unicast ? p.key : vpnKeyToDest(p.key),
       route: { prefix: p.route.prefix, length: p.route.length },
       nextHop: undefined,
       attributes: this.attributes(p.attributes),
@@ -178,11 +227,67 @@ export class CeBinding {
     let out = this.ceAttributes.get(a);
     if (!out) {
       out = { ...a };
-      const ext = a.extendedCommunities?.filter((e) => e.kind !== 'route-target' && e.kind !== 'route-origin');
+      const ext = a.extendedCommunities?.filter((e) => !isProviderCommunity(e));
       if (ext?.length) out.extendedCommunities = ext;
       else delete out.extendedCommunities;
       this.ceAttributes.set(a, out);
     }
     return out;
+  }
+}
+
+function sameSite(a: AdministeredValue | undefined, b: AdministeredValue | undefined): boolean {
+  return a === b || sameAdministeredValue(a, b);
+}
+
+/** Route targets and route origins: the provider's, not passed to a CE. */
+function isProviderCommunity(e: ExtendedCommunity): boolean {
+  return e.kind === 'route-target' || e.kind === 'route-origin';
+}
+
+/** Whether a VRF best goes to a CE peer: not its own route, nor one from its own site (RFC 4364 §7). */
+export function offers(p: CePeer, best: Path): boolean {
+  if (best.source === p.address) return false;
+  const soo = p.config.siteOfOrigin;
+  return !(soo && fromSite(best, soo));
+}
+
+/** Whether a path carries the route origin (site of origin) `soo`. */
+export function fromSite(path: Path, soo: AdministeredValue): boolean {
+  const ext = path.attributes.extendedCommunities;
+  if (!ext) return false;
+  for (const e of ext) if (e.kind === 'route-origin' && sameAdministeredValue(e.value, soo)) return true;
+  return false;
+}
+
+/** A CE's path as the VRF holds it: the received path with the site of origin stamped. */
+class SitePath implements Path {
+  constructor(
+    private readonly received: Path,
+    readonly attributes: Readonly<PathAttributes>,
+  ) {}
+  get family() {
+    return this.received.family;
+  }
+  get key() {
+    return this.received.key;
+  }
+  get route() {
+    return this.received.route;
+  }
+  get nextHop() {
+    return this.received.nextHop;
+  }
+  get source() {
+    return this.received.source;
+  }
+  get since() {
+    return this.received.since;
+  }
+  get stale() {
+    return this.received.stale;
+  }
+  set stale(v: boolean) {
+    this.received.stale = v;
   }
 }

@@ -65,3 +65,23 @@ export function shutdownData(text: string): Uint8Array {
   data.set(bytes, 1);
   return data;
 }
+
+/**
+ * RFC 4486 §4: the data of Cease / Maximum Number of Prefixes Reached: the
+ * AFI (2 octets), the SAFI (1) and the prefix upper bound (4) that was hit.
+ */
+export function maxPrefixData(afi: number, safi: number, limit: number): Uint8Array {
+  const data = new Uint8Array(7);
+  const v = new DataView(data.buffer);
+  v.setUint16(0, afi);
+  v.setUint8(2, safi);
+  v.setUint32(3, limit);
+  return data;
+}
+
+/** The AFI, SAFI and upper bound of a Cease / Maximum Number of Prefixes Reached, when its data has them. */
+export function decodeMaxPrefixData(data: Uint8Array): { afi: number; safi: number; limit: number } | undefined {
+  if (data.length < 7) return undefined;
+  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  return { afi: v.getUint16(0), safi: v.getUint8(2), limit: v.getUint32(3) };
+}
