@@ -6,8 +6,6 @@ import type { IntentStore } from '../store/intent-store.js';
 import type { NodeSpec, NodeView } from './types.js';
 import type { SidIndexPool } from './write-context.js';
 
-export { lockSidIndexes } from '../store/node-store.js';
-
 const MAX_LABEL = 1048575;
 
 /** Fields every other node's transport depends on (its SID, its next-hop address, its role). */

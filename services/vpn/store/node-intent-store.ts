@@ -5,7 +5,7 @@
 import type { Vrf as VrfRow } from '../../common/gen/prisma/client.js';
 import type { NodeIntent, Vpn, Vrf } from '../domain/node-intent.js';
 import { routeTargetsOfVrf } from '../domain/route-targets.js';
-import { linkView, nodeView, siteView, vpnView } from '../intent/records.js';
+import { linkView, nodeView, siteView, vpnView } from './records.js';
 import { toVrfAllocation } from './allocation-store.js';
 import type { Db } from './db.js';
 import { vrfLabelRequests } from '../reconcile/desired-input.js';
