@@ -39,6 +39,10 @@ import { startReconcileWorker } from './reconcile/worker.js';
 import { DEFAULT_RETRY_BASE_MS } from './reconcile/backoff.js';
 import { PeriodicResync } from './reconcile/resync.js';
 import { SpeakerSweep } from './reconcile/speaker-sweep.js';
+import { prismaAllocationStore } from './store/allocation-store.js';
+import { prismaIntentTransactions } from './store/intent-transactions.js';
+import { prismaOutboxStore } from './store/outbox.js';
+import { prismaReconcileStore, prismaVrfPlacements } from './store/reconcile-store.js';
 import { vrfRoutesSource } from './routes/vrf-routes.js';
 import { httpsOptions, tlsMaterial } from '../common/tls.js';
 import { vpnMetrics } from './metrics.js';
@@ -236,13 +240,13 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
   const workerRedis = redisConnection(redisUrl);
   for (const r of [producerRedis, workerRedis]) r.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
 
-  const queue = new ReconcileQueue(producerRedis, prefix, db.prisma, Number(settings['vpn.inventory-settle-ms']));
+  const queue = new ReconcileQueue(producerRedis, prefix, prismaOutboxStore(db.prisma), Number(settings['vpn.inventory-settle-ms']));
   const tls = tlsMaterial(settings);
   // How this service identifies itself to labels and bgp: its client certificate (tls.*) and/or its secret (auth.secret-file).
   const caller = serviceCaller(tls, options.auth ?? serviceAuth(settings));
   const retryMaxMs = Number(settings['vpn.retry-max-seconds']) * 1000;
   const labels = labelsApi(String(settings['vpn.labels-address']), caller, { maxReconnectBackoffMs: retryMaxMs });
-  const allocator = new NodeAllocator(db.prisma, labels, String(settings['vpn.pool-administrator']));
+  const allocator = new NodeAllocator(prismaAllocationStore(db.prisma), labels, String(settings['vpn.pool-administrator']));
   const store = new DesiredStateStore(db.prisma);
   // A bgp service not up yet (started later, or restarting) fails the reconciles, which retry; the route watch reconnects.
   const bgp = bgpTarget ? bgpApi(bgpTarget, caller) : undefined;
@@ -251,7 +255,7 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
   const agentTimeoutMs = Number(settings['vpn.agent-timeout-seconds']) * 1000;
   const reports = new AgentReports(db.prisma, store, agentTimeoutMs);
   const routing = bgp ? new BgpVpnRouting(bgp, db.prisma, owner) : options.routing!(db.prisma, log);
-  const reconciler = new NodeReconciler(db.prisma, allocator, routing, store, queue, log, reports, {
+  const reconciler = new NodeReconciler(prismaReconcileStore(db.prisma), allocator, routing, store, queue, log, reports, {
     originateAfterInstall,
     requireAgents,
   });
@@ -264,7 +268,7 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
       })
     : undefined;
   vrfWatch?.start();
-  const speakerSweep = bgp ? new SpeakerSweep({ routing, prisma: db.prisma, enqueue: (nodes) => wakeNodes(db.prisma, queue, nodes, Date.now()), log }) : undefined;
+  const speakerSweep = bgp ? new SpeakerSweep({ routing, vrfs: prismaVrfPlacements(db.prisma), enqueue: (nodes) => wakeNodes(db.prisma, queue, nodes, Date.now()), log }) : undefined;
   speakerSweep?.start(Number(settings['vpn.speaker-sweep-seconds']) * 1000);
   // A report that changes what a node forwards (or ends its silence) reconciles it; the sweep catches what a lost wake-up missed.
   const onReport =
@@ -282,8 +286,8 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
     presence: (nodes) => reports.watches(nodes),
     onChange: (link, status) => metrics.linkOperChanges.inc({ link, status }),
   });
-  const planner = new Planner(labels, store, routing);
-  const intents = new IntentService(db.prisma, queue, vrfRoutesSource(bgp), log, planner, allocator);
+  const planner = new Planner(labels, routing);
+  const intents = new IntentService(prismaIntentTransactions(db.prisma, store), queue, vrfRoutesSource(bgp), log, planner, allocator);
   const notifications = new NodeNotifications(String(settings['database.url']), [DESIRED_STATE_CHANNEL, AGENT_CREDENTIALS_CHANNEL], log);
   await notifications.start();
   const tokens = new TokenStore(db.prisma);
@@ -301,7 +305,7 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
   }
   const idempotency = new IdempotencyStore(db.prisma, Number(settings['vpn.idempotency-hours']) * 3600_000);
 
-  const relay = new OutboxRelay(db.prisma, queue, log);
+  const relay = new OutboxRelay(prismaOutboxStore(db.prisma), queue, log);
   relay.start(Number(settings['vpn.outbox-relay-ms']));
   queue.onJobFinished(() => relay.kick());
   const sweep = setInterval(

@@ -1,6 +1,7 @@
 // The per-resource part of the write engine (intent-service.ts): how to
 // read, check and store one kind of intent.
-import type { Db, WriteContext } from './write-context.js';
+import type { IntentStore } from '../store/intent-store.js';
+import type { WriteContext } from './write-context.js';
 import type { ResourceKind, ResourceSpecs, ResourceViews } from './types.js';
 
 export type Filter = Record<string, string | undefined>;
@@ -9,9 +10,9 @@ export interface ResourceHandler<K extends ResourceKind> {
   readonly kind: K;
   /** Query parameters a list may be filtered by. */
   readonly filters: readonly string[];
-  read(db: Db, id: string): Promise<ResourceViews[K] | undefined>;
+  read(store: IntentStore, id: string): Promise<ResourceViews[K] | undefined>;
   /** Ids > after, in id order, at most limit. */
-  list(db: Db, filter: Filter, after: string | undefined, limit: number): Promise<ResourceViews[K][]>;
+  list(store: IntentStore, filter: Filter, after: string | undefined, limit: number): Promise<ResourceViews[K][]>;
   /** Checks `next` against the rest of the intent (throws IntentErrors) and writes it. */
   save(ctx: WriteContext, next: ResourceSpecs[K], current: ResourceViews[K] | undefined): Promise<void>;
   remove(ctx: WriteContext, current: ResourceViews[K]): Promise<void>;

@@ -1,23 +1,24 @@
 // The domain layer both API adapters call: validate -> one transaction that
 // writes the intent and its outbox row -> after commit, tell the reconcile
 // trigger which nodes changed. A dry run runs the very same transaction and
-// rolls it back, so its answer is exactly what the write would do.
-import { Prisma, type PrismaClient } from '../../common/gen/prisma/client.js';
+// rolls it back, so its answer is exactly what the write would do. The
+// transaction, its locks and what the database refuses are the store's
+// (store/intent-transactions.ts); what a refusal means to the client is here.
 import type { Logger } from '../../common/logger.js';
 import { IntentError, invalid, notFound } from './errors.js';
 import type { Filter, ResourceHandler } from './handler.js';
 import { links } from './links.js';
 import { applyMergePatch } from './merge-patch.js';
 import { nodes } from './nodes.js';
-import { writeOutbox } from '../store/outbox.js';
 import { DEFAULT_LIMIT, decodeCursor, MAX_LIMIT, pageOf, type Page, type PageRequest } from './pagination.js';
 import { sites } from './sites.js';
 import { vpns } from './vpns.js';
 import { NODE_ROLES, STATUS_STATES, type NodePlan, type PoolReleases, type ResourceKind, type ResourceSpecs, type ResourceViews, type RoutesView, type VrfView, type WriteResult } from './types.js';
-import { prismaIntentStore } from '../store/intent-store.js';
+import type { IntentTransactions, PlanReads } from '../store/intent-transactions.js';
+import { ReferenceViolation, UniqueViolation } from '../store/errors.js';
 import { validateResource } from './validator.js';
 import { listVrfs, readVrf } from './vrfs.js';
-import { lockRows, WriteContext, type SidIndexPool, type Tx } from './write-context.js';
+import { WriteContext, type SidIndexPool } from './write-context.js';
 
 /** What If-Match asked for: any current version ("*"), or one of some versions. */
 export type Precondition = { any: true } | { versions: number[] };
@@ -38,7 +39,7 @@ export interface ChangeSink {
 
 /** Answers, for a dry run, what the nodes' desired states would become and what would be released; runs inside the write's transaction. */
 export interface DesiredStatePlanner {
-  plan(tx: Tx, nodes: string[], vpns: string[]): Promise<{ plan: NodePlan[]; releases: PoolReleases }>;
+  plan(reads: PlanReads, nodes: string[], vpns: string[]): Promise<{ plan: NodePlan[]; releases: PoolReleases }>;
 }
 
 /** Where a VRF's routes come from (the bgp service). */
@@ -85,8 +86,6 @@ class DryRun extends Error {
   }
 }
 
-const TABLE: Record<ResourceKind, string> = { node: 'node', link: 'link', vpn: 'vpn', site: 'site' };
-
 function checkPrecondition(kind: ResourceKind, current: { version: number } | undefined, p: Precondition | undefined, unless?: Precondition): void {
   if (unless && current && ('any' in unless || unless.versions.includes(current.version))) {
     throw new IntentError('precondition-failed', `${kind} exists at version ${current.version}, which If-None-Match excludes`);
@@ -99,20 +98,18 @@ function checkPrecondition(kind: ResourceKind, current: { version: number } | un
 }
 
 /** Unique and foreign-key violations that slipped past the checks (a concurrent writer) are conflicts. */
-function mapDatabaseError(err: unknown, kind: ResourceKind, id: string, creating: boolean): unknown {
-  if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return err;
-  const text = JSON.stringify(err.meta ?? {});
-  if (err.code === 'P2002') {
-    if (creating && /pkey|"id"|\["id"\]/.test(text)) return new IntentError('exists', `${kind} '${id}' already exists`, [{ pointer: '/id', detail: `'${id}' is taken` }]);
-    return new IntentError('conflict', `a value of this ${kind} is already taken by another resource (${err.message.split('\n').pop()})`);
+export function conflictOf(err: unknown, kind: ResourceKind, id: string, creating: boolean): unknown {
+  if (err instanceof UniqueViolation) {
+    if (creating && err.onId) return new IntentError('exists', `${kind} '${id}' already exists`, [{ pointer: '/id', detail: `'${id}' is taken` }]);
+    return new IntentError('conflict', `a value of this ${kind} is already taken by another resource (${err.detail})`);
   }
-  if (err.code === 'P2003') return new IntentError('conflict', `this ${kind} refers to, or is referred to by, a resource that changed meanwhile; retry`);
+  if (err instanceof ReferenceViolation) return new IntentError('conflict', `this ${kind} refers to, or is referred to by, a resource that changed meanwhile; retry`);
   return err;
 }
 
 export class IntentService {
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly transactions: IntentTransactions,
     private readonly sink: ChangeSink,
     private readonly routesSource: VrfRoutesSource,
     private readonly log: Logger,
@@ -122,7 +119,7 @@ export class IntentService {
 
   async get<K extends ResourceKind>(kind: K, id: string): Promise<ResourceViews[K]> {
     if (!possibleId(id)) throw notFound(kind, id);
-    const found = await handlers[kind].read(this.prisma, id);
+    const found = await handlers[kind].read(this.transactions.reads, id);
     if (!found) throw notFound(kind, id);
     return found as ResourceViews[K];
   }
@@ -130,13 +127,13 @@ export class IntentService {
   async list<K extends ResourceKind>(kind: K, filter: Filter, page: PageRequest): Promise<Page<ResourceViews[K]>> {
     checkFilter(filter);
     const limit = pageLimit(page);
-    const rows = await handlers[kind].list(this.prisma, filter, decodeCursor(page.cursor), limit + 1);
+    const rows = await handlers[kind].list(this.transactions.reads, filter, decodeCursor(page.cursor), limit + 1);
     return pageOf(rows as ResourceViews[K][], limit, (r) => r.id);
   }
 
   async getVrf(id: string, withRoutes = true): Promise<VrfView> {
     if (!possibleId(id)) throw notFound('vrf', id);
-    const vrf = await readVrf(this.prisma, id);
+    const vrf = await readVrf(this.transactions.reads, id);
     if (!vrf) throw notFound('vrf', id);
     if (withRoutes) vrf.routes = await this.routesSource.routes(vrf);
     return vrf;
@@ -145,7 +142,7 @@ export class IntentService {
   async listVrfs(filter: Filter, page: PageRequest): Promise<Page<VrfView>> {
     checkFilter(filter);
     const limit = pageLimit(page);
-    return pageOf(await listVrfs(this.prisma, filter, decodeCursor(page.cursor), limit + 1), limit, (r) => r.id);
+    return pageOf(await listVrfs(this.transactions.reads, filter, decodeCursor(page.cursor), limit + 1), limit, (r) => r.id);
   }
 
   async vrfRoutes(id: string): Promise<RoutesView> {
@@ -192,39 +189,34 @@ export class IntentService {
     let outboxId: bigint | undefined;
     let result: WriteResult<ResourceViews[K]>;
     try {
-      result = await this.withRetry(() =>
-        this.prisma.$transaction(
-          async (tx) => {
-            const ctx = new WriteContext(prismaIntentStore(tx), this.sidIndexes);
-            await lockRows(tx, TABLE[kind], [id]);
-            const current = (await handler.read(tx, id)) as ResourceViews[K] | undefined;
-            if (action === 'create' && current) throw new IntentError('exists', `${kind} '${id}' already exists`, [{ pointer: '/id', detail: `'${id}' is taken` }]);
-            if (action !== 'create' && !current) throw notFound(kind, id);
-            checkPrecondition(kind, current, options.precondition, options.unlessMatch);
-            const spec = next(current);
-            if (spec) await handler.save(ctx, spec, current);
-            else await handler.remove(ctx, current!);
-            const resource = spec ? ((await handler.read(tx, id)) as ResourceViews[K]) : undefined;
-            const r: WriteResult<ResourceViews[K]> = {
-              dryRun: Boolean(options.dryRun),
-              changes: ctx.changes,
-              affectedNodes: [...ctx.nodes].sort(),
-              ...(resource ? { resource } : {}),
-            };
-            if (options.dryRun) {
-              const vpnIds = r.changes.filter((c) => c.kind === 'vpn').map((c) => c.id);
-              if (this.planner) Object.assign(r, await this.planner.plan(tx, r.affectedNodes, vpnIds));
-              throw new DryRun(r);
-            }
-            outboxId = await writeOutbox(tx, { aggregate: kind, aggregateId: id, action, nodes: r.affectedNodes, changes: r.changes, resource });
-            return r;
-          },
-          { maxWait: 10_000, timeout: 30_000 },
-        ),
-      );
+      result = await this.transactions.write(async (unit) => {
+        const ctx = new WriteContext(unit.store, this.sidIndexes);
+        await unit.lock(kind, id);
+        const current = (await handler.read(unit.store, id)) as ResourceViews[K] | undefined;
+        if (action === 'create' && current) throw new IntentError('exists', `${kind} '${id}' already exists`, [{ pointer: '/id', detail: `'${id}' is taken` }]);
+        if (action !== 'create' && !current) throw notFound(kind, id);
+        checkPrecondition(kind, current, options.precondition, options.unlessMatch);
+        const spec = next(current);
+        if (spec) await handler.save(ctx, spec, current);
+        else await handler.remove(ctx, current!);
+        const resource = spec ? ((await handler.read(unit.store, id)) as ResourceViews[K]) : undefined;
+        const r: WriteResult<ResourceViews[K]> = {
+          dryRun: Boolean(options.dryRun),
+          changes: ctx.changes,
+          affectedNodes: [...ctx.nodes].sort(),
+          ...(resource ? { resource } : {}),
+        };
+        if (options.dryRun) {
+          const vpnIds = r.changes.filter((c) => c.kind === 'vpn').map((c) => c.id);
+          if (this.planner) Object.assign(r, await this.planner.plan(unit.plans, r.affectedNodes, vpnIds));
+          throw new DryRun(r);
+        }
+        outboxId = await unit.outbox({ aggregate: kind, aggregateId: id, action, nodes: r.affectedNodes, changes: r.changes, resource });
+        return r;
+      });
     } catch (err) {
       if (err instanceof DryRun) return err.result as WriteResult<ResourceViews[K]>;
-      throw mapDatabaseError(err, kind, id, action === 'create');
+      throw conflictOf(err, kind, id, action === 'create');
     }
     if (outboxId !== undefined) {
       try {
@@ -236,27 +228,4 @@ export class IntentService {
     }
     return result;
   }
-
-  /** Deadlocks and serialisation failures are retried; they are nobody's fault. */
-  private async withRetry<T>(fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (attempt >= 3 || !isTransient(err)) throw err;
-        await new Promise((r) => setTimeout(r, 20 * attempt));
-      }
-    }
-  }
-}
-
-/**
- * P2034 is Prisma's write conflict or deadlock; inside a raw statement (the
- * row locks of write-context.ts) the same PostgreSQL errors arrive as P2010
- * with the SQLSTATE: 40P01 deadlock_detected, 40001 serialization_failure.
- */
-function isTransient(err: unknown): boolean {
-  if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
-  if (err.code === 'P2034') return true;
-  return err.code === 'P2010' && /\b40P01\b|\b40001\b|deadlock detected/i.test(`${JSON.stringify(err.meta ?? {})} ${err.message}`);
 }

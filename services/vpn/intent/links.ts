@@ -5,7 +5,6 @@ import { ipEquals } from '../../common/net/address.js';
 import { parseIpPrefix, prefixContains } from '../../common/net/prefix.js';
 import { checkAddressUse } from './address-rules.js';
 import type { IntentStore } from '../store/intent-store.js';
-import { prismaLinkStore } from '../store/link-store.js';
 import type { LinkSpec } from './types.js';
 
 /** Checks a link against the rest of the intent; throws the IntentErrors. */
@@ -40,9 +39,9 @@ export const links: ResourceHandler<'link'> = {
   kind: 'link',
   filters: ['node', 'status'],
 
-  read: (db, id) => prismaLinkStore(db).read(id),
+  read: (store, id) => store.links.read(id),
 
-  list: (db, filter, after, limit) => prismaLinkStore(db).list(filter, after, limit),
+  list: (store, filter, after, limit) => store.links.list(filter, after, limit),
 
   async save(ctx, next, current) {
     await checkLink(ctx.store, next);

@@ -3,11 +3,8 @@ import { checkAddressUse } from './address-rules.js';
 import { conflict, Problems } from './errors.js';
 import type { ResourceHandler } from './handler.js';
 import type { IntentStore } from '../store/intent-store.js';
-import { prismaNodeStore } from '../store/node-store.js';
 import type { NodeSpec, NodeView } from './types.js';
 import type { SidIndexPool } from './write-context.js';
-
-export { lockSidIndexes } from '../store/node-store.js';
 
 const MAX_LABEL = 1048575;
 
@@ -57,9 +54,9 @@ export const nodes: ResourceHandler<'node'> = {
   kind: 'node',
   filters: ['role', 'status'],
 
-  read: (db, id) => prismaNodeStore(db).read(id),
+  read: (store, id) => store.nodes.read(id),
 
-  list: (db, filter, after, limit) => prismaNodeStore(db).list(filter, after, limit),
+  list: (store, filter, after, limit) => store.nodes.list(filter, after, limit),
 
   async save(ctx, next, current) {
     await checkNodeWrite(ctx.store, ctx.sidIndexes, next, current);

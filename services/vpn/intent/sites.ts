@@ -6,7 +6,6 @@ import { ipEquals, parseIp, type IpFamily } from '../../common/net/address.js';
 import { formatPrefixNetwork, isIpv4SubnetEdge, parseIpPrefix, prefixContains, prefixesOverlap } from '../../common/net/prefix.js';
 import { checkAddressUse } from './address-rules.js';
 import type { IntentStore } from '../store/intent-store.js';
-import { prismaSiteStore } from '../store/site-store.js';
 import type { Family, SiteRole, SiteSpec, SiteView, Topology } from './types.js';
 import { canonicalRt } from './vpns.js';
 import { syncVrf } from './vrfs.js';
@@ -117,9 +116,9 @@ export const sites: ResourceHandler<'site'> = {
   kind: 'site',
   filters: ['vpn', 'node', 'status'],
 
-  read: (db, id) => prismaSiteStore(db).read(id),
+  read: (store, id) => store.sites.read(id),
 
-  list: (db, filter, after, limit) => prismaSiteStore(db).list(filter, after, limit),
+  list: (store, filter, after, limit) => store.sites.list(filter, after, limit),
 
   async save(ctx, next, current) {
     const role = await checkSite(ctx.store, next, current);

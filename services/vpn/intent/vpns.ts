@@ -6,7 +6,6 @@ import { conflict, Problems } from './errors.js';
 import type { ResourceHandler } from './handler.js';
 import type { IntentStore } from '../store/intent-store.js';
 import { routeTargetKeys } from '../store/records.js';
-import { prismaVpnStore } from '../store/vpn-store.js';
 import type { RouteTargets, VpnSpec, VpnView } from './types.js';
 import { touchVrfsOf } from './vrfs.js';
 
@@ -71,9 +70,9 @@ export const vpns: ResourceHandler<'vpn'> = {
   kind: 'vpn',
   filters: ['customer', 'status'],
 
-  read: (db, id) => prismaVpnStore(db).read(id),
+  read: (store, id) => store.vpns.read(id),
 
-  list: (db, filter, after, limit) => prismaVpnStore(db).list(filter, after, limit),
+  list: (store, filter, after, limit) => store.vpns.list(filter, after, limit),
 
   async save(ctx, next, current) {
     await checkVpn(ctx.store, next, current);

@@ -1,16 +1,16 @@
 // VRFs are derived (RFC 9182 vpn-node): one per VPN per PE that has a site
 // of the VPN, created with its first site and removed with its last.
-import { prismaVrfStore } from '../store/vrf-store.js';
+import type { IntentStore } from '../store/intent-store.js';
 import { vrfId } from '../store/records.js';
 import type { Filter } from './handler.js';
 import type { VrfView } from './types.js';
-import type { Db, WriteContext } from './write-context.js';
+import type { WriteContext } from './write-context.js';
 
-export const readVrf = (db: Db, id: string): Promise<VrfView | undefined> => prismaVrfStore(db).read(id);
+export const readVrf = (store: IntentStore, id: string): Promise<VrfView | undefined> => store.vrfs.read(id);
 
 export const vrfFilters = ['vpn', 'node', 'status'] as const;
 
-export const listVrfs = (db: Db, filter: Filter, after: string | undefined, limit: number): Promise<VrfView[]> => prismaVrfStore(db).list(filter, after, limit);
+export const listVrfs = (store: IntentStore, filter: Filter, after: string | undefined, limit: number): Promise<VrfView[]> => store.vrfs.list(filter, after, limit);
 
 /** Makes the VRF of (vpn, node) exist exactly when a site of the VPN is on the node. */
 export async function syncVrf(ctx: WriteContext, vpnId: string, nodeId: string): Promise<void> {

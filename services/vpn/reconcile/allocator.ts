@@ -8,20 +8,21 @@
 //   that node's job, and BullMQ runs one job per node id at a time;
 // - a VPN's route targets (and its given RD) are shared by the jobs of all
 //   its PEs: allocation and release of one owner serialise on the row lock
-//   of its VpnIdentifierClaim and re-read the VPN under that lock, so a
-//   release happens only once the VPN is gone, and an allocation that
-//   waited behind it sees the VPN gone too (or, re-created, starts afresh).
+//   of its claim (AllocationUnit.lockClaim) and re-read the VPN under that
+//   lock, so a release happens only once the VPN is gone, and an allocation
+//   that waited behind it sees the VPN gone too (or, re-created, starts
+//   afresh).
+// What is recorded, and the locks, are the allocation store's
+// (store/allocation-store.ts); the choices are made here and in
+// domain/allocation.ts.
 import { status } from '@grpc/grpc-js';
-import type { PrismaClient, Vpn, VpnIdentifierClaim, VpnRouteTarget } from '../../common/gen/prisma/client.js';
 import { AllocationState, LabelKind } from '../../common/gen/proto/l3vpn/v1/labels.js';
-import { fromDbEnum, type VpnRow } from '../intent/records.js';
-import { lockSidIndexes } from '../intent/nodes.js';
-import { lockRows, type Db } from '../intent/write-context.js';
+import { automaticSidIndex, claimWanted, freeTableId, type ClaimKind, type HeldSidIndex, type VpnIdentifiers } from '../domain/allocation.js';
+import type { NodeIntent, Vpn as VpnIntent } from '../domain/node-intent.js';
+import type { AllocationStore, AllocationUnit } from '../store/allocation-store.js';
 import { usableInventory, vrfLabelRequests } from './desired-input.js';
 import { isStatus, type LabelsApi } from './labels-client.js';
-import type { NodeIntent, Vpn as VpnIntent } from '../domain/node-intent.js';
-import { toVrfAllocation } from '../store/node-intent-store.js';
-import { FIRST_TABLE_ID, owners, SR_DOMAIN } from './owners.js';
+import { owners, SR_DOMAIN } from './owners.js';
 
 /** Owner keys of the labels a node's VPNs hold (not its SID). */
 export const isVpnLabelOwner = (owner: string) => ['vrf:', 'ce:', 'prefix:'].some((p) => owner.startsWith(p));
@@ -34,7 +35,7 @@ export interface AllocationResult {
 
 export class NodeAllocator {
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly store: AllocationStore,
     private readonly labels: LabelsApi,
     /** AS number or IPv4 address whose RD and RT pools this service draws from. */
     private readonly administrator: string,
@@ -52,7 +53,7 @@ export class NodeAllocator {
       });
     }
     const inventoryChanged = node.transport === 'sr' ? await this.nodeSid(intent) : false;
-    await this.vpnIdentifiers(await this.vpnRows([...new Set(intent.vrfs.map((v) => v.vpn.id))]));
+    await this.vpnIdentifiers(await this.store.vpnIdentifiers([...new Set(intent.vrfs.map((v) => v.vpn.id))]));
     await this.vrfLabels(intent);
     for (const vi of intent.vrfs) await this.vrfResources(intent, vi.vrf.id, vi.vpn);
     return { inventoryChanged };
@@ -90,31 +91,22 @@ export class NodeAllocator {
    * write asking for it afterwards is a 409. Answers whether it wrote one.
    */
   private async automaticSid(node: string): Promise<boolean> {
-    return this.prisma.$transaction(
-      async (tx) => {
-        // The same order as an API write of the node: its row, then the SID lock.
-        if (!(await lockRows(tx, 'node', [node])).length) return false; // deleted meanwhile
-        await lockSidIndexes(tx);
-        const rows = await tx.node.findMany({ select: { id: true, nodeSidIndex: true } });
-        const named = rows.find((r) => r.id === node)?.nodeSidIndex ?? null;
-        if (named !== null) {
-          // A write named one meanwhile.
-          await this.claimSid(node, named);
-          return false;
-        }
-        const taken = new Set(rows.flatMap((r) => (r.nodeSidIndex !== null ? [r.nodeSidIndex] : [])));
-        const held = await this.heldSidIndexes();
-        // A job that died after registering kept its index in the labels service: the same one again, unless named since.
-        const mine = [...held].find(([, h]) => h.owner === owners.sid(node) && !h.inHoldDown)?.[0];
-        let index = 0;
-        if (mine !== undefined && !taken.has(mine)) index = mine;
-        else while (taken.has(index) || held.has(index)) index++;
-        await this.claimSid(node, index);
-        await tx.node.update({ where: { id: node }, data: { nodeSidIndex: index } });
-        return true;
-      },
-      { maxWait: 10_000, timeout: 30_000 },
-    );
+    return this.store.transaction(async (unit) => {
+      // The same order as an API write of the node: its row, then the SID lock.
+      if (!(await unit.lockNode(node))) return false; // deleted meanwhile
+      await unit.lockSidIndexes();
+      const named = await unit.sidIndexes();
+      const own = named.find((r) => r.node === node)?.sidIndex ?? null;
+      if (own !== null) {
+        // A write named one meanwhile.
+        await this.claimSid(node, own);
+        return false;
+      }
+      const index = automaticSidIndex(node, named, await this.heldSidIndexes());
+      await this.claimSid(node, index);
+      await unit.setSidIndex(node, index);
+      return true;
+    });
   }
 
   /**
@@ -125,7 +117,7 @@ export class NodeAllocator {
    * answer (the reconcile then says why, and retries).
    */
   async sidIndexUnavailable(index: number, node: string): Promise<string | undefined> {
-    let held: Awaited<ReturnType<NodeAllocator['heldSidIndexes']>>;
+    let held: Map<number, HeldSidIndex>;
     try {
       held = await this.heldSidIndexes({ deadlineMs: 2000 });
     } catch {
@@ -140,8 +132,8 @@ export class NodeAllocator {
   }
 
   /** Every node SID index the labels service holds for the SR domain, with its owner. */
-  private async heldSidIndexes(options: { deadlineMs?: number } = {}): Promise<Map<number, { owner: string; inHoldDown: boolean; reusableAt?: Date }>> {
-    const out = new Map<number, { owner: string; inHoldDown: boolean; reusableAt?: Date }>();
+  private async heldSidIndexes(options: { deadlineMs?: number } = {}): Promise<Map<number, HeldSidIndex>> {
+    const out = new Map<number, HeldSidIndex>();
     let pageToken = '';
     do {
       const page = await this.labels.listLabels(
@@ -165,27 +157,16 @@ export class NodeAllocator {
     return out;
   }
 
-  /** The VPNs' rows with their route targets (whether each is given or allocated), in the order of `ids`. */
-  private async vpnRows(ids: string[]): Promise<VpnRow[]> {
-    if (!ids.length) return [];
-    const rows = new Map((await this.prisma.vpn.findMany({ where: { id: { in: ids } }, include: { routeTargets: true, imports: true } })).map((r) => [r.id, r]));
-    return ids.map((id) => rows.get(id)).filter((r): r is VpnRow => Boolean(r));
-  }
-
   /** Route targets to allocate or register, and a given RD to register, per VPN. */
-  private async vpnIdentifiers(vpns: VpnRow[]): Promise<void> {
+  private async vpnIdentifiers(vpns: VpnIdentifiers[]): Promise<void> {
     if (!vpns.length) return;
-    const claims = new Map(
-      (await this.prisma.vpnIdentifierClaim.findMany({ where: { vpnId: { in: vpns.map((v) => v.id) } } })).map((c) => [c.owner, c]),
-    );
+    const claims = new Map((await this.store.claims(vpns.map((v) => v.id))).map((c) => [c.owner, c]));
     for (const vpn of vpns) {
       for (const rt of vpn.routeTargets) {
-        const owner = owners.routeTarget(vpn.id, fromDbEnum(rt.role));
+        const owner = owners.routeTarget(vpn.id, rt.role);
         const claim = claims.get(owner);
         if (rt.value !== null && claim?.value === rt.value) continue;
-        await this.claim(owner, 'rt', vpn.id, rt.given ? rt.value! : '', async (tx, value) => {
-          await tx.vpnRouteTarget.updateMany({ where: { vpnId: vpn.id, role: rt.role, value: null }, data: { value } });
-        });
+        await this.claim(owner, 'rt', vpn.id, rt.given ? rt.value! : '', (unit, value) => unit.fillRouteTarget(vpn.id, rt.role, value));
       }
       if (vpn.routeDistinguisher && claims.get(owners.vpnRd(vpn.id))?.value !== vpn.routeDistinguisher) {
         await this.claim(owners.vpnRd(vpn.id), 'rd', vpn.id, vpn.routeDistinguisher, async () => {});
@@ -194,27 +175,23 @@ export class NodeAllocator {
   }
 
   /** Allocates (or registers `given`) one VPN-wide value under its claim's row lock. */
-  private async claim(owner: string, kind: 'rt' | 'rd', vpnId: string, given: string, writeBack: (tx: Db, value: string) => Promise<void>): Promise<void> {
-    await this.prisma.$transaction(
-      async (tx) => {
-        const administrator = given ? administratorOf(given) : this.administrator;
-        await tx.$executeRaw`INSERT INTO vpn_identifier_claim (owner, kind, vpn_id, administrator) VALUES (${owner}, ${kind}, ${vpnId}, ${administrator}) ON CONFLICT (owner) DO NOTHING`;
-        const [claim] = await tx.$queryRaw<VpnIdentifierClaim[]>`SELECT owner, value, administrator FROM vpn_identifier_claim WHERE owner = ${owner} FOR UPDATE`;
-        if (!(await tx.vpn.findUnique({ where: { id: vpnId }, select: { id: true } }))) return; // gone: the sweep releases
-        if (claim?.value && claim.value !== (given || claim.value)) await this.release(kind, owner, claim.administrator);
-        const request = { owner, administrator: given ? '' : administrator, value: given };
-        const value =
-          kind === 'rt'
-            ? (await this.labels.allocateRouteTarget(request)).routeTarget!.value
-            : (await this.labels.allocateRouteDistinguisher(request)).routeDistinguisher!.value;
-        await tx.vpnIdentifierClaim.update({ where: { owner }, data: { value, administrator } });
-        await writeBack(tx, value);
-      },
-      { maxWait: 10_000, timeout: 30_000 },
-    );
+  private async claim(owner: string, kind: ClaimKind, vpnId: string, given: string, writeBack: (unit: AllocationUnit, value: string) => Promise<void>): Promise<void> {
+    await this.store.transaction(async (unit) => {
+      const administrator = given ? administratorOf(given) : this.administrator;
+      const claim = await unit.lockClaim({ owner, kind, vpnId, administrator });
+      if (!(await unit.vpn(vpnId))) return; // gone: the sweep releases
+      if (claim?.value && claim.value !== (given || claim.value)) await this.release(kind, owner, claim.administrator);
+      const request = { owner, administrator: given ? '' : administrator, value: given };
+      const value =
+        kind === 'rt'
+          ? (await this.labels.allocateRouteTarget(request)).routeTarget!.value
+          : (await this.labels.allocateRouteDistinguisher(request)).routeDistinguisher!.value;
+      await unit.recordClaim(owner, value, administrator);
+      await writeBack(unit, value);
+    });
   }
 
-  private async release(kind: 'rt' | 'rd', owner: string, administrator: string): Promise<void> {
+  private async release(kind: ClaimKind, owner: string, administrator: string): Promise<void> {
     if (kind === 'rt') await this.labels.releaseRouteTarget({ owner, administrator });
     else await this.labels.releaseRouteDistinguisher({ owner, administrator });
   }
@@ -226,10 +203,10 @@ export class NodeAllocator {
     const { labels } = await this.labels.allocateLabels({ node: intent.node.id, requests });
     const changed = labels.filter((l) => intent.labels.get(l.owner) !== l.label);
     if (!changed.length) return;
-    await this.prisma.$transaction([
-      this.prisma.nodeLabel.deleteMany({ where: { nodeId: intent.node.id, owner: { in: changed.map((l) => l.owner) } } }),
-      this.prisma.nodeLabel.createMany({ data: changed.map((l) => ({ nodeId: intent.node.id, owner: l.owner, label: l.label })) }),
-    ]);
+    await this.store.recordLabels(
+      intent.node.id,
+      changed.map((l) => ({ owner: l.owner, label: l.label })),
+    );
     for (const l of changed) intent.labels.set(l.owner, l.label);
   }
 
@@ -254,22 +231,17 @@ export class NodeAllocator {
       rdOwned = true;
     }
     if (current && current.rd === rd && current.label === label && current.rdOwned === rdOwned && vi.vrf.routeDistinguisher === rd) return;
-    const data = { label, rd, rdOwned, rdAdministrator: rdOwned ? this.administrator : null };
-    const tableId = current?.tableId ?? (await this.freeTableId(node));
-    const allocation = await this.prisma.vrfAllocation.upsert({
-      where: { vrfId },
-      create: { vrfId, vpnId: vpn.id, nodeId: node, tableId, ...data },
-      update: data,
+    const tableId = current?.tableId ?? freeTableId(new Set((await this.store.vrfAllocations(node)).map((a) => a.tableId)));
+    vi.allocation = await this.store.saveVrfAllocation({
+      vrfId,
+      vpnId: vpn.id,
+      nodeId: node,
+      tableId,
+      label,
+      rd,
+      rdOwned,
+      rdAdministrator: rdOwned ? this.administrator : null,
     });
-    await this.prisma.vrf.updateMany({ where: { id: vrfId }, data: { routeDistinguisher: rd } });
-    vi.allocation = toVrfAllocation(allocation);
-  }
-
-  private async freeTableId(node: string): Promise<number> {
-    const used = new Set((await this.prisma.vrfAllocation.findMany({ where: { nodeId: node }, select: { tableId: true } })).map((a) => a.tableId));
-    let id = FIRST_TABLE_ID;
-    while (used.has(id)) id++;
-    return id;
   }
 
   /**
@@ -284,12 +256,12 @@ export class NodeAllocator {
     const held = await this.heldVpnLabels(node);
     const unwanted = held.filter((o) => !wanted.has(o));
     if (unwanted.length) await this.labels.releaseLabels({ node, owners: unwanted });
-    await this.prisma.nodeLabel.deleteMany({ where: { nodeId: node, owner: { notIn: [...wanted] } } });
+    await this.store.forgetLabelsExcept(node, [...wanted]);
     const live = new Set(intent.vrfs.map((v) => v.vrf.id));
-    const gone = (await this.prisma.vrfAllocation.findMany({ where: { nodeId: node } })).filter((a) => !live.has(a.vrfId));
+    const gone = (await this.store.vrfAllocations(node)).filter((a) => !live.has(a.vrfId));
     for (const a of gone) {
       if (a.rdOwned) await this.labels.releaseRouteDistinguisher({ owner: owners.vrf(a.vpnId, node), administrator: a.rdAdministrator ?? this.administrator });
-      await this.prisma.vrfAllocation.delete({ where: { vrfId: a.vrfId } });
+      await this.store.deleteVrfAllocation(a.vrfId);
     }
     await this.sweepClaims([...new Set([...gone.map((a) => a.vpnId), ...intent.vrfs.map((v) => v.vpn.id)])]);
     return unwanted;
@@ -311,44 +283,27 @@ export class NodeAllocator {
     await this.labels.releaseLabel({ node: SR_DOMAIN, owner: owners.sid(node) });
     const held = await this.heldVpnLabels(node);
     if (held.length) await this.labels.releaseLabels({ node, owners: held });
-    for (const a of await this.prisma.vrfAllocation.findMany({ where: { nodeId: node } })) {
+    for (const a of await this.store.vrfAllocations(node)) {
       if (a.rdOwned) await this.labels.releaseRouteDistinguisher({ owner: owners.vrf(a.vpnId, node), administrator: a.rdAdministrator ?? this.administrator });
     }
-    await this.prisma.$transaction([this.prisma.vrfAllocation.deleteMany({ where: { nodeId: node } }), this.prisma.nodeLabel.deleteMany({ where: { nodeId: node } })]);
+    await this.store.forgetNode(node);
   }
 
   /** Releases VPN-wide values (route targets, given RDs) their VPN no longer wants; all VPNs' when none are named. */
   async sweepClaims(vpnIds?: string[]): Promise<number> {
-    const claims = vpnIds
-      ? await this.prisma.vpnIdentifierClaim.findMany({ where: { vpnId: { in: vpnIds } } })
-      : // A deleted VPN queues no job (it has no VRFs left): the periodic sweep finds its claims.
-        await this.prisma.$queryRaw<VpnIdentifierClaim[]>`SELECT owner, kind, vpn_id AS "vpnId", administrator, value FROM vpn_identifier_claim c WHERE NOT EXISTS (SELECT 1 FROM vpn v WHERE v.id = c.vpn_id)`;
+    // A deleted VPN queues no job (it has no VRFs left): the periodic sweep finds its claims.
+    const claims = vpnIds ? await this.store.claims(vpnIds) : await this.store.orphanClaims();
     let released = 0;
     for (const c of claims) {
-      if (await this.wanted(this.prisma, c)) continue;
-      await this.prisma.$transaction(
-        async (tx) => {
-          const [locked] = await tx.$queryRaw<VpnIdentifierClaim[]>`SELECT owner, kind, vpn_id AS "vpnId", administrator, value FROM vpn_identifier_claim WHERE owner = ${c.owner} FOR UPDATE`;
-          if (!locked || (await this.wanted(tx, locked))) return;
-          await this.release(locked.kind as 'rt' | 'rd', locked.owner, locked.administrator);
-          await tx.vpnIdentifierClaim.delete({ where: { owner: locked.owner } });
-          released++;
-        },
-        { maxWait: 10_000, timeout: 30_000 },
-      );
+      if (claimWanted(await this.store.vpn(c.vpnId), c)) continue;
+      await this.store.transaction(async (unit) => {
+        const locked = await unit.lockExistingClaim(c.owner);
+        if (!locked || claimWanted(await unit.vpn(locked.vpnId), locked)) return;
+        await this.release(locked.kind, locked.owner, locked.administrator);
+        await unit.deleteClaim(locked.owner);
+        released++;
+      });
     }
     return released;
   }
-
-  private async wanted(db: Db, c: Pick<VpnIdentifierClaim, 'owner' | 'kind' | 'vpnId' | 'value'>): Promise<boolean> {
-    return claimWanted(await db.vpn.findUnique({ where: { id: c.vpnId }, include: { routeTargets: true } }), c);
-  }
-}
-
-/** Whether a VPN (null: gone) still wants the route target or given RD a claim holds. */
-export function claimWanted(vpn: (Vpn & { routeTargets: VpnRouteTarget[] }) | null, c: Pick<VpnIdentifierClaim, 'owner' | 'kind' | 'value'>): boolean {
-  if (!vpn) return false;
-  if (c.kind === 'rd') return vpn.routeDistinguisher !== null && (c.value === null || vpn.routeDistinguisher === c.value);
-  const rt = vpn.routeTargets.find((r) => owners.routeTarget(vpn.id, fromDbEnum(r.role)) === c.owner);
-  return Boolean(rt) && (c.value === null || rt!.value === null || rt!.value === c.value);
 }

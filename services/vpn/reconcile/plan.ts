@@ -14,14 +14,13 @@
 import { ChangeKind, VrfRouteSource, type DesiredStateDelta, type NodeDesiredState } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import { AllocationState, LabelKind } from '../../common/gen/proto/l3vpn/v1/labels.js';
 import { computeNodeDesiredState, diffDesiredState, prepareNetwork, summarizeDelta } from '../../common/desired-state/index.js';
+import { claimWanted } from '../domain/allocation.js';
 import type { NodeIntent, Vpn, Vrf, VrfAllocation } from '../domain/node-intent.js';
 import type { NodePlan, PoolReleases, ReleasedLabel, ReleasedValue, WithdrawnRoute } from '../intent/types.js';
-import type { Tx } from '../intent/write-context.js';
 import type { VpnRouting } from '../routes/vpn-routing.js';
-import type { DesiredStateStore } from '../state/desired-state-store.js';
-import { claimWanted, isVpnLabelOwner } from './allocator.js';
-import { ownedRouteDistinguishers, recordedLabels, tablesInUse } from '../store/allocation-records.js';
-import { loadNodeIntent } from '../store/node-intent-store.js';
+import type { AllocationReads } from '../store/allocation-store.js';
+import type { PlanReads } from '../store/intent-transactions.js';
+import { isVpnLabelOwner } from './allocator.js';
 import { desiredInput, NodeRejectedError, vrfLabelRequests } from './desired-input.js';
 import type { LabelsApi } from './labels-client.js';
 import type { MissingValues } from './missing-values.js';
@@ -96,20 +95,19 @@ class PlanValues implements MissingValues {
 export class Planner {
   constructor(
     private readonly labels: LabelsApi,
-    private readonly store: DesiredStateStore,
     /** The reconcile's routing: a plan selects routes as the next reconcile would. */
     private readonly routing: VpnRouting,
   ) {}
 
-  async plan(tx: Tx, affected: string[], vpnIds: string[]): Promise<{ plan: NodePlan[]; releases: PoolReleases }> {
+  async plan(reads: PlanReads, affected: string[], vpnIds: string[]): Promise<{ plan: NodePlan[]; releases: PoolReleases }> {
     // The nodes the write queues. No other node's next reconcile changes with it: remote PEs' routes follow BGP, after the write.
     const nodes = [...affected].sort();
-    const [held, tables, sids] = await Promise.all([this.heldLabels(tx, nodes), tablesInUse(tx, nodes), this.sidIndexes(nodes)]);
+    const [held, tables, sids] = await Promise.all([this.heldLabels(reads.allocations, nodes), reads.allocations.tablesInUse(nodes), this.sidIndexes(nodes)]);
     const values = new PlanValues(held, tables);
     const plan: NodePlan[] = [];
     for (const node of nodes) {
-      const latest = await this.store.latest(node, tx);
-      const intent = await loadNodeIntent(tx, node, values);
+      const latest = await reads.latestState(node);
+      const intent = await reads.nodeIntent(node, values);
       const before = latest?.state;
       let after: NodeDesiredState;
       let rejected = false;
@@ -140,11 +138,11 @@ export class Planner {
         transportPaths: s.byKind.transportPath,
         // A rejected node's job fails before it allocates or releases anything.
         newAllocations: intent && !rejected ? (values.issued.get(node) ?? []).sort() : [],
-        releases: rejected ? { labels: [], routeDistinguishers: [] } : await this.nodeReleases(tx, node, intent, held.get(node)!, sids.get(node)),
+        releases: rejected ? { labels: [], routeDistinguishers: [] } : await this.nodeReleases(reads.allocations, node, intent, held.get(node)!, sids.get(node)),
         withdrawnRoutes: withdrawnRoutes(delta, before),
       });
     }
-    return { plan, releases: await this.poolReleases(tx, vpnIds) };
+    return { plan, releases: await this.poolReleases(reads.allocations, vpnIds) };
   }
 
   /**
@@ -153,11 +151,11 @@ export class Planner {
    * the owned RDs of VRFs that go (or whose VPN now gives its RD), and the
    * SID index of a node that goes or takes another one.
    */
-  private async nodeReleases(tx: Tx, node: string, intent: NodeIntent | undefined, held: ReadonlyMap<string, number>, sid: number | undefined): Promise<NodePlan['releases']> {
+  private async nodeReleases(allocations: AllocationReads, node: string, intent: NodeIntent | undefined, held: ReadonlyMap<string, number>, sid: number | undefined): Promise<NodePlan['releases']> {
     const wanted = new Set(intent?.vrfs.flatMap((vi) => vrfLabelRequests(vi.vpn.id, vi.vpn.labelMode, node, vi.sites).map((r) => r.owner)));
     const labels: ReleasedLabel[] = [...held].filter(([owner]) => isVpnLabelOwner(owner) && !wanted.has(owner)).map(([owner, label]) => ({ owner, label }));
     const live = new Map(intent?.vrfs.map((vi) => [vi.vrf.id, vi.vpn]));
-    const routeDistinguishers: ReleasedValue[] = (await ownedRouteDistinguishers(tx, node))
+    const routeDistinguishers: ReleasedValue[] = (await allocations.ownedRouteDistinguishers(node))
       .filter((a) => !live.has(a.vrfId) || live.get(a.vrfId)!.routeDistinguisher)
       .map((a) => ({ owner: owners.vrf(a.vpnId, node), value: a.rd }));
     const sidGoes = sid !== undefined && (!intent || (intent.node.transport === 'sr' && intent.node.nodeSidIndex !== undefined && intent.node.nodeSidIndex !== sid));
@@ -165,13 +163,10 @@ export class Planner {
   }
 
   /** Route targets and given RDs of the written VPNs that the sweep would release (allocator.ts, claimWanted). */
-  private async poolReleases(tx: Tx, vpnIds: string[]): Promise<PoolReleases> {
+  private async poolReleases(allocations: AllocationReads, vpnIds: string[]): Promise<PoolReleases> {
     const out: PoolReleases = { routeTargets: [], routeDistinguishers: [] };
     if (!vpnIds.length) return out;
-    const [claims, vpns] = await Promise.all([
-      tx.vpnIdentifierClaim.findMany({ where: { vpnId: { in: vpnIds }, value: { not: null } }, orderBy: { owner: 'asc' } }),
-      tx.vpn.findMany({ where: { id: { in: vpnIds } }, include: { routeTargets: true } }),
-    ]);
+    const [claims, vpns] = await Promise.all([allocations.claimsWithValues(vpnIds), allocations.vpnIdentifiers(vpnIds)]);
     for (const c of claims) {
       if (claimWanted(vpns.find((v) => v.id === c.vpnId) ?? null, c)) continue;
       (c.kind === 'rt' ? out.routeTargets : out.routeDistinguishers).push({ owner: c.owner, value: c.value! });
@@ -180,8 +175,8 @@ export class Planner {
   }
 
   /** What the labels service holds for each node (read-only), over what the worker recorded. */
-  private async heldLabels(tx: Tx, nodes: string[]): Promise<Map<string, Map<string, number>>> {
-    const out = await recordedLabels(tx, nodes);
+  private async heldLabels(allocations: AllocationReads, nodes: string[]): Promise<Map<string, Map<string, number>>> {
+    const out = await allocations.recordedLabels(nodes);
     await Promise.all(
       nodes.map(async (node) => {
         for (const l of await this.allocated(node, '')) out.get(node)!.set(l.owner, l.label);

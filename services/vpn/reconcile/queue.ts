@@ -8,9 +8,9 @@
 // survives a restart, and a change of its node brings it forward.
 import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { PrismaClient } from '../../common/gen/prisma/client.js';
 import { boundedIds, currentRequestIds } from '../../common/ops/request-context.js';
 import type { ChangeSink } from '../intent/intent-service.js';
+import type { OutboxStore } from '../store/outbox.js';
 
 export const RECONCILE_QUEUE = 'vpn-reconcile';
 
@@ -55,7 +55,7 @@ export class ReconcileQueue implements ChangeSink {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly prisma: PrismaClient,
+    private readonly outbox: OutboxStore,
     /** How long the jobs of an inventory change wait for more changes before they run. */
     readonly settleMs = 0,
   ) {
@@ -139,7 +139,7 @@ export class ReconcileQueue implements ChangeSink {
     const late = await this.queueJobs(nodes, Date.now(), options.settle ? this.settleMs : 0);
     if (late.length === nodes.length) return;
     // The row keeps only the nodes whose running job may have missed the change, so the relay re-queues just those.
-    await this.prisma.outbox.update({ where: { id: outboxId }, data: late.length ? { nodes: late } : { sentAt: new Date() } });
+    await (late.length ? this.outbox.narrow(outboxId, late) : this.outbox.markSent([outboxId]));
   }
 
   /**

@@ -26,12 +26,10 @@
 //                 against the stored state (state/forwarding.ts): `active`
 //                 only for what is installed, not failed, its port up and
 //                 its agent heard from.
-import type { PrismaClient } from '../../common/gen/prisma/client.js';
 import { VrfRouteSource, type DesiredStateDelta } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import type { Logger } from '../../common/logger.js';
 import { canonicalPrefix, computeNodeDesiredState, prepareNetwork } from '../../common/desired-state/index.js';
 import type { ChangeSink } from '../intent/intent-service.js';
-import { writeOutbox } from '../intent/outbox.js';
 import { exportedRoutes } from '../routes/route-selection.js';
 import type { VpnRouting } from '../routes/vpn-routing.js';
 import type { DesiredStateStore } from '../state/desired-state-store.js';
@@ -39,9 +37,8 @@ import type { AgentReports } from '../state/agent-reports.js';
 import { aggregate, worst, type DerivedStatus } from '../state/forwarding.js';
 import type { NodeAllocator } from './allocator.js';
 import type { NodeIntent, VrfIntent } from '../domain/node-intent.js';
-import { importingNodes, otherNodes } from '../store/importing-nodes.js';
-import { loadNodeIntent } from '../store/node-intent-store.js';
-import { markProvisioning, writeNodeStatuses, type NodeStatuses } from '../store/reconcile-status-store.js';
+import type { NodeStatuses } from '../store/reconcile-status-store.js';
+import type { ReconcileStore } from '../store/reconcile-store.js';
 import { desiredInput, exportingSites } from './desired-input.js';
 import { removeUnwantedVrfs } from './speaker-sweep.js';
 
@@ -87,7 +84,7 @@ export class NodeReconciler {
   afterAllocation: ((node: string) => Promise<void> | void) | undefined;
 
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly db: ReconcileStore,
     private readonly allocator: NodeAllocator,
     private readonly routing: VpnRouting,
     private readonly store: DesiredStateStore,
@@ -99,16 +96,16 @@ export class NodeReconciler {
 
   /** `retry`: an attempt after failures, which leaves their error in the status until it succeeds. */
   async reconcile(node: string, options: { retry?: boolean } = {}): Promise<ReconcileOutcome | undefined> {
-    let intent = await loadNodeIntent(this.prisma, node);
+    let intent = await this.db.nodeIntent(node);
     if (!intent) {
       await this.forget(node);
       return undefined;
     }
     // Only what is still pending: a retry keeps its error, a resync never makes active things flicker.
-    await markProvisioning(this.prisma, node);
+    await this.db.markProvisioning(node);
     const { inventoryChanged } = await this.allocator.allocate(intent);
     await this.afterAllocation?.(node);
-    intent = (await loadNodeIntent(this.prisma, node))!;
+    intent = (await this.db.nodeIntent(node))!;
     const waiting = await this.define(intent);
 
     const routes = await this.routing.selectedRoutes(node);
@@ -116,9 +113,10 @@ export class NodeReconciler {
     let outboxId: bigint | undefined;
     let notify: string[] = [];
     const saved = await this.store.save(node, state, warnings, async (tx, result) => {
-      notify = inventoryChanged || !this.routing.predicted ? [] : exportsChanged(result.delta) ? await importingNodes(tx, node, exportedVpns(result)) : [];
-      if (inventoryChanged) notify = await otherNodes(tx, node);
-      if (notify.length) outboxId = await writeOutbox(tx, { aggregate: 'node', aggregateId: node, action: 'update', nodes: notify, changes: [] });
+      const within = this.db.inSave(tx);
+      notify = inventoryChanged || !this.routing.predicted ? [] : exportsChanged(result.delta) ? await within.importingNodes(node, exportedVpns(result)) : [];
+      if (inventoryChanged) notify = await within.otherNodes(node);
+      if (notify.length) outboxId = await within.outbox({ aggregate: 'node', aggregateId: node, action: 'update', nodes: notify, changes: [] });
     });
     if (outboxId !== undefined) await this.sink.committed(outboxId, notify).catch((err: Error) => this.log.warn({ err: err.message, node }, 'importers left to the outbox relay'));
 
@@ -233,7 +231,7 @@ export class NodeReconciler {
   }
 
   private async setStatus(node: string, s: NodeStatuses, all?: DerivedStatus): Promise<void> {
-    this.logTransition(node, await writeNodeStatuses(this.prisma, node, s, all), s.node);
+    this.logTransition(node, await this.db.writeStatuses(node, s, all), s.node);
   }
 
   private logTransition(node: string, before: string | undefined, after: DerivedStatus): void {

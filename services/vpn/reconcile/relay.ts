@@ -1,10 +1,13 @@
 // The outbox relay: queues the reconcile of every outbox row a crash (or a
 // Redis outage, or a job already running) left unsent. Duplicates are
 // harmless, jobs merge by node, so replicas may all run it.
-import type { PrismaClient } from '../../common/gen/prisma/client.js';
 import type { Logger } from '../../common/logger.js';
 import { withRequestIds } from '../../common/ops/request-context.js';
+import type { OutboxStore } from '../store/outbox.js';
 import type { ReconcileQueue } from './queue.js';
+
+/** What the relay asks of the queue. */
+export type RelayQueue = Pick<ReconcileQueue, 'queueJobs' | 'settleMs'>;
 
 export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined;
@@ -15,8 +18,8 @@ export class OutboxRelay {
   private readonly firstSeen = new Map<bigint, number>();
 
   constructor(
-    private readonly prisma: PrismaClient,
-    private readonly queue: ReconcileQueue,
+    private readonly outbox: OutboxStore,
+    private readonly queue: RelayQueue,
     private readonly log: Logger,
     /** Rows younger than this are left to the writer that made them. */
     private readonly graceMs = 1000,
@@ -48,12 +51,7 @@ export class OutboxRelay {
   }
 
   private async pass(graceMs: number): Promise<number> {
-    const rows = await this.prisma.outbox.findMany({
-      where: { sentAt: null, createdAt: { lt: new Date(Date.now() - graceMs) } },
-      orderBy: { id: 'asc' },
-      take: 1000,
-      select: { id: true, nodes: true, requestIds: true, aggregate: true },
-    });
+    const rows = await this.outbox.unsent(new Date(Date.now() - graceMs), 1000);
     if (!rows.length) return 0;
     // Every row read here was committed by now. A job running now that started after every row naming its node was
     // first read has read them all; without this, nodes kept busy by the passes themselves would keep rows for many
@@ -73,11 +71,11 @@ export class OutboxRelay {
     );
     const sent = rows.filter((r) => r.nodes.every((n) => !late.has(n))).map((r) => r.id);
     for (const id of sent) this.firstSeen.delete(id);
-    if (sent.length) await this.prisma.outbox.updateMany({ where: { id: { in: sent } }, data: { sentAt: new Date() } });
+    if (sent.length) await this.outbox.markSent(sent);
     // A row some of whose nodes are done keeps only the others.
     for (const r of rows) {
       const left = r.nodes.filter((n) => late.has(n));
-      if (left.length && left.length < r.nodes.length) await this.prisma.outbox.update({ where: { id: r.id }, data: { nodes: left } });
+      if (left.length && left.length < r.nodes.length) await this.outbox.narrow(r.id, left);
     }
     this.log.debug({ rows: rows.length, sent: sent.length, late: late.size }, 'outbox relay pass');
     return sent.length;

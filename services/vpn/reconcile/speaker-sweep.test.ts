@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../common/logger.js';
 import type { HeldVrf, VpnRouting } from '../routes/vpn-routing.js';
-import { removeUnwantedVrfs, unwantedVrfs } from './speaker-sweep.js';
+import type { VrfPlacement } from '../store/reconcile-store.js';
+import { removeUnwantedVrfs, SpeakerSweep, unwantedVrfs } from './speaker-sweep.js';
 
 test('unwantedVrfs: per node, the held VRFs no intent VRF names', () => {
   const held = [
@@ -68,4 +69,33 @@ test('removeUnwantedVrfs: throws while the speaker cannot answer, even with noth
   const s = speaker([]);
   s.fail(Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14 }));
   await assert.rejects(removeUnwantedVrfs(s.routing, 'pe1', new Set(), createLogger('test', 'silent')), /UNAVAILABLE/);
+});
+
+test('the sweep queues exactly the nodes whose speaker VRFs the intent does not name, asking the intent only about the nodes the speaker holds VRFs for', async () => {
+  const held: HeldVrf[] = [
+    { vpn: 'acme', node: 'pe1' },
+    { vpn: 'blue', node: 'pe2' },
+    { vpn: 'acme', node: 'pe3' },
+  ];
+  const intent: VrfPlacement[] = [
+    { vpn: 'acme', node: 'pe1' },
+    { vpn: 'acme', node: 'pe2' },
+    { vpn: 'acme', node: 'pe3' },
+    { vpn: 'red', node: 'pe4' },
+  ];
+  const asked: string[][] = [];
+  const queued: string[][] = [];
+  const sweep = new SpeakerSweep({
+    routing: { heldVrfs: async () => held } as unknown as VpnRouting,
+    vrfs: { on: async (nodes) => (asked.push([...nodes].sort()), intent.filter((v) => nodes.includes(v.node))) },
+    enqueue: async (nodes) => void queued.push(nodes),
+    log: createLogger('test', 'silent'),
+  });
+  assert.deepEqual(await sweep.sweep(), new Map([['pe2', ['blue']]]));
+  assert.deepEqual(queued, [['pe2']]);
+  assert.deepEqual(asked, [['pe1', 'pe2', 'pe3']]);
+
+  held.splice(0, held.length, { vpn: 'acme', node: 'pe1' });
+  assert.deepEqual(await sweep.sweep(), new Map());
+  assert.equal(queued.length, 1, 'every held VRF wanted: nothing queued');
 });

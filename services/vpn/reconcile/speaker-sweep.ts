@@ -16,9 +16,9 @@
 // job gave up, is found by the periodic SpeakerSweep, which only queues the
 // nodes concerned; their jobs remove it (a node no longer in the intent is
 // forgotten: VRFs removed, then everything it held released).
-import type { PrismaClient } from '../../common/gen/prisma/client.js';
 import type { Logger } from '../../common/logger.js';
 import type { HeldVrf, VpnRouting } from '../routes/vpn-routing.js';
+import type { VrfPlacements } from '../store/reconcile-store.js';
 
 /** Per node, the VPNs whose VRF the speaker holds for this controller though no intent VRF names it. */
 export function unwantedVrfs(held: readonly HeldVrf[], wanted: readonly HeldVrf[]): Map<string, string[]> {
@@ -52,7 +52,8 @@ export async function removeUnwantedVrfs(routing: VpnRouting, node: string, live
 
 export interface SpeakerSweepOptions {
   routing: VpnRouting;
-  prisma: PrismaClient;
+  /** The intent's VRFs. */
+  vrfs: VrfPlacements;
   /** Queues a reconcile of each node. */
   enqueue(nodes: string[]): Promise<unknown>;
   log: Logger;
@@ -70,11 +71,7 @@ export class SpeakerSweep {
     // It only queues: a node queued for a VRF wanted again meanwhile costs a reconcile that changes nothing.
     const held = await this.o.routing.heldVrfs();
     if (!held.length) return new Map();
-    const rows = await this.o.prisma.vrf.findMany({ where: { nodeId: { in: [...new Set(held.map((h) => h.node))] } }, select: { vpnId: true, nodeId: true } });
-    const unwanted = unwantedVrfs(
-      held,
-      rows.map((r) => ({ vpn: r.vpnId, node: r.nodeId })),
-    );
+    const unwanted = unwantedVrfs(held, await this.o.vrfs.on([...new Set(held.map((h) => h.node))]));
     if (unwanted.size) {
       this.o.log.info({ vrfs: [...unwanted].map(([node, vpns]) => ({ node, vpns })) }, 'the bgp speaker holds VRFs no intent names; their nodes are reconciled');
       await this.o.enqueue([...unwanted.keys()]);

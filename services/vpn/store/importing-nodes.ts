@@ -1,6 +1,6 @@
 // Which nodes a node's reconcile must queue when what it exports changed:
 // what BGP propagation does (with the bgp service, its route watch does it).
-import type { Db } from '../intent/write-context.js';
+import type { Db } from './db.js';
 
 /** PEs other than `node` with VRFs of these VPNs, of the node's current VPNs, or of VPNs importing any of them (extranet). */
 export async function importingNodes(db: Db, node: string, vpns: ReadonlySet<string>): Promise<string[]> {

@@ -1,7 +1,7 @@
 // The intent handlers' one way to the database: every lock, read, conflict
 // lookup and write they make, in the terms of intent/types.ts. Rules take an
 // IntentStore, so tests can give them an in-memory one.
-import type { Db } from '../intent/write-context.js';
+import type { Db } from './db.js';
 import { prismaInterfaceStore, type InterfaceStore } from './interface-store.js';
 import { prismaLinkStore, type LinkStore } from './link-store.js';
 import { prismaNodeStore, type NodeStore } from './node-store.js';

@@ -1,6 +1,6 @@
 // Who uses a node's interface: a link end or a site attachment. Links and
 // sites both ask before they claim one.
-import { lockInterfaces, type Db, type Tx } from '../intent/write-context.js';
+import { lockInterfaces, type Db, type Tx } from './db.js';
 
 export interface InterfaceRef {
   node: string;

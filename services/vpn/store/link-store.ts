@@ -2,7 +2,7 @@
 import type { Filter } from '../intent/handler.js';
 import { linkView } from './records.js';
 import type { LinkSpec, LinkView } from '../intent/types.js';
-import type { Db } from '../intent/write-context.js';
+import type { Db } from './db.js';
 import { afterWhere, statusWhere } from './filters.js';
 
 export interface LinkStore {

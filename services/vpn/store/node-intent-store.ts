@@ -2,11 +2,12 @@
 // node's VRFs with their VPN, sites and allocations, in one go. Reads
 // through any Prisma handle, so a dry run reads the would-be intent inside
 // its transaction.
-import type { Vrf as VrfRow, VrfAllocation as VrfAllocationRow } from '../../common/gen/prisma/client.js';
-import type { NodeIntent, Vpn, Vrf, VrfAllocation } from '../domain/node-intent.js';
+import type { Vrf as VrfRow } from '../../common/gen/prisma/client.js';
+import type { NodeIntent, Vpn, Vrf } from '../domain/node-intent.js';
 import { routeTargetsOfVrf } from '../domain/route-targets.js';
-import { linkView, nodeView, siteView, vpnView } from '../intent/records.js';
-import type { Db } from '../intent/write-context.js';
+import { linkView, nodeView, siteView, vpnView } from './records.js';
+import { toVrfAllocation } from './allocation-store.js';
+import type { Db } from './db.js';
 import { vrfLabelRequests } from '../reconcile/desired-input.js';
 import { none, type MissingValues } from '../reconcile/missing-values.js';
 
@@ -21,14 +22,6 @@ export async function loadVpns(db: Db, ids: string[]): Promise<Map<string, Vpn>>
 }
 
 export const toVrf = (r: VrfRow): Vrf => ({ id: r.id, vpn: r.vpnId, node: r.nodeId, routeDistinguisher: r.routeDistinguisher });
-
-export const toVrfAllocation = (r: VrfAllocationRow): VrfAllocation => ({
-  tableId: r.tableId,
-  rd: r.rd,
-  label: r.label,
-  rdOwned: r.rdOwned,
-  rdAdministrator: r.rdAdministrator,
-});
 
 /** `missing`: what stands in for values not allocated yet (a dry run's placeholders). */
 export async function loadNodeIntent(db: Db, nodeId: string, missing: MissingValues = none): Promise<NodeIntent | undefined> {

@@ -2,7 +2,7 @@
 // values a node must not share with another.
 import type { Filter } from '../intent/handler.js';
 import type { NodeSpec, NodeView } from '../intent/types.js';
-import { lockRows, type Db, type Tx } from '../intent/write-context.js';
+import { lockRows, type Db, type Tx } from './db.js';
 import { afterWhere, statusWhere } from './filters.js';
 import { nodeView, toDbEnum } from './records.js';
 

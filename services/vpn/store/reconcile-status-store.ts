@@ -2,7 +2,7 @@
 // sites', and those of the VPNs of its VRFs (a VPN's status is that of its
 // VRFs on every PE together).
 import type { PrismaClient } from '../../common/gen/prisma/client.js';
-import { lockRows } from '../intent/write-context.js';
+import { lockRows } from './db.js';
 import { aggregate, type DerivedStatus, type StatusValue } from '../state/forwarding.js';
 
 /** The statuses one reconcile of a node writes. */

@@ -2,7 +2,7 @@
 import { Prisma } from '../../common/gen/prisma/client.js';
 import type { Filter } from '../intent/handler.js';
 import type { SiteRole, SiteSpec, SiteView } from '../intent/types.js';
-import type { Db } from '../intent/write-context.js';
+import type { Db } from './db.js';
 import { afterWhere, statusWhere } from './filters.js';
 import { fromDbEnum, siteView, toDbEnum } from './records.js';
 

@@ -2,7 +2,7 @@
 // canonical (route targets and RD as the formatters write them).
 import type { Filter } from '../intent/handler.js';
 import type { RouteTargets, VpnSpec, VpnView } from '../intent/types.js';
-import type { Db } from '../intent/write-context.js';
+import type { Db } from './db.js';
 import { afterWhere, statusWhere } from './filters.js';
 import { routeTargetKeys, toDbEnum, vpnView } from './records.js';
 

@@ -3,7 +3,7 @@
 import type { Vrf } from '../../common/gen/prisma/client.js';
 import type { Filter } from '../intent/handler.js';
 import type { VrfView } from '../intent/types.js';
-import type { Db } from '../intent/write-context.js';
+import type { Db } from './db.js';
 import { afterWhere, statusWhere } from './filters.js';
 import { vrfView, type VpnRow } from './records.js';
 

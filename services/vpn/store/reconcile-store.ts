@@ -1,0 +1,64 @@
+// A node's reconcile's way to the database: the node's intent, the
+// statuses it writes, where VRFs are, and what it writes in the transaction
+// that stores the node's new desired state (the importers to notify, as an
+// outbox row).
+import type { PrismaClient } from '../../common/gen/prisma/client.js';
+import type { NodeIntent } from '../domain/node-intent.js';
+import type { Tx } from './db.js';
+import { importingNodes, otherNodes } from './importing-nodes.js';
+import { loadNodeIntent } from './node-intent-store.js';
+import { writeOutbox, type OutboxEntry } from './outbox.js';
+import { markProvisioning, writeNodeStatuses, type NodeStatuses } from './reconcile-status-store.js';
+import type { DerivedStatus } from '../state/forwarding.js';
+
+/** A VPN's VRF on a node. */
+export interface VrfPlacement {
+  vpn: string;
+  node: string;
+}
+
+/** Where the intent has VRFs. */
+export interface VrfPlacements {
+  /** The intent's VRFs on these nodes. */
+  on(nodes: string[]): Promise<VrfPlacement[]>;
+}
+
+/** Inside the transaction that stores a node's new desired state. */
+export interface SaveFollowUps {
+  /** PEs other than `node` with VRFs of these VPNs, of the node's current VPNs, or of VPNs importing any of them. */
+  importingNodes(node: string, vpns: ReadonlySet<string>): Promise<string[]>;
+  /** Every node but this one. */
+  otherNodes(node: string): Promise<string[]>;
+  outbox(entry: OutboxEntry): Promise<bigint>;
+}
+
+export interface ReconcileStore {
+  /** The node's intent; undefined when the node is gone. */
+  nodeIntent(node: string): Promise<NodeIntent | undefined>;
+  /** What has never been reconciled shows that it is now (reconcile-status-store.ts). */
+  markProvisioning(node: string): Promise<void>;
+  /** Writes the statuses of one reconcile; the node's status before it (reconcile-status-store.ts). */
+  writeStatuses(node: string, statuses: NodeStatuses, all?: DerivedStatus): Promise<string | undefined>;
+  /** The follow-ups bound to the transaction a desired-state save hands its callback. */
+  inSave(tx: Tx): SaveFollowUps;
+}
+
+export function prismaVrfPlacements(prisma: PrismaClient): VrfPlacements {
+  return {
+    on: async (nodes) =>
+      (await prisma.vrf.findMany({ where: { nodeId: { in: [...new Set(nodes)] } }, select: { vpnId: true, nodeId: true } })).map((r) => ({ vpn: r.vpnId, node: r.nodeId })),
+  };
+}
+
+export function prismaReconcileStore(prisma: PrismaClient): ReconcileStore {
+  return {
+    nodeIntent: (node) => loadNodeIntent(prisma, node),
+    markProvisioning: (node) => markProvisioning(prisma, node),
+    writeStatuses: (node, statuses, all) => writeNodeStatuses(prisma, node, statuses, all),
+    inSave: (tx) => ({
+      importingNodes: (node, vpns) => importingNodes(tx, node, vpns),
+      otherNodes: (node) => otherNodes(tx, node),
+      outbox: (entry) => writeOutbox(tx, entry),
+    }),
+  };
+}
