@@ -32,7 +32,7 @@ import { wakeNodes } from './routes/wake-nodes.js';
 import { agentGrpcService } from './state/agent-api.js';
 import { AgentLivenessSweep } from './state/agent-liveness.js';
 import { AgentReports } from './state/agent-reports.js';
-import { NodeNotifications } from './state/node-notifications.js';
+import { NodeNotifications } from './store/node-notifications.js';
 import { DESIRED_STATE_CHANNEL, DesiredStateStore } from './state/desired-state-store.js';
 import { prismaAgentCredentialStore } from './store/agent-credential-store.js';
 import { prismaAgentStatusStore } from './store/agent-status-store.js';
@@ -281,7 +281,7 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
       ? (node: string) => void wakeNodes(wakeOutbox, queue, [node], Date.now()).catch((err: Error) => log.warn({ err: err.message, node }, 'reconcile after an agent report not queued; the liveness sweep retries'))
       : undefined;
   const liveness = requireAgents ? new AgentLivenessSweep(agentStatuses, (nodes) => wakeNodes(wakeOutbox, queue, nodes, Date.now()), agentTimeoutMs, log) : undefined;
-  // Every second, whatever the timeout: a node turns unreachable at most a second after its agent's time is up (one indexed query).
+  // Every second, whatever the timeout: a node turns unreachable at most a second after its agent's time is up (one query of every agent's last sighting).
   liveness?.start(1000);
   const linkLiveness = new LinkLivenessTracker({
     links: prismaLinkOperStore(db.prisma),

@@ -69,10 +69,12 @@ export function prismaAgentStatusStore(prisma: PrismaClient): AgentStatusStore {
       return new Map(rows.map((r) => [r.nodeId, { startedAt: r.startedAt, endedAt: r.endedAt, previousEndedAt: r.previousEndedAt }]));
     },
     sightings: async () => {
-      const seen = await prisma.agentStatus.findMany({ select: { nodeId: true, lastSeenAt: true }, orderBy: { nodeId: 'asc' } });
-      const nodes = await prisma.node.findMany({ where: { id: { in: seen.map((r) => r.nodeId) } }, select: { id: true, status: true } });
-      const status = new Map(nodes.map((n) => [n.id, n.status as StatusValue]));
-      return seen.flatMap((r) => (status.has(r.nodeId) ? [{ node: r.nodeId, status: status.get(r.nodeId)!, lastSeenAt: r.lastSeenAt }] : []));
+      // Epoch milliseconds: Prisma keeps DateTime as UTC in a timestamp without time zone, whose epoch is taken as UTC whatever the session's zone.
+      const rows = await prisma.$queryRaw<{ id: string; status: StatusValue; ms: number }[]>`
+        SELECT n.id, n.status::text AS status, (extract(epoch FROM a.last_seen_at) * 1000)::float8 AS ms
+          FROM node n JOIN agent_status a ON a.node_id = n.id
+         ORDER BY n.id`;
+      return rows.map((r) => ({ node: r.id, status: r.status, lastSeenAt: new Date(Math.round(r.ms)) }));
     },
   };
 }
