@@ -32,8 +32,15 @@ import { wakeNodes } from './routes/wake-nodes.js';
 import { agentGrpcService } from './state/agent-api.js';
 import { AgentLivenessSweep } from './state/agent-liveness.js';
 import { AgentReports } from './state/agent-reports.js';
-import { NodeNotifications } from './state/node-notifications.js';
+import { NodeNotifications } from './store/node-notifications.js';
 import { DESIRED_STATE_CHANNEL, DesiredStateStore } from './state/desired-state-store.js';
+import { prismaAgentCredentialStore } from './store/agent-credential-store.js';
+import { prismaAgentStatusStore } from './store/agent-status-store.js';
+import { prismaDesiredStateRecords } from './store/desired-state-store.js';
+import { prismaIdempotencyKeyStore } from './store/idempotency-store.js';
+import { prismaLinkOperStore } from './store/link-oper-store.js';
+import { prismaApiTokenStore } from './store/token-store.js';
+import { prismaWakeOutbox } from './store/wake-outbox.js';
 import { OutboxRelay } from './reconcile/relay.js';
 import { startReconcileWorker } from './reconcile/worker.js';
 import { DEFAULT_RETRY_BASE_MS } from './reconcile/backoff.js';
@@ -42,7 +49,7 @@ import { SpeakerSweep } from './reconcile/speaker-sweep.js';
 import { prismaAllocationStore } from './store/allocation-store.js';
 import { prismaIntentTransactions } from './store/intent-transactions.js';
 import { prismaOutboxStore } from './store/outbox.js';
-import { prismaReconcileStore, prismaVrfPlacements } from './store/reconcile-store.js';
+import { prismaNodeIds, prismaReconcileStore, prismaVrfPlacements } from './store/reconcile-store.js';
 import { vrfRoutesSource } from './routes/vrf-routes.js';
 import { httpsOptions, tlsMaterial } from '../common/tls.js';
 import { vpnMetrics } from './metrics.js';
@@ -247,14 +254,17 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
   const retryMaxMs = Number(settings['vpn.retry-max-seconds']) * 1000;
   const labels = labelsApi(String(settings['vpn.labels-address']), caller, { maxReconnectBackoffMs: retryMaxMs });
   const allocator = new NodeAllocator(prismaAllocationStore(db.prisma), labels, String(settings['vpn.pool-administrator']));
-  const store = new DesiredStateStore(db.prisma);
+  const store = new DesiredStateStore(prismaDesiredStateRecords(db.prisma));
+  const wakeOutbox = prismaWakeOutbox(db.prisma);
+  const agentStatuses = prismaAgentStatusStore(db.prisma);
   // A bgp service not up yet (started later, or restarting) fails the reconciles, which retry; the route watch reconnects.
   const bgp = bgpTarget ? bgpApi(bgpTarget, caller) : undefined;
   const originateAfterInstall = Boolean(bgp && settings['vpn.originate-after-install']);
   const requireAgents = Boolean(settings['vpn.require-agents']);
   const agentTimeoutMs = Number(settings['vpn.agent-timeout-seconds']) * 1000;
-  const reports = new AgentReports(db.prisma, store, agentTimeoutMs);
-  const routing = bgp ? new BgpVpnRouting(bgp, db.prisma, owner) : options.routing!(db.prisma, log);
+  const reports = new AgentReports(agentStatuses, store, agentTimeoutMs);
+  const vrfPlacements = prismaVrfPlacements(db.prisma);
+  const routing = bgp ? new BgpVpnRouting(bgp, vrfPlacements, owner) : options.routing!(db.prisma, log);
   const reconciler = new NodeReconciler(prismaReconcileStore(db.prisma), allocator, routing, store, queue, log, reports, {
     originateAfterInstall,
     requireAgents,
@@ -262,27 +272,27 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
   const vrfWatch = bgp
     ? new VrfRouteWatch({
         bgp,
-        enqueue: (nodes) => wakeNodes(db.prisma, queue, nodes, Date.now()),
-        nodesWithVrfs: async () => (await db.prisma.vrf.findMany({ select: { nodeId: true }, distinct: ['nodeId'] })).map((v) => v.nodeId),
+        enqueue: (nodes) => wakeNodes(wakeOutbox, queue, nodes, Date.now()),
+        nodesWithVrfs: () => vrfPlacements.nodes(),
         log,
       })
     : undefined;
   vrfWatch?.start();
-  const speakerSweep = bgp ? new SpeakerSweep({ routing, vrfs: prismaVrfPlacements(db.prisma), enqueue: (nodes) => wakeNodes(db.prisma, queue, nodes, Date.now()), log }) : undefined;
+  const speakerSweep = bgp ? new SpeakerSweep({ routing, vrfs: vrfPlacements, enqueue: (nodes) => wakeNodes(wakeOutbox, queue, nodes, Date.now()), log }) : undefined;
   speakerSweep?.start(Number(settings['vpn.speaker-sweep-seconds']) * 1000);
   // A report that changes what a node forwards (or ends its silence) reconciles it; the sweep catches what a lost wake-up missed.
   const onReport =
     originateAfterInstall || requireAgents
-      ? (node: string) => void wakeNodes(db.prisma, queue, [node], Date.now()).catch((err: Error) => log.warn({ err: err.message, node }, 'reconcile after an agent report not queued; the liveness sweep retries'))
+      ? (node: string) => void wakeNodes(wakeOutbox, queue, [node], Date.now()).catch((err: Error) => log.warn({ err: err.message, node }, 'reconcile after an agent report not queued; the liveness sweep retries'))
       : undefined;
-  const liveness = requireAgents ? new AgentLivenessSweep(db.prisma, (nodes) => wakeNodes(db.prisma, queue, nodes, Date.now()), agentTimeoutMs, log) : undefined;
-  // Every second, whatever the timeout: a node turns unreachable at most a second after its agent's time is up (one indexed query).
+  const liveness = requireAgents ? new AgentLivenessSweep(agentStatuses, (nodes) => wakeNodes(wakeOutbox, queue, nodes, Date.now()), agentTimeoutMs, log) : undefined;
+  // Every second, whatever the timeout: a node turns unreachable at most a second after its agent's time is up (one query of every agent's last sighting).
   liveness?.start(1000);
   const linkLiveness = new LinkLivenessTracker({
-    prisma: db.prisma,
+    links: prismaLinkOperStore(db.prisma),
     settings: dampingSettings(settings),
     log,
-    wake: (nodes) => wakeNodes(db.prisma, queue, nodes, Date.now()),
+    wake: (nodes) => wakeNodes(wakeOutbox, queue, nodes, Date.now()),
     presence: (nodes) => reports.watches(nodes),
     onChange: (link, status) => metrics.linkOperChanges.inc({ link, status }),
   });
@@ -290,7 +300,7 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
   const intents = new IntentService(prismaIntentTransactions(db.prisma, store), queue, vrfRoutesSource(bgp), log, planner, allocator);
   const notifications = new NodeNotifications(String(settings['database.url']), [DESIRED_STATE_CHANNEL, AGENT_CREDENTIALS_CHANNEL], log);
   await notifications.start();
-  const tokens = new TokenStore(db.prisma);
+  const tokens = new TokenStore(prismaApiTokenStore(db.prisma));
   const tokenFile = String(settings['vpn.bootstrap-token-file']);
   if (tokenFile) {
     let secret: string;
@@ -303,7 +313,7 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
       throw new ConfigError(`vpn.bootstrap-token-file: ${err.message}`);
     });
   }
-  const idempotency = new IdempotencyStore(db.prisma, Number(settings['vpn.idempotency-hours']) * 3600_000);
+  const idempotency = new IdempotencyStore(prismaIdempotencyKeyStore(db.prisma), Number(settings['vpn.idempotency-hours']) * 3600_000);
 
   const relay = new OutboxRelay(prismaOutboxStore(db.prisma), queue, log);
   relay.start(Number(settings['vpn.outbox-relay-ms']));
@@ -315,7 +325,7 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
   const resync = new PeriodicResync(
     producerRedis,
     prefix,
-    async () => (await db.prisma.node.findMany({ select: { id: true }, orderBy: { id: 'asc' } })).map((n) => n.id),
+    prismaNodeIds(db.prisma),
     queue,
     log,
     Number(settings['vpn.resync-seconds']) * 1000,
@@ -325,7 +335,7 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
 
   const metrics = vpnMetrics(db.pool, queue);
   const security = securityEvents(log, metrics.registry);
-  const agentCredentials = new AgentCredentials(db.prisma, security, { rotationOverlapMs: Number(settings['vpn.agent-rotation-overlap-seconds']) * 1000 });
+  const agentCredentials = new AgentCredentials(prismaAgentCredentialStore(db.prisma), security, { rotationOverlapMs: Number(settings['vpn.agent-rotation-overlap-seconds']) * 1000 });
   await linkLiveness.start();
   const concurrency = Number(settings['vpn.worker-concurrency']);
   const worker = concurrency
@@ -346,7 +356,7 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
       tokens,
       agentCredentials,
       idempotency,
-      nodeStates: new NodeStateReader(db.prisma, store),
+      nodeStates: new NodeStateReader(agentStatuses, store),
       requireIfMatch: Boolean(settings['vpn.require-if-match']),
       ready: async () => void (await db.pool.query('SELECT 1')),
       security,
@@ -420,7 +430,7 @@ export async function runTokenCommand(argv: string[], settings: Settings): Promi
   const [, action, arg, scopeArg] = positionals;
   const db = openDatabase(String(settings['database.url']), 2);
   try {
-    const tokens = new TokenStore(db.prisma);
+    const tokens = new TokenStore(prismaApiTokenStore(db.prisma));
     if (action === 'create' && arg) {
       const scope = (scopeArg ?? 'admin') as Scope;
       if (!['read', 'write', 'admin'].includes(scope)) throw new ConfigError(`scope must be read, write or admin, got '${scope}'`);

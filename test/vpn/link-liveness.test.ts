@@ -11,6 +11,7 @@ import { insecure, promiseClient } from '../../services/common/grpc/client.js';
 import { openDatabase } from '../../services/common/db/client.js';
 import { createLogger } from '../../services/common/logger.js';
 import { LinkLivenessTracker } from '../../services/vpn/links/link-liveness.js';
+import { prismaLinkOperStore } from '../../services/vpn/store/link-oper-store.js';
 import { eventually } from './reconcile-support.js';
 import { pe, startVpnHarness, type VpnHarness } from './support.js';
 
@@ -80,7 +81,7 @@ test('back up, the link is held down; the hold-down survives a restart of the co
   const db = openDatabase(h.db.url, 2);
   const woken: string[][] = [];
   const tracker = new LinkLivenessTracker({
-    prisma: db.prisma,
+    links: prismaLinkOperStore(db.prisma),
     settings: { holdDownMs: 60_000, halfLifeMs: 60_000, suppress: 2500, reuse: 750, maxHoldDownMs: 600_000 },
     log: createLogger('vpn-test', 'silent'),
     wake: async (nodes) => void woken.push(nodes),

@@ -6,7 +6,7 @@
 // originating and withdrawing are therefore no-ops here: the rows the worker
 // wrote are the definition. Production uses BgpVpnRouting.
 import type { SelectedVpnRoute } from '../../services/common/desired-state/index.js';
-import type { Db } from '../../services/vpn/intent/write-context.js';
+import type { Db } from '../../services/vpn/store/db.js';
 import type { Logger } from '../../services/common/logger.js';
 import { routeTargetsOfVrf } from '../../services/vpn/domain/route-targets.js';
 import { siteView } from '../../services/vpn/intent/records.js';

@@ -6,7 +6,7 @@ import { commonSettings, databaseSettings, loadSettings } from '../../services/c
 import { AgentServiceClient } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
 import { insecure } from '../../services/common/grpc/client.js';
 import { createLogger, type Logger } from '../../services/common/logger.js';
-import type { Db } from '../../services/vpn/intent/write-context.js';
+import type { Db } from '../../services/vpn/store/db.js';
 import { redisSettings, startVpn, vpnSettings, type RunningVpn } from '../../services/vpn/main.js';
 import { createTestDatabase, testRedis, type TestDatabase } from '../support/services.js';
 import { serviceAuthEnv } from '../support/service-auth.js';

@@ -16,14 +16,13 @@
 // node in the same transaction, so every replica re-checks the streams it
 // holds for that node at once (agent-api.ts).
 import { randomUUID } from 'node:crypto';
-import type { PrismaClient } from '../../common/gen/prisma/client.js';
 import type { SecurityEvents } from '../../common/ops/security-events.js';
 import { quoteId } from '../../common/quote.js';
 import { notFound } from '../intent/errors.js';
-import type { Tx } from '../intent/write-context.js';
+import type { AgentCredentialRecord, AgentCredentialStore } from '../store/agent-credential-store.js';
 import { digestMatches, digestOf, newSecret } from './secrets.js';
 
-export const AGENT_CREDENTIALS_CHANNEL = 'l3vpn_agent_credentials';
+export { AGENT_CREDENTIALS_CHANNEL } from '../store/agent-credential-store.js';
 export const JOIN_TOKEN_PREFIX = 'l3vpn_join_';
 export const NODE_CREDENTIAL_PREFIX = 'l3vpn_node_';
 
@@ -62,31 +61,30 @@ export interface AgentPrincipal {
 
 export type CredentialValidity = { valid: true; retiresAt?: Date } | { valid: false; reason: RefusalReason };
 
-type CredentialRow = { id: string; nodeId: string; hash: string; revokedAt: Date | null; retiresAt: Date | null; replacesId: string | null; lastUsedAt: Date | null };
-
 export class AgentCredentials {
   private readonly overlapMs: number;
+  private readonly clock: () => Date;
 
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly store: AgentCredentialStore,
     private readonly events: SecurityEvents,
-    options: { rotationOverlapMs?: number } = {},
+    options: { rotationOverlapMs?: number; clock?: () => Date } = {},
   ) {
     this.overlapMs = options.rotationOverlapMs ?? 300_000;
+    this.clock = options.clock ?? (() => new Date());
   }
 
   private async mustExist(node: string): Promise<void> {
-    if (!NODE_ID.test(node) || !(await this.prisma.node.findUnique({ where: { id: node }, select: { id: true } }))) throw notFound('node', node);
+    if (!NODE_ID.test(node) || !(await this.store.nodeExists(node))) throw notFound('node', node);
   }
 
   /** A join token for `node`; its secret is returned this once. */
   async createJoinToken(node: string, ttlSeconds: number, createdBy: string): Promise<{ id: string; node: string; token: string; createdAt: Date; expiresAt: Date }> {
     await this.mustExist(node);
     const token = newSecret(JOIN_TOKEN_PREFIX);
-    const createdAt = new Date();
-    const row = await this.prisma.joinToken.create({
-      data: { id: randomUUID(), nodeId: node, hash: digestOf(token).toString('hex'), createdBy, createdAt, expiresAt: new Date(createdAt.getTime() + ttlSeconds * 1000) },
-    });
+    const createdAt = this.clock();
+    const row = { id: randomUUID(), node, hash: digestOf(token).toString('hex'), createdBy, createdAt, expiresAt: new Date(createdAt.getTime() + ttlSeconds * 1000) };
+    await this.store.addJoinToken(row);
     this.events.record('join-token-created', { principal: createdBy, node, joinToken: row.id, expiresAt: row.expiresAt.toISOString() });
     return { id: row.id, node, token, createdAt: row.createdAt, expiresAt: row.expiresAt };
   }
@@ -96,21 +94,21 @@ export class AgentCredentials {
     if (!joinToken) throw new AgentRefused('no-credential', 'send the join token an admin made for this node (POST /v1/nodes/{id}/join-tokens)');
     const digest = digestOf(joinToken);
     const credential = newSecret(NODE_CREDENTIAL_PREFIX);
-    const result = await this.prisma.$transaction(async (tx) => {
-      const now = new Date();
-      const row = await tx.joinToken.findUnique({ where: { hash: digest.toString('hex') } });
+    const result = await this.store.transaction(async (tx) => {
+      const now = this.clock();
+      const row = await tx.joinTokenByHash(digest.toString('hex'));
       if (!row || !digestMatches(row.hash, digest)) throw new AgentRefused('unknown-join-token', 'unknown join token');
-      if (row.nodeId !== node) throw new AgentRefused('wrong-node', `this join token is not for node '${quoteId(node)}'`, true);
+      if (row.node !== node) throw new AgentRefused('wrong-node', `this join token is not for node '${quoteId(node)}'`, true);
       if (row.revokedAt) throw new AgentRefused('revoked', 'this join token was revoked');
       if (row.usedAt) throw new AgentRefused('used-join-token', 'this join token has been used; ask an admin for a new one');
       if (row.expiresAt.getTime() <= now.getTime()) throw new AgentRefused('expired-join-token', `this join token expired at ${row.expiresAt.toISOString()}; ask an admin for a new one`);
       // Single use even when two agents race with it: only one update finds it unused.
-      const taken = await tx.joinToken.updateMany({ where: { id: row.id, usedAt: null, revokedAt: null }, data: { usedAt: now } });
-      if (taken.count !== 1) throw new AgentRefused('used-join-token', 'this join token has been used; ask an admin for a new one');
-      const replaced = await tx.agentCredential.updateMany({ where: { nodeId: node, revokedAt: null }, data: { revokedAt: now } });
-      const created = await tx.agentCredential.create({ data: { id: randomUUID(), nodeId: node, hash: digestOf(credential).toString('hex'), createdAt: now, lastUsedAt: now } });
-      if (replaced.count) await notify(tx, node);
-      return { principal: { node, credentialId: created.id }, joinTokenId: row.id, replaced: replaced.count };
+      if (!(await tx.takeJoinToken(row.id, now))) throw new AgentRefused('used-join-token', 'this join token has been used; ask an admin for a new one');
+      const replaced = await tx.revokeNodeCredentials(node, now);
+      const id = randomUUID();
+      await tx.addCredential({ id, node, hash: digestOf(credential).toString('hex'), createdAt: now, lastUsedAt: now });
+      if (replaced) await tx.notifyChanged(node);
+      return { principal: { node, credentialId: id }, joinTokenId: row.id, replaced };
     });
     this.events.record('agent-enrolled', { principal: node, node, joinToken: result.joinTokenId, credential: result.principal.credentialId, replacedCredentials: result.replaced, ...(peer ? { peer } : {}) });
     return { credential, principal: result.principal };
@@ -120,44 +118,43 @@ export class AgentCredentials {
   async verify(credential: string | undefined): Promise<AgentPrincipal> {
     if (!credential) throw new AgentRefused('no-credential', 'send the node credential as authorization: Bearer <credential> (enrol with a join token to get one)');
     const digest = digestOf(credential);
-    const row = await this.prisma.agentCredential.findUnique({ where: { hash: digest.toString('hex') } });
+    const row = await this.store.credentialByHash(digest.toString('hex'));
     if (!row || !digestMatches(row.hash, digest)) throw new AgentRefused('unknown-credential', 'unknown agent credential');
-    const validity = validityOf(row, new Date());
+    const validity = validityOf(row, this.clock());
     if (!validity.valid) throw new AgentRefused(validity.reason, validity.reason === 'rotated' ? 'this credential was rotated; use its successor' : 'this agent credential was revoked');
     if (row.replacesId) await this.firstUse(row);
-    else if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
+    else if (!row.lastUsedAt || this.clock().getTime() - row.lastUsedAt.getTime() > 60_000) {
       // Fails the call like the read above would: the database is the agent API's to answer with.
-      await this.prisma.agentCredential.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } });
+      await this.store.used(row.id, this.clock());
     }
-    return { node: row.nodeId, credentialId: row.id };
+    return { node: row.node, credentialId: row.id };
   }
 
   /** A rotation's successor is in use: its predecessor stops working now. */
-  private async firstUse(row: CredentialRow): Promise<void> {
-    await this.prisma.$transaction(async (tx) => {
-      const now = new Date();
-      await tx.agentCredential.update({ where: { id: row.id }, data: { replacesId: null, lastUsedAt: now } });
-      const retired = await tx.agentCredential.updateMany({ where: { id: row.replacesId!, revokedAt: null }, data: { revokedAt: now } });
-      if (retired.count) await notify(tx, row.nodeId);
+  private async firstUse(row: AgentCredentialRecord): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      const now = this.clock();
+      await tx.used(row.id, now, true);
+      if (await tx.revokeCredential(row.replacesId!, now)) await tx.notifyChanged(row.node);
     });
   }
 
   /** Whether a credential still works (an open stream asks again when its node's credentials change). */
   async validity(credentialId: string): Promise<CredentialValidity> {
-    const row = await this.prisma.agentCredential.findUnique({ where: { id: credentialId } });
-    return row ? validityOf(row, new Date()) : { valid: false, reason: 'revoked' };
+    const row = await this.store.credentialById(credentialId);
+    return row ? validityOf(row, this.clock()) : { valid: false, reason: 'revoked' };
   }
 
   /** A successor of the caller's credential (shown this once). A repeated rotation replaces an unused successor. */
   async rotate(principal: AgentPrincipal, peer?: string): Promise<string> {
     const credential = newSecret(NODE_CREDENTIAL_PREFIX);
     const id = randomUUID();
-    await this.prisma.$transaction(async (tx) => {
-      const now = new Date();
-      await tx.agentCredential.updateMany({ where: { replacesId: principal.credentialId, revokedAt: null }, data: { revokedAt: now } });
+    await this.store.transaction(async (tx) => {
+      const now = this.clock();
+      await tx.revokeSuccessors(principal.credentialId, now);
       // The first rotation starts the overlap; a repeated one cannot extend it.
-      await tx.agentCredential.updateMany({ where: { id: principal.credentialId, retiresAt: null }, data: { retiresAt: new Date(now.getTime() + this.overlapMs) } });
-      await tx.agentCredential.create({ data: { id, nodeId: principal.node, hash: digestOf(credential).toString('hex'), createdAt: now, replacesId: principal.credentialId } });
+      await tx.retireBy(principal.credentialId, new Date(now.getTime() + this.overlapMs));
+      await tx.addCredential({ id, node: principal.node, hash: digestOf(credential).toString('hex'), createdAt: now, replacesId: principal.credentialId });
     });
     this.events.record('agent-credential-rotated', { principal: principal.node, node: principal.node, credential: id, replaces: principal.credentialId, ...(peer ? { peer } : {}) });
     return credential;
@@ -166,12 +163,12 @@ export class AgentCredentials {
   /** Revokes every credential and unused join token of the node; its streams on every replica end at once. */
   async revokeNode(node: string, by: string): Promise<{ credentials: number; joinTokens: number }> {
     await this.mustExist(node);
-    const counts = await this.prisma.$transaction(async (tx) => {
-      const now = new Date();
-      const credentials = await tx.agentCredential.updateMany({ where: { nodeId: node, revokedAt: null }, data: { revokedAt: now } });
-      const joinTokens = await tx.joinToken.updateMany({ where: { nodeId: node, usedAt: null, revokedAt: null }, data: { revokedAt: now } });
-      await notify(tx, node);
-      return { credentials: credentials.count, joinTokens: joinTokens.count };
+    const counts = await this.store.transaction(async (tx) => {
+      const now = this.clock();
+      const credentials = await tx.revokeNodeCredentials(node, now);
+      const joinTokens = await tx.revokeJoinTokens(node, now);
+      await tx.notifyChanged(node);
+      return { credentials, joinTokens };
     });
     this.events.record('agent-revoked', { principal: by, node, credentials: counts.credentials, joinTokens: counts.joinTokens });
     return counts;
@@ -181,12 +178,8 @@ export class AgentCredentials {
 /** Node ids as the intent schemas allow them: anything else names no node (and never reaches a query). */
 const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
-function validityOf(row: Pick<CredentialRow, 'revokedAt' | 'retiresAt'>, now: Date): CredentialValidity {
+function validityOf(row: Pick<AgentCredentialRecord, 'revokedAt' | 'retiresAt'>, now: Date): CredentialValidity {
   if (row.revokedAt) return { valid: false, reason: 'revoked' };
   if (row.retiresAt && row.retiresAt.getTime() <= now.getTime()) return { valid: false, reason: 'rotated' };
   return row.retiresAt ? { valid: true, retiresAt: row.retiresAt } : { valid: true };
-}
-
-async function notify(tx: Tx, node: string): Promise<void> {
-  await tx.$executeRaw`SELECT pg_notify(${AGENT_CREDENTIALS_CHANNEL}, ${node})`;
 }

@@ -1,7 +1,7 @@
 // API bearer tokens: secrets of auth/secrets.ts (prefix l3vpn_), stored as
 // their SHA-256 and compared in constant time.
 import { randomUUID } from 'node:crypto';
-import type { PrismaClient } from '../../common/gen/prisma/client.js';
+import type { ApiTokenRecord, ApiTokenStore } from '../store/token-store.js';
 import { IntentError } from '../intent/errors.js';
 import { digestMatches, digestOf, newSecret } from './secrets.js';
 
@@ -28,10 +28,8 @@ export function newTokenSecret(): string {
   return newSecret(TOKEN_PREFIX);
 }
 
-type Row = { id: string; name: string; scope: string; hash: string; createdAt: Date; expiresAt: Date | null; lastUsedAt: Date | null; revokedAt: Date | null };
-
-function info(r: Row): TokenInfo {
-  const t: TokenInfo = { id: r.id, name: r.name, scope: r.scope.toLowerCase() as Scope, createdAt: r.createdAt.toISOString() };
+function info(r: ApiTokenRecord): TokenInfo {
+  const t: TokenInfo = { id: r.id, name: r.name, scope: r.scope, createdAt: r.createdAt.toISOString() };
   if (r.expiresAt) t.expiresAt = r.expiresAt.toISOString();
   if (r.lastUsedAt) t.lastUsedAt = r.lastUsedAt.toISOString();
   return t;
@@ -42,38 +40,31 @@ export class TokenStore {
   private readonly cache = new Map<string, { info: TokenInfo; until: number }>();
 
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly store: ApiTokenStore,
     private readonly cacheMs = 5000,
+    private readonly clock: () => number = Date.now,
   ) {}
 
   /** Creates a token; the secret is returned this once and never again. */
   async create(name: string, scope: Scope, options: { secret?: string; expiresAt?: Date } = {}): Promise<{ token: string; info: TokenInfo }> {
     const token = options.secret ?? newTokenSecret();
     if (token.length < MIN_TOKEN_LENGTH) throw new IntentError('invalid', `a token has at least ${MIN_TOKEN_LENGTH} characters`, [{ pointer: '/token', detail: 'too short' }]);
-    if (options.expiresAt && options.expiresAt.getTime() <= Date.now()) {
+    if (options.expiresAt && options.expiresAt.getTime() <= this.clock()) {
       throw new IntentError('invalid', `expiresAt ${options.expiresAt.toISOString()} is not in the future`, [{ pointer: '/expiresAt', detail: 'is not in the future' }]);
     }
-    const existing = await this.prisma.apiToken.findUnique({ where: { name } });
+    const existing = await this.store.byName(name);
     if (existing && !existing.revokedAt) throw new IntentError('exists', `a token named '${name}' exists`, [{ pointer: '/name', detail: 'is taken' }]);
-    if (existing) await this.prisma.apiToken.delete({ where: { id: existing.id } });
-    const row = await this.prisma.apiToken.create({
-      data: {
-        id: randomUUID(),
-        name,
-        scope: scope.toUpperCase() as 'READ' | 'WRITE' | 'ADMIN',
-        hash: digestOf(token).toString('hex'),
-        expiresAt: options.expiresAt ?? null,
-      },
-    });
+    if (existing) await this.store.delete(existing.id);
+    const row = await this.store.add({ id: randomUUID(), name, scope, hash: digestOf(token).toString('hex'), expiresAt: options.expiresAt ?? null });
     return { token, info: info(row) };
   }
 
   /** Makes sure `secret` is a valid admin token named `name` (the bootstrap token from a file or a Secret). */
   async ensure(name: string, scope: Scope, secret: string): Promise<void> {
     const hash = digestOf(secret).toString('hex');
-    const row = await this.prisma.apiToken.findUnique({ where: { hash } });
+    const row = await this.store.byHash(hash);
     if (row && !row.revokedAt) return;
-    await this.prisma.apiToken.deleteMany({ where: { OR: [{ name }, { hash }] } });
+    await this.store.deleteByNameOrHash(name, hash);
     await this.create(name, scope, { secret });
   }
 
@@ -83,16 +74,16 @@ export class TokenStore {
     const digest = digestOf(token);
     const key = digest.toString('hex');
     const cached = this.cache.get(key);
-    const now = Date.now();
+    const now = this.clock();
     if (cached && cached.until > now) return cached.info;
-    const row = await this.prisma.apiToken.findUnique({ where: { hash: key } });
+    const row = await this.store.byHash(key);
     const valid = row && digestMatches(row.hash, digest) && !row.revokedAt && (!row.expiresAt || row.expiresAt.getTime() > now);
     if (!valid) {
       this.cache.delete(key);
       throw new IntentError('unauthenticated', 'the token is unknown, revoked or expired');
     }
     if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > 60_000) {
-      await this.prisma.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date(now) } }).catch(() => {});
+      await this.store.touch(row.id, new Date(now)).catch(() => {});
     }
     const i = info(row);
     if (this.cache.size > 10_000) this.cache.clear();
@@ -102,12 +93,12 @@ export class TokenStore {
   }
 
   async list(): Promise<TokenInfo[]> {
-    return (await this.prisma.apiToken.findMany({ where: { revokedAt: null }, orderBy: { name: 'asc' } })).map(info);
+    return (await this.store.active()).map(info);
   }
 
   async revoke(id: string): Promise<boolean> {
-    const r = await this.prisma.apiToken.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
+    const revoked = await this.store.revoke(id, new Date(this.clock()));
     this.cache.clear();
-    return r.count > 0;
+    return revoked;
   }
 }

@@ -7,7 +7,7 @@
 // counts as abandoned and the key can be used again (else a portal could not
 // finish a create it never got an answer to until the key expired).
 import { createHash } from 'node:crypto';
-import { Prisma, type PrismaClient } from '../../common/gen/prisma/client.js';
+import type { IdempotencyKeyStore } from '../store/idempotency-store.js';
 
 export type Claim =
   | { kind: 'new' }
@@ -36,45 +36,41 @@ export const IN_FLIGHT_LEASE_MS = 30_000;
 
 export class IdempotencyStore {
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly store: IdempotencyKeyStore,
     private readonly ttlMs: number,
+    private readonly clock: () => number = Date.now,
   ) {}
 
   async claim(tokenId: string, key: string, hash: string): Promise<Claim> {
     for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        await this.prisma.idempotencyKey.create({ data: { tokenId, key, requestHash: hash, expiresAt: new Date(Date.now() + this.ttlMs) } });
-        return { kind: 'new' };
-      } catch (err) {
-        if (!(err instanceof Prisma.PrismaClientKnownRequestError) || err.code !== 'P2002') throw err;
-      }
-      const row = await this.prisma.idempotencyKey.findUnique({ where: { tokenId_key: { tokenId, key } } });
+      if (await this.store.claim(tokenId, key, hash, new Date(this.clock() + this.ttlMs))) return { kind: 'new' };
+      const row = await this.store.read(tokenId, key);
       if (!row) continue;
-      if (row.expiresAt.getTime() < Date.now()) {
-        await this.prisma.idempotencyKey.deleteMany({ where: { tokenId, key, expiresAt: row.expiresAt } });
+      if (row.expiresAt.getTime() < this.clock()) {
+        await this.store.deleteExpired(tokenId, key, row.expiresAt);
         continue;
       }
       if (row.requestHash !== hash) return { kind: 'mismatch' };
-      if (row.status === null) {
-        if (row.createdAt.getTime() > Date.now() - IN_FLIGHT_LEASE_MS) return { kind: 'in-flight' };
-        await this.prisma.idempotencyKey.deleteMany({ where: { tokenId, key, status: null, createdAt: row.createdAt } });
+      if (row.response === null) {
+        if (row.createdAt.getTime() > this.clock() - IN_FLIGHT_LEASE_MS) return { kind: 'in-flight' };
+        await this.store.deleteUnfinished(tokenId, key, row.createdAt);
         continue;
       }
-      return { kind: 'replay', status: row.status, headers: (row.headers ?? {}) as Record<string, string>, body: String(row.body ?? '') };
+      return { kind: 'replay', ...row.response };
     }
     return { kind: 'in-flight' };
   }
 
   async complete(tokenId: string, key: string, status: number, headers: Record<string, string>, body: string): Promise<void> {
-    await this.prisma.idempotencyKey.update({ where: { tokenId_key: { tokenId, key } }, data: { status, headers, body } });
+    await this.store.complete(tokenId, key, { status, headers, body });
   }
 
   /** A failed first attempt (5xx) frees the key for a retry. */
   async abandon(tokenId: string, key: string): Promise<void> {
-    await this.prisma.idempotencyKey.deleteMany({ where: { tokenId, key, status: null } });
+    await this.store.deleteUnfinished(tokenId, key);
   }
 
   async purgeExpired(): Promise<number> {
-    return (await this.prisma.idempotencyKey.deleteMany({ where: { expiresAt: { lt: new Date() } } })).count;
+    return this.store.purge(new Date(this.clock()));
   }
 }

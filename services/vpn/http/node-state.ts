@@ -2,9 +2,9 @@
 // (its latest stored desired-state generation) next to what its agent last
 // reported having applied. Observed state: it carries no ETag of the intent.
 import type { FastifyInstance } from 'fastify';
-import type { PrismaClient } from '../../common/gen/prisma/client.js';
 import { NodeDesiredState } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import type { DesiredStateStore } from '../state/desired-state-store.js';
+import type { AgentStatusStore } from '../store/agent-status-store.js';
 import type { HttpDeps } from './context.js';
 import { jsonResponse, problems } from './contract.js';
 
@@ -31,17 +31,17 @@ export interface NodeStateView {
 
 export class NodeStateReader {
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly statuses: AgentStatusStore,
     private readonly store: DesiredStateStore,
   ) {}
 
   async read(node: string): Promise<NodeStateView> {
-    const [desired, report] = await Promise.all([this.store.latest(node), this.prisma.agentStatus.findUnique({ where: { nodeId: node } })]);
+    const [desired, report] = await Promise.all([this.store.latest(node), this.statuses.status(node)]);
     const view: NodeStateView = { node, inSync: false };
     if (desired) view.desired = { generation: desired.generation, computedAt: desired.computedAt.toISOString(), state: NodeDesiredState.toJSON(desired.state) };
     if (report) {
       view.installed = {
-        appliedGeneration: Number(report.appliedGeneration),
+        appliedGeneration: report.appliedGeneration,
         driver: report.driver,
         reportedAt: report.reportedAt.toISOString(),
         counts: report.installed,

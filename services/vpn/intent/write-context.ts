@@ -3,9 +3,6 @@
 import type { IntentStore } from '../store/intent-store.js';
 import type { Change } from './types.js';
 
-// Moved to store/db.ts; re-exported for the modules not behind the store yet (auth/, state/, links/, routes/, test support).
-export { lockInterfaces, lockRows, type Db, type Tx } from '../store/db.js';
-
 /** The labels service's node SID indexes, asked before a write stores an index it names. */
 export interface SidIndexPool {
   /** Why `node` cannot take `index` now (held by another, in hold-down); undefined when it can. */

@@ -6,14 +6,13 @@
 // without the down links and pushed to the nodes whose paths change. A
 // hold-down that ends is evaluated by a timer here, and again after a
 // restart (held_down_until is stored).
-import type { PrismaClient, Link } from '../../common/gen/prisma/client.js';
 import { LinkLivenessState, type LinkLiveness as PbLinkLiveness, type PortState } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import type { Logger } from '../../common/logger.js';
-import { lockRows } from '../intent/write-context.js';
-import { agentAbsent, counted, evaluate, type AgentPresence, type DampingSettings, type EndReport, type LinkOper, type OperOutcome } from './oper-state.js';
+import type { LinkOperRecord, LinkOperStore } from '../store/link-oper-store.js';
+import { agentAbsent, counted, evaluate, type AgentPresence, type DampingSettings, type EndReport, type OperOutcome } from './oper-state.js';
 
 export interface LinkLivenessDeps {
-  prisma: PrismaClient;
+  links: LinkOperStore;
   settings: DampingSettings;
   log: Logger;
   /** Queues a reconcile of these nodes. */
@@ -45,37 +44,6 @@ export function endReport(itf: string, ports: readonly PortState[], links: reado
   return null;
 }
 
-const operOf = (l: Link): LinkOper => ({
-  status: l.operStatus,
-  reason: l.operReason,
-  changedAt: l.operChangedAt,
-  a: l.aOperDown === null ? null : { down: l.aOperDown, reason: l.aOperReason },
-  b: l.bOperDown === null ? null : { down: l.bOperDown, reason: l.bOperReason },
-  penalty: l.flapPenalty,
-  penaltyAt: l.flapPenaltyAt,
-  heldDownUntil: l.heldDownUntil,
-});
-
-const rowOf = (o: LinkOper) => ({
-  operStatus: o.status,
-  operReason: o.reason,
-  operChangedAt: o.changedAt,
-  aOperDown: o.a?.down ?? null,
-  aOperReason: o.a?.reason ?? null,
-  bOperDown: o.b?.down ?? null,
-  bOperReason: o.b?.reason ?? null,
-  flapPenalty: o.penalty,
-  flapPenaltyAt: o.penaltyAt,
-  heldDownUntil: o.heldDownUntil,
-});
-
-const sameRow = (x: ReturnType<typeof rowOf>, y: ReturnType<typeof rowOf>) =>
-  (Object.keys(x) as (keyof typeof x)[]).every((k) => {
-    const a = x[k];
-    const b = y[k];
-    return a instanceof Date || b instanceof Date ? (a as Date | null)?.getTime() === (b as Date | null)?.getTime() : a === b;
-  });
-
 export class LinkLivenessTracker {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Link ends whose BFD down is being discounted (for logging once). */
@@ -89,8 +57,7 @@ export class LinkLivenessTracker {
 
   /** Schedules the hold-downs a previous run left pending. */
   async start(): Promise<void> {
-    const held = await this.d.prisma.link.findMany({ where: { heldDownUntil: { not: null } }, select: { id: true, heldDownUntil: true } });
-    for (const l of held) this.schedule(l.id, l.heldDownUntil!);
+    for (const l of await this.d.links.heldDown()) this.schedule(l.id, l.until);
   }
 
   stop(): void {
@@ -103,11 +70,11 @@ export class LinkLivenessTracker {
   async report(node: string, ports: readonly PortState[], links: readonly PbLinkLiveness[]): Promise<void> {
     if (!ports.length && !links.length) return;
     try {
-      const mine = await this.d.prisma.link.findMany({ where: { OR: [{ aNodeId: node }, { bNodeId: node }] } });
+      const mine = await this.d.links.ofNode(node);
       const ends = mine.flatMap((link) => {
-        const end = link.aNodeId === node ? ('a' as const) : ('b' as const);
+        const end = link.aNode === node ? ('a' as const) : ('b' as const);
         const raw = endReport(end === 'a' ? link.aInterface : link.bInterface, ports, links);
-        return raw ? [{ link, end, far: end === 'a' ? link.bNodeId : link.aNodeId, raw }] : [];
+        return raw ? [{ link, end, far: end === 'a' ? link.bNode : link.aNode, raw }] : [];
       });
       const bfdDown = ends.filter((e) => e.raw.bfdOnly && e.raw.down);
       const presence = bfdDown.length && this.d.presence ? await this.d.presence(bfdDown.map((e) => e.far)) : new Map<string, AgentPresence>();
@@ -116,9 +83,9 @@ export class LinkLivenessTracker {
         const r = counted(raw, agentAbsent(presence.get(far), now));
         this.noteDiscount(link.id, node, far, raw, r);
         // Most reports repeat what is stored: no transaction for those.
-        const stored = operOf(link)[end];
-        if (stored && stored.down === r.down && stored.reason === r.reason && link.operStatus !== 'UNKNOWN' && !link.heldDownUntil) continue;
-        await this.update(link.id, (l) => (l.aNodeId === node || l.bNodeId === node ? { end: l.aNodeId === node ? 'a' : 'b', report: r } : undefined));
+        const stored = link.oper[end];
+        if (stored && stored.down === r.down && stored.reason === r.reason && link.oper.status !== 'UNKNOWN' && !link.oper.heldDownUntil) continue;
+        await this.update(link.id, (l) => (l.aNode === node || l.bNode === node ? { end: l.aNode === node ? 'a' : 'b', report: r } : undefined));
       }
     } catch (err) {
       this.d.log.warn({ err: (err as Error).message, node }, 'link liveness from an agent report not recorded');
@@ -151,23 +118,16 @@ export class LinkLivenessTracker {
   }
 
   /** Evaluates one link under its row lock; wakes the nodes when it starts or stops carrying paths. */
-  private async update(id: string, what: (l: Link) => { end: 'a' | 'b'; report: EndReport } | undefined): Promise<void> {
-    const result = await this.d.prisma.$transaction(async (tx) => {
-      const locked = await lockRows(tx, 'link', [id]);
-      if (!locked.length) return undefined;
-      const l = (await tx.link.findUnique({ where: { id } }))!;
-      const before = operOf(l);
-      const u = what(l);
-      const out: OperOutcome = evaluate(before, this.now(), this.d.settings, u, { a: `${l.aNodeId} ${l.aInterface}`, b: `${l.bNodeId} ${l.bInterface}` });
-      const row = rowOf(out.next);
-      if (!sameRow(row, rowOf(before))) await tx.link.update({ where: { id }, data: row });
-      return { out, link: l };
+  private async update(id: string, what: (l: LinkOperRecord) => { end: 'a' | 'b'; report: EndReport } | undefined): Promise<void> {
+    const result = await this.d.links.update(id, (l) => {
+      const out: OperOutcome = evaluate(l.oper, this.now(), this.d.settings, what(l), { a: `${l.aNode} ${l.aInterface}`, b: `${l.bNode} ${l.bInterface}` });
+      return { next: out.next, result: { out, before: l.oper } };
     });
     if (!result) return;
     const { out } = result;
     if (out.wakeAt) this.schedule(id, out.wakeAt);
     if (!out.transportChanged) {
-      if (out.next.heldDownUntil && !result.link.heldDownUntil) this.d.log.info({ link: id, reason: out.next.reason }, 'core link is up again; held down before it carries paths');
+      if (out.next.heldDownUntil && !result.before.heldDownUntil) this.d.log.info({ link: id, reason: out.next.reason }, 'core link is up again; held down before it carries paths');
       return;
     }
     const status = out.next.status === 'DOWN' ? 'down' : 'up';
@@ -175,7 +135,6 @@ export class LinkLivenessTracker {
     if (status === 'down') this.d.log.warn(fields, 'core link operationally down; transport paths recomputed without it');
     else this.d.log.info(fields, 'core link operationally up again; transport paths recomputed with it');
     this.d.onChange?.(id, status);
-    const nodes = (await this.d.prisma.node.findMany({ select: { id: true } })).map((n) => n.id);
-    await this.d.wake(nodes);
+    await this.d.wake(await this.d.links.nodeIds());
   }
 }

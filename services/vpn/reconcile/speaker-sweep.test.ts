@@ -87,7 +87,7 @@ test('the sweep queues exactly the nodes whose speaker VRFs the intent does not 
   const queued: string[][] = [];
   const sweep = new SpeakerSweep({
     routing: { heldVrfs: async () => held } as unknown as VpnRouting,
-    vrfs: { on: async (nodes) => (asked.push([...nodes].sort()), intent.filter((v) => nodes.includes(v.node))) },
+    vrfs: { on: async (nodes) => (asked.push([...nodes].sort()), intent.filter((v) => nodes.includes(v.node))), nodes: async () => [...new Set(intent.map((v) => v.node))] },
     enqueue: async (nodes) => void queued.push(nodes),
     log: createLogger('test', 'silent'),
   });

@@ -17,7 +17,7 @@
 import { status } from '@grpc/grpc-js';
 import { Family, LabelMode, Origin, VrfPathOrigin, Path, type VrfConfig, type VrfPath, type VrfPathAddition } from '../../common/gen/proto/l3vpn/v1/bgp.js';
 import type { SelectedVpnRoute } from '../../common/desired-state/index.js';
-import type { Db } from '../intent/write-context.js';
+import type { VrfPlacements } from '../store/reconcile-store.js';
 import { bgpVrfName, isGrpcStatus, listVrfPaths, parseBgpVrfName, unmappedNextHop, type BgpApi } from './bgp-client.js';
 import type { HeldVrf, OriginatedRoute, VpnRouting, VrfDefinition } from './vpn-routing.js';
 
@@ -48,7 +48,7 @@ export class BgpVpnRouting implements VpnRouting {
 
   constructor(
     private readonly bgp: BgpApi,
-    private readonly db: Db,
+    private readonly vrfs: VrfPlacements,
     /** The owner marker of this controller's VRFs on the speaker. */
     private readonly owner: string,
   ) {}
@@ -129,9 +129,9 @@ export class BgpVpnRouting implements VpnRouting {
 
   /** The tables of the node's VRFs on the speaker; a VRF not defined there yet (no RD allocated, or the speaker restarted) holds nothing. */
   private async tables(node: string, allPaths: boolean): Promise<{ vpnId: string; paths: VrfPath[] }[]> {
-    const vrfs = await this.db.vrf.findMany({ where: { nodeId: node }, select: { vpnId: true }, orderBy: { vpnId: 'asc' } });
+    const vpnIds = (await this.vrfs.on([node])).map((v) => v.vpn).sort();
     return Promise.all(
-      vrfs.map(async ({ vpnId }) => {
+      vpnIds.map(async (vpnId) => {
         try {
           return { vpnId, paths: await listVrfPaths(this.bgp, bgpVrfName(vpnId, node), allPaths) };
         } catch (err) {

@@ -1,8 +1,7 @@
 // Reconciles for changes that are not intent writes: an agent reporting new
 // labels installed, the bgp service selecting other routes into a VRF.
-import type { PrismaClient } from '../../common/gen/prisma/client.js';
-import { writeOutbox } from '../intent/outbox.js';
 import type { ReconcileQueue } from '../reconcile/queue.js';
+import type { WakeOutbox } from '../store/wake-outbox.js';
 
 /**
  * Queues a reconcile of each node for a change seen by `at` (ms since the
@@ -10,8 +9,8 @@ import type { ReconcileQueue } from '../reconcile/queue.js';
  * before the change: an outbox row keeps it, and the relay queues it once
  * that job is done, as for an intent write.
  */
-export async function wakeNodes(prisma: PrismaClient, queue: ReconcileQueue, nodes: string[], at: number): Promise<void> {
+export async function wakeNodes(outbox: WakeOutbox, queue: Pick<ReconcileQueue, 'queueJobs'>, nodes: string[], at: number): Promise<void> {
   const late = await queue.queueJobs(nodes, at);
   if (!late.length) return;
-  await prisma.$transaction((tx) => writeOutbox(tx, { aggregate: 'node', aggregateId: late[0]!, action: 'update', nodes: late, changes: [] }));
+  await outbox.keep(late);
 }

@@ -34,7 +34,7 @@ import { certificateNames, verifiedPeer, type TlsMaterial } from '../../common/t
 import { diffDesiredState } from '../../common/desired-state/index.js';
 import { AGENT_CREDENTIALS_CHANNEL, AgentRefused, type AgentCredentials, type AgentPrincipal } from '../auth/agent-credentials.js';
 import type { AgentReports } from './agent-reports.js';
-import type { NodeNotifications } from './node-notifications.js';
+import type { NodeNotifications } from '../store/node-notifications.js';
 import type { LinkLivenessTracker } from '../links/link-liveness.js';
 import { DESIRED_STATE_CHANNEL, isEmptyDelta, type DesiredStateStore } from './desired-state-store.js';
 

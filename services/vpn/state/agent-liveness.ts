@@ -5,31 +5,36 @@
 // and logs the transition. Level-triggered and run by every replica: a node
 // queued twice is one job (job id = node), and a sweep that finds nothing
 // to fix queues nothing.
-import type { PrismaClient } from '../../common/gen/prisma/client.js';
 import type { Logger } from '../../common/logger.js';
+import type { AgentSighting, AgentStatusStore } from '../store/agent-status-store.js';
+
+/**
+ * Whether a node's status disagrees with its agent's last sighting: it says
+ * reachable while the agent was last heard from before `cutoff`, or
+ * unreachable while it was heard from since. FAILED (a reconcile that
+ * fails, retried by the worker) and PENDING nodes are left to their jobs.
+ */
+export function livenessDisagrees(s: AgentSighting, cutoff: Date): boolean {
+  const silent = s.lastSeenAt.getTime() < cutoff.getTime();
+  return silent ? !['UNREACHABLE', 'FAILED', 'PENDING'].includes(s.status) : s.status === 'UNREACHABLE';
+}
 
 export class AgentLivenessSweep {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly statuses: AgentStatusStore,
     private readonly enqueue: (nodes: string[]) => Promise<void>,
     private readonly agentTimeoutMs: number,
     private readonly log: Logger,
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  /** Nodes whose status says reachable while the agent is silent, or unreachable while it is heard from. FAILED (a reconcile that fails, retried by the worker) and PENDING nodes are left to their jobs. */
+  /** Nodes whose status disagrees with their agent's silence (livenessDisagrees), in id order. */
   async stale(): Promise<string[]> {
-    // Prisma stores DateTime as UTC in a timestamp without time zone: compare in UTC whatever the session's zone.
-    const cutoff = new Date(this.clock().getTime() - this.agentTimeoutMs).toISOString().slice(0, -1);
-    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
-      SELECT n.id FROM node n JOIN agent_status a ON a.node_id = n.id
-       WHERE (a.last_seen_at < ${cutoff}::timestamp AND n.status NOT IN ('UNREACHABLE', 'FAILED', 'PENDING'))
-          OR (a.last_seen_at >= ${cutoff}::timestamp AND n.status = 'UNREACHABLE')
-       ORDER BY n.id`;
-    return rows.map((r) => r.id);
+    const cutoff = new Date(this.clock().getTime() - this.agentTimeoutMs);
+    return (await this.statuses.sightings()).filter((s) => livenessDisagrees(s, cutoff)).map((s) => s.node);
   }
 
   async sweep(): Promise<string[]> {

@@ -4,10 +4,10 @@
 // heartbeats included: a heartbeat comes from the agent's own loop, so it
 // shows the agent works, which an open watch stream (possibly held by
 // another replica, or half-open) does not.
-import type { AgentStatus, PrismaClient } from '../../common/gen/prisma/client.js';
 import type { ReportStatusRequest } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import type { DesiredStateStore } from './desired-state-store.js';
 import type { AgentPresence } from '../links/oper-state.js';
+import type { AgentStatusRecord, AgentStatusStore } from '../store/agent-status-store.js';
 import { entryKeyText, NodeForwarding, reportMatters, type AgentReport } from './forwarding.js';
 
 /** An EntryFailure or PortState as ReportStatus stored it (the generated types, through JSON). */
@@ -23,9 +23,9 @@ interface StoredPort {
 
 const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
 
-export function agentReportOf(row: Pick<AgentStatus, 'appliedGeneration' | 'failures' | 'ports' | 'lastSeenAt'>): AgentReport {
+export function agentReportOf(row: Pick<AgentStatusRecord, 'appliedGeneration' | 'failures' | 'ports' | 'lastSeenAt'>): AgentReport {
   return {
-    appliedGeneration: Number(row.appliedGeneration),
+    appliedGeneration: row.appliedGeneration,
     failures: list<StoredFailure>(row.failures).flatMap((f) => {
       const key = entryKeyText(f?.key);
       return key ? [{ key, reason: String(f.reason ?? '') }] : [];
@@ -37,7 +37,7 @@ export function agentReportOf(row: Pick<AgentStatus, 'appliedGeneration' | 'fail
 
 export class AgentReports {
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly statuses: AgentStatusStore,
     private readonly store: DesiredStateStore,
     /** vpn.agent-timeout-seconds in ms. */
     readonly agentTimeoutMs: number,
@@ -47,43 +47,41 @@ export class AgentReports {
   /** Stores a report; true when it matters for status (reportMatters), so the node is reconciled again. */
   async record(req: ReportStatusRequest): Promise<boolean> {
     const now = this.clock();
-    const data = {
-      appliedGeneration: BigInt(req.appliedGeneration),
+    const row: AgentStatusRecord = {
+      node: req.node,
+      appliedGeneration: req.appliedGeneration,
       driver: req.driver,
-      failures: req.failures as never,
-      drift: req.drift as never,
+      failures: req.failures,
+      drift: req.drift,
       installed: { vrfs: req.installedVrfs, vrfRoutes: req.installedVrfRoutes, lfibEntries: req.installedLfibEntries },
-      ports: req.ports as never,
+      ports: req.ports,
       reportedAt: req.appliedAt ?? now,
       lastSeenAt: now,
     };
-    const previous = await this.prisma.agentStatus.findUnique({ where: { nodeId: req.node } });
-    const row = await this.prisma.agentStatus.upsert({ where: { nodeId: req.node }, create: { nodeId: req.node, ...data }, update: data });
+    const previous = await this.statuses.put(row);
     return reportMatters(previous ? agentReportOf(previous) : undefined, agentReportOf(row), this.agentTimeoutMs);
   }
 
   /** A watch stream of the node's agent opened; returns its start, which names it to `watchEnded`. */
   async watchStarted(node: string): Promise<Date> {
     const now = this.clock();
-    const before = await this.prisma.agentWatch.findUnique({ where: { nodeId: node } });
-    const data = { startedAt: now, endedAt: null, previousEndedAt: before?.endedAt ?? null };
-    await this.prisma.agentWatch.upsert({ where: { nodeId: node }, create: { nodeId: node, ...data }, update: data });
+    const before = await this.statuses.watch(node);
+    await this.statuses.putWatch(node, { startedAt: now, endedAt: null, previousEndedAt: before?.endedAt ?? null });
     return now;
   }
 
   /** The stream that opened at `startedAt` ended; a newer stream of the same agent is left as it is. */
   async watchEnded(node: string, startedAt: Date): Promise<void> {
-    await this.prisma.agentWatch.updateMany({ where: { nodeId: node, startedAt, endedAt: null }, data: { endedAt: this.clock() } });
+    await this.statuses.endWatch(node, startedAt, this.clock());
   }
 
   /** The watch streams of these nodes' agents, by node. */
-  async watches(nodes: readonly string[]): Promise<Map<string, AgentPresence>> {
-    const rows = await this.prisma.agentWatch.findMany({ where: { nodeId: { in: [...nodes] } } });
-    return new Map(rows.map((r) => [r.nodeId, { startedAt: r.startedAt, endedAt: r.endedAt, previousEndedAt: r.previousEndedAt }]));
+  watches(nodes: readonly string[]): Promise<Map<string, AgentPresence>> {
+    return this.statuses.watches(nodes);
   }
 
   async report(node: string): Promise<AgentReport | undefined> {
-    const row = await this.prisma.agentStatus.findUnique({ where: { nodeId: node } });
+    const row = await this.statuses.status(node);
     return row ? agentReportOf(row) : undefined;
   }
 

@@ -21,6 +21,13 @@ export interface VrfPlacement {
 export interface VrfPlacements {
   /** The intent's VRFs on these nodes. */
   on(nodes: string[]): Promise<VrfPlacement[]>;
+  /** The nodes with at least one VRF. */
+  nodes(): Promise<string[]>;
+}
+
+/** Every node of the inventory, in id order (the periodic resync's list). */
+export function prismaNodeIds(prisma: PrismaClient): () => Promise<string[]> {
+  return async () => (await prisma.node.findMany({ select: { id: true }, orderBy: { id: 'asc' } })).map((n) => n.id);
 }
 
 /** Inside the transaction that stores a node's new desired state. */
@@ -47,6 +54,7 @@ export function prismaVrfPlacements(prisma: PrismaClient): VrfPlacements {
   return {
     on: async (nodes) =>
       (await prisma.vrf.findMany({ where: { nodeId: { in: [...new Set(nodes)] } }, select: { vpnId: true, nodeId: true } })).map((r) => ({ vpn: r.vpnId, node: r.nodeId })),
+    nodes: async () => (await prisma.vrf.findMany({ select: { nodeId: true }, distinct: ['nodeId'] })).map((v) => v.nodeId),
   };
 }
 
