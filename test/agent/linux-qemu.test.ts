@@ -26,6 +26,7 @@ import { QemuVm, vmMissing } from '../support/qemu-vm.js';
 import { oneRouteDelta } from '../../services/agent/synthetic-state.js';
 import { twoVpnNetwork } from './two-vpn-network.js';
 import { requireTool, skipOrFail } from '../support/tools.js';
+import { waitUntil } from '../../services/lab/processes.js';
 
 const skip = skipOrFail(vmMissing());
 const work = mkdtempSync(join(tmpdir(), 'l3lx-'));
@@ -188,14 +189,37 @@ test('linux: a one-route delta writes one kernel route; a renumbered VRF moves i
 // ---- real packets: CE -> PE1 (VM root ns) -> P -> PE2 -> CE ----
 
 
-// Blue's PE1 site is on VLAN 100: the driver makes the 802.1Q subinterface.
-const network = (): DesiredStateInput => twoVpnNetwork({ bluePe1Vlan: 100 });
+/**
+ * Blue's PE1 site is on VLAN 100: the driver makes the 802.1Q subinterface.
+ * Every site is dual stack (6VPE, RFC 4659: the IPv6 routes ride the IPv4
+ * core): red with per-VRF labels, blue with per-CE labels, the same IPv6
+ * prefixes in both VPNs.
+ */
+function network(): DesiredStateInput {
+  const net = twoVpnNetwork({ bluePe1Vlan: 100 });
+  const v6 = (site: DesiredStateInput['vpns'][number]['sites'][number], n: number, ceLabel?: number) => ({
+    ...site,
+    id: `${site.id}:v6`,
+    peAddress: `2001:db8:${n}::1/64`,
+    ceAddress: `2001:db8:${n}::2`,
+    staticPrefixes: [`2001:db8:a${n}::/48`],
+    ...(ceLabel === undefined ? {} : { ceLabel }),
+  });
+  const [red, blue] = net.vpns as [DesiredStateInput['vpns'][number], DesiredStateInput['vpns'][number]];
+  return {
+    ...net,
+    vpns: [
+      { ...red, sites: [...red.sites, v6(red.sites[0]!, 1), v6(red.sites[1]!, 2)] },
+      { ...blue, sites: [...blue.sites, v6(blue.sites[0]!, 1, 112), v6(blue.sites[1]!, 2, 212)] },
+    ],
+  };
+}
 
 const CES = [
-  { ns: 'l3lx-ce1r', pe: '', port: 'red0', n: 1, loopback: '10.1.0.1', vlan: 0 },
-  { ns: 'l3lx-ce1b', pe: '', port: 'blu0', n: 1, loopback: '10.1.0.2', vlan: 100 },
-  { ns: 'l3lx-ce2r', pe: 'l3lx-pe2', port: 'red0', n: 2, loopback: '10.2.0.1', vlan: 0 },
-  { ns: 'l3lx-ce2b', pe: 'l3lx-pe2', port: 'blu0', n: 2, loopback: '10.2.0.2', vlan: 0 },
+  { ns: 'l3lx-ce1r', pe: '', port: 'red0', n: 1, loopback: '10.1.0.1', loopback6: '2001:db8:a1::1', vlan: 0 },
+  { ns: 'l3lx-ce1b', pe: '', port: 'blu0', n: 1, loopback: '10.1.0.2', loopback6: '2001:db8:a1::2', vlan: 100 },
+  { ns: 'l3lx-ce2r', pe: 'l3lx-pe2', port: 'red0', n: 2, loopback: '10.2.0.1', loopback6: '2001:db8:a2::1', vlan: 0 },
+  { ns: 'l3lx-ce2b', pe: 'l3lx-pe2', port: 'blu0', n: 2, loopback: '10.2.0.2', loopback6: '2001:db8:a2::2', vlan: 0 },
 ];
 
 async function buildTopology(): Promise<void> {
@@ -227,6 +251,9 @@ async function buildTopology(): Promise<void> {
       `ip -n ${c.ns} addr add 192.168.${c.n}.2/30 dev ${dev}`,
       `ip -n ${c.ns} addr add ${c.loopback}/32 dev lo`,
       `ip -n ${c.ns} route add default via 192.168.${c.n}.1 src 192.168.${c.n}.2`,
+      `ip -n ${c.ns} -6 addr add 2001:db8:${c.n}::2/64 dev ${dev} nodad`,
+      `ip -n ${c.ns} -6 addr add ${c.loopback6}/128 dev lo nodad`,
+      `ip -n ${c.ns} -6 route add default via 2001:db8:${c.n}::1`,
     );
   }
   await vm!.sh(lines.join('\n'));
@@ -235,6 +262,12 @@ async function buildTopology(): Promise<void> {
 const ping = async (ns: string, to: string, from?: string): Promise<boolean> =>
   (await vm!.run(['ip', 'netns', 'exec', ns, 'ping', '-c', '2', '-W', '2', ...(from ? ['-I', from] : []), to])).code === 0;
 
+/** The label stacks and IPv6 destinations of the IPv6 packets over MPLS on PE1's core link. */
+function labelStacks6(): string[] {
+  const out = execFileSync('tshark', ['-n', '-r', pcap, '-Y', 'mpls && ipv6', '-T', 'fields', '-e', 'mpls.label', '-e', 'ipv6.dst'], { encoding: 'utf8' });
+  return out.split('\n').filter(Boolean);
+}
+
 function labelStacks(): string[] {
   const out = execFileSync('tshark', ['-n', '-r', pcap, '-Y', 'mpls', '-T', 'fields', '-e', 'mpls.label', '-e', 'ip.dst'], { encoding: 'utf8' });
   return out.split('\n').filter(Boolean);
@@ -242,7 +275,7 @@ function labelStacks(): string[] {
 
 const tsharkMissing = requireTool('tshark', 'tshark');
 
-test('linux packets: CE to CE through kernel VRFs and MPLS, PE1 -> P -> PE2, [transport, VPN] labels on the wire; VPNs with the same addresses stay apart', { skip: skip || tsharkMissing }, async () => {
+test('linux packets: CE to CE through kernel VRFs and MPLS, PE1 -> P -> PE2, [transport, VPN] labels on the wire, IPv4 and IPv6 (6VPE); VPNs with the same addresses stay apart', { skip: skip || tsharkMissing }, async () => {
   await buildTopology();
   const net = network();
   const states = computeDesiredStates(net, simulateSelectedRoutes(net), { generation: 1 });
@@ -274,4 +307,18 @@ test('linux packets: CE to CE through kernel VRFs and MPLS, PE1 -> P -> PE2, [tr
   assert.ok(seen('100', '10.1.0.1'), `red replies: [100] (per-VRF label of PE1)\n${all}`);
   assert.ok(seen('110', '10.1.0.2'), `blue replies: [110] (per-CE label of PE1)\n${all}`);
   assert.ok(!stacks.some((l) => l.startsWith('16001')), `P pops PE1's SID before PE1\n${all}`);
+
+  // 6VPE: IPv6 between the CEs over the same IPv4 core. The PEs' IPv6 addresses come up after duplicate address
+  // detection (a second or more on an emulated CPU), so the first exchange is waited for.
+  await waitUntil('red CE1 reaching red CE2 over IPv6', () => ping('l3lx-ce1r', '2001:db8:2::2'), 60_000, 500);
+  assert.ok(await ping('l3lx-ce1r', '2001:db8:a2::1', '2001:db8:a1::1'), 'red CE1 -> 2001:db8:a2::1 (behind red CE2) over IPv6');
+  await waitUntil('blue CE1 reaching blue CE2 over IPv6', () => ping('l3lx-ce1b', '2001:db8:a2::2', '2001:db8:a1::2'), 60_000, 500);
+  assert.equal(await ping('l3lx-ce1r', '2001:db8:a2::2', '2001:db8:a1::1'), false, 'red CE1 must not reach blue CE2 over IPv6');
+  assert.equal(await ping('l3lx-ce1b', '2001:db8:a2::1', '2001:db8:a1::2'), false, 'blue CE1 must not reach red CE2 over IPv6');
+  const stacks6 = labelStacks6();
+  const all6 = stacks6.join('\n');
+  const seen6 = (labels: string, dst: string) => stacks6.some((l) => l === `${labels}\t${dst}`);
+  assert.ok(seen6('16002,200', '2001:db8:a2::1'), `red IPv6: [16002, 200] towards PE2 on the IPv4 core\n${all6}`);
+  assert.ok(seen6('16002,212', '2001:db8:a2::2'), `blue IPv6: [16002, per-CE 212] towards PE2\n${all6}`);
+  assert.ok(seen6('100', '2001:db8:a1::1'), `red IPv6 replies: [100], PE1's per-VRF label for IPv4 and IPv6\n${all6}`);
 });

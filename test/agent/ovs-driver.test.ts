@@ -12,6 +12,7 @@ import { simulateSelectedRoutes } from '../support/simulated-routes.js';
 import { Agent } from '../../services/agent/agent.js';
 import { oneRouteDelta } from '../../services/agent/synthetic-state.js';
 import { OvsDriver } from '../../services/agent/drivers/ovs/driver.js';
+import { baseFlows, DEFAULT_TABLES } from '../../services/agent/drivers/ovs/pipeline.js';
 import { ovsMissing, PrivateOvs } from './ovs-harness.js';
 import { skipOrFail } from '../support/tools.js';
 
@@ -31,6 +32,10 @@ function pe1(): NodeDesiredState {
 }
 
 const ipv4Addresses = (s: NodeDesiredState) => s.vrfs.flatMap((v) => v.interfaces.flatMap((i) => i.addresses)).filter((a) => a.includes('.')).length;
+const ipv6Addresses = (s: NodeDesiredState) => s.vrfs.flatMap((v) => v.interfaces.flatMap((i) => i.addresses)).filter((a) => a.includes(':')).length;
+/** Flows of the CE attachments' addresses: two per IPv4 address (ARP), four per IPv6 address (ND: DAD drop, NS answered in two tables, NA learnt). */
+const addressFlows = (s: NodeDesiredState) => 2 * ipv4Addresses(s) + 4 * ipv6Addresses(s);
+const BASE_FLOWS = baseFlows(DEFAULT_TABLES).length;
 
 test('ovs: the agent installs PE1 as flows: classifier per CE VLAN, [transport, VPN] pushes, PHP pop on bos=0, per-VRF pop and lookup', { skip }, async () => {
   const target = await ovs!.addBridge('pe1a', ['pe1a-cust0', 'pe1a-core0']);
@@ -41,15 +46,19 @@ test('ovs: the agent installs PE1 as flows: classifier per CE VLAN, [transport, 
     const r = await agent.applySnapshot(state);
     assert.deepEqual([r.failures, agent.report().failures], [0, []]);
     const flows = ovs!.dumpFlows('pe1a');
-    // One flow per route, per label, per CE attachment, two per IPv4 address of a CE attachment (ARP), the MPLS dispatch.
-    assert.equal(flows.length, state.vrfRoutes.length + state.lfibEntries.length + 2 + 2 * ipv4Addresses(state) + 1);
+    // One flow per route, per label, per CE attachment, those of the attachments' addresses, the driver's own (MPLS dispatch, link-scope IPv6 guards).
+    assert.equal(flows.length, state.vrfRoutes.length + state.lfibEntries.length + 2 + addressFlows(state) + BASE_FLOWS);
     const has = (re: RegExp) => assert.ok(flows.some((f) => re.test(f)), `no flow like ${re}\n${flows.join('\n')}`);
     has(/priority=100,in_port=1,dl_vlan=100 actions=pop_vlan,write_metadata:0x3e9,goto_table:2/);
     has(/table=2, priority=1016,ip,metadata=0x3e9,nw_dst=10\.2\.0\.0\/16 actions=push_mpls:0x8847,set_field:200->mpls_label,push_mpls:0x8847,set_field:16002->mpls_label,output:2/);
     has(/table=2, priority=1016,ip,metadata=0x3ea,nw_dst=10\.2\.0\.0\/16 actions=push_mpls:0x8847,set_field:210->mpls_label/);
     has(/table=1, priority=100,mpls,mpls_label=16011,mpls_bos=0 actions=pop_mpls:0x8847,output:2/);
     has(/table=1, priority=100,mpls,mpls_label=100,mpls_bos=1 actions=pop_mpls:0x0800,write_metadata:0x3e9,goto_table:2/);
-    has(/table=1, priority=100,mpls,mpls_label=111,mpls_bos=1 actions=pop_mpls:0x86dd,push_vlan:0x8100,set_field:4296->vlan_vid,output:1/);
+    // An IPv6 per-CE label: popped to IPv6, the PE port's MAC, the tag, the CE's IPv6 address in xxreg0, then the neighbour table.
+    has(/table=1, priority=100,mpls,mpls_label=111,mpls_bos=1 actions=pop_mpls:0x86dd,set_field:[0-9a-f:]{17}->eth_src,push_vlan:0x8100,set_field:4296->vlan_vid,set_field:0x20010db8000100000000000000000002->xxreg0,write_metadata:0x3ea,goto_table:3/);
+    // A solicitation for the PE's IPv6 address (hop limit 255) becomes the advertisement; the nd table adds the target's MAC.
+    has(/priority=110,icmp6,in_port=1,dl_vlan=200,nw_ttl=255,icmp_type=135,icmp_code=0,nd_target=2001:db8:1::1 actions=learn\(.*NXM_NX_XXREG0\[\]=NXM_NX_IPV6_SRC\[\].*set_field:136->icmpv6_type,set_field:3758096384->nd_reserved,set_field:2->nd_options_type,.*goto_table:4/);
+    has(/table=4, priority=110,icmp6,in_port=1,dl_vlan=200,ipv6_src=2001:db8:1::1,nw_ttl=255,icmp_type=136,icmp_code=0 actions=set_field:[0-9a-f:]{17}->nd_tll,IN_PORT,write_metadata:0x3ea/);
     // ARP for the PE's address on red's attachment is answered in place, and teaches the neighbour table the CE's MAC.
     has(/priority=110,arp,in_port=1,dl_vlan=100,arp_tpa=192\.168\.1\.1,arp_op=1 actions=learn\(table=3,.*metadata=0x3e9,NXM_NX_REG0\[\]=NXM_OF_ARP_SPA\[\],load:NXM_OF_ETH_SRC\[\]->NXM_OF_ETH_DST\[\],output:NXM_OF_IN_PORT\[\]\),move:NXM_OF_ETH_SRC\[\]->NXM_OF_ETH_DST\[\],.*set_field:2->arp_op,.*IN_PORT/);
     // Towards a CE: the PE port's MAC, the tag, the next hop in reg0, then the neighbour table.
@@ -138,7 +147,7 @@ test('ovs: an entry the switch cannot take fails with its reason; the rest of th
     const failures = agent.report().failures;
     assert.equal(failures.length, 1);
     assert.match(failures[0]!.reason, /no port core9/);
-    assert.equal(ovs!.dumpFlows('pe1d').length, state.vrfRoutes.length - 1 + state.lfibEntries.length + 2 + 2 * ipv4Addresses(state) + 1);
+    assert.equal(ovs!.dumpFlows('pe1d').length, state.vrfRoutes.length - 1 + state.lfibEntries.length + 2 + addressFlows(state) + BASE_FLOWS);
   } finally {
     await driver.close();
     ovs!.deleteBridge('pe1d');

@@ -144,6 +144,8 @@ export interface LabCe {
   gateway: string;
   /** An address behind the CE (on its loopback), a customer prefix of the site. */
   loopback: string;
+  /** The same in IPv6, for a dual-stack site: IPv6 is enabled on the CE's link and loopback only. */
+  ipv6?: { address: string; gateway: string; loopback: string };
 }
 
 export interface LabSpec {
@@ -233,6 +235,13 @@ export class PacketLab {
       this.inNs(c.ns, 'ip', 'addr', 'add', c.address, 'dev', 'eth0');
       this.inNs(c.ns, 'ip', 'addr', 'add', `${c.loopback}/32`, 'dev', 'lo');
       this.inNs(c.ns, 'ip', 'route', 'add', 'default', 'via', c.gateway, 'src', c.address.split('/')[0]!);
+      if (c.ipv6) {
+        for (const d of ['lo', 'eth0']) this.inNs(c.ns, 'sysctl', '-qw', `net.ipv6.conf.${d}.disable_ipv6=0`);
+        // No duplicate address detection: the addresses are usable at once.
+        this.inNs(c.ns, 'ip', '-6', 'addr', 'add', c.ipv6.address, 'dev', 'eth0', 'nodad');
+        this.inNs(c.ns, 'ip', '-6', 'addr', 'add', `${c.ipv6.loopback}/128`, 'dev', 'lo', 'nodad');
+        this.inNs(c.ns, 'ip', '-6', 'route', 'add', 'default', 'via', c.ipv6.gateway, 'src', c.ipv6.address.split('/')[0]!);
+      }
       run('ip', ['-n', sw, 'link', 'set', c.port, 'up']);
     }
     for (const n of this.spec.nodes) {
@@ -266,7 +275,7 @@ export class PacketLab {
   /** Whether any of `count` echo requests from the namespace to `to` is answered (ping's exit status). */
   ping(ns: string, to: string, count = 3): boolean {
     try {
-      this.inNs(ns, 'ping', '-c', String(count), '-i', '0.2', '-W', '1', to);
+      this.inNs(ns, 'ping', to.includes(':') ? '-6' : '-4', '-c', String(count), '-i', '0.2', '-W', '1', to);
       return true;
     } catch {
       return false;

@@ -91,9 +91,23 @@ function hopWords(h: KernelHop): string {
   return `${via} dev ${h.dev}`;
 }
 
+/**
+ * 6VPE (RFC 4659 §3.2.1, as 6PE, RFC 4798): an IPv6 route over an IPv4
+ * core next hop. The kernel takes no IPv4 gateway on an IPv6 route ("IPv6
+ * does not support RTA_VIA"), but it takes the IPv4-mapped IPv6 address as
+ * the gateway (`onlink`: no IPv6 route covers it) and its MPLS encap
+ * resolves that by ARP for the IPv4 address (net/mpls/mpls_iptunnel.c), as
+ * routers carry the next hop in BGP. kernel.ts reads it back as the IPv4
+ * address.
+ */
+function mappedHopWords(r: KernelRoute): string | undefined {
+  if (!r.prefix.includes(':') || !r.via || r.via.includes(':') || !r.labels.length) return undefined;
+  return ` via inet6 ::ffff:${r.via} dev ${r.dev} onlink`;
+}
+
 export function routeReplaceLine(r: KernelRoute, protocol: number): string {
   const encap = r.labels.length ? ` encap mpls ${r.labels.join('/')}` : '';
-  return `route replace ${r.prefix}${encap}${hopWords(r)} table ${r.table} proto ${protocol}`;
+  return `route replace ${r.prefix}${encap}${mappedHopWords(r) ?? hopWords(r)} table ${r.table} proto ${protocol}`;
 }
 
 export function routeDeleteLine(table: number, prefix: string, protocol: number): string {

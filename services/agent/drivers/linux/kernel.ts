@@ -95,9 +95,17 @@ export function parseLinks(linkJson: string, addrJson: string): Map<string, Kern
   return links;
 }
 
+/** An IPv4-mapped IPv6 gateway (a 6VPE route over an IPv4 core next hop, intent.ts) as the IPv4 address it stands for. */
+function unmapped(gateway: string): string {
+  const a = parseAddress(gateway);
+  const b = a?.bytes;
+  if (a?.family !== 6 || !b || b.subarray(0, 10).some((x) => x !== 0) || b[10] !== 0xff || b[11] !== 0xff) return canonicalMaybe(gateway);
+  return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+}
+
 function viaOf(r: Json): string | undefined {
   const gw = str(r.gateway);
-  if (gw) return canonicalMaybe(gw);
+  if (gw) return unmapped(gw);
   const via = r.via as Json | undefined;
   const host = via && str(via.host);
   return host ? canonicalMaybe(host) : undefined;

@@ -28,6 +28,9 @@ test('linux intents: remote routes push the whole stack over the core next hop; 
     nextHop: { $case: 'remote', value: { labels: [16002, 200], outInterface: 'core0', nextHop: '10.0.0.1', remotePe: 'PE2', remotePeAddress: '10.255.0.2', externalTransport: false, rd: '65000:2' } },
   };
   assert.equal(routeReplaceLine(routeIntent(remote, 1001), 76), 'route replace 10.2.0.0/16 encap mpls 16002/200 via inet 10.0.0.1 dev core0 table 1001 proto 76');
+  // 6VPE: an IPv6 prefix over the IPv4 core next hop, as the IPv4-mapped gateway the MPLS encap resolves by ARP.
+  const v6 = { ...remote, prefix: '2001:db8:a2::/48' };
+  assert.equal(routeReplaceLine(routeIntent(v6, 1001), 76), 'route replace 2001:db8:a2::/48 encap mpls 16002/200 via inet6 ::ffff:10.0.0.1 dev core0 onlink table 1001 proto 76');
   const external = { ...remote, nextHop: { $case: 'remote' as const, value: { ...(remote.nextHop!.value as object), externalTransport: true } } } as VrfRoute;
   assert.throws(() => routeIntent(external, 1001), /external transport/);
   const dev = (v: string) => vrfDevice(v);
@@ -51,6 +54,11 @@ test('linux read: ip -j output (encap labels under a second "dst", host routes w
     { table: 1001, prefix: '10.2.0.0/16', dev: 'core0', via: '10.0.0.1', labels: [16002, 200] },
     { table: 1001, prefix: '10.9.9.9/32', dev: 'cust0.100', via: 'fe80::1', labels: [] },
   ]);
+  // ... and read back as the IPv4 next hop it stands for.
+  assert.deepEqual(
+    parseRoutes('[{"dst":"2001:db8:a2::/48","encap":"mpls","dst":"16002/200","gateway":"::ffff:10.0.0.1","dev":"core0","table":"1001","flags":["onlink"]}]', 6),
+    [{ table: 1001, prefix: '2001:db8:a2::/48', dev: 'core0', via: '10.0.0.1', labels: [16002, 200] }],
+  );
   assert.deepEqual(parseLabelRoutes('[{"dst":"16002","to":"16003/200","via":{"family":"inet","host":"10.0.0.1"},"dev":"core0","flags":[]},{"dst":"100","dev":"l3v-red","flags":[]}]'), [
     { label: 16002, dev: 'core0', via: '10.0.0.1', labels: [16003, 200] },
     { label: 100, dev: 'l3v-red', via: undefined, labels: [] },

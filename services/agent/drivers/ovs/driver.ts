@@ -35,12 +35,14 @@ import {
   decodePacketIn,
   decodePortDescs,
   decodePortStatus,
+  ETH_TYPE_IPV6,
   flowMod,
   FlowModCommand,
   flowStatsRequest,
   flowText,
   forEachFlowStats,
   MsgType,
+  type Oxm,
   OxmField,
   packetOut,
   type PortDesc,
@@ -126,6 +128,21 @@ const sameFlows = (want: readonly FlowSpec[], have: readonly InstalledFlow[]) =>
   return x.every((t, i) => t === y[i]);
 };
 
+/**
+ * The address a learnt neighbour flow matches: reg0 for IPv4; for IPv6 the
+ * switch hands xxreg0 back as reg0..reg3 in OpenFlow 1.3 (or as xxreg0).
+ */
+function learntAddress(match: readonly Oxm[]): Uint8Array | undefined {
+  const reg = (n: number) => match.find((m) => m.cls === 0x0001 && m.field === n)?.value;
+  const eth = match.find((m) => m.cls === undefined && m.field === OxmField.ETH_TYPE);
+  if (!eth || Number(bytesUint(eth.value)) !== ETH_TYPE_IPV6) return reg(0);
+  const whole = reg(111);
+  if (whole) return whole;
+  const parts = [0, 1, 2, 3].map(reg);
+  if (parts.some((p) => p?.length !== 4)) return undefined;
+  return Uint8Array.from(parts.flatMap((p) => [...p!]));
+}
+
 const decodeEntry = (entry: Uint8Array): FlowSpec => decodeFlowStats(entry)[0]!;
 
 export class OvsDriver implements Driver {
@@ -204,8 +221,8 @@ export class OvsDriver implements Driver {
       (part) =>
         forEachFlowStats(decodeMultipart(part).body, (f) => {
           const md = f.match.find((m) => m.cls === undefined && m.field === OxmField.METADATA);
-          const reg0 = f.match.find((m) => m.cls === 0x0001 && m.field === 0);
-          if (md && reg0) out.add(neighbourKey(Number(bytesUint(md.value)), Number(bytesUint(reg0.value))));
+          const address = learntAddress(f.match);
+          if (md && address) out.add(neighbourKey(Number(bytesUint(md.value)), address));
         }),
     );
     return out;
@@ -581,15 +598,22 @@ export class OvsDriver implements Driver {
     const id = this.bundleId++;
     const flags = BUNDLE_ATOMIC | BUNDLE_ORDERED;
     await conn.request((xid) => bundleControl(xid, id, BundleCtrl.OPEN_REQUEST, flags));
+    const byXid = new Map<number, number>();
     for (const p of plan) {
       const xid = conn.nextXid();
+      byXid.set(xid, p.index);
       const inner = flowMod(xid, this.flowModOf(p));
       conn.send(bundleAdd(xid, id, flags, inner));
     }
     try {
       await conn.request((xid) => bundleControl(xid, id, BundleCtrl.COMMIT_REQUEST, flags));
-      conn.takeAllErrors();
-      return new Map();
+      // A message the switch refused to add (a bad match) is left out of the bundle, which still commits: its change failed.
+      const out = new Map<number, string>();
+      for (const [xid, e] of conn.takeAllErrors()) {
+        const index = byXid.get(xid);
+        if (index !== undefined && !out.has(index)) out.set(index, describeError(e));
+      }
+      return out;
     } catch (err) {
       if (!(err instanceof OpenFlowError)) throw err;
       conn.takeAllErrors();

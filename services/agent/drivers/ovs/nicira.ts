@@ -1,5 +1,5 @@
-// The Open vSwitch (Nicira) extension actions the ARP responder and the
-// neighbour table need, encoded for OpenFlow 1.3 the way ovs-vswitchd hands
+// The Open vSwitch (Nicira) extension actions and fields the ARP and ND
+// responders and the neighbour table need, encoded for OpenFlow 1.3 the way ovs-vswitchd hands
 // them back in flow stats (so an installed flow compares equal to the one
 // sent): NXAST_REG_MOVE (copy bits between fields) and NXAST_LEARN (a
 // packet installs a flow). Field headers are NXM/OXM headers
@@ -30,6 +30,11 @@ export const NxFields = {
   ARP_SHA: field(0x0001, 17, 6),
   ARP_THA: field(0x0001, 18, 6),
   REG0: field(0x0001, 0, 4),
+  IPV6_SRC: field(0x0001, 19, 16),
+  IPV6_DST: field(0x0001, 20, 16),
+  ND_TARGET: field(0x0001, 23, 16),
+  /** The 128-bit register over reg0..reg3 (reg0 the most significant): an IPv6 next hop. */
+  XXREG0: field(0x0001, 111, 16),
   METADATA: field(0x8000, 2, 8),
 } as const;
 
@@ -37,6 +42,25 @@ export const NxFields = {
 export function reg0(value: number): Oxm {
   return { cls: 0x0001, field: 0, value: Uint8Array.of(value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff) };
 }
+
+/** xxreg0 (reg0..reg3, NXM_NX_XXREG0) as a set-field target: an IPv6 next hop. */
+export function xxreg0(value: Uint8Array): Oxm {
+  return { cls: 0x0001, field: 111, value };
+}
+
+/** The IP TTL / hop limit as a match field (NXM_NX_IP_TTL: OpenFlow 1.3 has no OXM for it). */
+export function ipTtl(value: number): Oxm {
+  return { cls: 0x0001, field: 29, value: Uint8Array.of(value) };
+}
+
+/**
+ * The ND fields Open vSwitch 2.11+ adds in the ERICOXM_OF class (0x1000): the 32-bit
+ * flags/reserved word of NS/NA (RFC 4861 §4.3, §4.4) and the type of the
+ * first option, so that a solicitation can be turned into an advertisement.
+ */
+const ericsson = (n: number, value: Uint8Array): Oxm => ({ cls: 0x1000, field: n, value });
+export const ndReserved = (flags: number): Oxm => ericsson(1, Uint8Array.of(flags >>> 24, (flags >>> 16) & 0xff, (flags >>> 8) & 0xff, flags & 0xff));
+export const ndOptionsType = (type: number): Oxm => ericsson(2, Uint8Array.of(type));
 
 class Bytes {
   readonly out: number[] = [];

@@ -55,6 +55,7 @@ export const ETH_TYPE_IPV6 = 0x86dd;
 export const ETH_TYPE_MPLS = 0x8847;
 export const ETH_TYPE_VLAN = 0x8100;
 export const ETH_TYPE_ARP = 0x0806;
+export const IP_PROTO_ICMPV6 = 58;
 
 // ONF extension EXT-230: bundles on OpenFlow 1.3.
 const ONF_EXPERIMENTER = 0x4f4e4600;
@@ -90,7 +91,13 @@ export const enum OxmField {
   ARP_SPA = 22,
   ARP_TPA = 23,
   ARP_SHA = 24,
+  IPV6_SRC = 26,
   IPV6_DST = 27,
+  ICMPV6_TYPE = 29,
+  ICMPV6_CODE = 30,
+  IPV6_ND_TARGET = 31,
+  IPV6_ND_SLL = 32,
+  IPV6_ND_TLL = 33,
   MPLS_LABEL = 34,
   MPLS_BOS = 36,
 }
@@ -109,7 +116,13 @@ const OXM_SIZE: Record<number, number> = {
   [OxmField.ARP_SPA]: 4,
   [OxmField.ARP_TPA]: 4,
   [OxmField.ARP_SHA]: 6,
+  [OxmField.IPV6_SRC]: 16,
   [OxmField.IPV6_DST]: 16,
+  [OxmField.ICMPV6_TYPE]: 1,
+  [OxmField.ICMPV6_CODE]: 1,
+  [OxmField.IPV6_ND_TARGET]: 16,
+  [OxmField.IPV6_ND_SLL]: 6,
+  [OxmField.IPV6_ND_TLL]: 6,
   [OxmField.MPLS_LABEL]: 4,
   [OxmField.MPLS_BOS]: 1,
 };

@@ -4,22 +4,27 @@
 // Tables (all flows carry the agent's cookie; goto_table only jumps
 // forward, so the label table comes before the VRF FIB, DATAPLANE.md):
 //   classifier  CE port + VLAN -> pop the tag, metadata := VRF table id, goto fib;
-//               ARP request for a PE address on a CE port -> answered in place, CE learnt;
-//               ARP reply to a PE address -> CE learnt; MPLS (any port) -> goto lfib
+//               ARP request / IPv6 Neighbor Solicitation for a PE address on a CE port ->
+//               answered in place, CE learnt; ARP reply / Neighbor Advertisement to a PE
+//               address -> CE learnt; MPLS (any port) -> goto lfib
 //   lfib        mpls_label [+ mpls_bos] -> swap / PHP pop / pop and look up / pop to a CE
 //   fib         metadata = VRF table id + IP destination prefix -> push labels, or
-//               towards a CE: Ethernet source := the PE port's, reg0 := next hop, goto neigh
-//   neigh       metadata + reg0 (IPv4 next hop) -> Ethernet destination := CE's MAC, out of
-//               its port; only flows learnt from the CE's ARP (NXAST_LEARN, cookie "LN"):
-//               the agent asks CE next hops not learnt yet with ARP requests (neighbours.ts)
+//               towards a CE: Ethernet source := the PE port's, reg0 / xxreg0 := next hop,
+//               goto neigh; link-scope IPv6 is never routed
+//   neigh       metadata + reg0 (IPv4) / xxreg0 (IPv6 next hop) -> Ethernet destination :=
+//               CE's MAC, out of its port; only flows learnt from the CE's ARP or ND
+//               (NXAST_LEARN, cookie "LN"): the agent asks CE next hops not learnt yet
+//               with ARP requests or Neighbor Solicitations (neighbours.ts)
+//   nd          the Target Link-Layer Address of an advertisement the classifier made of a
+//               solicitation, and out (see ndFlows)
 // A VRF is a metadata value in the shared fib table, not a table of its
 // own: OpenFlow has 254 tables and a node must hold 10,000 VRFs.
 //
-// Neighbours are resolved by the switch itself (ARP answered and learnt by
-// flows), so a node keeps resolving its CEs while its agent is down
-// (headless mode); only a CE never heard from needs the agent, to send the
-// first ARP request. Learnt flows never expire: a CE that changes its MAC
-// announces it by ARP, which replaces the flow.
+// Neighbours are resolved by the switch itself (ARP and ND answered and
+// learnt by flows), so a node keeps resolving its CEs while its agent is
+// down (headless mode); only a CE never heard from needs the agent, to send
+// the first request. Learnt flows never expire: a CE that changes its MAC
+// announces it by ARP or ND, which replaces the flow.
 import type { CeNextHop, LfibEntry, VrfInstance, VrfRoute } from '../../../common/gen/proto/l3vpn/v1/agent.js';
 import { vrfRouteKey } from '../../../common/desired-state/index.js';
 import { formatAddress, parseAddress, parsePrefix, type Family } from '../../../common/desired-state/prefix.js';
@@ -32,6 +37,7 @@ import {
   ETH_TYPE_MPLS,
   ETH_TYPE_VLAN,
   type FlowStats,
+  IP_PROTO_ICMPV6,
   type Instruction,
   type Oxm,
   oxm,
@@ -43,16 +49,18 @@ import {
   OFPP_IN_PORT,
   uintBytes,
 } from './openflow.js';
-import { learn, move, NxFields, reg0 } from './nicira.js';
+import { ipTtl, learn, move, ndOptionsType, ndReserved, type NxField, NxFields, reg0, xxreg0 } from './nicira.js';
 
 export interface PipelineTables {
   classifier: number;
   lfib: number;
   fib: number;
   neigh: number;
+  /** The second half of the Neighbor Advertisement a solicitation becomes (after the classifier). */
+  nd: number;
 }
 
-export const DEFAULT_TABLES: PipelineTables = { classifier: 0, lfib: 1, fib: 2, neigh: 3 };
+export const DEFAULT_TABLES: PipelineTables = { classifier: 0, lfib: 1, fib: 2, neigh: 3, nd: 4 };
 
 /** Every flow of the agent carries this cookie ("L3" in the top 16 bits); nothing else is touched. */
 export const AGENT_COOKIE = 0x4c33n << 48n;
@@ -64,12 +72,15 @@ export const neighbourCookie = (tableId: number): bigint => NEIGHBOUR_COOKIE | B
 const PRIORITY_MPLS_DISPATCH = 10;
 const PRIORITY_CE = 100;
 const PRIORITY_ARP = 110;
+const PRIORITY_ND_UNSPECIFIED = 111;
 const PRIORITY_NEIGHBOUR = 100;
 const ARP_REQUEST = 1;
 const ARP_REPLY = 2;
 const PRIORITY_LABEL = 100;
 /** fib: 1000 + prefix length, so the longest prefix wins (IPv4 and IPv6 are apart by eth_type). */
 const PRIORITY_PREFIX_BASE = 1000;
+/** fib: the driver's own flows, above every prefix. */
+const PRIORITY_FIB_GUARD = 2000;
 const METADATA_ALL = (1n << 64n) - 1n;
 
 export interface FlowSpec {
@@ -114,18 +125,18 @@ const ipv4Number = (b: Uint8Array) => ((b[0]! << 24) | (b[1]! << 16) | (b[2]! <<
 const vlanTag = (vlan: number): Action[] => (vlan ? [{ type: 'push_vlan', ethertype: ETH_TYPE_VLAN }, setField(OxmField.VLAN_VID, OFPVID_PRESENT | vlan)] : []);
 
 /**
- * Instructions that send an IPv4 packet to a CE next hop: the PE port's MAC
+ * Instructions that send an IP packet to a CE next hop: the PE port's MAC
  * as source, the tag of the attachment, the next hop (the CE's address, or
- * for a connected subnet the packet's own destination) in reg0, then the
- * neighbour table puts the CE's MAC and picks the port. Other packets
- * (IPv6) go out of the port as they are: no neighbour discovery yet.
+ * for a connected subnet the packet's own destination) in reg0 (IPv4) or
+ * xxreg0 (IPv6), then the neighbour table puts the CE's MAC and picks the
+ * port.
  */
 function towardsCe(ctx: PipelineContext, t: PipelineTables, nh: CeNextHop, family: Family, before: Action[] = [], metadata?: bigint): Instruction[] {
-  const port = portOf(ctx, nh.interface);
-  if (family !== 4) return [apply(...before, ...vlanTag(nh.vlan), { type: 'output', port })];
   const address = nh.address ? parseAddress(nh.address) : undefined;
-  if (nh.address && address?.family !== 4) fail(`CE next hop ${nh.address} is not an IPv4 address`);
-  const nextHop: Action = address ? { type: 'set_field', field: reg0(ipv4Number(address.bytes)) } : move(NxFields.IPV4_DST, NxFields.REG0);
+  if (nh.address && address?.family !== family) fail(`CE next hop ${nh.address} is not an IPv${family} address`);
+  let nextHop: Action;
+  if (family === 4) nextHop = address ? { type: 'set_field', field: reg0(ipv4Number(address.bytes)) } : move(NxFields.IPV4_DST, NxFields.REG0);
+  else nextHop = address ? { type: 'set_field', field: xxreg0(address.bytes) } : move(NxFields.IPV6_DST, NxFields.XXREG0);
   return [
     apply(...before, setBytes(OxmField.ETH_SRC, macOf(ctx, nh.interface)), ...vlanTag(nh.vlan), nextHop),
     ...(metadata === undefined ? [] : [{ type: 'write_metadata' as const, metadata, mask: METADATA_ALL }]),
@@ -145,22 +156,47 @@ function pushStack(labels: readonly number[]): Action[] {
   return out;
 }
 
+const ipv6Prefix = (field: OxmField, first: number[], length: number): Oxm => {
+  const value = new Uint8Array(16);
+  value.set(first);
+  const mask = new Uint8Array(16);
+  for (let i = 0; i < length; i++) mask[i >> 3]! |= 0x80 >> (i & 7);
+  return oxmBytes(field, value, mask);
+};
+
+/**
+ * The driver's own flows: MPLS to the label table; in the FIB, above every
+ * prefix, IPv6 packets of link scope are never routed (RFC 4291 §2.5.6: a
+ * VRF's ::/0 must not carry a CE's neighbour discovery or link-local
+ * traffic across the VPN).
+ */
 export function baseFlows(t: PipelineTables): FlowSpec[] {
+  const v6 = oxm(OxmField.ETH_TYPE, ETH_TYPE_IPV6);
   return [
     { table: t.classifier, priority: PRIORITY_MPLS_DISPATCH, match: [oxm(OxmField.ETH_TYPE, ETH_TYPE_MPLS)], instructions: [{ type: 'goto_table', table: t.lfib }] },
+    { table: t.fib, priority: PRIORITY_FIB_GUARD, match: [v6, ipv6Prefix(OxmField.IPV6_DST, [0xff], 8)], instructions: [] },
+    { table: t.fib, priority: PRIORITY_FIB_GUARD, match: [v6, ipv6Prefix(OxmField.IPV6_DST, [0xfe, 0x80], 10)], instructions: [] },
+    { table: t.fib, priority: PRIORITY_FIB_GUARD, match: [v6, ipv6Prefix(OxmField.IPV6_SRC, [0xfe, 0x80], 10)], instructions: [] },
   ];
 }
 
-/** Learns "metadata + reg0 = the sender's IPv4 address -> its MAC, out of this port" from an ARP packet (RFC 826). */
-function learnNeighbour(t: PipelineTables, tableId: number): Action {
+/**
+ * Learns "metadata + the sender's address -> its MAC, out of this port":
+ * IPv4 in reg0 from an ARP packet (RFC 826), IPv6 in xxreg0 from a
+ * Neighbor Solicitation's source or an Advertisement's target (RFC 4861
+ * §7.2.3, §7.2.5).
+ */
+function learnNeighbour(t: PipelineTables, tableId: number, from: NxField = NxFields.ARP_SPA): Action {
+  const v6 = from.bits === 128;
+  const ethType = v6 ? ETH_TYPE_IPV6 : ETH_TYPE_IPV4;
   return learn({
     table: t.neigh,
     priority: PRIORITY_NEIGHBOUR,
     cookie: neighbourCookie(tableId),
     specs: [
-      { kind: 'match', dst: NxFields.ETH_TYPE, value: Uint8Array.of(ETH_TYPE_IPV4 >> 8, ETH_TYPE_IPV4 & 0xff) },
+      { kind: 'match', dst: NxFields.ETH_TYPE, value: Uint8Array.of(ethType >> 8, ethType & 0xff) },
       { kind: 'match', dst: NxFields.METADATA, value: uintBytes(tableId, 8) },
-      { kind: 'match', dst: NxFields.REG0, from: NxFields.ARP_SPA },
+      { kind: 'match', dst: v6 ? NxFields.XXREG0 : NxFields.REG0, from },
       { kind: 'load', dst: NxFields.ETH_DST, from: NxFields.ETH_SRC },
       { kind: 'output', from: NxFields.IN_PORT },
     ],
@@ -201,6 +237,74 @@ function arpReplyActions(mac: Uint8Array, address: Uint8Array): Action[] {
     move(NxFields.ARP_SPA, NxFields.ARP_TPA),
     setBytes(OxmField.ARP_SPA, address),
     { type: 'output', port: OFPP_IN_PORT },
+  ];
+}
+
+const ICMPV6_NS = 135;
+const ICMPV6_NA = 136;
+/** Router, Solicited and Override (RFC 4861 §4.4): the PE is the CE's router and answers for its own address. */
+const NA_FLAGS = 0xe0000000;
+const ND_OPTION_TARGET_LINK_LAYER = 2;
+const UNSPECIFIED = new Uint8Array(16);
+
+/**
+ * The PE's side of IPv6 neighbour discovery on one attachment and IPv6
+ * address, in flows like ARP, so that a headless PE keeps answering. A
+ * Neighbor Solicitation for the address with hop limit 255 and code 0
+ * (RFC 4861 §7.1.1; the checksum is not checked, OVS cannot) is turned into
+ * the solicited Advertisement in place (§7.2.4): to the solicitation's
+ * source, from the address, type 136, flags R|S|O, hop limit still 255,
+ * its Source Link-Layer Address option retyped to the Target Link-Layer
+ * Address option with the port's MAC; OVS updates the ICMPv6 checksum
+ * (pseudo-header included) with each field it sets. It takes two tables:
+ * OVS refuses nd_tll on a flow that matched a solicitation, and whether it
+ * writes the option as SLL or TLL depends on the order it applies the
+ * type change in, so the classifier sets the SLL and the nd table, seeing
+ * an advertisement, the TLL. Solicitations and advertisements to the
+ * address teach the neighbour table the CE's MAC. A solicitation from the
+ * unspecified address (duplicate address detection: §7.2.4 would multicast
+ * the answer with an option flows cannot add) is dropped.
+ */
+function ndFlows(tableId: number, port: number, vlan: number, mac: Uint8Array, address: Uint8Array, t: PipelineTables): FlowSpec[] {
+  // Each field after its prerequisites (Open vSwitch checks them in order): the target after the type.
+  const match = (type: number, ...more: Oxm[]) => [
+    oxm(OxmField.IN_PORT, port),
+    vlanMatch(vlan),
+    oxm(OxmField.ETH_TYPE, ETH_TYPE_IPV6),
+    oxm(OxmField.IP_PROTO, IP_PROTO_ICMPV6),
+    ipTtl(255),
+    oxm(OxmField.ICMPV6_TYPE, type),
+    oxm(OxmField.ICMPV6_CODE, 0),
+    ...more,
+  ];
+  const metadata: Instruction = { type: 'write_metadata', metadata: BigInt(tableId), mask: METADATA_ALL };
+  const target = oxmBytes(OxmField.IPV6_ND_TARGET, address);
+  const advertise = apply(
+    learnNeighbour(t, tableId, NxFields.IPV6_SRC),
+    move(NxFields.ETH_SRC, NxFields.ETH_DST),
+    setBytes(OxmField.ETH_SRC, mac),
+    move(NxFields.IPV6_SRC, NxFields.IPV6_DST),
+    setBytes(OxmField.IPV6_SRC, address),
+    setField(OxmField.ICMPV6_TYPE, ICMPV6_NA),
+    { type: 'set_field', field: ndReserved(NA_FLAGS) },
+    { type: 'set_field', field: ndOptionsType(ND_OPTION_TARGET_LINK_LAYER) },
+    setBytes(OxmField.IPV6_ND_SLL, mac),
+  );
+  return [
+    { table: t.classifier, priority: PRIORITY_ND_UNSPECIFIED, match: match(ICMPV6_NS, oxmBytes(OxmField.IPV6_SRC, UNSPECIFIED), target), instructions: [metadata] },
+    { table: t.classifier, priority: PRIORITY_ARP, match: match(ICMPV6_NS, target), instructions: [advertise, metadata, { type: 'goto_table', table: t.nd }] },
+    {
+      table: t.nd,
+      priority: PRIORITY_ARP,
+      match: match(ICMPV6_NA, oxmBytes(OxmField.IPV6_SRC, address)),
+      instructions: [apply(setBytes(OxmField.IPV6_ND_TLL, mac), { type: 'output', port: OFPP_IN_PORT }), metadata],
+    },
+    {
+      table: t.classifier,
+      priority: PRIORITY_ARP,
+      match: match(ICMPV6_NA, oxmBytes(OxmField.IPV6_DST, address)),
+      instructions: [apply(learnNeighbour(t, tableId, NxFields.ND_TARGET)), metadata],
+    },
   ];
 }
 
@@ -247,8 +351,7 @@ export function vrfFlows(v: VrfInstance, ctx: PipelineContext, t: PipelineTables
     const port = portOf(ctx, i.name);
     const arp = i.addresses
       .map((a) => parseAddress(a.split('/')[0]!))
-      .filter((a) => a?.family === 4)
-      .flatMap((a) => arpFlows(v.tableId, port, i.vlan, macOf(ctx, i.name), a!.bytes, t));
+      .flatMap((a) => (!a ? [] : a.family === 4 ? arpFlows(v.tableId, port, i.vlan, macOf(ctx, i.name), a.bytes, t) : ndFlows(v.tableId, port, i.vlan, macOf(ctx, i.name), a.bytes, t)));
     return [
       {
         table: t.classifier,
@@ -335,7 +438,8 @@ export function lfibFlows(e: LfibEntry, ctx: PipelineContext, t: PipelineTables)
       // Penultimate hop popping of a transport label over a VPN label (RFC 3031 §3.16); pipe TTL model, no copy out.
       return flow(label(0), [apply({ type: 'pop_mpls', ethertype: ETH_TYPE_MPLS }, { type: 'output', port: portOf(ctx, a.value.outInterface) })]);
     case 'popAndLookup':
-      // OpenFlow cannot see the IP version under a label: a per-VRF label pops to IPv4 here.
+      // OpenFlow cannot see the IP version under a label: a per-VRF label pops to IPv4 here, so
+      // IPv6 routes need per-CE or per-prefix labels on this driver (services/agent/README.md).
       return flow(label(1), [
         apply({ type: 'pop_mpls', ethertype: ETH_TYPE_IPV4 }),
         { type: 'write_metadata', metadata: BigInt(tableOf(ctx, a.value.vrf)), mask: METADATA_ALL },
@@ -353,8 +457,8 @@ export function lfibFlows(e: LfibEntry, ctx: PipelineContext, t: PipelineTables)
 /** The key a flow of the agent's tables belongs to ("vrf:NAME", "route:VRF\0PREFIX", "label:N", "base"), or undefined for a flow it does not understand. */
 export function flowOwner(f: FlowStats | FlowSpec, t: PipelineTables, vrfByTable: (id: number) => string): string | undefined {
   const field = (n: OxmField) => f.match.find((m) => m.field === n && m.cls === undefined);
-  if (f.table === t.classifier) {
-    if (f.priority === PRIORITY_MPLS_DISPATCH) return 'base';
+  if (f.table === t.classifier || f.table === t.nd) {
+    if (f.table === t.classifier && f.priority === PRIORITY_MPLS_DISPATCH) return 'base';
     const md = f.instructions.find((i) => i.type === 'write_metadata');
     return md?.type === 'write_metadata' ? `vrf:${vrfByTable(Number(md.metadata))}` : undefined;
   }
@@ -363,6 +467,7 @@ export function flowOwner(f: FlowStats | FlowSpec, t: PipelineTables, vrfByTable
     return l ? `label:${Number(bytesUint(l.value))}` : undefined;
   }
   if (f.table === t.fib) {
+    if (f.priority === PRIORITY_FIB_GUARD) return 'base';
     const md = field(OxmField.METADATA);
     if (!md) return undefined;
     const vrf = vrfByTable(Number(bytesUint(md.value)));
