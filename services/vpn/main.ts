@@ -34,6 +34,7 @@ import { AgentLivenessSweep } from './state/agent-liveness.js';
 import { AgentReports } from './state/agent-reports.js';
 import { NodeNotifications } from './state/node-notifications.js';
 import { DESIRED_STATE_CHANNEL, DesiredStateStore } from './state/desired-state-store.js';
+import { protectsInterface } from '../common/desired-state/alternates.js';
 import { OutboxRelay } from './reconcile/relay.js';
 import { startReconcileWorker } from './reconcile/worker.js';
 import { DEFAULT_RETRY_BASE_MS } from './reconcile/backoff.js';
@@ -163,6 +164,14 @@ export const vpnSettings: SettingSpec[] = [
   { key: 'vpn.link-flap-suppress', type: 'integer', default: 2500, min: 1, max: 1_000_000, description: 'flap penalty above which a link that came back is suppressed (held down) ...' },
   { key: 'vpn.link-flap-reuse', type: 'integer', default: 750, min: 1, max: 1_000_000, description: '... until its penalty has decayed to this' },
   { key: 'vpn.link-max-hold-down-seconds', type: 'integer', default: 600, min: 1, max: 86_400, description: 'the longest a core link that is up is held down' },
+  {
+    key: 'vpn.link-down-local-delay-ms',
+    type: 'integer',
+    default: 1000,
+    min: 0,
+    max: 60_000,
+    description: 'RFC 8333 local convergence delay: the ends of a failed core link that back up all its traffic take their new paths this long after the other nodes (0: at once)',
+  },
   ...serviceAuthSettings,
 ];
 
@@ -281,6 +290,11 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
     wake: (nodes) => wakeNodes(db.prisma, queue, nodes, Date.now()),
     presence: (nodes) => reports.watches(nodes),
     onChange: (link, status) => metrics.linkOperChanges.inc({ link, status }),
+    localDelayMs: Number(settings['vpn.link-down-local-delay-ms']),
+    protects: async (node, itf) => {
+      const latest = await store.latest(node);
+      return latest !== undefined && protectsInterface(latest.state, itf);
+    },
   });
   const planner = new Planner(labels, store, routing);
   const intents = new IntentService(db.prisma, queue, vrfRoutesSource(bgp), log, planner, allocator);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { alternate } from './alternates.js';
+import { alternate, protectsInterface } from './alternates.js';
 import { buildTopology, type Topology } from './topology.js';
 import type { InventoryLink, InventoryNode } from './types.js';
 
@@ -88,4 +88,20 @@ test('a node-protecting alternate is preferred to a link-protecting one, a cheap
     links: [link('S', 'E', 1), link('E', 'D', 1), link('S', 'N1', 1), link('N1', 'D', 3), link('S', 'N2', 1), link('N2', 'D', 2)],
   });
   assert.deepEqual(backup(twoWays, 'S', 'D'), ['N2', 'S-N2', [21003], undefined, true]);
+});
+
+test('a node protects an interface when everything it sends out of it on a node SID has a backup', async () => {
+  const { computeDesiredStates } = await import('./compute.js');
+  const { fixtureInput } = await import('./fixture.js');
+  const input = fixtureInput();
+  const pe1 = (i: typeof input) => computeDesiredStates(i, new Map(), { generation: 1 }).get('PE1')!.state;
+  // The fixture is a tree: nothing is protected.
+  assert.equal(protectsInterface(pe1(input), 'core0'), false);
+  // With PE1 - PE3 direct, what leaves over it (PE3's SID and path) is backed up over P1, and what leaves over core0 over PE3 (D(PE3,x) < 5 + D(PE1,x)).
+  const direct = { ...input, inventory: { ...input.inventory, links: [...input.inventory.links, { a: { node: 'PE1', interface: 'core9', address: '10.0.9.0/31' }, b: { node: 'PE3', interface: 'core9', address: '10.0.9.1/31' }, metric: 5 }] } };
+  assert.equal(protectsInterface(pe1(direct), 'core9'), true);
+  assert.equal(protectsInterface(pe1(direct), 'core0'), true);
+  // PE2 (behind P2) still has a single way out.
+  assert.equal(protectsInterface(computeDesiredStates(direct, new Map(), { generation: 1 }).get('PE2')!.state, 'core0'), false);
+  assert.equal(protectsInterface(pe1(direct), 'cust0'), true, 'no node SID goes out of a CE port');
 });

@@ -20,6 +20,7 @@
 //    the same two inequalities with E in place of S. Preferred like LFAs,
 //    then by Y's id.
 // 3. Otherwise no backup: the controller's recomputation repairs.
+import type { NodeDesiredState } from '../gen/proto/l3vpn/v1/agent.js';
 import type { Adjacency, Topology, TopologyNode } from './topology.js';
 
 export interface Alternate {
@@ -83,4 +84,18 @@ export function alternate(topo: Topology, from: TopologyNode, to: TopologyNode):
     }
   }
   return best;
+}
+
+/**
+ * Whether a node's state has a backup for everything it sends out of
+ * `itf` on a node SID (LFIB swap and pop, transport paths): when that link
+ * fails, its own switch repairs all of it locally, so it may delay taking
+ * the controller's new state (RFC 8333) without losing traffic.
+ */
+export function protectsInterface(state: NodeDesiredState, itf: string): boolean {
+  for (const e of state.lfibEntries) {
+    const a = e.action;
+    if ((a?.$case === 'swap' || a?.$case === 'pop') && a.value.outInterface === itf && !a.value.backup) return false;
+  }
+  return state.transportPaths.every((p) => p.outInterface !== itf || p.backup !== undefined);
 }

@@ -6,6 +6,17 @@
 // without the down links and pushed to the nodes whose paths change. A
 // hold-down that ends is evaluated by a timer here, and again after a
 // restart (held_down_until is stored).
+//
+// Micro-loop prevention by a local convergence delay (RFC 8333): when a
+// link goes down, its two end nodes are the points of local repair, whose
+// switches already send around the failure over the backups computed in
+// advance. Were they to take the new paths before the other nodes, a
+// packet could loop between an end and a neighbour still on the old paths
+// (in the lab's ring: P1, whose remote LFA goes back through PE2, and PE2,
+// which still sends through P1). So every other node is woken at once, and
+// an end only after `localDelayMs`, and only when its current state has a
+// backup for everything it sends out of the failed link (else it would
+// black-hole for the delay). Links coming up need no delay.
 import type { PrismaClient, Link } from '../../common/gen/prisma/client.js';
 import { LinkLivenessState, type LinkLiveness as PbLinkLiveness, type PortState } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import type { Logger } from '../../common/logger.js';
@@ -20,6 +31,10 @@ export interface LinkLivenessDeps {
   wake: (nodes: string[]) => Promise<void>;
   /** The watch streams of these nodes' agents (AgentReports.watches): a BFD down towards an absent agent is not counted (oper-state.ts `counted`). */
   presence?: (nodes: readonly string[]) => Promise<Map<string, AgentPresence>>;
+  /** RFC 8333 local convergence delay of a failed link's ends (0: none). */
+  localDelayMs?: number;
+  /** Whether a node's current state backs up everything it sends out of `itf` (alternates.ts protectsInterface). */
+  protects?: (node: string, itf: string) => Promise<boolean>;
   /** Counts operational changes (metrics). */
   onChange?: (link: string, status: 'up' | 'down') => void;
   now?: () => Date;
@@ -78,6 +93,8 @@ const sameRow = (x: ReturnType<typeof rowOf>, y: ReturnType<typeof rowOf>) =>
 
 export class LinkLivenessTracker {
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Delayed wakes of failed links' ends (RFC 8333). */
+  private readonly delayed = new Set<NodeJS.Timeout>();
   /** Link ends whose BFD down is being discounted (for logging once). */
   private readonly discounted = new Set<string>();
   private stopped = false;
@@ -97,6 +114,8 @@ export class LinkLivenessTracker {
     this.stopped = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    for (const t of this.delayed) clearTimeout(t);
+    this.delayed.clear();
   }
 
   /** One agent report: the node's links take what it says about their ends. Never throws (logs). */
@@ -176,6 +195,26 @@ export class LinkLivenessTracker {
     else this.d.log.info(fields, 'core link operationally up again; transport paths recomputed with it');
     this.d.onChange?.(id, status);
     const nodes = (await this.d.prisma.node.findMany({ select: { id: true } })).map((n) => n.id);
+    const delay = this.d.localDelayMs ?? 0;
+    const l = result.link;
+    if (status === 'down' && delay > 0 && this.d.protects) {
+      const ends: string[] = [];
+      for (const [node, itf] of [[l.aNodeId, l.aInterface], [l.bNodeId, l.bInterface]] as const) {
+        if (await this.d.protects(node, itf).catch(() => false)) ends.push(node);
+      }
+      if (ends.length) {
+        await this.d.wake(nodes.filter((n) => !ends.includes(n)));
+        this.d.log.info({ link: id, nodes: ends, delayMs: delay }, 'ends of a failed link repair locally; their new paths follow after the local convergence delay (RFC 8333)');
+        const t = setTimeout(() => {
+          this.delayed.delete(t);
+          if (this.stopped) return;
+          this.d.wake(ends).catch((err: Error) => this.d.log.warn({ err: err.message, link: id, nodes: ends }, 'delayed reconcile of a failed link\'s ends not queued'));
+        }, delay);
+        t.unref();
+        this.delayed.add(t);
+        return;
+      }
+    }
     await this.d.wake(nodes);
   }
 }
