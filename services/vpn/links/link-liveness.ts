@@ -16,7 +16,9 @@
 // which still sends through P1). So every other node is woken at once, and
 // an end only after `localDelayMs`, and only when its current state has a
 // backup for everything it sends out of the failed link (else it would
-// black-hole for the delay). Links coming up need no delay.
+// black-hole for the delay). A link that comes back is the reverse: its
+// ends are woken first and the others after the delay (the ends-first step
+// of ordered FIB updates, RFC 6976, for a new link).
 import type { PrismaClient, Link } from '../../common/gen/prisma/client.js';
 import { LinkLivenessState, type LinkLiveness as PbLinkLiveness, type PortState } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import type { Logger } from '../../common/logger.js';
@@ -205,16 +207,28 @@ export class LinkLivenessTracker {
       if (ends.length) {
         await this.d.wake(nodes.filter((n) => !ends.includes(n)));
         this.d.log.info({ link: id, nodes: ends, delayMs: delay }, 'ends of a failed link repair locally; their new paths follow after the local convergence delay (RFC 8333)');
-        const t = setTimeout(() => {
-          this.delayed.delete(t);
-          if (this.stopped) return;
-          this.d.wake(ends).catch((err: Error) => this.d.log.warn({ err: err.message, link: id, nodes: ends }, 'delayed reconcile of a failed link\'s ends not queued'));
-        }, delay);
-        t.unref();
-        this.delayed.add(t);
+        this.wakeLater(id, ends, delay);
         return;
       }
     }
+    if (status === 'up' && delay > 0) {
+      // The reverse order for a link that returns: its ends first, the others once the ends use it (else a node
+      // sending towards an end over the link would meet an end still sending back over the old path).
+      const ends = [l.aNodeId, l.bNodeId];
+      await this.d.wake(ends);
+      this.wakeLater(id, nodes.filter((n) => !ends.includes(n)), delay);
+      return;
+    }
     await this.d.wake(nodes);
+  }
+
+  private wakeLater(link: string, nodes: string[], delay: number): void {
+    const t = setTimeout(() => {
+      this.delayed.delete(t);
+      if (this.stopped) return;
+      this.d.wake(nodes).catch((err: Error) => this.d.log.warn({ err: err.message, link, nodes }, 'delayed reconcile after a link change not queued'));
+    }, delay);
+    t.unref();
+    this.delayed.add(t);
   }
 }
