@@ -69,7 +69,7 @@ export function syntheticState(o: SyntheticOptions): NodeDesiredState {
     vrfs,
     vrfRoutes,
     lfibEntries,
-    transportPaths: [{ remoteNode: 'PE2', remoteAddress: '10.255.0.2', labels: [16002], outInterface: core, nextHop: '10.0.0.1', metric: 20 }],
+    transportPaths: [{ remoteNode: 'PE2', remoteAddress: '10.255.0.2', labels: [16002], outInterface: core, nextHop: '10.0.0.1', metric: 20, backup: undefined }],
   };
 }
 
