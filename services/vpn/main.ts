@@ -278,7 +278,11 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
   // A report that changes what a node forwards (or ends its silence) reconciles it; the sweep catches what a lost wake-up missed.
   const onReport =
     originateAfterInstall || requireAgents
-      ? (node: string) => void wakeNodes(db.prisma, queue, [node], Date.now()).catch((err: Error) => log.warn({ err: err.message, node }, 'reconcile after an agent report not queued; the liveness sweep retries'))
+      ? (node: string) => {
+          // An end of a failed link in its local convergence delay is woken when the delay ends (RFC 8333).
+          if (linkLiveness.deferred(node)) return;
+          void wakeNodes(db.prisma, queue, [node], Date.now()).catch((err: Error) => log.warn({ err: err.message, node }, 'reconcile after an agent report not queued; the liveness sweep retries'));
+        }
       : undefined;
   const liveness = requireAgents ? new AgentLivenessSweep(db.prisma, (nodes) => wakeNodes(db.prisma, queue, nodes, Date.now()), agentTimeoutMs, log) : undefined;
   // Every second, whatever the timeout: a node turns unreachable at most a second after its agent's time is up (one indexed query).

@@ -68,14 +68,20 @@ describe('fast reroute', { skip }, () => {
     t.after(async () => void (stopped || (await ping.stop())));
     await eventually('echo replies in the stream', () => f.reaches());
     await f.setPort(PRIMARY.port, false);
-    // The controller cleans up: the link down, PE1 over P2, every agent on its new state; the ping runs through all of it.
-    await eventually('pe1-p1 operationally down', async () => (await f.link(PRIMARY.link)).operStatus === 'down');
-    await eventually('PE1 to send towards PE2 over P2', async () => (await f.pe1OutInterface()) === 'core1');
-    // Every node gets new paths, the ends of the link last (RFC 8333 local convergence delay: no micro-loop between P1 and PE2).
+    // The controller cleans up, the ping running through all of it: every node gets new paths, the ends of the link last
+    // (RFC 8333 local convergence delay: no micro-loop between P1 and PE2), then every agent applies them.
+    const changedAt = new Map<string, number>();
     await eventually('a new state for every node', async () => {
       const now = await generations();
-      return nodes.every((id) => now.get(id)! > before.get(id)!);
-    });
+      for (const id of nodes) if (now.get(id)! > before.get(id)! && !changedAt.has(id)) changedAt.set(id, Date.now());
+      return changedAt.size === nodes.length;
+    }, { timeoutMs: 30_000, intervalMs: 20 });
+    // Both ends back up all they sent over the link: they got theirs after the others.
+    const last = (ids: string[]) => Math.max(...ids.map((id) => changedAt.get(id)!));
+    const first = (ids: string[]) => Math.min(...ids.map((id) => changedAt.get(id)!));
+    assert.ok(last(['P2', 'PE2']) < first(['PE1', 'P1']), `ends after the others: ${JSON.stringify([...changedAt])}`);
+    assert.equal((await f.link(PRIMARY.link)).operStatus, 'down');
+    assert.equal(await f.pe1OutInterface(), 'core1', 'PE1 sends towards PE2 over P2');
     await eventually("every agent on the controller's new paths", () => f.allInSync());
     const p1 = (await f.latest('P1')).lfibEntries.find((e) => e.inLabel === 16001)?.action;
     assert.ok(p1?.$case === 'swap' && p1.value.outInterface === 'core1', "P1's own path to PE1 now goes over PE2");

@@ -97,6 +97,8 @@ export class LinkLivenessTracker {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Delayed wakes of failed links' ends (RFC 8333). */
   private readonly delayed = new Set<NodeJS.Timeout>();
+  /** Ends of failed links whose new paths wait for the delay: node -> until (ms). */
+  private readonly deferredUntil = new Map<string, number>();
   /** Link ends whose BFD down is being discounted (for logging once). */
   private readonly discounted = new Set<string>();
   private stopped = false;
@@ -118,6 +120,7 @@ export class LinkLivenessTracker {
     this.timers.clear();
     for (const t of this.delayed) clearTimeout(t);
     this.delayed.clear();
+    this.deferredUntil.clear();
   }
 
   /** One agent report: the node's links take what it says about their ends. Never throws (logs). */
@@ -205,9 +208,11 @@ export class LinkLivenessTracker {
         if (await this.d.protects(node, itf).catch(() => false)) ends.push(node);
       }
       if (ends.length) {
-        await this.d.wake(nodes.filter((n) => !ends.includes(n)));
-        this.d.log.info({ link: id, nodes: ends, delayMs: delay }, 'ends of a failed link repair locally; their new paths follow after the local convergence delay (RFC 8333)');
+        const until = Date.now() + delay;
+        for (const n of ends) this.deferredUntil.set(n, Math.max(until, this.deferredUntil.get(n) ?? 0));
         this.wakeLater(id, ends, delay);
+        this.d.log.info({ link: id, nodes: ends, delayMs: delay }, 'ends of a failed link repair locally; their new paths follow after the local convergence delay (RFC 8333)');
+        await this.d.wake(nodes.filter((n) => !ends.includes(n)));
         return;
       }
     }
@@ -220,6 +225,19 @@ export class LinkLivenessTracker {
       return;
     }
     await this.d.wake(nodes);
+  }
+
+  /**
+   * Whether a node's reconcile waits for the local convergence delay of a
+   * failed link it ends: its own agent report (which wakes it) must not
+   * bring it the new paths before the delay.
+   */
+  deferred(node: string): boolean {
+    const until = this.deferredUntil.get(node);
+    if (until === undefined) return false;
+    if (Date.now() < until) return true;
+    this.deferredUntil.delete(node);
+    return false;
   }
 
   private wakeLater(link: string, nodes: string[], delay: number): void {

@@ -385,7 +385,7 @@ export class OvsDriver implements Driver {
     return out;
   }
 
-  /** The groups as the agent installs them, for tests and tools. */
+  /** Every group on the bridge, decoded (tests and tools). */
   async dumpGroups(): Promise<GroupSpec[]> {
     const conn = await this.connection();
     const out: GroupSpec[] = [];
