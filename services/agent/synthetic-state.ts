@@ -54,6 +54,8 @@ export function syntheticState(o: SyntheticOptions): NodeDesiredState {
       remotePeAddress: '10.255.0.2',
       externalTransport: false,
       rd: `65000:${i}`,
+      // No LFIB entry of PE2's SID here: routes go straight out of the core port, not through a group.
+      localSidLabel: 0,
     };
     for (let j = 0; j < o.routesPerVrf; j++) {
       vrfRoutes.push({ vrf: name, prefix: syntheticPrefix(j), nextHop: { $case: 'remote', value: nh }, source: VrfRouteSource.VRF_ROUTE_SOURCE_BGP_VPN });
@@ -67,7 +69,7 @@ export function syntheticState(o: SyntheticOptions): NodeDesiredState {
     vrfs,
     vrfRoutes,
     lfibEntries,
-    transportPaths: [{ remoteNode: 'PE2', remoteAddress: '10.255.0.2', labels: [16002], outInterface: core, nextHop: '10.0.0.1', metric: 20 }],
+    transportPaths: [{ remoteNode: 'PE2', remoteAddress: '10.255.0.2', labels: [16002], outInterface: core, nextHop: '10.0.0.1', metric: 20, backup: undefined }],
   };
 }
 

@@ -41,6 +41,7 @@ import { prismaIdempotencyKeyStore } from './store/idempotency-store.js';
 import { prismaLinkOperStore } from './store/link-oper-store.js';
 import { prismaApiTokenStore } from './store/token-store.js';
 import { prismaWakeOutbox } from './store/wake-outbox.js';
+import { protectsInterface } from '../common/desired-state/alternates.js';
 import { OutboxRelay } from './reconcile/relay.js';
 import { startReconcileWorker } from './reconcile/worker.js';
 import { DEFAULT_RETRY_BASE_MS } from './reconcile/backoff.js';
@@ -174,6 +175,14 @@ export const vpnSettings: SettingSpec[] = [
   { key: 'vpn.link-flap-suppress', type: 'integer', default: 2500, min: 1, max: 1_000_000, description: 'flap penalty above which a link that came back is suppressed (held down) ...' },
   { key: 'vpn.link-flap-reuse', type: 'integer', default: 750, min: 1, max: 1_000_000, description: '... until its penalty has decayed to this' },
   { key: 'vpn.link-max-hold-down-seconds', type: 'integer', default: 600, min: 1, max: 86_400, description: 'the longest a core link that is up is held down' },
+  {
+    key: 'vpn.link-down-local-delay-ms',
+    type: 'integer',
+    default: 1000,
+    min: 0,
+    max: 60_000,
+    description: 'RFC 8333 local convergence delay: the ends of a failed core link that back up all its traffic take their new paths this long after the other nodes (0: at once)',
+  },
   ...serviceAuthSettings,
 ];
 
@@ -283,7 +292,11 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
   // A report that changes what a node forwards (or ends its silence) reconciles it; the sweep catches what a lost wake-up missed.
   const onReport =
     originateAfterInstall || requireAgents
-      ? (node: string) => void wakeNodes(wakeOutbox, queue, [node], Date.now()).catch((err: Error) => log.warn({ err: err.message, node }, 'reconcile after an agent report not queued; the liveness sweep retries'))
+      ? (node: string) => {
+          // An end of a failed link in its local convergence delay is woken when the delay ends (RFC 8333).
+          if (linkLiveness.deferred(node)) return;
+          void wakeNodes(wakeOutbox, queue, [node], Date.now()).catch((err: Error) => log.warn({ err: err.message, node }, 'reconcile after an agent report not queued; the liveness sweep retries'));
+        }
       : undefined;
   const liveness = requireAgents ? new AgentLivenessSweep(agentStatuses, (nodes) => wakeNodes(wakeOutbox, queue, nodes, Date.now()), agentTimeoutMs, log) : undefined;
   // Every second, whatever the timeout: a node turns unreachable at most a second after its agent's time is up (one query of every agent's last sighting).
@@ -295,6 +308,11 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
     wake: (nodes) => wakeNodes(wakeOutbox, queue, nodes, Date.now()),
     presence: (nodes) => reports.watches(nodes),
     onChange: (link, status) => metrics.linkOperChanges.inc({ link, status }),
+    localDelayMs: Number(settings['vpn.link-down-local-delay-ms']),
+    protects: async (node, itf) => {
+      const latest = await store.latest(node);
+      return latest !== undefined && protectsInterface(latest.state, itf);
+    },
   });
   const planner = new Planner(labels, routing);
   const intents = new IntentService(prismaIntentTransactions(db.prisma, store), queue, vrfRoutesSource(bgp), log, planner, allocator);

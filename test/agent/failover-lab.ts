@@ -83,6 +83,8 @@ export interface FailoverLab {
   latest(node: string): Promise<NodeDesiredState>;
   /** The out interface of PE1's routes towards CE2's prefix (which core link carries them). */
   pe1OutInterface(): Promise<string | undefined>;
+  /** Whether every node's agent has applied its newest desired state. */
+  allInSync(): Promise<boolean>;
   /** Sets a core veth end down or up, as a pulled cable (its peer loses carrier too). */
   setPort(port: string, up: boolean): Promise<void>;
   /**
@@ -159,6 +161,7 @@ export async function startFailoverLab(o: FailoverOptions = {}): Promise<Failove
       if (o.processAgents?.includes(n.id)) startProcessAgent(n.id);
       else agents.set(n.id, await startAgent(loadSettings(agentSettings, { env: agentEnv(n.id) }), log.child({ node: n.id })));
     }
+    const inSync = async (id: string) => (await hh.call('GET', `/v1/nodes/${id}/state`)).body.inSync === true;
     const f: FailoverLab = {
       lab,
       h,
@@ -172,6 +175,7 @@ export async function startFailoverLab(o: FailoverOptions = {}): Promise<Failove
         const r = s.vrfRoutes.find((x) => x.vrf === 'red' && x.prefix === '10.2.0.0/16');
         return r?.nextHop?.$case === 'remote' ? r.nextHop.value.outInterface : undefined;
       },
+      allInSync: async () => (await Promise.all(FAILOVER_SPEC.nodes.map((n) => inSync(n.id)))).every(Boolean),
       setPort: async (port, up) => void (await run('ip', ['-n', lab.netns, 'link', 'set', port, up ? 'up' : 'down'])),
       reaches: () =>
         run('ip', ['netns', 'exec', 'l3lk-ce1', 'ping', '-c', '1', '-W', '1', '10.2.0.1']).then(
@@ -182,8 +186,7 @@ export async function startFailoverLab(o: FailoverOptions = {}): Promise<Failove
     };
     // Converged: both sites active, every agent on its newest generation, every link up, CE to CE pings.
     for (const id of ['red-a', 'red-b']) await eventually(`site ${id} active`, async () => (await hh.call('GET', `/v1/sites/${id}`)).body.status.state === 'active', 60_000);
-    const inSync = async (id: string) => (await hh.call('GET', `/v1/nodes/${id}/state`)).body.inSync === true;
-    await eventually('every agent on its newest generation', async () => (await Promise.all(FAILOVER_SPEC.nodes.map((n) => inSync(n.id)))).every(Boolean), 60_000);
+    await eventually('every agent on its newest generation', () => f.allInSync(), 60_000);
     for (const id of ['pe1-p1', 'p1-pe2', 'pe1-p2', 'p2-pe2']) await eventually(`link ${id} operationally up`, async () => (await f.link(id)).operStatus === 'up', 30_000);
     await eventually('PE1 to send towards PE2 over P1', async () => (await f.pe1OutInterface()) === 'core0', 30_000);
     await eventually('CE1 to reach CE2', () => f.reaches(), 30_000);

@@ -50,9 +50,15 @@ test('ovs: the agent installs PE1 as flows: classifier per CE VLAN, [transport, 
     assert.equal(flows.length, state.vrfRoutes.length + state.lfibEntries.length + 2 + addressFlows(state) + BASE_FLOWS);
     const has = (re: RegExp) => assert.ok(flows.some((f) => re.test(f)), `no flow like ${re}\n${flows.join('\n')}`);
     has(/priority=100,in_port=1,dl_vlan=100 actions=pop_vlan,write_metadata:0x3e9,goto_table:2/);
-    has(/table=2, priority=1016,ip,metadata=0x3e9,nw_dst=10\.2\.0\.0\/16 actions=push_mpls:0x8847,set_field:200->mpls_label,push_mpls:0x8847,set_field:16002->mpls_label,output:2/);
+    // A remote route pushes [PE1's label of PE2, VPN label] and goes through that SID's fast-failover group.
+    has(/table=2, priority=1016,ip,metadata=0x3e9,nw_dst=10\.2\.0\.0\/16 actions=push_mpls:0x8847,set_field:200->mpls_label,push_mpls:0x8847,set_field:16002->mpls_label,group:16002/);
     has(/table=2, priority=1016,ip,metadata=0x3ea,nw_dst=10\.2\.0\.0\/16 actions=push_mpls:0x8847,set_field:210->mpls_label/);
-    has(/table=1, priority=100,mpls,mpls_label=16011,mpls_bos=0 actions=pop_mpls:0x8847,output:2/);
+    has(/table=1, priority=100,mpls,mpls_label=16011,mpls_bos=0 actions=group:16011/);
+    // One group per node SID, id = PE1's label of it: swap to P1's label (or PHP pop for P1 itself) and out of core0; the fixture's tree has no backups.
+    const groups = ovs!.ofctl('dump-groups', 'pe1a');
+    assert.match(groups, /group_id=16002,type=ff,bucket=watch_port:2,actions=set_field:16002->mpls_label,output:2\n/);
+    assert.match(groups, /group_id=16011,type=ff,bucket=watch_port:2,actions=pop_mpls:0x8847,output:2\n/);
+    assert.equal(groups.match(/group_id=/g)?.length, state.lfibEntries.filter((e) => e.owner.startsWith('sid:')).length);
     has(/table=1, priority=100,mpls,mpls_label=100,mpls_bos=1 actions=pop_mpls:0x0800,write_metadata:0x3e9,goto_table:2/);
     // An IPv6 per-CE label: popped to IPv6, the PE port's MAC, the tag, the CE's IPv6 address in xxreg0, then the neighbour table.
     has(/table=1, priority=100,mpls,mpls_label=111,mpls_bos=1 actions=pop_mpls:0x86dd,set_field:[0-9a-f:]{17}->eth_src,push_vlan:0x8100,set_field:4296->vlan_vid,set_field:0x20010db8000100000000000000000002->xxreg0,write_metadata:0x3ea,goto_table:3/);
@@ -68,6 +74,40 @@ test('ovs: the agent installs PE1 as flows: classifier per CE VLAN, [transport, 
   } finally {
     await driver.close();
     ovs!.deleteBridge('pe1a');
+  }
+});
+
+test('ovs: a backup next hop is the second bucket of its SID\'s fast-failover group; a new primary modifies the group in place; groups of no entry go', { skip }, async () => {
+  // PE1 - PE3 direct (metric 5): the old path over P1 becomes PE1's loop-free alternate towards PE3.
+  const input = fixtureInput();
+  const direct = { ...input, inventory: { ...input.inventory, links: [...input.inventory.links, { a: { node: 'PE1', interface: 'core9', address: '10.0.9.0/31' }, b: { node: 'PE3', interface: 'core9', address: '10.0.9.1/31' }, metric: 5 }] } };
+  const state = computeDesiredStates(direct, simulateSelectedRoutes(direct), { generation: 1 }).get('PE1')!.state;
+  const target = await ovs!.addBridge('pe1g', ['pe1g-cust0', 'pe1g-core0', 'pe1g-core9']);
+  const driver = await new OvsDriver({ target, portPrefix: 'pe1g-' }).connect();
+  try {
+    const agent = new Agent({ node: 'PE1', driver });
+    assert.deepEqual((await agent.applySnapshot(state)).failures, 0);
+    const group = () => ovs!.ofctl('dump-groups', 'pe1g').split('\n').find((l) => l.includes('group_id=16003,'))?.trim();
+    // Primary: PHP pop out of core9 (port 3); backup: P1's label of PE3 out of core0 (port 2), in_port cleared for a hairpin.
+    assert.equal(group(), 'group_id=16003,type=ff,bucket=watch_port:3,actions=pop_mpls:0x8847,output:3,bucket=watch_port:2,actions=set_field:16003->mpls_label,set_field:0->in_port,output:2');
+    assert.equal((await agent.reconcile()).changes, 0, 'groups read back as installed');
+    // The controller's new state after core9 failed: primary over P1, no backup. Same group id, modified; the route flows stay.
+    const routes = ovs!.dumpFlows('pe1g', 'table=2');
+    const after = computeDesiredStates(input, simulateSelectedRoutes(input), { generation: 2 }).get('PE1')!.state;
+    assert.equal(await agent.applyDelta(diffDesiredState(state, after)), 'applied');
+    assert.equal(group(), 'group_id=16003,type=ff,bucket=watch_port:2,actions=set_field:16003->mpls_label,output:2');
+    assert.deepEqual(ovs!.dumpFlows('pe1g', 'table=2'), routes);
+    // A group nobody's entry uses is removed by the next reconcile; one changed by hand is put back.
+    ovs!.ofctl('add-group', 'pe1g', 'group_id=777,type=ff,bucket=watch_port:2,actions=output:2');
+    ovs!.ofctl('mod-group', 'pe1g', 'group_id=16003,type=ff,bucket=watch_port:3,actions=output:3');
+    await agent.reconcile();
+    const groups = ovs!.ofctl('dump-groups', 'pe1g');
+    assert.doesNotMatch(groups, /group_id=777,/);
+    assert.equal(group(), 'group_id=16003,type=ff,bucket=watch_port:2,actions=set_field:16003->mpls_label,output:2');
+    assert.equal((await agent.reconcile()).changes, 0);
+  } finally {
+    await driver.close();
+    ovs!.deleteBridge('pe1g');
   }
 });
 
@@ -116,7 +156,7 @@ test('ovs: a one-route delta touches one flow; a restarted agent resyncs without
   assert.equal(driver.flowModsSent - sent, 1); // an ADD over the same match and priority replaces the flow
   const flows = ovs!.dumpFlows('pe1c', 'table=2,ip,metadata=0x3e9,nw_dst=10.3.0.0/16');
   assert.equal(flows.length, 1);
-  assert.match(flows[0]!, /set_field:333->mpls_label,push_mpls:0x8847,set_field:16003->mpls_label,output:2/);
+  assert.match(flows[0]!, /set_field:333->mpls_label,push_mpls:0x8847,set_field:16003->mpls_label,group:16003/);
   await driver.close();
 
   // The agent restarts (the switch keeps forwarding meanwhile); it learns the same state again.
@@ -139,15 +179,16 @@ test('ovs: an entry the switch cannot take fails with its reason; the rest of th
   try {
     const agent = new Agent({ node: 'PE1', driver });
     const state = pe1();
-    // A route out of a port the bridge does not have.
-    const broken = state.vrfRoutes.map((r) =>
-      r.vrf === 'red' && r.prefix === '10.3.0.0/16' ? { ...r, nextHop: { $case: 'remote' as const, value: { ...(r.nextHop!.value as RemotePeNextHop), outInterface: 'core9' } } } : r,
-    );
-    await agent.applySnapshot({ ...state, vrfRoutes: broken });
+    // PE1's entry of PE3's SID out of a port the bridge does not have: it fails, and so do the routes to PE3, which go through its group.
+    const lfibEntries = state.lfibEntries.map((e) => (e.inLabel === 16003 && e.action?.$case === 'swap' ? { ...e, action: { ...e.action, value: { ...e.action.value, outInterface: 'core9' } } } : e));
+    await agent.applySnapshot({ ...state, lfibEntries });
     const failures = agent.report().failures;
-    assert.equal(failures.length, 1);
-    assert.match(failures[0]!.reason, /no port core9/);
-    assert.equal(ovs!.dumpFlows('pe1d').length, state.vrfRoutes.length - 1 + state.lfibEntries.length + 2 + addressFlows(state) + BASE_FLOWS);
+    const toPe3 = state.vrfRoutes.filter((r) => r.nextHop?.$case === 'remote' && r.nextHop.value.remotePe === 'PE3').length;
+    assert.ok(toPe3 > 0);
+    assert.equal(failures.length, 1 + toPe3);
+    assert.ok(failures.some((f) => /no port core9/.test(f.reason)), JSON.stringify(failures));
+    assert.ok(failures.filter((f) => /BAD_OUT_GROUP|code 9/.test(f.reason)).length === toPe3, JSON.stringify(failures));
+    assert.equal(ovs!.dumpFlows('pe1d').length, state.vrfRoutes.length - toPe3 + state.lfibEntries.length - 1 + 2 + addressFlows(state) + BASE_FLOWS);
   } finally {
     await driver.close();
     ovs!.deleteBridge('pe1d');

@@ -39,6 +39,8 @@ test('ingress PE pushes [transport, VPN] towards a remote PE two hops away', () 
         remotePeAddress: '10.255.0.2',
         externalTransport: false,
         rd: '65000:2',
+        // PE1's own label of PE2: the LFIB entry whose next hops a fast-failover driver forwards through.
+        localSidLabel: 16002,
       },
     },
     source: VrfRouteSource.VRF_ROUTE_SOURCE_BGP_VPN,
@@ -56,13 +58,13 @@ test('node SID swaps along the path use the next hop SRGB, and the penultimate h
   // P1 receives 16002 (its SRGB) and swaps to P2's label of PE2: 20000 + 2.
   assert.deepEqual(lfib(p1, 16002), {
     inLabel: 16002,
-    action: { $case: 'swap', value: { outLabels: [20002], outInterface: 'core1', nextHop: '10.0.1.1', destinationNode: 'PE2' } },
+    action: { $case: 'swap', value: { outLabels: [20002], outInterface: 'core1', nextHop: '10.0.1.1', destinationNode: 'PE2', backup: undefined } },
     owner: 'sid:PE2',
   });
   // P2 is PE2's neighbour: PHP.
   assert.deepEqual(lfib(p2, 20002), {
     inLabel: 20002,
-    action: { $case: 'pop', value: { outInterface: 'core1', nextHop: '10.0.2.1', destinationNode: 'PE2' } },
+    action: { $case: 'pop', value: { outInterface: 'core1', nextHop: '10.0.2.1', destinationNode: 'PE2', backup: undefined } },
     owner: 'sid:PE2',
   });
   // P1 pops for its neighbours PE1 and PE3, and P2's SID.
@@ -74,7 +76,7 @@ test('node SID swaps along the path use the next hop SRGB, and the penultimate h
   assert.deepEqual((route(pe2, 'red', '10.1.0.0/16').nextHop?.value as { labels: number[] }).labels, [20001, 100]);
   assert.deepEqual(lfib(p2, 20001)?.action, {
     $case: 'swap',
-    value: { outLabels: [16001], outInterface: 'core0', nextHop: '10.0.1.0', destinationNode: 'PE1' },
+    value: { outLabels: [16001], outInterface: 'core0', nextHop: '10.0.1.0', destinationNode: 'PE1', backup: undefined },
   });
   // Nobody holds an entry for its own SID (neighbours pop it).
   for (const [id, { state }] of all) {
@@ -200,7 +202,11 @@ test('a remote PE that is a neighbour gets no transport label (PHP at the ingres
     remotePeAddress: '10.255.0.3',
     externalTransport: false,
     rd: '65000:3',
+    localSidLabel: 16003,
   });
+  // The tree of the fixture has no alternates; the direct link adds one: the old path over P1 is loop-free
+  // (D(P1,PE3) 10 < D(P1,PE1) 10 + D(PE1,PE3) 5), under P1's label of PE3. PE3 is the primary neighbour: link protection.
+  const backup = { outInterface: 'core0', nextHop: '10.0.0.1', outLabels: [16003], viaNode: 'P1', repairNode: '', nodeProtecting: false };
   assert.deepEqual(pe1.transportPaths.find((p) => p.remoteNode === 'PE3'), {
     remoteNode: 'PE3',
     remoteAddress: '10.255.0.3',
@@ -208,8 +214,11 @@ test('a remote PE that is a neighbour gets no transport label (PHP at the ingres
     outInterface: 'core9',
     nextHop: '10.0.9.1',
     metric: 5,
+    backup,
   });
-  assert.equal(lfib(pe1, 16003)?.action?.$case, 'pop');
+  assert.deepEqual(lfib(pe1, 16003)?.action, { $case: 'pop', value: { outInterface: 'core9', nextHop: '10.0.9.1', destinationNode: 'PE3', backup } });
+  // Without the direct link there is none.
+  assert.equal(computeAll().get('PE1')!.state.transportPaths.find((p) => p.remoteNode === 'PE3')!.backup, undefined);
 });
 
 test('external transport: only the VPN label, the node supplies the transport label', () => {
@@ -228,6 +237,7 @@ test('external transport: only the VPN label, the node supplies the transport la
     remotePeAddress: '10.255.0.2',
     externalTransport: true,
     rd: '65000:2',
+    localSidLabel: 0,
   });
   assert.equal(pe3.state.transport?.mode, 2);
   assert.equal(pe3.state.transport?.srgb, undefined);

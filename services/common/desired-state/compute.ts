@@ -30,6 +30,7 @@
 // per-prefix label -> pop and forward to the prefix's CE, or pop and look up
 // for a connected subnet.
 import {
+  type BackupNextHop,
   type CeNextHop,
   type LfibEntry,
   NodeRole,
@@ -57,6 +58,7 @@ import {
   type PrefixInfo,
   type PrefixKey,
 } from './prefix.js';
+import { alternate } from './alternates.js';
 import { buildTopology, type Topology, type TopologyNode } from './topology.js';
 import {
   type DesiredStateInput,
@@ -346,12 +348,13 @@ export function computeNodeDesiredState(
       const inLabel = topo.sidLabel(node, dest);
       const outInterface = nh.adjacency.localInterface;
       const nextHop = nh.adjacency.neighborAddress;
+      const backup = backupOf(topo, node, dest);
       addLfib({
         inLabel,
         action:
           neighbor === dest
-            ? { $case: 'pop', value: { outInterface, nextHop, destinationNode: dest.id } }
-            : { $case: 'swap', value: { outLabels: [topo.sidLabel(neighbor, dest)], outInterface, nextHop, destinationNode: dest.id } },
+            ? { $case: 'pop', value: { outInterface, nextHop, destinationNode: dest.id, ...backup } }
+            : { $case: 'swap', value: { outLabels: [topo.sidLabel(neighbor, dest)], outInterface, nextHop, destinationNode: dest.id, ...backup } },
         owner: `sid:${dest.id}`,
       });
     }
@@ -376,6 +379,7 @@ export function computeNodeDesiredState(
         outInterface: nh.adjacency.localInterface,
         nextHop: nh.adjacency.neighborAddress,
         metric: nh.metric,
+        ...backupOf(topo, node, dest),
       });
     }
   }
@@ -526,7 +530,7 @@ export function computeNodeDesiredState(
       const remote: TopologyNode | undefined = topo.byAddress.get(nh);
       if (!sr) {
         resolved = {
-          base: { outInterface: '', nextHop: '', remotePe: remote?.id ?? '', remotePeAddress: nh, externalTransport: true },
+          base: { outInterface: '', nextHop: '', remotePe: remote?.id ?? '', remotePeAddress: nh, externalTransport: true, localSidLabel: 0 },
           transportLabels: [],
           byLabel: new Map(),
         };
@@ -534,7 +538,14 @@ export function computeNodeDesiredState(
         const path = remote ? pathTo.get(remote.id) : undefined;
         resolved = path
           ? {
-              base: { outInterface: path.outInterface, nextHop: path.nextHop, remotePe: path.remoteNode, remotePeAddress: nh, externalTransport: false },
+              base: {
+                outInterface: path.outInterface,
+                nextHop: path.nextHop,
+                remotePe: path.remoteNode,
+                remotePeAddress: nh,
+                externalTransport: false,
+                localSidLabel: topo.sidLabel(node, remote!),
+              },
               transportLabels: path.labels,
               byLabel: new Map(),
             }
@@ -593,6 +604,23 @@ export function computeNodeDesiredState(
       transportPaths,
     },
     warnings: dedupe(warnings),
+  };
+}
+
+/** The precomputed fast-reroute next hop of `node` towards `dest`'s node SID (alternates.ts), as a field to spread into an entry: none when there is no alternate. */
+function backupOf(topo: Topology, node: TopologyNode, dest: TopologyNode): { backup: BackupNextHop | undefined } {
+  const alt = alternate(topo, node, dest);
+  // Present as undefined, as the wire decoder gives it back.
+  if (!alt) return { backup: undefined };
+  return {
+    backup: {
+      outInterface: alt.adjacency.localInterface,
+      nextHop: alt.adjacency.neighborAddress,
+      outLabels: [...alt.labels],
+      viaNode: topo.nodes[alt.adjacency.neighbor]!.id,
+      repairNode: alt.repair?.id ?? '',
+      nodeProtecting: alt.nodeProtecting,
+    },
   };
 }
 

@@ -125,11 +125,28 @@ test('a core link fails: paths move, labels are swapped in place, unreachable ro
     },
   };
   const d2 = checkDelta(before.get('PE1')!, states(detour, 2).get('PE1')!);
-  assert.deepEqual(d2.changes, []); // 50 > 20: nothing changes
+  // 50 > 20: no path changes; the new link only becomes a backup (alternates.ts) of transport entries.
+  assert.ok(d2.changes.length > 0);
+  for (const c of d2.changes) {
+    assert.equal(c.kind, ChangeKind.CHANGE_KIND_MODIFY);
+    const e = c.entry!.entry!;
+    assert.ok(e.$case === 'transportPath' || e.$case === 'lfibEntry', `only transport entries change: ${e.$case}`);
+    const strip = (x: unknown) => JSON.stringify(x, (k, v) => (k === 'backup' ? undefined : v));
+    assert.equal(strip(e.value), strip(c.previous!.entry!.value), 'only the backup changed');
+  }
+  assert.ok(
+    d2.changes.some((c) => c.entry!.entry!.$case === 'transportPath' && c.entry!.entry!.value.remoteNode === 'PE3' && c.entry!.entry!.value.backup?.outInterface === 'core9'),
+    'PE1 protects its path to PE3 over the new link',
+  );
   const cheap: DesiredStateInput = { ...detour, inventory: { ...detour.inventory, links: detour.inventory.links.map((l) => (l.a.interface === 'core9' ? { ...l, metric: 5 } : l)) } };
   const d3 = checkDelta(before.get('PE1')!, states(cheap, 3).get('PE1')!);
+  // The path to PE3 and its label move to the direct link, and the two routes over it; other transport entries may change backups only.
+  const moved = d3.changes.filter((c) => {
+    const e = c.entry!.entry!;
+    return e.$case === 'vrfRoute' || (e.$case === 'transportPath' && e.value.remoteNode === 'PE3') || (e.$case === 'lfibEntry' && e.value.owner === 'sid:PE3');
+  });
   assert.deepEqual(
-    d3.changes.map((c) => `${ChangeKind[c.kind].slice(12)} ${c.entry!.entry!.$case}`),
+    moved.map((c) => `${ChangeKind[c.kind].slice(12)} ${c.entry!.entry!.$case}`),
     ['MODIFY transportPath', 'MODIFY lfibEntry', 'MODIFY vrfRoute', 'MODIFY vrfRoute'],
   );
 });

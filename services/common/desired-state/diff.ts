@@ -101,7 +101,8 @@ function remoteEquals(a: RemotePeNextHop, b: RemotePeNextHop): boolean {
     a.remotePe === b.remotePe &&
     a.remotePeAddress === b.remotePeAddress &&
     a.externalTransport === b.externalTransport &&
-    a.rd === b.rd
+    a.rd === b.rd &&
+    a.localSidLabel === b.localSidLabel
   );
 }
 
@@ -340,6 +341,10 @@ export function danglingReferences(t: StateTables): string[] {
     }
     if (nh?.$case === 'remote' && !nh.value.externalTransport && !t.paths.has(nh.value.remotePe)) {
       out.push(`route ${r.vrf} ${r.prefix}: no transport path to ${nh.value.remotePe}`);
+    }
+    // A driver with fast failover forwards the route through that label's entry (its primary and backup next hops).
+    if (nh?.$case === 'remote' && nh.value.localSidLabel && !t.lfib.has(nh.value.localSidLabel)) {
+      out.push(`route ${r.vrf} ${r.prefix}: no LFIB entry of label ${nh.value.localSidLabel}`);
     }
   }
   for (const e of t.lfib.values()) {

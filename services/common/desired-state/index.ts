@@ -25,3 +25,4 @@ export {
   type StateTables,
 } from './diff.js';
 export { PrefixError, canonicalPrefix, canonicalAddress, parsePrefix, prefixTextSortKey } from './prefix.js';
+export { alternate, protectsInterface, type Alternate } from './alternates.js';

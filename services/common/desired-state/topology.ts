@@ -74,6 +74,8 @@ export interface Topology {
   nextHop(from: TopologyNode, to: TopologyNode): NextHop | undefined;
   /** The label `at` uses for `dest`'s node SID: SRGB(at).base + index(dest). */
   sidLabel(at: TopologyNode, dest: TopologyNode): number;
+  /** The shortest-path metric between two nodes in the SR domain; Infinity when unreachable (or either is not SR). */
+  distance(from: TopologyNode, to: TopologyNode): number;
 }
 
 export function checkInteger(v: unknown, min: number, max: number, field: string): number {
@@ -265,6 +267,10 @@ export function buildTopology(inventory: Inventory): Topology {
         if (adj.metric + dist[adj.neighbor]! === total) return { adjacency: adj, metric: total };
       }
       return undefined;
+    },
+    distance(from, to) {
+      if (from.transport !== 'sr' || to.transport !== 'sr') return Infinity;
+      return distances(to.index)[from.index]!;
     },
     sidLabel(at, dest) {
       if (dest.sidIndex === undefined) throw new Error(`node '${dest.id}' has no node SID`);

@@ -6,6 +6,19 @@
 // without the down links and pushed to the nodes whose paths change. A
 // hold-down that ends is evaluated by a timer here, and again after a
 // restart (held_down_until is stored).
+//
+// Micro-loop prevention by a local convergence delay (RFC 8333): when a
+// link goes down, its two end nodes are the points of local repair, whose
+// switches already send around the failure over the backups computed in
+// advance. Were they to take the new paths before the other nodes, a
+// packet could loop between an end and a neighbour still on the old paths
+// (in the lab's ring: P1, whose remote LFA goes back through PE2, and PE2,
+// which still sends through P1). So every other node is woken at once, and
+// an end only after `localDelayMs`, and only when its current state has a
+// backup for everything it sends out of the failed link (else it would
+// black-hole for the delay). A link that comes back is the reverse: its
+// ends are woken first and the others after the delay (the ends-first step
+// of ordered FIB updates, RFC 6976, for a new link).
 import { LinkLivenessState, type LinkLiveness as PbLinkLiveness, type PortState } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import type { Logger } from '../../common/logger.js';
 import type { LinkOperRecord, LinkOperStore } from '../store/link-oper-store.js';
@@ -19,6 +32,10 @@ export interface LinkLivenessDeps {
   wake: (nodes: string[]) => Promise<void>;
   /** The watch streams of these nodes' agents (AgentReports.watches): a BFD down towards an absent agent is not counted (oper-state.ts `counted`). */
   presence?: (nodes: readonly string[]) => Promise<Map<string, AgentPresence>>;
+  /** RFC 8333 local convergence delay of a failed link's ends (0: none). */
+  localDelayMs?: number;
+  /** Whether a node's current state backs up everything it sends out of `itf` (alternates.ts protectsInterface). */
+  protects?: (node: string, itf: string) => Promise<boolean>;
   /** Counts operational changes (metrics). */
   onChange?: (link: string, status: 'up' | 'down') => void;
   now?: () => Date;
@@ -46,6 +63,10 @@ export function endReport(itf: string, ports: readonly PortState[], links: reado
 
 export class LinkLivenessTracker {
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Delayed wakes of failed links' ends (RFC 8333). */
+  private readonly delayed = new Set<NodeJS.Timeout>();
+  /** Ends of failed links whose new paths wait for the delay: node -> until (ms). */
+  private readonly deferredUntil = new Map<string, number>();
   /** Link ends whose BFD down is being discounted (for logging once). */
   private readonly discounted = new Set<string>();
   private stopped = false;
@@ -64,6 +85,9 @@ export class LinkLivenessTracker {
     this.stopped = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    for (const t of this.delayed) clearTimeout(t);
+    this.delayed.clear();
+    this.deferredUntil.clear();
   }
 
   /** One agent report: the node's links take what it says about their ends. Never throws (logs). */
@@ -121,7 +145,7 @@ export class LinkLivenessTracker {
   private async update(id: string, what: (l: LinkOperRecord) => { end: 'a' | 'b'; report: EndReport } | undefined): Promise<void> {
     const result = await this.d.links.update(id, (l) => {
       const out: OperOutcome = evaluate(l.oper, this.now(), this.d.settings, what(l), { a: `${l.aNode} ${l.aInterface}`, b: `${l.bNode} ${l.bInterface}` });
-      return { next: out.next, result: { out, before: l.oper } };
+      return { next: out.next, result: { out, before: l.oper, link: l } };
     });
     if (!result) return;
     const { out } = result;
@@ -135,6 +159,54 @@ export class LinkLivenessTracker {
     if (status === 'down') this.d.log.warn(fields, 'core link operationally down; transport paths recomputed without it');
     else this.d.log.info(fields, 'core link operationally up again; transport paths recomputed with it');
     this.d.onChange?.(id, status);
-    await this.d.wake(await this.d.links.nodeIds());
+    const nodes = await this.d.links.nodeIds();
+    const delay = this.d.localDelayMs ?? 0;
+    const l = result.link;
+    if (status === 'down' && delay > 0 && this.d.protects) {
+      const ends: string[] = [];
+      for (const [node, itf] of [[l.aNode, l.aInterface], [l.bNode, l.bInterface]] as const) {
+        if (await this.d.protects(node, itf).catch(() => false)) ends.push(node);
+      }
+      if (ends.length) {
+        const until = Date.now() + delay;
+        for (const n of ends) this.deferredUntil.set(n, Math.max(until, this.deferredUntil.get(n) ?? 0));
+        this.wakeLater(id, ends, delay);
+        this.d.log.info({ link: id, nodes: ends, delayMs: delay }, 'ends of a failed link repair locally; their new paths follow after the local convergence delay (RFC 8333)');
+        await this.d.wake(nodes.filter((n) => !ends.includes(n)));
+        return;
+      }
+    }
+    if (status === 'up' && delay > 0) {
+      // The reverse order for a link that returns: its ends first, the others once the ends use it (else a node
+      // sending towards an end over the link would meet an end still sending back over the old path).
+      const ends = [l.aNode, l.bNode];
+      await this.d.wake(ends);
+      this.wakeLater(id, nodes.filter((n) => !ends.includes(n)), delay);
+      return;
+    }
+    await this.d.wake(nodes);
+  }
+
+  /**
+   * Whether a node's reconcile waits for the local convergence delay of a
+   * failed link it ends: its own agent report (which wakes it) must not
+   * bring it the new paths before the delay.
+   */
+  deferred(node: string): boolean {
+    const until = this.deferredUntil.get(node);
+    if (until === undefined) return false;
+    if (Date.now() < until) return true;
+    this.deferredUntil.delete(node);
+    return false;
+  }
+
+  private wakeLater(link: string, nodes: string[], delay: number): void {
+    const t = setTimeout(() => {
+      this.delayed.delete(t);
+      if (this.stopped) return;
+      this.d.wake(nodes).catch((err: Error) => this.d.log.warn({ err: err.message, link, nodes }, 'delayed reconcile after a link change not queued'));
+    }, delay);
+    t.unref();
+    this.delayed.add(t);
   }
 }

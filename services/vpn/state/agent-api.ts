@@ -185,11 +185,13 @@ export function agentGrpcService(deps: {
       unary(log, 'ReportStatus', async (req: ReportStatusRequest) => {
         await authorise(call, req.node, 'ReportStatus');
         checkReport(req);
-        if (await deps.reports.record(req)) {
+        const changed = await deps.reports.record(req);
+        // Links first: a link that went down may defer this node's reconcile (RFC 8333, links/link-liveness.ts).
+        await deps.links?.report(req.node, req.ports, req.links);
+        if (changed) {
           log.info({ node: req.node, appliedGeneration: req.appliedGeneration, failures: req.failures.length, portsDown: req.ports.filter((p) => !p.up).length, heartbeat: req.heartbeat }, 'agent report changes what the node forwards; reconciling it');
           deps.onReport?.(req.node);
         }
-        await deps.links?.report(req.node, req.ports, req.links);
         return { desiredGeneration: (await store.latest(req.node))?.generation ?? 0 };
       })(call, callback),
     enroll: (call, callback) =>

@@ -25,7 +25,7 @@ test('linux intents: remote routes push the whole stack over the core next hop; 
     vrf: 'red',
     prefix: '10.2.0.0/16',
     source: 4,
-    nextHop: { $case: 'remote', value: { labels: [16002, 200], outInterface: 'core0', nextHop: '10.0.0.1', remotePe: 'PE2', remotePeAddress: '10.255.0.2', externalTransport: false, rd: '65000:2' } },
+    nextHop: { $case: 'remote', value: { labels: [16002, 200], outInterface: 'core0', nextHop: '10.0.0.1', remotePe: 'PE2', remotePeAddress: '10.255.0.2', externalTransport: false, rd: '65000:2', localSidLabel: 0 } },
   };
   assert.equal(routeReplaceLine(routeIntent(remote, 1001), 76), 'route replace 10.2.0.0/16 encap mpls 16002/200 via inet 10.0.0.1 dev core0 table 1001 proto 76');
   // 6VPE: an IPv6 prefix over the IPv4 core next hop, as the IPv4-mapped gateway the MPLS encap resolves by ARP.

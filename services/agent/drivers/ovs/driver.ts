@@ -9,6 +9,14 @@
 // and keeps asking those of a batch, at growing intervals, until the switch
 // has learnt them: a CE that was not up yet is found as soon as it is, not
 // on the next periodic read.
+//
+// Node-SID entries are fast-failover groups (pipeline.ts), diffed like
+// flows: a group's id is its entry's in-label, so it stays the same across
+// changes of its next hops (GROUP_MOD MODIFY, never delete and add, which
+// would take the flows using it along, §6.5). In a batch, groups are added
+// or modified before the flows that use them, and deleted after the flows
+// that used them. Groups with ids above MAX_AGENT_GROUP are not the
+// agent's and are never touched.
 import type { Logger } from '../../../common/logger.js';
 import {
   type CeNextHop,
@@ -41,6 +49,12 @@ import {
   flowStatsRequest,
   flowText,
   forEachFlowStats,
+  decodeGroupDescs,
+  groupDescRequest,
+  groupMod,
+  GroupModCommand,
+  type GroupSpec,
+  groupText,
   MsgType,
   type Oxm,
   OxmField,
@@ -62,6 +76,8 @@ import {
   flowOwner,
   type FlowSpec,
   lfibFlows,
+  lfibGroup,
+  MAX_AGENT_GROUP,
   NEIGHBOUR_COOKIE,
   neighbourCookie,
   type PipelineContext,
@@ -113,7 +129,16 @@ interface PlannedFlowMod {
   flow: FlowSpec;
   /** Another cookie than the agent's (the learnt neighbours of a VRF), matched exactly. */
   cookie?: bigint;
+  group?: undefined;
 }
+
+interface PlannedGroupMod {
+  index: number;
+  command: GroupModCommand;
+  group: GroupSpec;
+}
+
+type PlannedMod = PlannedFlowMod | PlannedGroupMod;
 
 /** An installed flow as read: its canonical text, and its flow-stats entry to decode again when it must go. */
 interface InstalledFlow {
@@ -169,6 +194,8 @@ export class OvsDriver implements Driver {
    * remove. Any other entry's flows are computed from the entry itself.
    */
   private flowsByKey = new Map<string, InstalledFlow[]>();
+  /** The agent's groups on the switch (id -> groupText), as last read or written. */
+  private groups = new Map<number, string>();
   private bundleId = 1;
   /** CE next hops of installed entries the switch had not learnt when last asked, by neighbourKey. */
   private readonly unresolved = new Map<string, { ce: CeNeighbour; since: number }>();
@@ -362,6 +389,27 @@ export class OvsDriver implements Driver {
     }
   }
 
+  private groupFor(e: Entry): GroupSpec | undefined {
+    return e.$case === 'lfibEntry' ? lfibGroup(e.value, this.ctx) : undefined;
+  }
+
+  /** The agent's groups on the switch: id -> groupText. */
+  private async readGroups(conn: OpenFlowConnection): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    await conn.stream(groupDescRequest, (part) => {
+      for (const g of decodeGroupDescs(decodeMultipart(part).body)) if (g.group <= MAX_AGENT_GROUP) out.set(g.group, groupText(g));
+    });
+    return out;
+  }
+
+  /** Every group on the bridge, decoded (tests and tools). */
+  async dumpGroups(): Promise<GroupSpec[]> {
+    const conn = await this.connection();
+    const out: GroupSpec[] = [];
+    await conn.stream(groupDescRequest, (part) => void out.push(...decodeGroupDescs(decodeMultipart(part).body)));
+    return out;
+  }
+
   /** Each flow with the agent's cookie, in any table, as the reply streams in (never the whole dump at once). */
   async forEachFlow(fn: (flow: FlowSpec, entry: Uint8Array) => void): Promise<void> {
     const conn = await this.connection();
@@ -398,6 +446,7 @@ export class OvsDriver implements Driver {
       await conn.barrier();
     }
     grouped.delete('base');
+    this.groups = await this.readGroups(conn);
     // Remember only the flows that are not what their entry installs: the rest follow from the entries.
     this.flowsByKey = new Map();
 
@@ -408,17 +457,21 @@ export class OvsDriver implements Driver {
       const key = entryKeyOf(entry);
       known.add(key);
       let want: FlowSpec[] | undefined;
+      let wantGroup: GroupSpec | undefined;
       try {
         want = this.flowsFor(entry);
+        wantGroup = this.groupFor(entry);
       } catch (err) {
         if (!(err instanceof PipelineError)) throw err;
       }
       const have = grouped.get(key) ?? [];
-      if (want && sameFlows(want, have)) {
+      const groupId = entry.$case === 'lfibEntry' ? entry.value.inLabel : undefined;
+      const sameGroup = groupId === undefined || (wantGroup ? this.groups.get(groupId) === groupText(wantGroup) : !this.groups.has(groupId));
+      if (want && sameFlows(want, have) && sameGroup) {
         list.push(value);
         exact.add(key);
       }
-      else if (have.length) {
+      else if (have.length || (groupId !== undefined && this.groups.has(groupId))) {
         list.push(differs(value));
         this.flowsByKey.set(key, have);
       }
@@ -447,6 +500,16 @@ export class OvsDriver implements Driver {
         await conn.barrier();
       }
     }
+    // Groups of no entry at all (no flows of their label left, none expected): nothing uses them.
+    const expectedLabels = new Set((expected?.lfibEntries ?? []).map((e) => e.inLabel));
+    const orphans = [...this.groups.keys()].filter((id) => !expectedLabels.has(id) && !grouped.has(`label:${id}`));
+    if (orphans.length) {
+      for (const id of orphans) {
+        conn.send(groupMod(conn.nextXid(), GroupModCommand.DELETE, { group: id, type: 0, buckets: [] }));
+        this.groups.delete(id);
+      }
+      await conn.barrier();
+    }
     // CEs of entries installed as desired (VRF included: its flows learn the reply) that the switch has not learnt; apply() asks the others.
     const learnt = await this.learntNeighbours(conn);
     const asked: CeNeighbour[] = [];
@@ -464,6 +527,9 @@ export class OvsDriver implements Driver {
     const conn = await this.connection();
     const failures = new Map<number, string>();
     const plan: PlannedFlowMod[] = [];
+    /** Group mods before the flows (adds, modifies) and after them (deletes). */
+    const groupsFirst: PlannedGroupMod[] = [];
+    const groupsLast: PlannedGroupMod[] = [];
     const touched: string[] = [];
     const neighbours: CeNeighbour[] = [];
     let portsRefreshed = false;
@@ -483,9 +549,11 @@ export class OvsDriver implements Driver {
         if (!del) this.holdVrf(e.value);
       }
       let next: FlowSpec[] = [];
+      let nextGroup: GroupSpec | undefined;
       if (!del) {
         try {
           next = this.flowsFor(e);
+          nextGroup = this.groupFor(e);
         } catch (err) {
           if (!(err instanceof PipelineError)) throw err;
           if (!portsRefreshed && err.message.startsWith('no port')) {
@@ -493,6 +561,7 @@ export class OvsDriver implements Driver {
             await this.refreshPorts(conn);
             try {
               next = this.flowsFor(e);
+              nextGroup = this.groupFor(e);
             } catch (again) {
               if (!(again instanceof PipelineError)) throw again;
               failures.set(index, again.message);
@@ -512,6 +581,12 @@ export class OvsDriver implements Driver {
           old = [];
         }
       }
+      if (e.$case === 'lfibEntry' && e.value.inLabel <= MAX_AGENT_GROUP) {
+        const id = e.value.inLabel;
+        const have = this.groups.get(id);
+        if (nextGroup && have !== groupText(nextGroup)) groupsFirst.push({ index, command: have === undefined ? GroupModCommand.ADD : GroupModCommand.MODIFY, group: nextGroup });
+        else if (!nextGroup && have !== undefined) groupsLast.push({ index, command: GroupModCommand.DELETE, group: { group: id, type: 0, buckets: [] } });
+      }
       for (const flow of next) plan.push({ index, command: FlowModCommand.ADD, flow });
       const ce = del ? undefined : this.ceNeighbour(e);
       if (ce) neighbours.push(ce);
@@ -528,8 +603,15 @@ export class OvsDriver implements Driver {
     }
 
     this.flowModsSent += plan.length;
-    const refused = this.atomic && plan.length > 0 ? await this.sendBundle(conn, plan) : await this.sendStreamed(conn, plan);
+    const mods: PlannedMod[] = [...groupsFirst, ...plan, ...groupsLast];
+    const refused = this.atomic && mods.length > 0 ? await this.sendBundle(conn, mods) : await this.sendStreamed(conn, mods);
     for (const [index, reason] of refused) if (!failures.has(index)) failures.set(index, reason);
+    // What the switch now has (a refused change: the next read tells).
+    for (const g of [...groupsFirst, ...groupsLast]) {
+      if (refused.has(g.index)) continue;
+      if (g.command === GroupModCommand.DELETE) this.groups.delete(g.group.group);
+      else this.groups.set(g.group.group, groupText(g.group));
+    }
     // Written (or failed: then the next read tells what is there).
     for (const key of touched) this.flowsByKey.delete(key);
     // New CE next hops: ask them now (the flows that learn their replies are in place), and again until learnt.
@@ -577,12 +659,12 @@ export class OvsDriver implements Driver {
   }
 
   /** Streams the flow mods with one barrier; returns the reason of each change a flow mod of which failed. */
-  private async sendStreamed(conn: OpenFlowConnection, plan: readonly PlannedFlowMod[]): Promise<Map<number, string>> {
+  private async sendStreamed(conn: OpenFlowConnection, plan: readonly PlannedMod[]): Promise<Map<number, string>> {
     const byXid = new Map<number, number>();
     for (const p of plan) {
       const xid = conn.nextXid();
       byXid.set(xid, p.index);
-      conn.send(flowMod(xid, this.flowModOf(p)));
+      conn.send(this.encode(xid, p));
     }
     await conn.barrier();
     const out = new Map<number, string>();
@@ -594,7 +676,7 @@ export class OvsDriver implements Driver {
   }
 
   /** One atomic bundle (ONF EXT-230); if the switch refuses it, nothing changed and the batch goes again streamed. */
-  private async sendBundle(conn: OpenFlowConnection, plan: readonly PlannedFlowMod[]): Promise<Map<number, string>> {
+  private async sendBundle(conn: OpenFlowConnection, plan: readonly PlannedMod[]): Promise<Map<number, string>> {
     const id = this.bundleId++;
     const flags = BUNDLE_ATOMIC | BUNDLE_ORDERED;
     await conn.request((xid) => bundleControl(xid, id, BundleCtrl.OPEN_REQUEST, flags));
@@ -602,7 +684,7 @@ export class OvsDriver implements Driver {
     for (const p of plan) {
       const xid = conn.nextXid();
       byXid.set(xid, p.index);
-      const inner = flowMod(xid, this.flowModOf(p));
+      const inner = this.encode(xid, p);
       conn.send(bundleAdd(xid, id, flags, inner));
     }
     try {
@@ -619,6 +701,10 @@ export class OvsDriver implements Driver {
       conn.takeAllErrors();
       return this.sendStreamed(conn, plan);
     }
+  }
+
+  private encode(xid: number, p: PlannedMod): Uint8Array {
+    return p.group ? groupMod(xid, p.command, p.group) : flowMod(xid, this.flowModOf(p as PlannedFlowMod));
   }
 
   private flowModOf(p: PlannedFlowMod) {

@@ -127,3 +127,11 @@ export function learn(l: Learn): Action {
   }
   return b.action();
 }
+
+/**
+ * Sets the packet's 16-bit NXM in_port to 0 (no port), as Open vSwitch
+ * hands it back: an output to the port the packet came in on is then sent,
+ * not dropped (OpenFlow 1.3.5 §7.2.5 needs OFPP_IN_PORT for that). The
+ * OpenFlow 1.3 OXM in_port cannot take 0.
+ */
+export const clearInPort = (): Action => ({ type: 'set_field', field: { cls: 0x0000, field: 0, value: new Uint8Array(2) } });

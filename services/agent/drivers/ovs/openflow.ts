@@ -1,7 +1,7 @@
 // OpenFlow 1.3 wire format (OpenFlow Switch Specification 1.3.5), only the
 // parts the ovs driver uses: HELLO, ERROR, ECHO, FEATURES, FLOW_MOD with OXM
-// matches and instructions, BARRIER, MULTIPART flow stats and port
-// descriptions, and the ONF bundle extension (EXT-230, the 1.4 bundles
+// matches and instructions, GROUP_MOD, BARRIER, MULTIPART flow stats, group
+// and port descriptions, and the ONF bundle extension (EXT-230, the 1.4 bundles
 // carried as experimenter messages on 1.3). Pure: bytes in, bytes out.
 
 export const OFP_VERSION = 0x04;
@@ -20,6 +20,7 @@ export const enum MsgType {
   PORT_STATUS = 12,
   PACKET_OUT = 13,
   FLOW_MOD = 14,
+  GROUP_MOD = 15,
   MULTIPART_REQUEST = 18,
   MULTIPART_REPLY = 19,
   BARRIER_REQUEST = 20,
@@ -37,8 +38,19 @@ export const enum FlowModCommand {
 
 export const enum MultipartType {
   FLOW = 1,
+  GROUP_DESC = 7,
   PORT_DESC = 13,
 }
+
+/** §7.3.4.2 ofp_group_mod_command. */
+export const enum GroupModCommand {
+  ADD = 0,
+  MODIFY = 1,
+  DELETE = 2,
+}
+
+/** §7.3.4.2 ofp_group_type: fast failover, the first live bucket (§5.6.1). */
+export const OFPGT_FF = 3;
 
 export const OFPP_ANY = 0xffffffff;
 export const OFPP_IN_PORT = 0xfffffff8;
@@ -460,6 +472,80 @@ export function flowMod(xid: number, f: FlowMod): Uint8Array {
     encodeMatch(w, f.match);
     for (const i of f.instructions) encodeInstruction(w, i);
   });
+}
+
+/** One bucket of a group (§7.3.4.2 ofp_bucket): a fast-failover bucket is live while its watch port is (§5.6.1, §6.5). */
+export interface Bucket {
+  watchPort: number;
+  actions: Action[];
+}
+
+export interface GroupSpec {
+  group: number;
+  type: number;
+  buckets: Bucket[];
+}
+
+function encodeBuckets(w: Writer, buckets: readonly Bucket[]): void {
+  for (const b of buckets) {
+    const start = w.length;
+    const lenAt = w.reserve(2);
+    w.u16(0).u32(b.watchPort).u32(OFPG_ANY).zeros(4); // weight (select groups only), watch port, watch group, pad
+    for (const a of b.actions) encodeAction(w, a);
+    w.setU16(lenAt, w.length - start);
+  }
+}
+
+function decodeBuckets(r: Reader, end: number): Bucket[] {
+  const out: Bucket[] = [];
+  while (r.offset < end) {
+    const start = r.offset;
+    const len = r.u16();
+    r.skip(2);
+    const watchPort = r.u32();
+    r.skip(4 + 4);
+    const actions: Action[] = [];
+    while (r.offset < start + len) actions.push(decodeAction(r));
+    out.push({ watchPort, actions });
+    r.offset = start + len;
+  }
+  return out;
+}
+
+/** §7.3.4.2 ofp_group_mod. A DELETE needs only the group id (and removes the flows that use the group, §6.5). */
+export function groupMod(xid: number, command: GroupModCommand, g: GroupSpec): Uint8Array {
+  return message(MsgType.GROUP_MOD, xid, (w) => {
+    w.u16(command).u8(g.type).zeros(1).u32(g.group);
+    if (command !== GroupModCommand.DELETE) encodeBuckets(w, g.buckets);
+  });
+}
+
+/** §7.3.5.8 group description request: every group of the switch. */
+export function groupDescRequest(xid: number): Uint8Array {
+  return message(MsgType.MULTIPART_REQUEST, xid, (w) => w.u16(MultipartType.GROUP_DESC).u16(0).zeros(4));
+}
+
+/** §7.3.5.8 ofp_group_desc entries of a group description reply body. */
+export function decodeGroupDescs(body: Uint8Array): GroupSpec[] {
+  const out: GroupSpec[] = [];
+  const r = new Reader(body, 0);
+  while (r.offset + 8 <= body.length) {
+    const start = r.offset;
+    const length = r.u16();
+    const type = r.u8();
+    r.skip(1);
+    const group = r.u32();
+    out.push({ group, type, buckets: decodeBuckets(r, start + length) });
+    r.offset = start + length;
+  }
+  return out;
+}
+
+/** Canonical text of a group, to compare desired and installed groups. */
+export function groupText(g: GroupSpec): string {
+  const w = new Writer();
+  encodeBuckets(w, g.buckets);
+  return `${g.group}|${g.type}|${Buffer.from(w.finish()).toString('hex')}`;
 }
 
 /** §7.3.5.2 individual flow statistics request, filtered by cookie. */

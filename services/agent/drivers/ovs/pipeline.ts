@@ -7,8 +7,9 @@
 //               ARP request / IPv6 Neighbor Solicitation for a PE address on a CE port ->
 //               answered in place, CE learnt; ARP reply / Neighbor Advertisement to a PE
 //               address -> CE learnt; MPLS (any port) -> goto lfib
-//   lfib        mpls_label [+ mpls_bos] -> swap / PHP pop / pop and look up / pop to a CE
-//   fib         metadata = VRF table id + IP destination prefix -> push labels, or
+//   lfib        mpls_label [+ mpls_bos] -> a node SID's group / pop and look up / pop to a CE
+//   fib         metadata = VRF table id + IP destination prefix -> push [VPN label, this
+//               node's label of the remote PE] and on to that SID's group, or
 //               towards a CE: Ethernet source := the PE port's, reg0 / xxreg0 := next hop,
 //               goto neigh; link-scope IPv6 is never routed
 //   neigh       metadata + reg0 (IPv4) / xxreg0 (IPv6 next hop) -> Ethernet destination :=
@@ -19,6 +20,17 @@
 //               solicitation, and out (see ndFlows)
 // A VRF is a metadata value in the shared fib table, not a table of its
 // own: OpenFlow has 254 tables and a node must hold 10,000 VRFs.
+//
+// Fast reroute: every node-SID entry (swap, PHP pop) is a fast-failover
+// group (OpenFlow 1.3.5 §5.6.1) whose id is the entry's in-label: the
+// primary next hop's bucket first, then the precomputed backup's
+// (BackupNextHop), each watching its core port. The switch itself moves to
+// the backup the moment the primary port is not live (link down or port
+// down), before any controller or agent acts. Remote routes push this
+// node's own label of their PE over the VPN label and go through the same
+// group, so one group per destination serves transit and ingress traffic,
+// and a new primary from the controller is one GROUP_MOD, not one flow per
+// route.
 //
 // Neighbours are resolved by the switch itself (ARP and ND answered and
 // learnt by flows), so a node keeps resolving its CEs while its agent is
@@ -37,8 +49,10 @@ import {
   ETH_TYPE_MPLS,
   ETH_TYPE_VLAN,
   type FlowStats,
+  type GroupSpec,
   IP_PROTO_ICMPV6,
   type Instruction,
+  OFPGT_FF,
   type Oxm,
   oxm,
   oxmBytes,
@@ -49,7 +63,7 @@ import {
   OFPP_IN_PORT,
   uintBytes,
 } from './openflow.js';
-import { ipTtl, learn, move, ndOptionsType, ndReserved, type NxField, NxFields, reg0, xxreg0 } from './nicira.js';
+import { clearInPort, ipTtl, learn, move, ndOptionsType, ndReserved, type NxField, NxFields, reg0, xxreg0 } from './nicira.js';
 
 export interface PipelineTables {
   classifier: number;
@@ -404,7 +418,11 @@ export function routeFlows(r: VrfRoute, ctx: PipelineContext, t: PipelineTables)
   else {
     if (nh.value.externalTransport) fail('external transport (the node’s own LDP/SR) is not available on an OVS bridge');
     if (nh.value.labels.length === 0) fail('remote route without a label stack');
-    instructions = [apply(...pushStack(nh.value.labels), { type: 'output', port: portOf(ctx, nh.value.outInterface) })];
+    const sid = nh.value.localSidLabel;
+    instructions = sid
+      ? // As if the packet had come in with this node's label of the PE: the SID's group carries it (primary or backup).
+        [apply(...pushStack([sid, nh.value.labels.at(-1)!]), { type: 'group', group: sid })]
+      : [apply(...pushStack(nh.value.labels), { type: 'output', port: portOf(ctx, nh.value.outInterface) })];
   }
   return [
     {
@@ -418,6 +436,40 @@ export function routeFlows(r: VrfRoute, ctx: PipelineContext, t: PipelineTables)
 
 const familyOf = (address: string): Family => (parseAddress(address)?.family === 6 ? 6 : 4);
 
+/** Group ids the agent owns: those of node-SID entries, which are labels (20 bits). Others on the bridge are left alone. */
+export const MAX_AGENT_GROUP = 0xfffff;
+
+/** The top label replaced by a stack given outermost first: the innermost replaces it, the others are pushed over it. */
+const replaceTop = (out: readonly number[]): Action[] => [setField(OxmField.MPLS_LABEL, out[out.length - 1]!), ...pushStack(out.slice(0, -1))];
+const popTransport: Action = { type: 'pop_mpls', ethertype: ETH_TYPE_MPLS };
+
+/**
+ * The fast-failover group of a node-SID entry (swap, or PHP pop), or
+ * undefined for other entries. A backup whose port is not on the bridge is
+ * left out: it must not keep the primary from working.
+ */
+export function lfibGroup(e: LfibEntry, ctx: PipelineContext): GroupSpec | undefined {
+  const a = e.action;
+  if (a?.$case !== 'swap' && a?.$case !== 'pop') return undefined;
+  if (a.$case === 'swap' && a.value.outLabels.length === 0) fail('swap without outgoing labels');
+  const port = portOf(ctx, a.value.outInterface);
+  const buckets = [{ watchPort: port, actions: [...(a.$case === 'swap' ? replaceTop(a.value.outLabels) : [popTransport]), { type: 'output' as const, port }] }];
+  const b = a.value.backup;
+  const backupPort = b ? ctx.port(b.outInterface) : undefined;
+  if (b && backupPort !== undefined) {
+    buckets.push({
+      watchPort: backupPort,
+      actions: [
+        ...(b.outLabels.length ? replaceTop(b.outLabels) : [popTransport]),
+        // A remote LFA may send the packet back out of the port it came in on (a ring).
+        clearInPort(),
+        { type: 'output', port: backupPort },
+      ],
+    });
+  }
+  return { group: e.inLabel, type: OFPGT_FF, buckets };
+}
+
 export function lfibFlows(e: LfibEntry, ctx: PipelineContext, t: PipelineTables): FlowSpec[] {
   const a = e.action ?? fail(`label ${e.inLabel} has no action`);
   const label = (bos?: 0 | 1): Oxm[] => [
@@ -427,16 +479,14 @@ export function lfibFlows(e: LfibEntry, ctx: PipelineContext, t: PipelineTables)
   ];
   const flow = (match: Oxm[], instructions: Instruction[]): FlowSpec[] => [{ table: t.lfib, priority: PRIORITY_LABEL, match, instructions }];
   switch (a.$case) {
-    case 'swap': {
-      const out = a.value.outLabels;
-      if (out.length === 0) fail('swap without outgoing labels');
-      // The innermost outgoing label replaces the top one; any others are pushed over it.
-      const actions: Action[] = [setField(OxmField.MPLS_LABEL, out[out.length - 1]!), ...pushStack(out.slice(0, -1)), { type: 'output', port: portOf(ctx, a.value.outInterface) }];
-      return flow(label(), [apply(...actions)]);
-    }
+    case 'swap':
+      // The group swaps (lfibGroup): primary, or the backup when the primary's port is not live.
+      lfibGroup(e, ctx);
+      return flow(label(), [apply({ type: 'group', group: e.inLabel })]);
     case 'pop':
       // Penultimate hop popping of a transport label over a VPN label (RFC 3031 §3.16); pipe TTL model, no copy out.
-      return flow(label(0), [apply({ type: 'pop_mpls', ethertype: ETH_TYPE_MPLS }, { type: 'output', port: portOf(ctx, a.value.outInterface) })]);
+      lfibGroup(e, ctx);
+      return flow(label(0), [apply({ type: 'group', group: e.inLabel })]);
     case 'popAndLookup':
       // OpenFlow cannot see the IP version under a label: a per-VRF label pops to IPv4 here, so
       // IPv6 routes need per-CE or per-prefix labels on this driver (services/agent/README.md).
