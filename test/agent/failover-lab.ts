@@ -17,7 +17,8 @@ import { createLogger } from '../../services/common/logger.js';
 import type { RunningService } from '../../services/common/service.js';
 import type { NodeDesiredState } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
 import { agentSettings, startAgent } from '../../services/agent/main.js';
-import { eventually, startReconcileHarness, type ReconcileHarness } from '../vpn/reconcile-support.js';
+import pg from 'pg';
+import { eventually, reconcileIdle, startReconcileHarness, type ReconcileHarness } from '../vpn/reconcile-support.js';
 import { type LabSpec, PacketLab } from './ovs-harness.js';
 
 export const FAILOVER_SPEC: LabSpec = {
@@ -85,6 +86,13 @@ export interface FailoverLab {
   pe1OutInterface(): Promise<string | undefined>;
   /** Whether every node's agent has applied its newest desired state. */
   allInSync(): Promise<boolean>;
+  /**
+   * Waits until the control plane is quiet: no reconcile waiting or running
+   * and every agent on its newest generation, so what changes next is the
+   * test's doing (a job still running from the last reports would otherwise
+   * read the test's cut and race the delays under test).
+   */
+  settled(): Promise<void>;
   /** Sets a core veth end down or up, as a pulled cable (its peer loses carrier too). */
   setPort(port: string, up: boolean): Promise<void>;
   /**
@@ -176,6 +184,21 @@ export async function startFailoverLab(o: FailoverOptions = {}): Promise<Failove
         return r?.nextHop?.$case === 'remote' ? r.nextHop.value.outInterface : undefined;
       },
       allInSync: async () => (await Promise.all(FAILOVER_SPEC.nodes.map((n) => inSync(n.id)))).every(Boolean),
+      async settled() {
+        const sql = new pg.Client({ connectionString: hh.db.url });
+        await sql.connect();
+        try {
+          // Applying a generation makes the agent report, which may queue its node again: idle, in sync, and idle after.
+          for (;;) {
+            await reconcileIdle(hh, sql);
+            await eventually('every agent on its newest generation', () => f.allInSync(), 30_000);
+            await reconcileIdle(hh, sql);
+            if (await f.allInSync()) return;
+          }
+        } finally {
+          await sql.end();
+        }
+      },
       setPort: async (port, up) => void (await run('ip', ['-n', lab.netns, 'link', 'set', port, up ? 'up' : 'down'])),
       reaches: () =>
         run('ip', ['netns', 'exec', 'l3lk-ce1', 'ping', '-c', '1', '-W', '1', '10.2.0.1']).then(

@@ -60,6 +60,7 @@ describe('fast reroute', { skip }, () => {
 
   test(`a cut core link costs under ${BUDGET_MS} ms of traffic: the switches repair locally and the controller's update keeps it flowing; back up, traffic returns to the primary`, async (t) => {
     await eventually('echo replies before the cut', () => f.reaches());
+    await f.settled();
     const nodes = ['PE1', 'P1', 'P2', 'PE2'];
     const generations = async () => new Map(await Promise.all(nodes.map(async (id) => [id, (await f.latest(id)).generation] as const)));
     const before = await generations();
