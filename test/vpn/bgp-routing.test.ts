@@ -137,6 +137,32 @@ describe('vpn over the bgp service, with GoBGP as external PE', { skip, timeout:
     }
   });
 
+  test("the VPN's maxRoutesPerVrf is each of its VRFs' route limit on the speaker, and a site's site of origin rides its VPN routes", async () => {
+    const api = bgp!.client;
+    assert.equal((await H().call('PATCH', '/v1/vpns/acme', { body: { maxRoutesPerVrf: 500 } })).status, 200);
+    assert.equal((await H().call('PATCH', '/v1/sites/acme-pe1', { body: { siteOfOrigin: '65000:11' } })).status, 200);
+    const limits = async () => {
+      const { vrfs } = await api.listVrfs({ name: '', owner: '', nameSuffix: '' });
+      return Object.fromEntries(vrfs.filter((v) => v.config?.name.startsWith('acme@')).map((v) => [v.config!.name, v.config!.maxRoutes?.limit]));
+    };
+    await eventually('both VRFs of acme limited to 500 routes', async () => JSON.stringify(await limits()) === JSON.stringify({ 'acme@pe1': 500, 'acme@pe2': 500 }));
+    // The origin is on pe1's site's paths (static route and access subnet), not on pe2's site's.
+    const originsAt = async (vrf: string, origin: VrfPathOrigin) =>
+      Object.fromEntries((await listVrfPaths(api, vrf, true)).filter((p) => p.origin === origin).map((p) => [p.prefix, p.path?.routeOrigins ?? []]));
+    await eventually('pe1 to originate its site\'s routes with the site of origin', async () => {
+      const local = await originsAt('acme@pe1', VrfPathOrigin.VRF_PATH_ORIGIN_LOCAL);
+      return JSON.stringify([local['10.1.0.0/16'], local['172.16.1.0/30']]) === JSON.stringify([['65000:11'], ['65000:11']]);
+    });
+    assert.deepEqual((await originsAt('acme@pe2', VrfPathOrigin.VRF_PATH_ORIGIN_LOCAL))['10.2.0.0/16'], []);
+    // The exported VPN route carries it (RFC 4364 §7), and the VRF importing it at pe2 keeps it.
+    const vpnRoute = (await bgp!.listPath(Family.FAMILY_VPN_IPV4, TableType.TABLE_TYPE_LOCAL)).find((p) => p.prefix === '10.1.0.0/16' && p.source === 'local');
+    assert.deepEqual(vpnRoute?.routeOrigins, ['65000:11']);
+    assert.deepEqual((await originsAt('acme@pe2', VrfPathOrigin.VRF_PATH_ORIGIN_IMPORTED))['10.1.0.0/16'], ['65000:11']);
+    // Taken off the site again: the path is replaced without it.
+    assert.equal((await H().call('PATCH', '/v1/sites/acme-pe1', { body: { siteOfOrigin: null } })).status, 200);
+    await eventually('the site of origin gone from pe1\'s path', async () => (await originsAt('acme@pe1', VrfPathOrigin.VRF_PATH_ORIGIN_LOCAL))['10.1.0.0/16']?.length === 0);
+  });
+
   test("each managed PE's stored desired state has the other's routes, towards the other's loopback", async () => {
     const pe2Label = (await H().vpn.store.latest('pe2'))!.state.lfibEntries.find((e) => e.owner === 'vrf:acme')!.inLabel;
     const r = await eventually('pe1 to hold 10.2.0.0/16', () => desiredRoute('pe1', '10.2.0.0/16'));

@@ -73,6 +73,21 @@ function sitesOf(intent: NodeIntent, vi: VrfIntent) {
   });
 }
 
+/**
+ * The site of origin of each prefix the VRF's sites originate (their static
+ * routes and access subnets), for the sites that have one: stamped on the
+ * VPN route so no PE offers it back into the site it came from (RFC 4364 §7).
+ */
+function siteOrigins(vi: VrfIntent): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const site of vi.sites) {
+    if (!site.siteOfOrigin) continue;
+    const [exported] = exportingSites(vi.vpn.id, '', [site], new Map());
+    for (const p of [...exported!.connected, ...exported!.statics]) if (!out.has(p)) out.set(p, site.siteOfOrigin);
+  }
+  return out;
+}
+
 export interface ReconcileOutcome {
   generation: number;
   changed: boolean;
@@ -150,6 +165,7 @@ export class NodeReconciler {
         ...(label !== undefined ? { label } : {}),
         labelMode: vi.vpn.labelMode,
         nextHop: intent.node.loopback,
+        maxRoutes: vi.vpn.maxRoutesPerVrf,
       });
       const exporting = {
         node,
@@ -171,7 +187,15 @@ export class NodeReconciler {
         }
         routes = held.filter((h) => h.readiness.state === 'ready').map((h) => h.r);
       }
-      await this.routing.originate(node, vi.vpn.id, routes.map((r) => ({ ...r, ceNextHop: '' })));
+      const origins = siteOrigins(vi);
+      await this.routing.originate(
+        node,
+        vi.vpn.id,
+        routes.map((r) => {
+          const soo = origins.get(r.prefix);
+          return { ...r, ceNextHop: '', ...(soo ? { routeOrigins: [soo] } : {}) };
+        }),
+      );
     }
     // Before anything is released (step 5): the speaker's VRFs the intent no longer names, whatever left them there.
     await removeUnwantedVrfs(this.routing, node, live, this.log);
