@@ -31,7 +31,8 @@ import type { Logger } from '../../common/logger.js';
 import { canonicalPrefix, computeNodeDesiredState, prepareNetwork } from '../../common/desired-state/index.js';
 import type { ChangeSink } from '../intent/intent-service.js';
 import { exportedRoutes } from '../routes/route-selection.js';
-import type { VpnRouting } from '../routes/vpn-routing.js';
+import type { OriginatedRoute, VpnRouting } from '../routes/vpn-routing.js';
+import { localPreference } from '../domain/site-access.js';
 import type { DesiredStateStore } from '../state/desired-state-store.js';
 import type { AgentReports } from '../state/agent-reports.js';
 import { aggregate, worst, type DerivedStatus } from '../state/forwarding.js';
@@ -73,17 +74,27 @@ function sitesOf(intent: NodeIntent, vi: VrfIntent) {
   });
 }
 
+/** What a VRF's route carries besides its label: from the site (and its access on this PE) it belongs to. */
+type RouteAttributes = Pick<OriginatedRoute, 'ceNextHop' | 'routeOrigins' | 'localPref'>;
+
 /**
- * The site of origin of each prefix the VRF's sites originate (their static
- * routes and access subnets), for the sites that have one: stamped on the
- * VPN route so no PE offers it back into the site it came from (RFC 4364 §7).
+ * The attributes of each prefix the VRF's sites originate on this PE (their
+ * static routes and access subnets): a static route's next hop is the CE's
+ * address on this PE's access; the site of origin is stamped so no PE
+ * offers the route back into its site (RFC 4364 §7); a multi-homed site's
+ * access preference is the VPN route's LOCAL_PREF (domain/site-access.ts).
  */
-function siteOrigins(vi: VrfIntent): Map<string, string> {
-  const out = new Map<string, string>();
+function routeAttributes(vi: VrfIntent): Map<string, RouteAttributes> {
+  const out = new Map<string, RouteAttributes>();
   for (const site of vi.sites) {
-    if (!site.siteOfOrigin) continue;
     const [exported] = exportingSites(vi.vpn.id, '', [site], new Map());
-    for (const p of [...exported!.connected, ...exported!.statics]) if (!out.has(p)) out.set(p, site.siteOfOrigin);
+    const localPref = localPreference(site, site.access.id);
+    const common = { ...(site.siteOfOrigin ? { routeOrigins: [site.siteOfOrigin] } : {}), ...(localPref !== undefined ? { localPref } : {}) };
+    for (const p of exported!.connected) if (!out.has(p)) out.set(p, { ceNextHop: '', ...common });
+    for (const p of exported!.statics) {
+      const ce = (p.includes(':') ? site.ipv6 : site.ipv4)?.ceAddress ?? '';
+      if (!out.has(p)) out.set(p, { ceNextHop: ce, ...common });
+    }
   }
   return out;
 }
@@ -187,14 +198,11 @@ export class NodeReconciler {
         }
         routes = held.filter((h) => h.readiness.state === 'ready').map((h) => h.r);
       }
-      const origins = siteOrigins(vi);
+      const attributes = routeAttributes(vi);
       await this.routing.originate(
         node,
         vi.vpn.id,
-        routes.map((r) => {
-          const soo = origins.get(r.prefix);
-          return { ...r, ceNextHop: '', ...(soo ? { routeOrigins: [soo] } : {}) };
-        }),
+        routes.map((r) => ({ ...r, ceNextHop: '', ...attributes.get(r.prefix) })),
       );
     }
     // Before anything is released (step 5): the speaker's VRFs the intent no longer names, whatever left them there.
