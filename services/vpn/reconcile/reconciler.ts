@@ -37,7 +37,7 @@ import type { DesiredStateStore } from '../state/desired-state-store.js';
 import type { AgentReports } from '../state/agent-reports.js';
 import { aggregate, worst, type DerivedStatus } from '../state/forwarding.js';
 import type { NodeAllocator } from './allocator.js';
-import type { NodeIntent, VrfIntent } from '../domain/node-intent.js';
+import type { NodeIntent, Site, VrfIntent } from '../domain/node-intent.js';
 import type { NodeStatuses } from '../store/reconcile-status-store.js';
 import type { ReconcileStore } from '../store/reconcile-store.js';
 import { desiredInput, exportingSites } from './desired-input.js';
@@ -132,6 +132,8 @@ export class NodeReconciler {
     const { inventoryChanged } = await this.allocator.allocate(intent);
     await this.afterAllocation?.(node);
     intent = (await this.db.nodeIntent(node))!;
+    const allocated = intent;
+    intent = await this.withoutDownBackedUpAccesses(intent);
     const waiting = await this.define(intent);
 
     const routes = await this.routing.selectedRoutes(node);
@@ -146,10 +148,30 @@ export class NodeReconciler {
     });
     if (outboxId !== undefined) await this.sink.committed(outboxId, notify).catch((err: Error) => this.log.warn({ err: err.message, node }, 'importers left to the outbox relay'));
 
-    const released = await this.allocator.releaseUnwanted(intent);
+    const released = await this.allocator.releaseUnwanted(allocated);
     await this.setStatus(node, await this.statuses(intent, waiting));
     if (warnings.length) this.log.info({ node, warnings: warnings.slice(0, 5), count: warnings.length }, 'desired state leaves something out');
     return { generation: saved.generation, changed: saved.changed, released };
+  }
+
+  /**
+   * The intent as this PE forwards it now: a multi-homed site whose access
+   * here has its CE-facing port reported down keeps its access subnet (so
+   * its status says why) but not its static routes, so this PE, like every
+   * other, reaches the site through its other accesses' VPN routes instead
+   * of into the dead port; the port's return brings them back (installed,
+   * then advertised). A one-access site has nowhere else to go and is left
+   * as it is (its routes are withdrawn, not rerouted).
+   */
+  private async withoutDownBackedUpAccesses(intent: NodeIntent): Promise<NodeIntent> {
+    if (!intent.vrfs.some((vi) => vi.sites.some((s) => s.accesses.length > 1))) return intent;
+    const view = await this.reports.forwarding(intent.node.id);
+    const down = (s: Site) => s.accesses.length > 1 && view.port(s.interface).state === 'down';
+    if (!intent.vrfs.some((vi) => vi.sites.some(down))) return intent;
+    return {
+      ...intent,
+      vrfs: intent.vrfs.map((vi) => ({ ...vi, sites: vi.sites.map((s) => (down(s) ? { ...s, routing: { ...s.routing, static: [] } } : s)) })),
+    };
   }
 
   /**
