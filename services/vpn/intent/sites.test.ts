@@ -213,8 +213,9 @@ test('site rules: the flat fields and accesses may both be given only when they 
   assert.deepEqual(stored.get('m1')!.node, undefined, 'a multi-homed site shows no flat access');
 });
 
-test('site rules: a one-access site is patched in its flat form, a multi-homed one in accesses', () => {
+test('site rules: a site written flat is patched in its flat form, one written with accesses in them', () => {
   const one = view(site());
   assert.equal('accesses' in sites.patchBase!(one), false);
   assert.equal(sites.patchBase!(view(multi([access('a', 'pe1', 1), access('b', 'pe2', 2)]))).accesses?.length, 2);
+  assert.deepEqual(sites.patchBase!(view(multi([access('a', 'pe1', 1, { priority: 7 })]))).accesses?.map((a) => [a.id, a.priority]), [['a', 7]], 'written with accesses: patched in them');
 });

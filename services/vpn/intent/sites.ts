@@ -213,9 +213,13 @@ export const sites: ResourceHandler<'site'> = {
     ctx.affect(...nodes);
   },
 
-  /** A one-access site is patched in the flat form it shows (so `{"vlan": 200}` still works); one with several, in `accesses`. */
+  /**
+   * A site written in the flat form (one access named like the site) is
+   * patched in it, so `{"vlan": 200}` works as before; one written with
+   * `accesses` is patched in them (its access keeps its id and priority).
+   */
   patchBase(current) {
-    if (current.accesses.length === 1) {
+    if (current.accesses.length === 1 && current.accesses[0]!.id === current.id) {
       const { accesses: _shownFlat, ...flat } = current;
       return flat;
     }
