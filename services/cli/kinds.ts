@@ -37,6 +37,10 @@ const NAME = col('NAME', 'id');
 const STATUS: Column = { header: 'STATUS', value: (r) => field(r, 'status.state') || '<unknown>' };
 const AGE: Column = { header: 'AGE', value: (r) => age(field(r, 'createdAt') || undefined) };
 const REASON = col('REASON', 'status.reason');
+const perAccess = (header: string, key: string): Column => ({
+  header,
+  value: (r) => field(r, key) || (Array.isArray(r.accesses) ? (r.accesses as Resource[]).map((a) => field(a, key) || '-').join(',') : '') || '<none>',
+});
 const linkEnd = (end: 'a' | 'b'): Column => ({ header: end.toUpperCase(), value: (r) => `${field(r, `${end}.node`)}/${field(r, `${end}.interface`)}` });
 
 export const KINDS: Record<KindName, Kind> = {
@@ -69,7 +73,8 @@ export const KINDS: Record<KindName, Kind> = {
     path: 'sites',
     filters: ['vpn', 'node', 'status'],
     writable: true,
-    columns: [NAME, col('VPN', 'vpn'), col('NODE', 'node'), col('INTERFACE', 'interface'), col('VLAN', 'vlan')],
+    // A multi-homed site has no flat access: its nodes, interfaces and VLANs per access, in order of preference.
+    columns: [NAME, col('VPN', 'vpn'), perAccess('NODE', 'node'), perAccess('INTERFACE', 'interface'), perAccess('VLAN', 'vlan')],
     wide: [col('IPV4-PE', 'ipv4.peAddress'), col('IPV4-CE', 'ipv4.ceAddress'), col('IPV6-PE', 'ipv6.peAddress'), col('ROLE', 'role')],
   },
   vrf: {

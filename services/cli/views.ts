@@ -14,6 +14,25 @@ export function routesView(routes: Json | undefined): string {
   );
 }
 
+/** A site's network accesses, each with its own status. */
+export function accessesView(accesses: Json[]): string {
+  if (!accesses.length) return 'no accesses\n';
+  return renderTable(
+    ['ID', 'NODE', 'INTERFACE', 'VLAN', 'IPV4-PE', 'IPV6-PE', 'PRIORITY', 'STATUS', 'REASON'],
+    accesses.map((a) => [
+      a.id ?? '',
+      a.node ?? '',
+      a.interface ?? '',
+      a.vlan ? String(a.vlan) : '-',
+      a.ipv4?.peAddress ?? '-',
+      a.ipv6?.peAddress ?? '-',
+      String(a.priority ?? ''),
+      a.status?.state ?? '<unknown>',
+      a.status?.reason ?? '',
+    ]),
+  );
+}
+
 const count = (list: unknown) => (Array.isArray(list) ? list.length : 0);
 
 function nextHopOf(route: Json): string {

@@ -4,6 +4,7 @@ import {
   AddressFamily,
   ResourceState,
   SiteRole as PbSiteRole,
+  SiteMultihoming,
   VpnLabelMode,
   VpnNodeRole,
   VpnNodeTransport,
@@ -19,7 +20,7 @@ import {
   type Vrf as PbVrf,
   type VrfRoutes,
 } from '../common/gen/proto/l3vpn/v1/vpn.js';
-import type { Family, LinkSpec, LinkView, Meta, NodePlan, NodeSpec, NodeView, RoutesView, SiteSpec, SiteView, VpnSpec, VpnView, VrfView, WriteResult } from './intent/types.js';
+import type { Family, LinkSpec, LinkView, Meta, Multihoming, NodePlan, NodeSpec, NodeView, RoutesView, SiteSpec, SiteView, VpnSpec, VpnView, VrfView, WriteResult } from './intent/types.js';
 
 /** Both directions of one enum; UNSPECIFIED maps to undefined (the schema's default, or a "required" error). */
 function enumMap<P extends number, J extends string>(pairs: [P, J][]) {
@@ -48,6 +49,10 @@ const siteRoles = enumMap<PbSiteRole, NonNullable<SiteSpec['role']>>([
   [PbSiteRole.SITE_ROLE_ANY_TO_ANY, 'any-to-any'],
   [PbSiteRole.SITE_ROLE_HUB, 'hub'],
   [PbSiteRole.SITE_ROLE_SPOKE, 'spoke'],
+]);
+const multihomings = enumMap<SiteMultihoming, Multihoming>([
+  [SiteMultihoming.SITE_MULTIHOMING_SINGLE_ACTIVE, 'single-active'],
+  [SiteMultihoming.SITE_MULTIHOMING_ALL_ACTIVE, 'all-active'],
 ]);
 const states = enumMap<ResourceState, Meta['status']['state']>([
   [ResourceState.RESOURCE_STATE_PENDING, 'pending'],
@@ -177,6 +182,10 @@ export function siteFromPb(s: PbSite): SiteSpec {
     vlan: s.vlan || undefined,
     ipv4: att(s.ipv4),
     ipv6: att(s.ipv6),
+    accesses: s.accesses.map((a) =>
+      present({ id: a.id, node: a.node, interface: a.interface, vlan: a.vlan || undefined, ipv4: att(a.ipv4), ipv6: att(a.ipv6), priority: a.priority || undefined }),
+    ),
+    multihoming: multihomings.toJson(s.multihoming),
     role: siteRoles.toJson(s.role),
     routing: routing && Object.keys(routing).length ? routing : undefined,
     siteOfOrigin: s.siteOfOrigin,
@@ -187,8 +196,8 @@ export function siteToPb(s: SiteView): PbSite {
   return {
     id: s.id,
     vpn: s.vpn,
-    node: s.node,
-    interface: s.interface,
+    node: s.node ?? '',
+    interface: s.interface ?? '',
     vlan: s.vlan ?? 0,
     ipv4: s.ipv4,
     ipv6: s.ipv6,
@@ -196,6 +205,17 @@ export function siteToPb(s: SiteView): PbSite {
     routing: s.routing ? { staticRoutes: (s.routing.static ?? []).map((r) => ({ prefix: r.prefix, nextHop: r.nextHop ?? '' })), bgp: s.routing.bgp } : undefined,
     siteOfOrigin: s.siteOfOrigin ?? '',
     meta: meta(s),
+    accesses: s.accesses.map((a) => ({
+      id: a.id,
+      node: a.node,
+      interface: a.interface,
+      vlan: a.vlan ?? 0,
+      ipv4: a.ipv4,
+      ipv6: a.ipv6,
+      priority: a.priority,
+      status: { state: states.toPb(a.status.state, ResourceState.RESOURCE_STATE_UNSPECIFIED), reason: a.status.reason ?? '' },
+    })),
+    multihoming: multihomings.toPb(s.multihoming, SiteMultihoming.SITE_MULTIHOMING_UNSPECIFIED),
   };
 }
 

@@ -89,6 +89,27 @@ describe('l3vpn client against a running vpn service', () => {
     assert.match(none.stderr, /No sites found/);
   });
 
+  test('a multi-homed site: create -f takes accesses; get lists each access\'s node, describe tabulates the accesses with their statuses and VRFs', async () => {
+    const dual = `kind: site
+id: blue-dual
+vpn: blue
+multihoming: single-active
+accesses:
+  - { id: west, node: pe1, interface: eth7, vlan: 70, ipv4: { peAddress: 10.7.0.1/30, ceAddress: 10.7.0.2 }, priority: 200 }
+  - { id: east, node: pe2, interface: eth7, vlan: 70, ipv4: { peAddress: 10.7.1.1/30, ceAddress: 10.7.1.2 } }
+routing: { static: [{ prefix: 192.168.70.0/24 }] }
+`;
+    const created = await run('create', '-f', file('dual.yaml', dual));
+    assert.equal(created.code, 0, created.stderr);
+    const list = await run('get', 'sites', '--node', 'pe2');
+    assert.match(list.stdout, /blue-dual\s+blue\s+pe1,pe2\s+eth7,eth7\s+70,70\s/);
+    const d = await run('describe', 'site', 'blue-dual');
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stdout, /^Accesses \(single-active, most preferred first\):\n\s+ID\s+NODE\s+INTERFACE\s+VLAN\s+IPV4-PE\s+IPV6-PE\s+PRIORITY\s+STATUS\s+REASON\n\s+west\s+pe1\s+eth7\s+70\s+10\.7\.0\.1\/30\s+-\s+200\s+\S+.*\n\s+east\s+pe2\s+eth7\s+70\s+10\.7\.1\.1\/30\s+-\s+100\s+\S+/m);
+    assert.match(d.stdout, /^VRFs:\s+blue:pe1, blue:pe2$/m);
+    assert.equal((await run('delete', 'site', 'blue-dual')).code, 0);
+  });
+
   test('wait returns once the site is active; -o json, describe and state show what the worker computed', async () => {
     const waited = await run('wait', 'site', 'blue-1', '--for', 'active', '--timeout', '30s');
     assert.equal(waited.code, 0, waited.stderr);

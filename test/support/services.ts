@@ -45,14 +45,14 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A new, migrated database on the test server; drop() removes it. */
-export async function createTestDatabase(label = 'test'): Promise<TestDatabase> {
+/** A new, migrated database on the test server; drop() removes it. `prismaDir`: migrate from another migrations folder (a migration's own test). */
+export async function createTestDatabase(label = 'test', options: { prismaDir?: string } = {}): Promise<TestDatabase> {
   const server = new URL(await postgresServerUrl());
   const name = `l3vpn_${label}_${process.pid}_${randomBytes(4).toString('hex')}`;
   server.pathname = `/${name}`;
   server.search = '';
   const url = server.toString();
-  await applyMigrations({ databaseUrl: url });
+  await applyMigrations({ databaseUrl: url, ...(options.prismaDir ? { prismaDir: options.prismaDir } : {}) });
   return {
     url,
     async drop() {

@@ -137,6 +137,73 @@ describe('vpn over the bgp service, with GoBGP as external PE', { skip, timeout:
     }
   });
 
+  test("the VPN's maxRoutesPerVrf is each of its VRFs' route limit on the speaker, and a site's site of origin rides its VPN routes", async () => {
+    const api = bgp!.client;
+    assert.equal((await H().call('PATCH', '/v1/vpns/acme', { body: { maxRoutesPerVrf: 500 } })).status, 200);
+    assert.equal((await H().call('PATCH', '/v1/sites/acme-pe1', { body: { siteOfOrigin: '65000:11' } })).status, 200);
+    const limits = async () => {
+      const { vrfs } = await api.listVrfs({ name: '', owner: '', nameSuffix: '' });
+      return Object.fromEntries(vrfs.filter((v) => v.config?.name.startsWith('acme@')).map((v) => [v.config!.name, v.config!.maxRoutes?.limit]));
+    };
+    await eventually('both VRFs of acme limited to 500 routes', async () => JSON.stringify(await limits()) === JSON.stringify({ 'acme@pe1': 500, 'acme@pe2': 500 }));
+    // The origin is on pe1's site's paths (static route and access subnet), not on pe2's site's.
+    const originsAt = async (vrf: string, origin: VrfPathOrigin) =>
+      Object.fromEntries((await listVrfPaths(api, vrf, true)).filter((p) => p.origin === origin).map((p) => [p.prefix, p.path?.routeOrigins ?? []]));
+    await eventually('pe1 to originate its site\'s routes with the site of origin', async () => {
+      const local = await originsAt('acme@pe1', VrfPathOrigin.VRF_PATH_ORIGIN_LOCAL);
+      return JSON.stringify([local['10.1.0.0/16'], local['172.16.1.0/30']]) === JSON.stringify([['65000:11'], ['65000:11']]);
+    });
+    assert.deepEqual((await originsAt('acme@pe2', VrfPathOrigin.VRF_PATH_ORIGIN_LOCAL))['10.2.0.0/16'], []);
+    // The exported VPN route carries it (RFC 4364 §7), and the VRF importing it at pe2 keeps it.
+    const vpnRoute = (await bgp!.listPath(Family.FAMILY_VPN_IPV4, TableType.TABLE_TYPE_LOCAL)).find((p) => p.prefix === '10.1.0.0/16' && p.source === 'local');
+    assert.deepEqual(vpnRoute?.routeOrigins, ['65000:11']);
+    assert.deepEqual((await originsAt('acme@pe2', VrfPathOrigin.VRF_PATH_ORIGIN_IMPORTED))['10.1.0.0/16'], ['65000:11']);
+    // Taken off the site again: the path is replaced without it.
+    assert.equal((await H().call('PATCH', '/v1/sites/acme-pe1', { body: { siteOfOrigin: null } })).status, 200);
+    await eventually('the site of origin gone from pe1\'s path', async () => (await originsAt('acme@pe1', VrfPathOrigin.VRF_PATH_ORIGIN_LOCAL))['10.1.0.0/16']?.length === 0);
+  });
+
+  test('a multi-homed site: each access\'s PE originates its routes under its own RD, the primary preferred by LOCAL_PREF (single-active) or none (all-active)', async () => {
+    const api = bgp!.client;
+    const dual = {
+      id: 'acme-dual',
+      vpn: 'acme',
+      accesses: [
+        { id: 'backup', node: 'pe2', interface: 'cust0', vlan: 150, ipv4: { peAddress: '172.16.51.1/30', ceAddress: '172.16.51.2' } },
+        { id: 'primary', node: 'pe1', interface: 'cust0', vlan: 150, ipv4: { peAddress: '172.16.50.1/30', ceAddress: '172.16.50.2' }, priority: 200 },
+      ],
+      routing: { static: [{ prefix: '10.50.0.0/16' }] },
+      siteOfOrigin: '65000:50',
+    };
+    const created = await H().call('POST', '/v1/sites', { body: dual });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.deepEqual(created.body.accesses.map((a: { id: string; priority: number }) => [a.id, a.priority]), [['primary', 200], ['backup', 100]], 'most preferred first');
+    assert.equal(created.body.multihoming, 'single-active');
+    assert.equal(created.body.node, undefined, 'no flat access for a multi-homed site');
+    const [rd1, rd2] = await Promise.all(['pe1', 'pe2'].map(async (n) => (await H().call('GET', `/v1/vrfs/acme:${n}`)).body.routeDistinguisher));
+    assert.notEqual(rd1, rd2, 'the two PEs\' VRFs have distinct RDs, so route reflectors keep both paths');
+    // GoBGP (an iBGP peer, as a route reflector would be) gets both VPN routes: one per RD, LOCAL_PREF 200 from the primary's PE.
+    const prefs = async () =>
+      Object.fromEntries(find(await peer().vpnRoutes('vpnv4'), '10.50.0.0/16').map((r) => [r.rd, [r.nextHop, r.localPref]]));
+    await eventually('both VPN routes of the site at the external PE', async () => JSON.stringify(await prefs()) === JSON.stringify({ [rd1]: ['198.51.100.1', 200], [rd2]: ['198.51.100.2', 100] }));
+    // Each PE originates the static route towards the CE on its own access, with the site of origin.
+    for (const [vrf, ce] of [['acme@pe1', '172.16.50.2'], ['acme@pe2', '172.16.51.2']] as const) {
+      const local = (await listVrfPaths(api, vrf, true)).find((p) => p.prefix === '10.50.0.0/16' && p.origin === VrfPathOrigin.VRF_PATH_ORIGIN_LOCAL);
+      assert.deepEqual([local?.nextHop, local?.path?.routeOrigins, local?.path?.localPref], [ce, ['65000:50'], vrf === 'acme@pe1' ? 200 : 100], vrf);
+    }
+    // Each access's status comes from its own PE; the site is active when both are.
+    await eventually('the dual-homed site active', async () => (await H().call('GET', '/v1/sites/acme-dual')).body.status.state === 'active');
+    const got = (await H().call('GET', '/v1/sites/acme-dual')).body;
+    assert.deepEqual(got.accesses.map((a: { status: { state: string } }) => a.status.state), ['active', 'active']);
+    // all-active: equal preference everywhere.
+    assert.equal((await H().call('PATCH', '/v1/sites/acme-dual', { body: { multihoming: 'all-active' } })).status, 200);
+    await eventually('equal LOCAL_PREF at the external PE', async () => JSON.stringify(await prefs()) === JSON.stringify({ [rd1]: ['198.51.100.1', 100], [rd2]: ['198.51.100.2', 100] }));
+    // Listing by node finds it on both PEs; deleting it withdraws both routes and leaves the other sites' VRFs.
+    for (const n of ['pe1', 'pe2']) assert.ok((await H().call('GET', `/v1/sites?node=${n}`)).body.items.some((x: { id: string }) => x.id === 'acme-dual'), n);
+    assert.equal((await H().call('DELETE', '/v1/sites/acme-dual')).status, 204);
+    await peer().waitVpnRoutes('vpnv4', (rs) => find(rs, '10.50.0.0/16').length === 0, 20_000);
+  });
+
   test("each managed PE's stored desired state has the other's routes, towards the other's loopback", async () => {
     const pe2Label = (await H().vpn.store.latest('pe2'))!.state.lfibEntries.find((e) => e.owner === 'vrf:acme')!.inLabel;
     const r = await eventually('pe1 to hold 10.2.0.0/16', () => desiredRoute('pe1', '10.2.0.0/16'));

@@ -135,6 +135,39 @@ describe('status means forwarding (fake agents, real bgp service)', { timeout: 1
     assert.ok(await desiredAt('pe2', '10.1.0.0/16'));
   });
 
+  test("a dual-homed site: the primary access's port down makes that access down, the site degraded, and withdraws its routes at that PE only, so the other PEs reach the site over the backup; port up reverts", async () => {
+    const dual = {
+      id: 'dual',
+      vpn: 'acme',
+      accesses: [
+        { id: 'west', node: 'pe1', interface: 'cust1', vlan: 160, ipv4: { peAddress: '172.16.60.1/30', ceAddress: '172.16.60.2' }, priority: 200 },
+        { id: 'east', node: 'pe2', interface: 'cust1', vlan: 161, ipv4: { peAddress: '172.16.61.1/30', ceAddress: '172.16.61.2' } },
+      ],
+      routing: { static: [{ prefix: '10.60.0.0/16' }] },
+    };
+    assert.equal((await h.call('POST', '/v1/sites', { body: dual })).status, 201);
+    const accessStates = async () => Object.fromEntries(((await h.call('GET', '/v1/sites/dual')).body.accesses as { id: string; status: { state: string; reason?: string } }[]).map((a) => [a.id, a.status]));
+    await converge('both accesses active, both PEs advertising the site', async () => (await state('/v1/sites/dual')) === 'active' && (await advertised('pe1')).includes('10.60.0.0/16') && (await advertised('pe2')).includes('10.60.0.0/16'));
+    assert.deepEqual(await accessStates(), { west: { state: 'active' }, east: { state: 'active' } });
+
+    says.pe1 = { ports: [{ interface: 'cust1', up: false, reason: 'link down' }] };
+    await converge('the primary access down, the site degraded', async () => (await state('/v1/sites/dual')) === 'degraded' && !(await advertised('pe1')).includes('10.60.0.0/16'));
+    assert.deepEqual(await accessStates(), { west: { state: 'down', reason: 'pe1: cust1 is down: link down' }, east: { state: 'active' } });
+    assert.deepEqual(await status('/v1/sites/dual'), { state: 'degraded', reason: 'access west: pe1: cust1 is down: link down' });
+    assert.ok((await advertised('pe2')).includes('10.60.0.0/16'), 'the backup PE keeps advertising the site');
+    // pe1 now reaches the site through pe2's VPN route, and so would every other PE.
+    await converge('pe1 to route 10.60.0.0/16 to pe2', async () => {
+      const r = (await h.vpn.store.latest('pe1'))?.state.vrfRoutes.find((x) => x.vrf === 'acme' && x.prefix === '10.60.0.0/16');
+      return r?.nextHop?.$case === 'remote' && r.nextHop.value.remotePeAddress === '198.51.100.2';
+    });
+    assert.equal(await state('/v1/sites/s1'), 'active', 'the other site on pe1 is untouched');
+
+    says.pe1 = {};
+    await converge('the primary back', async () => (await state('/v1/sites/dual')) === 'active' && (await advertised('pe1')).includes('10.60.0.0/16'));
+    assert.deepEqual(await accessStates(), { west: { state: 'active' }, east: { state: 'active' } });
+    assert.equal((await h.call('DELETE', '/v1/sites/dual')).status, 204);
+  });
+
   test('a silent agent: its node turns unreachable; what it forwards stays advertised, a new site on it waits and says why; its report restores everything', async () => {
     // pe2 keeps reporting (heartbeats), pe1 goes silent.
     const heartbeat = setInterval(() => void report('pe2').catch(() => undefined), 300);

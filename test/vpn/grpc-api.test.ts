@@ -7,6 +7,7 @@ import {
   Site,
   Vpn,
   SiteRole,
+  SiteMultihoming,
   VpnNodeRole,
   VpnServiceClient,
   VpnTopology,
@@ -108,6 +109,34 @@ describe('vpn gRPC API', () => {
     // Nested paths name their top-level field, which exists.
     const ok = await client.updateVpn({ vpn: Vpn.fromPartial({ id: 'hs', description: 'via mask' }), updateMask: ['description'], expectedVersion: 0, dryRun: true }, md);
     assert.ok(ok.plan);
+  });
+
+  test('a site with several accesses: accesses and multihoming round-trip, each access with its status; bad accesses are named', async () => {
+    const admin = auth(h.tokens.admin);
+    await client.createNode({ node: Node.fromPartial({ id: 'pe2', role: VpnNodeRole.VPN_NODE_ROLE_PE, routerId: '192.0.2.2', asNumber: 65000 }), dryRun: false }, admin);
+    await client.createNode({ node: Node.fromPartial({ id: 'p9', role: VpnNodeRole.VPN_NODE_ROLE_P, routerId: '192.0.2.9', asNumber: 65000 }), dryRun: false }, admin);
+    await client.createVpn({ vpn: Vpn.fromPartial({ id: 'mh', customer: 'acme' }), dryRun: false }, admin);
+    const access = (id: string, node: string, n: number, priority = 0) => ({ id, node, interface: 'eth5', vlan: 50 + n, ipv4: { peAddress: `10.9.${n}.1/30`, ceAddress: `10.9.${n}.2` }, priority });
+    await rejects(
+      client.createSite({ site: Site.fromPartial({ id: 'bad', vpn: 'mh', accesses: [access('a', 'pe1', 1), access('b', 'p9', 2)] }), dryRun: false }, admin),
+      status.INVALID_ARGUMENT,
+      /accesses\.1\.node: node 'p9' is a P router/,
+    );
+    const created = await client.createSite(
+      { site: Site.fromPartial({ id: 'dual', vpn: 'mh', accesses: [access('a', 'pe1', 1), access('b', 'pe2', 2, 300)], multihoming: SiteMultihoming.SITE_MULTIHOMING_ALL_ACTIVE }), dryRun: false },
+      admin,
+    );
+    assert.deepEqual(created.plan!.affectedNodes, ['pe1', 'pe2']);
+    const got = (await client.getSite({ id: 'dual' }, admin)).site!;
+    assert.deepEqual(
+      got.accesses.map((a) => [a.id, a.node, a.vlan, a.priority, a.status?.state !== undefined]),
+      [['b', 'pe2', 52, 300, true], ['a', 'pe1', 51, 100, true]],
+    );
+    assert.equal(got.multihoming, SiteMultihoming.SITE_MULTIHOMING_ALL_ACTIVE);
+    assert.equal(got.node, '', 'no flat access for a multi-homed site');
+    // What Get returned can be sent back as it is.
+    const replaced = await client.updateSite({ site: got, updateMask: [], expectedVersion: 0, dryRun: true }, admin);
+    assert.equal(replaced.site!.accesses.length, 2);
   });
 });
 

@@ -129,7 +129,7 @@ describe('a bad site record', () => {
 
     // As an older version or a hand-made SQL fix left them: a static prefix with host bits, a PE address without its length.
     await sql.query(`UPDATE site SET static_routes = '[{"prefix":"192.168.2.1/24"},{"prefix":"192.168.3.0/24"}]' WHERE id = 's-pe2'`);
-    await sql.query(`UPDATE site SET ipv4_pe_address = '10.3.0.1' WHERE id = 's-pe3'`);
+    await sql.query(`UPDATE site_access SET ipv4_pe_address = '10.3.0.1' WHERE site_id = 's-pe3'`);
 
     // No API write queued them: the periodic resync does. Each bad record fails its own node, with the record named.
     const pe2 = await eventually('pe2 to fail with its reason', async () => {
@@ -162,7 +162,7 @@ describe('a bad site record', () => {
 
     // Correcting the records in place heals them without anything else.
     await sql.query(`UPDATE site SET static_routes = '[{"prefix":"192.168.2.0/24"},{"prefix":"192.168.3.0/24"}]' WHERE id = 's-pe2'`);
-    await sql.query(`UPDATE site SET ipv4_pe_address = '10.3.0.1/30' WHERE id = 's-pe3'`);
+    await sql.query(`UPDATE site_access SET ipv4_pe_address = '10.3.0.1/30' WHERE site_id = 's-pe3'`);
     for (const id of ['pe2', 'pe3']) await eventually(`${id} active on the next resync`, async () => (await statusOf(`/v1/nodes/${id}`)).state === 'active', 30_000);
     await eventually('pe1 imports every site again', async () => (await prefixesAt('pe1')).has('10.3.0.0/30') && (await prefixesAt('pe1')).has('192.168.2.0/24'), 30_000);
   });

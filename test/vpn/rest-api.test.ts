@@ -47,7 +47,7 @@ describe('vpn REST API', () => {
     assert.deepEqual(new Set(pointers(r.body)), new Set(['#/asNumber', '#/bogus', '#/routerId', '#/labelRange/min', '#/labelRange/max']));
     const site = await h.call('POST', '/v1/sites', { body: { id: 's', vpn: 'acme', node: 'pe1', interface: 'eth1' } });
     assert.equal(site.status, 400);
-    assert.deepEqual(site.body.errors, [{ pointer: '#', detail: 'must have one of: ipv4, ipv6' }]);
+    assert.deepEqual(site.body.errors, [{ pointer: '#', detail: 'must have one of: ipv4, ipv6, accesses' }]);
     const query = await h.call('GET', '/v1/sites?limit=0&colour=red');
     assert.equal(query.status, 400);
     assert.deepEqual(new Set(pointers(query.body)), new Set(['limit', 'colour']));

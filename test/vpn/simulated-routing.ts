@@ -9,7 +9,8 @@ import type { SelectedVpnRoute } from '../../services/common/desired-state/index
 import type { Db } from '../../services/vpn/store/db.js';
 import type { Logger } from '../../services/common/logger.js';
 import { routeTargetsOfVrf } from '../../services/vpn/domain/route-targets.js';
-import { siteView } from '../../services/vpn/intent/records.js';
+import { siteInclude, siteView } from '../../services/vpn/store/records.js';
+import { attachedTo } from '../../services/vpn/domain/site-access.js';
 import { exportingSites, unusableAddresses } from '../../services/vpn/reconcile/desired-input.js';
 import { loadVpns } from '../../services/vpn/store/node-intent-store.js';
 import { selectRoutes, type ExportingVrf, type ImportingVrf } from '../../services/vpn/routes/route-selection.js';
@@ -47,7 +48,7 @@ export class SimulatedVpnRouting implements VpnRouting {
     const candidates = [...vpns.keys()];
     const [vrfs, siteRows] = await Promise.all([
       db.vrf.findMany({ where: { vpnId: { in: candidates } }, orderBy: { id: 'asc' } }),
-      db.site.findMany({ where: { vpnId: { in: candidates } }, orderBy: { id: 'asc' } }),
+      db.site.findMany({ where: { vpnId: { in: candidates } }, orderBy: { id: 'asc' }, include: siteInclude }),
     ]);
     const remote = vrfs.filter((v) => v.nodeId !== node);
     const remoteNodes = [...new Set(remote.map((v) => v.nodeId))];
@@ -65,7 +66,7 @@ export class SimulatedVpnRouting implements VpnRouting {
       if (!m) labelsOf.set(l.nodeId, (m = new Map()));
       m.set(l.owner, l.label);
     }
-    const sitesOf = (vpn: string, n: string) => sites.filter((s) => s.vpn === vpn && s.node === n);
+    const sitesOf = (vpn: string, n: string) => sites.filter((s) => s.vpn === vpn).flatMap((s) => attachedTo(s, n) ?? []);
 
     const importers: ImportingVrf[] = mine.map((v) => ({
       name: v.vpnId,

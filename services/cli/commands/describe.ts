@@ -6,7 +6,7 @@ import { argsOf, pathOf, type Invocation } from '../invocation.js';
 import { KINDS, kindOf, type Kind, type Resource } from '../kinds.js';
 import { resourcesTable, write } from '../output.js';
 import { age } from '../table.js';
-import { nodeStateView, routesView } from '../views.js';
+import { accessesView, nodeStateView, routesView } from '../views.js';
 
 const META = new Set(['id', 'status', 'version', 'createdAt', 'updatedAt', 'routes']);
 
@@ -23,7 +23,8 @@ export async function describe(inv: Invocation): Promise<void> {
   const [kindWord, id] = argsOf(inv, 2, 2, 'describe KIND ID');
   const kind = kindOf(kindWord);
   const r = (await inv.client.call('GET', pathOf(kind.path, id!))).body as Record<string, any>;
-  const spec = Object.fromEntries(Object.entries(r).filter(([k]) => !META.has(k)));
+  // A site's accesses get a table of their own (with their statuses).
+  const spec = Object.fromEntries(Object.entries(r).filter(([k]) => !META.has(k) && !(kind.name === 'site' && k === 'accesses')));
   const out = [
     `Name:     ${r.id}\n`,
     `Kind:     ${kind.name}\n`,
@@ -35,7 +36,11 @@ export async function describe(inv: Invocation): Promise<void> {
     `Spec:\n${indent(stringify(spec))}`,
   ];
   if (kind.name === 'vrf') out.push(`Routes:\n${indent(routesView(r.routes))}`);
-  if (kind.name === 'site') out.push(`VRF:      ${r.vpn}:${r.node}\n`);
+  if (kind.name === 'site') {
+    const accesses = (r.accesses ?? []) as Record<string, any>[];
+    out.push(`Accesses (${r.multihoming ?? 'single-active'}, most preferred first):\n${indent(accessesView(accesses))}`);
+    out.push(`VRFs:     ${accesses.map((a) => `${r.vpn}:${a.node}`).join(', ') || '<none>'}\n`);
+  }
   if (kind.name === 'node') {
     const state = (await inv.client.call('GET', pathOf('nodes', id!, '/state'))).body as Record<string, any>;
     out.push(`State:\n${indent(nodeStateView(state, false))}`);

@@ -30,7 +30,13 @@ async function createOne(client: ApiClient, t: Target, dryRun: boolean): Promise
 }
 
 const META = ['version', 'status', 'createdAt', 'updatedAt'];
-const intentOf = (r: unknown) => Object.fromEntries(Object.entries((r ?? {}) as Resource).filter(([k]) => !META.includes(k)));
+/** The intent of a resource: without server-owned fields, a site's accesses' statuses included. */
+const intentOf = (r: unknown): Resource =>
+  Object.fromEntries(
+    Object.entries((r ?? {}) as Resource)
+      .filter(([k]) => !META.includes(k))
+      .map(([k, v]) => [k, k === 'accesses' && Array.isArray(v) ? v.map(intentOf) : v]),
+  );
 
 /**
  * Create, or replace under If-Match with the version just read (412 if it

@@ -3,7 +3,8 @@
 // the reconcile adds to a VRF (its allocation). The store reads it
 // (store/node-intent-store.ts); the mapping to the desired-state
 // computation (reconcile/desired-input.ts) consumes it.
-import type { LinkView, NodeView, SiteView, VpnView } from '../intent/types.js';
+import type { LinkView, NodeView, VpnView } from '../intent/types.js';
+import type { AttachedSite } from './site-access.js';
 
 /** A route distinguisher, "ASN:n" or "IPv4:n" (RFC 4364 §4.2). */
 export type Rd = string;
@@ -12,7 +13,8 @@ export type RouteTarget = string;
 
 export type Node = NodeView;
 export type Link = LinkView;
-export type Site = SiteView;
+/** A site as this node sees it: its access on the node (domain/site-access.ts). */
+export type Site = AttachedSite;
 export type Vpn = VpnView;
 
 /** A VPN's VRF on one PE, as the intent holds it. */

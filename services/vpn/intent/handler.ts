@@ -16,5 +16,7 @@ export interface ResourceHandler<K extends ResourceKind> {
   /** Checks `next` against the rest of the intent (throws IntentErrors) and writes it. */
   save(ctx: WriteContext, next: ResourceSpecs[K], current: ResourceViews[K] | undefined): Promise<void>;
   remove(ctx: WriteContext, current: ResourceViews[K]): Promise<void>;
+  /** What a merge patch applies to, when not the view itself (without its server-owned fields). */
+  patchBase?(current: ResourceViews[K]): ResourceSpecs[K];
 }
 

@@ -167,7 +167,9 @@ export class IntentService {
     const p = withoutMeta(patch);
     if ('id' in p && p.id !== id) throw invalid([{ pointer: '/id', detail: `cannot be changed (is '${id}')` }]);
     return this.write(kind, id, 'update', options, (current) => {
-      const merged = applyMergePatch(withoutMeta(current!), p) as ResourceSpecs[K];
+      const handler = handlers[kind] as unknown as ResourceHandler<K>;
+      const base = handler.patchBase ? handler.patchBase(current!) : current!;
+      const merged = applyMergePatch(withoutMeta(base), p) as ResourceSpecs[K];
       validateResource(kind, merged);
       return merged;
     });

@@ -230,17 +230,45 @@ const attachment = (family: 'IPv4' | 'IPv6'): Schema => ({
   },
 });
 
-export const siteSchema = resource(
-  'Site',
-  'A customer site and its attachment to a PE (RFC 8299 site with one site-network-access).',
-  {
-    id: id('site id'),
-    vpn: id('VPN id'),
+const siteAccessSchema: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'node', 'interface'],
+  description: 'RFC 8299 site-network-access: the CE on one PE port and VLAN; a site has at most one per PE',
+  properties: {
+    id: id('access id, unique within the site'),
     node: id('PE node id'),
     interface: interfaceName,
     vlan: { type: 'integer', minimum: 1, maximum: 4094, description: '802.1Q VLAN id; absent for untagged' },
     ipv4: attachment('IPv4'),
     ipv6: attachment('IPv6'),
+    priority: { type: 'integer', minimum: 1, maximum: 1000000, default: 100, description: 'RFC 8299 access-priority: the higher, the more preferred (single-active: the primary)' },
+    status: { ...ref('Status'), description: "this access's status; read-only" },
+  },
+  anyOf: [
+    { type: 'object', required: ['ipv4'] },
+    { type: 'object', required: ['ipv6'] },
+  ],
+};
+
+export const siteSchema = resource(
+  'Site',
+  'A customer site and its attachments to PEs (RFC 8299 site with its site-network-accesses). A one-access site may give its access flat (node, interface, vlan, ipv4, ipv6: one access with the site id); responses show the flat fields for a one-access site and `accesses` always; a request with both must have them agree.',
+  {
+    id: id('site id'),
+    vpn: id('VPN id'),
+    node: id('PE node id (one-access form)'),
+    interface: interfaceName,
+    vlan: { type: 'integer', minimum: 1, maximum: 4094, description: '802.1Q VLAN id; absent for untagged' },
+    ipv4: attachment('IPv4'),
+    ipv6: attachment('IPv6'),
+    accesses: { type: 'array', minItems: 1, maxItems: 16, items: siteAccessSchema, description: 'the site network accesses; at most one per PE' },
+    multihoming: {
+      type: 'string',
+      enum: ['single-active', 'all-active'],
+      default: 'single-active',
+      description: 'single-active: the primary access (highest priority, then lowest id) is preferred by every PE (LOCAL_PREF 200, others 100); all-active: equal preference',
+    },
     role: { type: 'string', enum: ['any-to-any', 'hub', 'spoke'], description: 'RFC 8299 site-role; required in a hub-spoke VPN' },
     routing: {
       type: 'object',
@@ -270,9 +298,9 @@ export const siteSchema = resource(
     },
     siteOfOrigin: { type: 'string', format: 'route-target', description: 'route origin community (RFC 4360 §5) stamped on its routes' },
   },
-  ['id', 'vpn', 'node', 'interface'],
+  ['id', 'vpn'],
   // Typed members, so that generated clients see objects (openapi-typescript makes untyped ones `unknown`).
-  { anyOf: [{ type: 'object', required: ['ipv4'] }, { type: 'object', required: ['ipv6'] }] },
+  { anyOf: [{ type: 'object', required: ['ipv4'] }, { type: 'object', required: ['ipv6'] }, { type: 'object', required: ['accesses'] }] },
 );
 
 const routesSchema: Schema = {

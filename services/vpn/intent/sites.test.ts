@@ -8,8 +8,9 @@ import type { VpnStore } from '../store/vpn-store.js';
 import type { VrfStore } from '../store/vrf-store.js';
 import { IntentError } from './errors.js';
 import { sites } from './sites.js';
-import type { NodeView, SiteSpec, SiteView, VpnView } from './types.js';
+import type { NodeView, SiteAccess, SiteSpec, SiteView, VpnView } from './types.js';
 import { WriteContext } from './write-context.js';
+import { accessesOf, flatFields } from '../domain/site-access.js';
 
 /** A part of the store with only the methods the site rules may call; any other call fails the test. */
 const only = <T extends object>(name: string, methods: Partial<T> = {}) =>
@@ -32,7 +33,8 @@ function memoryStore(init: { nodes?: NodeView[]; vpns?: VpnView[]; sites?: SiteV
   const stored = new Map((init.sites ?? []).map((s) => [s.id, s]));
   const vrfs = new Set<string>();
   const pending: string[] = [];
-  const save = async (s: SiteSpec, role: SiteView['role']) => void stored.set(s.id, { ...s, role, ...meta });
+  const save = async (s: SiteSpec, role: SiteView['role']) => void stored.set(s.id, view(s, role));
+  const on = (s: SiteView, node: string) => s.accesses.find((a) => a.node === node);
   const store: IntentStore = {
     nodes: only<NodeStore>('nodes', {
       lock: async (ids) => ids.filter((id) => nodes.has(id)),
@@ -44,9 +46,10 @@ function memoryStore(init: { nodes?: NodeView[]; vpns?: VpnView[]; sites?: SiteV
     }),
     sites: only<SiteStore>('sites', {
       read: async (id) => stored.get(id),
-      count: async ({ vpn, node }) => [...stored.values()].filter((s) => s.vpn === vpn && s.node === node).length,
-      inVrf: async (vpn, node, except) => [...stored.values()].filter((s) => s.vpn === vpn && s.node === node && s.id !== except),
-      onPort: async (node, ifname, vlan, except) => [...stored.values()].find((s) => s.node === node && s.interface === ifname && (s.vlan ?? 0) === vlan && s.id !== except)?.id,
+      count: async ({ vpn, node }) => [...stored.values()].filter((s) => s.vpn === vpn && on(s, node!)).length,
+      inVrf: async (vpn, node, except) => [...stored.values()].filter((s) => s.vpn === vpn && on(s, node) && s.id !== except),
+      onPort: async (node, ifname, vlan, except) =>
+        [...stored.values()].find((s) => s.id !== except && s.accesses.some((a) => a.node === node && a.interface === ifname && (a.vlan ?? 0) === vlan))?.id,
       create: save,
       update: save,
       delete: async (id) => void stored.delete(id),
@@ -73,7 +76,12 @@ const site = (s: Partial<SiteSpec> = {}): SiteSpec => ({
   ipv4: { peAddress: '10.1.0.1/30', ceAddress: '10.1.0.2' },
   ...s,
 });
-const view = (s: SiteSpec, role: SiteView['role'] = 'any-to-any'): SiteView => ({ ...s, role, ...meta });
+/** As the store shows a written site: `accesses` always, the flat fields when there is one. */
+function view(s: SiteSpec, role: SiteView['role'] = 'any-to-any'): SiteView {
+  const accesses = accessesOf(s).map((a) => ({ ...a, priority: a.priority ?? 100, status: meta.status }));
+  const { accesses: _written, ...rest } = s;
+  return { ...rest, ...(accesses.length === 1 ? flatFields(accesses[0]!) : {}), accesses, multihoming: s.multihoming ?? 'single-active', role, ...meta };
+}
 
 async function refusal(store: IntentStore, s: SiteSpec): Promise<IntentError> {
   const err = await sites.save(new WriteContext(store), s, undefined).then(
@@ -100,7 +108,7 @@ test("site rules: the role fits the VPN's topology, the addresses its families, 
   assert.deepEqual(problems(err), [
     '/ipv4/ceAddress: is not in the PE interface subnet 10.1.0.0/30',
     "/ipv6: VPN 'red' does not carry ipv6 (addressFamilies: ipv4)",
-    "/routing/bgp/peerAs: equals the PE's AS 65000; PE-CE routing here is eBGP",
+    '/routing/bgp/peerAs: equals the AS 65000 of PE pe1; PE-CE routing here is eBGP',
   ]);
 });
 
@@ -110,7 +118,7 @@ test('site rules: one VRF holds hubs or spokes, not both, and no more static rou
   const err = await refusal(store, site({ role: 'spoke', routing: { static: [{ prefix: '10.8.0.0/16' }, { prefix: '10.7.0.0/16' }] } }));
   assert.deepEqual(problems(err), [
     "/role: site 'h1' of this VPN on pe1 is a hub; hubs and spokes of one VPN need different PEs",
-    "/routing/static: the VRF would hold 3 static routes, above the VPN's maxRoutesPerVrf (2)",
+    "/routing/static: the VRF on pe1 would hold 3 static routes, above the VPN's maxRoutesPerVrf (2)",
   ]);
 });
 
@@ -147,4 +155,67 @@ test("site writes: the first site of a VPN on a PE makes its VRF, the last one's
     { kind: 'vrf', id: 'red:pe1', action: 'delete' },
   ]);
   assert.equal(vrfs.size, 0);
+});
+
+const access = (id: string, node: string, n: number, extra: Partial<SiteAccess> = {}): SiteAccess => ({
+  id,
+  node,
+  interface: 'ce0',
+  vlan: 100 + n,
+  ipv4: { peAddress: `10.2.${n}.1/30`, ceAddress: `10.2.${n}.2` },
+  ...extra,
+});
+const multi = (accesses: SiteAccess[], s: Partial<SiteSpec> = {}): SiteSpec => ({ id: 'm1', vpn: 'red', accesses, ...s });
+
+test('site rules, multi-homed: every access on an existing PE, no P node, no provider AS as peer AS; pointers name the access', async () => {
+  const { store } = memoryStore({ nodes: [pe('pe1'), pe('pe2'), pe('p1', 'P'), { ...pe('pe3'), asNumber: 65003 }] });
+  const err = await refusal(store, multi([access('a', 'pe1', 1), access('b', 'p1', 2), access('c', 'pe9', 3)]));
+  assert.deepEqual(problems(err), ["/accesses/1/node: node 'p1' is a P router; sites attach to PEs", "/accesses/2/node: no node 'pe9'"]);
+  // The peer AS may be no PE's AS, whichever access's PE it is.
+  const as = await refusal(store, multi([access('a', 'pe1', 1), access('b', 'pe3', 2)], { routing: { bgp: { peerAs: 65003 } } }));
+  assert.deepEqual(problems(as), ['/routing/bgp/peerAs: equals the AS 65003 of PE pe3; PE-CE routing here is eBGP']);
+  assert.equal(as.kind, 'semantic');
+  // Addressing is checked per access.
+  const addr = await refusal(store, multi([access('a', 'pe1', 1), access('b', 'pe2', 2, { ipv4: { peAddress: '10.2.2.1/30', ceAddress: '10.9.9.9' } })]));
+  assert.deepEqual(problems(addr), ['/accesses/1/ipv4/ceAddress: is not in the PE interface subnet 10.2.2.0/30']);
+});
+
+test('site rules, multi-homed: within one site, unique access ids, one access per PE, never one port and VLAN twice (422)', async () => {
+  const { store } = memoryStore({ nodes: [pe('pe1'), pe('pe2')] });
+  const dupPort = await refusal(store, multi([access('a', 'pe1', 1), access('b', 'pe1', 1, { ipv4: { peAddress: '10.3.0.1/30', ceAddress: '10.3.0.2' } })]));
+  assert.deepEqual([dupPort.kind, problems(dupPort)], ['semantic', ['/accesses/1/vlan: pe1 ce0 VLAN 101 is also /accesses/0']]);
+  const samePe = await refusal(store, multi([access('a', 'pe1', 1), access('b', 'pe1', 2)]));
+  assert.deepEqual(problems(samePe), ['/accesses/1/node: the site already has /accesses/0 on pe1; a site has one access per PE (its VRF there has one RD)']);
+  const dupId = await refusal(store, multi([access('a', 'pe1', 1), access('a', 'pe2', 2)]));
+  assert.deepEqual(problems(dupId), ['/accesses/1/id: is also the id of /accesses/0']);
+});
+
+test('site rules, multi-homed: another site on an access\'s port and VLAN, or overlapping an access\'s subnet in that VRF, is a conflict naming the access', async () => {
+  const other = view(site({ id: 'o1', node: 'pe2', interface: 'ce0', vlan: 102, ipv4: { peAddress: '10.5.0.1/24', ceAddress: '10.5.0.2' } }));
+  const { store } = memoryStore({ nodes: [pe('pe1'), pe('pe2')], sites: [other] });
+  const port = await refusal(store, multi([access('a', 'pe1', 1), access('b', 'pe2', 2)]));
+  assert.deepEqual([port.kind, problems(port)], ['conflict', ["/accesses/1/vlan: VLAN 102 on pe2 ce0 is already used by site 'o1'"]]);
+  const overlap = await refusal(store, multi([access('a', 'pe1', 1), access('b', 'pe2', 3, { ipv4: { peAddress: '10.5.0.129/25', ceAddress: '10.5.0.130' } })]));
+  assert.deepEqual([overlap.kind, problems(overlap)], ['conflict', ["/accesses/1/ipv4/peAddress: 10.5.0.128/25 overlaps 10.5.0.1/24 of site 'o1' in the same VRF on pe2"]]);
+});
+
+test('site rules: the flat fields and accesses may both be given only when they say the same; a multi-homed site puts its VRF on each PE', async () => {
+  const { store, stored, vrfs } = memoryStore({ nodes: [pe('pe1'), pe('pe2')] });
+  const flat = site();
+  const both = { ...flat, accesses: [{ id: 's1', node: 'pe1', interface: 'ce0', ipv4: flat.ipv4! }] };
+  await sites.save(new WriteContext(store), both, undefined);
+  assert.deepEqual(stored.get('s1')!.accesses.map((a) => [a.id, a.node, a.interface]), [['s1', 'pe1', 'ce0']]);
+  const differs = await refusal(store, { ...both, id: 's2', interface: 'ce7' });
+  assert.deepEqual(problems(differs), ['/interface: differs from /accesses/0/interface; give the access once']);
+  const ctx = new WriteContext(store);
+  await sites.save(ctx, multi([access('a', 'pe1', 1), access('b', 'pe2', 2)], { multihoming: 'all-active' }), undefined);
+  assert.ok(vrfs.has('red:pe1') && vrfs.has('red:pe2'));
+  assert.deepEqual(stored.get('m1')!.node, undefined, 'a multi-homed site shows no flat access');
+});
+
+test('site rules: a site written flat is patched in its flat form, one written with accesses in them', () => {
+  const one = view(site());
+  assert.equal('accesses' in sites.patchBase!(one), false);
+  assert.equal(sites.patchBase!(view(multi([access('a', 'pe1', 1), access('b', 'pe2', 2)]))).accesses?.length, 2);
+  assert.deepEqual(sites.patchBase!(view(multi([access('a', 'pe1', 1, { priority: 7 })]))).accesses?.map((a) => [a.id, a.priority]), [['a', 7]], 'written with accesses: patched in them');
 });

@@ -84,14 +84,41 @@ export interface StaticRoute {
   nextHop?: string;
 }
 
-export interface SiteSpec {
+/** RFC 8299 multihoming: primary/backup by access priority, or load balancing over every access. */
+export type Multihoming = 'single-active' | 'all-active';
+
+/** RFC 8299 site-network-access: the attachment of the site's CE to one PE port and VLAN. */
+export interface SiteAccess {
   id: string;
-  vpn: string;
   node: string;
   interface: string;
   vlan?: number;
   ipv4?: Attachment;
   ipv6?: Attachment;
+  /** RFC 8299 access-priority: the higher, the more preferred (default 100). */
+  priority?: number;
+}
+
+export interface SiteAccessView extends SiteAccess {
+  priority: number;
+  status: Status;
+}
+
+/**
+ * A site attaches by `accesses`, or (the form of one-access sites, kept for
+ * existing clients) by the flat node/interface/vlan/ipv4/ipv6 fields, which
+ * are one access with the site's id.
+ */
+export interface SiteSpec {
+  id: string;
+  vpn: string;
+  node?: string;
+  interface?: string;
+  vlan?: number;
+  ipv4?: Attachment;
+  ipv6?: Attachment;
+  accesses?: SiteAccess[];
+  multihoming?: Multihoming;
   role?: SiteRole;
   routing?: { static?: StaticRoute[]; bgp?: { peerAs: number } };
   siteOfOrigin?: string;
@@ -109,7 +136,8 @@ export type VpnView = VpnSpec &
     maxRoutesPerVrf: number;
     routeTargets: RouteTargets;
   };
-export type SiteView = SiteSpec & Meta & { role: SiteRole };
+/** The flat access fields are shown for a site with one access (as before accesses existed); `accesses` always. */
+export type SiteView = Omit<SiteSpec, 'accesses'> & Meta & { role: SiteRole; multihoming: Multihoming; accesses: SiteAccessView[] };
 
 export type RoutesView =
   | { state: 'available'; routes: VrfRoute[] }

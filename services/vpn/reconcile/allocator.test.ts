@@ -1,3 +1,4 @@
+import { oneAccessSite } from '../domain/test-sites.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
@@ -195,7 +196,8 @@ const vpnView = (id: string, extra: Partial<Vpn> = {}): Vpn => ({
   ...extra,
 });
 
-const site = (id: string, vpn: string): Site => ({
+const site = (id: string, vpn: string): Site =>
+  oneAccessSite({
   id,
   vpn,
   node: 'pe1',
@@ -203,7 +205,7 @@ const site = (id: string, vpn: string): Site => ({
   ipv4: { peAddress: '10.1.0.1/30', ceAddress: '10.1.0.2' },
   role: 'any-to-any',
   ...meta,
-});
+  });
 
 function vrf(vpn: Vpn, allocation?: VrfIntent['allocation']): VrfIntent {
   return {

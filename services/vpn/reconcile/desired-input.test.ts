@@ -1,3 +1,4 @@
+import { oneAccessSite } from '../domain/test-sites.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { computeNodeDesiredState, prepareNetwork } from '../../common/desired-state/index.js';
@@ -46,7 +47,8 @@ const vpn = (id: string, extra: Partial<Vpn> = {}): Vpn => ({
   ...extra,
 });
 
-const site = (id: string, extra: Partial<Site> = {}): Site => ({
+const site = (id: string, extra: Partial<Site> = {}): Site =>
+  oneAccessSite({
   id,
   vpn: 'blue',
   node: 'pe1',
@@ -55,7 +57,7 @@ const site = (id: string, extra: Partial<Site> = {}): Site => ({
   role: 'any-to-any',
   ...meta,
   ...extra,
-});
+  });
 
 function vrfIntent(v: Vpn, sites: Site[], allocated = true): VrfIntent {
   return {

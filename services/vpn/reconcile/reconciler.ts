@@ -31,12 +31,13 @@ import type { Logger } from '../../common/logger.js';
 import { canonicalPrefix, computeNodeDesiredState, prepareNetwork } from '../../common/desired-state/index.js';
 import type { ChangeSink } from '../intent/intent-service.js';
 import { exportedRoutes } from '../routes/route-selection.js';
-import type { VpnRouting } from '../routes/vpn-routing.js';
+import type { OriginatedRoute, VpnRouting } from '../routes/vpn-routing.js';
+import { localPreference } from '../domain/site-access.js';
 import type { DesiredStateStore } from '../state/desired-state-store.js';
 import type { AgentReports } from '../state/agent-reports.js';
 import { aggregate, worst, type DerivedStatus } from '../state/forwarding.js';
 import type { NodeAllocator } from './allocator.js';
-import type { NodeIntent, VrfIntent } from '../domain/node-intent.js';
+import type { NodeIntent, Site, VrfIntent } from '../domain/node-intent.js';
 import type { NodeStatuses } from '../store/reconcile-status-store.js';
 import type { ReconcileStore } from '../store/reconcile-store.js';
 import { desiredInput, exportingSites } from './desired-input.js';
@@ -73,6 +74,31 @@ function sitesOf(intent: NodeIntent, vi: VrfIntent) {
   });
 }
 
+/** What a VRF's route carries besides its label: from the site (and its access on this PE) it belongs to. */
+type RouteAttributes = Pick<OriginatedRoute, 'ceNextHop' | 'routeOrigins' | 'localPref'>;
+
+/**
+ * The attributes of each prefix the VRF's sites originate on this PE (their
+ * static routes and access subnets): a static route's next hop is the CE's
+ * address on this PE's access; the site of origin is stamped so no PE
+ * offers the route back into its site (RFC 4364 §7); a multi-homed site's
+ * access preference is the VPN route's LOCAL_PREF (domain/site-access.ts).
+ */
+function routeAttributes(vi: VrfIntent): Map<string, RouteAttributes> {
+  const out = new Map<string, RouteAttributes>();
+  for (const site of vi.sites) {
+    const [exported] = exportingSites(vi.vpn.id, '', [site], new Map());
+    const localPref = localPreference(site, site.access.id);
+    const common = { ...(site.siteOfOrigin ? { routeOrigins: [site.siteOfOrigin] } : {}), ...(localPref !== undefined ? { localPref } : {}) };
+    for (const p of exported!.connected) if (!out.has(p)) out.set(p, { ceNextHop: '', ...common });
+    for (const p of exported!.statics) {
+      const ce = (p.includes(':') ? site.ipv6 : site.ipv4)?.ceAddress ?? '';
+      if (!out.has(p)) out.set(p, { ceNextHop: ce, ...common });
+    }
+  }
+  return out;
+}
+
 export interface ReconcileOutcome {
   generation: number;
   changed: boolean;
@@ -106,6 +132,8 @@ export class NodeReconciler {
     const { inventoryChanged } = await this.allocator.allocate(intent);
     await this.afterAllocation?.(node);
     intent = (await this.db.nodeIntent(node))!;
+    const allocated = intent;
+    intent = await this.withoutDownBackedUpAccesses(intent);
     const waiting = await this.define(intent);
 
     const routes = await this.routing.selectedRoutes(node);
@@ -120,10 +148,30 @@ export class NodeReconciler {
     });
     if (outboxId !== undefined) await this.sink.committed(outboxId, notify).catch((err: Error) => this.log.warn({ err: err.message, node }, 'importers left to the outbox relay'));
 
-    const released = await this.allocator.releaseUnwanted(intent);
+    const released = await this.allocator.releaseUnwanted(allocated);
     await this.setStatus(node, await this.statuses(intent, waiting));
     if (warnings.length) this.log.info({ node, warnings: warnings.slice(0, 5), count: warnings.length }, 'desired state leaves something out');
     return { generation: saved.generation, changed: saved.changed, released };
+  }
+
+  /**
+   * The intent as this PE forwards it now: a multi-homed site whose access
+   * here has its CE-facing port reported down keeps its access subnet (so
+   * its status says why) but not its static routes, so this PE, like every
+   * other, reaches the site through its other accesses' VPN routes instead
+   * of into the dead port; the port's return brings them back (installed,
+   * then advertised). A one-access site has nowhere else to go and is left
+   * as it is (its routes are withdrawn, not rerouted).
+   */
+  private async withoutDownBackedUpAccesses(intent: NodeIntent): Promise<NodeIntent> {
+    if (!intent.vrfs.some((vi) => vi.sites.some((s) => s.accesses.length > 1))) return intent;
+    const view = await this.reports.forwarding(intent.node.id);
+    const down = (s: Site) => s.accesses.length > 1 && view.port(s.interface).state === 'down';
+    if (!intent.vrfs.some((vi) => vi.sites.some(down))) return intent;
+    return {
+      ...intent,
+      vrfs: intent.vrfs.map((vi) => ({ ...vi, sites: vi.sites.map((s) => (down(s) ? { ...s, routing: { ...s.routing, static: [] } } : s)) })),
+    };
   }
 
   /**
@@ -150,6 +198,7 @@ export class NodeReconciler {
         ...(label !== undefined ? { label } : {}),
         labelMode: vi.vpn.labelMode,
         nextHop: intent.node.loopback,
+        maxRoutes: vi.vpn.maxRoutesPerVrf,
       });
       const exporting = {
         node,
@@ -171,7 +220,12 @@ export class NodeReconciler {
         }
         routes = held.filter((h) => h.readiness.state === 'ready').map((h) => h.r);
       }
-      await this.routing.originate(node, vi.vpn.id, routes.map((r) => ({ ...r, ceNextHop: '' })));
+      const attributes = routeAttributes(vi);
+      await this.routing.originate(
+        node,
+        vi.vpn.id,
+        routes.map((r) => ({ ...r, ceNextHop: '', ...attributes.get(r.prefix) })),
+      );
     }
     // Before anything is released (step 5): the speaker's VRFs the intent no longer names, whatever left them there.
     await removeUnwantedVrfs(this.routing, node, live, this.log);

@@ -23,8 +23,28 @@ import type { HeldVrf, OriginatedRoute, VpnRouting, VrfDefinition } from './vpn-
 
 const familyOf = (prefix: string): Family => (prefix.includes(':') ? Family.FAMILY_IPV6_UNICAST : Family.FAMILY_IPV4_UNICAST);
 
-function unicastPath(prefix: string, nextHop: string): Path {
-  return Path.fromPartial({ family: familyOf(prefix), prefix, nextHop, origin: Origin.ORIGIN_IGP });
+function unicastPath(r: OriginatedRoute): Path {
+  return Path.fromPartial({
+    family: familyOf(r.prefix),
+    prefix: r.prefix,
+    nextHop: r.ceNextHop,
+    origin: Origin.ORIGIN_IGP,
+    routeOrigins: r.routeOrigins ?? [],
+    ...(r.localPref !== undefined ? { localPref: r.localPref } : {}),
+  });
+}
+
+/** Whether the VRF's local path already is the route as wanted (the speaker shows route origins canonical, as the intent stores them). */
+function sameRoute(current: VrfPath, r: OriginatedRoute): boolean {
+  const p = current.path;
+  const origins = r.routeOrigins ?? [];
+  return (
+    current.label === r.label &&
+    current.nextHop === r.ceNextHop &&
+    (p?.localPref ?? undefined) === r.localPref &&
+    (p?.routeOrigins.length ?? 0) === origins.length &&
+    origins.every((o, i) => p?.routeOrigins[i] === o)
+  );
 }
 
 /** The speaker's VRF for a definition. Every originated path brings its label, so only a per-VRF label needs the VRF's. */
@@ -38,6 +58,8 @@ function bgpVrfConfig(node: string, vrf: VrfDefinition, owner: string): VrfConfi
     labelMode: mode,
     label: vrf.label ?? 0,
     nextHop: vrf.nextHop,
+    // Unset warning percent: the speaker's 75; past the limit new destinations are held back, not installed (bgp README, max-routes).
+    maxRoutes: vrf.maxRoutes !== undefined ? { limit: vrf.maxRoutes, warningPercent: 0, warningOnly: false } : undefined,
     owner,
   };
 }
@@ -93,8 +115,8 @@ export class BgpVpnRouting implements VpnRouting {
       if (wanted.has(r.prefix)) continue;
       wanted.add(r.prefix);
       const current = have.get(r.prefix);
-      if (current && current.label === r.label && current.nextHop === r.ceNextHop) continue;
-      add.push({ path: unicastPath(r.prefix, r.ceNextHop), label: r.label });
+      if (current && sameRoute(current, r)) continue;
+      add.push({ path: unicastPath(r), label: r.label });
     }
     const del = [...have.keys()].filter((prefix) => !wanted.has(prefix)).map((prefix) => ({ family: familyOf(prefix), prefix }));
     if (add.length || del.length) await this.bgp.changeVrfPaths({ vrf: name, add, delete: del });

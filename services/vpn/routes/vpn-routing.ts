@@ -18,6 +18,8 @@ export interface VrfDefinition {
   labelMode: LabelModeName;
   /** The next hop its VPN routes carry: the PE's loopback. */
   nextHop: string;
+  /** The VPN's maxRoutesPerVrf: the most destinations the VRF holds, both families, local and imported (the bgp service counts them). */
+  maxRoutes?: number;
 }
 
 /** A route the node's VRF exports: a site's connected subnet or static prefix with the label it is advertised with. */
@@ -26,6 +28,10 @@ export interface OriginatedRoute {
   /** The CE address behind the prefix; empty for a connected subnet. */
   ceNextHop: string;
   label: number;
+  /** Site of origin (route origin extended communities, RFC 4364 §7) of the site the route belongs to. */
+  routeOrigins?: string[];
+  /** LOCAL_PREF of the VPN route: the access's preference among a multi-homed site's PEs. Absent: the speaker's default. */
+  localPref?: number;
 }
 
 /** A VRF this controller keeps on the speaker: the VRF of VPN `vpn` on PE `node`. */

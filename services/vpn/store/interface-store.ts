@@ -27,7 +27,7 @@ export function prismaInterfaceStore(db: Db): InterfaceStore {
       return link?.id;
     },
     async siteOn({ node, interface: ifname }) {
-      return (await db.site.findFirst({ where: { nodeId: node, interface: ifname }, select: { id: true } }))?.id;
+      return (await db.siteAccess.findFirst({ where: { nodeId: node, interface: ifname }, select: { siteId: true } }))?.siteId;
     },
   };
 }

@@ -5,7 +5,8 @@
 import type { Vrf as VrfRow } from '../../common/gen/prisma/client.js';
 import type { NodeIntent, Vpn, Vrf } from '../domain/node-intent.js';
 import { routeTargetsOfVrf } from '../domain/route-targets.js';
-import { linkView, nodeView, siteView, vpnView } from './records.js';
+import { linkView, nodeView, siteInclude, siteView, vpnView } from './records.js';
+import { attachedTo } from '../domain/site-access.js';
 import { toVrfAllocation } from './allocation-store.js';
 import type { Db } from './db.js';
 import { vrfLabelRequests } from '../reconcile/desired-input.js';
@@ -29,7 +30,7 @@ export async function loadNodeIntent(db: Db, nodeId: string, missing: MissingVal
     db.node.findMany({ orderBy: { id: 'asc' } }),
     db.link.findMany({ orderBy: { id: 'asc' } }),
     db.vrf.findMany({ where: { nodeId }, orderBy: { id: 'asc' } }),
-    db.site.findMany({ where: { nodeId }, orderBy: { id: 'asc' } }),
+    db.site.findMany({ where: { accesses: { some: { nodeId } } }, orderBy: { id: 'asc' }, include: siteInclude }),
     db.vrfAllocation.findMany({ where: { nodeId } }),
     db.nodeLabel.findMany({ where: { nodeId } }),
   ]);
@@ -38,7 +39,7 @@ export async function loadNodeIntent(db: Db, nodeId: string, missing: MissingVal
   const vpns = await loadVpns(db, [...new Set(vrfs.map((v) => v.vpnId))]);
   for (const [id, vpn] of vpns) vpns.set(id, missing.vpn(vpn));
   const allocationOf = new Map(allocations.map((a) => [a.vrfId, toVrfAllocation(a)]));
-  const siteViews = sites.map(siteView);
+  const siteViews = sites.map((r) => attachedTo(siteView(r), nodeId)!);
   const vrfIntents = vrfs.map(toVrf).map((vrf) => {
     const vpn = vpns.get(vrf.vpn)!;
     const mine = siteViews.filter((s) => s.vpn === vrf.vpn);

@@ -2,7 +2,7 @@
 // sites', and those of the VPNs of its VRFs (a VPN's status is that of its
 // VRFs on every PE together).
 import type { PrismaClient } from '../../common/gen/prisma/client.js';
-import { lockRows } from './db.js';
+import { lockRows, type Tx } from './db.js';
 import { aggregate, type DerivedStatus, type StatusValue } from '../state/forwarding.js';
 
 /** The statuses one reconcile of a node writes. */
@@ -10,7 +10,7 @@ export interface NodeStatuses {
   node: DerivedStatus;
   /** By VPN id: the node's VRF of it. */
   vrfs: Map<string, DerivedStatus>;
-  /** By site id. */
+  /** By site id: the site's access on this node. */
   sites: Map<string, DerivedStatus>;
 }
 
@@ -20,7 +20,8 @@ export async function markProvisioning(prisma: PrismaClient, node: string): Prom
   const data = { status: 'PROVISIONING' as const };
   await prisma.$transaction([
     prisma.node.updateMany({ where: { id: node, ...where }, data }),
-    prisma.site.updateMany({ where: { nodeId: node, ...where }, data }),
+    prisma.siteAccess.updateMany({ where: { nodeId: node, ...where }, data }),
+    prisma.site.updateMany({ where: { accesses: { some: { nodeId: node } }, ...where }, data }),
     prisma.vrf.updateMany({ where: { nodeId: node, ...where }, data }),
   ]);
 }
@@ -37,10 +38,11 @@ export async function writeNodeStatuses(prisma: PrismaClient, node: string, s: N
     const linkStatus = all ?? { status: 'ACTIVE', reason: null };
     await tx.link.updateMany({ where: { OR: [{ aNodeId: node }, { bNodeId: node }] }, data: { status: linkStatus.status, statusReason: linkStatus.reason } });
     if (all) {
-      await tx.site.updateMany({ where: { nodeId: node }, data: { status: all.status, statusReason: all.reason } });
+      await tx.siteAccess.updateMany({ where: { nodeId: node }, data: { status: all.status, statusReason: all.reason } });
       await tx.vrf.updateMany({ where: { nodeId: node }, data: { status: all.status, statusReason: all.reason } });
     }
-    for (const [key, ids] of grouped(s.sites)) await tx.site.updateMany({ where: { nodeId: node, id: { in: ids } }, data: unkey(key) });
+    for (const [key, ids] of grouped(s.sites)) await tx.siteAccess.updateMany({ where: { nodeId: node, siteId: { in: ids } }, data: unkey(key) });
+    await writeSiteStatuses(tx, node);
     for (const [key, vpns] of grouped(s.vrfs)) await tx.vrf.updateMany({ where: { nodeId: node, vpnId: { in: vpns } }, data: unkey(key) });
     const vpnIds = (await tx.vrf.findMany({ where: { nodeId: node }, select: { vpnId: true } })).map((v) => v.vpnId);
     // Two PEs' jobs finishing at once must not each see the other's VRF unfinished (and leave the VPN provisioning).
@@ -54,6 +56,26 @@ export async function writeNodeStatuses(prisma: PrismaClient, node: string, s: N
     for (const [key, vpns] of grouped(byVpn)) await tx.vpn.updateMany({ where: { id: { in: vpns } }, data: unkey(key) });
     return before?.status;
   });
+}
+
+/**
+ * A site's status is its accesses' together (each written by its PE's
+ * reconcile): active when all are, degraded when some are not (aggregate).
+ * Under the sites' row locks, so two PEs' jobs finishing at once do not each
+ * miss the other's access.
+ */
+async function writeSiteStatuses(tx: Tx, node: string): Promise<void> {
+  const siteIds = (await tx.siteAccess.findMany({ where: { nodeId: node }, select: { siteId: true } })).map((a) => a.siteId);
+  await lockRows(tx, 'site', siteIds);
+  const accesses = await tx.siteAccess.findMany({ where: { siteId: { in: siteIds } }, select: { siteId: true, id: true, status: true, statusReason: true }, orderBy: [{ siteId: 'asc' }, { id: 'asc' }] });
+  const bySite = new Map<string, DerivedStatus>();
+  for (const id of new Set(siteIds)) {
+    const mine = accesses.filter((a) => a.siteId === id);
+    // With several accesses, a reason says which one it is about.
+    const parts = mine.map((a) => ({ status: a.status as StatusValue, reason: a.statusReason && mine.length > 1 ? `access ${a.id}: ${a.statusReason}` : a.statusReason }));
+    bySite.set(id, aggregate(parts));
+  }
+  for (const [key, ids] of grouped(bySite)) await tx.site.updateMany({ where: { id: { in: ids } }, data: unkey(key) });
 }
 
 /** Rows to update, grouped by the status they get (one UPDATE per distinct status). */

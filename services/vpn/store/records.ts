@@ -1,6 +1,7 @@
 // Database rows <-> API representations. The enum spellings differ only in
 // case and separators (PE, HUB_SPOKE <-> hub-spoke).
-import type { Link, Node, Site, Vpn, VpnImport, VpnRouteTarget, Vrf } from '../../common/gen/prisma/client.js';
+import type { Link, Node, Site, SiteAccess, Vpn, VpnImport, VpnRouteTarget, Vrf } from '../../common/gen/prisma/client.js';
+import { byPreference, flatFields } from '../domain/site-access.js';
 import { vrfRouteTargets as routeTargetsOfVrf } from '../domain/route-targets.js';
 import type {
   Attachment,
@@ -8,6 +9,8 @@ import type {
   LabelMode,
   LinkView,
   Meta,
+  Multihoming,
+  SiteAccessView,
   NodeView,
   RouteTargets,
   SiteRole,
@@ -93,20 +96,39 @@ export function vpnView(r: VpnRow): VpnView {
   });
 }
 
-export function siteView(r: Site): SiteView {
+/** A site row with its access rows (`siteInclude`). */
+export type SiteRow = Site & { accesses: SiteAccess[] };
+export const siteInclude = { accesses: true } as const;
+
+export function siteAccessView(r: SiteAccess): SiteAccessView {
   const attachment = (pe: string | null, ce: string | null): Attachment | undefined => (pe && ce ? { peAddress: pe, ceAddress: ce } : undefined);
-  const routing: SiteView['routing'] = {};
-  const statics = r.staticRoutes as unknown as StaticRoute[];
-  if (statics.length) routing.static = statics;
-  if (r.bgp) routing.bgp = r.bgp as { peerAs: number };
+  const status: SiteAccessView['status'] = { state: fromDbEnum<StatusState>(r.status) };
+  if (r.statusReason) status.reason = r.statusReason;
   return compact({
     id: r.id,
-    vpn: r.vpnId,
     node: r.nodeId,
     interface: r.interface,
     vlan: r.vlan || undefined,
     ipv4: attachment(r.ipv4PeAddress, r.ipv4CeAddress),
     ipv6: attachment(r.ipv6PeAddress, r.ipv6CeAddress),
+    priority: r.priority,
+    status,
+  });
+}
+
+export function siteView(r: SiteRow): SiteView {
+  const routing: SiteView['routing'] = {};
+  const statics = r.staticRoutes as unknown as StaticRoute[];
+  if (statics.length) routing.static = statics;
+  if (r.bgp) routing.bgp = r.bgp as { peerAs: number };
+  const accesses = byPreference(r.accesses.map(siteAccessView));
+  return compact({
+    id: r.id,
+    vpn: r.vpnId,
+    // A site with one access shows it flat too, as before accesses existed.
+    ...(accesses.length === 1 ? flatFields(accesses[0]!) : {}),
+    accesses,
+    multihoming: fromDbEnum<Multihoming>(r.multihoming),
     role: fromDbEnum<SiteRole>(r.role),
     routing: Object.keys(routing).length ? routing : undefined,
     siteOfOrigin: r.siteOfOrigin ?? undefined,

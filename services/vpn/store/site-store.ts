@@ -1,10 +1,11 @@
 // Site rows: views, the lookups the site and VPN rules make, and writes from SiteSpecs.
 import { Prisma } from '../../common/gen/prisma/client.js';
 import type { Filter } from '../intent/handler.js';
-import type { SiteRole, SiteSpec, SiteView } from '../intent/types.js';
+import type { SiteAccess, SiteRole, SiteSpec, SiteView } from '../intent/types.js';
+import { accessesOf, DEFAULT_MULTIHOMING } from '../domain/site-access.js';
 import type { Db } from './db.js';
 import { afterWhere, statusWhere } from './filters.js';
-import { fromDbEnum, siteView, toDbEnum } from './records.js';
+import { fromDbEnum, siteInclude, siteView, toDbEnum } from './records.js';
 
 /** What a VPN's rules need to know of one of its sites. */
 export interface SiteSummary {
@@ -22,9 +23,9 @@ export interface SiteStore {
   count(where: { vpn: string; node?: string } | { vpn?: string; node: string }): Promise<number>;
   /** The sites of a VPN. */
   ofVpn(vpn: string): Promise<SiteSummary[]>;
-  /** The sites, other than `except`, of `vpn` on `node`: those in one VRF with it. */
+  /** The sites, other than `except`, of `vpn` with an access on `node`: those in one VRF with it. */
   inVrf(vpn: string, node: string, except: string): Promise<SiteView[]>;
-  /** The site, other than `except`, on this interface and VLAN (0: untagged). */
+  /** The site, other than `except`, with an access on this interface and VLAN (0: untagged). */
   onPort(node: string, ifname: string, vlan: number, except: string): Promise<string | undefined>;
   /** Writes the site with its role (the VPN's topology decides the default). */
   create(site: SiteSpec, role: SiteRole): Promise<void>;
@@ -37,14 +38,8 @@ export interface SiteStore {
 function rowOf(s: SiteSpec, role: SiteRole) {
   return {
     vpnId: s.vpn,
-    nodeId: s.node,
-    interface: s.interface,
-    vlan: s.vlan ?? 0,
-    ipv4PeAddress: s.ipv4?.peAddress ?? null,
-    ipv4CeAddress: s.ipv4?.ceAddress ?? null,
-    ipv6PeAddress: s.ipv6?.peAddress ?? null,
-    ipv6CeAddress: s.ipv6?.ceAddress ?? null,
     role: toDbEnum(role) as 'ANY_TO_ANY' | 'HUB' | 'SPOKE',
+    multihoming: toDbEnum(s.multihoming ?? DEFAULT_MULTIHOMING) as 'SINGLE_ACTIVE' | 'ALL_ACTIVE',
     staticRoutes: (s.routing?.static ?? []).map((r) => ({ ...r })),
     bgp: s.routing?.bgp ? { peerAs: s.routing.bgp.peerAs } : Prisma.DbNull,
     siteOfOrigin: s.siteOfOrigin ?? null,
@@ -53,36 +48,60 @@ function rowOf(s: SiteSpec, role: SiteRole) {
   };
 }
 
+function accessRow(a: SiteAccess) {
+  return {
+    id: a.id,
+    nodeId: a.node,
+    interface: a.interface,
+    vlan: a.vlan ?? 0,
+    ipv4PeAddress: a.ipv4?.peAddress ?? null,
+    ipv4CeAddress: a.ipv4?.ceAddress ?? null,
+    ipv6PeAddress: a.ipv6?.peAddress ?? null,
+    ipv6CeAddress: a.ipv6?.ceAddress ?? null,
+    priority: a.priority ?? 100,
+    status: 'PENDING' as const,
+    statusReason: null,
+  };
+}
+
 export function prismaSiteStore(db: Db): SiteStore {
   return {
     async read(id) {
-      const r = await db.site.findUnique({ where: { id } });
+      const r = await db.site.findUnique({ where: { id }, include: siteInclude });
       return r ? siteView(r) : undefined;
     },
     async list(filter, after, limit) {
       const rows = await db.site.findMany({
-        where: { ...afterWhere(after), ...(filter.vpn ? { vpnId: filter.vpn } : {}), ...(filter.node ? { nodeId: filter.node } : {}), ...statusWhere(filter) },
+        where: { ...afterWhere(after), ...(filter.vpn ? { vpnId: filter.vpn } : {}), ...(filter.node ? { accesses: { some: { nodeId: filter.node } } } : {}), ...statusWhere(filter) },
         orderBy: { id: 'asc' },
         take: limit,
+        include: siteInclude,
       });
       return rows.map(siteView);
     },
-    count: ({ vpn, node }) => db.site.count({ where: { ...(vpn ? { vpnId: vpn } : {}), ...(node ? { nodeId: node } : {}) } }),
+    count: ({ vpn, node }) => db.site.count({ where: { ...(vpn ? { vpnId: vpn } : {}), ...(node ? { accesses: { some: { nodeId: node } } } : {}) } }),
     async ofVpn(vpn) {
-      const rows = await db.site.findMany({ where: { vpnId: vpn }, select: { id: true, role: true, ipv4PeAddress: true, ipv6PeAddress: true } });
-      return rows.map((s) => ({ id: s.id, role: fromDbEnum<SiteRole>(s.role), ipv4: Boolean(s.ipv4PeAddress), ipv6: Boolean(s.ipv6PeAddress) }));
+      const rows = await db.site.findMany({ where: { vpnId: vpn }, select: { id: true, role: true, accesses: { select: { ipv4PeAddress: true, ipv6PeAddress: true } } } });
+      return rows.map((s) => ({
+        id: s.id,
+        role: fromDbEnum<SiteRole>(s.role),
+        ipv4: s.accesses.some((a) => a.ipv4PeAddress),
+        ipv6: s.accesses.some((a) => a.ipv6PeAddress),
+      }));
     },
     async inVrf(vpn, node, except) {
-      return (await db.site.findMany({ where: { vpnId: vpn, nodeId: node, id: { not: except } } })).map(siteView);
+      return (await db.site.findMany({ where: { vpnId: vpn, accesses: { some: { nodeId: node } }, id: { not: except } }, include: siteInclude })).map(siteView);
     },
     async onPort(node, ifname, vlan, except) {
-      return (await db.site.findFirst({ where: { nodeId: node, interface: ifname, vlan, id: { not: except } }, select: { id: true } }))?.id;
+      return (await db.siteAccess.findFirst({ where: { nodeId: node, interface: ifname, vlan, siteId: { not: except } }, select: { siteId: true } }))?.siteId;
     },
     async create(s, role) {
-      await db.site.create({ data: { id: s.id, ...rowOf(s, role) } });
+      await db.site.create({ data: { id: s.id, ...rowOf(s, role), accesses: { create: accessesOf(s).map(accessRow) } } });
     },
     async update(s, role) {
-      await db.site.update({ where: { id: s.id }, data: { ...rowOf(s, role), version: { increment: 1 } } });
+      // The accesses are replaced: each comes back pending until its PE's reconcile says otherwise.
+      await db.siteAccess.deleteMany({ where: { siteId: s.id } });
+      await db.site.update({ where: { id: s.id }, data: { ...rowOf(s, role), version: { increment: 1 }, accesses: { create: accessesOf(s).map(accessRow) } } });
     },
     async delete(id) {
       await db.site.delete({ where: { id } });

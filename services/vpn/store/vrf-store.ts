@@ -29,10 +29,12 @@ async function vrfViews(db: Db, rows: Vrf[]): Promise<VrfView[]> {
   const vpns = await db.vpn.findMany({ where: { id: { in: vpnIds } }, include: vpnInclude });
   const exporterIds = [...new Set(vpns.flatMap((v) => v.imports.map((i) => i.exporterId)))];
   const exporters = exporterIds.length ? await db.vpn.findMany({ where: { id: { in: exporterIds } }, include: vpnInclude }) : [];
-  const sites = await db.site.findMany({
-    where: { OR: rows.map((r) => ({ vpnId: r.vpnId, nodeId: r.nodeId })) },
-    select: { id: true, role: true, vpnId: true, nodeId: true },
-  });
+  const sites = (
+    await db.site.findMany({
+      where: { OR: rows.map((r) => ({ vpnId: r.vpnId, accesses: { some: { nodeId: r.nodeId } } })) },
+      select: { id: true, role: true, vpnId: true, accesses: { select: { nodeId: true } } },
+    })
+  ).flatMap((s) => s.accesses.map((a) => ({ id: s.id, role: s.role, vpnId: s.vpnId, nodeId: a.nodeId })));
   const byId = new Map<string, VpnRow>([...vpns, ...exporters].map((v) => [v.id, v]));
   return rows.map((r) => {
     const vpn = byId.get(r.vpnId)!;
