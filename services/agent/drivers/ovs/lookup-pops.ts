@@ -7,12 +7,15 @@
 // such a label would black-hole: the driver refuses it (a failure of the
 // route's entry, so the controller neither calls its site active nor
 // advertises it). A route with a pop-and-forward label of its own CE next
-// hop (per-CE, per-prefix) is delivered by that label, whatever the family.
+// hop (per-CE, per-prefix) is delivered by that label, whatever the family;
+// one that pops to an IPv6 lookup (the VRF's IPv6 label, an IPv6 connected
+// subnet's label) is what the controller advertises the VRF's IPv6 routes
+// with instead of the VRF label (a per-VRF label per address family).
 // Which label a local route is advertised with follows the VPN's label
 // mode (services/vpn/routes/route-selection.ts): per-VRF -> the VRF label;
 // per-CE -> the CE's label, a connected subnet the VRF label when there is
 // one; per-prefix -> the prefix's label, a connected subnet pops to a lookup.
-import type { CeNextHop, LfibEntry, VrfRoute } from '../../../common/gen/proto/l3vpn/v1/agent.js';
+import { type CeNextHop, type LfibEntry, LookupFamily, type VrfRoute } from '../../../common/gen/proto/l3vpn/v1/agent.js';
 import { parsePrefix } from '../../../common/desired-state/prefix.js';
 
 const sameCe = (a: CeNextHop, b: CeNextHop) => a.interface === b.interface && a.vlan === b.vlan && a.address === b.address;
@@ -52,13 +55,15 @@ export class LookupPops {
     for (const e of this.entries.values()) {
       const a = e.action;
       if (a?.$case === 'popAndForward' && a.value.vrf === r.vrf && nh.value.address && a.value.nextHop && sameCe(a.value.nextHop, nh.value)) return undefined;
-      if (a?.$case === 'popAndLookup' && a.value.vrf === r.vrf) lookups.push(e.inLabel);
+      if (a?.$case !== 'popAndLookup' || a.value.vrf !== r.vrf) continue;
+      if (a.value.family === LookupFamily.LOOKUP_FAMILY_IPV6) return undefined;
+      lookups.push(e.inLabel);
     }
     if (!lookups.length) return undefined;
     const label = Math.min(...lookups);
     return (
       `IPv6 ${r.prefix} of VRF ${r.vrf} is reached from the core under label ${label}, popped to a lookup in the VRF, ` +
-      'which pops to IPv4 on OVS (OpenFlow cannot see the IP version under an MPLS label): use per-CE labels for IPv6 on the ovs driver'
+      'which pops to IPv4 on OVS (OpenFlow cannot see the IP version under an MPLS label): the VRF needs an IPv6 label, or per-CE labels'
     );
   }
 }
