@@ -37,6 +37,7 @@ function bgpVrfConfig(node: string, vrf: VrfDefinition, owner: string): VrfConfi
     exportRouteTargets: vrf.exportRouteTargets,
     labelMode: mode,
     label: vrf.label ?? 0,
+    ipv6Label: mode === LabelMode.LABEL_MODE_PER_VRF ? (vrf.ipv6Label ?? 0) : 0,
     nextHop: vrf.nextHop,
     owner,
   };
