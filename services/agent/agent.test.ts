@@ -10,6 +10,7 @@ import {
   type NodeDesiredState,
   type TransportPath,
   type VrfRoute,
+  LookupFamily,
 } from '../common/gen/proto/l3vpn/v1/agent.js';
 import { computeDesiredStates, danglingReferences, diffDesiredState, stateTables, vrfRouteKey } from '../common/desired-state/index.js';
 import { fixtureInput } from '../common/desired-state/fixture.js';
@@ -138,7 +139,7 @@ test('agent: reconciliation repairs entries deleted, changed or added by hand, a
   await driver.apply([
     routeChange(ChangeKind.CHANGE_KIND_DELETE, victim),
     routeChange(ChangeKind.CHANGE_KIND_ADD, stray),
-    { kind: ChangeKind.CHANGE_KIND_MODIFY, entry: { entry: { $case: 'lfibEntry', value: { ...label, action: { $case: 'popAndLookup', value: { vrf: 'blue' } } } } }, previous: undefined },
+    { kind: ChangeKind.CHANGE_KIND_MODIFY, entry: { entry: { $case: 'lfibEntry', value: { ...label, action: { $case: 'popAndLookup', value: { vrf: 'blue', family: LookupFamily.LOOKUP_FAMILY_UNSPECIFIED } } } } }, previous: undefined },
   ]);
   const probe = () => driver.forward({ interface: 'cust0', vlan: 100, destination: '10.2.0.1' });
   assert.equal(probe().action, 'drop');

@@ -12,6 +12,7 @@ import {
   type VrfInstance,
   type VrfRoute,
   VrfRouteSource,
+  LookupFamily,
 } from '../common/gen/proto/l3vpn/v1/agent.js';
 
 export interface SyntheticOptions {
@@ -45,7 +46,7 @@ export function syntheticState(o: SyntheticOptions): NodeDesiredState {
       interfaces: [{ name: ce, vlan: (i % 4094) + 1, addresses: ['192.168.0.1/30'] }],
       vpn: `vpn${i}`,
     });
-    lfibEntries.push({ inLabel: SYNTHETIC_VRF_LABEL_BASE + i, action: { $case: 'popAndLookup', value: { vrf: name } }, owner: `vrf:${name}` });
+    lfibEntries.push({ inLabel: SYNTHETIC_VRF_LABEL_BASE + i, action: { $case: 'popAndLookup', value: { vrf: name, family: LookupFamily.LOOKUP_FAMILY_UNSPECIFIED } }, owner: `vrf:${name}` });
     const nh: RemotePeNextHop = {
       labels: [16002, 100_000 + i],
       outInterface: core,

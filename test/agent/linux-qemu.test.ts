@@ -192,8 +192,9 @@ test('linux: a one-route delta writes one kernel route; a renumbered VRF moves i
 /**
  * Blue's PE1 site is on VLAN 100: the driver makes the 802.1Q subinterface.
  * Every site is dual stack (6VPE, RFC 4659: the IPv6 routes ride the IPv4
- * core): red with per-VRF labels, blue with per-CE labels, the same IPv6
- * prefixes in both VPNs.
+ * core): red with per-VRF labels, one per address family (its IPv6 label
+ * is 2 above its VRF label: the kernel pops either family into the VRF
+ * device), blue with per-CE labels, the same IPv6 prefixes in both VPNs.
  */
 function network(): DesiredStateInput {
   const net = twoVpnNetwork({ bluePe1Vlan: 100 });
@@ -209,7 +210,7 @@ function network(): DesiredStateInput {
   return {
     ...net,
     vpns: [
-      { ...red, sites: [...red.sites, v6(red.sites[0]!, 1), v6(red.sites[1]!, 2)] },
+      { ...red, vrfs: red.vrfs.map((v) => ({ ...v, vrfLabelIpv6: v.vrfLabel! + 2 })), sites: [...red.sites, v6(red.sites[0]!, 1), v6(red.sites[1]!, 2)] },
       { ...blue, sites: [...blue.sites, v6(blue.sites[0]!, 1, 112), v6(blue.sites[1]!, 2, 212)] },
     ],
   };
@@ -318,7 +319,7 @@ test('linux packets: CE to CE through kernel VRFs and MPLS, PE1 -> P -> PE2, [tr
   const stacks6 = labelStacks6();
   const all6 = stacks6.join('\n');
   const seen6 = (labels: string, dst: string) => stacks6.some((l) => l === `${labels}\t${dst}`);
-  assert.ok(seen6('16002,200', '2001:db8:a2::1'), `red IPv6: [16002, 200] towards PE2 on the IPv4 core\n${all6}`);
+  assert.ok(seen6('16002,202', '2001:db8:a2::1'), `red IPv6: [16002, 202 (PE2's IPv6 label of red)] towards PE2 on the IPv4 core\n${all6}`);
   assert.ok(seen6('16002,212', '2001:db8:a2::2'), `blue IPv6: [16002, per-CE 212] towards PE2\n${all6}`);
-  assert.ok(seen6('100', '2001:db8:a1::1'), `red IPv6 replies: [100], PE1's per-VRF label for IPv4 and IPv6\n${all6}`);
+  assert.ok(seen6('102', '2001:db8:a1::1'), `red IPv6 replies: [102], PE1's IPv6 label of red\n${all6}`);
 });

@@ -1,8 +1,10 @@
 // 6VPE with real packets through Open vSwitch (RFC 4659: VPN-IPv6 over the
 // IPv4 MPLS core): the two-VPN lab of ovs-packets.test.ts, PE1 -> P -> PE2,
 // with IPv6 on the CE links. red's sites are dual stack (IPv4 and IPv6 on
-// one attachment), blue's are IPv6 only and use the same IPv6 addresses as
-// red's; both VPNs use per-CE labels. The CEs find their gateway by
+// one attachment) under per-VRF labels, one per address family (OpenFlow
+// cannot see the IP version under a label: the IPv6 label pops to IPv6);
+// blue's are IPv6 only, use the same IPv6 addresses as red's and per-CE
+// labels. The CEs find their gateway by
 // neighbour discovery, answered by the PEs' flows; the PEs find the CEs by
 // Neighbor Solicitations the agent sends and learn them from the
 // Advertisements. Names: l3ov-6* namespaces, l3ov6* bridges and veths.
@@ -41,21 +43,22 @@ const SPEC: LabSpec = {
 };
 
 /**
- * twoVpnNetwork's topology with IPv6 on every site, per-CE labels without a
- * per-VRF label (so a connected subnet is reached by its CE's label: a
- * per-VRF label pops to IPv4 only on OVS, see services/agent/README.md):
- * red's sites dual stack, blue's IPv6 only with the same IPv6 prefixes.
+ * twoVpnNetwork's topology with IPv6 on every site: red per-VRF, dual stack,
+ * with an IPv6 label beside the VRF label on each PE (`redIpv6Label: false`:
+ * the VRF label alone, which OVS cannot pop to IPv6); blue per-CE without a
+ * per-VRF label (a connected subnet is reached by its CE's label), IPv6 only
+ * with red's IPv6 prefixes.
  */
-function input(): DesiredStateInput {
+function input({ redIpv6Label = true } = {}): DesiredStateInput {
   const net = twoVpnNetwork();
-  const site = (id: string, pe: string, iface: string, n: number, family: 4 | 6, ceLabel: number) => ({
+  const site = (id: string, pe: string, iface: string, n: number, family: 4 | 6, ceLabel?: number) => ({
     id,
     pe,
     interface: iface,
     peAddress: family === 4 ? `192.168.${n}.1/30` : `2001:db8:${n}::1/64`,
     ceAddress: family === 4 ? `192.168.${n}.2` : `2001:db8:${n}::2`,
     staticPrefixes: [family === 4 ? `10.${n}.0.0/16` : `2001:db8:a${n}::/48`],
-    ceLabel,
+    ...(ceLabel === undefined ? {} : { ceLabel }),
   });
   const [red, blue] = net.vpns as [DesiredStateInput['vpns'][number], DesiredStateInput['vpns'][number]];
   const perCe = (v: DesiredStateInput['vpns'][number]) => ({ ...v, labelMode: 'per-ce' as const, vrfs: v.vrfs.map(({ vrfLabel: _, ...vrf }) => vrf) });
@@ -63,8 +66,10 @@ function input(): DesiredStateInput {
     ...net,
     vpns: [
       {
-        ...perCe(red),
-        sites: [site('red-a', 'PE1', 'red0', 1, 4, 120), site('red-a:v6', 'PE1', 'red0', 1, 6, 121), site('red-b', 'PE2', 'red0', 2, 4, 220), site('red-b:v6', 'PE2', 'red0', 2, 6, 221)],
+        ...red,
+        // PE1: 100 and 102, PE2: 200 and 202.
+        vrfs: red.vrfs.map((v) => (redIpv6Label ? { ...v, vrfLabelIpv6: v.vrfLabel! + 2 } : v)),
+        sites: [site('red-a', 'PE1', 'red0', 1, 4), site('red-a:v6', 'PE1', 'red0', 1, 6), site('red-b', 'PE2', 'red0', 2, 4), site('red-b:v6', 'PE2', 'red0', 2, 6)],
       },
       { ...perCe(blue), sites: [site('blue-a', 'PE1', 'blu0', 1, 6, 110), site('blue-b', 'PE2', 'blu0', 2, 6, 210)] },
     ],
@@ -157,8 +162,12 @@ test('6VPE: IPv6 CE to CE over [transport, VPN] labels on an IPv4 core, ND answe
     // Label operations: P popped the transport labels (PHP) of IPv6 packets as of IPv4 ones ...
     assert.ok(lab.packets('l3ov6bp', 'table=1,mpls,mpls_label=16002,mpls_bos=0') >= 6, 'P popped the transport label of PE2');
     assert.ok(lab.packets('l3ov6bp', 'table=1,mpls,mpls_label=16001,mpls_bos=0') >= 6, 'P popped the transport label of PE1');
-    // ... and PE2 popped the IPv6 per-CE labels and sent the packets to its CEs.
-    assert.ok(lab.packets('l3ov6b2', 'table=1,mpls,mpls_label=221,mpls_bos=1') >= 6, 'PE2 popped red IPv6 per-CE label 221');
+    // ... and PE2 popped red's IPv6 label to IPv6 (its VRF label to IPv4) and looked the packets up in red, and the per-CE labels to the CEs.
+    const popped = (label: number) => lab.ovs.dumpFlows('l3ov6b2', `table=1,mpls,mpls_label=${label},mpls_bos=1`).join('\n');
+    assert.match(popped(202), /actions=pop_mpls:0x86dd,write_metadata:0x3e9,goto_table:2/);
+    assert.match(popped(200), /actions=pop_mpls:0x0800,write_metadata:0x3e9,goto_table:2/);
+    assert.ok(lab.packets('l3ov6b2', 'table=1,mpls,mpls_label=202,mpls_bos=1') >= 6, 'PE2 popped red IPv6 per-VRF label 202');
+    assert.ok(lab.packets('l3ov6b2', 'table=1,mpls,mpls_label=200,mpls_bos=1') >= 2, 'PE2 popped red IPv4 per-VRF label 200');
     assert.ok(lab.packets('l3ov6b2', 'table=1,mpls,mpls_label=210,mpls_bos=1') >= 3, 'PE2 popped blue per-CE label 210');
     assert.ok(lab.packets('l3ov6b1', 'table=2,ipv6,metadata=0x3e9,ipv6_dst=2001:db8:a2::/48') >= 3, 'PE1 pushed red labels onto IPv6');
 
@@ -167,6 +176,35 @@ test('6VPE: IPv6 CE to CE over [transport, VPN] labels on an IPv4 core, ND answe
     drivers.push(again);
     const r = await new Agent({ node: 'PE1', driver: again }).applySnapshot(states.get('PE1')!.state);
     assert.deepEqual([r.failures, again.flowModsSent], [0, 0], 'resync of an IPv6 pipeline');
+  } finally {
+    for (const d of drivers) await d.close();
+  }
+});
+
+test('6VPE: red without an IPv6 label (its VRF label pops to IPv4 on OVS): each PE refuses red\u2019s IPv6 routes with the reason, never silently; IPv4 and blue\u2019s per-CE IPv6 still flow', { skip }, async () => {
+  const net = input({ redIpv6Label: false });
+  const states = computeDesiredStates(net, simulateSelectedRoutes(net), { generation: 1 });
+  const drivers: OvsDriver[] = [];
+  try {
+    for (const [i, n] of SPEC.nodes.entries()) {
+      const driver = await new OvsDriver({ target: lab.target(n), portPrefix: n.portPrefix }).connect();
+      drivers.push(driver);
+      const agent = new Agent({ node: n.id, driver });
+      await agent.applySnapshot(states.get(n.id)!.state);
+      const refused = agent.report().failures.map((f) => [f.key?.key?.$case === 'vrfRoute' ? `${f.key.key.value.vrf} ${f.key.key.value.prefix}` : '', f.reason] as const);
+      if (n.id === 'P') {
+        assert.deepEqual(refused, []);
+        continue;
+      }
+      // PE1 (i 0) refuses 2001:db8:1::/64 and 2001:db8:a1::/48 under label 100; PE2 those of site 2 under 200.
+      const k = i === 0 ? 1 : 2;
+      assert.deepEqual(refused.map(([key]) => key).sort(), [`red 2001:db8:${k}::/64`, `red 2001:db8:a${k}::/48`], n.id);
+      for (const [, reason] of refused) assert.match(reason, new RegExp(`under label ${k}00, popped to a lookup .*pops to IPv4 on OVS.*needs an IPv6 label`));
+      assert.equal(lab.ovs.dumpFlows(n.bridge, `table=2,ipv6,metadata=0x3e9,ipv6_dst=2001:db8:a${k}::/48`).length, 0, 'a refused route has no flow');
+    }
+    await waitUntil('red CE1 reaching red CE2 over IPv4', () => lab.ping('l3ov-61r', '10.2.0.1', 1), 15_000, 100);
+    await waitUntil('blue CE1 reaching blue CE2', () => lab.ping('l3ov-61b', '2001:db8:a2::2', 1), 15_000, 100);
+    assert.equal(lab.ping('l3ov-61r', '2001:db8:a2::1'), false, 'red IPv6 under the VRF label does not flow: hence the refusal');
   } finally {
     for (const d of drivers) await d.close();
   }

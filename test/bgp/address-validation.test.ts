@@ -18,6 +18,7 @@ const vrf = (extra: Partial<VrfConfig> = {}): VrfConfig => ({
   exportRouteTargets: ['65000:1'],
   labelMode: LabelMode.LABEL_MODE_PER_VRF,
   label: 500,
+  ipv6Label: 0,
   owner: '',
   ...extra,
 });

@@ -33,7 +33,7 @@ const CE7 = '127.0.61.7';
 const skip = requirePeers('bird', 'frr');
 
 function vrfConfig(name: string, rd: string, rt = '65000:100'): VrfConfig {
-  return { name, rd, importRouteTargets: [rt], exportRouteTargets: [rt], labelMode: LabelMode.LABEL_MODE_PER_VRF, label: 500, owner: '' };
+  return { name, rd, importRouteTargets: [rt], exportRouteTargets: [rt], labelMode: LabelMode.LABEL_MODE_PER_VRF, label: 500, ipv6Label: 0, owner: '' };
 }
 
 function peer(address: string, remoteAs: number, vrf: string, extra: Partial<PeerConfig> = {}): PeerConfig {

@@ -259,7 +259,7 @@ test('PE-CE on the wire: allowas-in counts our AS, max-prefix sends Cease 6/1 wi
     { address: CE, 'remote-as': PEER_AS, passive: true, families: ['ipv4-unicast'], vrf: 'red', 'allowas-in': 1, 'max-prefix': { limit: 2, action: 'limit' } },
   ]);
   t.after(() => bgp.stop());
-  await bgp.client.addVrf({ vrf: { name: 'red', rd: '65000:1', importRouteTargets: ['65000:100'], exportRouteTargets: ['65000:100'], labelMode: 1, label: 500, owner: '' } });
+  await bgp.client.addVrf({ vrf: { name: 'red', rd: '65000:1', importRouteTargets: ['65000:100'], exportRouteTargets: ['65000:100'], labelMode: 1, label: 500, ipv6Label: 0, owner: '' } });
   const connectCe = async () => {
     const s = await new Promise<Socket>((resolve, reject) => {
       const c = connect({ host: PE, port: bgp.svc.bgpPort, localAddress: CE }, () => resolve(c));

@@ -30,7 +30,7 @@ const FROM_GOBGP = {
 } satisfies Record<string, VpnRouteSpec>;
 
 function vrf(name: string, rd: string, imports: string[]): VrfConfig {
-  return { name, rd, importRouteTargets: imports, exportRouteTargets: [], labelMode: LabelMode.LABEL_MODE_PER_VRF, label: 600, owner: '' };
+  return { name, rd, importRouteTargets: imports, exportRouteTargets: [], labelMode: LabelMode.LABEL_MODE_PER_VRF, label: 600, ipv6Label: 0, owner: '' };
 }
 
 /** A VPN route we originate through AddPath. */

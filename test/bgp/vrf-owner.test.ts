@@ -17,6 +17,7 @@ const vrf = (name: string, rd: string, owner: string): VrfConfig => ({
   exportRouteTargets: ['65000:100'],
   labelMode: LabelMode.LABEL_MODE_PER_VRF,
   label: 500,
+  ipv6Label: 0,
   owner,
 });
 const names = async (owner: string, nameSuffix = '') => (await api().listVrfs({ name: '', owner, nameSuffix })).vrfs.map((v) => v.config!.name).sort();

@@ -39,7 +39,7 @@ const CE2_AS = 65102;
 const skip = requirePeers('gobgp');
 
 function vrfConfig(name: string, rd: string, imports: string[], exports: string[], extra: Partial<VrfConfig> = {}): VrfConfig {
-  return { name, rd, importRouteTargets: imports, exportRouteTargets: exports, labelMode: LabelMode.LABEL_MODE_PER_VRF, label: 500, owner: '', ...extra };
+  return { name, rd, importRouteTargets: imports, exportRouteTargets: exports, labelMode: LabelMode.LABEL_MODE_PER_VRF, label: 500, ipv6Label: 0, owner: '', ...extra };
 }
 
 function unicastPath(prefix: string, nextHop = '', extra: Partial<Path> = {}): Path {

@@ -9,13 +9,15 @@ import type { DesiredStateInput, SelectedVpnRoute, SiteIntent, VpnIntent, VrfAll
 
 function exportedLabel(vpn: VpnIntent, vrf: VrfAllocation, site: SiteIntent, prefix: string, connected: boolean): number | undefined {
   const byPrefix = Object.entries(site.prefixLabels ?? {}).find(([p]) => parsePrefix(p, 'prefix', true).text === prefix)?.[1];
+  // A VRF with an IPv6 label exports its IPv6 routes with it (a per-VRF label per address family).
+  const vrfLabel = parsePrefix(prefix).family === 6 ? (vrf.vrfLabelIpv6 ?? vrf.vrfLabel) : vrf.vrfLabel;
   switch (vpn.labelMode) {
     case 'per-vrf':
-      return vrf.vrfLabel;
+      return vrfLabel;
     case 'per-ce':
-      return connected ? (vrf.vrfLabel ?? site.ceLabel) : site.ceLabel;
+      return connected ? (vrfLabel ?? site.ceLabel) : site.ceLabel;
     case 'per-prefix':
-      return byPrefix ?? (connected ? vrf.vrfLabel : undefined);
+      return byPrefix ?? (connected ? vrfLabel : undefined);
   }
 }
 

@@ -12,6 +12,7 @@ import { routeTargetsOfVrf } from '../../services/vpn/domain/route-targets.js';
 import { siteInclude, siteView } from '../../services/vpn/store/records.js';
 import { attachedTo } from '../../services/vpn/domain/site-access.js';
 import { exportingSites, unusableAddresses } from '../../services/vpn/reconcile/desired-input.js';
+import { owners } from '../../services/vpn/reconcile/owners.js';
 import { loadVpns } from '../../services/vpn/store/node-intent-store.js';
 import { selectRoutes, type ExportingVrf, type ImportingVrf } from '../../services/vpn/routes/route-selection.js';
 import type { HeldVrf, VpnRouting } from '../../services/vpn/routes/vpn-routing.js';
@@ -93,6 +94,7 @@ export class SimulatedVpnRouting implements VpnRouting {
         labelMode: mode,
         exportRouteTargets: routeTargetsOfVrf(vpn, vpns, vs).exports,
         ...(a.label !== null ? { vrfLabel: a.label } : {}),
+        ...(labels.has(owners.vrfIpv6(v.vpnId, v.nodeId)) ? { vrfLabelIpv6: labels.get(owners.vrfIpv6(v.vpnId, v.nodeId))! } : {}),
         sites: exportingSites(v.vpnId, v.nodeId, vs, labels),
       });
     }

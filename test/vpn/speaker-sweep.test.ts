@@ -172,7 +172,7 @@ describe('the bgp speaker holds only what the intent names', { timeout: 180_000 
     await sql!.query(`DELETE FROM vrf WHERE vpn_id = 'green'`);
     // VRFs with this controller's owner that no intent ever named (a node that is gone, a VPN never there), and another controller's.
     const vrf = (name: string, rd: string, owner: string) => ({
-      vrf: { name, rd, importRouteTargets: ['65000:999'], exportRouteTargets: ['65000:999'], labelMode: LabelMode.LABEL_MODE_PER_VRF, label: 900, owner },
+      vrf: { name, rd, importRouteTargets: ['65000:999'], exportRouteTargets: ['65000:999'], labelMode: LabelMode.LABEL_MODE_PER_VRF, label: 900, ipv6Label: 0, owner },
     });
     await speaker().addVrf(vrf('ghost@pe2', '65000:60001', 'vpn'));
     await speaker().addVrf(vrf('ghost@pe9', '65000:60002', 'vpn'));

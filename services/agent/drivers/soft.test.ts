@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChangeKind, type DesiredStateChange, type NodeDesiredState } from '../../common/gen/proto/l3vpn/v1/agent.js';
+import { ChangeKind, type DesiredStateChange, LookupFamily, type NodeDesiredState } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import { computeDesiredStates, diffDesiredState } from '../../common/desired-state/index.js';
 import { fixtureInput, fixtureVpns, SRGB } from '../../common/desired-state/fixture.js';
 import { simulateSelectedRoutes } from '../../../test/support/simulated-routes.js';
@@ -133,7 +133,7 @@ test('soft: refuses what a real data plane would, per change, without stopping t
   const d = new SoftDriver();
   const changes: DesiredStateChange[] = [
     { kind: ChangeKind.CHANGE_KIND_ADD, entry: { entry: { $case: 'lfibEntry', value: { inLabel: 5, action: { $case: 'pop', value: { outInterface: 'x', nextHop: '', destinationNode: '' } }, owner: '' } } }, previous: undefined },
-    { kind: ChangeKind.CHANGE_KIND_ADD, entry: { entry: { $case: 'lfibEntry', value: { inLabel: 17, action: { $case: 'popAndLookup', value: { vrf: 'nope' } }, owner: '' } } }, previous: undefined },
+    { kind: ChangeKind.CHANGE_KIND_ADD, entry: { entry: { $case: 'lfibEntry', value: { inLabel: 17, action: { $case: 'popAndLookup', value: { vrf: 'nope', family: LookupFamily.LOOKUP_FAMILY_UNSPECIFIED } }, owner: '' } } }, previous: undefined },
     { kind: ChangeKind.CHANGE_KIND_ADD, entry: { entry: { $case: 'vrf', value: { name: 'a', tableId: 254, rd: '', importRouteTargets: [], exportRouteTargets: [], interfaces: [], vpn: '' } } }, previous: undefined },
     { kind: ChangeKind.CHANGE_KIND_ADD, entry: { entry: { $case: 'vrf', value: { name: 'b', tableId: 7, rd: '', importRouteTargets: [], exportRouteTargets: [], interfaces: [], vpn: '' } } }, previous: undefined },
   ];
@@ -146,4 +146,16 @@ test('soft: refuses what a real data plane would, per change, without stopping t
   assert.match(failures[1]!.reason, /no VRF nope/);
   assert.match(failures[2]!.reason, /reserved/);
   assert.deepEqual((await d.read()).vrfs.map((v) => v.name), ['b']);
+});
+
+test('soft: a VRF\u2019s IPv6 label pops IPv6 into the VRF, and an IPv4 packet under it is dropped (it would not parse)', async () => {
+  const base = fixtureInput();
+  const input = { ...base, vpns: base.vpns.map((v) => (v.id !== 'blue' ? v : { ...v, vrfs: v.vrfs.map((x) => (x.pe === 'PE1' ? { ...x, vrfLabelIpv6: 102 } : x)) })) };
+  const { drivers } = await build(input);
+  const pe1 = drivers.get('PE1')!;
+  const v6 = pe1.forward({ interface: 'core0', labels: [102], destination: '2001:db8:1::7' });
+  assert.deepEqual(v6.action === 'forward' && [v6.interface, v6.vlan, v6.vrf], ['cust0', 200, 'blue']);
+  assert.match(JSON.stringify(pe1.forward({ interface: 'core0', labels: [102], destination: '192.168.1.2' })), /IPv4 packet under the IPv6 label 102/);
+  // The VRF label without a family takes either.
+  assert.equal(pe1.forward({ interface: 'core0', labels: [101], destination: '192.168.1.2' }).action, 'forward');
 });

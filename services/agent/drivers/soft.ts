@@ -8,6 +8,7 @@ import {
   type CeNextHop,
   type DesiredStateChange,
   type LfibEntry,
+  LookupFamily,
   type VrfInstance,
   type VrfRoute,
 } from '../../common/gen/proto/l3vpn/v1/agent.js';
@@ -16,6 +17,8 @@ import { MAX_LABEL, MIN_UNRESERVED_LABEL, RESERVED_TABLE_IDS } from '../../commo
 import type { PortState } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import type { ChangeFailure, Driver, InstalledState } from '../driver.js';
 import { PrefixTable } from './lpm.js';
+
+const familyOf = (address: string): 4 | 6 => (address.includes(':') ? 6 : 4);
 
 /** A packet as it arrives at the node. */
 export interface Packet {
@@ -254,6 +257,10 @@ export class SoftDriver implements Driver {
       case 'popAndLookup':
         // A VPN label is the bottom of the stack (RFC 4364 §5); anything below it is not an IP packet to look up.
         if (!bottom) return { action: 'drop', reason: `VPN label ${top} is not at the bottom of the stack` };
+        // A label of one family pops what is under it as that family: the other one would not parse.
+        if (a.value.family !== LookupFamily.LOOKUP_FAMILY_UNSPECIFIED && familyOf(destination) !== (a.value.family === LookupFamily.LOOKUP_FAMILY_IPV6 ? 6 : 4)) {
+          return { action: 'drop', reason: `IPv${familyOf(destination)} packet under the IPv${a.value.family === LookupFamily.LOOKUP_FAMILY_IPV6 ? 6 : 4} label ${top}` };
+        }
         return this.lookup(a.value.vrf, destination);
       case 'popAndForward':
         if (!bottom) return { action: 'drop', reason: `VPN label ${top} is not at the bottom of the stack` };

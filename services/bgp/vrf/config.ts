@@ -35,6 +35,8 @@ export interface VrfConfig {
   readonly labelMode: LabelMode;
   /** The VPN label of a per-vrf VRF (16..1048575). */
   readonly label?: number;
+  /** The label of a per-vrf VRF's VPN-IPv6 routes (a per-VRF label per address family); undefined: `label`. */
+  readonly ipv6Label?: number;
   /** Where per-prefix and per-ce labels come from (a block the labels service gave the VRF). */
   readonly labelBlock?: LabelBlock;
   readonly maxRoutes?: MaxRoutes;
@@ -74,6 +76,8 @@ export interface VrfConfigInput {
   /** Default per-vrf. */
   readonly labelMode?: LabelMode;
   readonly label?: number;
+  /** 0 or undefined: `label` for IPv6 too. */
+  readonly ipv6Label?: number;
   readonly labelBlock?: LabelBlock;
   readonly maxRoutes?: { limit: number; warningPercent?: number; warningOnly?: boolean };
   /** Empty or undefined: next-hop-self. */
@@ -136,6 +140,13 @@ export function vrfConfig(input: VrfConfigInput): VrfConfig {
       throw new VrfConfigError('label', `per-vrf needs a label in 16..1048575, got ${label}`);
     }
   }
+  let ipv6Label: number | undefined;
+  if (input.ipv6Label) {
+    if (labelMode !== 'per-vrf') throw new VrfConfigError('ipv6_label', `only a per-vrf VRF has an IPv6 label, this one is ${labelMode}`);
+    ipv6Label = input.ipv6Label;
+    if (!Number.isInteger(ipv6Label) || ipv6Label < 16 || ipv6Label > 0xfffff) throw new VrfConfigError('ipv6_label', `must be in 16..1048575, got ${ipv6Label}`);
+    if (ipv6Label === label) throw new VrfConfigError('ipv6_label', `is the VRF's label ${label}: give 0 to use it for both families`);
+  }
   let labelBlock: LabelBlock | undefined;
   if (input.labelBlock && labelMode !== 'per-vrf') {
     const { first, last } = input.labelBlock;
@@ -169,6 +180,7 @@ export function vrfConfig(input: VrfConfigInput): VrfConfig {
     exportRts: rts('export_rts', input.exportRts),
     labelMode,
     label,
+    ...(ipv6Label !== undefined ? { ipv6Label } : {}),
     labelBlock,
     maxRoutes,
     nextHop,

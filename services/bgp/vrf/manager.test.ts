@@ -283,6 +283,23 @@ test('VRF route changes work for IPv6 too (VPN-IPv6 import, IPv6 export)', () =>
   pe.checkMirror();
 });
 
+test('a per-vrf VRF with an IPv6 label exports VPN-IPv6 routes with it and VPN-IPv4 ones with its label; 0 is the label for both; checked', () => {
+  const pe = new Pe();
+  pe.define(vrf('red', '65000:1', [], ['65000:100'], { label: 777, ipv6Label: 778 }));
+  pe.addLocal('red', localPath('172.16.1.0/24'));
+  pe.addLocal('red', localPath('2001:db8:2::/48'));
+  const labelOf = (afi: number) => [...pe.manager.exports('red')].find((e) => e.family.afi === afi)!.route.labels;
+  assert.deepEqual([labelOf(Afi.IPV4), labelOf(Afi.IPV6)], [[777], [778]]);
+  // Without it (0 over the API): the VRF label for both, as before.
+  pe.define(vrf('red', '65000:1', [], ['65000:100'], { label: 777 }));
+  assert.deepEqual([labelOf(Afi.IPV4), labelOf(Afi.IPV6)], [[777], [777]]);
+  assert.equal(vrfConfig({ name: 'x', rd: '65000:3', label: 20, ipv6Label: 0 }).ipv6Label, undefined);
+  assert.throws(() => vrfConfig({ name: 'x', rd: '65000:3', label: 20, ipv6Label: 15 }), /ipv6_label/);
+  assert.throws(() => vrfConfig({ name: 'x', rd: '65000:3', label: 20, ipv6Label: 20 }), /ipv6_label.*label 20/);
+  assert.throws(() => vrfConfig({ name: 'x', rd: '65000:3', labelMode: 'per-ce', labelBlock: { first: 100, last: 200 }, ipv6Label: 30 }), /ipv6_label.*per-ce/);
+  pe.checkMirror();
+});
+
 test('an unknown VRF is an error for addLocal and a no-op for removeLocal', () => {
   const pe = new Pe();
   assert.throws(() => pe.manager.addLocal('nope', localPath('10.0.0.0/8')), VrfConfigError);

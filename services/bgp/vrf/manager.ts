@@ -242,7 +242,7 @@ export class VrfManager {
     // Export side: a new RD withdraws and re-announces; new RTs or labels re-announce.
     const rdChanged = !rdEquals(old.rd, config.rd);
     const labelsChanged =
-      old.labelMode !== config.labelMode || old.label !== config.label || old.labelBlock?.first !== config.labelBlock?.first || old.labelBlock?.last !== config.labelBlock?.last;
+      old.labelMode !== config.labelMode || old.label !== config.label || old.ipv6Label !== config.ipv6Label || old.labelBlock?.first !== config.labelBlock?.first || old.labelBlock?.last !== config.labelBlock?.last;
     if (rdChanged || labelsChanged || old.nextHop !== config.nextHop || !sameRts(old.exportRts, config.exportRts)) {
       v.rdChars = rdChars(config);
       v.nextHops = exportNextHops(config);
@@ -633,7 +633,8 @@ export class VrfManager {
     this.owner = undefined;
     const given = this.givenLabels.get(best);
     if (given !== undefined) return given;
-    if (c.labelMode === 'per-vrf') return c.label;
+    // A per-VRF label per address family: VPN-IPv6 exports (ai 1) carry the IPv6 label when there is one.
+    if (c.labelMode === 'per-vrf') return ai === 1 ? (c.ipv6Label ?? c.label) : c.label;
     if (c.labelMode === 'per-prefix') {
       this.owner = `${ai}:${dest}`;
       // The destination keeps its label across updates.

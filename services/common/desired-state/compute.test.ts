@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NodeDesiredState, NodeRole, type LfibEntry, type VrfRoute, VrfRouteSource } from '../gen/proto/l3vpn/v1/agent.js';
+import { LookupFamily, NodeDesiredState, NodeRole, type LfibEntry, type VrfRoute, VrfRouteSource } from '../gen/proto/l3vpn/v1/agent.js';
 import { computeDesiredStates, computeNodeDesiredState, prepareNetwork } from './compute.js';
 import { danglingReferences, stateTables } from './diff.js';
 import { fixtureInput, fixtureInventory, fixtureVpns } from './fixture.js';
@@ -100,7 +100,7 @@ test('P nodes hold no VPN state', () => {
 
 test('per-VRF labels pop and look up; per-CE labels pop and forward to the CE', () => {
   const pe1 = computeAll().get('PE1')!.state;
-  assert.deepEqual(lfib(pe1, 100), { inLabel: 100, action: { $case: 'popAndLookup', value: { vrf: 'red' } }, owner: 'vrf:red' });
+  assert.deepEqual(lfib(pe1, 100), { inLabel: 100, action: { $case: 'popAndLookup', value: { vrf: 'red', family: LookupFamily.LOOKUP_FAMILY_UNSPECIFIED } }, owner: 'vrf:red' });
   assert.deepEqual(lfib(pe1, 110), {
     inLabel: 110,
     action: { $case: 'popAndForward', value: { vrf: 'blue', nextHop: { interface: 'cust0', vlan: 200, address: '192.168.1.2' } } },
@@ -111,7 +111,7 @@ test('per-VRF labels pop and look up; per-CE labels pop and forward to the CE', 
     value: { vrf: 'blue', nextHop: { interface: 'cust0', vlan: 200, address: '2001:db8:1::2' } },
   });
   // blue's VRF label serves its connected subnets.
-  assert.deepEqual(lfib(pe1, 101)?.action, { $case: 'popAndLookup', value: { vrf: 'blue' } });
+  assert.deepEqual(lfib(pe1, 101)?.action, { $case: 'popAndLookup', value: { vrf: 'blue', family: LookupFamily.LOOKUP_FAMILY_UNSPECIFIED } });
   // The remote per-CE label is what PE2 pushes for blue-a's prefixes.
   const pe2 = computeAll().get('PE2')!.state;
   assert.deepEqual((route(pe2, 'blue', '10.1.0.0/16').nextHop?.value as { labels: number[] }).labels, [20001, 110]);
@@ -141,10 +141,29 @@ test('per-prefix labels: pop and forward for a static prefix, pop and look up fo
     $case: 'popAndForward',
     value: { vrf: 'green', nextHop: { interface: 'cust1', vlan: 0, address: '172.16.0.2' } },
   });
-  assert.deepEqual(lfib(result.state, 501)?.action, { $case: 'popAndLookup', value: { vrf: 'green' } });
+  assert.deepEqual(lfib(result.state, 501)?.action, { $case: 'popAndLookup', value: { vrf: 'green', family: LookupFamily.LOOKUP_FAMILY_UNSPECIFIED } });
   assert.deepEqual(result.warnings, [
     { code: 'missing-label', message: "site 'g1' has no per-prefix label", vrf: 'green', prefix: '10.8.0.0/16' },
   ]);
+});
+
+test('a VRF\u2019s IPv6 label pops to an IPv6 lookup beside its VRF label; an IPv6 connected subnet\u2019s per-prefix label too', () => {
+  const vpns = fixtureVpns().map((v) => (v.id !== 'blue' ? v : { ...v, vrfs: v.vrfs.map((x) => (x.pe === 'PE1' ? { ...x, vrfLabelIpv6: 102 } : x)) }));
+  const pe1 = computeAll({ inventory: fixtureInventory(), vpns }).get('PE1')!;
+  assert.deepEqual(lfib(pe1.state, 101)?.action, { $case: 'popAndLookup', value: { vrf: 'blue', family: LookupFamily.LOOKUP_FAMILY_UNSPECIFIED } });
+  assert.deepEqual(lfib(pe1.state, 102), { inLabel: 102, action: { $case: 'popAndLookup', value: { vrf: 'blue', family: LookupFamily.LOOKUP_FAMILY_IPV6 } }, owner: 'vrf:blue:ipv6' });
+  assert.deepEqual(pe1.warnings, []);
+  // The same label twice on the node is refused, as for any other label.
+  const clash = fixtureVpns().map((v) => (v.id !== 'blue' ? v : { ...v, vrfs: v.vrfs.map((x) => (x.pe === 'PE1' ? { ...x, vrfLabelIpv6: 110 } : x)) }));
+  assert.throws(() => computeAll({ inventory: fixtureInventory(), vpns: clash }), /label 110 on 'PE1' is both/);
+  const green = {
+    id: 'green',
+    labelMode: 'per-prefix' as const,
+    vrfs: [{ pe: 'PE3', name: 'green', tableId: 1003, rd: '65000:31', importRouteTargets: [], exportRouteTargets: [] }],
+    sites: [{ id: 'g6', pe: 'PE3', interface: 'cust1', peAddress: '2001:db8:9::1/64', ceAddress: '2001:db8:9::2', prefixLabels: { '2001:db8:9::/64': 601 } }],
+  };
+  const pe3 = computeAll({ inventory: fixtureInventory(), vpns: [...fixtureVpns(), green] }).get('PE3')!;
+  assert.deepEqual(lfib(pe3.state, 601)?.action, { $case: 'popAndLookup', value: { vrf: 'green', family: LookupFamily.LOOKUP_FAMILY_IPV6 } });
 });
 
 test('overlapping customer prefixes stay in their own VRFs', () => {

@@ -33,6 +33,7 @@ import {
   type BackupNextHop,
   type CeNextHop,
   type LfibEntry,
+  LookupFamily,
   NodeRole,
   type NodeDesiredState,
   type NodeTransport,
@@ -92,6 +93,7 @@ interface PreparedVrf {
   readonly importRouteTargets: readonly string[];
   readonly exportRouteTargets: readonly string[];
   readonly vrfLabel: number | undefined;
+  readonly vrfLabelIpv6: number | undefined;
   /** Sorted by id. */
   readonly sites: PreparedSite[];
   /** CE address -> site. */
@@ -175,6 +177,7 @@ export function prepareNetwork(input: DesiredStateInput): Network {
         importRouteTargets: sortedSet(v.importRouteTargets),
         exportRouteTargets: sortedSet(v.exportRouteTargets),
         vrfLabel: v.vrfLabel === undefined ? undefined : checkLabel(v.vrfLabel, `${vf}.vrfLabel`),
+        vrfLabelIpv6: v.vrfLabelIpv6 === undefined ? undefined : checkLabel(v.vrfLabelIpv6, `${vf}.vrfLabelIpv6`),
         sites: [],
         ces: new Map(),
       };
@@ -448,7 +451,7 @@ export function computeNodeDesiredState(
           inLabel: label,
           action:
             p.text === site.connected.text
-              ? { $case: 'popAndLookup', value: { vrf: vrf.name } }
+              ? { $case: 'popAndLookup', value: { vrf: vrf.name, family: p.family === 6 ? LookupFamily.LOOKUP_FAMILY_IPV6 : LookupFamily.LOOKUP_FAMILY_UNSPECIFIED } }
               : { $case: 'popAndForward', value: { vrf: vrf.name, nextHop: ceNextHop(site, false) } },
           owner: `prefix:${vrf.name}:${p.text}`,
         });
@@ -463,9 +466,13 @@ export function computeNodeDesiredState(
       }
     }
     if (vrf.vrfLabel !== undefined) {
-      addLfib({ inLabel: vrf.vrfLabel, action: { $case: 'popAndLookup', value: { vrf: vrf.name } }, owner: `vrf:${vrf.name}` });
+      addLfib({ inLabel: vrf.vrfLabel, action: { $case: 'popAndLookup', value: { vrf: vrf.name, family: LookupFamily.LOOKUP_FAMILY_UNSPECIFIED } }, owner: `vrf:${vrf.name}` });
     } else if (vrf.labelMode === 'per-vrf') {
       warnings.push({ code: 'missing-label', message: 'the VRF has no per-VRF label', vrf: vrf.name });
+    }
+    if (vrf.vrfLabelIpv6 !== undefined) {
+      // A per-VRF label per address family: the data plane pops IPv6 under it (agent.proto LookupFamily).
+      addLfib({ inLabel: vrf.vrfLabelIpv6, action: { $case: 'popAndLookup', value: { vrf: vrf.name, family: LookupFamily.LOOKUP_FAMILY_IPV6 } }, owner: `vrf:${vrf.name}:ipv6` });
     }
     const vrfInterfaces: VrfInterface[] = [...interfaces.entries()]
       .sort((a, b) => compareStrings(a[0], b[0]))

@@ -55,6 +55,12 @@ export interface VrfAllocation {
   readonly exportRouteTargets: readonly string[];
   /** The per-VRF label (pop and look up). Expected in per-vrf mode; allowed in the others (connected subnets). */
   readonly vrfLabel?: number;
+  /**
+   * The VRF's IPv6 label (pop and look up IPv6): a per-VRF label per address
+   * family, for a data plane that cannot see the IP version under a label
+   * (OpenFlow). Absent: vrfLabel serves both families.
+   */
+  readonly vrfLabelIpv6?: number;
 }
 
 /** One attachment of a customer site to a PE (RFC 8299 site-network-access). */

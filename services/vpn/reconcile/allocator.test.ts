@@ -380,6 +380,30 @@ test('after the state is stored: labels no VRF wants and the owned RDs of VRFs g
   assert.deepEqual([...store.claimRows.keys()], [owners.routeTarget('blue', 'any-to-any')]);
 });
 
+test('a VRF with an IPv6 site gets an IPv6 label beside its VRF label, recorded; released into hold-down once no IPv6 site is left, and with the VRF', async () => {
+  const { labels, store, allocator } = setup();
+  const blue = vpnView('blue');
+  store.vpns.set('blue', { id: 'blue', routeDistinguisher: null, routeTargets: [] });
+  const dual = vrf(blue);
+  dual.sites = [{ ...dual.sites[0]!, ipv6: { peAddress: '2001:db8:1::1/64', ceAddress: '2001:db8:1::2' } }];
+  const intent = intentOf(node('pe1', { transport: 'external' }), [dual]);
+  await allocator.allocate(intent);
+  const v4 = intent.labels.get(owners.vrf('blue', 'pe1'));
+  const v6 = intent.labels.get(owners.vrfIpv6('blue', 'pe1'));
+  assert.ok(v4 !== undefined && v6 !== undefined && v4 !== v6, `${v4} ${v6}`);
+  assert.equal(store.labels.get('pe1')!.get(owners.vrfIpv6('blue', 'pe1')), v6, 'recorded like the VRF label');
+
+  // The site drops IPv6: only the IPv6 label goes (the labels service holds it down).
+  const v4only = vrf(blue, store.allocations.get('blue:pe1'));
+  assert.deepEqual(await allocator.releaseUnwanted(intentOf(node('pe1'), [v4only])), [owners.vrfIpv6('blue', 'pe1')]);
+  assert.ok(labels.calls.includes(`releaseLabels pe1 ${owners.vrfIpv6('blue', 'pe1')}`));
+  assert.deepEqual([...store.labels.get('pe1')!.keys()], [owners.vrf('blue', 'pe1')]);
+
+  // IPv6 back, then the VRF gone: both labels go with it.
+  await allocator.allocate(intentOf(node('pe1', { transport: 'external' }), [{ ...dual, allocation: store.allocations.get('blue:pe1') }]));
+  assert.deepEqual((await allocator.releaseUnwanted(intentOf(node('pe1'), []))).sort(), [owners.vrf('blue', 'pe1'), owners.vrfIpv6('blue', 'pe1')].sort());
+});
+
 test('a claim is released only if its VPN does not want it under the claim lock too', async () => {
   const { labels, store, allocator } = setup();
   const owner = owners.routeTarget('blue', 'any-to-any');

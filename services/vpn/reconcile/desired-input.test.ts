@@ -6,7 +6,7 @@ import { VrfRouteSource } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import { LabelKind } from '../../common/gen/proto/l3vpn/v1/labels.js';
 import type { Link, Node, NodeIntent, Site, Vpn, VrfIntent } from '../domain/node-intent.js';
 import type { Meta } from '../intent/types.js';
-import { DEFAULT_SRGB, desiredInput, exportingSites, NodeRejectedError, usableInventory, vrfLabelRequests } from './desired-input.js';
+import { DEFAULT_SRGB, desiredInput, exportingSites, NodeRejectedError, usableInventory, vrfIpv6Label, vrfLabelRequests } from './desired-input.js';
 import { owners } from './owners.js';
 
 const meta: Meta = { version: 1, status: { state: 'active' }, createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' };
@@ -77,17 +77,28 @@ function intentOf(vrfs: VrfIntent[], labels: [string, number][] = [], extra: Par
 
 const ownersOf = (requests: { owner: string; kind: LabelKind }[]) => requests.map((r) => r.owner);
 
-test('label requests: per-vrf asks for the VRF label only, whatever the sites', () => {
+test('label requests: per-vrf asks for the VRF label, and an IPv6 label beside it once a site has IPv6 (a per-VRF label per address family)', () => {
+  assert.deepEqual(vrfLabelRequests('blue', 'per-vrf', 'pe1', [site('s1'), site('s2')]), [{ owner: owners.vrf('blue', 'pe1'), kind: LabelKind.LABEL_KIND_VRF }]);
   const requests = vrfLabelRequests('blue', 'per-vrf', 'pe1', [site('s1'), site('s2', { ipv6: { peAddress: '2001:db8:1::1/64', ceAddress: '2001:db8:1::2' } })]);
-  assert.deepEqual(requests, [{ owner: owners.vrf('blue', 'pe1'), kind: LabelKind.LABEL_KIND_VRF }]);
+  assert.deepEqual(requests, [
+    { owner: owners.vrf('blue', 'pe1'), kind: LabelKind.LABEL_KIND_VRF },
+    { owner: owners.vrfIpv6('blue', 'pe1'), kind: LabelKind.LABEL_KIND_VRF },
+  ]);
+  assert.equal(owners.vrfIpv6('blue', 'pe1'), 'vrf:blue:pe1:ipv6');
+});
+
+test('desired input: the VRF\u2019s IPv6 label as the node holds it goes with the VRF; none held, none given', () => {
+  assert.deepEqual(vrfIpv6Label(intentOf([], [[owners.vrfIpv6('blue', 'pe1'), 3001]]), 'blue'), { vrfLabelIpv6: 3001 });
+  assert.deepEqual(vrfIpv6Label(intentOf([], [[owners.vrf('blue', 'pe1'), 3000]]), 'blue'), {});
 });
 
 test('label requests: per-ce asks for one label per attachment, so a dual-stack site gets one per family', () => {
   const dual = site('s1', { ipv6: { peAddress: '2001:db8:1::1/64', ceAddress: '2001:db8:1::2' } });
   const requests = vrfLabelRequests('blue', 'per-ce', 'pe1', [dual, site('s2')]);
-  assert.deepEqual(ownersOf(requests), [owners.vrf('blue', 'pe1'), owners.ce('blue', 's1', 4), owners.ce('blue', 's1', 6), owners.ce('blue', 's2', 4)]);
+  // The VRF label carries the connected subnets in per-CE mode: the IPv6 ones under the VRF's IPv6 label.
+  assert.deepEqual(ownersOf(requests), [owners.vrf('blue', 'pe1'), owners.vrfIpv6('blue', 'pe1'), owners.ce('blue', 's1', 4), owners.ce('blue', 's1', 6), owners.ce('blue', 's2', 4)]);
   assert.deepEqual(
-    requests.slice(1).map((r) => r.kind),
+    requests.slice(2).map((r) => r.kind),
     [LabelKind.LABEL_KIND_CE, LabelKind.LABEL_KIND_CE, LabelKind.LABEL_KIND_CE],
   );
 });

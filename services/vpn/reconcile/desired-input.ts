@@ -78,6 +78,11 @@ export function unusableAddresses(site: Site): string[] {
 /** Every label a VRF's sites need, by owner. */
 export function vrfLabelRequests(vpnId: string, mode: LabelModeName, node: string, sites: Site[]): { owner: string; kind: LabelKind }[] {
   const out = [{ owner: owners.vrf(vpnId, node), kind: LabelKind.LABEL_KIND_VRF }];
+  // IPv6 routes the VRF label would carry (per-VRF: all; per-CE: the connected subnets) get the VRF's IPv6 label;
+  // per-prefix connected subnets have labels of their own.
+  if (mode !== 'per-prefix' && sites.some((site) => attachments(site).some((a) => a.family === 6))) {
+    out.push({ owner: owners.vrfIpv6(vpnId, node), kind: LabelKind.LABEL_KIND_VRF });
+  }
   for (const site of sites) {
     for (const a of attachments(site)) {
       if (mode === 'per-ce') out.push({ owner: owners.ce(vpnId, site.id, a.family), kind: LabelKind.LABEL_KIND_CE });
@@ -168,6 +173,12 @@ export function usableInventory(intent: NodeIntent): DesiredStateInput['inventor
   return inventory;
 }
 
+/** The VRF's IPv6 label as the node holds it, as a field of the VRF ({} when it has none). */
+export function vrfIpv6Label(intent: NodeIntent, vpnId: string): { vrfLabelIpv6?: number } {
+  const label = intent.labels.get(owners.vrfIpv6(vpnId, intent.node.id));
+  return label === undefined ? {} : { vrfLabelIpv6: label };
+}
+
 /** The computation's input for one node: the usable inventory and the node's own, allocated VRFs. Throws NodeRejectedError. */
 export function desiredInput(intent: NodeIntent): DesiredStateInput {
   const vpns: VpnIntent[] = [];
@@ -186,6 +197,7 @@ export function desiredInput(intent: NodeIntent): DesiredStateInput {
           importRouteTargets: vi.importRouteTargets,
           exportRouteTargets: vi.exportRouteTargets,
           ...(a.label !== null ? { vrfLabel: a.label } : {}),
+          ...vrfIpv6Label(intent, vi.vpn.id),
         },
       ],
       sites: vi.sites.flatMap((s) => siteIntents(vi.vpn.id, intent.node.id, s, intent.labels)),

@@ -6,6 +6,12 @@ export const owners = {
   sid: (node: string) => `sid:${node}`,
   /** A VRF's per-VRF label (on its node) and its RD from the pool. */
   vrf: (vpn: string, node: string) => `vrf:${vpn}:${node}`,
+  /**
+   * A VRF's IPv6 label (on its node), beside its per-VRF label: a per-VRF
+   * label per address family, so a data plane that cannot see the IP version
+   * under a label (OpenFlow) pops IPv6 under it. Released with the VRF.
+   */
+  vrfIpv6: (vpn: string, node: string) => `vrf:${vpn}:${node}:ipv6`,
   /** Per-CE mode: the label of one CE (a site's attachment of one family). */
   ce: (vpn: string, site: string, family: 4 | 6) => `ce:${vpn}:${site}:v${family}`,
   /** Per-prefix mode: the label of one prefix of a VRF. */

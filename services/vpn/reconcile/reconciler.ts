@@ -40,7 +40,7 @@ import type { NodeAllocator } from './allocator.js';
 import type { NodeIntent, Site, VrfIntent } from '../domain/node-intent.js';
 import type { NodeStatuses } from '../store/reconcile-status-store.js';
 import type { ReconcileStore } from '../store/reconcile-store.js';
-import { desiredInput, exportingSites } from './desired-input.js';
+import { desiredInput, exportingSites, vrfIpv6Label } from './desired-input.js';
 import { removeUnwantedVrfs } from './speaker-sweep.js';
 
 /** Whether what the node exports to other PEs changed: its VRFs, local routes or VPN labels. */
@@ -67,7 +67,7 @@ function sitesOf(intent: NodeIntent, vi: VrfIntent) {
   const mode = vi.vpn.labelMode;
   const label = vi.allocation?.label ?? undefined;
   return exportingSites(vi.vpn.id, node, vi.sites, intent.labels).map((s, i) => {
-    const labelled = exportedRoutes({ node, nextHop: '', name: vi.vpn.id, rd: '', labelMode: mode, exportRouteTargets: [], ...(label !== undefined ? { vrfLabel: label } : {}), sites: [s] });
+    const labelled = exportedRoutes({ node, nextHop: '', name: vi.vpn.id, rd: '', labelMode: mode, exportRouteTargets: [], ...(label !== undefined ? { vrfLabel: label } : {}), ...vrfIpv6Label(intent, vi.vpn.id), sites: [s] });
     const labelOf = new Map(labelled.map((r) => [r.prefix, r.label]));
     const prefixes = [...new Set([...s.connected, ...s.statics].map((p) => canonicalPrefix(p)))];
     return { site: vi.sites[i]!, routes: prefixes.map((prefix) => ({ prefix, label: labelOf.get(prefix) })) };
@@ -189,6 +189,7 @@ export class NodeReconciler {
       if (!a?.rd) continue;
       live.add(vi.vpn.id);
       const label = a.label ?? undefined;
+      const { vrfLabelIpv6: ipv6Label } = vrfIpv6Label(intent, vi.vpn.id);
       await this.routing.defineVrf(node, {
         name: vi.vpn.id,
         vpn: vi.vpn.id,
@@ -196,6 +197,7 @@ export class NodeReconciler {
         importRouteTargets: vi.importRouteTargets,
         exportRouteTargets: vi.exportRouteTargets,
         ...(label !== undefined ? { label } : {}),
+        ...(ipv6Label !== undefined ? { ipv6Label } : {}),
         labelMode: vi.vpn.labelMode,
         nextHop: intent.node.loopback,
         maxRoutes: vi.vpn.maxRoutesPerVrf,
@@ -208,6 +210,7 @@ export class NodeReconciler {
         labelMode: vi.vpn.labelMode,
         exportRouteTargets: vi.exportRouteTargets,
         ...(label !== undefined ? { vrfLabel: label } : {}),
+        ...(ipv6Label !== undefined ? { vrfLabelIpv6: ipv6Label } : {}),
         sites: exportingSites(vi.vpn.id, node, vi.sites, intent.labels),
       };
       let routes = exportedRoutes(exporting);

@@ -57,6 +57,7 @@ function bgpVrfConfig(node: string, vrf: VrfDefinition, owner: string): VrfConfi
     exportRouteTargets: vrf.exportRouteTargets,
     labelMode: mode,
     label: vrf.label ?? 0,
+    ipv6Label: mode === LabelMode.LABEL_MODE_PER_VRF ? (vrf.ipv6Label ?? 0) : 0,
     nextHop: vrf.nextHop,
     // Unset warning percent: the speaker's 75; past the limit new destinations are held back, not installed (bgp README, max-routes).
     maxRoutes: vrf.maxRoutes !== undefined ? { limit: vrf.maxRoutes, warningPercent: 0, warningOnly: false } : undefined,

@@ -25,6 +25,8 @@ export interface ExportingVrf {
   labelMode: LabelModeName;
   exportRouteTargets: string[];
   vrfLabel?: number;
+  /** The VRF's IPv6 label (a per-VRF label per address family): its IPv6 routes carry it where the others carry vrfLabel. */
+  vrfLabelIpv6?: number;
   sites: ExportingSite[];
 }
 
@@ -42,10 +44,11 @@ export function exportedRoutes(vrf: ExportingVrf): { prefix: string; label: numb
     for (const [prefixes, connected] of [[site.connected, true], [site.statics, false]] as const) {
       for (const p of prefixes) {
         const prefix = canonicalPrefix(p);
+        const vrfLabel = family(prefix) === 6 ? (vrf.vrfLabelIpv6 ?? vrf.vrfLabel) : vrf.vrfLabel;
         let label: number | undefined;
-        if (vrf.labelMode === 'per-vrf') label = vrf.vrfLabel;
-        else if (vrf.labelMode === 'per-ce') label = connected ? (vrf.vrfLabel ?? site.ceLabels[family(prefix)]) : site.ceLabels[family(prefix)];
-        else label = site.prefixLabels[prefix] ?? (connected ? vrf.vrfLabel : undefined);
+        if (vrf.labelMode === 'per-vrf') label = vrfLabel;
+        else if (vrf.labelMode === 'per-ce') label = connected ? (vrfLabel ?? site.ceLabels[family(prefix)]) : site.ceLabels[family(prefix)];
+        else label = site.prefixLabels[prefix] ?? (connected ? vrfLabel : undefined);
         if (label !== undefined) out.push({ prefix, label });
       }
     }

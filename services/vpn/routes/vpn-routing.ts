@@ -15,6 +15,8 @@ export interface VrfDefinition {
   exportRouteTargets: string[];
   /** The per-VRF label; absent when every exported route has its own. */
   label?: number;
+  /** The VRF's IPv6 label (VPN-IPv6 routes the speaker labels itself carry it); absent: `label` for both. */
+  ipv6Label?: number;
   labelMode: LabelModeName;
   /** The next hop its VPN routes carry: the PE's loopback. */
   nextHop: string;

@@ -14,6 +14,7 @@ import {
   ChangeKind,
   type DesiredStateChange,
   type LfibEntry,
+  LookupFamily,
   type VrfInstance,
   type VrfInterface,
   type VrfRoute,
@@ -257,7 +258,11 @@ export class LinuxDriver implements Driver {
     const enslavedIn = dev?.master ? [...this.vrfs].find(([, v]) => v.device === dev.master)?.[0] : undefined;
     let action: LfibEntry['action'];
     if (k.labels.length) action = { $case: 'swap', value: { outLabels: k.labels, outInterface: k.dev ?? '', nextHop: k.via ?? '', destinationNode: '' } };
-    else if (vrfOfDevice !== undefined) action = { $case: 'popAndLookup', value: { vrf: vrfOfDevice } };
+    else if (vrfOfDevice !== undefined) {
+      // The kernel looks at the packet's version: the VRF device serves a label of either family as desired.
+      const family = want?.action?.$case === 'popAndLookup' && want.action.value.vrf === vrfOfDevice ? want.action.value.family : LookupFamily.LOOKUP_FAMILY_UNSPECIFIED;
+      action = { $case: 'popAndLookup', value: { vrf: vrfOfDevice, family } };
+    }
     else if (enslavedIn !== undefined) action = { $case: 'popAndForward', value: { vrf: enslavedIn, nextHop: { ...this.attachment(k.dev), address: k.via ?? '' } } };
     else action = { $case: 'pop', value: { outInterface: k.dev ?? '', nextHop: k.via ?? '', destinationNode: '' } };
     return { inLabel: k.label, action, owner };

@@ -3,7 +3,7 @@
 // change. The driver against a real kernel: test/agent/linux-qemu.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChangeKind, type DesiredStateChange, type VrfRoute } from '../../../common/gen/proto/l3vpn/v1/agent.js';
+import { ChangeKind, type DesiredStateChange, LookupFamily, type VrfRoute } from '../../../common/gen/proto/l3vpn/v1/agent.js';
 import { batchFailures, LinuxDriver } from './driver.js';
 import { interfaceDevice, labelIntent, labelReplaceLine, Refusal, routeIntent, routeReplaceLine, vrfDevice } from './intent.js';
 import { parseLabelRoutes, parseLinks, parseRoutes } from './kernel.js';
@@ -35,7 +35,7 @@ test('linux intents: remote routes push the whole stack over the core next hop; 
   assert.throws(() => routeIntent(external, 1001), /external transport/);
   const dev = (v: string) => vrfDevice(v);
   const line = (action: NonNullable<Parameters<typeof labelIntent>[0]['action']>) => labelReplaceLine(labelIntent({ inLabel: 100, action, owner: '' }, dev), 76);
-  assert.equal(line({ $case: 'popAndLookup', value: { vrf: 'red' } }), 'route replace 100 dev l3v-red proto 76');
+  assert.equal(line({ $case: 'popAndLookup', value: { vrf: 'red', family: LookupFamily.LOOKUP_FAMILY_UNSPECIFIED } }), 'route replace 100 dev l3v-red proto 76');
   assert.equal(
     line({ $case: 'popAndForward', value: { vrf: 'blue', nextHop: { interface: 'cust0', vlan: 200, address: '2001:db8:1::2' } } }),
     'route replace 100 via inet6 2001:db8:1::2 dev cust0.200 proto 76',

@@ -66,6 +66,7 @@ import {
 } from './openflow.js';
 import { BROADCAST_MAC, decodeUdpFrame, encodeUdpFrame } from './udp-frame.js';
 import { type CeNeighbour, NeighbourResolver, neighbourKey, neighbourKeyOf } from './neighbours.js';
+import { LookupPops } from './lookup-pops.js';
 import {
   AGENT_COOKIE,
   AGENT_COOKIE_MASK,
@@ -187,6 +188,8 @@ export class OvsDriver implements Driver {
   private readonly vrfTables = new Map<string, number>();
   /** VRFs installed: the attachments the neighbour resolver asks CEs on. */
   private readonly vrfs = new Map<string, VrfInstance>();
+  /** The VPN labels that pop, as desired: which IPv6 routes only a pop to IPv4 would deliver (refused, lookup-pops.ts). */
+  private readonly pops = new LookupPops();
   readonly neighbours: NeighbourResolver;
   /**
    * Flows the last read found under a key that are not what the entry
@@ -376,12 +379,16 @@ export class OvsDriver implements Driver {
     for (const part of parts) for (const p of decodePortDescs(decodeMultipart(part).body)) this.ports.set(p.name, p);
   }
 
-  private flowsFor(e: Entry): FlowSpec[] {
+  /** The entry's flows; `refuse`: throw the refusal of a route only a pop to IPv4 would deliver (false: the flows it had before the refusal). */
+  private flowsFor(e: Entry, refuse = true): FlowSpec[] {
     switch (e.$case) {
       case 'vrf':
         return vrfFlows(e.value, this.ctx, this.tables);
-      case 'vrfRoute':
+      case 'vrfRoute': {
+        const refused = refuse ? this.pops.refusal(e.value) : undefined;
+        if (refused) throw new PipelineError(refused);
         return routeFlows(e.value, this.ctx, this.tables);
+      }
       case 'lfibEntry':
         return lfibFlows(e.value, this.ctx, this.tables);
       case 'transportPath':
@@ -429,6 +436,7 @@ export class OvsDriver implements Driver {
     const conn = await this.connection();
     await this.refreshPorts(conn);
     for (const v of expected?.vrfs ?? []) this.holdVrf(v);
+    if (expected) this.pops.reset(expected.lfibEntries);
     const nameByTable = new Map([...this.vrfTables].map(([n, t]) => [t, n]));
     const vrfName = (id: number) => nameByTable.get(id) ?? `#table${id}`;
     // Only the text of each flow is kept (and a view of its bytes): decoded flows are dropped as parts arrive.
@@ -533,6 +541,13 @@ export class OvsDriver implements Driver {
     const touched: string[] = [];
     const neighbours: CeNeighbour[] = [];
     let portsRefreshed = false;
+    // The batch's labels first: whether a route of it is refused depends on them, in any order.
+    for (const c of changes) {
+      const e = (c.kind === ChangeKind.CHANGE_KIND_DELETE ? c.previous : c.entry)?.entry;
+      if (e?.$case !== 'lfibEntry') continue;
+      if (c.kind === ChangeKind.CHANGE_KIND_DELETE) this.pops.delete(e.value.inLabel);
+      else this.pops.set(e.value);
+    }
     for (const [index, c] of changes.entries()) {
       const del = c.kind === ChangeKind.CHANGE_KIND_DELETE;
       const e = (del ? c.previous : c.entry)?.entry;
@@ -550,7 +565,10 @@ export class OvsDriver implements Driver {
       }
       let next: FlowSpec[] = [];
       let nextGroup: GroupSpec | undefined;
-      if (!del) {
+      const refused = del || e.$case !== 'vrfRoute' ? undefined : this.pops.refusal(e.value);
+      // A refused route's old flows go too: it is reported not installed, so nothing of it stays.
+      if (refused) failures.set(index, refused);
+      else if (!del) {
         try {
           next = this.flowsFor(e);
           nextGroup = this.groupFor(e);
@@ -576,7 +594,7 @@ export class OvsDriver implements Driver {
       let old = this.flowsByKey.get(key)?.map((f) => decodeEntry(f.entry));
       if (!old && c.previous?.entry) {
         try {
-          old = this.flowsFor(c.previous.entry);
+          old = this.flowsFor(c.previous.entry, false);
         } catch {
           old = [];
         }
@@ -588,7 +606,7 @@ export class OvsDriver implements Driver {
         else if (!nextGroup && have !== undefined) groupsLast.push({ index, command: GroupModCommand.DELETE, group: { group: id, type: 0, buckets: [] } });
       }
       for (const flow of next) plan.push({ index, command: FlowModCommand.ADD, flow });
-      const ce = del ? undefined : this.ceNeighbour(e);
+      const ce = del || refused ? undefined : this.ceNeighbour(e);
       if (ce) neighbours.push(ce);
       if (old?.length) {
         // An ADD with the same table, priority and match replaces a flow (OpenFlow 1.3.5 §6.4); delete only the others.

@@ -37,7 +37,7 @@
 // down (headless mode); only a CE never heard from needs the agent, to send
 // the first request. Learnt flows never expire: a CE that changes its MAC
 // announces it by ARP or ND, which replaces the flow.
-import type { CeNextHop, LfibEntry, VrfInstance, VrfRoute } from '../../../common/gen/proto/l3vpn/v1/agent.js';
+import { type CeNextHop, type LfibEntry, LookupFamily, type VrfInstance, type VrfRoute } from '../../../common/gen/proto/l3vpn/v1/agent.js';
 import { vrfRouteKey } from '../../../common/desired-state/index.js';
 import { formatAddress, parseAddress, parsePrefix, type Family } from '../../../common/desired-state/prefix.js';
 import {
@@ -488,10 +488,10 @@ export function lfibFlows(e: LfibEntry, ctx: PipelineContext, t: PipelineTables)
       lfibGroup(e, ctx);
       return flow(label(0), [apply({ type: 'group', group: e.inLabel })]);
     case 'popAndLookup':
-      // OpenFlow cannot see the IP version under a label: a per-VRF label pops to IPv4 here, so
-      // IPv6 routes need per-CE or per-prefix labels on this driver (services/agent/README.md).
+      // OpenFlow cannot see the IP version under a label: the entry says it (a VRF's IPv6 label);
+      // unspecified pops to IPv4, and IPv6 routes only such a label would deliver are refused (lookup-pops.ts).
       return flow(label(1), [
-        apply({ type: 'pop_mpls', ethertype: ETH_TYPE_IPV4 }),
+        apply({ type: 'pop_mpls', ethertype: a.value.family === LookupFamily.LOOKUP_FAMILY_IPV6 ? ETH_TYPE_IPV6 : ETH_TYPE_IPV4 }),
         { type: 'write_metadata', metadata: BigInt(tableOf(ctx, a.value.vrf)), mask: METADATA_ALL },
         { type: 'goto_table', table: t.fib },
       ]);
