@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { DriftKind, type NodeDesiredState, type RemotePeNextHop, type VrfRoute } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
 import { computeDesiredStates, diffDesiredState } from '../../services/common/desired-state/index.js';
 import { fixtureInput } from '../../services/common/desired-state/fixture.js';
+import type { DesiredStateInput } from '../../services/common/desired-state/types.js';
 import { simulateSelectedRoutes } from '../support/simulated-routes.js';
 import { Agent } from '../../services/agent/agent.js';
 import { oneRouteDelta } from '../../services/agent/synthetic-state.js';
@@ -26,12 +27,15 @@ after(async () => {
   await ovs?.stop();
 });
 
-/** The fixture's PE1; `blueVrfLabel: false` leaves blue (per-CE) without its per-VRF label, so all of PE1 can be installed on OVS. */
+/** The input without blue's (per-CE) per-VRF label on PE1, so all of PE1 can be installed on OVS (blue's connected IPv6 subnet would need an IPv6 label). */
+function withoutBlueVrfLabel(fixture: DesiredStateInput): DesiredStateInput {
+  return { ...fixture, vpns: fixture.vpns.map((v) => (v.id !== 'blue' ? v : { ...v, vrfs: v.vrfs.map((x) => (x.pe === 'PE1' ? { ...x, vrfLabel: undefined } : x)) })) };
+}
+
+/** The fixture's PE1; `blueVrfLabel: false` leaves blue without its per-VRF label (withoutBlueVrfLabel). */
 function pe1({ blueVrfLabel = false } = {}): NodeDesiredState {
   const fixture = fixtureInput();
-  const input = blueVrfLabel
-    ? fixture
-    : { ...fixture, vpns: fixture.vpns.map((v) => (v.id !== 'blue' ? v : { ...v, vrfs: v.vrfs.map((x) => (x.pe === 'PE1' ? { ...x, vrfLabel: undefined } : x)) })) };
+  const input = blueVrfLabel ? fixture : withoutBlueVrfLabel(fixture);
   return computeDesiredStates(input, simulateSelectedRoutes(input), { generation: 1 }).get('PE1')!.state;
 }
 
@@ -86,7 +90,7 @@ test('ovs: the agent installs PE1 as flows: classifier per CE VLAN, [transport, 
 
 test('ovs: a backup next hop is the second bucket of its SID\'s fast-failover group; a new primary modifies the group in place; groups of no entry go', { skip }, async () => {
   // PE1 - PE3 direct (metric 5): the old path over P1 becomes PE1's loop-free alternate towards PE3.
-  const input = fixtureInput();
+  const input = withoutBlueVrfLabel(fixtureInput());
   const direct = { ...input, inventory: { ...input.inventory, links: [...input.inventory.links, { a: { node: 'PE1', interface: 'core9', address: '10.0.9.0/31' }, b: { node: 'PE3', interface: 'core9', address: '10.0.9.1/31' }, metric: 5 }] } };
   const state = computeDesiredStates(direct, simulateSelectedRoutes(direct), { generation: 1 }).get('PE1')!.state;
   const target = await ovs!.addBridge('pe1g', ['pe1g-cust0', 'pe1g-core0', 'pe1g-core9']);
