@@ -10,6 +10,7 @@
 // resolves without SR links.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,7 +146,9 @@ describe('vpn over the bgp service, with GoBGP as external PE', { skip, timeout:
       const { vrfs } = await api.listVrfs({ name: '', owner: '', nameSuffix: '' });
       return Object.fromEntries(vrfs.filter((v) => v.config?.name.startsWith('acme@')).map((v) => [v.config!.name, v.config!.maxRoutes?.limit]));
     };
-    await eventually('both VRFs of acme limited to 500 routes', async () => JSON.stringify(await limits()) === JSON.stringify({ 'acme@pe1': 500, 'acme@pe2': 500 }));
+    // Compared as sets of keys: the speaker lists VRFs in the order they were defined, which the two PEs' reconciles race for.
+    let seen: unknown;
+    await eventually(() => `both VRFs of acme limited to 500 routes (last seen ${JSON.stringify(seen)})`, async () => isDeepStrictEqual((seen = await limits()), { 'acme@pe1': 500, 'acme@pe2': 500 }));
     // The origin is on pe1's site's paths (static route and access subnet), not on pe2's site's.
     const originsAt = async (vrf: string, origin: VrfPathOrigin) =>
       Object.fromEntries((await listVrfPaths(api, vrf, true)).filter((p) => p.origin === origin).map((p) => [p.prefix, p.path?.routeOrigins ?? []]));
@@ -185,7 +188,9 @@ describe('vpn over the bgp service, with GoBGP as external PE', { skip, timeout:
     // GoBGP (an iBGP peer, as a route reflector would be) gets both VPN routes: one per RD, LOCAL_PREF 200 from the primary's PE.
     const prefs = async () =>
       Object.fromEntries(find(await peer().vpnRoutes('vpnv4'), '10.50.0.0/16').map((r) => [r.rd, [r.nextHop, r.localPref]]));
-    await eventually('both VPN routes of the site at the external PE', async () => JSON.stringify(await prefs()) === JSON.stringify({ [rd1]: ['198.51.100.1', 200], [rd2]: ['198.51.100.2', 100] }));
+    // Compared whatever the order GoBGP lists the two routes in.
+    let seen: unknown;
+    await eventually(() => `both VPN routes of the site at the external PE (last seen ${JSON.stringify(seen)})`, async () => isDeepStrictEqual((seen = await prefs()), { [rd1]: ['198.51.100.1', 200], [rd2]: ['198.51.100.2', 100] }));
     // Each PE originates the static route towards the CE on its own access, with the site of origin.
     for (const [vrf, ce] of [['acme@pe1', '172.16.50.2'], ['acme@pe2', '172.16.51.2']] as const) {
       const local = (await listVrfPaths(api, vrf, true)).find((p) => p.prefix === '10.50.0.0/16' && p.origin === VrfPathOrigin.VRF_PATH_ORIGIN_LOCAL);
@@ -197,7 +202,7 @@ describe('vpn over the bgp service, with GoBGP as external PE', { skip, timeout:
     assert.deepEqual(got.accesses.map((a: { status: { state: string } }) => a.status.state), ['active', 'active']);
     // all-active: equal preference everywhere.
     assert.equal((await H().call('PATCH', '/v1/sites/acme-dual', { body: { multihoming: 'all-active' } })).status, 200);
-    await eventually('equal LOCAL_PREF at the external PE', async () => JSON.stringify(await prefs()) === JSON.stringify({ [rd1]: ['198.51.100.1', 100], [rd2]: ['198.51.100.2', 100] }));
+    await eventually(() => `equal LOCAL_PREF at the external PE (last seen ${JSON.stringify(seen)})`, async () => isDeepStrictEqual((seen = await prefs()), { [rd1]: ['198.51.100.1', 100], [rd2]: ['198.51.100.2', 100] }));
     // Listing by node finds it on both PEs; deleting it withdraws both routes and leaves the other sites' VRFs.
     for (const n of ['pe1', 'pe2']) assert.ok((await H().call('GET', `/v1/sites?node=${n}`)).body.items.some((x: { id: string }) => x.id === 'acme-dual'), n);
     assert.equal((await H().call('DELETE', '/v1/sites/acme-dual')).status, 204);
