@@ -318,7 +318,7 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
   const intents = new IntentService(prismaIntentTransactions(db.prisma, store), queue, vrfRoutesSource(bgp), log, planner, allocator);
   const notifications = new NodeNotifications(String(settings['database.url']), [DESIRED_STATE_CHANNEL, AGENT_CREDENTIALS_CHANNEL], log);
   await notifications.start();
-  const tokens = new TokenStore(prismaApiTokenStore(db.prisma));
+  const tokens = new TokenStore(prismaApiTokenStore(db.prisma), undefined, undefined, log);
   const tokenFile = String(settings['vpn.bootstrap-token-file']);
   if (tokenFile) {
     let secret: string;

@@ -10,10 +10,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually } from '../support/eventually.js';
+import { skipOrFail } from '../support/tools.js';
 import { labMissing } from './ovs-harness.js';
 import { type FailoverLab, pingStream, PRIMARY, startFailoverLab } from './failover-lab.js';
 
-const skip = process.env.CI ? false : labMissing();
+const skip = skipOrFail(labMissing());
 /** The loss a cut may cost with local repair (the stretch goal). */
 const BUDGET_MS = 50;
 const INTERVAL_MS = 5;

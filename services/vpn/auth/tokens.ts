@@ -2,6 +2,7 @@
 // their SHA-256 and compared in constant time.
 import { randomUUID } from 'node:crypto';
 import type { ApiTokenRecord, ApiTokenStore } from '../store/token-store.js';
+import type { Logger } from '../../common/logger.js';
 import { IntentError } from '../intent/errors.js';
 import { digestMatches, digestOf, newSecret } from './secrets.js';
 
@@ -43,6 +44,7 @@ export class TokenStore {
     private readonly store: ApiTokenStore,
     private readonly cacheMs = 5000,
     private readonly clock: () => number = Date.now,
+    private readonly log?: Logger,
   ) {}
 
   /** Creates a token; the secret is returned this once and never again. */
@@ -83,7 +85,8 @@ export class TokenStore {
       throw new IntentError('unauthenticated', 'the token is unknown, revoked or expired');
     }
     if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > 60_000) {
-      await this.store.touch(row.id, new Date(now)).catch(() => {});
+      // lastUsedAt is bookkeeping: a failed write must not refuse a valid token, but it is logged, never silent.
+      await this.store.touch(row.id, new Date(now)).catch((err: Error) => this.log?.warn({ err: err.message, token: row.id }, 'API token lastUsedAt not written'));
     }
     const i = info(row);
     if (this.cache.size > 10_000) this.cache.clear();

@@ -165,7 +165,12 @@ export class LinkLivenessTracker {
     if (status === 'down' && delay > 0 && this.d.protects) {
       const ends: string[] = [];
       for (const [node, itf] of [[l.aNode, l.aInterface], [l.bNode, l.bInterface]] as const) {
-        if (await this.d.protects(node, itf).catch(() => false)) ends.push(node);
+        // A state that cannot be read counts as unprotected: the end is woken at once (a micro-loop risk, never a black hole).
+        const protects = await this.d.protects(node, itf).catch((err: Error) => {
+          this.d.log.warn({ err: err.message, link: id, node }, 'cannot tell whether the end backs up the failed link; waking it at once');
+          return false;
+        });
+        if (protects) ends.push(node);
       }
       if (ends.length) {
         const until = Date.now() + delay;
