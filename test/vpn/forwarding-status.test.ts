@@ -166,6 +166,8 @@ describe('status means forwarding (fake agents, real bgp service)', { timeout: 1
     await converge('the primary back', async () => (await state('/v1/sites/dual')) === 'active' && (await advertised('pe1')).includes('10.60.0.0/16'));
     assert.deepEqual(await accessStates(), { west: { state: 'active' }, east: { state: 'active' } });
     assert.equal((await h.call('DELETE', '/v1/sites/dual')).status, 204);
+    // The next test starts from both PEs active again: the deletion reconciles them, and their agents must report it.
+    await converge('both PEs active after the deletion', async () => (await status('/v1/nodes/pe1')).state === 'active' && (await status('/v1/nodes/pe2')).state === 'active');
   });
 
   test('a silent agent: its node turns unreachable; what it forwards stays advertised, a new site on it waits and says why; its report restores everything', async () => {
