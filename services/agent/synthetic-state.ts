@@ -43,7 +43,7 @@ export function syntheticState(o: SyntheticOptions): NodeDesiredState {
       rd: `65000:${i}`,
       importRouteTargets: [`65000:${i}`],
       exportRouteTargets: [`65000:${i}`],
-      interfaces: [{ name: ce, vlan: (i % 4094) + 1, addresses: ['192.168.0.1/30'] }],
+      interfaces: [{ name: ce, vlan: (i % 4094) + 1, addresses: ['192.168.0.1/30'], bgpSessions: [] }],
       vpn: `vpn${i}`,
     });
     lfibEntries.push({ inLabel: SYNTHETIC_VRF_LABEL_BASE + i, action: { $case: 'popAndLookup', value: { vrf: name, family: LookupFamily.LOOKUP_FAMILY_UNSPECIFIED } }, owner: `vrf:${name}` });

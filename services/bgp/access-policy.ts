@@ -26,6 +26,7 @@ export const bgpAccessPolicy = accessPolicy(BgpServiceService, {
   updateVrf: VPN,
   deleteVrf: VPN,
   listVrfs: READERS,
+  relayPeerSession: VPN,
   addVrfPath: VPN,
   deleteVrfPath: VPN,
   changeVrfPaths: VPN,

@@ -139,6 +139,8 @@ function configToProto(c: PeerConfig): ProtoPeerConfig {
     allowasIn: c.allowAsIn,
     maxPrefix: maxPrefixToProto(c.maxPrefix),
     siteOfOrigin: c.siteOfOrigin ? formatAdministeredValue(c.siteOfOrigin) : '',
+    relayed: false,
+    routeLabel: 0,
   };
 }
 
@@ -373,6 +375,7 @@ export function bgpGrpcService(speaker: Speaker, log: Logger, vrfs: VrfService):
       );
     },
     watchEvent: (call) => watch(speaker, call, log),
+    relayPeerSession: (call) => call.emit('error', { code: 12, details: 'relayed PE-CE sessions are not served yet' }),
     ...vrfRpcs(vrfs, log),
   };
   return { name: 'l3vpn.v1.BgpService', definition: BgpServiceService, implementation, access: bgpAccessPolicy };

@@ -58,6 +58,7 @@ export class FakeController {
         this.joinToken = undefined;
         cb(null, { credential: this.token });
       },
+      relayCeSession: (call) => call.emit('error', { code: 12, details: 'not served by the fake controller' }),
       rotateCredential: (call, cb) => {
         const denied = this.check(call.metadata, call.request.node);
         if (denied) return cb({ code: denied, details: 'not this node', metadata: new Metadata() });

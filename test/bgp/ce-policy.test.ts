@@ -53,6 +53,8 @@ function peer(address: string, remoteAs: number, vrf: string, extra: Partial<Pee
     asOverride: false,
     allowasIn: 0,
     siteOfOrigin: '',
+    relayed: false,
+    routeLabel: 0,
     ...extra,
   };
 }

@@ -141,7 +141,7 @@ test('RT constraint (RFC 4684) against GoBGP', { skip, timeout: 90_000 }, async 
     await waitMemberships(['65000:65000:100'], 'red again');
     // A client (never up) makes us a reflector: every route must reach us to be reflected.
     const client = { address: '127.0.24.3', remoteAs: AS, families: [Family.FAMILY_VPN_IPV4, Family.FAMILY_RTC], routeReflectorClient: true, adminDown: true };
-    await us.client.addPeer({ peer: { localAddress: '', port: 0, passive: false, nextHopSelf: false, vrf: '', description: '', asOverride: false, allowasIn: 0, siteOfOrigin: '', ...client } });
+    await us.client.addPeer({ peer: { localAddress: '', port: 0, passive: false, nextHopSelf: false, vrf: '', description: '', asOverride: false, allowasIn: 0, siteOfOrigin: '', relayed: false, routeLabel: 0, ...client } });
     await waitMemberships(['default'], 'reflector');
     await waitReceived(Object.values(FROM_GOBGP).map((r) => r.prefix), 'everything');
     await us.client.deletePeer({ address: client.address });

@@ -34,7 +34,7 @@ test('neighbours: the resolver asks IPv6 CE next hops by ND from the attachment 
   const sent: { actions: Action[]; frame: Uint8Array }[] = [];
   let now = 0;
   const r = new NeighbourResolver({ port: () => ({ port: 5, mac }), send: (actions, frame) => sent.push({ actions, frame }) }, () => now);
-  const vrf = { name: 'red', tableId: 1001, rd: '', importRouteTargets: [], exportRouteTargets: [], vpn: 'red', interfaces: [{ name: 'red0', vlan: 0, addresses: ['192.168.1.1/30', '2001:db8:1::1/64'] }] };
+  const vrf = { name: 'red', tableId: 1001, rd: '', importRouteTargets: [], exportRouteTargets: [], vpn: 'red', interfaces: [{ name: 'red0', vlan: 0, addresses: ['192.168.1.1/30', '2001:db8:1::1/64'], bgpSessions: [] }] };
   const v6 = { vrf, nextHop: { interface: 'red0', vlan: 0, address: '2001:db8:1::2' } };
   const v4 = { vrf, nextHop: { interface: 'red0', vlan: 0, address: '192.168.1.2' } };
   r.resolve([v6, v4]);

@@ -480,6 +480,7 @@ export function computeNodeDesiredState(
         name: itf.name,
         vlan: itf.vlan,
         addresses: [...itf.addresses].sort((a, b) => compareStrings(addressSortKey(a.split('/')[0]!), addressSortKey(b.split('/')[0]!)) || compareStrings(a, b)),
+        bgpSessions: [],
       }));
     vrfs.push({
       name: vrf.name,

@@ -194,6 +194,7 @@ export function agentGrpcService(deps: {
         }
         return { desiredGeneration: (await store.latest(req.node))?.generation ?? 0 };
       })(call, callback),
+    relayCeSession: (call) => call.emit('error', { code: 12, details: 'relayed PE-CE sessions are not served yet' }),
     enroll: (call, callback) =>
       unary(log, 'Enroll', async (req: { node: string; joinToken: string }) => {
         try {

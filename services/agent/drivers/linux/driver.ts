@@ -213,7 +213,7 @@ export class LinuxDriver implements Driver {
   private installedVrf(name: string, held: HeldVrf, want: VrfInstance | undefined): VrfInstance {
     const device = this.links.get(held.device)!;
     const members = this.enslavedTo(held.device);
-    const interfaces: VrfInterface[] = members.map((l) => ({ name: l.parent ?? l.name, vlan: l.vlanId ?? 0, addresses: l.addresses }));
+    const interfaces: VrfInterface[] = members.map((l) => ({ name: l.parent ?? l.name, vlan: l.vlanId ?? 0, addresses: l.addresses, bgpSessions: want?.interfaces.find((i) => i.name === (l.parent ?? l.name) && i.vlan === (l.vlanId ?? 0))?.bgpSessions ?? [] }));
     const installedText = JSON.stringify([held.table, device.up, members.map((l) => [l.name, l.up, l.addresses])]);
     let wantText: string | undefined;
     if (want) {
