@@ -25,7 +25,8 @@ export class RestClient {
 
   async call(method: string, path: string, body?: unknown): Promise<RestResponse> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    // A PATCH body is a JSON merge patch (RFC 7396).
+    if (body !== undefined) headers['content-type'] = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json';
     const res = await fetch(this.base + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : undefined };

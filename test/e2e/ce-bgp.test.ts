@@ -1,0 +1,205 @@
+// PE-CE eBGP end to end (issue 14), as a customer sees it: the CE's own
+// router (BIRD on one site, FRR on another) peers with the PE address on its
+// access link and changes nothing else; the PE's agent relays the session
+// to the bgp service (BGP-as-a-service). Driven through the public REST API
+// and real packets between CE namespaces.
+//
+// Lab: three PEs and one P on Open vSwitch with one agent each. VPN `cust`:
+// bgp-a on pe1 (BIRD, AS 65101), bgp-b on pe3 (FRR, also AS 65101: the
+// customer uses one AS for all its sites, so as-override is needed), and
+// static-c on pe2 with a static route.
+//
+// Names: namespaces l3ceb-*, bridges l3cebbr*, BGP on 127.0.33.1.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createLogger } from '../../services/common/logger.js';
+import { startLab, type Lab } from '../../services/lab/lab.js';
+import { ovsUnavailable } from '../../services/lab/ovs-network.js';
+import type { Topology } from '../../services/lab/topology.js';
+import { createTestDatabase, testRedis, type TestDatabase } from '../support/services.js';
+import { eventually } from '../support/eventually.js';
+import { skipOrFail } from '../support/tools.js';
+import { requirePeers } from '../peers/common.js';
+import { startBirdCe, startFrrCe, type CeRouter } from './ce-routers.js';
+
+const execFileP = promisify(execFile);
+const PROVIDER_AS = 65000;
+const CUSTOMER_AS = 65101;
+
+const topology: Topology = {
+  as: PROVIDER_AS,
+  nodes: [
+    { id: 'pe1', role: 'PE', routerId: '10.255.3.1', sidIndex: 1, cePorts: ['ce1'] },
+    { id: 'pe2', role: 'PE', routerId: '10.255.3.2', sidIndex: 2, cePorts: ['ce1'] },
+    { id: 'pe3', role: 'PE', routerId: '10.255.3.3', sidIndex: 3, cePorts: ['ce1'] },
+    { id: 'p1', role: 'P', routerId: '10.255.3.11', sidIndex: 11, cePorts: [] },
+  ],
+  links: [
+    { a: 'pe1', b: 'p1', metric: 10 },
+    { a: 'pe2', b: 'p1', metric: 10 },
+    { a: 'pe3', b: 'p1', metric: 10 },
+  ],
+  bgpAddress: '127.0.33.1',
+  sample: { vpns: [], sites: [] },
+};
+
+const bgpSite = (id: string, node: string, n: number, bgp: object) => ({
+  id,
+  vpn: 'cust',
+  node,
+  interface: 'ce1',
+  ipv4: { peAddress: `192.168.${n}.1/30`, ceAddress: `192.168.${n}.2` },
+  routing: { bgp: { peerAs: CUSTOMER_AS, ...bgp } },
+});
+const SITES = [
+  bgpSite('bgp-a', 'pe1', 41, { asOverride: true }),
+  bgpSite('bgp-b', 'pe3', 43, { asOverride: true }),
+  { id: 'static-c', vpn: 'cust', node: 'pe2', interface: 'ce1', ipv4: { peAddress: '192.168.42.1/30', ceAddress: '192.168.42.2' }, routing: { static: [{ prefix: '10.142.0.0/16' }] } },
+];
+const LAN = { a: '10.141.0.1/24', b: '10.143.0.1/24' };
+
+const skip = skipOrFail((await ovsUnavailable()) ?? (requirePeers('bird', 'frr') || undefined));
+let lab: Lab;
+let db: TestDatabase;
+let stateDir: string;
+const routers: Record<string, CeRouter> = {};
+
+const ns = (siteId: string): string => {
+  const s = SITES.find((x) => x.id === siteId)!;
+  return lab.ce(s.node, s.interface)!.namespace;
+};
+
+async function ping(fromSite: string, to: string, from?: string): Promise<boolean> {
+  try {
+    await execFileP('ip', ['netns', 'exec', ns(fromSite), 'ping', '-c', '1', '-W', '1', ...(from ? ['-I', from] : []), to]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const reachability = (fromSite: string, to: string, reachable: boolean, from?: string) =>
+  eventually(`${fromSite} -> ${to} ${reachable ? 'reachable' : 'unreachable'}`, async () => (await ping(fromSite, to, from)) === reachable, {
+    timeoutMs: 60_000,
+    intervalMs: 200,
+    describe: async () => `sessions: ${JSON.stringify(await sessions('bgp-a'))} ${JSON.stringify(await sessions('bgp-b'))}`,
+  });
+
+interface SessionView {
+  ceAddress: string;
+  state: string;
+  prefixesReceived: number;
+  prefixesAccepted: number;
+  prefixesAdvertised: number;
+  lastError?: string;
+}
+async function sessions(siteId: string): Promise<SessionView[]> {
+  const s = await lab.rest.get(`/v1/sites/${siteId}`);
+  return (s.accesses ?? []).flatMap((a: { bgpSessions?: SessionView[] }) => a.bgpSessions ?? []);
+}
+
+before(async () => {
+  if (skip) return;
+  db = await createTestDatabase('e2e_ceb');
+  const redis = await testRedis();
+  stateDir = await mkdtemp(join(tmpdir(), 'l3ceb-'));
+  lab = await startLab({
+    topology,
+    stateDir,
+    namePrefix: 'l3ceb',
+    driver: 'ovs',
+    separate: false,
+    databaseUrl: db.url,
+    redisUrl: redis.url,
+    restPort: 0,
+    settings: { REDIS_PREFIX: redis.prefix, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' },
+    provisionSample: false,
+    log: createLogger('e2e', process.env.TEST_LOG_LEVEL ?? 'silent'),
+    progress: () => undefined,
+  });
+  await lab.rest.expect('POST', '/v1/vpns', [201], { id: 'cust', customer: 'one AS corp', routeTargets: { anyToAny: '65000:330' } });
+  for (const s of SITES) {
+    await lab.rest.expect('POST', '/v1/sites', [201], s);
+    await lab.connectCe(s);
+  }
+  const opts = (siteId: string, n: number, lan: string) => ({
+    namespace: ns(siteId),
+    as: CUSTOMER_AS,
+    routerId: lan.split('/')[0]!,
+    lans: [lan],
+    neighbours: [{ pe: `192.168.${n}.1`, local: `192.168.${n}.2` }],
+    providerAs: PROVIDER_AS,
+  });
+  routers.a = await startBirdCe(opts('bgp-a', 41, LAN.a));
+  routers.b = await startFrrCe(opts('bgp-b', 43, LAN.b));
+});
+
+after(async () => {
+  if (skip) return;
+  for (const r of Object.values(routers)) await r.stop().catch(() => undefined);
+  await lab?.stop();
+  await db?.drop();
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+test('the CE peers with the PE address on its link: session up on both sides, shown per access', { skip }, async () => {
+  for (const [siteId, router, pe] of [['bgp-a', routers.a!, '192.168.41.1'], ['bgp-b', routers.b!, '192.168.43.1']] as const) {
+    await eventually(`${router.kind} CE of ${siteId} Established`, async () => (await router.sessionState(pe)) === 'Established', {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+      describe: async () => `CE log:\n${router.logTail()}\nPE view: ${JSON.stringify(await sessions(siteId))}`,
+    });
+    const view = await eventually(`${siteId}'s session in its access status`, async () => {
+      const [s] = await sessions(siteId);
+      return s?.state === 'established' && s.prefixesAccepted === 1 ? s : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 300, describe: async () => JSON.stringify(await sessions(siteId)) });
+    assert.equal(view.ceAddress, pe.replace(/\.1$/, '.2'));
+    assert.equal(view.prefixesReceived, 1, 'the one LAN prefix the CE announces');
+    assert.ok(view.prefixesAdvertised >= 1, `the VPN's other sites' routes go to the CE (${view.prefixesAdvertised})`);
+  }
+});
+
+test("the CE's prefixes are reachable from the other sites, and the CE reaches theirs", { skip }, async () => {
+  // static-c has a default route to its PE; the BGP CEs learn 10.142/16 from theirs.
+  await reachability('static-c', '10.141.0.1', true);
+  await reachability('static-c', '10.143.0.1', true);
+  // Sites of one AS: without as-override each CE would drop the other's routes as a loop (RFC 4271 §9.1.2).
+  await eventually('BIRD CE learnt bgp-b (as-override)', async () => (await routers.a!.received('192.168.41.1')).includes('10.143.0.0/24'), { timeoutMs: 30_000, intervalMs: 300 });
+  await reachability('bgp-a', '10.143.0.1', true, '10.141.0.1');
+  await reachability('bgp-b', '10.142.0.1', true, '10.143.0.1');
+});
+
+test('a prefix the CE withdraws stops being reachable; announced again, it is reachable (time measured)', { skip }, async (t) => {
+  await reachability('static-c', '10.141.0.1', true);
+  await routers.a!.announce(LAN.a, false);
+  await reachability('static-c', '10.141.0.1', false);
+  const started = Date.now();
+  await routers.a!.announce(LAN.a, true);
+  await reachability('static-c', '10.141.0.1', true);
+  t.diagnostic(`CE announce -> remote CE reaches it: ${Date.now() - started} ms (200 ms probe interval)`);
+});
+
+test('a CE speaking with the wrong AS: the session stays down and the access status says why; fixed, it comes back', { skip }, async () => {
+  await lab.rest.expect('PATCH', '/v1/sites/bgp-b', [200], { routing: { bgp: { peerAs: 65999, asOverride: true } } });
+  const down = await eventually('bgp-b shows the refused session', async () => {
+    const [s] = await sessions('bgp-b');
+    return s && s.state !== 'established' && s.lastError ? s : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 500, describe: async () => JSON.stringify(await sessions('bgp-b')) });
+  assert.match(down.lastError!, /AS|OPEN/i, `the error names the OPEN/AS problem: ${down.lastError}`);
+  await reachability('static-c', '10.143.0.1', false);
+  await lab.rest.expect('PATCH', '/v1/sites/bgp-b', [200], { routing: { bgp: { peerAs: CUSTOMER_AS, asOverride: true } } });
+  await reachability('static-c', '10.143.0.1', true);
+});
+
+test('deleting the site tears its session down and its prefixes go', { skip }, async () => {
+  await reachability('static-c', '10.143.0.1', true);
+  await lab.rest.expect('DELETE', '/v1/sites/bgp-b', [204]);
+  await reachability('static-c', '10.143.0.1', false);
+  await eventually('FRR CE session down', async () => (await routers.b!.sessionState('192.168.43.1')) !== 'Established', { timeoutMs: 30_000, intervalMs: 500 });
+  await reachability('static-c', '10.141.0.1', true); // the rest of the VPN is untouched
+});

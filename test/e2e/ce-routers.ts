@@ -1,0 +1,158 @@
+// A customer's own router inside a CE namespace of the lab, speaking eBGP
+// to the PE address(es) on its access link(s) exactly as a CE on a real
+// link would: BIRD 2 or FRR's bgpd, started with `ip netns exec`, the LAN
+// prefixes it announces on a dummy interface of the namespace (so they
+// answer pings), and what it learns installed in the namespace's kernel
+// table (BIRD's kernel protocol; bgpd runs without zebra and installs
+// nothing, so its namespace keeps the default route the lab gave it).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN, makeDir, run, startDaemon, tailFile, type Daemon } from '../peers/common.js';
+import { eventually } from '../support/eventually.js';
+
+export interface CeNeighbour {
+  /** The PE's address on the access link. */
+  pe: string;
+  /** The CE's own address on that link. */
+  local: string;
+}
+
+export interface CeRouterOptions {
+  namespace: string;
+  as: number;
+  routerId: string;
+  /** LAN prefixes behind the CE, as "address/len": the address is put on the dummy interface and the prefix announced. */
+  lans: string[];
+  neighbours: CeNeighbour[];
+  providerAs: number;
+}
+
+export interface CeRouter {
+  readonly kind: 'bird' | 'frr';
+  /** Neighbour address -> session state as the CE's own CLI tells it ('Established' or something else). */
+  sessionState(pe: string): Promise<string>;
+  /** Prefixes the CE received from `pe` (its Adj-RIB-In after policy). */
+  received(pe: string): Promise<string[]>;
+  /** Withdraws (false) or announces again (true) one LAN prefix. */
+  announce(lan: string, on: boolean): Promise<void>;
+  stop(): Promise<void>;
+  logTail(): string;
+}
+
+const inNs = (ns: string, ...cmd: string[]) => run('ip', ['netns', 'exec', ns, ...cmd]);
+
+async function addLans(o: CeRouterOptions): Promise<void> {
+  await inNs(o.namespace, 'ip', 'link', 'add', 'lan0', 'type', 'dummy');
+  await inNs(o.namespace, 'ip', 'link', 'set', 'lan0', 'up');
+  for (const l of o.lans) await inNs(o.namespace, 'ip', 'addr', 'add', l, 'dev', 'lan0');
+}
+
+const prefixOf = (lan: string): string => {
+  const [a, len] = lan.split('/');
+  const n = Number(len);
+  const parts = a!.split('.').map(Number);
+  const value = ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+  const masked = n === 0 ? 0 : (value & (~0 << (32 - n))) >>> 0;
+  return `${[24, 16, 8, 0].map((s) => (masked >>> s) & 255).join('.')}/${n}`;
+};
+
+function birdConf(o: CeRouterOptions, withdrawn: Set<string>): string {
+  const lines = [
+    `router id ${o.routerId};`,
+    'protocol device { }',
+    'protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; }',
+    'protocol static lans { ipv4;',
+    ...o.lans.filter((l) => !withdrawn.has(l)).map((l) => `  route ${prefixOf(l)} via "lan0";`),
+    '}',
+  ];
+  o.neighbours.forEach((n, i) =>
+    lines.push(
+      `protocol bgp pe${i} {`,
+      `  local ${n.local} as ${o.as};`,
+      `  neighbor ${n.pe} as ${o.providerAs};`,
+      '  graceful restart on;',
+      '  ipv4 { import all; export where proto = "lans"; };',
+      '}',
+    ),
+  );
+  return lines.join('\n') + '\n';
+}
+
+export async function startBirdCe(o: CeRouterOptions): Promise<CeRouter> {
+  await addLans(o);
+  const dir = makeDir(`ce-bird-${o.namespace}`);
+  const conf = join(dir, 'bird.conf');
+  const ctl = join(dir, 'bird.ctl');
+  const withdrawn = new Set<string>();
+  writeFileSync(conf, birdConf(o, withdrawn));
+  const daemon: Daemon = startDaemon('ip', ['netns', 'exec', o.namespace, BIN.bird, '-f', '-c', conf, '-s', ctl, '-P', join(dir, 'bird.pid')], join(dir, 'bird.out'), dir);
+  const birdc = async (...args: string[]) => {
+    const r = await run(BIN.birdc, ['-s', ctl, ...args], 5000);
+    if (r.code !== 0) throw new Error(`birdc ${args.join(' ')}: ${r.stderr || r.stdout}`);
+    return r.stdout;
+  };
+  await eventually(`BIRD in ${o.namespace} up`, async () => (await run(BIN.birdc, ['-s', ctl, 'show', 'status'], 3000)).code === 0, { timeoutMs: 15_000, intervalMs: 200 });
+  const protocol = (pe: string) => `pe${o.neighbours.findIndex((n) => n.pe === pe)}`;
+  return {
+    kind: 'bird',
+    async sessionState(pe) {
+      const out = await birdc('show', 'protocols', protocol(pe));
+      return /\bEstablished\b/.test(out) ? 'Established' : out.trim().split('\n').at(-1) ?? '';
+    },
+    async received(pe) {
+      const out = await birdc('show', 'route', 'protocol', protocol(pe));
+      return [...out.matchAll(/^(\d+\.\d+\.\d+\.\d+\/\d+)/gm)].map((m) => m[1]!);
+    },
+    async announce(lan, on) {
+      if (on) withdrawn.delete(lan);
+      else withdrawn.add(lan);
+      writeFileSync(conf, birdConf(o, withdrawn));
+      await birdc('configure');
+    },
+    stop: () => daemon.stop(),
+    logTail: () => tailFile(join(dir, 'bird.out')),
+  };
+}
+
+function frrConf(o: CeRouterOptions, log: string): string {
+  const lines = [`log file ${log}`, `router bgp ${o.as}`, ` bgp router-id ${o.routerId}`, ' no bgp ebgp-requires-policy', ' no bgp network import-check', ' bgp graceful-restart'];
+  for (const n of o.neighbours) lines.push(` neighbor ${n.pe} remote-as ${o.providerAs}`, ` neighbor ${n.pe} update-source ${n.local}`, ` neighbor ${n.pe} disable-connected-check`);
+  lines.push(' address-family ipv4 unicast');
+  for (const l of o.lans) lines.push(`  network ${prefixOf(l)}`);
+  lines.push(' exit-address-family', 'exit');
+  return lines.join('\n') + '\n';
+}
+
+export async function startFrrCe(o: CeRouterOptions): Promise<CeRouter> {
+  await addLans(o);
+  const dir = makeDir(`ce-frr-${o.namespace}`);
+  const conf = join(dir, 'bgpd.conf');
+  const log = join(dir, 'bgpd.log');
+  writeFileSync(conf, frrConf(o, log));
+  // No listener of its own (-p 0): the CE opens the sessions, as the PE side is passive.
+  const daemon = startDaemon('ip', ['netns', 'exec', o.namespace, BIN.bgpd, '-Z', '-S', '-p', '0', '-P', '0', '--vty_socket', dir, '-f', conf, '-i', join(dir, 'bgpd.pid')], log, dir);
+  const vtysh = async (...cmds: string[]) => {
+    const args = ['--vty_socket', dir];
+    for (const c of cmds) args.push('-c', c);
+    const r = await run(BIN.vtysh, args, 5000);
+    if (r.code !== 0) throw new Error(`vtysh ${cmds.join('; ')}: ${r.stderr || r.stdout}`);
+    return r.stdout;
+  };
+  await eventually(`bgpd in ${o.namespace} up`, async () => (await run(BIN.vtysh, ['--vty_socket', dir, '-c', 'show bgp summary json'], 3000)).code === 0, { timeoutMs: 15_000, intervalMs: 200 });
+  return {
+    kind: 'frr',
+    async sessionState(pe) {
+      const j = JSON.parse(await vtysh(`show bgp neighbors ${pe} json`)) as Record<string, { bgpState?: string }>;
+      return j[pe]?.bgpState ?? 'unknown';
+    },
+    async received(pe) {
+      const j = JSON.parse(await vtysh(`show bgp ipv4 unicast neighbors ${pe} routes json`)) as { routes?: Record<string, unknown> };
+      return Object.keys(j.routes ?? {});
+    },
+    async announce(lan, on) {
+      await vtysh('configure terminal', `router bgp ${o.as}`, 'address-family ipv4 unicast', `${on ? '' : 'no '}network ${prefixOf(lan)}`);
+    },
+    stop: () => daemon.stop(),
+    logTail: () => tailFile(log),
+  };
+}
