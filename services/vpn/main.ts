@@ -396,7 +396,7 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
   log.info({ listen: String(settings['vpn.listen']), port: httpPort }, 'REST API listening');
   const grpc = await startGrpcServer({ listen: String(settings['vpn.grpc-listen']), services: [
       vpnGrpcService({ intents, tokens, agentCredentials, log }),
-      agentGrpcService({ credentials: agentCredentials, store, notifications, security, log, reports, onReport, tls, links: linkLiveness }),
+      agentGrpcService({ credentials: agentCredentials, store, notifications, security, log, reports, onReport, tls, links: linkLiveness, ...(bgp ? { bgp } : {}) }),
     ],
     log,
     tls,

@@ -17,6 +17,7 @@ import { status, type ServerUnaryCall, type ServerWritableStream } from '@grpc/g
 import {
   AgentServiceService,
   type AgentServiceServer,
+  type CeSessionOpen,
   type NodeDesiredState,
   type ReportStatusRequest,
   type WatchDesiredStateRequest,
@@ -37,6 +38,27 @@ import type { AgentReports } from './agent-reports.js';
 import type { NodeNotifications } from '../store/node-notifications.js';
 import type { LinkLivenessTracker } from '../links/link-liveness.js';
 import { DESIRED_STATE_CHANNEL, isEmptyDelta, type DesiredStateStore } from './desired-state-store.js';
+import { relayCeSession } from './ce-session-relay.js';
+import { canonicalAddress } from '../../common/desired-state/prefix.js';
+import { bgpVrfName, type BgpApi } from '../routes/bgp-client.js';
+
+/** The VPN of the session `open` names when the node's latest desired state has it (the VRF, its interface and VLAN, the CE and PE addresses). */
+export async function desiredSession(store: Pick<DesiredStateStore, 'latest'>, open: CeSessionOpen): Promise<{ vpn: string } | undefined> {
+  const latest = await store.latest(open.node);
+  const vrf = latest?.state.vrfs.find((v) => v.name === open.vrf);
+  const itf = vrf?.interfaces.find((i) => i.name === open.interface && i.vlan === open.vlan);
+  const same = (a: string, b: string) => a === b || sameAddress(a, b);
+  const found = itf?.bgpSessions.some((s) => same(s.ceAddress, open.ceAddress) && same(s.peAddress, open.peAddress));
+  return found ? { vpn: vrf!.vpn } : undefined;
+}
+
+function sameAddress(a: string, b: string): boolean {
+  try {
+    return canonicalAddress(a) === canonicalAddress(b);
+  } catch {
+    return false;
+  }
+}
 
 /** Whether a certificate name is node `node`'s. */
 const namesNode = (name: string, node: string) => name === node || name === `urn:l3vpn:node:${node}`;
@@ -66,6 +88,8 @@ export function agentGrpcService(deps: {
   tls?: TlsMaterial;
   /** Core link liveness from the reports' port states and links. */
   links?: LinkLivenessTracker;
+  /** The bgp service, whose relayed peers the agents' PE-CE sessions reach (RelayCeSession). */
+  bgp?: BgpApi;
 }): GrpcService {
   const { credentials, store, notifications, security, log, tls } = deps;
 
@@ -194,7 +218,15 @@ export function agentGrpcService(deps: {
         }
         return { desiredGeneration: (await store.latest(req.node))?.generation ?? 0 };
       })(call, callback),
-    relayCeSession: (call) => call.emit('error', { code: 12, details: 'relayed PE-CE sessions are not served yet' }),
+    relayCeSession: (call) =>
+      void relayCeSession(call, {
+        authorise: async (node) => void (await authorise(call, node, 'RelayCeSession')),
+        sessionOf: (open) => desiredSession(store, open),
+        denied: (open, reason) => security.record('permission-denied', { method: 'AgentService.RelayCeSession', reason, node: quoteId(open.node), peer: call.getPeer() }),
+        openSpeaker: deps.bgp ? () => deps.bgp!.raw.relayPeerSession() : undefined,
+        speakerVrf: bgpVrfName,
+        log,
+      }),
     enroll: (call, callback) =>
       unary(log, 'Enroll', async (req: { node: string; joinToken: string }) => {
         try {
