@@ -1,7 +1,8 @@
 // AgentService on the vpn service's gRPC server: each node's agent enrols,
 // watches its desired state (a snapshot, then deltas as generations are
-// stored) and reports what it applied (and, with heartbeats, that it is
-// alive: agent-reports.ts).
+// stored), reports what it applied (and, with heartbeats, that it is
+// alive: agent-reports.ts) and relays its CEs' eBGP sessions to the bgp
+// service (ce-session-relay.ts).
 //
 // Credentials: with a verified client certificate (tls.client-auth request
 // or require) the node is the one it names — its subject CN, a DNS SAN, or a
