@@ -101,13 +101,14 @@ export function agentGrpcService(deps: {
     return new ApiError(err.denied ? status.PERMISSION_DENIED : status.UNAUTHENTICATED, err.message);
   }
 
-  /** The caller if it is node `node`'s agent (its client certificate, else its bearer credential); throws otherwise. */
-  async function authorise(call: Call, node: string, method: string): Promise<Caller> {
+  /** The caller if it is node `node`'s agent (its client certificate, else its bearer credential); throws otherwise. `node` undefined: any node's agent. */
+  async function authorise(call: Call, node: string | undefined, method: string): Promise<Caller> {
     try {
       const offered = call.getAuthContext().sslPeerCertificate;
       const cert = tls ? verifiedPeer(offered, tls) : undefined;
       if (cert) {
         const names = certificateNames(cert);
+        if (node === undefined) return { node: names[0] ?? '' };
         if (!names.some((n) => namesNode(n, node))) {
           throw new AgentRefused('wrong-node', `the client certificate is for ${names.map((n) => `'${n}'`).join(', ') || 'no name'}, not node '${quoteId(node)}'`, true);
         }
@@ -115,10 +116,10 @@ export function agentGrpcService(deps: {
       }
       if (offered?.raw?.length) throw new AgentRefused('untrusted-certificate', 'the client certificate is not signed by a CA this controller trusts');
       const caller: AgentPrincipal = await credentials.verify(bearerOf(call.metadata));
-      if (caller.node !== node) throw new AgentRefused('wrong-node', `this agent is node '${caller.node}', not '${quoteId(node)}'`, true);
+      if (node !== undefined && caller.node !== node) throw new AgentRefused('wrong-node', `this agent is node '${caller.node}', not '${quoteId(node)}'`, true);
       return caller;
     } catch (err) {
-      throw refused(err, call, method, node);
+      throw refused(err, call, method, node ?? '');
     }
   }
 

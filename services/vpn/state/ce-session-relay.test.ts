@@ -49,7 +49,7 @@ function setup(overrides: Partial<CeSessionRelayDeps> = {}) {
   const denied: string[] = [];
   const deps: CeSessionRelayDeps = {
     authorise: async (node) => {
-      if (node !== 'pe1') throw new ApiError(status.PERMISSION_DENIED, `this agent is node 'pe1', not '${node}'`);
+      if (node !== undefined && node !== 'pe1') throw new ApiError(status.PERMISSION_DENIED, `this agent is node 'pe1', not '${node}'`);
     },
     sessionOf: async (o) => (o.ceAddress === '10.1.1.2' && o.vrf === 'red' ? { vpn: 'red' } : undefined),
     denied: (_o, reason) => denied.push(reason),

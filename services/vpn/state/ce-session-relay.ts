@@ -44,8 +44,8 @@ export interface SpeakerSide {
 }
 
 export interface CeSessionRelayDeps {
-  /** Throws (an ApiError: UNAUTHENTICATED, PERMISSION_DENIED) unless the caller is node `node`'s agent. */
-  authorise(node: string): Promise<void>;
+  /** Throws (an ApiError: UNAUTHENTICATED, PERMISSION_DENIED) unless the caller is node `node`'s agent (undefined: any node's). */
+  authorise(node: string | undefined): Promise<void>;
   /** The VPN of the session when the node's current desired state has it, else undefined. */
   sessionOf(open: CeSessionOpen): Promise<{ vpn: string } | undefined>;
   /** A refused session, for the security log. */
@@ -83,7 +83,11 @@ export async function relayCeSession(agent: AgentSide, deps: CeSessionRelayDeps)
       agent.end();
       return;
     }
-    if (first.frame?.$case !== 'open') throw new ApiError(status.INVALID_ARGUMENT, 'open: the first frame must be open, naming the session');
+    if (first.frame?.$case !== 'open') {
+      // Who asks comes first: a caller without a credential learns nothing about the protocol.
+      await deps.authorise(undefined);
+      throw new ApiError(status.INVALID_ARGUMENT, 'open: the first frame must be open, naming the session');
+    }
     open = first.frame.value;
     await deps.authorise(open.node);
     const session = await deps.sessionOf(open);
