@@ -33,6 +33,22 @@ export function accessesView(accesses: Json[]): string {
   );
 }
 
+/** A site's PE-CE eBGP sessions (routing.bgp), one row per access and CE address, as the bgp service reports them. */
+export function bgpSessionsView(accesses: Json[]): string {
+  const rows = accesses.flatMap((a) =>
+    ((a.bgpSessions ?? []) as Json[]).map((s) => [
+      a.id ?? '',
+      a.node ?? '',
+      s.ceAddress ?? '',
+      s.state ?? '<unknown>',
+      `${s.prefixesReceived ?? 0}/${s.prefixesAccepted ?? 0}/${s.prefixesAdvertised ?? 0}`,
+      s.lastError ?? '',
+    ]),
+  );
+  if (!rows.length) return 'no sessions\n';
+  return renderTable(['ACCESS', 'NODE', 'CE', 'STATE', 'PREFIXES RCVD/ACC/ADV', 'LAST-ERROR'], rows);
+}
+
 const count = (list: unknown) => (Array.isArray(list) ? list.length : 0);
 
 function nextHopOf(route: Json): string {

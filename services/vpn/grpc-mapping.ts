@@ -5,6 +5,8 @@ import {
   ResourceState,
   SiteRole as PbSiteRole,
   SiteMultihoming,
+  SiteMaxPrefixAction,
+  type SiteBgp as PbSiteBgp,
   VpnLabelMode,
   VpnNodeRole,
   VpnNodeTransport,
@@ -20,7 +22,7 @@ import {
   type Vrf as PbVrf,
   type VrfRoutes,
 } from '../common/gen/proto/l3vpn/v1/vpn.js';
-import type { Family, LinkSpec, LinkView, Meta, Multihoming, NodePlan, NodeSpec, NodeView, RoutesView, SiteSpec, SiteView, VpnSpec, VpnView, VrfView, WriteResult } from './intent/types.js';
+import type { Family, SiteBgp, LinkSpec, LinkView, Meta, Multihoming, NodePlan, NodeSpec, NodeView, RoutesView, SiteSpec, SiteView, VpnSpec, VpnView, VrfView, WriteResult } from './intent/types.js';
 
 /** Both directions of one enum; UNSPECIFIED maps to undefined (the schema's default, or a "required" error). */
 function enumMap<P extends number, J extends string>(pairs: [P, J][]) {
@@ -54,6 +56,36 @@ const multihomings = enumMap<SiteMultihoming, Multihoming>([
   [SiteMultihoming.SITE_MULTIHOMING_SINGLE_ACTIVE, 'single-active'],
   [SiteMultihoming.SITE_MULTIHOMING_ALL_ACTIVE, 'all-active'],
 ]);
+const maxPrefixActions = enumMap<SiteMaxPrefixAction, NonNullable<NonNullable<SiteBgp['maxPrefix']>['action']>>([
+  [SiteMaxPrefixAction.SITE_MAX_PREFIX_ACTION_LIMIT, 'limit'],
+  [SiteMaxPrefixAction.SITE_MAX_PREFIX_ACTION_WARNING_ONLY, 'warning-only'],
+]);
+
+/** proto3's false and 0 are "not given": left out, so the stored routing.bgp has only what was asked. */
+function siteBgpFromPb(b: PbSiteBgp): SiteBgp {
+  const m = b.maxPrefix;
+  return present({
+    peerAs: b.peerAs,
+    asOverride: b.asOverride || undefined,
+    allowasIn: b.allowasIn || undefined,
+    maxPrefix: m
+      ? present({ limit: m.limit, warningPercent: m.warningPercent || undefined, action: maxPrefixActions.toJson(m.action), restartInterval: m.restartInterval || undefined })
+      : undefined,
+  });
+}
+
+function siteBgpToPb(b: SiteBgp): PbSiteBgp {
+  const m = b.maxPrefix;
+  return {
+    peerAs: b.peerAs,
+    asOverride: b.asOverride ?? false,
+    allowasIn: b.allowasIn ?? 0,
+    maxPrefix: m
+      ? { limit: m.limit, warningPercent: m.warningPercent ?? 0, action: maxPrefixActions.toPb(m.action, SiteMaxPrefixAction.SITE_MAX_PREFIX_ACTION_UNSPECIFIED), restartInterval: m.restartInterval ?? 0 }
+      : undefined,
+  };
+}
+
 const states = enumMap<ResourceState, Meta['status']['state']>([
   [ResourceState.RESOURCE_STATE_PENDING, 'pending'],
   [ResourceState.RESOURCE_STATE_PROVISIONING, 'provisioning'],
@@ -171,7 +203,7 @@ export function siteFromPb(s: PbSite): SiteSpec {
   const routing = s.routing
     ? present({
         static: s.routing.staticRoutes.map((r) => present({ prefix: r.prefix, nextHop: r.nextHop })),
-        bgp: s.routing.bgp ? { peerAs: s.routing.bgp.peerAs } : undefined,
+        bgp: s.routing.bgp ? siteBgpFromPb(s.routing.bgp) : undefined,
       })
     : undefined;
   return present({
@@ -202,7 +234,7 @@ export function siteToPb(s: SiteView): PbSite {
     ipv4: s.ipv4,
     ipv6: s.ipv6,
     role: siteRoles.toPb(s.role, PbSiteRole.SITE_ROLE_UNSPECIFIED),
-    routing: s.routing ? { staticRoutes: (s.routing.static ?? []).map((r) => ({ prefix: r.prefix, nextHop: r.nextHop ?? '' })), bgp: s.routing.bgp } : undefined,
+    routing: s.routing ? { staticRoutes: (s.routing.static ?? []).map((r) => ({ prefix: r.prefix, nextHop: r.nextHop ?? '' })), bgp: s.routing.bgp ? siteBgpToPb(s.routing.bgp) : undefined } : undefined,
     siteOfOrigin: s.siteOfOrigin ?? '',
     meta: meta(s),
     accesses: s.accesses.map((a) => ({
@@ -214,6 +246,7 @@ export function siteToPb(s: SiteView): PbSite {
       ipv6: a.ipv6,
       priority: a.priority,
       status: { state: states.toPb(a.status.state, ResourceState.RESOURCE_STATE_UNSPECIFIED), reason: a.status.reason ?? '' },
+      bgpSessions: (a.bgpSessions ?? []).map((b) => ({ ...b, lastError: b.lastError ?? '' })),
     })),
     multihoming: multihomings.toPb(s.multihoming, SiteMultihoming.SITE_MULTIHOMING_UNSPECIFIED),
   };

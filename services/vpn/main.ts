@@ -52,6 +52,8 @@ import { prismaIntentTransactions } from './store/intent-transactions.js';
 import { prismaOutboxStore } from './store/outbox.js';
 import { prismaNodeIds, prismaReconcileStore, prismaVrfPlacements } from './store/reconcile-store.js';
 import { vrfRoutesSource } from './routes/vrf-routes.js';
+import { BgpCePeers } from './routes/bgp-ce-peers.js';
+import { CachedCeSessions } from './routes/ce-sessions.js';
 import { httpsOptions, tlsMaterial } from '../common/tls.js';
 import { vpnMetrics } from './metrics.js';
 import { securityEvents } from '../common/ops/security-events.js';
@@ -273,7 +275,9 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
   const agentTimeoutMs = Number(settings['vpn.agent-timeout-seconds']) * 1000;
   const reports = new AgentReports(agentStatuses, store, agentTimeoutMs);
   const vrfPlacements = prismaVrfPlacements(db.prisma);
-  const routing = bgp ? new BgpVpnRouting(bgp, vrfPlacements, owner) : options.routing!(db.prisma, log);
+  const cePeers = bgp ? new BgpCePeers(bgp, owner, log) : undefined;
+  const ceSessions = cePeers ? new CachedCeSessions(cePeers, log) : undefined;
+  const routing = bgp ? new BgpVpnRouting(bgp, vrfPlacements, owner, cePeers) : options.routing!(db.prisma, log);
   const reconciler = new NodeReconciler(prismaReconcileStore(db.prisma), allocator, routing, store, queue, log, reports, {
     originateAfterInstall,
     requireAgents,
@@ -315,7 +319,7 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
     },
   });
   const planner = new Planner(labels, routing);
-  const intents = new IntentService(prismaIntentTransactions(db.prisma, store), queue, vrfRoutesSource(bgp), log, planner, allocator);
+  const intents = new IntentService(prismaIntentTransactions(db.prisma, store), queue, vrfRoutesSource(bgp), log, planner, allocator, ceSessions);
   const notifications = new NodeNotifications(String(settings['database.url']), [DESIRED_STATE_CHANNEL, AGENT_CREDENTIALS_CHANNEL], log);
   await notifications.start();
   const tokens = new TokenStore(prismaApiTokenStore(db.prisma), undefined, undefined, log);
@@ -351,7 +355,7 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
   resync.start();
   const purge = setInterval(() => void idempotency.purgeExpired().catch(() => {}), 3600_000).unref();
 
-  const metrics = vpnMetrics(db.pool, queue);
+  const metrics = vpnMetrics(db.pool, queue, ceSessions);
   const security = securityEvents(log, metrics.registry);
   const agentCredentials = new AgentCredentials(prismaAgentCredentialStore(db.prisma), security, { rotationOverlapMs: Number(settings['vpn.agent-rotation-overlap-seconds']) * 1000 });
   await linkLiveness.start();
@@ -392,7 +396,7 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
   log.info({ listen: String(settings['vpn.listen']), port: httpPort }, 'REST API listening');
   const grpc = await startGrpcServer({ listen: String(settings['vpn.grpc-listen']), services: [
       vpnGrpcService({ intents, tokens, agentCredentials, log }),
-      agentGrpcService({ credentials: agentCredentials, store, notifications, security, log, reports, onReport, tls, links: linkLiveness }),
+      agentGrpcService({ credentials: agentCredentials, store, notifications, security, log, reports, onReport, tls, links: linkLiveness, ...(bgp ? { bgp } : {}) }),
     ],
     log,
     tls,

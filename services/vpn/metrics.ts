@@ -9,6 +9,7 @@ import type { Queryable } from '../common/db/sql.js';
 import { serviceRegistry } from '../common/ops/metrics.js';
 import { sharedReading } from '../common/ops/snapshot.js';
 import type { ReconcileQueue } from './reconcile/queue.js';
+import { accessesUp, type CeSessionsSource } from './routes/ce-sessions.js';
 
 export interface ReconcileMetrics {
   jobSeconds: Histogram<'outcome'>;
@@ -28,8 +29,23 @@ interface NodeRow {
 const STATUSES = ['PENDING', 'PROVISIONING', 'ACTIVE', 'DEGRADED', 'DOWN', 'UNREACHABLE', 'FAILED'] as const;
 const KIND_TABLES = { node: 'node', link: 'link', vpn: 'vpn', site: 'site', vrf: 'vrf' } as const;
 
-export function vpnMetrics(db: Queryable, queue: ReconcileQueue) {
+export function vpnMetrics(db: Queryable, queue: ReconcileQueue, ceSessions?: CeSessionsSource) {
   const registry = serviceRegistry('vpn');
+  // Labelled by VPN, site and access: bounded by the sites that peer eBGP (an operator alerts on one CE's session).
+  if (ceSessions) {
+    new Gauge({
+      name: 'l3vpn_site_access_bgp_session_up',
+      help: "1 when every PE-CE eBGP session of the site's access is established on the bgp service, else 0 (absent while it cannot be asked)",
+      labelNames: ['vpn', 'site', 'access'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const sessions = await ceSessions.sessions();
+        if (!sessions) return;
+        for (const a of accessesUp(sessions).values()) this.set({ vpn: a.vpn, site: a.site, access: a.access }, a.up ? 1 : 0);
+      },
+    });
+  }
   new Gauge({
     name: 'l3vpn_vpn_reconcile_queue_jobs',
     help: 'Reconcile jobs in the queue by state (shared by every replica)',

@@ -6,7 +6,7 @@ import { argsOf, pathOf, type Invocation } from '../invocation.js';
 import { KINDS, kindOf, type Kind, type Resource } from '../kinds.js';
 import { resourcesTable, write } from '../output.js';
 import { age } from '../table.js';
-import { accessesView, nodeStateView, routesView } from '../views.js';
+import { accessesView, bgpSessionsView, nodeStateView, routesView } from '../views.js';
 
 const META = new Set(['id', 'status', 'version', 'createdAt', 'updatedAt', 'routes']);
 
@@ -38,7 +38,8 @@ export async function describe(inv: Invocation): Promise<void> {
   if (kind.name === 'vrf') out.push(`Routes:\n${indent(routesView(r.routes))}`);
   if (kind.name === 'site') {
     const accesses = (r.accesses ?? []) as Record<string, any>[];
-    out.push(`Accesses (${r.multihoming ?? 'single-active'}, most preferred first):\n${indent(accessesView(accesses))}`);
+    out.push(`Accesses (${r.multihoming ?? 'single-active'}, most preferred first):\n${indent(accessesView(accesses.map(({ bgpSessions: _s, ...a }) => a)))}`);
+    if (r.routing?.bgp) out.push(`BGP sessions (peer AS ${r.routing.bgp.peerAs}):\n${indent(bgpSessionsView(accesses))}`);
     out.push(`VRFs:     ${accesses.map((a) => `${r.vpn}:${a.node}`).join(', ') || '<none>'}\n`);
   }
   if (kind.name === 'node') {

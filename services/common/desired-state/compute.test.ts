@@ -171,8 +171,8 @@ test('overlapping customer prefixes stay in their own VRFs', () => {
   assert.deepEqual(
     pe1.vrfs.map((v) => [v.name, v.tableId, v.interfaces]),
     [
-      ['blue', 1002, [{ name: 'cust0', vlan: 200, addresses: ['192.168.1.1/30', '2001:db8:1::1/64'] }]],
-      ['red', 1001, [{ name: 'cust0', vlan: 100, addresses: ['192.168.1.1/30'] }]],
+      ['blue', 1002, [{ name: 'cust0', vlan: 200, addresses: ['192.168.1.1/30', '2001:db8:1::1/64'], bgpSessions: [] }]],
+      ['red', 1001, [{ name: 'cust0', vlan: 100, addresses: ['192.168.1.1/30'], bgpSessions: [] }]],
     ],
   );
   // Local: the same prefix through the same CE address, on different VLANs.
@@ -354,4 +354,35 @@ test('input errors are refused with the field named', () => {
   // A label used twice on one node.
   const net = prepareNetwork(withVpn((v) => ({ ...v, vrfs: v.vrfs.map((x) => (x.pe === 'PE1' ? { ...x, vrfLabel: 110 } : x)) }))(fixtureInput()));
   assert.throws(() => computeNodeDesiredState(net, 'PE1', [], { generation: 1 }), /label 110 on 'PE1' is both/);
+});
+
+test('a site peering eBGP gets one relayed session per CE address family on its interface, sorted by CE address', () => {
+  const input = fixtureInput();
+  const vpns = input.vpns.map((v) =>
+    v.id === 'blue' ? { ...v, sites: v.sites.map((s) => (s.pe === 'PE1' ? { ...s, bgp: true } : s)) } : v,
+  );
+  const pe1 = computeAll({ ...input, vpns }).get('PE1')!.state;
+  const blue = pe1.vrfs.find((v) => v.name === 'blue')!;
+  // Dual-stack: the IPv6 attachment is a second site on the same interface and VLAN; "192..." sorts after "2001:...".
+  assert.deepEqual(blue.interfaces, [
+    {
+      name: 'cust0',
+      vlan: 200,
+      addresses: ['192.168.1.1/30', '2001:db8:1::1/64'],
+      bgpSessions: [
+        { ceAddress: '192.168.1.2', peAddress: '192.168.1.1' },
+        { ceAddress: '2001:db8:1::2', peAddress: '2001:db8:1::1' },
+      ].sort((a, b) => (a.ceAddress < b.ceAddress ? -1 : 1)),
+    },
+  ]);
+  // Only the peering site's interface: red on PE1 and blue on PE2 peer with nobody.
+  assert.deepEqual(pe1.vrfs.find((v) => v.name === 'red')!.interfaces[0]!.bgpSessions, []);
+  assert.deepEqual(computeAll({ ...input, vpns }).get('PE2')!.state.vrfs.find((v) => v.name === 'blue')!.interfaces[0]!.bgpSessions, []);
+});
+
+test('only the attachment of the family that peers gets a session', () => {
+  const input = fixtureInput();
+  const vpns = input.vpns.map((v) => (v.id === 'blue' ? { ...v, sites: v.sites.map((s) => (s.id === 'blue-a6' ? { ...s, bgp: true } : s)) } : v));
+  const blue = computeAll({ ...input, vpns }).get('PE1')!.state.vrfs.find((v) => v.name === 'blue')!;
+  assert.deepEqual(blue.interfaces[0]!.bgpSessions, [{ ceAddress: '2001:db8:1::2', peAddress: '2001:db8:1::1' }]);
 });

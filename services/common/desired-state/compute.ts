@@ -31,6 +31,7 @@
 // for a connected subnet.
 import {
   type BackupNextHop,
+  type CeBgpSession,
   type CeNextHop,
   type LfibEntry,
   LookupFamily,
@@ -82,6 +83,7 @@ interface PreparedSite {
   readonly statics: readonly PrefixInfo[];
   readonly ceLabel: number | undefined;
   readonly prefixLabels: readonly (readonly [PrefixInfo, number])[];
+  readonly bgp: boolean;
 }
 
 interface PreparedVrf {
@@ -236,6 +238,7 @@ export function prepareNetwork(input: DesiredStateInput): Network {
         statics: statics.sort((x, y) => comparePrefixKeys(x.key, y.key)),
         ceLabel: s.ceLabel === undefined ? undefined : checkLabel(s.ceLabel, `${sf}.ceLabel`),
         prefixLabels,
+        bgp: s.bgp === true,
       };
       vrf.sites.push(site);
       vrf.ces.set(ce, site);
@@ -417,12 +420,14 @@ export function computeNodeDesiredState(
 
   for (const vrf of nodeVrfs) {
     vrfByName.set(vrf.name, vrf);
-    const interfaces = new Map<string, { name: string; vlan: number; addresses: Set<string> }>();
+    const interfaces = new Map<string, { name: string; vlan: number; addresses: Set<string>; sessions: CeBgpSession[] }>();
     for (const site of vrf.sites) {
       const key = `${site.interface}\u0000${String(site.vlan).padStart(4, '0')}`;
       let itf = interfaces.get(key);
-      if (!itf) interfaces.set(key, (itf = { name: site.interface, vlan: site.vlan, addresses: new Set() }));
+      if (!itf) interfaces.set(key, (itf = { name: site.interface, vlan: site.vlan, addresses: new Set(), sessions: [] }));
       itf.addresses.add(site.pe.text);
+      // PE-CE eBGP: one session per address family the CE peers on, CE to the PE's address on the access (RFC 4364 §7).
+      if (site.bgp) itf.sessions.push({ ceAddress: site.ce, peAddress: site.pe.address });
 
       // Local routes: the attachment subnet and the site's static prefixes.
       offer(
@@ -480,7 +485,7 @@ export function computeNodeDesiredState(
         name: itf.name,
         vlan: itf.vlan,
         addresses: [...itf.addresses].sort((a, b) => compareStrings(addressSortKey(a.split('/')[0]!), addressSortKey(b.split('/')[0]!)) || compareStrings(a, b)),
-        bgpSessions: [],
+        bgpSessions: itf.sessions.sort((a, b) => compareStrings(a.ceAddress, b.ceAddress)),
       }));
     vrfs.push({
       name: vrf.name,

@@ -80,6 +80,8 @@ export interface SiteIntent {
   readonly ceLabel?: number;
   /** Per-prefix label mode: label of each of the site's prefixes (static, or its connected subnet). */
   readonly prefixLabels?: Readonly<Record<string, number>>;
+  /** The CE peers eBGP with the PE on this attachment's addresses (RFC 4364 §7): the agent relays the session (VrfInterface.bgp_sessions). */
+  readonly bgp?: boolean;
 }
 
 export interface VpnIntent {

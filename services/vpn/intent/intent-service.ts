@@ -13,7 +13,7 @@ import { nodes } from './nodes.js';
 import { DEFAULT_LIMIT, decodeCursor, MAX_LIMIT, pageOf, type Page, type PageRequest } from './pagination.js';
 import { sites } from './sites.js';
 import { vpns } from './vpns.js';
-import { NODE_ROLES, STATUS_STATES, type NodePlan, type PoolReleases, type ResourceKind, type ResourceSpecs, type ResourceViews, type RoutesView, type VrfView, type WriteResult } from './types.js';
+import { NODE_ROLES, STATUS_STATES, type NodePlan, type PoolReleases, type ResourceKind, type ResourceSpecs, type ResourceViews, type RoutesView, type SiteView, type VrfView, type WriteResult } from './types.js';
 import type { IntentTransactions, PlanReads } from '../store/intent-transactions.js';
 import { ReferenceViolation, UniqueViolation } from '../store/errors.js';
 import { validateResource } from './validator.js';
@@ -40,6 +40,11 @@ export interface ChangeSink {
 /** Answers, for a dry run, what the nodes' desired states would become and what would be released; runs inside the write's transaction. */
 export interface DesiredStatePlanner {
   plan(reads: PlanReads, nodes: string[], vpns: string[]): Promise<{ plan: NodePlan[]; releases: PoolReleases }>;
+}
+
+/** What a read of a site with routing.bgp shows of its PE-CE sessions, per access (the bgp service's peers). */
+export interface SiteSessionsSource {
+  withSessions(site: SiteView): Promise<SiteView>;
 }
 
 /** Where a VRF's routes come from (the bgp service). */
@@ -115,12 +120,15 @@ export class IntentService {
     private readonly log: Logger,
     private readonly planner?: DesiredStatePlanner,
     private readonly sidIndexes?: SidIndexPool,
+    /** The PE-CE sessions' states a read of one site shows per access (routes/ce-sessions.ts); absent: not shown. */
+    private readonly ceSessions?: SiteSessionsSource,
   ) {}
 
   async get<K extends ResourceKind>(kind: K, id: string): Promise<ResourceViews[K]> {
     if (!possibleId(id)) throw notFound(kind, id);
     const found = await handlers[kind].read(this.transactions.reads, id);
     if (!found) throw notFound(kind, id);
+    if (kind === 'site' && this.ceSessions && (found as SiteView).routing?.bgp) return (await this.ceSessions.withSessions(found as SiteView)) as ResourceViews[K];
     return found as ResourceViews[K];
   }
 

@@ -105,7 +105,7 @@ export function siteAccesses(s: SiteSpec): { accesses: SiteAccess[]; flat: boole
 
 /** A GET body's access carries its status; a request's is ignored. */
 function stripStatus(a: SiteAccess & { status?: unknown }): SiteAccess {
-  const { status: _ignored, ...rest } = a;
+  const { status: _ignored, bgpSessions: _read, ...rest } = a as SiteAccess & { status?: unknown; bgpSessions?: unknown };
   return rest;
 }
 

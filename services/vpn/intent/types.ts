@@ -102,6 +102,8 @@ export interface SiteAccess {
 export interface SiteAccessView extends SiteAccess {
   priority: number;
   status: Status;
+  /** With routing.bgp, on reads that ask the bgp service: each session of the access (one per CE address). */
+  bgpSessions?: AccessBgpSession[];
 }
 
 /**
@@ -120,8 +122,40 @@ export interface SiteSpec {
   accesses?: SiteAccess[];
   multihoming?: Multihoming;
   role?: SiteRole;
-  routing?: { static?: StaticRoute[]; bgp?: { peerAs: number } };
+  routing?: { static?: StaticRoute[]; bgp?: SiteBgp };
   siteOfOrigin?: string;
+}
+
+/** RFC 4271 max-prefix for a PE-CE session: the routes accepted from the CE, per address family. */
+export interface SiteBgpMaxPrefix {
+  limit: number;
+  /** A warning at this percentage of the limit; absent: 75. */
+  warningPercent?: number;
+  /** limit (default): past it the session is torn down (RFC 4486 Cease); warning-only: logged and flagged. */
+  action?: 'limit' | 'warning-only';
+  /** Seconds the session stays down after a teardown; absent or 0: until reset. */
+  restartInterval?: number;
+}
+
+/** PE-CE eBGP (RFC 4364 §7) with the site's CE on each access's addresses, relayed by the PE's agent to the bgp service. */
+export interface SiteBgp {
+  peerAs: number;
+  /** AS_PATHs sent to the CE have its AS replaced by ours (sites of one VPN sharing an AS). */
+  asOverride?: boolean;
+  /** 1..10: occurrences of our AS a route from the CE may carry; absent or 0: none. */
+  allowasIn?: number;
+  maxPrefix?: SiteBgpMaxPrefix;
+}
+
+/** A relayed PE-CE session as the bgp service reports it (output only). */
+export interface AccessBgpSession {
+  ceAddress: string;
+  /** idle, connect, active, open-sent, open-confirm, established; unknown when the bgp service cannot be asked or holds no such peer. */
+  state: string;
+  prefixesReceived: number;
+  prefixesAccepted: number;
+  prefixesAdvertised: number;
+  lastError?: string;
 }
 
 export type NodeView = NodeSpec & Meta & { name: string; loopback: string; transport: Transport };

@@ -205,3 +205,17 @@ test('usable inventory: a site of the node with an address or static prefix that
   rejects(site('s8', { ipv4: { peAddress: '10.1.0.1/30', ceAddress: 'ten.one' } }), /CE address/);
   rejects(site('s9', { routing: { static: [{ prefix: '192.168.7.9/24' }] } }), /host bits/);
 });
+
+test('desired input: a site with routing.bgp gets its session on its VRF interface; per-prefix VPNs allocate its CE a label', () => {
+  const s = site('s1', { vlan: 10, routing: { bgp: { peerAs: 65101 } } });
+  const { state } = computeNodeDesiredState(prepareNetwork(desiredInput(intentOf([vrfIntent(vpn('blue'), [s, site('s2', { interface: 'ce1', ipv4: { peAddress: '10.2.0.1/30', ceAddress: '10.2.0.2' } })])]))), 'pe1', [], { generation: 1 });
+  const itfs = state.vrfs.find((v) => v.name === 'blue')!.interfaces;
+  assert.deepEqual(itfs.map((i) => [i.name, i.bgpSessions]), [
+    ['ce0', [{ ceAddress: '10.1.0.2', peAddress: '10.1.0.1' }]],
+    ['ce1', []],
+  ]);
+  const owners_ = (mode: 'per-prefix' | 'per-vrf') => vrfLabelRequests('blue', mode, 'pe1', [s]).map((r) => r.owner);
+  assert.ok(owners_('per-prefix').includes(owners.ce('blue', 's1', 4)));
+  assert.ok(!owners_('per-vrf').includes(owners.ce('blue', 's1', 4)));
+  assert.ok(!vrfLabelRequests('blue', 'per-prefix', 'pe1', [site('s3')]).some((r) => r.owner === owners.ce('blue', 's3', 4)), 'no eBGP: no CE label in per-prefix mode');
+});

@@ -85,7 +85,8 @@ export function vrfLabelRequests(vpnId: string, mode: LabelModeName, node: strin
   }
   for (const site of sites) {
     for (const a of attachments(site)) {
-      if (mode === 'per-ce') out.push({ owner: owners.ce(vpnId, site.id, a.family), kind: LabelKind.LABEL_KIND_CE });
+      // Per-prefix: the routes a CE advertises over eBGP have no label of their own; they share the CE's (ce-peers.ts routeLabel).
+      if (mode === 'per-ce' || (mode === 'per-prefix' && site.routing?.bgp)) out.push({ owner: owners.ce(vpnId, site.id, a.family), kind: LabelKind.LABEL_KIND_CE });
       if (mode === 'per-prefix') {
         for (const p of [a.connected, ...a.statics]) out.push({ owner: owners.prefix(vpnId, node, p), kind: LabelKind.LABEL_KIND_PREFIX });
       }
@@ -132,6 +133,7 @@ function siteIntents(vpnId: string, node: string, site: Site, labels: ReadonlyMa
       staticPrefixes: a.statics,
       ...(ceLabel !== undefined ? { ceLabel } : {}),
       ...(Object.keys(prefixLabels).length ? { prefixLabels } : {}),
+      ...(site.routing?.bgp ? { bgp: true } : {}),
     };
   });
 }

@@ -42,6 +42,7 @@ import type { NodeStatuses } from '../store/reconcile-status-store.js';
 import type { ReconcileStore } from '../store/reconcile-store.js';
 import { desiredInput, exportingSites, vrfIpv6Label } from './desired-input.js';
 import { removeUnwantedVrfs } from './speaker-sweep.js';
+import { cePeersOf } from './ce-peer-intent.js';
 
 /** Whether what the node exports to other PEs changed: its VRFs, local routes or VPN labels. */
 export function exportsChanged(delta: DesiredStateDelta): boolean {
@@ -230,6 +231,8 @@ export class NodeReconciler {
         routes.map((r) => ({ ...r, ceNextHop: '', ...attributes.get(r.prefix) })),
       );
     }
+    // PE-CE eBGP: the relayed peers of the VRFs just defined; peers of VRFs going away leave before them.
+    await this.routing.reconcilePeers?.(node, cePeersOf(intent));
     // Before anything is released (step 5): the speaker's VRFs the intent no longer names, whatever left them there.
     await removeUnwantedVrfs(this.routing, node, live, this.log);
     return waiting;
@@ -237,6 +240,7 @@ export class NodeReconciler {
 
   /** The node left the intent: its speaker VRFs removed, then what it held released, its desired state dropped. */
   private async forget(node: string): Promise<void> {
+    await this.routing.reconcilePeers?.(node, []);
     await removeUnwantedVrfs(this.routing, node, new Set(), this.log);
     await this.allocator.releaseNode(node);
     await this.store.forget(node);

@@ -99,3 +99,15 @@ test('the sweep queues exactly the nodes whose speaker VRFs the intent does not 
   assert.deepEqual(await sweep.sweep(), new Map());
   assert.equal(queued.length, 1, 'every held VRF wanted: nothing queued');
 });
+
+test('sweep: a relayed PE-CE peer of ours in a VRF no intent names queues its node, even when the VRF itself is gone', async () => {
+  const queued: string[][] = [];
+  const sweep = new SpeakerSweep({
+    routing: { heldVrfs: async () => [{ vpn: 'acme', node: 'pe1' }], heldPeerVrfs: async () => [{ vpn: 'acme', node: 'pe1' }, { vpn: 'old', node: 'pe3' }] } as unknown as VpnRouting,
+    vrfs: { on: async (nodes) => [{ vpn: 'acme', node: 'pe1' }].filter((v) => nodes.includes(v.node)), nodes: async () => ['pe1'] },
+    enqueue: async (nodes) => void queued.push(nodes),
+    log: createLogger('test', 'silent'),
+  });
+  assert.deepEqual(await sweep.sweep(), new Map([['pe3', ['old']]]));
+  assert.deepEqual(queued, [['pe3']]);
+});

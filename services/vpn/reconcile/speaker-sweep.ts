@@ -27,7 +27,7 @@ export function unwantedVrfs(held: readonly HeldVrf[], wanted: readonly HeldVrf[
   const out = new Map<string, string[]>();
   for (const h of held) {
     if (keep.has(key(h))) continue;
-    out.set(h.node, [...(out.get(h.node) ?? []), h.vpn].sort());
+    out.set(h.node, [...new Set([...(out.get(h.node) ?? []), h.vpn])].sort());
   }
   return out;
 }
@@ -69,7 +69,8 @@ export class SpeakerSweep {
   /** One pass: the nodes queued, with the VPNs of their unwanted VRFs. */
   async sweep(): Promise<Map<string, string[]>> {
     // It only queues: a node queued for a VRF wanted again meanwhile costs a reconcile that changes nothing.
-    const held = await this.o.routing.heldVrfs();
+    // A relayed PE-CE peer in a VRF no intent names counts as that VRF held: its node's job removes it (reconcilePeers).
+    const held = [...(await this.o.routing.heldVrfs()), ...((await this.o.routing.heldPeerVrfs?.()) ?? [])];
     if (!held.length) return new Map();
     const unwanted = unwantedVrfs(held, await this.o.vrfs.on([...new Set(held.map((h) => h.node))]));
     if (unwanted.size) {

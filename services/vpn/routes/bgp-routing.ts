@@ -20,6 +20,8 @@ import type { SelectedVpnRoute } from '../../common/desired-state/index.js';
 import type { VrfPlacements } from '../store/reconcile-store.js';
 import { bgpVrfName, isGrpcStatus, listVrfPaths, parseBgpVrfName, unmappedNextHop, type BgpApi } from './bgp-client.js';
 import type { HeldVrf, OriginatedRoute, VpnRouting, VrfDefinition } from './vpn-routing.js';
+import type { BgpCePeers } from './bgp-ce-peers.js';
+import type { CePeer } from '../reconcile/ce-peer-intent.js';
 
 const familyOf = (prefix: string): Family => (prefix.includes(':') ? Family.FAMILY_IPV6_UNICAST : Family.FAMILY_IPV4_UNICAST);
 
@@ -74,7 +76,23 @@ export class BgpVpnRouting implements VpnRouting {
     private readonly vrfs: VrfPlacements,
     /** The owner marker of this controller's VRFs on the speaker. */
     private readonly owner: string,
+    /** The PE-CE sessions (relayed peers); absent: none are configured. */
+    private readonly peers?: BgpCePeers,
   ) {}
+
+  async reconcilePeers(node: string, peers: CePeer[]): Promise<void> {
+    await this.peers?.reconcile(node, peers);
+  }
+
+  async heldPeerVrfs(): Promise<HeldVrf[]> {
+    if (!this.peers) return [];
+    const out = new Map<string, HeldVrf>();
+    for (const p of await this.peers.held()) {
+      const v = parseBgpVrfName(p.config!.vrf)!;
+      out.set(JSON.stringify([v.vpn, v.node]), v);
+    }
+    return [...out.values()];
+  }
 
   async defineVrf(node: string, vrf: VrfDefinition): Promise<void> {
     const config = bgpVrfConfig(node, vrf, this.owner);

@@ -6,6 +6,7 @@
 // (test/vpn/simulated-routing.ts). Reconciles and dry-run plans read the
 // same instance.
 import type { LabelModeName, SelectedVpnRoute } from '../../common/desired-state/index.js';
+import type { CePeer } from '../reconcile/ce-peer-intent.js';
 
 export interface VrfDefinition {
   name: string;
@@ -67,4 +68,12 @@ export interface VpnRouting {
   advertisedLabels(node: string): Promise<Set<number>>;
   /** The VPN routes BGP selected into the node's VRFs (its own exports excluded). */
   selectedRoutes(node: string): Promise<SelectedVpnRoute[]>;
+  /**
+   * Makes `peers` the node's complete set of PE-CE eBGP sessions (relayed
+   * peers of its VRFs, routes/bgp-ce-peers.ts). Absent on a routing without a
+   * speaker: nobody would talk BGP to the CEs.
+   */
+  reconcilePeers?(node: string, peers: CePeer[]): Promise<void>;
+  /** The VRFs (of every node) some relayed peer of this controller is in, for the sweep. */
+  heldPeerVrfs?(): Promise<HeldVrf[]>;
 }

@@ -1,7 +1,8 @@
 // AgentService on the vpn service's gRPC server: each node's agent enrols,
 // watches its desired state (a snapshot, then deltas as generations are
-// stored) and reports what it applied (and, with heartbeats, that it is
-// alive: agent-reports.ts).
+// stored), reports what it applied (and, with heartbeats, that it is
+// alive: agent-reports.ts) and relays its CEs' eBGP sessions to the bgp
+// service (ce-session-relay.ts).
 //
 // Credentials: with a verified client certificate (tls.client-auth request
 // or require) the node is the one it names — its subject CN, a DNS SAN, or a
@@ -17,6 +18,7 @@ import { status, type ServerUnaryCall, type ServerWritableStream } from '@grpc/g
 import {
   AgentServiceService,
   type AgentServiceServer,
+  type CeSessionOpen,
   type NodeDesiredState,
   type ReportStatusRequest,
   type WatchDesiredStateRequest,
@@ -37,6 +39,27 @@ import type { AgentReports } from './agent-reports.js';
 import type { NodeNotifications } from '../store/node-notifications.js';
 import type { LinkLivenessTracker } from '../links/link-liveness.js';
 import { DESIRED_STATE_CHANNEL, isEmptyDelta, type DesiredStateStore } from './desired-state-store.js';
+import { relayCeSession } from './ce-session-relay.js';
+import { canonicalAddress } from '../../common/desired-state/prefix.js';
+import { bgpVrfName, type BgpApi } from '../routes/bgp-client.js';
+
+/** The VPN of the session `open` names when the node's latest desired state has it (the VRF, its interface and VLAN, the CE and PE addresses). */
+export async function desiredSession(store: Pick<DesiredStateStore, 'latest'>, open: CeSessionOpen): Promise<{ vpn: string } | undefined> {
+  const latest = await store.latest(open.node);
+  const vrf = latest?.state.vrfs.find((v) => v.name === open.vrf);
+  const itf = vrf?.interfaces.find((i) => i.name === open.interface && i.vlan === open.vlan);
+  const same = (a: string, b: string) => a === b || sameAddress(a, b);
+  const found = itf?.bgpSessions.some((s) => same(s.ceAddress, open.ceAddress) && same(s.peAddress, open.peAddress));
+  return found ? { vpn: vrf!.vpn } : undefined;
+}
+
+function sameAddress(a: string, b: string): boolean {
+  try {
+    return canonicalAddress(a) === canonicalAddress(b);
+  } catch {
+    return false;
+  }
+}
 
 /** Whether a certificate name is node `node`'s. */
 const namesNode = (name: string, node: string) => name === node || name === `urn:l3vpn:node:${node}`;
@@ -66,6 +89,8 @@ export function agentGrpcService(deps: {
   tls?: TlsMaterial;
   /** Core link liveness from the reports' port states and links. */
   links?: LinkLivenessTracker;
+  /** The bgp service, whose relayed peers the agents' PE-CE sessions reach (RelayCeSession). */
+  bgp?: BgpApi;
 }): GrpcService {
   const { credentials, store, notifications, security, log, tls } = deps;
 
@@ -76,13 +101,14 @@ export function agentGrpcService(deps: {
     return new ApiError(err.denied ? status.PERMISSION_DENIED : status.UNAUTHENTICATED, err.message);
   }
 
-  /** The caller if it is node `node`'s agent (its client certificate, else its bearer credential); throws otherwise. */
-  async function authorise(call: Call, node: string, method: string): Promise<Caller> {
+  /** The caller if it is node `node`'s agent (its client certificate, else its bearer credential); throws otherwise. `node` undefined: any node's agent. */
+  async function authorise(call: Call, node: string | undefined, method: string): Promise<Caller> {
     try {
       const offered = call.getAuthContext().sslPeerCertificate;
       const cert = tls ? verifiedPeer(offered, tls) : undefined;
       if (cert) {
         const names = certificateNames(cert);
+        if (node === undefined) return { node: names[0] ?? '' };
         if (!names.some((n) => namesNode(n, node))) {
           throw new AgentRefused('wrong-node', `the client certificate is for ${names.map((n) => `'${n}'`).join(', ') || 'no name'}, not node '${quoteId(node)}'`, true);
         }
@@ -90,10 +116,10 @@ export function agentGrpcService(deps: {
       }
       if (offered?.raw?.length) throw new AgentRefused('untrusted-certificate', 'the client certificate is not signed by a CA this controller trusts');
       const caller: AgentPrincipal = await credentials.verify(bearerOf(call.metadata));
-      if (caller.node !== node) throw new AgentRefused('wrong-node', `this agent is node '${caller.node}', not '${quoteId(node)}'`, true);
+      if (node !== undefined && caller.node !== node) throw new AgentRefused('wrong-node', `this agent is node '${caller.node}', not '${quoteId(node)}'`, true);
       return caller;
     } catch (err) {
-      throw refused(err, call, method, node);
+      throw refused(err, call, method, node ?? '');
     }
   }
 
@@ -194,7 +220,15 @@ export function agentGrpcService(deps: {
         }
         return { desiredGeneration: (await store.latest(req.node))?.generation ?? 0 };
       })(call, callback),
-    relayCeSession: (call) => call.emit('error', { code: 12, details: 'relayed PE-CE sessions are not served yet' }),
+    relayCeSession: (call) =>
+      void relayCeSession(call, {
+        authorise: async (node) => void (await authorise(call, node, 'RelayCeSession')),
+        sessionOf: (open) => desiredSession(store, open),
+        denied: (open, reason) => security.record('permission-denied', { method: 'AgentService.RelayCeSession', reason, node: quoteId(open.node), peer: call.getPeer() }),
+        openSpeaker: deps.bgp ? () => deps.bgp!.raw.relayPeerSession() : undefined,
+        speakerVrf: bgpVrfName,
+        log,
+      }),
     enroll: (call, callback) =>
       unary(log, 'Enroll', async (req: { node: string; joinToken: string }) => {
         try {

@@ -4,6 +4,7 @@ import type { Link, Node, Site, SiteAccess, Vpn, VpnImport, VpnRouteTarget, Vrf 
 import { byPreference, flatFields } from '../domain/site-access.js';
 import { vrfRouteTargets as routeTargetsOfVrf } from '../domain/route-targets.js';
 import type {
+  SiteBgp,
   Attachment,
   Family,
   LabelMode,
@@ -120,7 +121,7 @@ export function siteView(r: SiteRow): SiteView {
   const routing: SiteView['routing'] = {};
   const statics = r.staticRoutes as unknown as StaticRoute[];
   if (statics.length) routing.static = statics;
-  if (r.bgp) routing.bgp = r.bgp as { peerAs: number };
+  if (r.bgp) routing.bgp = r.bgp as unknown as SiteBgp;
   const accesses = byPreference(r.accesses.map(siteAccessView));
   return compact({
     id: r.id,

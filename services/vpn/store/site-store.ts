@@ -41,7 +41,7 @@ function rowOf(s: SiteSpec, role: SiteRole) {
     role: toDbEnum(role) as 'ANY_TO_ANY' | 'HUB' | 'SPOKE',
     multihoming: toDbEnum(s.multihoming ?? DEFAULT_MULTIHOMING) as 'SINGLE_ACTIVE' | 'ALL_ACTIVE',
     staticRoutes: (s.routing?.static ?? []).map((r) => ({ ...r })),
-    bgp: s.routing?.bgp ? { peerAs: s.routing.bgp.peerAs } : Prisma.DbNull,
+    bgp: s.routing?.bgp ? (JSON.parse(JSON.stringify(s.routing.bgp)) as Prisma.InputJsonObject) : Prisma.DbNull,
     siteOfOrigin: s.siteOfOrigin ?? null,
     status: 'PENDING' as const,
     statusReason: null,
