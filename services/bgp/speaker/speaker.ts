@@ -255,6 +255,8 @@ export class Speaker {
     // Stale paths of a restarting peer outlive the session: they go now.
     const left = peer.adjRibIn.clear();
     if (!peer.config.vrf) this.received({ announced: [], withdrawn: left, endOfRib: [], ignored: 0 });
+    // A PE-CE peer's stale paths leave its VRF through the route events, like any of its withdrawals.
+    else if (left.length) this.emit({ type: 'routes', peer: peer.address, announced: [], withdrawn: left });
     this.sessions.delete(peer.address);
     this.peerRegistry.delete(peer.address);
     if (peer.config.routeReflectorClient) this.advertiseMemberships();
