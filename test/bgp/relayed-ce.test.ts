@@ -242,9 +242,25 @@ test('relayed PE-CE sessions: two VPNs, one CE address, real BIRD CEs through re
     assert.match(s.details, /administratively down/);
     await client.deletePeer({ address: '10.0.0.3' });
     await client.deletePeer({ address: `10.0.0.4%${RED}` });
-    // A second open on a running stream breaks it: INVALID_ARGUMENT, and the session ends.
-    // (Checked on the real sessions below: they were not disturbed by any of this.)
+  });
+
+  await t.test('a second stream for an Established peer: our OPEN on it, a second open frame ends it; the session stays', async () => {
+    const call = raw.relayPeerSession();
+    const got: Buffer[] = [];
+    const ended = new Promise<{ code: number; details: string }>((resolve) => {
+      call.on('error', (e: { code: number; details: string }) => resolve(e));
+      call.on('status', (st: { code: number; details: string }) => st.code === 0 && resolve(st));
+    });
+    call.on('data', (r: { data: Buffer }) => got.push(r.data));
+    call.write({ frame: { $case: 'open', value: { vrf: BLUE, peerAddress: CE, localAddress: PE_ACCESS } } });
+    // Accepted as a second connection (RFC 4271 §6.8 decides once it has an OPEN): our OPEN comes back.
+    await eventually('our OPEN on the second stream', async () => Buffer.concat(got).length >= 19 && Buffer.concat(got)[18] === 1);
+    call.write({ frame: { $case: 'open', value: { vrf: BLUE, peerAddress: CE, localAddress: PE_ACCESS } } });
+    const s = await ended;
+    assert.deepEqual([s.code, s.details.split(':')[0]], [status.INVALID_ARGUMENT, 'frame']);
+    assert.equal((await us.peer(BLUE_PEER)).status?.sessionState, SessionState.SESSION_STATE_ESTABLISHED);
     assert.equal((await us.peer(RED_PEER)).status?.sessionState, SessionState.SESSION_STATE_ESTABLISHED);
+    assert.equal(blueRelay.opened, 1, 'the real session never flapped');
   });
 
   await t.test("the relay dying is the connection lost: GR keeps the CE's routes stale, a new stream restores them", async () => {
@@ -275,9 +291,13 @@ test('relayed PE-CE sessions: two VPNs, one CE address, real BIRD CEs through re
   });
 
   await t.test("deleting red's peer leaves blue's up; red's routes leave red's VRF", async () => {
+    // Deleted while its relay is down (routes stale): they leave the VRF and the VPN all the same.
+    redRelay.paused = true;
+    redRelay.cut();
+    await eventually('red routes stale again', async () => (await us.peer(RED_PEER)).status?.prefixes.some((p) => p.stale === 2));
     await client.deletePeer({ address: RED_PEER });
     await eventually('red VRF without its CE routes', async () => (await vrfPaths(RED)).every((p) => p.source !== RED_PEER));
-    await eventually('the red relay stream ended by us', async () => redRelay.streams === 0);
+    await eventually('their VPN routes withdrawn', async () => !(await us.listPath(Family.FAMILY_VPN_IPV4, TableType.TABLE_TYPE_LOCAL)).some((p) => p.rd === '65000:1' && p.prefix.startsWith('192.168.')));
     const { peers } = await client.listPeers({ address: '' });
     assert.deepEqual(peers.map((p) => `${p.config?.address}%${p.config?.vrf}`), [BLUE_PEER]);
     assert.equal((await us.peer(BLUE_PEER)).status?.sessionState, SessionState.SESSION_STATE_ESTABLISHED);
