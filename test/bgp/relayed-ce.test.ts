@@ -306,4 +306,16 @@ test('relayed PE-CE sessions: two VPNs, one CE address, real BIRD CEs through re
     const s = await relayStatus(raw, { frame: { $case: 'open', value: { vrf: RED, peerAddress: CE, localAddress: PE_ACCESS } } });
     assert.equal(s.code, status.NOT_FOUND);
   });
+
+  await t.test('metrics: relayed streams open and their outcomes; peers by their zoned names', async () => {
+    const value = async (name: string, labels: Record<string, string> = {}) => {
+      const m = await us.svc.metrics!.getSingleMetric(name)?.get();
+      return m?.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value;
+    };
+    assert.equal(await value('l3vpn_bgp_relayed_streams'), 1, 'blue only');
+    // red twice, blue once, the second blue stream once; refusals: not found (4), not relayed, admin down, deleted red.
+    assert.equal(await value('l3vpn_bgp_relayed_streams_total', { outcome: 'accepted' }), redRelay.opened + blueRelay.opened + 1);
+    assert.ok(((await value('l3vpn_bgp_relayed_streams_total', { outcome: 'refused' })) ?? 0) >= 5);
+    assert.equal(await value('l3vpn_bgp_peer_up', { peer: BLUE_PEER }), 1);
+  });
 });

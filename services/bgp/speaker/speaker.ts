@@ -79,6 +79,8 @@ export class Speaker {
   private routeWatchers = 0;
   private server: Server | undefined;
   private boundPort = 0;
+  /** Relayed connections (RelayPeerSession): open now, accepted and refused since start. */
+  readonly relayStats = { open: 0, accepted: 0, refused: 0 };
   /** RFC 4684 memberships for our VRFs' import route targets. */
   private ownMemberships: readonly RtMembership[] = [];
 
@@ -277,6 +279,20 @@ export class Speaker {
    * administratively down, held down by max-prefix) as it would a TCP one.
    */
   relay(vrf: string, address: string, conduit: Conduit): Peer {
+    let peer: Peer;
+    try {
+      peer = this.relayedPeer(vrf, address, conduit);
+    } catch (err) {
+      this.relayStats.refused++;
+      throw err;
+    }
+    this.relayStats.accepted++;
+    this.relayStats.open++;
+    conduit.once('close', () => this.relayStats.open--);
+    return peer;
+  }
+
+  private relayedPeer(vrf: string, address: string, conduit: Conduit): Peer {
     const a = normaliseAddress(address);
     if (!a) throw new SpeakerError('invalid', `${address} is not an address`);
     const peer = this.peers.get(zonedName(a, vrf));
