@@ -307,6 +307,21 @@ test('relayed PE-CE sessions: two VPNs, one CE address, real BIRD CEs through re
     assert.equal(s.code, status.NOT_FOUND);
   });
 
+  await t.test("DisablePeer / EnablePeer by the zoned name: we end the stream, the relay's next ones are UNAVAILABLE until enabled", async () => {
+    const unavailable = () => blueRelay.ends.filter((c) => c === status.UNAVAILABLE).length;
+    const before = unavailable();
+    await client.disablePeer({ address: BLUE_PEER, communication: 'maintenance' });
+    await eventually('the CE reconnecting through the relay, refused', async () => unavailable() > before, { timeoutMs: 20_000 });
+    const st = (await us.peer(BLUE_PEER)).status!;
+    assert.equal(st.adminDown, true);
+    assert.equal(st.sessionState, SessionState.SESSION_STATE_IDLE);
+    assert.deepEqual([st.lastNotificationSent?.code, st.lastNotificationSent?.subcode, st.lastNotificationSent?.communication], [6, 2, 'maintenance']);
+    await client.enablePeer({ address: BLUE_PEER });
+    await established(BLUE_PEER);
+    await client.softResetPeer({ address: BLUE_PEER, direction: 0, family: 0 });
+    assert.equal(await holds(blue, RELAY_BLUE, '10.70.2.0/24'), PE_ACCESS);
+  });
+
   await t.test('metrics: relayed streams open and their outcomes; peers by their zoned names', async () => {
     const value = async (name: string, labels: Record<string, string> = {}) => {
       const m = await us.svc.metrics!.getSingleMetric(name)?.get();
@@ -314,7 +329,9 @@ test('relayed PE-CE sessions: two VPNs, one CE address, real BIRD CEs through re
     };
     assert.equal(await value('l3vpn_bgp_relayed_streams'), 1, 'blue only');
     // red twice, blue once, the second blue stream once; refusals: not found (4), not relayed, admin down, deleted red.
-    assert.equal(await value('l3vpn_bgp_relayed_streams_total', { outcome: 'accepted' }), redRelay.opened + blueRelay.opened + 1);
+    const refusedAtRelays = blueRelay.ends.filter((c) => c === status.UNAVAILABLE).length;
+    // Every relay stream that was not refused, and the test's second blue stream.
+    assert.equal(await value('l3vpn_bgp_relayed_streams_total', { outcome: 'accepted' }), redRelay.opened + blueRelay.opened - refusedAtRelays + 1);
     assert.ok(((await value('l3vpn_bgp_relayed_streams_total', { outcome: 'refused' })) ?? 0) >= 5);
     assert.equal(await value('l3vpn_bgp_peer_up', { peer: BLUE_PEER }), 1);
   });
