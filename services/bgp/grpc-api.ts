@@ -28,7 +28,8 @@ import { familyFromProto, familyToProto, pathSpecFromProto, pathToProto, routeFr
 import { formatBgpId } from './fsm/negotiate.js';
 import type { Capabilities, State } from './fsm/types.js';
 import type { Path } from './rib/path.js';
-import { PeerConfigError, needsReset, peerConfig, type MaxPrefix, type MaxPrefixInput, type PeerConfig } from './speaker/config.js';
+import { PeerConfigError, needsReset, peerConfig, peerKey, splitPeerName, zonedName, type MaxPrefix, type MaxPrefixInput, type PeerConfig } from './speaker/config.js';
+import { quoteId } from '../common/quote.js';
 import { formatAdministeredValue } from '../common/vpn/administered-value.js';
 import type { MessageCounters } from './speaker/counters.js';
 import type { NotificationRecord, Peer } from './speaker/peer.js';
@@ -36,6 +37,7 @@ import { Speaker, SpeakerError } from './speaker/speaker.js';
 import { formatAddress } from './wire/ip.js';
 import { fail, vrfRpcs } from './grpc-vrf.js';
 import { bgpAccessPolicy } from './access-policy.js';
+import { relayPeerSession } from './relay-session.js';
 import type { VrfService } from './vrf-service.js';
 import { RouteEncodeError, parsePrefix, type Family } from './wire/nlri.js';
 
@@ -117,6 +119,8 @@ export function peerConfigFromProto(p: ProtoPeerConfig | undefined): PeerConfig 
       allowAsIn: p.allowasIn,
       maxPrefix: maxPrefixFromProto(p.maxPrefix),
       siteOfOrigin: p.siteOfOrigin || undefined,
+      relayed: p.relayed,
+      routeLabel: p.routeLabel || undefined,
     }),
   );
 }
@@ -139,8 +143,8 @@ function configToProto(c: PeerConfig): ProtoPeerConfig {
     allowasIn: c.allowAsIn,
     maxPrefix: maxPrefixToProto(c.maxPrefix),
     siteOfOrigin: c.siteOfOrigin ? formatAdministeredValue(c.siteOfOrigin) : '',
-    relayed: false,
-    routeLabel: 0,
+    relayed: c.relayed,
+    routeLabel: c.routeLabel ?? 0,
   };
 }
 
@@ -208,12 +212,21 @@ export function peerToProto(peer: Peer): ProtoPeer {
   };
 }
 
-/** A peer's address in a request: INVALID_ARGUMENT when it is not an address (a zone id, a NUL byte...). */
+/**
+ * A peer's name in a request: its address, or "<address>%<vrf>" for a
+ * relayed peer (RFC 4007 §11 zone notation, the zone a VRF name).
+ * INVALID_ARGUMENT when the address part is not an address (a NUL byte...)
+ * or the zone is empty or holds a control character.
+ */
 function address(text: string, field = 'address'): string {
   if (!text) throw invalidArgument(field, 'is required');
-  const checked = checkAddress(text);
+  const { address: a, zone } = splitPeerName(text);
+  const checked = checkAddress(a);
   if (!checked.ok) throw invalidArgument(field, checked.problem);
-  return checked.text;
+  if (zone === undefined) return checked.text;
+  if (!zone.trim()) throw invalidArgument(field, `'${quoteId(text)}' has an empty zone (a relayed peer is "<address>%<vrf>")`);
+  if (/[\u0000-\u001f\u007f]/.test(zone)) throw invalidArgument(field, `'${quoteId(text)}' contains a control character`);
+  return zonedName(checked.text, zone);
 }
 
 /** Writes a batch and resolves once the stream can take more (backpressure). */
@@ -325,7 +338,7 @@ export function bgpGrpcService(speaker: Speaker, log: Logger, vrfs: VrfService):
     }),
     updatePeer: unary(log, 'UpdatePeer', async (req) => {
       const config = peerConfigFromProto(req.peer);
-      const before = guard(() => speaker.peer(config.address)).config;
+      const before = guard(() => speaker.peer(peerKey(config))).config;
       const peer = guard(() => speaker.updatePeer(config));
       return { peer: peerToProto(peer), reset: needsReset(before, config) };
     }),
@@ -375,7 +388,7 @@ export function bgpGrpcService(speaker: Speaker, log: Logger, vrfs: VrfService):
       );
     },
     watchEvent: (call) => watch(speaker, call, log),
-    relayPeerSession: (call) => call.emit('error', { code: 12, details: 'relayed PE-CE sessions are not served yet' }),
+    relayPeerSession: relayPeerSession(speaker, log),
     ...vrfRpcs(vrfs, log),
   };
   return { name: 'l3vpn.v1.BgpService', definition: BgpServiceService, implementation, access: bgpAccessPolicy };

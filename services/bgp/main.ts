@@ -10,7 +10,7 @@ import { serviceAuth, serviceAuthSettings } from '../common/auth/service-auth.js
 import { bgpGrpcService } from './grpc-api.js';
 import { bgpMetrics } from './metrics.js';
 import { tlsMaterial } from '../common/tls.js';
-import { PeerConfigError, checkSpeakerConfig, parseFamilyName, peerConfig, type MaxPrefixInput, type PeerConfig, type SpeakerConfig } from './speaker/config.js';
+import { PeerConfigError, checkSpeakerConfig, parseFamilyName, peerConfig, peerKey, type MaxPrefixInput, type PeerConfig, type SpeakerConfig } from './speaker/config.js';
 import { Speaker } from './speaker/speaker.js';
 import { staticVrfs } from './static-vrfs.js';
 import { vrfServiceFor, type VrfService } from './vrf-service.js';
@@ -195,8 +195,9 @@ export async function startBgp(settings: Settings, log: Logger, options: StartOp
   const neighbors = staticNeighbors(settings['bgp.neighbors'] ?? []);
   const seen = new Set<string>();
   for (const n of neighbors) {
-    if (seen.has(n.address)) throw new ConfigError(`bgp.neighbors: ${n.address} is listed twice`);
-    seen.add(n.address);
+    const key = peerKey(n);
+    if (seen.has(key)) throw new ConfigError(`bgp.neighbors: ${key} is listed twice`);
+    seen.add(key);
   }
   const vrfConfigs = staticVrfs(settings['bgp.vrfs']);
   const speaker = new Speaker(config, log);

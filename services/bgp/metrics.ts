@@ -103,6 +103,25 @@ export function bgpMetrics(speaker: Speaker, vrfs: VrfService) {
     },
   });
   new Gauge({
+    name: 'l3vpn_bgp_relayed_streams',
+    help: 'Relayed PE-CE connections (RelayPeerSession streams) open now',
+    registers: [registry],
+    collect() {
+      this.set(speaker.relayStats.open);
+    },
+  });
+  new Counter({
+    name: 'l3vpn_bgp_relayed_streams_total',
+    help: 'RelayPeerSession streams since start: accepted by their peer, or refused (no such relayed peer, not relayed, peer down)',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ outcome: 'accepted' }, speaker.relayStats.accepted);
+      this.inc({ outcome: 'refused' }, speaker.relayStats.refused);
+    },
+  });
+  new Gauge({
     name: 'l3vpn_bgp_vrf_routes',
     help: 'Best routes in the VRF table (local, CE and imported)',
     labelNames: ['vrf'],

@@ -130,7 +130,7 @@ export class VrfService {
       ? new CeBinding(o.ce, {
           log: o.log,
           exists: (vrf) => this.manager.get(vrf) !== undefined,
-          add: (vrf, path) => this.run(() => this.manager.addLocal(vrf, path)),
+          add: (vrf, path, label) => this.run(() => this.manager.addLocal(vrf, path, label)),
           remove: (vrf, path) => this.run(() => this.manager.removeLocal(vrf, path.family, path.key, path.source)),
           bests: (vrf, afi) => this.bestsOf(vrf, afi),
         })

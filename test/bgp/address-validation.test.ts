@@ -62,9 +62,19 @@ describe('bgp service address validation', () => {
   });
 
   test('peer lookups by address refuse what is not one', async () => {
-    await invalid(bgp.client.listPeers({ address: '127.0.40.2%lo' }), 'address', /zone id/);
     await invalid(bgp.client.deletePeer({ address: '127.0.40.2\u0000' }), 'address', /control character/);
-    await invalid(bgp.client.disablePeer({ address: 'fe80::1%eth0', communication: '' }), 'address', /zone id/);
+    // A zone names a relayed peer's VRF ("<address>%<vrf>"): empty or with control characters it is no name.
+    await invalid(bgp.client.listPeers({ address: '127.0.40.2%' }), 'address', /empty zone/);
+    await invalid(bgp.client.listPeers({ address: '127.0.40.2%red\u0001' }), 'address', /control character/);
+    await invalid(bgp.client.disablePeer({ address: '127.0.40.2\u0000%red', communication: '' }), 'address', /control character/);
+    // A well-formed zoned name of no relayed peer is not found, not invalid.
+    const notFound = (p: Promise<unknown>) =>
+      assert.rejects(p, (err: { code: number; details: string }) => {
+        assert.equal(err.code, status.NOT_FOUND, `${status[err.code]}: ${err.details}`);
+        return true;
+      });
+    await notFound(bgp.client.listPeers({ address: '127.0.40.2%lo' }));
+    await notFound(bgp.client.disablePeer({ address: 'fe80::1%eth0', communication: '' }));
   });
 
   test('AddVrf: an RD or RT with administrator 0 and a bad next hop are refused', async () => {

@@ -115,6 +115,7 @@ export function birdConfig(o: PeerOptions, dir: string): string {
       '  debug { states };',
     );
     if (n.passive) l.push('  passive on;');
+    if (n.gracefulRestart) l.push('  graceful restart on;');
     // BIRD takes a single-hop eBGP neighbour in 127/8 as "Invalid remote
     // address" (lo is not a direct network for it): use multihop.
     if (n.remoteAs !== o.localAs) l.push('  multihop;');

@@ -36,6 +36,8 @@ export interface NeighborOptions {
   disabled?: boolean;
   /** Also negotiate RT constraint (RFC 4684, AFI 1 / SAFI 132). GoBGP only. */
   rtc?: boolean;
+  /** Advertise graceful restart with the session's families (RFC 4724), not only awareness. BIRD only. */
+  gracefulRestart?: boolean;
 }
 
 /** A VPN route to originate. RD/RT syntax: "ASN:n" (type 0 when ASN <= 65535, else type 2) or "a.b.c.d:n" (type 1). */

@@ -101,7 +101,9 @@ export const STEP_NAMES: readonly string[] = [
 
 /** 32 hex digits of the address as IPv6 (IPv4 mapped), so string order is numeric order. */
 export function addressRank(address: string): string {
-  const bytes = parseIp(address)?.bytes;
+  // A relayed peer's name is "<address>%<vrf>": its address ranks.
+  const zone = address.indexOf('%');
+  const bytes = parseIp(zone < 0 ? address : address.slice(0, zone))?.bytes;
   if (!bytes) return address;
   let out = bytes.length === 4 ? '00000000000000000000ffff' : '';
   for (const b of bytes) out += (b < 16 ? '0' : '') + b.toString(16);

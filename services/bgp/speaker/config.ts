@@ -58,6 +58,13 @@ export interface PeerConfig {
   readonly maxPrefix?: MaxPrefix;
   /** PE-CE: the site's route origin (RFC 4360 §5), stamped on its routes and kept from being sent back to it (RFC 4364 §7). */
   readonly siteOfOrigin?: AdministeredValue;
+  /**
+   * PE-CE: the session arrives relayed (BgpService.RelayPeerSession), never
+   * on the TCP listener, and is never dialled (passive). Keyed "<address>%<vrf>".
+   */
+  readonly relayed: boolean;
+  /** PE-CE: the VPN label the VRF exports this CE's routes with (16..1048575); undefined: the VRF's label mode decides. */
+  readonly routeLabel?: number;
 }
 
 export type MaxPrefixAction = 'limit' | 'warning-only';
@@ -200,8 +207,43 @@ function requireVrf(input: PeerConfigInput): void {
     ['as_override', !!input.asOverride],
     ['allowas_in', !!input.allowAsIn],
     ['site_of_origin', !!input.siteOfOrigin],
+    ['relayed', !!input.relayed],
+    ['route_label', !!input.routeLabel],
   ];
   for (const [field, given] of set) if (given) throw new PeerConfigError(field, 'applies to a PE-CE peer only (set vrf)');
+}
+
+/**
+ * The name a peer is known by in the speaker and in every API call naming it:
+ * its address, or for a relayed peer "<address>%<vrf>" (the zone notation of
+ * RFC 4007 §11): relayed CEs of different VPNs may share an address.
+ */
+export function peerKey(config: Pick<PeerConfig, 'address' | 'relayed' | 'vrf'>): string {
+  return config.relayed && config.vrf ? zonedName(config.address, config.vrf) : config.address;
+}
+
+export function zonedName(address: string, vrf: string): string {
+  return `${address}%${vrf}`;
+}
+
+/** A peer name split into its address and, for a relayed peer, its VRF (the zone). */
+export function splitPeerName(name: string): { readonly address: string; readonly zone: string | undefined } {
+  const i = name.indexOf('%');
+  return i < 0 ? { address: name, zone: undefined } : { address: name.slice(0, i), zone: name.slice(i + 1) };
+}
+
+/** Canonical text of a peer name (address canonical, zone kept as is), or undefined when the address is not one. */
+export function normalisePeerName(name: string): string | undefined {
+  const { address, zone } = splitPeerName(name);
+  const a = normaliseAddress(address);
+  if (a === undefined || zone === '') return undefined;
+  return zone === undefined ? a : zonedName(a, zone);
+}
+
+function routeLabelField(label: number | undefined): number | undefined {
+  if (!label) return undefined;
+  if (!Number.isInteger(label) || label < 16 || label > 0xfffff) throw new PeerConfigError('route_label', `${label} is not in 16..1048575`);
+  return label;
 }
 
 /** Fills defaults and checks every field; throws PeerConfigError naming the field. */
@@ -223,6 +265,8 @@ export function peerConfig(input: PeerConfigInput): PeerConfig {
   requireVrf(input);
   const allowAsIn = input.allowAsIn ?? 0;
   if (!Number.isInteger(allowAsIn) || allowAsIn < 0 || allowAsIn > MAX_ALLOWAS_IN) throw new PeerConfigError('allowas_in', `${allowAsIn} is not in 0..${MAX_ALLOWAS_IN}`);
+  const routeLabel = routeLabelField(input.routeLabel);
+  const relayed = input.relayed ?? false;
   const connectRetryTime = input.connectRetryTime ?? 120;
   if (!Number.isInteger(connectRetryTime) || connectRetryTime < 1 || connectRetryTime > 65535) throw new PeerConfigError('connect_retry_time', 'must be 1..65535 seconds');
   return {
@@ -234,7 +278,8 @@ export function peerConfig(input: PeerConfigInput): PeerConfig {
     holdTime,
     keepaliveTime,
     connectRetryTime,
-    passive: input.passive ?? false,
+    // A relayed session only ever arrives: there is no address to dial.
+    passive: relayed || (input.passive ?? false),
     routeReflectorClient: input.routeReflectorClient ?? false,
     nextHopSelf: input.nextHopSelf ?? false,
     vrf: input.vrf || undefined,
@@ -244,6 +289,8 @@ export function peerConfig(input: PeerConfigInput): PeerConfig {
     allowAsIn,
     maxPrefix: input.maxPrefix ? maxPrefixField(input.maxPrefix) : undefined,
     siteOfOrigin: input.siteOfOrigin ? siteOfOriginField(input.siteOfOrigin) : undefined,
+    relayed,
+    routeLabel,
   };
 }
 
@@ -269,7 +316,9 @@ export function checkSpeakerConfig(c: SpeakerConfig): SpeakerConfig {
  * Configuration Change). The PE-CE policies are among them: allowas-in decides
  * what the Adj-RIB-In holds, site-of-origin what the CE's routes carry and
  * what it is sent, as-override what it was sent; a new session applies them
- * to every route. max-prefix is applied on the running session.
+ * to every route. max-prefix is applied on the running session. A new
+ * route_label re-feeds the CE's routes into the VRF (exported with the new
+ * label); relayed changes how the session arrives.
  */
 export function needsReset(a: PeerConfig, b: PeerConfig): boolean {
   const fam = (c: PeerConfig) => c.families.map(familyName).join(',');
@@ -287,6 +336,8 @@ export function needsReset(a: PeerConfig, b: PeerConfig): boolean {
     a.vrf !== b.vrf ||
     a.asOverride !== b.asOverride ||
     a.allowAsIn !== b.allowAsIn ||
+    a.relayed !== b.relayed ||
+    a.routeLabel !== b.routeLabel ||
     !(a.siteOfOrigin === b.siteOfOrigin || sameAdministeredValue(a.siteOfOrigin, b.siteOfOrigin))
   );
 }

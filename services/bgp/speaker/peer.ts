@@ -2,7 +2,7 @@
 // ones it opens, collisions resolved by fsm/PeerConnections), the codec on
 // each, the FSM's actions carried out, its Adj-RIB-In, and what we advertise
 // to it. Protocol decisions live in fsm/, wire/, inbound.ts and export.ts.
-import { connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { BgpFsm } from '../fsm/fsm.js';
 import { formatBgpId, parseBgpId } from '../fsm/negotiate.js';
 import { PeerConnections, type PeerConnection } from '../fsm/driver.js';
@@ -20,7 +20,7 @@ import { familyKey, type Family } from '../wire/nlri.js';
 import { CeaseSubcode, MessageType } from '../wire/constants.js';
 import type { Logger } from '../../common/logger.js';
 import type { RtMembership } from '../wire/rt-membership-nlri.js';
-import { DEFAULT_RTC_WAIT_TIME, type PeerConfig, type SpeakerConfig, familyName, isRtc } from './config.js';
+import { DEFAULT_RTC_WAIT_TIME, type PeerConfig, type SpeakerConfig, familyName, isRtc, peerKey } from './config.js';
 import { MessageCounters } from './counters.js';
 import { AdjRibOut, type OutboundSource } from './adj-rib-out.js';
 import { isLoop } from './reflection.js';
@@ -29,7 +29,7 @@ import { RtConstraintSession } from './rt-constraint.js';
 import { UpdateWriter } from './update-writer.js';
 import { eventFor, eventForError } from './inbound.js';
 import { encodeOpenSummary, sessionOptions } from './open-summary.js';
-import { Transport } from './transport.js';
+import { Transport, type Conduit } from './transport.js';
 
 /** RFC 4724 §4.2: how long stale routes may wait for End-of-RIB once the session is back. */
 const STALE_PATH_SECONDS = 360;
@@ -84,6 +84,7 @@ function record(n: BgpError): NotificationRecord {
 
 export class Peer {
   readonly adjRibIn: AdjRibIn;
+  private readonly key: string;
   private readonly offered = new PathTable();
   readonly sent = new MessageCounters();
   readonly received = new MessageCounters();
@@ -115,14 +116,20 @@ export class Peer {
     public config: PeerConfig,
     private readonly ctx: PeerContext,
   ) {
-    this.adjRibIn = new AdjRibIn(config.address);
-    this.log = ctx.log.child({ peer: config.address });
+    this.key = peerKey(config);
+    this.adjRibIn = new AdjRibIn(this.key);
+    this.log = ctx.log.child({ peer: this.key });
     this.connections = this.makeConnections();
     if (config.adminDown) this.adminShutdown = {};
   }
 
+  /**
+   * The peer's name: its address, "<address>%<vrf>" for a relayed one
+   * (config.peerKey). Path sources, events and metrics use it. Fixed for the
+   * peer's life: an update naming another key is another peer.
+   */
   get address(): string {
-    return this.config.address;
+    return this.key;
   }
 
   get state(): State {
@@ -217,13 +224,16 @@ export class Peer {
     if (this.staleTimer) clearTimeout(this.staleTimer);
   }
 
-  /** A TCP connection the peer opened to our listener. */
-  accept(socket: Socket): void {
-    const conn = this.connections.accept((c) => this.bind(c, socket));
-    if (!conn) {
-      this.log.debug('incoming connection refused (Idle)');
-      socket.destroy();
-    }
+  /**
+   * A connection the peer opened: to our TCP listener, or relayed to us.
+   * False when refused (Idle: administratively down, held down by
+   * max-prefix, or stopped); the caller closes it. A second connection while
+   * one is up is resolved by RFC 4271 §6.8 like any other.
+   */
+  accept(conduit: Conduit): boolean {
+    const conn = this.connections.accept((c) => this.bind(c, conduit));
+    if (!conn) this.log.debug('incoming connection refused (Idle)');
+    return conn !== undefined;
   }
 
   /** Route refresh towards us (soft reset in, RFC 2918) for the families given (all negotiated when empty). */
@@ -383,7 +393,7 @@ export class Peer {
     });
   }
 
-  private bind(conn: PeerConnection, socket: Socket): Transport {
+  private bind(conn: PeerConnection, socket: Conduit): Transport {
     this.transports.get(conn.id)?.close();
     const transport: Transport = new Transport(socket, {
       onMessages: (messages, error) => this.receive(conn, transport, messages, error),
@@ -400,8 +410,11 @@ export class Peer {
   }
 
   private connect(conn: PeerConnection): void {
+    // A relayed peer is passive, so its FSM never asks; should it, nothing is dialled.
+    if (this.config.relayed) return;
     const localAddress = this.config.localAddress ?? this.defaultLocalAddress();
     const socket = tcpConnect({ host: this.config.address, port: this.config.port, localAddress });
+    socket.setNoDelay(true);
     const transport = this.bind(conn, socket);
     socket.once('connect', () => {
       if (this.transports.get(conn.id) === transport) this.connections.dispatch(conn.id, { type: 'Tcp_CR_Acked' });

@@ -26,17 +26,17 @@ import type { SourceSession } from './reflection.js';
 import type { PathAttributes } from '../wire/attributes.js';
 import type { NextHop } from '../wire/next-hop.js';
 import type { Family, Route } from '../wire/nlri.js';
-import { PeerConfigError, type PeerConfig, type SpeakerConfig, canonicalFamily, isRtc, needsReset, normaliseAddress } from './config.js';
+import { PeerConfigError, type PeerConfig, type SpeakerConfig, canonicalFamily, isRtc, needsReset, normaliseAddress, normalisePeerName, peerKey, zonedName } from './config.js';
 import type { RouteTarget } from '../../common/vpn/route-target.js';
 import { DEFAULT_RT_MEMBERSHIP, rtMemberships, type RtMembership } from '../vrf/rt-membership.js';
 import { Peer, type PeerEvent } from './peer.js';
-import { unmapped } from './transport.js';
+import { unmapped, type Conduit } from './transport.js';
 import { CeaseSubcode, ErrorCode } from '../wire/constants.js';
 import { encodeNotification } from '../wire/notification.js';
 
 export class SpeakerError extends Error {
   constructor(
-    readonly kind: 'not-found' | 'exists' | 'invalid',
+    readonly kind: 'not-found' | 'exists' | 'invalid' | 'precondition' | 'unavailable',
     message: string,
   ) {
     super(message);
@@ -79,6 +79,8 @@ export class Speaker {
   private routeWatchers = 0;
   private server: Server | undefined;
   private boundPort = 0;
+  /** Relayed connections (RelayPeerSession): open now, accepted and refused since start. */
+  readonly relayStats = { open: 0, accepted: 0, refused: 0 };
   /** RFC 4684 memberships for our VRFs' import route targets. */
   private ownMemberships: readonly RtMembership[] = [];
 
@@ -212,7 +214,8 @@ export class Speaker {
   }
 
   addPeer(config: PeerConfig): Peer {
-    if (this.peers.has(config.address)) throw new SpeakerError('exists', `peer ${config.address} exists`);
+    const key = peerKey(config);
+    if (this.peers.has(key)) throw new SpeakerError('exists', `peer ${key} exists`);
     this.checkPolicies(config);
     const peer = new Peer(config, {
       speaker: this.config,
@@ -228,7 +231,7 @@ export class Speaker {
       watchingRoutes: () => this.routeWatchers > 0,
       memberships: (p) => this.membershipsFor(p),
     });
-    this.peers.set(config.address, peer);
+    this.peers.set(key, peer);
     peer.start();
     // A first route-reflector client turns every iBGP peer's memberships to the default.
     if (config.routeReflectorClient) this.advertiseMemberships();
@@ -236,7 +239,7 @@ export class Speaker {
   }
 
   updatePeer(config: PeerConfig): Peer {
-    const peer = this.peer(config.address);
+    const peer = this.peer(peerKey(config));
     this.checkPolicies(config);
     const reset = needsReset(peer.config, config);
     const wasClient = peer.config.routeReflectorClient;
@@ -254,15 +257,54 @@ export class Speaker {
     // Stale paths of a restarting peer outlive the session: they go now.
     const left = peer.adjRibIn.clear();
     if (!peer.config.vrf) this.received({ announced: [], withdrawn: left, endOfRib: [], ignored: 0 });
+    // A PE-CE peer's stale paths leave its VRF through the route events, like any of its withdrawals.
+    else if (left.length) this.emit({ type: 'routes', peer: peer.address, announced: [], withdrawn: left });
     this.sessions.delete(peer.address);
     this.peerRegistry.delete(peer.address);
     if (peer.config.routeReflectorClient) this.advertiseMemberships();
   }
 
-  peer(address: string): Peer {
-    const key = normaliseAddress(address);
+  /** A peer by name: its address, or "<address>%<vrf>" for a relayed one. */
+  peer(name: string): Peer {
+    const key = normalisePeerName(name);
     const peer = key ? this.peers.get(key) : undefined;
-    if (!peer) throw new SpeakerError('not-found', `no peer ${address}`);
+    if (!peer) throw new SpeakerError('not-found', `no peer ${name}`);
+    return peer;
+  }
+
+  /**
+   * A relayed PE-CE session's connection arrived (BgpService.RelayPeerSession).
+   * Throws not-found for no such peer, precondition for a VRF peer that is
+   * not relayed, unavailable when the peer refuses connections (Idle:
+   * administratively down, held down by max-prefix) as it would a TCP one.
+   */
+  relay(vrf: string, address: string, conduit: Conduit): Peer {
+    let peer: Peer;
+    try {
+      peer = this.relayedPeer(vrf, address, conduit);
+    } catch (err) {
+      this.relayStats.refused++;
+      throw err;
+    }
+    this.relayStats.accepted++;
+    this.relayStats.open++;
+    conduit.once('close', () => this.relayStats.open--);
+    return peer;
+  }
+
+  private relayedPeer(vrf: string, address: string, conduit: Conduit): Peer {
+    const a = normaliseAddress(address);
+    if (!a) throw new SpeakerError('invalid', `${address} is not an address`);
+    const peer = this.peers.get(zonedName(a, vrf));
+    if (!peer) {
+      const direct = this.peers.get(a);
+      if (direct && direct.config.vrf === vrf) throw new SpeakerError('precondition', `peer ${a} of VRF ${vrf} is not relayed: it connects over TCP`);
+      throw new SpeakerError('not-found', `no relayed peer ${a} in VRF ${vrf}`);
+    }
+    if (!peer.accept(conduit)) {
+      const why = peer.adminShutdown ? 'is administratively down' : peer.maxPrefixHeld ? `is held down (${peer.maxPrefixHeld.reason})` : 'refuses connections (Idle)';
+      throw new SpeakerError('unavailable', `peer ${peer.address} ${why}`);
+    }
     return peer;
   }
 
@@ -281,7 +323,8 @@ export class Speaker {
       socket.end(encodeNotification({ code: ErrorCode.CEASE, subcode: CeaseSubcode.CONNECTION_REJECTED, data: new Uint8Array(0) }));
       return;
     }
-    peer.accept(socket);
+    socket.setNoDelay(true);
+    if (!peer.accept(socket)) socket.destroy();
   }
 
   // ---- local paths ----

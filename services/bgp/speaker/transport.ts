@@ -1,6 +1,7 @@
-// One TCP connection of a peer: bytes in through the codec's MessageSplitter,
-// whole messages out. Owns nothing but the socket; the peer decides.
-import type { Socket } from 'node:net';
+// One connection of a peer: bytes in through the codec's MessageSplitter,
+// whole messages out. Owns nothing but the byte stream; the peer decides.
+// The stream is a TCP socket, or a relayed PE-CE session's gRPC stream
+// (relay-conduit.ts): anything with a socket's events and calls.
 import { MessageSplitter } from '../wire/splitter.js';
 import type { BgpError } from '../wire/notification.js';
 
@@ -11,6 +12,25 @@ export interface TransportHandlers {
   onClosed(reason: string): void;
 }
 
+/**
+ * The part of a net.Socket a transport uses: a reliable, ordered byte stream
+ * that says when it ends, fails or can take more.
+ */
+export interface Conduit {
+  /** Our address on the connection (a relayed session: the PE address the CE connected to). */
+  readonly localAddress?: string | undefined;
+  readonly writable: boolean;
+  /** False when the buffer is past its high-water mark ('drain' follows). */
+  write(bytes: Uint8Array): boolean;
+  /** Flushes what was written, then closes ('close' follows). */
+  end(): void;
+  destroy(): void;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'close' | 'end', listener: () => void): unknown;
+  once(event: 'close' | 'drain', listener: () => void): unknown;
+}
+
 /** How long a closing connection may take to flush a NOTIFICATION before it is cut. */
 const LINGER_MS = 1000;
 
@@ -19,10 +39,9 @@ export class Transport {
   private closed = false;
 
   constructor(
-    readonly socket: Socket,
+    readonly socket: Conduit,
     private readonly handlers: TransportHandlers,
   ) {
-    socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       if (this.closed) return;
       const { messages, error } = this.splitter.push(chunk);

@@ -8,6 +8,10 @@
 // The speaker keeps such a peer's routes out of the global Loc-RIB and sends
 // it nothing global; its routes reach the VRF through the speaker's route events.
 //
+// A CE peer with a route_label (the per-CE label the controller allocated
+// for its access) has its routes exported from the VRF with that label,
+// whatever the VRF's label mode.
+//
 // Site of origin (RFC 4364 §7, RFC 4360 §5): a CE peer with a site_of_origin
 // has its routes stamped with that route origin (replacing any the CE sent),
 // so the VRF's export carries it to the other PEs; a route carrying a CE
@@ -47,7 +51,8 @@ export interface CeHost {
 export interface CeVrfs {
   readonly log: Logger;
   exists(vrf: string): boolean;
-  add(vrf: string, path: Path): void;
+  /** `label`: the VPN label its export carries (the peer's route_label); undefined: the VRF's label mode decides. */
+  add(vrf: string, path: Path, label?: number): void;
   remove(vrf: string, path: Path): void;
   bests(vrf: string, afi: number): Iterable<Path>;
 }
@@ -130,8 +135,9 @@ export class CeBinding {
       for (const f of UNICAST) for (const old of [...this.vrfs.bests(was, f.afi)]) if (old.source === address) this.vrfs.remove(was, old);
     }
     this.fedInto.set(address, vrf);
-    const soo = this.peers.get(address)?.config.siteOfOrigin;
-    this.vrfs.add(vrf, soo ? this.stamped(path, soo) : path);
+    const config = this.peers.get(address)?.config;
+    const soo = config?.siteOfOrigin;
+    this.vrfs.add(vrf, soo ? this.stamped(path, soo) : path, config?.routeLabel);
   }
 
   /** The CE's path with its site of origin as the only route origin (RFC 4364 §7). */
