@@ -1,0 +1,87 @@
+// Single-active failover of a dual-homed site, with real packets (see
+// site-failover-lab.ts): the remote CE on PE3 pings the dual-homed site at
+// 100 packets/s per family while the primary access's cable is pulled. PE1's
+// agent reports its CE port down, the controller withdraws the site's routes
+// at PE1 (their LOCAL_PREF 200 made PE1 every PE's choice), the speaker
+// selects PE2's (LOCAL_PREF 100) and PE3 sends to PE2: the packets arrive on
+// the CE's backup link. The cable back, PE1 advertises again once it has
+// installed the site, and traffic returns to the primary (revertive).
+// Run under flock /tmp/l3vpn-net.lock (namespaces, veths, OVS).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { eventually } from '../support/eventually.js';
+import { skipOrFail } from '../support/tools.js';
+import { labMissing } from './ovs-harness.js';
+import { pingStream, type PingRun } from './failover-lab.js';
+import { HOME, REMOTE_NS, type SiteFailoverLab, startSiteFailoverLab } from './site-failover-lab.js';
+
+/** The most echo requests (10 ms apart) a failover or a return may lose: a bound on the outage, 3 s, on a shared 2-core machine. */
+const MAX_LOST = 300;
+
+const streams = () => ({ 4: pingStream(REMOTE_NS, HOME.v4), 6: pingStream(REMOTE_NS, HOME.v6) });
+async function stopAll(s: ReturnType<typeof streams>): Promise<Record<4 | 6, PingRun>> {
+  return { 4: await s[4].stop(), 6: await s[6].stop() };
+}
+
+describe('dual-homed site, single-active', { skip: skipOrFail(labMissing()), timeout: 300_000 }, () => {
+  let f: SiteFailoverLab;
+
+  before(async () => {
+    f = await startSiteFailoverLab({ agentEnv: { AGENT_HEARTBEAT_SECONDS: '1' } });
+  });
+  after(async () => {
+    await f?.stop();
+  });
+
+  test('the primary access cut: every ingress PE sends to the backup PE, the packets arrive on the backup link with a bounded loss; the cable back: traffic returns to the primary (revertive)', async (t) => {
+    assert.deepEqual(await f.accessStates(), { primary: 'active', backup: 'active' });
+    let s = streams();
+    let running = true;
+    t.after(async () => void (running && (await stopAll(s))));
+    await eventually('echo replies before the cut', async () => (await f.reaches(4)) && (await f.reaches(6)));
+
+    await f.setAccess('primary', false);
+    const cutAt = Date.now();
+    for (const fam of [4, 6] as const) await eventually(`PE3 to send IPv${fam} to PE2`, async () => (await f.ingressTowards(fam)) === 'PE2');
+    await eventually('the remote CE to reach the site again', async () => (await f.reaches(4)) && (await f.reaches(6)));
+    console.log(`primary cut: PE3 switched to PE2 and traffic flows after ${Date.now() - cutAt} ms`);
+    // Traffic now arrives over the backup link only (the primary's has no carrier).
+    const before = await f.received('backup');
+    await new Promise((r) => setTimeout(r, 1000));
+    const onBackup = (await f.received('backup')) - before;
+    assert.ok(onBackup >= 100, `at 2 x 100 echo requests/s, ${onBackup} packets in 1 s on the backup link`);
+    assert.deepEqual(await f.accessStates(), { primary: 'down', backup: 'active' });
+    assert.equal((await f.h.call('GET', '/v1/sites/home')).body.status.state, 'degraded');
+    running = false;
+    const cut = await stopAll(s);
+    for (const fam of [4, 6] as const) {
+      console.log(`primary cut, IPv${fam}: ${cut[fam].lost} of ${cut[fam].transmitted} echo requests lost at 100/s (${cut[fam].lostMs} ms)`);
+      assert.ok(cut[fam].lost <= MAX_LOST, `IPv${fam}: ${cut[fam].lost} lost`);
+    }
+
+    // Revertive: the primary back carries the traffic again.
+    s = streams();
+    running = true;
+    await f.setAccess('primary', true);
+    const upAt = Date.now();
+    for (const fam of [4, 6] as const) await eventually(`PE3 to send IPv${fam} to PE1 again`, async () => (await f.ingressTowards(fam)) === 'PE1');
+    await eventually('every agent on its newest generation', () => f.allInSync());
+    await eventually('the remote CE to reach the site', async () => (await f.reaches(4)) && (await f.reaches(6)));
+    console.log(`primary back: PE3 switched to PE1 after ${Date.now() - upAt} ms`);
+    const p0 = await f.received('primary');
+    const b0 = await f.received('backup');
+    await new Promise((r) => setTimeout(r, 1000));
+    const onPrimary = (await f.received('primary')) - p0;
+    const stillOnBackup = (await f.received('backup')) - b0;
+    assert.ok(onPrimary >= 100, `${onPrimary} packets in 1 s on the primary link`);
+    // Neighbour probes may still come over the backup link, the traffic does not.
+    assert.ok(stillOnBackup < 10, `${stillOnBackup} packets in 1 s on the backup link`);
+    running = false;
+    const back = await stopAll(s);
+    for (const fam of [4, 6] as const) {
+      console.log(`primary back, IPv${fam}: ${back[fam].lost} of ${back[fam].transmitted} echo requests lost`);
+      assert.ok(back[fam].lost <= MAX_LOST, `IPv${fam}: ${back[fam].lost} lost`);
+    }
+    await eventually('both accesses active again', async () => JSON.stringify(await f.accessStates()) === JSON.stringify({ primary: 'active', backup: 'active' }));
+  });
+});
