@@ -120,6 +120,12 @@ export interface SiteFailoverLab {
   accessStates(): Promise<Record<string, string>>;
   /** Every agent on its newest generation. */
   allInSync(): Promise<boolean>;
+  /**
+   * PE1 dead, or back: its agent stopped and every port of its bridge down
+   * (its neighbours and the CE lose carrier), or its ports up and its agent
+   * started again.
+   */
+  setPe1Alive(alive: boolean): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -192,10 +198,13 @@ export async function startSiteFailoverLab(o: SiteFailoverOptions = {}): Promise
     await post('/v1/sites', remoteSite);
 
     const log = createLogger('agent', process.env.TEST_LOG_LEVEL ?? 'silent');
-    for (const n of SITE_FAILOVER_SPEC.nodes) {
+    const start = async (id: string) => {
+      const n = SITE_FAILOVER_SPEC.nodes.find((x) => x.id === id)!;
       const env = { ...lab.agentEnv(n, { controller: `127.0.47.1:${hh.vpn.grpcPort}`, token: credentials.get(n.id)!, stateDir: join(dir, n.id) }), ...o.agentEnv };
       agents.set(n.id, await startAgent(loadSettings(agentSettings, { env }), log.child({ node: n.id })));
-    }
+    };
+    for (const n of SITE_FAILOVER_SPEC.nodes) await start(n.id);
+    const pe1Ports = SITE_FAILOVER_SPEC.nodes[0]!.interfaces.map((i) => `l3sf1${i}`);
     const byLoopback = new Map(Object.entries(LOOPBACK).map(([id, a]) => [a, id]));
     const f: SiteFailoverLab = {
       lab,
@@ -220,6 +229,14 @@ export async function startSiteFailoverLab(o: SiteFailoverOptions = {}): Promise
         return Object.fromEntries(body.accesses.map((a) => [a.id, a.status.state]));
       },
       allInSync: async () => (await Promise.all(['PE1', 'PE2', 'PE3'].map(async (id) => (await hh.call('GET', `/v1/nodes/${id}/state`)).body.inSync === true))).every(Boolean),
+      async setPe1Alive(alive) {
+        if (!alive) {
+          await agents.get('PE1')?.stop(1000);
+          agents.delete('PE1');
+        }
+        for (const port of pe1Ports) await run('ip', ['-n', lab.netns, 'link', 'set', port, alive ? 'up' : 'down']);
+        if (alive) await start('PE1');
+      },
       stop,
     };
     // Converged: both sites active, PE3 sending to the primary, the remote CE reaching the site in both families.

@@ -27,7 +27,8 @@ describe('dual-homed site, single-active', { skip: skipOrFail(labMissing()), tim
   let f: SiteFailoverLab;
 
   before(async () => {
-    f = await startSiteFailoverLab({ agentEnv: { AGENT_HEARTBEAT_SECONDS: '1' } });
+    // A short link hold-down: PE1's links carry paths again soon after it is back.
+    f = await startSiteFailoverLab({ agentEnv: { AGENT_HEARTBEAT_SECONDS: '1' }, vpnEnv: { VPN_LINK_HOLD_DOWN_MS: '500' } });
   });
   after(async () => {
     await f?.stop();
@@ -83,5 +84,40 @@ describe('dual-homed site, single-active', { skip: skipOrFail(labMissing()), tim
       assert.ok(back[fam].lost <= MAX_LOST, `IPv${fam}: ${back[fam].lost} lost`);
     }
     await eventually('both accesses active again', async () => JSON.stringify(await f.accessStates()) === JSON.stringify({ primary: 'active', backup: 'active' }));
+  });
+
+  test("the primary PE dead (its agent gone, every port down): its routes stay advertised, but PE3 cannot reach it and sends to the backup PE's route instead; PE1 back: traffic returns to it", async (t) => {
+    await eventually('PE3 on PE1', async () => (await f.ingressTowards(4)) === 'PE1' && (await f.ingressTowards(6)) === 'PE1');
+    await eventually('echo replies before', async () => (await f.reaches(4)) && (await f.reaches(6)));
+    let s = streams();
+    let running = true;
+    t.after(async () => void (running && (await stopAll(s))));
+    await f.setPe1Alive(false);
+    const deadAt = Date.now();
+    for (const fam of [4, 6] as const) await eventually(`PE3 to send IPv${fam} to PE2`, async () => (await f.ingressTowards(fam)) === 'PE2');
+    await eventually('the remote CE to reach the site again', async () => (await f.reaches(4)) && (await f.reaches(6)));
+    console.log(`primary PE dead: traffic flows via PE2 after ${Date.now() - deadAt} ms`);
+    const before = await f.received('backup');
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.ok((await f.received('backup')) - before >= 100, 'the traffic arrives on the backup link');
+    running = false;
+    const dead = await stopAll(s);
+    for (const fam of [4, 6] as const) {
+      console.log(`primary PE dead, IPv${fam}: ${dead[fam].lost} of ${dead[fam].transmitted} echo requests lost`);
+      assert.ok(dead[fam].lost <= MAX_LOST, `IPv${fam}: ${dead[fam].lost} lost`);
+    }
+
+    s = streams();
+    running = true;
+    await f.setPe1Alive(true);
+    for (const fam of [4, 6] as const) await eventually(`PE3 to send IPv${fam} to PE1 again`, async () => (await f.ingressTowards(fam)) === 'PE1', 60_000);
+    await eventually('every agent on its newest generation', () => f.allInSync());
+    await eventually('the remote CE to reach the site via PE1', async () => (await f.reaches(4)) && (await f.reaches(6)));
+    const p0 = await f.received('primary');
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.ok((await f.received('primary')) - p0 >= 100, 'the traffic arrives on the primary link again');
+    running = false;
+    const back = await stopAll(s);
+    for (const fam of [4, 6] as const) console.log(`primary PE back, IPv${fam}: ${back[fam].lost} of ${back[fam].transmitted} echo requests lost`);
   });
 });
