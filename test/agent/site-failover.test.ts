@@ -15,8 +15,12 @@ import { labMissing } from './ovs-harness.js';
 import { pingStream, type PingRun } from './failover-lab.js';
 import { HOME, REMOTE_NS, type SiteFailoverLab, startSiteFailoverLab } from './site-failover-lab.js';
 
-/** The most echo requests (10 ms apart) a failover or a return may lose: a bound on the outage, 3 s, on a shared 2-core machine. */
-const MAX_LOST = 300;
+/**
+ * The most echo requests (10 ms apart) a failover or a return may lose: a
+ * bound on the outage, 5 s, on a shared 2-core machine (bench/site-failover.ts
+ * measured a median of 0.5-1 s and a p99 of 1.5-3 s there).
+ */
+const MAX_LOST = 500;
 
 const streams = () => ({ 4: pingStream(REMOTE_NS, HOME.v4), 6: pingStream(REMOTE_NS, HOME.v6) });
 async function stopAll(s: ReturnType<typeof streams>): Promise<Record<4 | 6, PingRun>> {
