@@ -111,6 +111,13 @@ describe('dual-homed site, single-active', { skip: skipOrFail(labMissing()), tim
       assert.ok(dead[fam].lost <= MAX_LOST, `IPv${fam}: ${dead[fam].lost} lost`);
     }
 
+    // The backup too: PE3 follows the fallback path's withdrawal and return, though PE1's dead path stays the speaker's best throughout.
+    await f.setAccess('backup', false);
+    await eventually('PE3 to drop the route to the site', async () => (await f.ingressTowards(4)) === undefined);
+    await f.setAccess('backup', true);
+    await eventually('PE3 on PE2 again', async () => (await f.ingressTowards(4)) === 'PE2' && (await f.ingressTowards(6)) === 'PE2');
+    await eventually('the remote CE to reach the site via PE2 again', async () => (await f.reaches(4)) && (await f.reaches(6)));
+
     s = streams();
     running = true;
     await f.setPe1Alive(true);

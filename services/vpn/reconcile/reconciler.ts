@@ -142,7 +142,7 @@ export class NodeReconciler {
     let notify: string[] = [];
     const saved = await this.store.save(node, state, warnings, async (tx, result) => {
       const within = this.db.inSave(tx);
-      notify = inventoryChanged || !this.routing.predicted ? [] : exportsChanged(result.delta) ? await within.importingNodes(node, exportedVpns(result)) : [];
+      notify = !inventoryChanged && this.wakesImporters(intent) && exportsChanged(result.delta) ? await within.importingNodes(node, exportedVpns(result)) : [];
       if (inventoryChanged) notify = await within.otherNodes(node);
       if (notify.length) outboxId = await within.outbox({ aggregate: 'node', aggregateId: node, action: 'update', nodes: notify, changes: [] });
     });
@@ -152,6 +152,18 @@ export class NodeReconciler {
     await this.setStatus(node, await this.statuses(intent, waiting));
     if (warnings.length) this.log.info({ node, warnings: warnings.slice(0, 5), count: warnings.length }, 'desired state leaves something out');
     return { generation: saved.generation, changed: saved.changed, released };
+  }
+
+  /**
+   * Whether a change of what this node exports must queue the PEs importing
+   * it: with predicted routing nothing else tells them; with the bgp
+   * service its best-path stream does, except when the change is to a path
+   * that is no importer's best: a multi-homed site's other accesses' paths
+   * are fallbacks an importer may be forwarding on (its best's PE cut off,
+   * see SelectedVpnRoute.fallbacks), which no best-path change announces.
+   */
+  private wakesImporters(intent: NodeIntent): boolean {
+    return this.routing.predicted || intent.vrfs.some((vi) => vi.sites.some((s) => s.accesses.length > 1));
   }
 
   /**
