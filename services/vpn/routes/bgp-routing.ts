@@ -105,7 +105,7 @@ export class BgpVpnRouting implements VpnRouting {
   }
 
   /** One ChangeVrfPaths for the difference from the VRF's local paths: a reconcile's cost does not grow with round trips per route. */
-  async originate(node: string, vrf: string, routes: OriginatedRoute[]): Promise<void> {
+  async originate(node: string, vrf: string, routes: OriginatedRoute[]): Promise<boolean> {
     const name = bgpVrfName(vrf, node);
     const have = new Map<string, VrfPath>();
     for (const p of await listVrfPaths(this.bgp, name, true)) if (p.origin === VrfPathOrigin.VRF_PATH_ORIGIN_LOCAL) have.set(p.prefix, p);
@@ -120,7 +120,9 @@ export class BgpVpnRouting implements VpnRouting {
       add.push({ path: unicastPath(r), label: r.label });
     }
     const del = [...have.keys()].filter((prefix) => !wanted.has(prefix)).map((prefix) => ({ family: familyOf(prefix), prefix }));
-    if (add.length || del.length) await this.bgp.changeVrfPaths({ vrf: name, add, delete: del });
+    if (!add.length && !del.length) return false;
+    await this.bgp.changeVrfPaths({ vrf: name, add, delete: del });
+    return true;
   }
 
   async withdraw(node: string, vrf: string, prefixes: string[]): Promise<void> {
