@@ -29,7 +29,9 @@ export class SimulatedVpnRouting implements VpnRouting {
 
   async defineVrf(): Promise<void> {}
   async deleteVrf(): Promise<void> {}
-  async originate(): Promise<void> {}
+  async originate(): Promise<boolean> {
+    return false;
+  }
   async withdraw(): Promise<void> {}
   /** No speaker holds anything. */
   async heldVrfs(): Promise<HeldVrf[]> {

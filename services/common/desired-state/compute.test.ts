@@ -386,3 +386,24 @@ test('only the attachment of the family that peers gets a session', () => {
   const blue = computeAll({ ...input, vpns }).get('PE1')!.state.vrfs.find((v) => v.name === 'blue')!;
   assert.deepEqual(blue.interfaces[0]!.bgpSessions, [{ ceAddress: '2001:db8:1::2', peAddress: '2001:db8:1::1' }]);
 });
+
+test('routes from BGP: a selected path whose next hop does not resolve gives way to the first fallback that does (RFC 4271 §9.1.2.1)', () => {
+  const backup = { nextHop: '10.255.0.2', label: 200, rd: '65000:2' };
+  const extra: SelectedVpnRoute[] = [
+    // The preferred PE is cut off (not reachable over segment routing): its backup carries the prefix.
+    { vrf: 'red', prefix: '10.60.0.0/16', nextHop: '192.0.2.99', label: 999, rd: '65001:1', fallbacks: [{ nextHop: '192.0.2.98', label: 998, rd: '65001:2' }, backup] },
+    // No candidate resolves: no route.
+    { vrf: 'red', prefix: '10.61.0.0/16', nextHop: '192.0.2.99', label: 999, rd: '65001:1', fallbacks: [{ nextHop: '192.0.2.98', label: 998, rd: '65001:2' }] },
+    // The selected path resolves: its fallbacks are not used.
+    { vrf: 'red', prefix: '10.62.0.0/16', nextHop: '10.255.0.3', label: 300, rd: '65000:3', fallbacks: [backup] },
+  ];
+  const pe1 = computeAll(fixtureInput(), { PE1: extra }).get('PE1')!;
+  const via = (prefix: string) => {
+    const nh = route(pe1.state, 'red', prefix).nextHop;
+    return nh?.$case === 'remote' ? [nh.value.remotePe, nh.value.labels.at(-1), nh.value.rd] : undefined;
+  };
+  assert.deepEqual(via('10.60.0.0/16'), ['PE2', 200, '65000:2']);
+  assert.equal(pe1.state.vrfRoutes.some((r) => r.prefix === '10.61.0.0/16'), false);
+  assert.deepEqual(via('10.62.0.0/16'), ['PE3', 300, '65000:3']);
+  assert.deepEqual(pe1.warnings.map((w) => w.code), ['unresolved-next-hop', 'unresolved-next-hop']);
+});

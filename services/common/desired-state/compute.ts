@@ -71,6 +71,7 @@ import {
   RESERVED_TABLE_IDS,
   type LabelModeName,
   type SelectedVpnRoute,
+  type VpnPathCandidate,
 } from './types.js';
 
 interface PreparedSite {
@@ -502,42 +503,18 @@ export function computeNodeDesiredState(
   const remoteCache = new Map<string, ResolvedRemote | null>();
   const nextHopText = new Map<string, string | null>();
   const unresolved = new Set<string>();
-  for (const r of routes) {
-    const vrf = vrfByName.get(r.vrf);
-    if (!vrf) {
-      warnings.push({ code: 'unknown-vrf', message: `route for VRF '${r.vrf}', which is not on '${node.id}'`, vrf: r.vrf, prefix: r.prefix });
-      continue;
-    }
-    let prefix: PrefixInfo;
-    try {
-      prefix = prefixInfo(r.prefix);
-    } catch (err) {
-      warnings.push({ code: 'invalid-route', message: (err as Error).message, vrf: r.vrf, prefix: r.prefix });
-      continue;
-    }
-    let nh = nextHopText.get(r.nextHop);
+  /** A next hop as a canonical address, or null when it is not one. */
+  const addressOf = (text: string): string | null => {
+    let nh = nextHopText.get(text);
     if (nh === undefined) {
-      const a = parseAddress(r.nextHop ?? '');
-      nh = a ? parseInterfaceAddress(`${r.nextHop}/${a.family === 4 ? 32 : 128}`).address : null;
-      nextHopText.set(r.nextHop, nh);
+      const a = parseAddress(text ?? '');
+      nh = a ? parseInterfaceAddress(`${text}/${a.family === 4 ? 32 : 128}`).address : null;
+      nextHopText.set(text, nh);
     }
-    if (nh === null) {
-      warnings.push({ code: 'invalid-route', message: `next hop '${r.nextHop}' is not an address`, vrf: r.vrf, prefix: prefix.text });
-      continue;
-    }
-    const site = vrf.ces.get(nh);
-    if (site) {
-      offer(
-        { vrf: vrf.name, prefix: prefix.text, nextHop: { $case: 'local', value: ceNextHop(site, false) }, source: VrfRouteSource.VRF_ROUTE_SOURCE_BGP_CE },
-        prefix.key,
-      );
-      continue;
-    }
-    if (nh === node.loopback || nh === node.routerId) continue; // our own route, already local
-    if (!Number.isInteger(r.label) || r.label < MIN_UNRESERVED_LABEL || r.label > MAX_LABEL) {
-      warnings.push({ code: 'invalid-route', message: `VPN label ${r.label} is not usable`, vrf: r.vrf, prefix: prefix.text });
-      continue;
-    }
+    return nh;
+  };
+  /** How to reach a remote PE's address over the transport; null (warned once) when it cannot be reached. */
+  const resolveRemote = (nh: string): ResolvedRemote | null => {
     let resolved = remoteCache.get(nh);
     if (resolved === undefined) {
       const remote: TopologyNode | undefined = topo.byAddress.get(nh);
@@ -566,25 +543,66 @@ export function computeNodeDesiredState(
       }
       remoteCache.set(nh, resolved);
     }
-    if (resolved === null) {
-      if (!unresolved.has(nh)) {
-        unresolved.add(nh);
-        const remote = topo.byAddress.get(nh);
-        warnings.push({
-          code: 'unresolved-next-hop',
-          message: remote
-            ? `no segment-routing path from '${node.id}' to '${remote.id}' (${nh})`
-            : `next hop ${nh} is not a managed PE reachable over segment routing`,
-        });
-      }
+    if (resolved === null && !unresolved.has(nh)) {
+      unresolved.add(nh);
+      const remote = topo.byAddress.get(nh);
+      warnings.push({
+        code: 'unresolved-next-hop',
+        message: remote ? `no segment-routing path from '${node.id}' to '${remote.id}' (${nh})` : `next hop ${nh} is not a managed PE reachable over segment routing`,
+      });
+    }
+    return resolved;
+  };
+  for (const r of routes) {
+    const vrf = vrfByName.get(r.vrf);
+    if (!vrf) {
+      warnings.push({ code: 'unknown-vrf', message: `route for VRF '${r.vrf}', which is not on '${node.id}'`, vrf: r.vrf, prefix: r.prefix });
       continue;
     }
-    const rd = r.rd ?? '';
-    let byRd = resolved.byLabel.get(r.label);
-    if (!byRd) resolved.byLabel.set(r.label, (byRd = new Map()));
+    let prefix: PrefixInfo;
+    try {
+      prefix = prefixInfo(r.prefix);
+    } catch (err) {
+      warnings.push({ code: 'invalid-route', message: (err as Error).message, vrf: r.vrf, prefix: r.prefix });
+      continue;
+    }
+    const nh = addressOf(r.nextHop);
+    if (nh === null) {
+      warnings.push({ code: 'invalid-route', message: `next hop '${r.nextHop}' is not an address`, vrf: r.vrf, prefix: prefix.text });
+      continue;
+    }
+    const site = vrf.ces.get(nh);
+    if (site) {
+      offer(
+        { vrf: vrf.name, prefix: prefix.text, nextHop: { $case: 'local', value: ceNextHop(site, false) }, source: VrfRouteSource.VRF_ROUTE_SOURCE_BGP_CE },
+        prefix.key,
+      );
+      continue;
+    }
+    if (nh === node.loopback || nh === node.routerId) continue; // our own route, already local
+    // The selected path, else the first candidate whose next hop the transport reaches (RFC 4271 §9.1.2.1).
+    let chosen: { candidate: VpnPathCandidate; resolved: ResolvedRemote } | undefined;
+    for (const candidate of [r, ...(r.fallbacks ?? [])]) {
+      const cnh = candidate === r ? nh : addressOf(candidate.nextHop);
+      if (cnh === null || cnh === node.loopback || cnh === node.routerId) continue;
+      if (!Number.isInteger(candidate.label) || candidate.label < MIN_UNRESERVED_LABEL || candidate.label > MAX_LABEL) {
+        warnings.push({ code: 'invalid-route', message: `VPN label ${candidate.label} is not usable`, vrf: r.vrf, prefix: prefix.text });
+        continue;
+      }
+      const resolved = resolveRemote(cnh);
+      if (resolved) {
+        chosen = { candidate, resolved };
+        break;
+      }
+    }
+    if (!chosen) continue;
+    const { candidate, resolved } = chosen;
+    const rd = candidate.rd ?? '';
+    let byRd = resolved.byLabel.get(candidate.label);
+    if (!byRd) resolved.byLabel.set(candidate.label, (byRd = new Map()));
     let nextHop = byRd.get(rd);
     if (!nextHop) {
-      nextHop = { $case: 'remote', value: { ...resolved.base, labels: [...resolved.transportLabels, r.label], rd } };
+      nextHop = { $case: 'remote', value: { ...resolved.base, labels: [...resolved.transportLabels, candidate.label], rd } };
       byRd.set(rd, nextHop);
     }
     offer({ vrf: vrf.name, prefix: prefix.text, nextHop, source: VrfRouteSource.VRF_ROUTE_SOURCE_BGP_VPN }, prefix.key);

@@ -100,7 +100,18 @@ export interface SelectedVpnRoute {
   /** The VPN label (RFC 8277); ignored for CE next hops. */
   readonly label: number;
   readonly rd: string;
+  /**
+   * The VRF's other candidate VPN paths for the prefix, most preferred first.
+   * The speaker selects without knowing the transport; a path whose next
+   * hop the transport cannot reach is not eligible (RFC 4271 §9.1.2.1), so
+   * the first of these that resolves is used instead, e.g. a dual-homed
+   * site's backup PE when the primary PE is cut off from this one.
+   */
+  readonly fallbacks?: readonly VpnPathCandidate[];
 }
+
+/** One candidate VPN path: where it goes and with which label. */
+export type VpnPathCandidate = Pick<SelectedVpnRoute, 'nextHop' | 'label' | 'rd'>;
 
 export interface DesiredStateInput {
   readonly inventory: Inventory;

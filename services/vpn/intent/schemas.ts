@@ -285,6 +285,12 @@ export const siteSchema = resource(
       default: 'single-active',
       description: 'single-active: the primary access (highest priority, then lowest id) is preferred by every PE (LOCAL_PREF 200, others 100); all-active: equal preference',
     },
+    revertive: {
+      type: 'boolean',
+      writeOnly: true,
+      description:
+        "single-active with several accesses only: whether traffic returns to the primary access once it is back (true, the behaviour; the default). false (stay on the backup until an operator acts) is refused as not supported yet; on an all-active or one-access site, where there is no backup to return from, the field is refused. Not shown in responses: it can only say what the site does anyway",
+    },
     role: { type: 'string', enum: ['any-to-any', 'hub', 'spoke'], description: 'RFC 8299 site-role; required in a hub-spoke VPN' },
     routing: {
       type: 'object',

@@ -1,14 +1,14 @@
 // Sites (RFC 8299 site + site-network-accesses): a customer location in one
 // VPN, attached by one or more accesses, each on a PE interface. Writing one
 // keeps the VRF of each of its PEs in step (vrfs.ts).
-import { conflict, invalid, Problems } from './errors.js';
+import { conflict, invalid, Problems, semantic } from './errors.js';
 import type { ResourceHandler } from './handler.js';
 import { ipEquals, parseIp, type IpFamily } from '../../common/net/address.js';
 import { formatPrefixNetwork, isIpv4SubnetEdge, parseIpPrefix, prefixContains, prefixesOverlap } from '../../common/net/prefix.js';
 import { checkAddressUse } from './address-rules.js';
 import type { IntentStore } from '../store/intent-store.js';
 import type { Family, SiteAccess, SiteRole, SiteSpec, SiteView, Topology } from './types.js';
-import { accessesOf, FLAT_ACCESS_FIELDS } from '../domain/site-access.js';
+import { accessesOf, DEFAULT_MULTIHOMING, FLAT_ACCESS_FIELDS } from '../domain/site-access.js';
 import { canonicalRt } from './vpns.js';
 import { syncVrf } from './vrfs.js';
 import type { WriteContext } from './write-context.js';
@@ -109,9 +109,28 @@ function stripStatus(a: SiteAccess & { status?: unknown }): SiteAccess {
   return rest;
 }
 
+/**
+ * `revertive` says whether a single-active site's traffic returns to its
+ * primary access once that is back (RFC 8299 has no leaf for it). True is
+ * what the system does: the primary's routes are advertised again, with the
+ * higher LOCAL_PREF, as soon as its PE has reinstalled the site. False would
+ * keep the backup preferred until an operator acts, a state that must
+ * outlive restarts; it is not built, so it is refused rather than stored and
+ * ignored. On an all-active site every access carries traffic and on a
+ * one-access site there is no backup, so there is nothing to revert to and
+ * the field is refused as meaningless.
+ */
+export function checkRevertive(s: SiteSpec, accesses: readonly SiteAccess[]): void {
+  if (s.revertive === undefined) return;
+  if ((s.multihoming ?? DEFAULT_MULTIHOMING) === 'all-active') throw semantic('/revertive', 'applies to single-active multihoming only: all-active accesses carry traffic together, none is a backup to revert from');
+  if (accesses.length < 2) throw semantic('/revertive', 'applies to a site with several accesses only: a one-access site has no backup to revert from');
+  if (!s.revertive) throw semantic('/revertive', 'false (non-revertive: stay on the backup until an operator acts) is not supported yet; traffic returns to the primary access once it is back');
+}
+
 /** Checks a site against the rest of the intent (throws the IntentErrors); its role, defaulted, and its accesses. */
 export async function checkSite(store: IntentStore, s: SiteSpec, current: SiteView | undefined): Promise<{ role: SiteRole; accesses: SiteAccess[] }> {
   const { accesses, flat } = siteAccesses(s);
+  checkRevertive(s, accesses);
   const nodeIds = [...new Set(accesses.map((a) => a.node))];
   // Site writes on a PE are serialised by its row lock, so the overlap and VLAN checks below see every other write.
   const locked = await store.nodes.lock([...nodeIds, ...(current?.accesses.map((a) => a.node) ?? [])]);

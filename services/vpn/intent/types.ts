@@ -121,6 +121,8 @@ export interface SiteSpec {
   ipv6?: Attachment;
   accesses?: SiteAccess[];
   multihoming?: Multihoming;
+  /** Single-active: traffic returns to the primary once it is back. Only true is carried out (non-revertive is refused); never stored. */
+  revertive?: boolean;
   role?: SiteRole;
   routing?: { static?: StaticRoute[]; bgp?: SiteBgp };
   siteOfOrigin?: string;

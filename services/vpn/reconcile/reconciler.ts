@@ -135,7 +135,11 @@ export class NodeReconciler {
     intent = (await this.db.nodeIntent(node))!;
     const allocated = intent;
     intent = await this.withoutDownBackedUpAccesses(intent);
-    const waiting = await this.define(intent);
+    const { waiting, advertised } = await this.define(intent);
+    // The PEs importing this one hear of a change of its advertised routes from the bgp service's best-path stream, except
+    // when the change is to a path that is no importer's best: a multi-homed site's paths may be an importer's fallback
+    // (its best path's PE cut off, SelectedVpnRoute.fallbacks), so a change of them queues the importers.
+    const fallbackVpns = new Set(intent.vrfs.filter((vi) => advertised.has(vi.vpn.id) && vi.sites.some((s) => s.accesses.length > 1)).map((vi) => vi.vpn.id));
 
     const routes = await this.routing.selectedRoutes(node);
     const { state, warnings } = computeNodeDesiredState(prepareNetwork(desiredInput(intent)), node, routes, { generation: 0 });
@@ -143,10 +147,16 @@ export class NodeReconciler {
     let notify: string[] = [];
     const saved = await this.store.save(node, state, warnings, async (tx, result) => {
       const within = this.db.inSave(tx);
-      notify = inventoryChanged || !this.routing.predicted ? [] : exportsChanged(result.delta) ? await within.importingNodes(node, exportedVpns(result)) : [];
+      const wake = inventoryChanged ? new Set<string>() : this.routing.predicted ? (exportsChanged(result.delta) ? exportedVpns(result) : new Set<string>()) : fallbackVpns;
+      notify = wake.size ? await within.importingNodes(node, wake) : [];
       if (inventoryChanged) notify = await within.otherNodes(node);
       if (notify.length) outboxId = await within.outbox({ aggregate: 'node', aggregateId: node, action: 'update', nodes: notify, changes: [] });
     });
+    if (outboxId === undefined && fallbackVpns.size && !inventoryChanged) {
+      // The desired state did not change (e.g. a route advertised now that the agent installed it), the advertised routes did.
+      const queued = await this.db.queueImporters(node, fallbackVpns);
+      if (queued) ({ outboxId, nodes: notify } = queued);
+    }
     if (outboxId !== undefined) await this.sink.committed(outboxId, notify).catch((err: Error) => this.log.warn({ err: err.message, node }, 'importers left to the outbox relay'));
 
     const released = await this.allocator.releaseUnwanted(allocated);
@@ -178,12 +188,14 @@ export class NodeReconciler {
   /**
    * VRFs and originated routes of the node in BGP; VRFs that left the intent
    * are deleted (withdrawing their routes). Returns, per VPN, why some of
-   * its routes are not advertised (yet).
+   * its routes are not advertised (yet), and the VPNs whose advertised
+   * routes this changed.
    */
-  private async define(intent: NodeIntent): Promise<Map<string, string>> {
+  private async define(intent: NodeIntent): Promise<{ waiting: Map<string, string>; advertised: Set<string> }> {
     const node = intent.node.id;
     const live = new Set<string>();
     const waiting = new Map<string, string>();
+    const advertised = new Set<string>();
     const egress = this.options.originateAfterInstall ? await this.reports.forwarding(node, () => this.routing.advertisedLabels(node)) : undefined;
     for (const vi of intent.vrfs) {
       const a = vi.allocation;
@@ -225,17 +237,18 @@ export class NodeReconciler {
         routes = held.filter((h) => h.readiness.state === 'ready').map((h) => h.r);
       }
       const attributes = routeAttributes(vi);
-      await this.routing.originate(
+      const changed = await this.routing.originate(
         node,
         vi.vpn.id,
         routes.map((r) => ({ ...r, ceNextHop: '', ...attributes.get(r.prefix) })),
       );
+      if (changed) advertised.add(vi.vpn.id);
     }
     // PE-CE eBGP: the relayed peers of the VRFs just defined; peers of VRFs going away leave before them.
     await this.routing.reconcilePeers?.(node, cePeersOf(intent));
     // Before anything is released (step 5): the speaker's VRFs the intent no longer names, whatever left them there.
     await removeUnwantedVrfs(this.routing, node, live, this.log);
-    return waiting;
+    return { waiting, advertised };
   }
 
   /** The node left the intent: its speaker VRFs removed, then what it held released, its desired state dropped. */

@@ -16,7 +16,7 @@
 // never touches the VRFs of the bgp config file or of another controller.
 import { status } from '@grpc/grpc-js';
 import { Family, LabelMode, Origin, VrfPathOrigin, Path, type VrfConfig, type VrfPath, type VrfPathAddition } from '../../common/gen/proto/l3vpn/v1/bgp.js';
-import type { SelectedVpnRoute } from '../../common/desired-state/index.js';
+import type { SelectedVpnRoute, VpnPathCandidate } from '../../common/desired-state/index.js';
 import type { VrfPlacements } from '../store/reconcile-store.js';
 import { bgpVrfName, isGrpcStatus, listVrfPaths, parseBgpVrfName, unmappedNextHop, type BgpApi } from './bgp-client.js';
 import type { HeldVrf, OriginatedRoute, VpnRouting, VrfDefinition } from './vpn-routing.js';
@@ -123,7 +123,7 @@ export class BgpVpnRouting implements VpnRouting {
   }
 
   /** One ChangeVrfPaths for the difference from the VRF's local paths: a reconcile's cost does not grow with round trips per route. */
-  async originate(node: string, vrf: string, routes: OriginatedRoute[]): Promise<void> {
+  async originate(node: string, vrf: string, routes: OriginatedRoute[]): Promise<boolean> {
     const name = bgpVrfName(vrf, node);
     const have = new Map<string, VrfPath>();
     for (const p of await listVrfPaths(this.bgp, name, true)) if (p.origin === VrfPathOrigin.VRF_PATH_ORIGIN_LOCAL) have.set(p.prefix, p);
@@ -138,7 +138,9 @@ export class BgpVpnRouting implements VpnRouting {
       add.push({ path: unicastPath(r), label: r.label });
     }
     const del = [...have.keys()].filter((prefix) => !wanted.has(prefix)).map((prefix) => ({ family: familyOf(prefix), prefix }));
-    if (add.length || del.length) await this.bgp.changeVrfPaths({ vrf: name, add, delete: del });
+    if (!add.length && !del.length) return false;
+    await this.bgp.changeVrfPaths({ vrf: name, add, delete: del });
+    return true;
   }
 
   async withdraw(node: string, vrf: string, prefixes: string[]): Promise<void> {
@@ -156,13 +158,23 @@ export class BgpVpnRouting implements VpnRouting {
     return labels;
   }
 
+  /**
+   * The best imported path of each prefix in the node's VRFs, with the other
+   * imported paths as its fallbacks: the speaker cannot see the transport,
+   * the desired-state computation uses the first of them whose next hop it
+   * reaches when the best one's it cannot (a PE cut off from this one).
+   */
   async selectedRoutes(node: string): Promise<SelectedVpnRoute[]> {
-    const tables = await this.tables(node, false);
+    const tables = await this.tables(node, true);
     const out: SelectedVpnRoute[] = [];
     for (const { vpnId, paths } of tables) {
-      for (const p of paths) {
-        if (p.origin !== VrfPathOrigin.VRF_PATH_ORIGIN_IMPORTED) continue;
-        out.push({ vrf: vpnId, prefix: p.prefix, nextHop: unmappedNextHop(p.nextHop), label: p.label, rd: p.rd });
+      const imported = paths.filter((p) => p.origin === VrfPathOrigin.VRF_PATH_ORIGIN_IMPORTED);
+      const others = new Map<string, VrfPath[]>();
+      for (const p of imported) if (!p.best) others.set(p.prefix, [...(others.get(p.prefix) ?? []), p]);
+      for (const p of imported) {
+        if (!p.best) continue;
+        const fallbacks = byPreference(others.get(p.prefix) ?? []).map(candidate);
+        out.push({ vrf: vpnId, prefix: p.prefix, ...candidate(p), ...(fallbacks.length ? { fallbacks } : {}) });
       }
     }
     return out;
@@ -182,4 +194,12 @@ export class BgpVpnRouting implements VpnRouting {
       }),
     );
   }
+}
+
+const candidate = (p: VrfPath): VpnPathCandidate => ({ nextHop: unmappedNextHop(p.nextHop), label: p.label, rd: p.rd });
+
+/** Candidates that lost to the best path, most preferred first: the higher LOCAL_PREF (RFC 4271 §9.1.1; unset: the default 100), then the lower next hop and RD, so the order is stable. */
+function byPreference(paths: VrfPath[]): VrfPath[] {
+  const pref = (p: VrfPath) => p.path?.localPref ?? 100;
+  return [...paths].sort((a, b) => pref(b) - pref(a) || (a.nextHop < b.nextHop ? -1 : a.nextHop > b.nextHop ? 1 : a.rd < b.rd ? -1 : a.rd > b.rd ? 1 : 0));
 }

@@ -60,8 +60,8 @@ export interface VpnRouting {
    * Throws while the speaker cannot answer.
    */
   heldVrfs(node?: string): Promise<HeldVrf[]>;
-  /** Makes `routes` the VRF's complete set of originated routes: adds and replaces them, withdraws the others. */
-  originate(node: string, vrf: string, routes: OriginatedRoute[]): Promise<void>;
+  /** Makes `routes` the VRF's complete set of originated routes: adds and replaces them, withdraws the others. Says whether anything changed. */
+  originate(node: string, vrf: string, routes: OriginatedRoute[]): Promise<boolean>;
   /** Withdraws some originated routes. Idempotent. */
   withdraw(node: string, vrf: string, prefixes: string[]): Promise<void>;
   /** The labels the node's VRFs advertise their originated routes with now. */

@@ -48,6 +48,8 @@ export interface ReconcileStore {
   writeStatuses(node: string, statuses: NodeStatuses, all?: DerivedStatus): Promise<string | undefined>;
   /** The follow-ups bound to the transaction a desired-state save hands its callback. */
   inSave(tx: Tx): SaveFollowUps;
+  /** An outbox row queueing the PEs that import these VPNs from `node` (SaveFollowUps.importingNodes), in a transaction of its own; undefined when there are none. */
+  queueImporters(node: string, vpns: ReadonlySet<string>): Promise<{ outboxId: bigint; nodes: string[] } | undefined>;
 }
 
 export function prismaVrfPlacements(prisma: PrismaClient): VrfPlacements {
@@ -68,5 +70,11 @@ export function prismaReconcileStore(prisma: PrismaClient): ReconcileStore {
       otherNodes: (node) => otherNodes(tx, node),
       outbox: (entry) => writeOutbox(tx, entry),
     }),
+    queueImporters: (node, vpns) =>
+      prisma.$transaction(async (tx) => {
+        const nodes = await importingNodes(tx, node, vpns);
+        if (!nodes.length) return undefined;
+        return { outboxId: await writeOutbox(tx, { aggregate: 'node', aggregateId: node, action: 'update', nodes, changes: [] }), nodes };
+      }),
   };
 }
