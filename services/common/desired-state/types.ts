@@ -98,6 +98,12 @@ export interface SelectedVpnRoute {
   /** The VPN label (RFC 8277); ignored for CE next hops. */
   readonly label: number;
   readonly rd: string;
+  /**
+   * Not BGP's best for the prefix but used with it for load sharing (VRF
+   * multipath, an all-active multi-homed site): it joins the best's route
+   * as one more ECMP member (VrfRoute.multipath). Absent: a best.
+   */
+  readonly multipath?: boolean;
 }
 
 export interface DesiredStateInput {

@@ -47,6 +47,18 @@ function sameRoute(current: VrfPath, r: OriginatedRoute): boolean {
   );
 }
 
+/**
+ * BGP multipath of every VRF (VrfConfig.multipath): the PEs of an
+ * all-active site export its prefixes at equal LOCAL_PREF under their own
+ * RDs, and every importing PE balances over them (up to this many). On for
+ * every VRF, not only those of VPNs with an all-active site: a single-active
+ * site's accesses differ in LOCAL_PREF and a single-homed prefix has one
+ * path, so nothing else ties; an all-active site reached through an
+ * extranet's route targets is covered without looking at other VPNs; and a
+ * site changing its multihoming never redefines VRFs.
+ */
+export const VRF_MULTIPATH = 8;
+
 /** The speaker's VRF for a definition. Every originated path brings its label, so only a per-VRF label needs the VRF's. */
 function bgpVrfConfig(node: string, vrf: VrfDefinition, owner: string): VrfConfig {
   const mode = vrf.label !== undefined ? LabelMode.LABEL_MODE_PER_VRF : vrf.labelMode === 'per-prefix' ? LabelMode.LABEL_MODE_PER_PREFIX : LabelMode.LABEL_MODE_PER_CE;
@@ -62,6 +74,7 @@ function bgpVrfConfig(node: string, vrf: VrfDefinition, owner: string): VrfConfi
     // Unset warning percent: the speaker's 75; past the limit new destinations are held back, not installed (bgp README, max-routes).
     maxRoutes: vrf.maxRoutes !== undefined ? { limit: vrf.maxRoutes, warningPercent: 0, warningOnly: false } : undefined,
     owner,
+    multipath: VRF_MULTIPATH,
   };
 }
 
@@ -144,7 +157,8 @@ export class BgpVpnRouting implements VpnRouting {
     for (const { vpnId, paths } of tables) {
       for (const p of paths) {
         if (p.origin !== VrfPathOrigin.VRF_PATH_ORIGIN_IMPORTED) continue;
-        out.push({ vrf: vpnId, prefix: p.prefix, nextHop: unmappedNextHop(p.nextHop), label: p.label, rd: p.rd });
+        // The bests, then the paths BGP uses with them (multipath): those join the best's route as ECMP members.
+        out.push({ vrf: vpnId, prefix: p.prefix, nextHop: unmappedNextHop(p.nextHop), label: p.label, rd: p.rd, ...(p.multipath ? { multipath: true } : {}) });
       }
     }
     return out;

@@ -248,7 +248,7 @@ export class LinuxDriver implements Driver {
     const nextHop: VrfRoute['nextHop'] = k.labels.length
       ? { $case: 'remote', value: { labels: k.labels, outInterface: k.dev ?? '', nextHop: k.via ?? '', remotePe: '', remotePeAddress: '', externalTransport: false, rd: '(installed)', localSidLabel: 0 } }
       : { $case: 'local', value: { ...this.attachment(k.dev), address: k.via ?? '' } };
-    return { vrf, prefix: k.prefix, nextHop, source: VrfRouteSource.VRF_ROUTE_SOURCE_UNSPECIFIED };
+    return { vrf, prefix: k.prefix, nextHop, source: VrfRouteSource.VRF_ROUTE_SOURCE_UNSPECIFIED, multipath: [] };
   }
 
   private installedLabel(k: KernelLabelRoute, want: LfibEntry | undefined): LfibEntry {

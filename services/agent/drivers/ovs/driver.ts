@@ -499,7 +499,7 @@ export class OvsDriver implements Driver {
         out.vrfs.push({ name: rest, tableId, rd: '', importRouteTargets: [], exportRouteTargets: [], interfaces: [], vpn: '' } satisfies VrfInstance);
       } else if (kind === 'route') {
         const [vrf, prefix] = rest.split('\u0000') as [string, string];
-        out.vrfRoutes.push({ vrf, prefix, nextHop: undefined, source: 0 } satisfies VrfRoute);
+        out.vrfRoutes.push({ vrf, prefix, nextHop: undefined, source: 0, multipath: [] } satisfies VrfRoute);
       } else if (kind === 'label') {
         out.lfibEntries.push({ inLabel: Number(rest), action: undefined, owner: '' } satisfies LfibEntry);
       } else {
