@@ -96,25 +96,43 @@ after(async () => {
   await lab?.stop();
 });
 
-/** UDP datagrams the namespace received (delivered or to no socket: /proc/net/snmp Udp InDatagrams + NoPorts). */
-function udpIn(ns: string): number {
-  const lines = lab.inNs(ns, 'cat', '/proc/net/snmp').split('\n').filter((l) => l.startsWith('Udp:'));
+/** Segments of a protocol the namespace received (/proc/net/snmp): UDP datagrams (delivered or to no socket), TCP segments. */
+function received(ns: string, proto: 'Udp' | 'Tcp'): number {
+  const lines = lab.inNs(ns, 'cat', '/proc/net/snmp').split('\n').filter((l) => l.startsWith(`${proto}:`));
   const names = lines[0]!.split(/\s+/);
   const values = lines[1]!.split(/\s+/).map(Number);
-  return values[names.indexOf('InDatagrams')]! + values[names.indexOf('NoPorts')]!;
+  const at = (n: string) => values[names.indexOf(n)]!;
+  return proto === 'Udp' ? at('InDatagrams') + at('NoPorts') : at('InSegs');
+}
+const udpIn = (ns: string) => received(ns, 'Udp');
+
+/** One datagram per flow from CE1 to 10.9.0.1:5001, each from its own source port: half from CE1's link address, half from its loopback. */
+function sendFlows(): void {
+  run(`
+      const s = dgram.createSocket('udp4');
+      await new Promise((r) => s.bind({ address: i % 2 ? '10.1.0.1' : '192.168.1.2', port: 30000 + i }, r));
+      await new Promise((r, j) => s.send('ecmp', 5001, '10.9.0.1', (e) => (e ? j(e) : r())));
+      s.close();`);
 }
 
-/** One datagram per flow from CE1 to 10.9.0.1:5001: half from its link address, half from its loopback, each from its own source port. */
-function sendFlows(): void {
+/** One TCP connection attempt per flow from CE1's link address alone, each from its own source port: a SYN each, refused by the CE (RST). */
+function sendTcpFlows(): void {
+  run(`
+      await new Promise((r) => {
+        const c = net.connect({ host: '10.9.0.1', port: 5001, localAddress: '192.168.1.2', localPort: 40000 + i });
+        c.on('error', r);
+        c.on('connect', () => { c.destroy(); r(); });
+      });`);
+}
+
+function run(body: string): void {
   const script = `
     const dgram = require('node:dgram');
+    const net = require('node:net');
     const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
     (async () => {
       for (let i = 0; i < ${FLOWS}; i++) {
-        const s = dgram.createSocket('udp4');
-        await new Promise((r) => s.bind({ address: i % 2 ? '10.1.0.1' : '192.168.1.2', port: 30000 + i }, r));
-        await new Promise((r, j) => s.send('ecmp', 5001, '10.9.0.1', (e) => (e ? j(e) : r())));
-        s.close();
+        ${body}
         await sleep(3);
       }
     })().catch((e) => { console.error(e); process.exit(1); });`;
@@ -135,7 +153,7 @@ function ecmpGroups(bridge: string): { id: number; text: string }[] {
     .map((l) => ({ id: Number(/group_id=(\d+)/.exec(l)![1]), text: l.trim() }));
 }
 
-test('ovs ECMP: flows from CE1 spread over both egress PEs through a select group, none lost; without the member every flow goes to PE2; a changed group is drift that is repaired', { skip }, async () => {
+test('ovs ECMP: flows from CE1 spread over both egress PEs through a select group, none lost; without the member every flow goes to PE2; a changed group is drift that is repaired', { skip }, async (t) => {
   const first = states(true, 1);
   const drivers = new Map<string, OvsDriver>();
   const agents = new Map<string, Agent>();
@@ -173,6 +191,16 @@ test('ovs ECMP: flows from CE1 spread over both egress PEs through a select grou
     const buckets = () => bucketPackets('l3ecb1', group).map((n, i) => n - (bucketsBefore[i] ?? 0));
     await eventually('bucket counters caught up', () => buckets().reduce((a, b) => a + b, 0) >= FLOWS, { timeoutMs: 5000 });
     assert.deepEqual(buckets(), got, 'each bucket carried what its PE delivered');
+
+    // One host's flows spread too: TCP flows from one address, by their ports. (Open vSwitch's default select
+    // method, dp_hash over a symmetric L3/L4 hash, takes TCP and SCTP ports but not UDP ones: the UDP flows
+    // above spread by their addresses.)
+    const tcpBefore = [received('l3ec-ce2', 'Tcp'), received('l3ec-ce3', 'Tcp')];
+    sendTcpFlows();
+    const byPort = [received('l3ec-ce2', 'Tcp') - tcpBefore[0]!, received('l3ec-ce3', 'Tcp') - tcpBefore[1]!];
+    assert.equal(byPort[0]! + byPort[1]!, FLOWS, `SYNs received ${byPort} of ${FLOWS}`);
+    for (const n of byPort) assert.ok(n >= FLOWS * 0.2, `egress split of one source's TCP flows ${byPort}`);
+    t.diagnostic(`egress split PE2/PE3: UDP from two addresses ${got.join('/')}, TCP from one address ${byPort.join('/')}`);
 
     // The driver reads its ECMP route back as installed: no drift.
     const d1 = drivers.get('PE1')!;

@@ -24,7 +24,10 @@
 // resolved over the transport. When two routes of one VRF have one prefix,
 // connected beats static beats PE–CE BGP beats remote VPN routes; equal
 // ones are decided by the lowest (next hop, RD, label) and reported as
-// warnings. Routes with the same resolved next hop, VPN label and RD share
+// warnings. A selected route flagged `multipath` (VRF multipath, an
+// all-active site) is no rival but an ECMP member: it joins the prefix's
+// remote route in VrfRoute.multipath, resolved the same way, one per PE.
+// Routes with the same resolved next hop, VPN label and RD share
 // one next-hop object: treat the returned state as immutable. VPN labels become LFIB entries: per-VRF label ->
 // pop and look up in the VRF; per-CE label -> pop and forward to the CE;
 // per-prefix label -> pop and forward to the prefix's CE, or pop and look up

@@ -1,5 +1,5 @@
-// ECMP on the linux driver, unit level (this kernel has no MPLS; a QEMU case
-// is not written yet): a route with ECMP members (VrfRoute.multipath) is one
+// ECMP on the linux driver, unit level (the real kernel: the QEMU case in
+// test/agent/linux-qemu.test.ts): a route with ECMP members (VrfRoute.multipath) is one
 // kernel multipath route, "nexthop encap mpls ... via ... dev ..." per
 // remote PE in order; the kernel's `ip -j` form of it reads back as the
 // same route (no drift), a different set as a differing route; the layer-4
@@ -31,20 +31,20 @@ const ecmp: VrfRoute = {
   multipath: [pe([300], 'core1', '10.0.1.1', 'PE3')],
 };
 
-/** What `ip -N -j -4 route show table all proto 76` prints for that route (iproute2 print_rta_multipath). */
+/** What `ip -N -j -4 route show table all proto 76` prints for that route (iproute2 6.1, as seen in the QEMU VM's kernel). */
 const KERNEL_JSON =
-  '[{"dst":"10.9.0.0/16","table":"1001","protocol":"76","flags":[],"multipath":[' +
+  '[{"dst":"10.9.0.0/16","table":"1001","protocol":"76","flags":[],"nexthops":[' +
   '{"encap":"mpls","dst":"16002/200","gateway":"10.0.0.1","dev":"core0","weight":1,"flags":[]},' +
   '{"encap":"mpls","dst":"300","gateway":"10.0.1.1","dev":"core1","weight":1,"flags":[]}]}]';
 
 test('linux ECMP: one multipath route, a nexthop with its own label stack per remote PE, in order; IPv6 over the IPv4 core too', () => {
   assert.equal(
     routeReplaceLine(routeIntent(ecmp, 1001), 76),
-    'route replace 10.9.0.0/16 nexthop encap mpls 16002/200 via inet 10.0.0.1 dev core0 nexthop encap mpls 300 via inet 10.0.1.1 dev core1 table 1001 proto 76',
+    'route replace 10.9.0.0/16 table 1001 proto 76 nexthop encap mpls 16002/200 via inet 10.0.0.1 dev core0 nexthop encap mpls 300 via inet 10.0.1.1 dev core1',
   );
   assert.equal(
     routeReplaceLine(routeIntent({ ...ecmp, prefix: '2001:db8:9::/48' }, 1001), 76),
-    'route replace 2001:db8:9::/48 nexthop encap mpls 16002/200 via inet6 ::ffff:10.0.0.1 dev core0 onlink nexthop encap mpls 300 via inet6 ::ffff:10.0.1.1 dev core1 onlink table 1001 proto 76',
+    'route replace 2001:db8:9::/48 table 1001 proto 76 nexthop encap mpls 16002/200 via inet6 ::ffff:10.0.0.1 dev core0 onlink nexthop encap mpls 300 via inet6 ::ffff:10.0.1.1 dev core1 onlink',
   );
   // Without members: the single-path line, unchanged.
   assert.equal(routeReplaceLine(routeIntent({ ...ecmp, multipath: [] }, 1001), 76), 'route replace 10.9.0.0/16 encap mpls 16002/200 via inet 10.0.0.1 dev core0 table 1001 proto 76');
@@ -99,7 +99,7 @@ test('linux ECMP driver: installs the multipath route and the layer-4 hash polic
   await driver.read({ vrfs: [red], vrfRoutes: [], lfibEntries: [], transportPaths: [] });
   const failures = await driver.apply([{ kind: ChangeKind.CHANGE_KIND_ADD, entry: { entry: { $case: 'vrfRoute', value: ecmp } }, previous: undefined }]);
   assert.deepEqual(failures, []);
-  assert.ok(k.batches.includes('route replace 10.9.0.0/16 nexthop encap mpls 16002/200 via inet 10.0.0.1 dev core0 nexthop encap mpls 300 via inet 10.0.1.1 dev core1 table 1001 proto 76'), k.batches.join('\n'));
+  assert.ok(k.batches.includes('route replace 10.9.0.0/16 table 1001 proto 76 nexthop encap mpls 16002/200 via inet 10.0.0.1 dev core0 nexthop encap mpls 300 via inet 10.0.1.1 dev core1'), k.batches.join('\n'));
   const flat = k.sysctls.flat();
   assert.ok(flat.includes('net.ipv4.fib_multipath_hash_policy=1') && flat.includes('net.ipv6.fib_multipath_hash_policy=1'), flat.join(' '));
   assert.ok(flat.includes('net/mpls/conf/core0/input=1') && flat.includes('net/mpls/conf/core1/input=1'), 'MPLS input on both members\u2019 interfaces');

@@ -115,10 +115,14 @@ function encapHopWords(prefix: string, h: KernelHop): string {
   return `${encap}${mappedHopWords(prefix, h) ?? hopWords(h)}`;
 }
 
-/** A multipath route is "nexthop [encap mpls L] via A dev D" per member (ip-route(8) NH), in the desired state's order. */
+/**
+ * A multipath route is "nexthop [encap mpls L] via A dev D" per member
+ * (ip-route(8) NH), in the desired state's order, after everything else:
+ * iproute2 takes nothing but another nexthop after one.
+ */
 export function routeReplaceLine(r: KernelRoute, protocol: number): string {
-  const hops = r.nexthops?.length ? r.nexthops.map((h) => ` nexthop${encapHopWords(r.prefix, h)}`).join('') : encapHopWords(r.prefix, r);
-  return `route replace ${r.prefix}${hops} table ${r.table} proto ${protocol}`;
+  if (r.nexthops?.length) return `route replace ${r.prefix} table ${r.table} proto ${protocol}${r.nexthops.map((h) => ` nexthop${encapHopWords(r.prefix, h)}`).join('')}`;
+  return `route replace ${r.prefix}${encapHopWords(r.prefix, r)} table ${r.table} proto ${protocol}`;
 }
 
 export function routeDeleteLine(table: number, prefix: string, protocol: number): string {

@@ -124,9 +124,10 @@ export function parseRoutes(json: string, family: 4 | 6): KernelRoute[] {
     const slash = dst.indexOf('/');
     const table = Number(r.table ?? 254);
     const prefix = `${canonicalMaybe(dst.slice(0, slash))}${dst.slice(slash)}`;
-    // An ECMP route: "multipath": [{ "encap": "mpls", "dst": labels, "gateway", "dev", "weight" }, ...].
-    if (Array.isArray(r.multipath)) {
-      const nexthops = (r.multipath as Json[]).map((n) => ({ dev: str(n.dev), via: viaOf(n), labels: n.encap === 'mpls' ? labelsOf(n.encap_dst) : [] }));
+    // An ECMP route: "nexthops": [{ "encap": "mpls", "dst": labels, "gateway", "dev", "weight" }, ...] (iproute2 6.1; "multipath" in some versions).
+    const hops = Array.isArray(r.nexthops) ? r.nexthops : Array.isArray(r.multipath) ? r.multipath : undefined;
+    if (hops) {
+      const nexthops = (hops as Json[]).map((n) => ({ dev: str(n.dev), via: viaOf(n), labels: n.encap === 'mpls' ? labelsOf(n.encap_dst) : [] }));
       out.push({ table, prefix, labels: [], nexthops });
       continue;
     }
