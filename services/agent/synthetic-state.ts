@@ -59,7 +59,7 @@ export function syntheticState(o: SyntheticOptions): NodeDesiredState {
       localSidLabel: 0,
     };
     for (let j = 0; j < o.routesPerVrf; j++) {
-      vrfRoutes.push({ vrf: name, prefix: syntheticPrefix(j), nextHop: { $case: 'remote', value: nh }, source: VrfRouteSource.VRF_ROUTE_SOURCE_BGP_VPN });
+      vrfRoutes.push({ vrf: name, prefix: syntheticPrefix(j), nextHop: { $case: 'remote', value: nh }, source: VrfRouteSource.VRF_ROUTE_SOURCE_BGP_VPN, multipath: [] });
     }
   }
   return {

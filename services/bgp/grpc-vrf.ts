@@ -107,6 +107,7 @@ export function vrfInputFromProto(c: ProtoVrfConfig | undefined): VrfConfigInput
     maxRoutes: c.maxRoutes ? { limit: c.maxRoutes.limit, warningPercent: c.maxRoutes.warningPercent || undefined, warningOnly: c.maxRoutes.warningOnly } : undefined,
     nextHop: c.nextHop?.trim(),
     owner: c.owner,
+    multipath: c.multipath,
   };
 }
 
@@ -123,6 +124,7 @@ function configToProto(c: VrfConfig): ProtoVrfConfig {
     maxRoutes: c.maxRoutes ? { ...c.maxRoutes } : undefined,
     nextHop: c.nextHop,
     owner: c.owner ?? '',
+    multipath: c.multipath ?? 0,
   };
 }
 
@@ -155,7 +157,7 @@ export function vrfToProto(vrfs: VrfService, name: string): BgpVrf {
 
 const prefixText = (p: Path) => `${formatAddress(p.route.prefix)}/${p.route.length}`;
 
-export function vrfPathToProto(vrfs: VrfService, vrf: string, p: Path, best: boolean): ProtoVrfPath {
+export function vrfPathToProto(vrfs: VrfService, vrf: string, p: Path, best: boolean, multipath = false): ProtoVrfPath {
   const origin = vrfs.origin(p);
   const family = p.family.afi === Afi.IPV6 ? ProtoFamily.FAMILY_IPV6_UNICAST : ProtoFamily.FAMILY_IPV4_UNICAST;
   if (origin === 'imported') {
@@ -170,6 +172,7 @@ export function vrfPathToProto(vrfs: VrfService, vrf: string, p: Path, best: boo
       source: p.source,
       best,
       path: pathToProto(p),
+      multipath,
     };
   }
   const ep = vrfs.exportOfPath(p);
@@ -185,6 +188,7 @@ export function vrfPathToProto(vrfs: VrfService, vrf: string, p: Path, best: boo
     source: p.source,
     best,
     path: pathToProto(p),
+    multipath,
   };
 }
 
@@ -237,9 +241,9 @@ async function listVrfPaths(vrfs: VrfService, call: ServerWritableStream<ListVrf
   }
   let batch: ProtoVrfPath[] = [];
   for (const afi of afis) {
-    for (const { path, best } of vrfs.paths(vrf, afi, req.allPaths)) {
+    for (const { path, best, multipath } of vrfs.paths(vrf, afi, req.allPaths)) {
       if (prefix !== undefined && prefixText(path) !== prefix) continue;
-      batch.push(vrfPathToProto(vrfs, vrf, path, best));
+      batch.push(vrfPathToProto(vrfs, vrf, path, best, multipath));
       if (batch.length === BATCH) {
         await write(call, { paths: batch });
         batch = [];
@@ -263,16 +267,17 @@ function watchVrfRoutes(vrfs: VrfService, call: ServerWritableStream<WatchVrfRou
     for (let i = 0; i < pending.length; i += BATCH) call.write({ event: { $case: 'routes', value: { changes: pending.slice(i, i + BATCH) } } });
     pending = [];
   };
-  const change = (vrf: string, afi: number, best: Path | undefined, previous: Path | undefined): VrfRouteChange => ({
+  const change = (vrf: string, afi: number, best: Path | undefined, previous: Path | undefined, dest: string): VrfRouteChange => ({
     vrf,
     family: afi === Afi.IPV6 ? ProtoFamily.FAMILY_IPV6_UNICAST : ProtoFamily.FAMILY_IPV4_UNICAST,
     prefix: prefixText((best ?? previous)!),
     best: best ? vrfPathToProto(vrfs, vrf, best, true) : undefined,
+    multipath: best ? vrfs.manager.multipath(vrf, afi, dest).map((p) => vrfPathToProto(vrfs, vrf, p, false, true)) : [],
   });
   const unsubscribe = vrfs.watch((e: VrfWatchEvent) => {
     if (e.type === 'route') {
       if (only !== undefined && e.vrf !== only) return;
-      pending.push(change(e.vrf, e.afi, e.best, e.previous));
+      pending.push(change(e.vrf, e.afi, e.best, e.previous, e.dest));
       if (pending.length >= BATCH) flush();
       else if (!scheduled) {
         scheduled = true;
@@ -292,7 +297,7 @@ function watchVrfRoutes(vrfs: VrfService, call: ServerWritableStream<WatchVrfRou
   call.on('error', done);
   for (const c of vrfs.list()) {
     if (only !== undefined && c.name !== only) continue;
-    for (const afi of [Afi.IPV4, Afi.IPV6]) for (const { path } of vrfs.paths(c.name, afi, false)) pending.push(change(c.name, afi, path, undefined));
+    for (const afi of [Afi.IPV4, Afi.IPV6]) for (const { path, best, dest } of vrfs.paths(c.name, afi, false)) if (best) pending.push(change(c.name, afi, path, undefined, dest));
   }
   flush();
   call.write({ event: { $case: 'snapshotDone', value: true } });

@@ -44,7 +44,8 @@ export class VrfExists extends Error {
 
 export type VrfWatchEvent =
   /** A destination's best changed; `best` undefined: it left the VRF. `previous` gives the prefix then. */
-  | { readonly type: 'route'; readonly vrf: string; readonly afi: number; readonly best: Path | undefined; readonly previous: Path | undefined }
+  /** best === previous: only the paths used with the best changed (VrfConfig.multipath); `dest` is the destination's key. */
+  | { readonly type: 'route'; readonly vrf: string; readonly afi: number; readonly best: Path | undefined; readonly previous: Path | undefined; readonly dest: string }
   | { readonly type: 'limit'; readonly event: VrfEvent; readonly at: number }
   | { readonly type: 'deleted'; readonly vrf: string };
 
@@ -106,9 +107,10 @@ export class VrfService {
       labels: this.labels,
       vpnBests: () => this.vpnBests(),
       listener: {
-        route: (vrf, afi, _dest, best, previous) => {
-          this.ce?.routeChanged(vrf, afi, best, previous);
-          this.emit({ type: 'route', vrf, afi, best, previous });
+        route: (vrf, afi, dest, best, previous) => {
+          // A multipath change alone leaves what CEs are told as it is.
+          if (best !== previous) this.ce?.routeChanged(vrf, afi, best, previous);
+          this.emit({ type: 'route', vrf, afi, best, previous, dest });
         },
         exportAnnounce: (p) => {
           this.exportOf.set(p.origin, p);
@@ -297,14 +299,32 @@ export class VrfService {
   }
 
   /** [dest, path, best] of a VRF's table for one address family. */
-  *paths(vrf: string, afi: number, all: boolean): IterableIterator<{ path: Path; best: boolean }> {
+  /**
+   * The VRF's paths: every candidate (`all`), or the bests followed by the
+   * paths used with them for load sharing (VrfConfig.multipath).
+   */
+  *paths(vrf: string, afi: number, all: boolean): IterableIterator<{ path: Path; best: boolean; multipath: boolean; dest: string }> {
     const t = this.manager.table(vrf, afi);
     if (!t) return;
+    const multipath = this.manager.get(vrf)?.multipath ?? 1;
     if (!all) {
-      for (const [, p] of t.bests()) yield { path: p, best: true };
+      const more: { path: Path; best: boolean; multipath: boolean; dest: string }[] = [];
+      for (const [dest, p] of t.bests()) {
+        yield { path: p, best: true, multipath: false, dest };
+        if (multipath > 1) for (const m of this.manager.multipath(vrf, afi, dest)) more.push({ path: m, best: false, multipath: true, dest });
+      }
+      yield* more;
       return;
     }
-    for (const [dest, p] of t.allPaths()) yield { path: p, best: t.best(dest) === p };
+    let dest = '';
+    let used = new Set<Path>();
+    for (const [d, p] of t.allPaths()) {
+      if (d !== dest) {
+        dest = d;
+        used = multipath > 1 ? new Set(this.manager.multipath(vrf, afi, d)) : new Set();
+      }
+      yield { path: p, best: t.best(d) === p, multipath: used.has(p), dest: d };
+    }
   }
 
   origin(p: Path): VrfPathOrigin {

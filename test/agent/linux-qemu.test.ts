@@ -144,6 +144,34 @@ test('linux: routes deleted, changed or added by hand are repaired; routes, labe
   assert.equal((await agent.reconcile()).changes, 0);
 });
 
+test('linux ECMP: a route with ECMP members is one kernel multipath route, a label stack per remote PE; it reads back as applied; one path put in by hand is drift, repaired', { skip }, async () => {
+  const ns = 'l3lx-drv5';
+  const { driver } = await driverNode(ns);
+  const agent = new Agent({ node: 'PE1', driver });
+  const input = fixtureInput();
+  const routes = simulateSelectedRoutes(input);
+  routes.set('PE1', [
+    ...(routes.get('PE1') ?? []),
+    { vrf: 'red', prefix: '10.9.0.0/16', nextHop: '10.255.0.2', label: 200, rd: '65000:2' },
+    { vrf: 'red', prefix: '10.9.0.0/16', nextHop: '10.255.0.3', label: 300, rd: '65000:3', multipath: true },
+  ]);
+  const state = computeDesiredStates(input, routes, { generation: 1 }).get('PE1')!.state;
+  assert.equal(state.vrfRoutes.find((r) => r.prefix === '10.9.0.0/16')?.multipath.length, 1);
+  const r = await agent.applySnapshot(state);
+  assert.deepEqual([r.failures, agent.report().failures], [0, []]);
+  // PE2 and PE3 both behind P1 (core0): two next hops that differ by their label stacks.
+  const shown = await inNs(ns, 'ip route show table 1001 proto 76 10.9.0.0/16');
+  assert.match(shown, /nexthop\s+encap mpls\s+16002\/200\s+via 10\.0\.0\.1 dev core0 weight 1/);
+  assert.match(shown, /nexthop\s+encap mpls\s+16003\/300\s+via 10\.0\.0\.1 dev core0 weight 1/);
+  assert.equal((await inNs(ns, 'sysctl -n net.ipv4.fib_multipath_hash_policy')).trim(), '1');
+  assert.equal((await agent.reconcile()).changes, 0, 'the multipath route reads back as applied');
+  await inNs(ns, 'ip route replace 10.9.0.0/16 encap mpls 16002/200 via 10.0.0.1 dev core0 table 1001 proto 76');
+  const fixed = await agent.reconcile('periodic');
+  assert.deepEqual(fixed.drift.map((d) => [d.key?.key?.$case, d.kind, d.repaired]), [['vrfRoute', DriftKind.DRIFT_KIND_MODIFIED, true]]);
+  assert.equal(await inNs(ns, 'ip route show table 1001 proto 76 10.9.0.0/16'), shown);
+  assert.equal((await agent.reconcile()).changes, 0);
+});
+
 test('linux: an entry the kernel refuses fails with the kernel’s reason; the rest of the batch is installed', { skip }, async () => {
   const ns = 'l3lx-drv3';
   const { driver } = await driverNode(ns);

@@ -10,6 +10,7 @@ const local = (vrf: string, prefix: string, address: string): VrfRoute => ({
   prefix,
   nextHop: { $case: 'local', value: ce(address) },
   source: address ? VrfRouteSource.VRF_ROUTE_SOURCE_STATIC : VrfRouteSource.VRF_ROUTE_SOURCE_CONNECTED,
+  multipath: [],
 });
 const lookup = (inLabel: number, vrf: string): LfibEntry => ({ inLabel, action: { $case: 'popAndLookup', value: { vrf, family: LookupFamily.LOOKUP_FAMILY_UNSPECIFIED } }, owner: `vrf:${vrf}` });
 const forward = (inLabel: number, vrf: string, address: string): LfibEntry => ({ inLabel, action: { $case: 'popAndForward', value: { vrf, nextHop: ce(address) } }, owner: `ce:${vrf}:x` });
@@ -23,7 +24,7 @@ test('ovs lookup pops: per-VRF label -> every local IPv6 route of the VRF is ref
   assert.equal(pops.refusal(local('red', '10.1.0.0/16', '192.168.1.2')), undefined);
   assert.equal(pops.refusal(local('green', '2001:db8:1::/64', '')), undefined);
   // A remote route is the ingress side: pushed, not popped.
-  const remote: VrfRoute = { vrf: 'red', prefix: '2001:db8:2::/64', nextHop: { $case: 'remote', value: { labels: [16002, 200], outInterface: 'core0', nextHop: '10.0.0.1', remotePeAddress: '10.255.0.2', remotePe: 'PE2', rd: '65000:2', externalTransport: false, localSidLabel: 0 } }, source: VrfRouteSource.VRF_ROUTE_SOURCE_BGP_VPN };
+  const remote: VrfRoute = { vrf: 'red', prefix: '2001:db8:2::/64', nextHop: { $case: 'remote', value: { labels: [16002, 200], outInterface: 'core0', nextHop: '10.0.0.1', remotePeAddress: '10.255.0.2', remotePe: 'PE2', rd: '65000:2', externalTransport: false, localSidLabel: 0 } }, source: VrfRouteSource.VRF_ROUTE_SOURCE_BGP_VPN, multipath: [] };
   assert.equal(pops.refusal(remote), undefined);
 });
 

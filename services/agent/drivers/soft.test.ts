@@ -112,7 +112,7 @@ test('soft: longest prefix wins, label stack rules of RFC 3032 are enforced', as
     entry: {
       entry: {
         $case: 'vrfRoute',
-        value: { vrf: 'red', prefix: '10.2.7.0/24', nextHop: { $case: 'local', value: { interface: 'cust0', vlan: 100, address: '192.168.1.2' } }, source: 2 },
+        value: { vrf: 'red', prefix: '10.2.7.0/24', nextHop: { $case: 'local', value: { interface: 'cust0', vlan: 100, address: '192.168.1.2' } }, source: 2, multipath: [] },
       },
     },
     previous: undefined,

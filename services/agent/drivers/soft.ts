@@ -17,6 +17,7 @@ import { MAX_LABEL, MIN_UNRESERVED_LABEL, RESERVED_TABLE_IDS } from '../../commo
 import type { PortState } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import type { ChangeFailure, Driver, InstalledState } from '../driver.js';
 import { PrefixTable } from './lpm.js';
+import { ecmpIndex, ecmpMembers } from './ecmp.js';
 
 const familyOf = (address: string): 4 | 6 => (address.includes(':') ? 6 : 4);
 
@@ -29,6 +30,11 @@ export interface Packet {
   labels?: readonly number[];
   /** The IP destination address inside. */
   destination: string;
+  /** The rest of the flow's 5-tuple: what picks one member of an ECMP route (ecmp.ts). */
+  source?: string;
+  protocol?: number;
+  sourcePort?: number;
+  destinationPort?: number;
 }
 
 export type Forwarding =
@@ -180,9 +186,10 @@ export class SoftDriver implements Driver {
     const nh = r.nextHop;
     if (!nh) refuse('route without a next hop');
     if (nh!.$case === 'local' && !this.hasInterface(r.vrf, nh!.value)) refuse(`interface ${nh!.value.interface} vlan ${nh!.value.vlan} is not in VRF ${r.vrf}`);
-    if (nh!.$case === 'remote') {
-      if (nh!.value.labels.length === 0) refuse('remote route without a label stack');
-      for (const l of nh!.value.labels) checkLabel(l, 'pushed label');
+    if (r.multipath.length && nh!.$case !== 'remote') refuse('ECMP members (multipath) without a remote next hop');
+    for (const m of ecmpMembers(r)) {
+      if (m.labels.length === 0) refuse('remote route without a label stack');
+      for (const l of m.labels) checkLabel(l, 'pushed label');
     }
     try {
       fib.set(r.prefix, r);
@@ -221,18 +228,21 @@ export class SoftDriver implements Driver {
   /** Where a packet arriving at this node leaves, and with which labels. */
   forward(packet: Packet): Forwarding {
     const labels = packet.labels ?? [];
-    if (labels.length > 0) return this.switchLabel(labels, packet.destination);
+    if (labels.length > 0) return this.switchLabel(labels, packet);
     const vrf = this.bindings.get(ifKey(packet.interface, packet.vlan ?? 0));
     if (vrf === undefined) return { action: 'drop', reason: `interface ${packet.interface} vlan ${packet.vlan ?? 0} is in no VRF` };
-    return this.lookup(vrf, packet.destination);
+    return this.lookup(vrf, packet);
   }
 
-  private lookup(vrf: string, destination: string): Forwarding {
+  private lookup(vrf: string, packet: Packet): Forwarding {
+    const destination = packet.destination;
     const r = this.fibs.get(vrf)?.lookup(destination);
     if (!r?.nextHop) return { action: 'drop', reason: `no route to ${destination} in VRF ${vrf}` };
     const nh = r.nextHop;
     if (nh.$case === 'local') return this.toCe(vrf, nh.value, destination);
-    const remote = nh.value;
+    // ECMP: the flow's 5-tuple picks one remote PE, the same one for every packet of the flow.
+    const members = ecmpMembers(r);
+    const remote = members[ecmpIndex(packet, members.length)]!;
     if (remote.externalTransport) return { action: 'external-transport', remotePeAddress: remote.remotePeAddress, labels: [...remote.labels], vrf };
     return { action: 'forward', interface: remote.outInterface, vlan: 0, nextHop: remote.nextHop, labels: [...remote.labels], vrf };
   }
@@ -241,7 +251,8 @@ export class SoftDriver implements Driver {
     return { action: 'forward', interface: ce.interface, vlan: ce.vlan, nextHop: ce.address || destination, labels: [], vrf };
   }
 
-  private switchLabel(labels: readonly number[], destination: string): Forwarding {
+  private switchLabel(labels: readonly number[], packet: Packet): Forwarding {
+    const destination = packet.destination;
     const top = labels[0]!;
     const rest = labels.slice(1);
     const bottom = rest.length === 0;
@@ -261,7 +272,7 @@ export class SoftDriver implements Driver {
         if (a.value.family !== LookupFamily.LOOKUP_FAMILY_UNSPECIFIED && familyOf(destination) !== (a.value.family === LookupFamily.LOOKUP_FAMILY_IPV6 ? 6 : 4)) {
           return { action: 'drop', reason: `IPv${familyOf(destination)} packet under the IPv${a.value.family === LookupFamily.LOOKUP_FAMILY_IPV6 ? 6 : 4} label ${top}` };
         }
-        return this.lookup(a.value.vrf, destination);
+        return this.lookup(a.value.vrf, packet);
       case 'popAndForward':
         if (!bottom) return { action: 'drop', reason: `VPN label ${top} is not at the bottom of the stack` };
         if (!a.value.nextHop) return { action: 'drop', reason: `label ${top} has no CE next hop` };

@@ -333,3 +333,39 @@ export function comparePaths(a: DecisionPath, b: DecisionPath, o: DecisionOption
   const step = Math.abs(r) as StepValue;
   return { winner: r < 0 ? -1 : r > 0 ? 1 : 0, step, stepName: STEP_NAMES[step]! };
 }
+
+/**
+ * Whether `p` may share the load with `best` (BGP multipath, "maximum-paths"):
+ * both reachable and equal at every step before the IGP cost — weight,
+ * LOCAL_PREF, local origin, AS_PATH length, ORIGIN, MED (compared whatever
+ * the neighbour AS, as routers do for multipath) and eBGP/iBGP. The steps
+ * from the IGP cost on only pick the best among them.
+ */
+export function multipathEqual(best: DecisionPath, p: DecisionPath, o: DecisionOptions): boolean {
+  ensure(2);
+  if (!prepare(0, best, o) || !prepare(1, p, o)) return false;
+  const r = Math.abs(compareSlots(0, 1, true));
+  return r === Step.EQUAL || r >= Step.IGP_COST;
+}
+
+/**
+ * The paths used with `best` for load sharing, best excluded, at most
+ * `max - 1`: the multipath-equal ones (multipathEqual) whose next hop is
+ * neither the best's nor one already taken, in decision order. Empty when
+ * `max` <= 1.
+ */
+export function selectMultipath<P extends DecisionPath>(paths: readonly P[], best: P, max: number, o: DecisionOptions): P[] {
+  if (max <= 1 || paths.length < 2) return [];
+  const equal = paths.filter((p) => p !== best && p.nextHop !== undefined && multipathEqual(best, p, o));
+  if (equal.length === 0) return [];
+  equal.sort((a, b) => comparePaths(a, b, { ...o, alwaysCompareMed: true }).winner || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const hops = new Set([best.nextHop?.address]);
+  const out: P[] = [];
+  for (const p of equal) {
+    if (out.length >= max - 1) break;
+    if (hops.has(p.nextHop!.address)) continue;
+    hops.add(p.nextHop!.address);
+    out.push(p);
+  }
+  return out;
+}

@@ -41,6 +41,12 @@ export interface VrfConfig {
   readonly labelBlock?: LabelBlock;
   readonly maxRoutes?: MaxRoutes;
   /**
+   * BGP multipath ("maximum-paths"): the best and up to multipath - 1
+   * imported paths equal to it (decision.ts multipathEqual) are used
+   * together. Undefined: 1, off.
+   */
+  readonly multipath?: number;
+  /**
    * The IPv4 next hop of its exports (the loopback of the PE that holds the
    * VRF, when one speaker serves many PEs); undefined: next-hop-self.
    */
@@ -80,6 +86,8 @@ export interface VrfConfigInput {
   readonly ipv6Label?: number;
   readonly labelBlock?: LabelBlock;
   readonly maxRoutes?: { limit: number; warningPercent?: number; warningOnly?: boolean };
+  /** 0, 1 or undefined: off. */
+  readonly multipath?: number;
   /** Empty or undefined: next-hop-self. */
   readonly nextHop?: string;
   /** Empty or undefined: nobody's. */
@@ -107,6 +115,9 @@ function rts(field: string, list: readonly (RouteTarget | string)[] | undefined)
   }
   return out;
 }
+
+/** The most paths a VRF uses together for one destination. */
+export const MAX_MULTIPATH = 64;
 
 /** The longest VRF name: the vpn service names its VRFs vpn:node, at most 127 characters. */
 export const MAX_VRF_NAME = 127;
@@ -164,6 +175,11 @@ export function vrfConfig(input: VrfConfigInput): VrfConfig {
     }
     maxRoutes = { limit, warningPercent, warningOnly };
   }
+  let multipath: number | undefined;
+  if (input.multipath !== undefined && input.multipath > 1) {
+    if (!Number.isInteger(input.multipath) || input.multipath > MAX_MULTIPATH) throw new VrfConfigError('multipath', `${input.multipath} is not in 0..${MAX_MULTIPATH}`);
+    multipath = input.multipath;
+  }
   let nextHop: string | undefined;
   if (input.nextHop) {
     // VPN-IPv6 routes carry an IPv4 next hop IPv4-mapped (RFC 4659 §3.2.1.1); VPN-IPv4 ones cannot carry an IPv6 one without RFC 8950.
@@ -183,6 +199,7 @@ export function vrfConfig(input: VrfConfigInput): VrfConfig {
     ...(ipv6Label !== undefined ? { ipv6Label } : {}),
     labelBlock,
     maxRoutes,
+    ...(multipath !== undefined ? { multipath } : {}),
     nextHop,
     ...(owner !== undefined ? { owner } : {}),
   };

@@ -34,7 +34,7 @@ import type { Family } from '../wire/nlri.js';
 import type { Path } from '../rib/path.js';
 import { encodeRd, rdEquals } from '../../common/vpn/rd.js';
 import { BestPathTable } from '../decision/best-path-table.js';
-import type { DecisionOptions } from '../decision/decision.js';
+import { type DecisionOptions, selectMultipath } from '../decision/decision.js';
 import { VrfConfig, VrfConfigError } from './config.js';
 import type { LabelAllocator } from './labels.js';
 import type { RouteTarget } from '../../common/vpn/route-target.js';
@@ -66,6 +66,7 @@ export type VrfEvent =
 export interface VrfListener {
   /**
    * The best path of a VRF destination changed; undefined when it has none.
+   * Also called with best === previous when only the paths used with the best (multipath()) changed.
    * `dest` is the unicast key of the prefix (routeKey of the IPv4/IPv6 unicast route).
    * The best is a local path (unicast family) or an imported VPN path (its RD, labels and next hop).
    */
@@ -119,6 +120,11 @@ function move(moves: Map<string, Move>, ai: number, dest: string): Move {
 }
 
 const EMPTY_VRFS: readonly VrfState[] = Object.freeze([]);
+const NO_PATHS: readonly Path[] = Object.freeze([]);
+
+function samePaths(a: readonly Path[], b: readonly Path[]): boolean {
+  return a.length === b.length && a.every((p, i) => p === b[i]);
+}
 
 function afiIndex(afi: number): number {
   return afi === Afi.IPV6 ? 1 : 0;
@@ -249,6 +255,8 @@ export class VrfManager {
       v.exportAttrs = new WeakMap();
       this.reexport(v, rdChanged, labelsChanged || rdChanged);
     }
+    // Multipath on, off or wider: every destination with more than one path may use others now.
+    if ((old.multipath ?? 1) !== (config.multipath ?? 1)) this.multipathReconfigured(v, old);
     // Limit: maybe room for held-back routes, maybe already over.
     this.admitPending(v);
     this.checkLimits(v, false);
@@ -289,6 +297,16 @@ export class VrfManager {
   /** The VRF's table for an address family (read-only use). */
   table(name: string, afi: number): BestPathTable<Path> | undefined {
     return this.vrfs.get(name)?.tables[afiIndex(afi)];
+  }
+
+  /**
+   * The imported paths used with the destination's best for load sharing
+   * (VrfConfig.multipath), best excluded, in decision order; empty when
+   * multipath is off or the best is not an imported path.
+   */
+  multipath(name: string, afi: number, dest: string): Path[] {
+    const v = this.vrfs.get(name);
+    return v ? [...this.multipathOf(v, afiIndex(afi), dest)] : [];
   }
 
   /** Destinations in the VRF (both families), the unit of the route limit. */
@@ -465,10 +483,11 @@ export class VrfManager {
     for (const m of moves.values()) {
       const table = v.tables[m.ai]!;
       const before = table.best(m.dest);
+      const mpBefore = this.multipathOf(v, m.ai, m.dest);
       for (const p of m.adds) this.install(v, m.ai, m.dest, p, true, false);
       for (const p of m.drops) this.uninstall(v, m.ai, m.dest, p, true, false);
       const after = table.best(m.dest);
-      if (after !== before) this.o.listener.route?.(v.name, indexAfi(m.ai), m.dest, after, before);
+      if (after !== before || !samePaths(mpBefore, this.multipathOf(v, m.ai, m.dest))) this.o.listener.route?.(v.name, indexAfi(m.ai), m.dest, after, before);
     }
   }
 
@@ -484,6 +503,7 @@ export class VrfManager {
         return false;
       }
     }
+    const mpBefore = emit ? this.multipathOf(v, ai, dest) : NO_PATHS;
     const c = table.upsert(dest, path, imported);
     const changed = c.changed;
     const best = c.best;
@@ -492,7 +512,7 @@ export class VrfManager {
       const lc = v.local[ai]!.upsert(dest, path);
       if (lc.changed) this.exportDest(v, ai, dest, lc.best);
     }
-    if (changed && emit) this.o.listener.route?.(v.name, indexAfi(ai), dest, best, previous);
+    if (emit && (changed || !samePaths(mpBefore, this.multipathOf(v, ai, dest)))) this.o.listener.route?.(v.name, indexAfi(ai), dest, best, previous);
     this.checkLimits(v, false);
     return true;
   }
@@ -501,6 +521,7 @@ export class VrfManager {
   private uninstall(v: VrfState, ai: number, dest: string, path: Path, imported: boolean, emit = true): boolean {
     if (v.pending.delete(pendingKey(ai, dest, path, imported))) return true;
     const table = v.tables[ai]!;
+    const mpBefore = emit ? this.multipathOf(v, ai, dest) : NO_PATHS;
     const c = table.remove(dest, path.key, imported ? undefined : path.source);
     if (c.replaced === undefined) return false;
     const changed = c.changed;
@@ -510,10 +531,38 @@ export class VrfManager {
       const lc = v.local[ai]!.remove(dest, path.key, path.source);
       if (lc.changed) this.exportDest(v, ai, dest, lc.best);
     }
-    if (changed && emit) this.o.listener.route?.(v.name, indexAfi(ai), dest, best, previous);
+    if (emit && (changed || !samePaths(mpBefore, this.multipathOf(v, ai, dest)))) this.o.listener.route?.(v.name, indexAfi(ai), dest, best, previous);
     if (!table.has(dest)) this.admitPending(v);
     this.checkLimits(v, false);
     return true;
+  }
+
+  /** The paths used with the best of one destination (see multipath()). */
+  private multipathOf(v: VrfState, ai: number, dest: string): readonly Path[] {
+    const max = v.config.multipath ?? 1;
+    if (max <= 1) return NO_PATHS;
+    const table = v.tables[ai]!;
+    const best = table.best(dest);
+    if (!best || !isVpn(best)) return NO_PATHS;
+    const paths = table.paths(dest);
+    if (paths.length < 2) return NO_PATHS;
+    return selectMultipath(paths.filter(isVpn), best, max, this.decision);
+  }
+
+  /** Reports every destination whose multipath set the new setting changes (its best stays). */
+  private multipathReconfigured(v: VrfState, old: VrfConfig): void {
+    const now = v.config;
+    for (let ai = 0; ai < 2; ai++) {
+      for (const dest of v.tables[ai]!.destinations()) {
+        if (v.tables[ai]!.paths(dest).length < 2) continue;
+        v.config = old;
+        const before = this.multipathOf(v, ai, dest);
+        v.config = now;
+        if (samePaths(before, this.multipathOf(v, ai, dest))) continue;
+        const best = v.tables[ai]!.best(dest);
+        this.o.listener.route?.(v.name, indexAfi(ai), dest, best, best);
+      }
+    }
   }
 
   /** Installs held-back paths, oldest first, while there is room (or their destination is already in). */

@@ -44,6 +44,7 @@ test('ingress PE pushes [transport, VPN] towards a remote PE two hops away', () 
       },
     },
     source: VrfRouteSource.VRF_ROUTE_SOURCE_BGP_VPN,
+    multipath: [],
   });
   // The attachment subnet of the remote site is reachable too.
   assert.deepEqual((route(pe1, 'red', '192.168.2.0/30').nextHop?.value as { labels: number[] }).labels, [16002, 200]);
@@ -285,6 +286,7 @@ test('routes from BGP: CE next hops are local, unknown PEs and VRFs are warnings
     prefix: '10.50.0.0/16',
     nextHop: { $case: 'local', value: { interface: 'cust0', vlan: 100, address: '192.168.1.2' } },
     source: VrfRouteSource.VRF_ROUTE_SOURCE_BGP_CE,
+    multipath: [],
   });
   assert.equal(pe1.state.vrfRoutes.some((r) => r.prefix === '10.60.0.0/16' || r.prefix === '10.80.0.0/16'), false);
   // The static route beats the remote route for the same prefix.

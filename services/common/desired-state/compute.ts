@@ -24,7 +24,10 @@
 // resolved over the transport. When two routes of one VRF have one prefix,
 // connected beats static beats PE–CE BGP beats remote VPN routes; equal
 // ones are decided by the lowest (next hop, RD, label) and reported as
-// warnings. Routes with the same resolved next hop, VPN label and RD share
+// warnings. A selected route flagged `multipath` (VRF multipath, an
+// all-active site) is no rival but an ECMP member: it joins the prefix's
+// remote route in VrfRoute.multipath, resolved the same way, one per PE.
+// Routes with the same resolved next hop, VPN label and RD share
 // one next-hop object: treat the returned state as immutable. VPN labels become LFIB entries: per-VRF label ->
 // pop and look up in the VRF; per-CE label -> pop and forward to the CE;
 // per-prefix label -> pop and forward to the prefix's CE, or pop and look up
@@ -286,6 +289,23 @@ function routeTie(r: VrfRoute): string {
   return '';
 }
 
+/**
+ * The other members of an ECMP set besides `primary`: one per remote PE
+ * (another PE's, by its loopback), in (address, RD, label) order so equal
+ * inputs give the same hash buckets.
+ */
+function ecmpSet(primary: RemotePeNextHop, members: readonly NextHopUnion[]): RemotePeNextHop[] {
+  const byPe = new Map<string, { tie: string; hop: RemotePeNextHop }>();
+  for (const m of members) {
+    if (m?.$case !== 'remote' || m.value.remotePeAddress === primary.remotePeAddress) continue;
+    const route = { nextHop: m } as VrfRoute;
+    const tie = routeTie(route);
+    const have = byPe.get(m.value.remotePeAddress);
+    if (!have || compareStrings(tie, have.tie) < 0) byPe.set(m.value.remotePeAddress, { tie, hop: m.value });
+  }
+  return [...byPe.values()].sort((a, b) => compareStrings(a.tie, b.tie)).map((m) => m.hop);
+}
+
 interface ResolvedRemote {
   readonly base: Omit<RemotePeNextHop, 'labels' | 'rd'>;
   readonly transportLabels: readonly number[];
@@ -432,12 +452,12 @@ export function computeNodeDesiredState(
 
       // Local routes: the attachment subnet and the site's static prefixes.
       offer(
-        { vrf: vrf.name, prefix: site.connected.text, nextHop: { $case: 'local', value: ceNextHop(site, true) }, source: VrfRouteSource.VRF_ROUTE_SOURCE_CONNECTED },
+        { vrf: vrf.name, prefix: site.connected.text, nextHop: { $case: 'local', value: ceNextHop(site, true) }, source: VrfRouteSource.VRF_ROUTE_SOURCE_CONNECTED, multipath: [] },
         site.connected.key,
       );
       for (const p of site.statics) {
         offer(
-          { vrf: vrf.name, prefix: p.text, nextHop: { $case: 'local', value: ceNextHop(site, false) }, source: VrfRouteSource.VRF_ROUTE_SOURCE_STATIC },
+          { vrf: vrf.name, prefix: p.text, nextHop: { $case: 'local', value: ceNextHop(site, false) }, source: VrfRouteSource.VRF_ROUTE_SOURCE_STATIC, multipath: [] },
           p.key,
         );
       }
@@ -553,6 +573,8 @@ export function computeNodeDesiredState(
     }
     return resolved;
   };
+  /** Multipath members by VRF and prefix key: joined to the best's route once every best is in. */
+  const ecmpMembers = new Map<string, NextHopUnion[]>();
   for (const r of routes) {
     const vrf = vrfByName.get(r.vrf);
     if (!vrf) {
@@ -573,8 +595,10 @@ export function computeNodeDesiredState(
     }
     const site = vrf.ces.get(nh);
     if (site) {
+      // Load sharing is across remote PEs only: a CE next hop is never an ECMP member.
+      if (r.multipath) continue;
       offer(
-        { vrf: vrf.name, prefix: prefix.text, nextHop: { $case: 'local', value: ceNextHop(site, false) }, source: VrfRouteSource.VRF_ROUTE_SOURCE_BGP_CE },
+        { vrf: vrf.name, prefix: prefix.text, nextHop: { $case: 'local', value: ceNextHop(site, false) }, source: VrfRouteSource.VRF_ROUTE_SOURCE_BGP_CE, multipath: [] },
         prefix.key,
       );
       continue;
@@ -605,7 +629,24 @@ export function computeNodeDesiredState(
       nextHop = { $case: 'remote', value: { ...resolved.base, labels: [...resolved.transportLabels, candidate.label], rd } };
       byRd.set(rd, nextHop);
     }
-    offer({ vrf: vrf.name, prefix: prefix.text, nextHop, source: VrfRouteSource.VRF_ROUTE_SOURCE_BGP_VPN }, prefix.key);
+    if (r.multipath) {
+      const k = `${vrf.name}\u0000${prefix.key}`;
+      const list = ecmpMembers.get(k);
+      if (list) list.push(nextHop);
+      else ecmpMembers.set(k, [nextHop]);
+      continue;
+    }
+    offer({ vrf: vrf.name, prefix: prefix.text, nextHop, source: VrfRouteSource.VRF_ROUTE_SOURCE_BGP_VPN, multipath: [] }, prefix.key);
+  }
+
+  // ECMP (VRF multipath): the members join the route only while a remote VPN route is what the prefix uses.
+  for (const [vrfName, table] of tables) {
+    for (const [key, route] of table) {
+      const members = ecmpMembers.get(`${vrfName}\u0000${key}`);
+      if (!members || route.nextHop?.$case !== 'remote') continue;
+      const multipath = ecmpSet(route.nextHop.value, members);
+      if (multipath.length) table.set(key, { ...route, multipath });
+    }
   }
 
   const vrfRoutes: VrfRoute[] = [];

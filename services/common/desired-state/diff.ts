@@ -110,6 +110,11 @@ function remoteEquals(a: RemotePeNextHop, b: RemotePeNextHop): boolean {
 export function vrfRouteEquals(a: VrfRoute, b: VrfRoute): boolean {
   if (a === b) return true;
   if (a.source !== b.source || a.vrf !== b.vrf || a.prefix !== b.prefix) return false;
+  // ECMP members (absent on routes decoded by an older peer: none).
+  const am = a.multipath ?? [];
+  const bm = b.multipath ?? [];
+  if (am.length !== bm.length) return false;
+  for (let i = 0; i < am.length; i++) if (!remoteEquals(am[i]!, bm[i]!)) return false;
   const x = a.nextHop;
   const y = b.nextHop;
   if (x === y) return true;

@@ -108,6 +108,12 @@ export interface SelectedVpnRoute {
    * site's backup PE when the primary PE is cut off from this one.
    */
   readonly fallbacks?: readonly VpnPathCandidate[];
+  /**
+   * Not BGP's best for the prefix but used with it for load sharing (VRF
+   * multipath, an all-active multi-homed site): it joins the best's route
+   * as one more ECMP member (VrfRoute.multipath). Absent: a best.
+   */
+  readonly multipath?: boolean;
 }
 
 /** One candidate VPN path: where it goes and with which label. */

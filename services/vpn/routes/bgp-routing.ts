@@ -49,6 +49,18 @@ function sameRoute(current: VrfPath, r: OriginatedRoute): boolean {
   );
 }
 
+/**
+ * BGP multipath of every VRF (VrfConfig.multipath): the PEs of an
+ * all-active site export its prefixes at equal LOCAL_PREF under their own
+ * RDs, and every importing PE balances over them (up to this many). On for
+ * every VRF, not only those of VPNs with an all-active site: a single-active
+ * site's accesses differ in LOCAL_PREF and a single-homed prefix has one
+ * path, so nothing else ties; an all-active site reached through an
+ * extranet's route targets is covered without looking at other VPNs; and a
+ * site changing its multihoming never redefines VRFs.
+ */
+export const VRF_MULTIPATH = 8;
+
 /** The speaker's VRF for a definition. Every originated path brings its label, so only a per-VRF label needs the VRF's. */
 function bgpVrfConfig(node: string, vrf: VrfDefinition, owner: string): VrfConfig {
   const mode = vrf.label !== undefined ? LabelMode.LABEL_MODE_PER_VRF : vrf.labelMode === 'per-prefix' ? LabelMode.LABEL_MODE_PER_PREFIX : LabelMode.LABEL_MODE_PER_CE;
@@ -64,6 +76,7 @@ function bgpVrfConfig(node: string, vrf: VrfDefinition, owner: string): VrfConfi
     // Unset warning percent: the speaker's 75; past the limit new destinations are held back, not installed (bgp README, max-routes).
     maxRoutes: vrf.maxRoutes !== undefined ? { limit: vrf.maxRoutes, warningPercent: 0, warningOnly: false } : undefined,
     owner,
+    multipath: VRF_MULTIPATH,
   };
 }
 
@@ -172,6 +185,8 @@ export class BgpVpnRouting implements VpnRouting {
       const others = new Map<string, VrfPath[]>();
       for (const p of imported) if (!p.best) others.set(p.prefix, [...(others.get(p.prefix) ?? []), p]);
       for (const p of imported) {
+        // The paths BGP uses with a best (multipath) join the best's route as ECMP members.
+        if (p.multipath) out.push({ vrf: vpnId, prefix: p.prefix, ...candidate(p), multipath: true });
         if (!p.best) continue;
         const fallbacks = byPreference(others.get(p.prefix) ?? []).map(candidate);
         out.push({ vrf: vpnId, prefix: p.prefix, ...candidate(p), ...(fallbacks.length ? { fallbacks } : {}) });

@@ -24,7 +24,7 @@ import { vrfRouteKey } from '../../../common/desired-state/index.js';
 import { parseInterfaceAddress } from '../../../common/desired-state/prefix.js';
 import { RESERVED_TABLE_IDS } from '../../../common/desired-state/types.js';
 import type { ChangeFailure, Driver, InstalledState } from '../../driver.js';
-import { hopText, type KernelLabelRoute, type KernelLink, type KernelRoute, parseLabelRoutes, parseLinks, parseRoutes } from './kernel.js';
+import { hopText, type KernelHop, type KernelLabelRoute, type KernelLink, type KernelRoute, parseLabelRoutes, parseLinks, parseRoutes } from './kernel.js';
 import {
   interfaceDevice,
   labelDeleteLine,
@@ -98,6 +98,8 @@ export class LinuxDriver implements Driver {
   private linksKnown = false;
   private platformLabels = 0;
   private readonly mplsInput = new Set<string>();
+  /** fib_multipath_hash_policy set to layer 4 (once ECMP routes exist). */
+  private multipathHash = false;
   /** Kernel objects written (batch lines), for tests and benches that count what a change touched. */
   linesSent = 0;
 
@@ -182,13 +184,18 @@ export class LinuxDriver implements Driver {
     if (expected) {
       const devices = new Set<string>();
       let maxLabel = 0;
-      for (const r of expected.vrfRoutes) if (r.nextHop?.$case === 'remote') devices.add(r.nextHop.value.outInterface);
+      let multipath = false;
+      for (const r of expected.vrfRoutes) {
+        if (r.nextHop?.$case === 'remote') devices.add(r.nextHop.value.outInterface);
+        for (const m of r.multipath) devices.add(m.outInterface);
+        multipath ||= r.multipath.length > 0;
+      }
       for (const e of expected.lfibEntries) {
         maxLabel = Math.max(maxLabel, e.inLabel);
         if (e.action?.$case === 'swap' || e.action?.$case === 'pop') devices.add(e.action.value.outInterface);
       }
       this.mplsInput.clear();
-      await this.ensureMpls(devices, maxLabel);
+      await this.ensureMpls(devices, maxLabel, multipath);
     }
     return out;
   }
@@ -245,10 +252,13 @@ export class LinuxDriver implements Driver {
   }
 
   private installedRoute(vrf: string, k: KernelRoute): VrfRoute {
-    const nextHop: VrfRoute['nextHop'] = k.labels.length
-      ? { $case: 'remote', value: { labels: k.labels, outInterface: k.dev ?? '', nextHop: k.via ?? '', remotePe: '', remotePeAddress: '', externalTransport: false, rd: '(installed)', localSidLabel: 0 } }
-      : { $case: 'local', value: { ...this.attachment(k.dev), address: k.via ?? '' } };
-    return { vrf, prefix: k.prefix, nextHop, source: VrfRouteSource.VRF_ROUTE_SOURCE_UNSPECIFIED };
+    const remote = (h: KernelHop) => ({ labels: h.labels, outInterface: h.dev ?? '', nextHop: h.via ?? '', remotePe: '', remotePeAddress: '', externalTransport: false, rd: '(installed)', localSidLabel: 0 });
+    if (k.nexthops?.length) {
+      const [first, ...rest] = k.nexthops;
+      return { vrf, prefix: k.prefix, nextHop: { $case: 'remote', value: remote(first!) }, source: VrfRouteSource.VRF_ROUTE_SOURCE_UNSPECIFIED, multipath: rest.map(remote) };
+    }
+    const nextHop: VrfRoute['nextHop'] = k.labels.length ? { $case: 'remote', value: remote(k) } : { $case: 'local', value: { ...this.attachment(k.dev), address: k.via ?? '' } };
+    return { vrf, prefix: k.prefix, nextHop, source: VrfRouteSource.VRF_ROUTE_SOURCE_UNSPECIFIED, multipath: [] };
   }
 
   private installedLabel(k: KernelLabelRoute, want: LfibEntry | undefined): LfibEntry {
@@ -269,8 +279,12 @@ export class LinuxDriver implements Driver {
   }
 
   /** Raises net.mpls.platform_labels above `maxLabel` (never lowers it) and accepts labelled packets on `devices`. */
-  private async ensureMpls(devices: Iterable<string>, maxLabel: number): Promise<void> {
+  /** `multipath`: ECMP routes are (to be) installed: the kernel must hash flows by their 5-tuple, not by addresses alone. */
+  private async ensureMpls(devices: Iterable<string>, maxLabel: number, multipath = false): Promise<void> {
     const settings: string[] = [];
+    const hashPolicy = multipath && !this.multipathHash;
+    // Policy 1: layer 4 (source and destination addresses, ports, protocol), so the flows of two hosts spread too.
+    if (hashPolicy) settings.push('net.ipv4.fib_multipath_hash_policy=1', 'net.ipv6.fib_multipath_hash_policy=1');
     let labels = this.platformLabels;
     if (maxLabel >= labels) {
       labels = 1;
@@ -285,6 +299,7 @@ export class LinuxDriver implements Driver {
     const r = await this.runner.run(['sysctl', '-w', ...settings]);
     // A device that does not exist fails here and its routes fail with the kernel's reason; the rest took effect.
     if (r.code === 0 || !r.stderr.includes('platform_labels')) this.platformLabels = labels;
+    if (hashPolicy && !r.stderr.includes('fib_multipath_hash_policy')) this.multipathHash = true;
     for (const d of newDevices) if (!r.stderr.includes(`/${d}/`) && !r.stderr.includes(`.${d}.`)) this.mplsInput.add(d);
   }
 
@@ -293,6 +308,7 @@ export class LinuxDriver implements Driver {
     const failures = new Map<number, string>();
     const steps: Step[] = [];
     const devices = new Set<string>();
+    let multipath = false;
     let maxLabel = 0;
     changes.forEach((c, index) => {
       const del = c.kind === ChangeKind.CHANGE_KIND_DELETE;
@@ -314,6 +330,8 @@ export class LinuxDriver implements Driver {
             const held = this.vrfs.get(r.vrf) ?? (() => { throw new Refusal(`no VRF ${r.vrf}`); })();
             const k = routeIntent(r, held.table);
             if (k.labels.length && k.dev) devices.add(k.dev);
+            for (const h of k.nexthops ?? []) if (h.dev) devices.add(h.dev);
+            multipath ||= (k.nexthops?.length ?? 0) > 0;
             return add(familyOf(r.prefix), routeReplaceLine(k, this.protocol));
           }
           case 'lfibEntry': {
@@ -331,7 +349,7 @@ export class LinuxDriver implements Driver {
         failures.set(index, err.message);
       }
     });
-    await this.ensureMpls(devices, maxLabel);
+    await this.ensureMpls(devices, maxLabel, multipath);
     await this.runSteps(steps, failures);
     // What failed may have left the kernel other than planned: learn it again before the next plan.
     if (failures.size) this.linksKnown = false;

@@ -3,7 +3,7 @@
 // normalised form kernel.ts reads back), and the iproute2 batch lines that
 // install or remove them. Pure.
 import { createHash } from 'node:crypto';
-import type { LfibEntry, VrfRoute } from '../../../common/gen/proto/l3vpn/v1/agent.js';
+import type { LfibEntry, RemotePeNextHop, VrfRoute } from '../../../common/gen/proto/l3vpn/v1/agent.js';
 import { canonicalAddress, parseAddress } from '../../../common/desired-state/prefix.js';
 import type { KernelHop, KernelLabelRoute, KernelRoute } from './kernel.js';
 
@@ -56,11 +56,16 @@ export function routeIntent(r: VrfRoute, table: number): KernelRoute {
     const ce = nh.value;
     return { table, prefix: r.prefix, dev: interfaceDevice(ce.interface, ce.vlan), via: ce.address ? neighbour(ce.address, 'CE address') : undefined, labels: [] };
   }
-  const pe = nh.value;
-  // Linux resolves no recursive next hop for an MPLS encap: the node's own LDP/SR cannot add the transport label here.
-  if (pe.externalTransport) refuse('external transport (the node’s own LDP/SR) is not supported by the linux driver');
-  if (pe.labels.length === 0) refuse('remote route without a label stack');
-  return { table, prefix: r.prefix, dev: checkName(pe.outInterface, 'out interface'), via: neighbour(pe.nextHop, 'next hop'), labels: [...pe.labels] };
+  const hop = (pe: RemotePeNextHop): KernelHop => {
+    // Linux resolves no recursive next hop for an MPLS encap: the node's own LDP/SR cannot add the transport label here.
+    if (pe.externalTransport) refuse('external transport (the node’s own LDP/SR) is not supported by the linux driver');
+    if (pe.labels.length === 0) refuse('remote route without a label stack');
+    return { dev: checkName(pe.outInterface, 'out interface'), via: neighbour(pe.nextHop, 'next hop'), labels: [...pe.labels] };
+  };
+  // ECMP (VrfRoute.multipath): one kernel multipath route, a next hop per remote PE with its own label stack;
+  // the kernel hashes each flow onto one (net.ipv4.fib_multipath_hash_policy=1: the 5-tuple).
+  if (r.multipath.length) return { table, prefix: r.prefix, labels: [], nexthops: [nh.value, ...r.multipath].map(hop) };
+  return { table, prefix: r.prefix, ...hop(nh.value) };
 }
 
 /** The MPLS route an LFIB entry installs. `vrfDeviceOf` names the device of a VRF the driver holds. */
@@ -100,14 +105,24 @@ function hopWords(h: KernelHop): string {
  * routers carry the next hop in BGP. kernel.ts reads it back as the IPv4
  * address.
  */
-function mappedHopWords(r: KernelRoute): string | undefined {
-  if (!r.prefix.includes(':') || !r.via || r.via.includes(':') || !r.labels.length) return undefined;
-  return ` via inet6 ::ffff:${r.via} dev ${r.dev} onlink`;
+function mappedHopWords(prefix: string, h: KernelHop): string | undefined {
+  if (!prefix.includes(':') || !h.via || h.via.includes(':') || !h.labels.length) return undefined;
+  return ` via inet6 ::ffff:${h.via} dev ${h.dev} onlink`;
 }
 
+function encapHopWords(prefix: string, h: KernelHop): string {
+  const encap = h.labels.length ? ` encap mpls ${h.labels.join('/')}` : '';
+  return `${encap}${mappedHopWords(prefix, h) ?? hopWords(h)}`;
+}
+
+/**
+ * A multipath route is "nexthop [encap mpls L] via A dev D" per member
+ * (ip-route(8) NH), in the desired state's order, after everything else:
+ * iproute2 takes nothing but another nexthop after one.
+ */
 export function routeReplaceLine(r: KernelRoute, protocol: number): string {
-  const encap = r.labels.length ? ` encap mpls ${r.labels.join('/')}` : '';
-  return `route replace ${r.prefix}${encap}${mappedHopWords(r) ?? hopWords(r)} table ${r.table} proto ${protocol}`;
+  if (r.nexthops?.length) return `route replace ${r.prefix} table ${r.table} proto ${protocol}${r.nexthops.map((h) => ` nexthop${encapHopWords(r.prefix, h)}`).join('')}`;
+  return `route replace ${r.prefix}${encapHopWords(r.prefix, r)} table ${r.table} proto ${protocol}`;
 }
 
 export function routeDeleteLine(table: number, prefix: string, protocol: number): string {

@@ -33,6 +33,8 @@ export interface KernelRoute extends KernelHop {
   table: number;
   /** Canonical prefix with length. */
   prefix: string;
+  /** A multipath (ECMP) route: its next hops in order; then dev, via and labels are unset. */
+  nexthops?: KernelHop[];
 }
 
 export interface KernelLabelRoute extends KernelHop {
@@ -41,8 +43,9 @@ export interface KernelLabelRoute extends KernelHop {
 
 const canonicalMaybe = (a: string) => (parseAddress(a) ? canonicalAddress(a) : a);
 
-/** A stable text of a hop for comparing intent with installed state. */
-export function hopText(h: KernelHop): string {
+/** A stable text of a hop (or of a multipath route's hops, in order) for comparing intent with installed state. */
+export function hopText(h: KernelHop & { nexthops?: KernelHop[] }): string {
+  if (h.nexthops?.length) return `multipath ${h.nexthops.map(hopText).join(' | ')}`;
   return `dev=${h.dev ?? ''} via=${h.via ?? ''} labels=${h.labels.join('/')}`;
 }
 
@@ -119,9 +122,18 @@ export function parseRoutes(json: string, family: 4 | 6): KernelRoute[] {
     if (dst === 'default') dst = family === 4 ? '0.0.0.0/0' : '::/0';
     else if (!dst.includes('/')) dst = `${dst}/${family === 4 ? 32 : 128}`;
     const slash = dst.indexOf('/');
+    const table = Number(r.table ?? 254);
+    const prefix = `${canonicalMaybe(dst.slice(0, slash))}${dst.slice(slash)}`;
+    // An ECMP route: "nexthops": [{ "encap": "mpls", "dst": labels, "gateway", "dev", "weight" }, ...] (iproute2 6.1; "multipath" in some versions).
+    const hops = Array.isArray(r.nexthops) ? r.nexthops : Array.isArray(r.multipath) ? r.multipath : undefined;
+    if (hops) {
+      const nexthops = (hops as Json[]).map((n) => ({ dev: str(n.dev), via: viaOf(n), labels: n.encap === 'mpls' ? labelsOf(n.encap_dst) : [] }));
+      out.push({ table, prefix, labels: [], nexthops });
+      continue;
+    }
     out.push({
-      table: Number(r.table ?? 254),
-      prefix: `${canonicalMaybe(dst.slice(0, slash))}${dst.slice(slash)}`,
+      table,
+      prefix,
       dev: str(r.dev),
       via: viaOf(r),
       labels: r.encap === 'mpls' ? labelsOf(r.encap_dst) : [],

@@ -25,6 +25,7 @@ test('linux intents: remote routes push the whole stack over the core next hop; 
     vrf: 'red',
     prefix: '10.2.0.0/16',
     source: 4,
+    multipath: [],
     nextHop: { $case: 'remote', value: { labels: [16002, 200], outInterface: 'core0', nextHop: '10.0.0.1', remotePe: 'PE2', remotePeAddress: '10.255.0.2', externalTransport: false, rd: '65000:2', localSidLabel: 0 } },
   };
   assert.equal(routeReplaceLine(routeIntent(remote, 1001), 76), 'route replace 10.2.0.0/16 encap mpls 16002/200 via inet 10.0.0.1 dev core0 table 1001 proto 76');
@@ -94,7 +95,7 @@ test('linux batches: each failed line is traced to its change with the kernel’
     },
   };
   const driver = new LinuxDriver({ runner });
-  const route = (prefix: string): VrfRoute => ({ vrf: 'red', prefix, source: 2, nextHop: { $case: 'local', value: { interface: 'cust0', vlan: 0, address: '192.168.1.2' } } });
+  const route = (prefix: string): VrfRoute => ({ vrf: 'red', prefix, source: 2, multipath: [], nextHop: { $case: 'local', value: { interface: 'cust0', vlan: 0, address: '192.168.1.2' } } });
   const changes: DesiredStateChange[] = [
     { kind: ChangeKind.CHANGE_KIND_ADD, entry: { entry: { $case: 'vrfRoute', value: route('10.1.0.0/16') } }, previous: undefined },
     { kind: ChangeKind.CHANGE_KIND_DELETE, entry: undefined, previous: { entry: { $case: 'vrfRoute', value: route('10.5.0.0/16') } } },

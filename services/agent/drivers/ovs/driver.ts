@@ -15,8 +15,11 @@
 // changes of its next hops (GROUP_MOD MODIFY, never delete and add, which
 // would take the flows using it along, §6.5). In a batch, groups are added
 // or modified before the flows that use them, and deleted after the flows
-// that used them. Groups with ids above MAX_AGENT_GROUP are not the
-// agent's and are never touched.
+// that used them. ECMP routes (VrfRoute.multipath) are select groups with
+// ids of their own range (pipeline.ts ECMP_GROUP_FIRST..LAST), one per
+// route, kept across changes of its members and found again after a
+// restart from the group the route's flow jumps to. Groups with ids in
+// neither range are not the agent's and are never touched.
 import type { Logger } from '../../../common/logger.js';
 import {
   type CeNextHop,
@@ -78,7 +81,11 @@ import {
   type FlowSpec,
   lfibFlows,
   lfibGroup,
+  ECMP_GROUP_FIRST,
+  ECMP_GROUP_LAST,
+  isEcmpGroup,
   MAX_AGENT_GROUP,
+  routeGroup,
   NEIGHBOUR_COOKIE,
   neighbourCookie,
   type PipelineContext,
@@ -199,6 +206,9 @@ export class OvsDriver implements Driver {
   private flowsByKey = new Map<string, InstalledFlow[]>();
   /** The agent's groups on the switch (id -> groupText), as last read or written. */
   private groups = new Map<number, string>();
+  /** ECMP routes' select groups: route entry key -> group id, and back. */
+  private readonly ecmpIds = new Map<string, number>();
+  private readonly ecmpKeys = new Map<number, string>();
   private bundleId = 1;
   /** CE next hops of installed entries the switch had not learnt when last asked, by neighbourKey. */
   private readonly unresolved = new Map<string, { ce: CeNeighbour; since: number }>();
@@ -387,7 +397,7 @@ export class OvsDriver implements Driver {
       case 'vrfRoute': {
         const refused = refuse ? this.pops.refusal(e.value) : undefined;
         if (refused) throw new PipelineError(refused);
-        return routeFlows(e.value, this.ctx, this.tables);
+        return routeFlows(e.value, this.ctx, this.tables, e.value.multipath.length ? this.ecmpId(entryKeyOf(e)) : undefined);
       }
       case 'lfibEntry':
         return lfibFlows(e.value, this.ctx, this.tables);
@@ -397,14 +407,50 @@ export class OvsDriver implements Driver {
   }
 
   private groupFor(e: Entry): GroupSpec | undefined {
+    if (e.$case === 'vrfRoute') return e.value.multipath.length ? routeGroup(e.value, this.ctx, this.ecmpId(entryKeyOf(e))) : undefined;
     return e.$case === 'lfibEntry' ? lfibGroup(e.value, this.ctx) : undefined;
+  }
+
+  /** The id of the group an entry has or would have: a node-SID entry's label, an ECMP route's own id (if it has one). */
+  private groupIdOf(e: Entry): number | undefined {
+    if (e.$case === 'lfibEntry') return e.value.inLabel <= MAX_AGENT_GROUP ? e.value.inLabel : undefined;
+    if (e.$case === 'vrfRoute') return this.ecmpIds.get(entryKeyOf(e));
+    return undefined;
+  }
+
+  /**
+   * The ECMP group id of a route: the one it has, else the first free one
+   * from a hash of its key (so an agent restarted with its flows gone
+   * finds the same group again, almost always).
+   */
+  private ecmpId(key: string): number {
+    const have = this.ecmpIds.get(key);
+    if (have !== undefined) return have;
+    const span = ECMP_GROUP_LAST - ECMP_GROUP_FIRST + 1;
+    let h = 0x811c9dc5;
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193) >>> 0;
+    let id = ECMP_GROUP_FIRST + (h % span);
+    while (this.ecmpKeys.has(id)) id = id === ECMP_GROUP_LAST ? ECMP_GROUP_FIRST : id + 1;
+    this.bindEcmp(key, id);
+    return id;
+  }
+
+  private bindEcmp(key: string, id: number): void {
+    this.ecmpIds.set(key, id);
+    this.ecmpKeys.set(id, key);
+  }
+
+  private releaseEcmp(id: number): void {
+    const key = this.ecmpKeys.get(id);
+    this.ecmpKeys.delete(id);
+    if (key !== undefined && this.ecmpIds.get(key) === id) this.ecmpIds.delete(key);
   }
 
   /** The agent's groups on the switch: id -> groupText. */
   private async readGroups(conn: OpenFlowConnection): Promise<Map<number, string>> {
     const out = new Map<number, string>();
     await conn.stream(groupDescRequest, (part) => {
-      for (const g of decodeGroupDescs(decodeMultipart(part).body)) if (g.group <= MAX_AGENT_GROUP) out.set(g.group, groupText(g));
+      for (const g of decodeGroupDescs(decodeMultipart(part).body)) if (g.group <= MAX_AGENT_GROUP || isEcmpGroup(g.group)) out.set(g.group, groupText(g));
     });
     return out;
   }
@@ -455,6 +501,18 @@ export class OvsDriver implements Driver {
     }
     grouped.delete('base');
     this.groups = await this.readGroups(conn);
+    // Which ECMP group each route's flow jumps to: the routes keep their groups.
+    this.ecmpIds.clear();
+    this.ecmpKeys.clear();
+    for (const [key, flows] of grouped) {
+      if (!key.startsWith('route:')) continue;
+      for (const f of flows) {
+        for (const i of decodeEntry(f.entry).instructions) {
+          if (i.type !== 'apply_actions') continue;
+          for (const a of i.actions) if (a.type === 'group' && isEcmpGroup(a.group) && this.groups.has(a.group) && !this.ecmpKeys.has(a.group)) this.bindEcmp(key, a.group);
+        }
+      }
+    }
     // Remember only the flows that are not what their entry installs: the rest follow from the entries.
     this.flowsByKey = new Map();
 
@@ -473,7 +531,7 @@ export class OvsDriver implements Driver {
         if (!(err instanceof PipelineError)) throw err;
       }
       const have = grouped.get(key) ?? [];
-      const groupId = entry.$case === 'lfibEntry' ? entry.value.inLabel : undefined;
+      const groupId = this.groupIdOf(entry);
       const sameGroup = groupId === undefined || (wantGroup ? this.groups.get(groupId) === groupText(wantGroup) : !this.groups.has(groupId));
       if (want && sameFlows(want, have) && sameGroup) {
         list.push(value);
@@ -499,7 +557,7 @@ export class OvsDriver implements Driver {
         out.vrfs.push({ name: rest, tableId, rd: '', importRouteTargets: [], exportRouteTargets: [], interfaces: [], vpn: '' } satisfies VrfInstance);
       } else if (kind === 'route') {
         const [vrf, prefix] = rest.split('\u0000') as [string, string];
-        out.vrfRoutes.push({ vrf, prefix, nextHop: undefined, source: 0 } satisfies VrfRoute);
+        out.vrfRoutes.push({ vrf, prefix, nextHop: undefined, source: 0, multipath: [] } satisfies VrfRoute);
       } else if (kind === 'label') {
         out.lfibEntries.push({ inLabel: Number(rest), action: undefined, owner: '' } satisfies LfibEntry);
       } else {
@@ -508,9 +566,9 @@ export class OvsDriver implements Driver {
         await conn.barrier();
       }
     }
-    // Groups of no entry at all (no flows of their label left, none expected): nothing uses them.
+    // Groups of no entry at all (no flows of their label left, none expected; an ECMP group no route has): nothing uses them.
     const expectedLabels = new Set((expected?.lfibEntries ?? []).map((e) => e.inLabel));
-    const orphans = [...this.groups.keys()].filter((id) => !expectedLabels.has(id) && !grouped.has(`label:${id}`));
+    const orphans = [...this.groups.keys()].filter((id) => (isEcmpGroup(id) ? !this.ecmpKeys.has(id) : !expectedLabels.has(id) && !grouped.has(`label:${id}`)));
     if (orphans.length) {
       for (const id of orphans) {
         conn.send(groupMod(conn.nextXid(), GroupModCommand.DELETE, { group: id, type: 0, buckets: [] }));
@@ -599,11 +657,13 @@ export class OvsDriver implements Driver {
           old = [];
         }
       }
-      if (e.$case === 'lfibEntry' && e.value.inLabel <= MAX_AGENT_GROUP) {
-        const id = e.value.inLabel;
+      const id = this.groupIdOf(e);
+      if (id !== undefined) {
         const have = this.groups.get(id);
         if (nextGroup && have !== groupText(nextGroup)) groupsFirst.push({ index, command: have === undefined ? GroupModCommand.ADD : GroupModCommand.MODIFY, group: nextGroup });
         else if (!nextGroup && have !== undefined) groupsLast.push({ index, command: GroupModCommand.DELETE, group: { group: id, type: 0, buckets: [] } });
+        // A route that no longer balances gives its (uninstalled) ECMP id back.
+        else if (!nextGroup && isEcmpGroup(id)) this.releaseEcmp(id);
       }
       for (const flow of next) plan.push({ index, command: FlowModCommand.ADD, flow });
       const ce = del || refused ? undefined : this.ceNeighbour(e);
@@ -627,8 +687,10 @@ export class OvsDriver implements Driver {
     // What the switch now has (a refused change: the next read tells).
     for (const g of [...groupsFirst, ...groupsLast]) {
       if (refused.has(g.index)) continue;
-      if (g.command === GroupModCommand.DELETE) this.groups.delete(g.group.group);
-      else this.groups.set(g.group.group, groupText(g.group));
+      if (g.command === GroupModCommand.DELETE) {
+        this.groups.delete(g.group.group);
+        if (isEcmpGroup(g.group.group)) this.releaseEcmp(g.group.group);
+      } else this.groups.set(g.group.group, groupText(g.group));
     }
     // Written (or failed: then the next read tells what is there).
     for (const key of touched) this.flowsByKey.delete(key);

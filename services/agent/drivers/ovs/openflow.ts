@@ -50,6 +50,8 @@ export const enum GroupModCommand {
 }
 
 /** §7.3.4.2 ofp_group_type: fast failover, the first live bucket (§5.6.1). */
+/** §7.3.4.2 group types: select (one bucket per flow, ECMP) and fast failover. */
+export const OFPGT_SELECT = 1;
 export const OFPGT_FF = 3;
 
 export const OFPP_ANY = 0xffffffff;
@@ -478,6 +480,8 @@ export function flowMod(xid: number, f: FlowMod): Uint8Array {
 export interface Bucket {
   watchPort: number;
   actions: Action[];
+  /** Share of a select group's traffic (§5.6.1); absent: 0, as fast-failover buckets carry it. */
+  weight?: number;
 }
 
 export interface GroupSpec {
@@ -490,7 +494,7 @@ function encodeBuckets(w: Writer, buckets: readonly Bucket[]): void {
   for (const b of buckets) {
     const start = w.length;
     const lenAt = w.reserve(2);
-    w.u16(0).u32(b.watchPort).u32(OFPG_ANY).zeros(4); // weight (select groups only), watch port, watch group, pad
+    w.u16(b.weight ?? 0).u32(b.watchPort).u32(OFPG_ANY).zeros(4); // weight (select groups only), watch port, watch group, pad
     for (const a of b.actions) encodeAction(w, a);
     w.setU16(lenAt, w.length - start);
   }
@@ -501,12 +505,12 @@ function decodeBuckets(r: Reader, end: number): Bucket[] {
   while (r.offset < end) {
     const start = r.offset;
     const len = r.u16();
-    r.skip(2);
+    const weight = r.u16();
     const watchPort = r.u32();
     r.skip(4 + 4);
     const actions: Action[] = [];
     while (r.offset < start + len) actions.push(decodeAction(r));
-    out.push({ watchPort, actions });
+    out.push(weight ? { watchPort, actions, weight } : { watchPort, actions });
     r.offset = start + len;
   }
   return out;

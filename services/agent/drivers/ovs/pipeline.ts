@@ -37,7 +37,7 @@
 // down (headless mode); only a CE never heard from needs the agent, to send
 // the first request. Learnt flows never expire: a CE that changes its MAC
 // announces it by ARP or ND, which replaces the flow.
-import { type CeNextHop, type LfibEntry, LookupFamily, type VrfInstance, type VrfRoute } from '../../../common/gen/proto/l3vpn/v1/agent.js';
+import { type CeNextHop, type LfibEntry, LookupFamily, type RemotePeNextHop, type VrfInstance, type VrfRoute } from '../../../common/gen/proto/l3vpn/v1/agent.js';
 import { vrfRouteKey } from '../../../common/desired-state/index.js';
 import { formatAddress, parseAddress, parsePrefix, type Family } from '../../../common/desired-state/prefix.js';
 import {
@@ -53,6 +53,8 @@ import {
   IP_PROTO_ICMPV6,
   type Instruction,
   OFPGT_FF,
+  OFPGT_SELECT,
+  OFPP_ANY,
   type Oxm,
   oxm,
   oxmBytes,
@@ -409,21 +411,63 @@ function buildPrefixMatch(prefix: string): Oxm[] {
   return [ethType, oxmBytes(field, p.bytes, mask)];
 }
 
-export function routeFlows(r: VrfRoute, ctx: PipelineContext, t: PipelineTables): FlowSpec[] {
+/** What sends a packet to a remote PE: push its stack and out, or on to its SID's group. */
+function towardsPe(ctx: PipelineContext, nh: RemotePeNextHop): Action[] {
+  if (nh.externalTransport) fail('external transport (the node’s own LDP/SR) is not available on an OVS bridge');
+  if (nh.labels.length === 0) fail('remote route without a label stack');
+  const sid = nh.localSidLabel;
+  return sid
+    ? // As if the packet had come in with this node's label of the PE: the SID's group carries it (primary or backup).
+      [...pushStack([sid, nh.labels.at(-1)!]), { type: 'group', group: sid }]
+    : [...pushStack(nh.labels), { type: 'output', port: portOf(ctx, nh.outInterface) }];
+}
+
+/**
+ * ECMP groups (VrfRoute.multipath) have ids of their own, above every
+ * label (node-SID groups), so the two never meet: the driver gives each
+ * ECMP route one in [ECMP_GROUP_FIRST, ECMP_GROUP_LAST].
+ */
+export const ECMP_GROUP_FIRST = 0x10000000;
+export const ECMP_GROUP_LAST = 0x1fffffff;
+export const isEcmpGroup = (id: number): boolean => id >= ECMP_GROUP_FIRST && id <= ECMP_GROUP_LAST;
+
+/**
+ * The select group of an ECMP route (OpenFlow 1.3.5 §5.6.1), or undefined
+ * for a route with one next hop: one bucket of weight 1 per remote PE, in
+ * the desired state's order, each pushing that PE's labels. The switch
+ * picks a bucket per flow by a hash of the packet as it enters the group,
+ * before any label is pushed (Open vSwitch: the IP 5-tuple), so one flow
+ * stays on one PE and flows spread over all.
+ */
+export function routeGroup(r: VrfRoute, ctx: PipelineContext, id: number): GroupSpec | undefined {
+  if (r.multipath.length === 0) return undefined;
+  const nh = r.nextHop;
+  if (nh?.$case !== 'remote') return fail(`route ${r.vrf} ${r.prefix} has ECMP members but no remote next hop`);
+  const members = [nh.value, ...r.multipath];
+  return {
+    group: id,
+    type: OFPGT_SELECT,
+    buckets: members.map((m) => {
+      if (m.externalTransport) fail('external transport (the node’s own LDP/SR) is not available on an OVS bridge');
+      if (m.labels.length === 0) fail('remote route without a label stack');
+      const port = portOf(ctx, m.outInterface);
+      return { weight: 1, watchPort: port, actions: [...pushStack(m.labels), { type: 'output' as const, port }] };
+    }),
+  };
+}
+
+/** The route's fib flow; an ECMP route (see routeGroup) goes to its select group `ecmpGroup`. */
+export function routeFlows(r: VrfRoute, ctx: PipelineContext, t: PipelineTables, ecmpGroup?: number): FlowSpec[] {
   const table = tableOf(ctx, r.vrf);
   const nh = r.nextHop ?? fail(`route ${r.vrf} ${r.prefix} has no next hop`);
   const { match, length, family } = prefixMatch(r.prefix);
   let instructions: Instruction[];
   if (nh.$case === 'local') instructions = towardsCe(ctx, t, nh.value, family);
-  else {
-    if (nh.value.externalTransport) fail('external transport (the node’s own LDP/SR) is not available on an OVS bridge');
-    if (nh.value.labels.length === 0) fail('remote route without a label stack');
-    const sid = nh.value.localSidLabel;
-    instructions = sid
-      ? // As if the packet had come in with this node's label of the PE: the SID's group carries it (primary or backup).
-        [apply(...pushStack([sid, nh.value.labels.at(-1)!]), { type: 'group', group: sid })]
-      : [apply(...pushStack(nh.value.labels), { type: 'output', port: portOf(ctx, nh.value.outInterface) })];
-  }
+  else if (r.multipath.length && ecmpGroup !== undefined) {
+    // The buckets are checked here too, so a member that cannot be installed fails the route.
+    routeGroup(r, ctx, ecmpGroup);
+    instructions = [apply({ type: 'group', group: ecmpGroup })];
+  } else instructions = [apply(...towardsPe(ctx, nh.value))];
   return [
     {
       table: t.fib,
