@@ -5,9 +5,13 @@
 // each accepted connection to the agent's unix socket (not bound to a
 // namespace), first telling which attachment and which (CE, PE) pair it
 // is (one JSON line); the agent decides whether the session is listed and
-// relays it to the controller (relay.ts). It exits when the agent does
-// (its stdin closes): a listener never outlives the agent that started it.
+// relays it to the controller (relay.ts). A line "close <ce> <pe>" on its
+// stdin closes that session's connections (the agent removes a session
+// while the switch still carries its FIN to the CE). It exits when the
+// agent does (its stdin closes): a listener never outlives the agent that
+// started it.
 import { connect, createServer, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { splice } from './splice.js';
 
@@ -45,12 +49,16 @@ function main(): void {
   const vlan = Number(values.vlan);
   const port = Number(values.port);
   let pending = addresses.length;
+  const open = new Set<{ ce: string; pe: string; tcp: Socket }>();
   for (const host of addresses) {
     const server = createServer({ pauseOnConnect: true }, (tcp: Socket) => {
       const hello: ListenerHello = { vrf, interface: iface, vlan, ce: plainAddress(tcp.remoteAddress), pe: host };
       const agent = connect(path);
       agent.write(`${JSON.stringify(hello)}\n`);
       splice(tcp, agent);
+      const entry = { ce: hello.ce, pe: host, tcp };
+      open.add(entry);
+      tcp.on('close', () => open.delete(entry));
     });
     server.on('error', (err) => {
       process.stderr.write(`cannot listen on [${host}]:${port}: ${err.message}\n`);
@@ -61,9 +69,14 @@ function main(): void {
     });
   }
   // The agent holds our stdin: when it goes, so do we (and every relayed connection with us).
-  process.stdin.on('end', () => process.exit(0));
+  const commands = createInterface({ input: process.stdin });
+  commands.on('line', (line) => {
+    const [verb, ce, pe] = line.trim().split(/\s+/);
+    if (verb !== 'close') return;
+    for (const c of open) if (c.ce === ce && c.pe === pe) c.tcp.destroy();
+  });
+  commands.on('close', () => process.exit(0));
   process.stdin.on('error', () => process.exit(0));
-  process.stdin.resume();
 }
 
 if (process.argv[1]?.endsWith('listener.js')) main();

@@ -558,6 +558,8 @@ export class OvsDriver implements Driver {
     const neighbours: CeNeighbour[] = [];
     /** VRFs deleted: their punts go once their flows have. */
     const puntsGone: string[] = [];
+    /** VRFs changed: their punts no interface wants any more go once the flows using them have. */
+    const puntsPruned: VrfInstance[] = [];
     let portsRefreshed = false;
     // The batch's labels first: whether a route of it is refused depends on them, in any order.
     for (const c of changes) {
@@ -575,16 +577,28 @@ export class OvsDriver implements Driver {
       }
       if (e.$case === 'transportPath') continue;
       const key = entryKeyOf(e);
+      // What the key held, before a VRF's punts change (its old flows output to the punt ports it had).
+      let old = this.flowsByKey.get(key)?.map((f) => decodeEntry(f.entry));
+      if (!old && c.previous?.entry) {
+        try {
+          old = this.flowsFor(c.previous.entry, false);
+        } catch {
+          old = [];
+        }
+      }
       if (e.$case === 'vrf') {
         // The neighbours a VRF learnt go with it, or with its old table id.
         const old = this.vrfTables.get(e.value.name) ?? (c.previous?.entry?.$case === 'vrf' ? c.previous.entry.value.tableId : undefined);
         if (old !== undefined && (del || old !== e.value.tableId)) plan.push(this.forgetNeighbours(index, old));
         if (!del) this.holdVrf(e.value);
+        // Sessions no longer listed end first, while their flows still carry the close to the CE.
+        await this.punts?.closeUnlisted(e.value.name, del ? undefined : e.value);
         if (del) puntsGone.push(e.value.name);
         else {
           // Before its flows: they output to the punt ports. A punt that fails leaves the VRF's other flows to go in.
           const reasons = await this.ensurePunts(conn, e.value);
           if (reasons.length) failures.set(index, reasons.join('; '));
+          puntsPruned.push(e.value);
         }
       }
       let next: FlowSpec[] = [];
@@ -613,14 +627,6 @@ export class OvsDriver implements Driver {
             failures.set(index, err.message);
             continue;
           }
-        }
-      }
-      let old = this.flowsByKey.get(key)?.map((f) => decodeEntry(f.entry));
-      if (!old && c.previous?.entry) {
-        try {
-          old = this.flowsFor(c.previous.entry, false);
-        } catch {
-          old = [];
         }
       }
       if (e.$case === 'lfibEntry' && e.value.inLabel <= MAX_AGENT_GROUP) {
@@ -656,12 +662,11 @@ export class OvsDriver implements Driver {
     }
     // Written (or failed: then the next read tells what is there).
     for (const key of touched) this.flowsByKey.delete(key);
-    for (const vrf of puntsGone) {
-      try {
-        await this.punts?.removeVrf(vrf);
-      } catch (err) {
-        this.options.log?.warn({ vrf, err: (err as Error).message }, 'PE-CE BGP punts of a deleted VRF not removed; the next read sweeps them');
-      }
+    try {
+      for (const v of puntsPruned) await this.punts?.prune(v);
+      for (const vrf of puntsGone) await this.punts?.removeVrf(vrf);
+    } catch (err) {
+      this.options.log?.warn({ err: (err as Error).message }, 'PE-CE BGP punts no longer wanted not all removed; the next read sweeps them');
     }
     // New CE next hops: ask them now (the flows that learn their replies are in place), and again until learnt.
     this.neighbours.resolve(neighbours);

@@ -56,6 +56,8 @@ interface PuntSpec {
   mac: string;
   pes: string[];
   ces: string[];
+  /** The sessions, "<ce> <pe>", sorted. */
+  pairs: string[];
 }
 
 interface Punt extends PuntSpec {
@@ -103,7 +105,8 @@ export class BgpPunts {
         if (!m) return { iface: i.name, vlan: i.vlan, reason: `no port ${i.name} on the bridge` };
         const pes = [...new Set(i.bgpSessions.map((s) => canonical(s.peAddress)))].sort();
         const ces = [...new Set(i.bgpSessions.map((s) => canonical(s.ceAddress)))].sort();
-        return { iface: i.name, vlan: i.vlan, spec: { vrf: v.name, iface: i.name, vlan: i.vlan, mac: macText(m), pes, ces } };
+        const pairs = [...new Set(i.bgpSessions.map((s) => `${canonical(s.ceAddress)} ${canonical(s.peAddress)}`))].sort();
+        return { iface: i.name, vlan: i.vlan, spec: { vrf: v.name, iface: i.name, vlan: i.vlan, mac: macText(m), pes, ces, pairs } };
       });
   }
 
@@ -115,13 +118,11 @@ export class BgpPunts {
     });
   }
 
-  /** Makes the punts of `v` what it lists (and removes its others); returns the reason of each attachment that failed. */
+  /** Makes the punts `v` lists what it lists (prune() removes its others); returns the reason of each attachment that failed. */
   async ensure(v: VrfInstance, mac: (iface: string) => Uint8Array | undefined): Promise<string[]> {
     const reasons: string[] = [];
-    const wanted = new Set<string>();
     for (const { spec, iface, vlan, reason } of this.specs(v, mac)) {
       const key = puntKey(v.name, iface, vlan);
-      wanted.add(key);
       try {
         if (reason) throw new Error(reason);
         await this.ensureOne(key, spec!);
@@ -129,8 +130,34 @@ export class BgpPunts {
         reasons.push(`PE-CE BGP punt of ${iface}${vlan ? `.${vlan}` : ''}: ${(err as Error).message}`);
       }
     }
-    for (const [key, p] of this.punts) if (p.vrf === v.name && !wanted.has(key)) await this.remove(key);
     return reasons;
+  }
+
+  /**
+   * Closes the connections of sessions `v` no longer lists (`v` undefined:
+   * the VRF is going), while the flows that carry their FIN to the CE are
+   * still there: the CE sees its session end, not a silent peer.
+   */
+  async closeUnlisted(vrf: string, v: VrfInstance | undefined): Promise<void> {
+    let closed = false;
+    for (const p of this.punts.values()) {
+      if (p.vrf !== vrf || !alive(p.child)) continue;
+      const i = v?.interfaces.find((x) => x.name === p.iface && x.vlan === p.vlan);
+      const keep = new Set((i?.bgpSessions ?? []).map((s) => `${canonical(s.ceAddress)} ${canonical(s.peAddress)}`));
+      for (const pair of p.pairs) {
+        if (keep.has(pair)) continue;
+        p.child!.stdin!.write(`close ${pair}\n`);
+        closed = true;
+      }
+    }
+    // The listener closes at once; its FIN crosses the switch in well under this.
+    if (closed) await new Promise((r) => setTimeout(r, 200));
+  }
+
+  /** Removes the punts of `v`'s attachments that have no sessions (any more). */
+  async prune(v: VrfInstance): Promise<void> {
+    const wanted = new Set(v.interfaces.filter((i) => i.bgpSessions.length).map((i) => puntKey(v.name, i.name, i.vlan)));
+    for (const [key, p] of this.punts) if (p.vrf === v.name && !wanted.has(key)) await this.remove(key);
   }
 
   /** Removes every punt of a VRF. */
@@ -299,5 +326,5 @@ export class BgpPunts {
 }
 
 function sameSpec(a: PuntSpec, b: PuntSpec): boolean {
-  return a.mac === b.mac && a.pes.join() === b.pes.join() && a.ces.join() === b.ces.join();
+  return a.mac === b.mac && a.pes.join() === b.pes.join() && a.pairs.join() === b.pairs.join();
 }
