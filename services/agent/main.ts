@@ -232,7 +232,15 @@ export async function startAgent(settings: Settings, log: Logger): Promise<Runni
     liveness,
   });
   // PE-CE BGP: the listeners' connections go to the controller over this link, with its credential.
-  const relay = driver.name === 'ovs' ? await new CeBgpRelay({ socketPath: ceBgpSocket(settings), node, desired: () => agent.desiredState(), open: () => link!.relayCeSession(), log }).start() : undefined;
+  let relay: CeBgpRelay | undefined;
+  if (driver.name === 'ovs') {
+    try {
+      relay = await new CeBgpRelay({ socketPath: ceBgpSocket(settings), node, desired: () => agent.desiredState(), open: () => link!.relayCeSession(), log }).start();
+    } catch (err) {
+      // Forwarding does not depend on it: the agent runs, and the listeners' connections are refused until a restart.
+      log.error({ err: (err as Error).message, socket: ceBgpSocket(settings) }, 'PE-CE BGP relay socket not served: no CE BGP session is relayed');
+    }
+  }
   link.start();
   const stopRotation = scheduleRotation(Number(settings['agent.credential-rotation-hours']), credential, link, log);
   log.info({ node, driver: driver.name, restored, generation: agent.generation, controller: settings['agent.controller'] }, 'agent started');

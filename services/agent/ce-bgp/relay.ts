@@ -7,7 +7,8 @@
 // both ways, each side paced by the other's backpressure. The stream
 // ending closes the connection and the connection closing ends the
 // stream. A session no longer listed is cut within `pruneMs`.
-import { chmod, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import type { CeSessionOpen, NodeDesiredState, RelayCeSessionRequest, RelayCeSessionResponse } from '../../common/gen/proto/l3vpn/v1/agent.js';
@@ -64,6 +65,7 @@ export class CeBgpRelay {
   }
 
   async start(): Promise<this> {
+    await mkdir(dirname(this.o.socketPath), { recursive: true, mode: 0o700 });
     // A socket file left by an agent that died: nobody listens on it any more.
     await rm(this.o.socketPath, { force: true });
     const server = createServer((sock) => this.accept(sock));
