@@ -73,6 +73,13 @@ const canonical = (a: string) => {
 const macText = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 const hostLength = (a: string) => (a.includes(':') ? 128 : 32);
 const alive = (c: ChildProcess | undefined) => !!c && c.exitCode === null && c.signalCode === null;
+/** Listeners the driver stopped itself: their exit is no news. */
+const stopped = new WeakSet<ChildProcess>();
+const stop = (c: ChildProcess | undefined) => {
+  if (!c) return;
+  stopped.add(c);
+  c.kill('SIGTERM');
+};
 
 export class BgpPunts {
   private readonly punts = new Map<string, Punt>();
@@ -178,7 +185,7 @@ export class BgpPunts {
 
   /** Stops the listeners (the namespaces and flows stay, like the rest of the installed state). */
   close(): void {
-    for (const p of this.punts.values()) p.child?.kill('SIGTERM');
+    for (const p of this.punts.values()) stop(p.child);
   }
 
   /** Every punt of this owner: removed (tests). */
@@ -234,7 +241,7 @@ export class BgpPunts {
     this.punts.set(key, p);
     const listening = held && alive(held.child) && held.pes.join() === spec.pes.join();
     if (!listening) {
-      held?.child?.kill('SIGTERM');
+      stop(held?.child);
       p.child = undefined;
       await this.killInside(ns);
       p.child = await this.startListener(ns, spec);
@@ -302,7 +309,7 @@ export class BgpPunts {
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
         reject(new Error(`listener exited (${code ?? signal}): ${err.trim()}`));
-        this.o.log?.warn({ ns, vrf: spec.vrf, interface: spec.iface, vlan: spec.vlan, code, signal, stderr: err.trim() }, 'PE-CE BGP listener exited');
+        if (!stopped.has(child)) this.o.log?.warn({ ns, vrf: spec.vrf, interface: spec.iface, vlan: spec.vlan, code, signal, stderr: err.trim() }, 'PE-CE BGP listener exited');
       });
       child.stdin!.on('error', () => undefined);
     });
@@ -312,7 +319,7 @@ export class BgpPunts {
     const p = this.punts.get(key);
     if (!p) return;
     this.punts.delete(key);
-    p.child?.kill('SIGTERM');
+    stop(p.child);
     await this.destroy(p);
   }
 
