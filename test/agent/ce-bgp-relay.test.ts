@@ -10,6 +10,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -235,7 +236,11 @@ test('PE-CE BGP over the ovs driver: listed sessions (IPv4, IPv6, two VRFs with 
     assert.ok(lab.ping('l3ov-g1r', '10.2.0.1'), 'red traffic after its punt went');
     assert.deepEqual(agent.report().failures, []);
 
-    // A restarted agent adopts blue's punt (a listener of its own, the namespace kept) and relays again.
+    // A restarted agent adopts blue's punt (a listener of its own, the namespace kept) and relays again;
+    // a namespace of its owner that no entry wants (a previous run's) is removed.
+    const owner = createHash('sha256').update(`l3ovgb1\u0000${lab.netns}`).digest('hex').slice(0, 6);
+    assert.ok(punts()[0]!.startsWith(`l3bgp-${owner}-`), punts()[0]);
+    execFileSync('ip', ['netns', 'add', `l3bgp-${owner}-0123456789a`]);
     await link.stop();
     await pe1.close();
     await waitUntil('blue\u2019s connection closed with the old agent\u2019s listener', () => blue.out().includes('CLOSED'), 10_000, 50);
@@ -252,7 +257,7 @@ test('PE-CE BGP over the ovs driver: listed sessions (IPv4, IPv6, two VRFs with 
     link.start();
     await waitUntil('the restarted agent applying generation 2', () => agent2.generation === 2, 30_000, 50);
     assert.deepEqual(agent2.report().failures, []);
-    assert.equal(punts().length, 1, punts().join(', '));
+    assert.equal(punts().length, 1, `the stale namespace swept: ${punts().join(', ')}`);
     const blue2 = client('l3ov-g1b', '192.168.1.1', 179, 'OPEN-blue-2');
     await waitUntil('blue CE1 relayed by the restarted agent', () => blue2.out().includes('DATA echo:OPEN-blue-2'), 15_000, 50);
     assert.equal(controller.ceSessions.at(-1)!.open?.vrf, 'blue');
