@@ -65,6 +65,7 @@ export const agentSettings: SettingSpec[] = [
     default: '',
     description: 'ovs driver: the bridge PE-CE BGP punt ports are added to (ovs-vsctl); empty: the <bridge> of a unix:PATH/<bridge>.mgmt target (a tcp: target then has no PE-CE BGP relay)',
   },
+  { key: 'agent.ovs-db', type: 'string', default: '', description: "ovs driver: ovs-vsctl's --db for the punt ports (unix:PATH/db.sock); empty: ovs-vsctl's default" },
   { key: 'agent.ovs-port-prefix', type: 'string', default: '', description: 'ovs driver: prefix of the OVS port of each interface named in the desired state' },
   { key: 'agent.ovs-atomic', type: 'boolean', default: true, description: 'ovs driver: apply each batch in one atomic bundle' },
   {
@@ -175,7 +176,7 @@ export async function createDriver(settings: Settings, log?: Logger): Promise<Dr
         target: String(settings['agent.ovs-target']),
         portPrefix: String(settings['agent.ovs-port-prefix']),
         atomic: Boolean(settings['agent.ovs-atomic']),
-        ...(bridge ? { ceBgp: { bridge, socketPath: ceBgpSocket(settings) } } : {}),
+        ...(bridge ? { ceBgp: { bridge, socketPath: ceBgpSocket(settings), ...(settings['agent.ovs-db'] ? { vsctl: ['ovs-vsctl', `--db=${String(settings['agent.ovs-db'])}`] } : {}) } } : {}),
         ...(log ? { log } : {}),
       }).connect();
     }
