@@ -236,7 +236,7 @@ export async function startAgent(settings: Settings, log: Logger): Promise<Runni
   let relay: CeBgpRelay | undefined;
   if (driver.name === 'ovs') {
     try {
-      relay = await new CeBgpRelay({ socketPath: ceBgpSocket(settings), node, desired: () => agent.desiredState(), open: () => link!.relayCeSession(), log }).start();
+      relay = await new CeBgpRelay({ socketPath: ceBgpSocket(settings), node, vrfs: () => agent.vrfs(), open: () => link!.relayCeSession(), log }).start();
     } catch (err) {
       // Forwarding does not depend on it: the agent runs, and the listeners' connections are refused until a restart.
       log.error({ err: (err as Error).message, socket: ceBgpSocket(settings) }, 'PE-CE BGP relay socket not served: no CE BGP session is relayed');

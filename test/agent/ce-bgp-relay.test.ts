@@ -162,7 +162,7 @@ test('PE-CE BGP over the ovs driver: listed sessions (IPv4, IPv6, two VRFs with 
     drivers.push(pe1);
     const agent = new Agent({ node: 'PE1', driver: pe1 });
     link = new ControllerLink({ agent, address: `127.0.0.1:${controller.port}`, credentials: credentials.createInsecure(), token: 'pe1-token', resyncMs: 60_000, backoff: { initialMs: 20, maxMs: 200 }, onEvent });
-    relay = await new CeBgpRelay({ socketPath, node: 'PE1', desired: () => agent.desiredState(), open: () => link!.relayCeSession(), pruneMs: 200 }).start();
+    relay = await new CeBgpRelay({ socketPath, node: 'PE1', vrfs: () => agent.vrfs(), open: () => link!.relayCeSession(), pruneMs: 200 }).start();
     controller.publish(pe1State(base, 1, [RED_V4, RED_V6], [BLUE_V4]));
     link.start();
     await waitUntil('PE1 applying generation 1', () => handled.includes(1), 30_000, 50);
@@ -242,6 +242,7 @@ test('PE-CE BGP over the ovs driver: listed sessions (IPv4, IPv6, two VRFs with 
     assert.ok(punts()[0]!.startsWith(`l3bgp-${owner}-`), punts()[0]);
     execFileSync('ip', ['netns', 'add', `l3bgp-${owner}-0123456789a`]);
     await link.stop();
+    handled.length = 0;
     await pe1.close();
     await waitUntil('blue\u2019s connection closed with the old agent\u2019s listener', () => blue.out().includes('CLOSED'), 10_000, 50);
     pe1 = await new OvsDriver({
@@ -253,9 +254,9 @@ test('PE-CE BGP over the ovs driver: listed sessions (IPv4, IPv6, two VRFs with 
     const agent2 = new Agent({ node: 'PE1', driver: pe1 });
     await relay.close();
     link = new ControllerLink({ agent: agent2, address: `127.0.0.1:${controller.port}`, credentials: credentials.createInsecure(), token: 'pe1-token', resyncMs: 60_000, backoff: { initialMs: 20, maxMs: 200 }, onEvent });
-    relay = await new CeBgpRelay({ socketPath, node: 'PE1', desired: () => agent2.desiredState(), open: () => link!.relayCeSession(), pruneMs: 200 }).start();
+    relay = await new CeBgpRelay({ socketPath, node: 'PE1', vrfs: () => agent2.vrfs(), open: () => link!.relayCeSession(), pruneMs: 200 }).start();
     link.start();
-    await waitUntil('the restarted agent applying generation 2', () => agent2.generation === 2, 30_000, 50);
+    await waitUntil('the restarted agent applying generation 2', () => handled.includes(2), 30_000, 50);
     assert.deepEqual(agent2.report().failures, []);
     assert.equal(punts().length, 1, `the stale namespace swept: ${punts().join(', ')}`);
     const blue2 = client('l3ov-g1b', '192.168.1.1', 179, 'OPEN-blue-2');

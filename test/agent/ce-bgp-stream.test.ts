@@ -44,13 +44,13 @@ const freePort = () =>
 test('isListed: the VRF, interface, VLAN and (CE, PE) pair must all match; addresses compare canonically', () => {
   const s = state([{ ceAddress: '2001:db8::2', peAddress: '2001:db8::1' }]);
   const open = { node: 'PE1', vrf: 'red', interface: 'cust0', vlan: 100, ceAddress: '2001:0db8::0002', peAddress: '2001:db8::1' };
-  assert.ok(isListed(s, open));
-  assert.ok(!isListed(s, { ...open, vlan: 0 }));
-  assert.ok(!isListed(s, { ...open, vrf: 'blue' }));
-  assert.ok(!isListed(s, { ...open, interface: 'cust1' }));
-  assert.ok(!isListed(s, { ...open, ceAddress: '2001:db8::3' }));
-  assert.ok(!isListed(s, { ...open, peAddress: '2001:db8::2' }));
-  assert.ok(!isListed(undefined, open));
+  assert.ok(isListed(s.vrfs, open));
+  assert.ok(!isListed(s.vrfs, { ...open, vlan: 0 }));
+  assert.ok(!isListed(s.vrfs, { ...open, vrf: 'blue' }));
+  assert.ok(!isListed(s.vrfs, { ...open, interface: 'cust1' }));
+  assert.ok(!isListed(s.vrfs, { ...open, ceAddress: '2001:db8::3' }));
+  assert.ok(!isListed(s.vrfs, { ...open, peAddress: '2001:db8::2' }));
+  assert.ok(!isListed([], open));
 });
 
 test('relay: a listener\u2019s connection becomes a RelayCeSession (open, then bytes both ways with backpressure); either end closing ends the other; an unlisted or delisted session is cut', async () => {
@@ -61,7 +61,7 @@ test('relay: a listener\u2019s connection becomes a RelayCeSession (open, then b
   const agent = new Agent({ node: 'PE1', driver: new SoftDriver() });
   const link = new ControllerLink({ agent, address: `127.0.0.1:${controller.port}`, credentials: credentials.createInsecure(), token: 'tok', resyncMs: 60_000 });
   const socketPath = join(dir, 'relay.sock');
-  const relay = await new CeBgpRelay({ socketPath, node: 'PE1', desired: () => desired, open: () => link.relayCeSession(), pruneMs: 100 }).start();
+  const relay = await new CeBgpRelay({ socketPath, node: 'PE1', vrfs: () => desired.vrfs, open: () => link.relayCeSession(), pruneMs: 100 }).start();
   const port = await freePort();
   const listener = spawn(process.execPath, [LISTENER, '--socket', socketPath, '--vrf', 'red', '--interface', 'cust0', '--vlan', '100', '--listen', '127.0.0.1', '--port', String(port)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const sockets: Socket[] = [];

@@ -11,7 +11,7 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
-import type { CeSessionOpen, NodeDesiredState, RelayCeSessionRequest, RelayCeSessionResponse } from '../../common/gen/proto/l3vpn/v1/agent.js';
+import type { CeSessionOpen, RelayCeSessionRequest, RelayCeSessionResponse, VrfInstance } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import { formatAddress, parseAddress } from '../../common/desired-state/prefix.js';
 import type { ListenerHello } from './listener.js';
 
@@ -21,8 +21,8 @@ export interface CeBgpRelayOptions {
   /** The unix socket the listeners connect to (the agent's state directory). */
   socketPath: string;
   node: string;
-  /** The desired state the agent holds: which sessions are listed. */
-  desired(): NodeDesiredState | undefined;
+  /** The VRFs of the desired state the agent holds (Agent.vrfs): which sessions are listed. */
+  vrfs(): readonly VrfInstance[];
   /** Opens a stream to the controller (ControllerLink.relayCeSession). */
   open(): RelayStream;
   log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
@@ -36,9 +36,9 @@ const canonical = (a: string) => {
   return p ? formatAddress(p) : a;
 };
 
-/** Whether `desired` lists the session `open` names on that attachment. */
-export function isListed(desired: NodeDesiredState | undefined, open: CeSessionOpen): boolean {
-  const v = desired?.vrfs.find((x) => x.name === open.vrf);
+/** Whether `vrfs` list the session `open` names on that attachment. */
+export function isListed(vrfs: readonly VrfInstance[], open: CeSessionOpen): boolean {
+  const v = vrfs.find((x) => x.name === open.vrf);
   const i = v?.interfaces.find((x) => x.name === open.interface && x.vlan === open.vlan);
   const [ce, pe] = [canonical(open.ceAddress), canonical(open.peAddress)];
   return !!i?.bgpSessions.some((s) => canonical(s.ceAddress) === ce && canonical(s.peAddress) === pe);
@@ -83,9 +83,10 @@ export class CeBgpRelay {
 
   /** Cuts every relayed session the desired state no longer lists. */
   prune(): void {
-    const desired = this.o.desired();
+    if (!this.relayed.size) return;
+    const vrfs = this.o.vrfs();
     for (const r of this.relayed) {
-      if (isListed(desired, r.open)) continue;
+      if (isListed(vrfs, r.open)) continue;
       this.o.log?.info({ ...r.open }, 'PE-CE BGP session no longer in the desired state: closed');
       r.sock.destroy();
       r.call.cancel();
@@ -138,7 +139,7 @@ export class CeBgpRelay {
       ceAddress: canonical(String(hello.ce)),
       peAddress: canonical(String(hello.pe)),
     };
-    if (!isListed(this.o.desired(), open)) {
+    if (!isListed(this.o.vrfs(), open)) {
       this.refused++;
       this.o.log?.warn({ ...open }, 'PE-CE BGP connection from a CE the desired state does not list: closed');
       sock.destroy();
