@@ -18,6 +18,7 @@ import {
   type NodeDesiredState,
   type NodeTransport,
   type ReportStatusRequest,
+  type VrfInstance,
 } from '../common/gen/proto/l3vpn/v1/agent.js';
 import { applyChange, diffDesiredState, entryKey, messageEquals, stateTables, vrfRouteKey, type StateTables } from '../common/desired-state/index.js';
 import type { Driver } from './driver.js';
@@ -248,6 +249,11 @@ export class Agent {
   /** Reads the installed state and repairs any difference from the desired one. */
   reconcile(reason = 'periodic'): Promise<ReconcileResult> {
     return this.serial(() => this.reconcileNow(reason, this.tables));
+  }
+
+  /** The VRFs of the desired state held (none before one is known): cheaper than desiredState() when only they matter. */
+  vrfs(): VrfInstance[] {
+    return [...(this.tables?.vrfs.values() ?? [])];
   }
 
   /** The desired state held (lists in no particular order), or undefined. */

@@ -8,9 +8,11 @@
 // (headless mode). Without a credential but with a join token it enrols
 // first (AgentService.Enroll), and it rotates its credential when told to
 // (rotateCredential), saving each new one before using it (credential.ts).
-import { Metadata, status, type ChannelCredentials, type ClientReadableStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { Metadata, status, type ChannelCredentials, type ClientDuplexStream, type ClientReadableStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import {
   AgentServiceClient,
+  type RelayCeSessionRequest,
+  type RelayCeSessionResponse,
   type ReportStatusRequest,
   type WatchDesiredStateResponse,
 } from '../common/gen/proto/l3vpn/v1/agent.js';
@@ -122,6 +124,11 @@ export class ControllerLink {
     await this.work;
     await this.reporting;
     this.client.close();
+  }
+
+  /** A PE-CE BGP session's stream to the controller (AgentService.RelayCeSession), with the node's credential like every call; the caller sends `open` first. */
+  relayCeSession(): ClientDuplexStream<RelayCeSessionRequest, RelayCeSessionResponse> {
+    return this.client.relayCeSession(this.metadata());
   }
 
   private metadata(): Metadata {

@@ -16,6 +16,7 @@ import { LocalRunner } from './drivers/linux/runner.js';
 import { OvsDriver } from './drivers/ovs/driver.js';
 import { SoftDriver } from './drivers/soft.js';
 import { StateFile } from './state-file.js';
+import { CeBgpRelay } from './ce-bgp/relay.js';
 import { CREDENTIAL_FILE_NAME, NodeCredential, type GivenSecret } from './credential.js';
 
 export const DRIVERS = ['soft', 'ovs', 'linux'] as const;
@@ -58,6 +59,13 @@ export const agentSettings: SettingSpec[] = [
     default: 'unix:/var/run/openvswitch/br-l3vpn.mgmt',
     description: "ovs driver: the bridge's OpenFlow endpoint (unix:PATH/<bridge>.mgmt or tcp:HOST:PORT); the bridge has datapath_type=netdev, fail_mode=secure",
   },
+  {
+    key: 'agent.ovs-bridge',
+    type: 'string',
+    default: '',
+    description: 'ovs driver: the bridge PE-CE BGP punt ports are added to (ovs-vsctl); empty: the <bridge> of a unix:PATH/<bridge>.mgmt target (a tcp: target then has no PE-CE BGP relay)',
+  },
+  { key: 'agent.ovs-db', type: 'string', default: '', description: "ovs driver: ovs-vsctl's --db for the punt ports (unix:PATH/db.sock); empty: ovs-vsctl's default" },
   { key: 'agent.ovs-port-prefix', type: 'string', default: '', description: 'ovs driver: prefix of the OVS port of each interface named in the desired state' },
   { key: 'agent.ovs-atomic', type: 'boolean', default: true, description: 'ovs driver: apply each batch in one atomic bundle' },
   {
@@ -147,18 +155,31 @@ function channelCredentials(settings: Settings): ChannelCredentials {
   return tlsChannel({ ca, cert, key });
 }
 
+/** The unix socket PE-CE BGP listeners hand their connections to (ce-bgp/relay.ts). */
+export const ceBgpSocket = (settings: Settings) => join(String(settings['agent.state-dir']), 'ce-bgp.sock');
+
+/** The bridge of the ovs driver's punt ports: agent.ovs-bridge, else the name of a unix:.../<bridge>.mgmt target. */
+function ovsBridge(settings: Settings): string | undefined {
+  const given = String(settings['agent.ovs-bridge'] ?? '');
+  if (given) return given;
+  return /^unix:.*\/([^/]+)\.mgmt$/.exec(String(settings['agent.ovs-target']))?.[1];
+}
+
 export async function createDriver(settings: Settings, log?: Logger): Promise<Driver> {
   const name = String(settings['agent.driver']);
   switch (name) {
     case 'soft':
       return new SoftDriver();
-    case 'ovs':
+    case 'ovs': {
+      const bridge = ovsBridge(settings);
       return new OvsDriver({
         target: String(settings['agent.ovs-target']),
         portPrefix: String(settings['agent.ovs-port-prefix']),
         atomic: Boolean(settings['agent.ovs-atomic']),
+        ...(bridge ? { ceBgp: { bridge, socketPath: ceBgpSocket(settings), ...(settings['agent.ovs-db'] ? { vsctl: ['ovs-vsctl', `--db=${String(settings['agent.ovs-db'])}`] } : {}) } } : {}),
         ...(log ? { log } : {}),
       }).connect();
+    }
     case 'linux':
       return new LinuxDriver({ runner: new LocalRunner(), protocol: Number(settings['agent.linux-route-protocol']) }).prepare();
     default:
@@ -211,6 +232,16 @@ export async function startAgent(settings: Settings, log: Logger): Promise<Runni
     backoff: { initialMs: 500, maxMs: Number(settings['agent.reconnect-max-seconds']) * 1000 },
     liveness,
   });
+  // PE-CE BGP: the listeners' connections go to the controller over this link, with its credential.
+  let relay: CeBgpRelay | undefined;
+  if (driver.name === 'ovs') {
+    try {
+      relay = await new CeBgpRelay({ socketPath: ceBgpSocket(settings), node, vrfs: () => agent.vrfs(), open: () => link!.relayCeSession(), log }).start();
+    } catch (err) {
+      // Forwarding does not depend on it: the agent runs, and the listeners' connections are refused until a restart.
+      log.error({ err: (err as Error).message, socket: ceBgpSocket(settings) }, 'PE-CE BGP relay socket not served: no CE BGP session is relayed');
+    }
+  }
   link.start();
   const stopRotation = scheduleRotation(Number(settings['agent.credential-rotation-hours']), credential, link, log);
   log.info({ node, driver: driver.name, restored, generation: agent.generation, controller: settings['agent.controller'] }, 'agent started');
@@ -220,6 +251,7 @@ export async function startAgent(settings: Settings, log: Logger): Promise<Runni
     checks: [{ name: 'driver', check: async () => void (await driver.read(agent.desiredState())) }],
     stop: async () => {
       stopRotation();
+      await relay?.close();
       await link!.stop();
       liveness.close();
       await agent.flush();

@@ -263,7 +263,7 @@ export async function startLab(o: LabOptions): Promise<Lab> {
         AGENT_JOIN_TOKEN_FILE: await joinTokenFile(rest, n.id, dir, stateDir),
         AGENT_DRIVER: driver,
         AGENT_STATE_DIR: stateDir,
-        ...(network && plan ? { AGENT_OVS_TARGET: network.target(plan), AGENT_OVS_PORT_PREFIX: plan.portPrefix } : {}),
+        ...(network && plan ? { AGENT_OVS_TARGET: network.target(plan), AGENT_OVS_PORT_PREFIX: plan.portPrefix, AGENT_OVS_DB: network.db } : {}),
       });
     }
 

@@ -113,6 +113,11 @@ export class OvsNetwork {
     return run('ovs-vsctl', [`--db=unix:${join(this.dir, 'db.sock')}`, '--timeout=10', ...args], { env: this.env });
   }
 
+  /** This switch's database, as ovs-vsctl --db takes it (an agent adds its PE-CE BGP punt ports there). */
+  get db(): string {
+    return `unix:${join(this.dir, 'db.sock')}`;
+  }
+
   /** The OpenFlow endpoint an agent's ovs driver connects to. */
   target(plan: OvsNodePlan): string {
     return `unix:${join(this.dir, `${plan.bridge}.mgmt`)}`;

@@ -4,12 +4,15 @@
 // credential and the node; enrols with one join token (once) and rotates
 // the credential (the old one stops at once). Can go away and come back on
 // the same port.
-import { Metadata, Server, ServerCredentials, status, type ServerWritableStream } from '@grpc/grpc-js';
+import { Metadata, Server, ServerCredentials, status, type ServerDuplexStream, type ServerWritableStream } from '@grpc/grpc-js';
 import {
   AgentServiceService,
   type AgentServiceServer,
   type DesiredStateDelta,
+  type CeSessionOpen,
   type NodeDesiredState,
+  type RelayCeSessionRequest,
+  type RelayCeSessionResponse,
   type ReportStatusRequest,
   type WatchDesiredStateRequest,
   type WatchDesiredStateResponse,
@@ -17,6 +20,16 @@ import {
 import { diffDesiredState } from '../../services/common/desired-state/index.js';
 
 type Watch = ServerWritableStream<WatchDesiredStateRequest, WatchDesiredStateResponse>;
+
+/** One RelayCeSession stream as the fake controller saw it. */
+export interface FakeCeSession {
+  open: CeSessionOpen | undefined;
+  /** The bytes from the CE, in order. */
+  received: Buffer;
+  /** Whether the agent ended its side (the CE closed), or the stream was cancelled. */
+  ended: boolean;
+  call: ServerDuplexStream<RelayCeSessionRequest, RelayCeSessionResponse>;
+}
 
 export class FakeController {
   private server: Server | undefined;
@@ -28,6 +41,10 @@ export class FakeController {
   /** Join tokens presented to Enroll, in order. */
   readonly enrolments: string[] = [];
   rotations = 0;
+  /** RelayCeSession streams, in the order they opened. */
+  readonly ceSessions: FakeCeSession[] = [];
+  /** What the controller answers each chunk from a CE with (default: the chunk back, after "echo:" once per chunk); undefined: nothing. */
+  ceReply: ((data: Buffer, s: FakeCeSession) => Buffer | undefined) | undefined = (data) => Buffer.concat([Buffer.from('echo:'), data]);
 
   constructor(
     private readonly node: string,
@@ -58,7 +75,7 @@ export class FakeController {
         this.joinToken = undefined;
         cb(null, { credential: this.token });
       },
-      relayCeSession: (call) => call.emit('error', { code: 12, details: 'not served by the fake controller' }),
+      relayCeSession: (call) => this.relay(call),
       rotateCredential: (call, cb) => {
         const denied = this.check(call.metadata, call.request.node);
         if (denied) return cb({ code: denied, details: 'not this node', metadata: new Metadata() });
@@ -98,6 +115,31 @@ export class FakeController {
     if (md.get('authorization')[0] !== `Bearer ${this.token}`) return status.UNAUTHENTICATED;
     if (node !== this.node) return status.PERMISSION_DENIED;
     return undefined;
+  }
+
+  private relay(call: ServerDuplexStream<RelayCeSessionRequest, RelayCeSessionResponse>): void {
+    const s: FakeCeSession = { open: undefined, received: Buffer.alloc(0), ended: false, call };
+    call.on('data', (req: RelayCeSessionRequest) => {
+      const f = req.frame;
+      if (f?.$case === 'open') {
+        const denied = s.open ? status.INVALID_ARGUMENT : this.check(call.metadata, f.value.node);
+        if (denied) return call.emit('error', { code: denied, details: 'not this node, or a second open', metadata: new Metadata() });
+        s.open = f.value;
+        this.ceSessions.push(s);
+      } else if (f?.$case === 'data') {
+        if (!s.open) return call.emit('error', { code: status.INVALID_ARGUMENT, details: 'data before open', metadata: new Metadata() });
+        const data = Buffer.from(f.value);
+        s.received = Buffer.concat([s.received, data]);
+        const reply = this.ceReply?.(data, s);
+        if (reply?.length) call.write({ data: reply });
+      }
+    });
+    call.on('end', () => {
+      s.ended = true;
+      call.end();
+    });
+    call.on('cancelled', () => (s.ended = true));
+    call.on('error', () => (s.ended = true));
   }
 
   private watch(call: Watch): void {

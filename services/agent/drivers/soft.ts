@@ -150,6 +150,7 @@ export class SoftDriver implements Driver {
     }
   }
 
+  /** A VRF's bgp_sessions are held with it and relay nothing: the soft driver has no packets (README, PE-CE eBGP). */
   private setVrf(v: VrfInstance): void {
     if (!v.name) refuse('VRF without a name');
     if (RESERVED_TABLE_IDS.has(v.tableId)) refuse(`table id ${v.tableId} is reserved`);

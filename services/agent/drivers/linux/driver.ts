@@ -86,6 +86,10 @@ export function batchFailures(stderr: string): Map<number, string> {
 const familyOf = (prefix: string): Family => (prefix.includes(':') ? 'inet6' : 'inet');
 const canonicalAddresses = (i: VrfInterface) => i.addresses.map((a) => parseInterfaceAddress(a).text).sort();
 
+/** The refusal of a VRF interface with bgp_sessions: this driver has no PE-CE BGP relay (see the agent's README). */
+export const NO_BGP_RELAY = 'PE-CE BGP relay is not supported by the linux driver';
+const hasBgpSessions = (v: VrfInstance) => v.interfaces.some((i) => i.bgpSessions.length > 0);
+
 export class LinuxDriver implements Driver {
   readonly name = 'linux';
   readonly programsTransportPaths = false;
@@ -232,8 +236,9 @@ export class LinuxDriver implements Driver {
         if (!(err instanceof Refusal)) throw err;
       }
     }
-    if (want && wantText === installedText) return want;
-    const down = !device.up || members.some((l) => !l.up) ? ' (installed: a device is down)' : ' (installed differs)';
+    // A VRF with BGP sessions is never as desired here: its refusal stands at every reconcile.
+    if (want && wantText === installedText && !hasBgpSessions(want)) return want;
+    const down = !device.up || members.some((l) => !l.up) ? ' (installed: a device is down)' : want && hasBgpSessions(want) ? ' (PE-CE BGP relay not supported)' : ' (installed differs)';
     return {
       name,
       tableId: held.table,
@@ -318,7 +323,11 @@ export class LinuxDriver implements Driver {
         if (!e) throw new Refusal('change without an entry');
         switch (e.$case) {
           case 'vrf':
-            return del ? this.planVrfDelete(e.value, add) : this.planVrf(e.value, add);
+            if (del) return this.planVrfDelete(e.value, add);
+            this.planVrf(e.value, add);
+            // The VRF itself goes in (its customers' traffic does not depend on it); its BGP sessions are refused, never ignored.
+            if (hasBgpSessions(e.value)) failures.set(index, NO_BGP_RELAY);
+            return;
           case 'vrfRoute': {
             const r = e.value;
             if (del) {

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChangeKind, type DesiredStateChange, LookupFamily, type VrfRoute } from '../../../common/gen/proto/l3vpn/v1/agent.js';
-import { batchFailures, LinuxDriver } from './driver.js';
+import { batchFailures, LinuxDriver, NO_BGP_RELAY } from './driver.js';
 import { interfaceDevice, labelIntent, labelReplaceLine, Refusal, routeIntent, routeReplaceLine, vrfDevice } from './intent.js';
 import { parseLabelRoutes, parseLinks, parseRoutes } from './kernel.js';
 import type { CommandResult, CommandRunner } from './runner.js';
@@ -107,4 +107,31 @@ test('linux batches: each failed line is traced to its change with the kernel’
     { index: 0, reason: 'Error: Nexthop device is not up. (route replace 10.1.0.0/16 via inet 192.168.1.2 dev cust0 table 1001 proto 76)' },
     { index: 2, reason: 'no VRF green' },
   ]);
+});
+
+test('linux: a VRF interface with PE-CE BGP sessions is refused with the reason (never ignored); the VRF itself still goes in', async () => {
+  const lines: string[] = [];
+  const runner: CommandRunner = {
+    async run(argv, input): Promise<CommandResult> {
+      if (argv.includes('link') && argv.includes('show')) return { code: 0, stdout: '[{"ifname":"cust0","flags":["UP"]}]', stderr: '' };
+      if (argv.includes('addr') && argv.includes('show')) return { code: 0, stdout: '[]', stderr: '' };
+      if (argv.includes('-batch')) lines.push(...(input ?? '').trim().split('\n'));
+      return { code: 0, stdout: '', stderr: '' };
+    },
+  };
+  const driver = new LinuxDriver({ runner });
+  const vrf = (bgpSessions: { ceAddress: string; peAddress: string }[]) => ({
+    name: 'red',
+    tableId: 1001,
+    rd: '65000:1',
+    importRouteTargets: [],
+    exportRouteTargets: [],
+    vpn: 'red',
+    interfaces: [{ name: 'cust0', vlan: 0, addresses: ['192.168.1.1/30'], bgpSessions }],
+  });
+  const add = (v: ReturnType<typeof vrf>): DesiredStateChange => ({ kind: ChangeKind.CHANGE_KIND_ADD, entry: { entry: { $case: 'vrf', value: v } }, previous: undefined });
+  assert.deepEqual(await driver.apply([add(vrf([{ ceAddress: '192.168.1.2', peAddress: '192.168.1.1' }]))]), [{ index: 0, reason: NO_BGP_RELAY }]);
+  assert.equal(NO_BGP_RELAY, 'PE-CE BGP relay is not supported by the linux driver');
+  assert.ok(lines.some((l) => l.includes('l3v-red')), `the VRF device is still created: ${lines.join(' | ')}`);
+  assert.deepEqual(await driver.apply([add(vrf([]))]), [], 'without sessions: no refusal');
 });

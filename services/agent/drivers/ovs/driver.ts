@@ -70,6 +70,7 @@ import {
 import { BROADCAST_MAC, decodeUdpFrame, encodeUdpFrame } from './udp-frame.js';
 import { type CeNeighbour, NeighbourResolver, neighbourKey, neighbourKeyOf } from './neighbours.js';
 import { LookupPops } from './lookup-pops.js';
+import { BgpPunts, type BgpPuntOptions } from './punt.js';
 import {
   AGENT_COOKIE,
   AGENT_COOKIE_MASK,
@@ -109,7 +110,12 @@ export interface OvsDriverOptions {
   portPrefix?: string;
   /** Where work the driver does on its own (not asked through the Driver interface) reports failures. */
   log?: Pick<Logger, 'warn'>;
+  /** PE-CE BGP punts (punt.ts); absent: a VRF interface with bgp_sessions is refused. */
+  ceBgp?: BgpPuntOptions;
 }
+
+/** How long a new punt port may take to appear on the bridge (ovs-vswitchd adds it after the database). */
+const PUNT_PORT_WAIT_MS = 5000;
 
 type Entry = NonNullable<DesiredStateEntry['entry']>;
 
@@ -217,15 +223,21 @@ export class OvsDriver implements Driver {
   /** Flow mods sent for entries (not counting a streamed retry of a refused bundle). */
   flowModsSent = 0;
   private readonly port = (name: string) => this.ports.get(`${this.options.portPrefix ?? ''}${name}`);
+  private readonly punts: BgpPunts | undefined;
   private readonly ctx: PipelineContext = {
     port: (name) => this.port(name)?.port,
     mac: (name) => this.port(name)?.mac,
     vrfTable: (name) => this.vrfTables.get(name),
+    puntPort: (vrf, iface, vlan) => {
+      const name = this.punts?.portName(vrf, iface, vlan);
+      return name === undefined ? undefined : this.ports.get(name)?.port;
+    },
   };
 
   constructor(private readonly options: OvsDriverOptions) {
     this.tables = options.tables ?? DEFAULT_TABLES;
     this.atomic = options.atomic ?? true;
+    this.punts = options.ceBgp ? new BgpPunts({ ...options.ceBgp, ...(options.log && !options.ceBgp.log ? { log: options.log } : {}) }) : undefined;
     this.neighbours = new NeighbourResolver({
       port: this.port,
       send: (actions, frame) => {
@@ -533,7 +545,9 @@ export class OvsDriver implements Driver {
       const have = grouped.get(key) ?? [];
       const groupId = this.groupIdOf(entry);
       const sameGroup = groupId === undefined || (wantGroup ? this.groups.get(groupId) === groupText(wantGroup) : !this.groups.has(groupId));
-      if (want && sameFlows(want, have) && sameGroup) {
+      // A VRF whose PE-CE BGP punts are not all in place (a listener died, a namespace went) is not installed as desired.
+      const puntsOk = entry.$case !== 'vrf' || this.puntsHealthy(entry.value);
+      if (want && sameFlows(want, have) && sameGroup && puntsOk) {
         list.push(value);
         exact.add(key);
       }
@@ -576,6 +590,8 @@ export class OvsDriver implements Driver {
       }
       await conn.barrier();
     }
+    // Punts no expected VRF wants (a previous run's, a VRF gone while the agent was away).
+    if (expected && this.punts) await this.punts.sweep(expected.vrfs);
     // CEs of entries installed as desired (VRF included: its flows learn the reply) that the switch has not learnt; apply() asks the others.
     const learnt = await this.learntNeighbours(conn);
     const asked: CeNeighbour[] = [];
@@ -598,6 +614,10 @@ export class OvsDriver implements Driver {
     const groupsLast: PlannedGroupMod[] = [];
     const touched: string[] = [];
     const neighbours: CeNeighbour[] = [];
+    /** VRFs deleted: their punts go once their flows have. */
+    const puntsGone: string[] = [];
+    /** VRFs changed: their punts no interface wants any more go once the flows using them have. */
+    const puntsPruned: VrfInstance[] = [];
     let portsRefreshed = false;
     // The batch's labels first: whether a route of it is refused depends on them, in any order.
     for (const c of changes) {
@@ -615,11 +635,29 @@ export class OvsDriver implements Driver {
       }
       if (e.$case === 'transportPath') continue;
       const key = entryKeyOf(e);
+      // What the key held, before a VRF's punts change (its old flows output to the punt ports it had).
+      let old = this.flowsByKey.get(key)?.map((f) => decodeEntry(f.entry));
+      if (!old && c.previous?.entry) {
+        try {
+          old = this.flowsFor(c.previous.entry, false);
+        } catch {
+          old = [];
+        }
+      }
       if (e.$case === 'vrf') {
         // The neighbours a VRF learnt go with it, or with its old table id.
         const old = this.vrfTables.get(e.value.name) ?? (c.previous?.entry?.$case === 'vrf' ? c.previous.entry.value.tableId : undefined);
         if (old !== undefined && (del || old !== e.value.tableId)) plan.push(this.forgetNeighbours(index, old));
         if (!del) this.holdVrf(e.value);
+        // Sessions no longer listed end first, while their flows still carry the close to the CE.
+        await this.punts?.closeUnlisted(e.value.name, del ? undefined : e.value);
+        if (del) puntsGone.push(e.value.name);
+        else {
+          // Before its flows: they output to the punt ports. A punt that fails leaves the VRF's other flows to go in.
+          const reasons = await this.ensurePunts(conn, e.value);
+          if (reasons.length) failures.set(index, reasons.join('; '));
+          puntsPruned.push(e.value);
+        }
       }
       let next: FlowSpec[] = [];
       let nextGroup: GroupSpec | undefined;
@@ -647,14 +685,6 @@ export class OvsDriver implements Driver {
             failures.set(index, err.message);
             continue;
           }
-        }
-      }
-      let old = this.flowsByKey.get(key)?.map((f) => decodeEntry(f.entry));
-      if (!old && c.previous?.entry) {
-        try {
-          old = this.flowsFor(c.previous.entry, false);
-        } catch {
-          old = [];
         }
       }
       const id = this.groupIdOf(e);
@@ -694,6 +724,12 @@ export class OvsDriver implements Driver {
     }
     // Written (or failed: then the next read tells what is there).
     for (const key of touched) this.flowsByKey.delete(key);
+    try {
+      for (const v of puntsPruned) await this.punts?.prune(v);
+      for (const vrf of puntsGone) await this.punts?.removeVrf(vrf);
+    } catch (err) {
+      this.options.log?.warn({ err: (err as Error).message }, 'PE-CE BGP punts no longer wanted not all removed; the next read sweeps them');
+    }
     // New CE next hops: ask them now (the flows that learn their replies are in place), and again until learnt.
     this.neighbours.resolve(neighbours);
     this.chase(neighbours);
@@ -792,7 +828,43 @@ export class OvsDriver implements Driver {
     return { ...p.flow, cookie: AGENT_COOKIE, cookieMask: p.command === FlowModCommand.ADD ? 0n : AGENT_COOKIE_MASK, command: p.command };
   }
 
+  /** Whether the punts of `v` are as it wants them (none wanted: trivially). */
+  private puntsHealthy(v: VrfInstance): boolean {
+    if (!v.interfaces.some((i) => i.bgpSessions.length)) return !this.punts?.portsOf(v.name).length;
+    return this.punts?.healthy(v, (name) => this.port(name)?.mac) ?? false;
+  }
+
+  /** Sets up the punts of `v` and waits for the switch to number their ports; returns the failures. */
+  private async ensurePunts(conn: OpenFlowConnection, v: VrfInstance): Promise<string[]> {
+    const wanted = v.interfaces.some((i) => i.bgpSessions.length);
+    if (!this.punts) return wanted ? ['PE-CE BGP relay is not configured on this ovs driver (no bridge name for its punt ports)'] : [];
+    let reasons: string[];
+    try {
+      reasons = await this.punts.ensure(v, (name) => this.port(name)?.mac);
+    } catch (err) {
+      return [`PE-CE BGP punts: ${(err as Error).message}`];
+    }
+    const deadline = Date.now() + PUNT_PORT_WAIT_MS;
+    for (;;) {
+      const missing = this.punts.portsOf(v.name).filter((p) => !this.ports.has(p));
+      if (!missing.length) break;
+      if (Date.now() > deadline) {
+        reasons.push(`PE-CE BGP punt port ${missing.join(', ')} not on the bridge after ${PUNT_PORT_WAIT_MS} ms`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      await this.refreshPorts(conn);
+    }
+    return reasons;
+  }
+
+  /** Every PE-CE BGP punt of this driver, gone (tests, decommissioning). */
+  async removePunts(): Promise<void> {
+    await this.punts?.removeAll();
+  }
+
   async close(): Promise<void> {
+    this.punts?.close();
     clearTimeout(this.chaseTimer);
     this.unresolved.clear();
     this.conn?.close();

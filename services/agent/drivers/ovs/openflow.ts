@@ -70,6 +70,7 @@ export const ETH_TYPE_MPLS = 0x8847;
 export const ETH_TYPE_VLAN = 0x8100;
 export const ETH_TYPE_ARP = 0x0806;
 export const IP_PROTO_ICMPV6 = 58;
+export const IP_PROTO_TCP = 6;
 
 // ONF extension EXT-230: bundles on OpenFlow 1.3.
 const ONF_EXPERIMENTER = 0x4f4e4600;
@@ -99,7 +100,10 @@ export const enum OxmField {
   ETH_TYPE = 5,
   VLAN_VID = 6,
   IP_PROTO = 10,
+  IPV4_SRC = 11,
   IPV4_DST = 12,
+  TCP_SRC = 13,
+  TCP_DST = 14,
   UDP_DST = 16,
   ARP_OP = 21,
   ARP_SPA = 22,
@@ -124,7 +128,10 @@ const OXM_SIZE: Record<number, number> = {
   [OxmField.ETH_TYPE]: 2,
   [OxmField.VLAN_VID]: 2,
   [OxmField.IP_PROTO]: 1,
+  [OxmField.IPV4_SRC]: 4,
   [OxmField.IPV4_DST]: 4,
+  [OxmField.TCP_SRC]: 2,
+  [OxmField.TCP_DST]: 2,
   [OxmField.UDP_DST]: 2,
   [OxmField.ARP_OP]: 2,
   [OxmField.ARP_SPA]: 4,

@@ -16,6 +16,10 @@
 //               CE's MAC, out of its port; only flows learnt from the CE's ARP or ND
 //               (NXAST_LEARN, cookie "LN"): the agent asks CE next hops not learnt yet
 //               with ARP requests or Neighbor Solicitations (neighbours.ts)
+//               PE-CE BGP (VrfInterface.bgp_sessions): TCP from a listed CE to port 179 of
+//               its PE address -> tag popped, out of the attachment's punt port (a veth into
+//               the namespace of the agent's listener, punt.ts); from the punt port, TCP from
+//               that PE address, port 179, to the CE -> towards the CE like a routed packet
 //   nd          the Target Link-Layer Address of an advertisement the classifier made of a
 //               solicitation, and out (see ndFlows)
 // A VRF is a metadata value in the shared fib table, not a table of its
@@ -37,7 +41,7 @@
 // down (headless mode); only a CE never heard from needs the agent, to send
 // the first request. Learnt flows never expire: a CE that changes its MAC
 // announces it by ARP or ND, which replaces the flow.
-import { type CeNextHop, type LfibEntry, LookupFamily, type RemotePeNextHop, type VrfInstance, type VrfRoute } from '../../../common/gen/proto/l3vpn/v1/agent.js';
+import { type CeBgpSession, type CeNextHop, type LfibEntry, LookupFamily, type RemotePeNextHop, type VrfInstance, type VrfRoute } from '../../../common/gen/proto/l3vpn/v1/agent.js';
 import { vrfRouteKey } from '../../../common/desired-state/index.js';
 import { formatAddress, parseAddress, parsePrefix, type Family } from '../../../common/desired-state/prefix.js';
 import {
@@ -51,6 +55,7 @@ import {
   type FlowStats,
   type GroupSpec,
   IP_PROTO_ICMPV6,
+  IP_PROTO_TCP,
   type Instruction,
   OFPGT_FF,
   OFPGT_SELECT,
@@ -90,6 +95,9 @@ const PRIORITY_CE = 100;
 const PRIORITY_ARP = 110;
 const PRIORITY_ND_UNSPECIFIED = 111;
 const PRIORITY_NEIGHBOUR = 100;
+/** Above the ARP/ND responders and the core's flows: a listed BGP session always reaches its listener. */
+const PRIORITY_BGP_PUNT = 130;
+const BGP_PORT = 179;
 const ARP_REQUEST = 1;
 const ARP_REPLY = 2;
 const PRIORITY_LABEL = 100;
@@ -111,6 +119,8 @@ export interface PipelineContext {
   port(name: string): number | undefined;
   mac(name: string): Uint8Array | undefined;
   vrfTable(name: string): number | undefined;
+  /** The OpenFlow port of the PE-CE BGP punt of a VRF's attachment (punt.ts); undefined: none (yet). */
+  puntPort?(vrf: string, iface: string, vlan: number): number | undefined;
 }
 
 /** An entry that cannot be expressed on this bridge; the message is the driver's reason. */
@@ -361,10 +371,49 @@ export function coreFlows(binding: { interface: string; address: string }, udpPo
   ];
 }
 
+/**
+ * The PE-CE BGP sessions of one attachment (RFC 4271 §8: TCP port 179):
+ * from the CE's port and VLAN, only TCP from a listed CE address to port
+ * 179 of its PE address goes to the punt port, untagged; from the punt
+ * port, only TCP from that PE address and port 179 to the CE goes back,
+ * the way a routed packet to the CE does (PE MAC, tag, the learnt
+ * neighbour). The listener's kernel never resolves the CE (a static
+ * neighbour, punt.ts): the switch puts the CE's MAC it learnt. Nothing
+ * else reaches or leaves the punt port.
+ */
+function bgpPuntFlows(tableId: number, port: number, punt: number, iface: string, vlan: number, sessions: readonly CeBgpSession[], ctx: PipelineContext, t: PipelineTables): FlowSpec[] {
+  const metadata: Instruction = { type: 'write_metadata', metadata: BigInt(tableId), mask: METADATA_ALL };
+  return sessions.flatMap((s) => {
+    const ce = parseAddress(s.ceAddress) ?? fail(`BGP session CE address ${s.ceAddress} is not an address`);
+    const pe = parseAddress(s.peAddress) ?? fail(`BGP session PE address ${s.peAddress} is not an address`);
+    if (ce.family !== pe.family) fail(`BGP session ${s.ceAddress} -> ${s.peAddress} mixes address families`);
+    const v4 = ce.family === 4;
+    const tcp = [oxm(OxmField.ETH_TYPE, v4 ? ETH_TYPE_IPV4 : ETH_TYPE_IPV6), oxm(OxmField.IP_PROTO, IP_PROTO_TCP)];
+    const [src, dst] = v4 ? [OxmField.IPV4_SRC, OxmField.IPV4_DST] : [OxmField.IPV6_SRC, OxmField.IPV6_DST];
+    return [
+      {
+        table: t.classifier,
+        priority: PRIORITY_BGP_PUNT,
+        match: [oxm(OxmField.IN_PORT, port), vlanMatch(vlan), ...tcp, oxmBytes(src, ce.bytes), oxmBytes(dst, pe.bytes), oxm(OxmField.TCP_DST, BGP_PORT)],
+        instructions: [apply(...(vlan ? [{ type: 'pop_vlan' } as Action] : []), { type: 'output', port: punt }), metadata],
+      },
+      {
+        table: t.classifier,
+        priority: PRIORITY_BGP_PUNT,
+        match: [oxm(OxmField.IN_PORT, punt), ...tcp, oxmBytes(src, pe.bytes), oxmBytes(dst, ce.bytes), oxm(OxmField.TCP_SRC, BGP_PORT)],
+        instructions: towardsCe(ctx, t, { interface: iface, vlan, address: s.ceAddress }, ce.family, [], BigInt(tableId)),
+      },
+    ];
+  });
+}
+
 export function vrfFlows(v: VrfInstance, ctx: PipelineContext, t: PipelineTables): FlowSpec[] {
   if (v.tableId <= 0) fail(`VRF ${v.name} has no table id`);
   return v.interfaces.flatMap((i) => {
     const port = portOf(ctx, i.name);
+    // No punt port (yet, or its setup failed: the driver reports that): the attachment's other flows still go in.
+    const punt = i.bgpSessions.length ? ctx.puntPort?.(v.name, i.name, i.vlan) : undefined;
+    const bgp = punt === undefined ? [] : bgpPuntFlows(v.tableId, port, punt, i.name, i.vlan, i.bgpSessions, ctx, t);
     const arp = i.addresses
       .map((a) => parseAddress(a.split('/')[0]!))
       .flatMap((a) => (!a ? [] : a.family === 4 ? arpFlows(v.tableId, port, i.vlan, macOf(ctx, i.name), a.bytes, t) : ndFlows(v.tableId, port, i.vlan, macOf(ctx, i.name), a.bytes, t)));
@@ -380,6 +429,7 @@ export function vrfFlows(v: VrfInstance, ctx: PipelineContext, t: PipelineTables
         ],
       },
       ...arp,
+      ...bgp,
     ];
   });
 }
