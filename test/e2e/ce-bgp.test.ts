@@ -87,8 +87,22 @@ const reachability = (fromSite: string, to: string, reachable: boolean, from?: s
   eventually(`${fromSite} -> ${to} ${reachable ? 'reachable' : 'unreachable'}`, async () => (await ping(fromSite, to, from)) === reachable, {
     timeoutMs: 60_000,
     intervalMs: 200,
-    describe: async () => `sessions: ${JSON.stringify(await sessions('bgp-a'))} ${JSON.stringify(await sessions('bgp-b'))}`,
+    describe: async () => `sessions: ${JSON.stringify(await sessions('bgp-a'))} ${JSON.stringify(await sessions('bgp-b'))}\n${await whatThePesHave()}`,
   });
+
+/** For failure messages: each PE's VRF as BGP selected it, and what its desired state and agent have. */
+async function whatThePesHave(): Promise<string> {
+  const out: string[] = [];
+  for (const node of ['pe1', 'pe2', 'pe3']) {
+    const bgp = await lab.rest.get(`/v1/vrfs/cust:${node}/routes`).catch((e: Error) => e.message);
+    const state = await lab.rest.get(`/v1/nodes/${node}/state`).catch((e: Error) => e.message);
+    const routes = Array.isArray(bgp?.routes) ? bgp.routes.map((r: { prefix: string; nextHop: string; labels: number[]; origin: string }) => `${r.prefix} via ${r.nextHop}[${r.labels}] ${r.origin}`) : bgp;
+    const desired = (state?.desired?.state?.vrfRoutes ?? []).map((r: { prefix: string; nextHop?: { $case: string } }) => `${r.prefix}:${r.nextHop?.$case}`);
+    const lfib = (state?.desired?.state?.lfibEntries ?? []).map((e: { inLabel: number; action?: { $case: string } }) => `${e.inLabel}:${e.action?.$case}`);
+    out.push(`${node} bgp ${JSON.stringify(routes)}\n  desired routes ${JSON.stringify(desired)}\n  lfib ${JSON.stringify(lfib)}\n  installed ${JSON.stringify(state?.installed)}`);
+  }
+  return out.join('\n');
+}
 
 interface SessionView {
   ceAddress: string;
@@ -152,14 +166,16 @@ test('the CE peers with the PE address on its link: session up on both sides, sh
     await eventually(`${router.kind} CE of ${siteId} Established`, async () => (await router.sessionState(pe)) === 'Established', {
       timeoutMs: 90_000,
       intervalMs: 500,
-      describe: async () => `CE log:\n${router.logTail()}\nPE view: ${JSON.stringify(await sessions(siteId))}`,
+      describe: async () => `CE:\n${await router.debug()}\nPE view: ${JSON.stringify(await sessions(siteId))}`,
     });
     const view = await eventually(`${siteId}'s session in its access status`, async () => {
       const [s] = await sessions(siteId);
       return s?.state === 'established' && s.prefixesAccepted === 1 ? s : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 300, describe: async () => JSON.stringify(await sessions(siteId)) });
+    }, { timeoutMs: 30_000, intervalMs: 300, describe: async () => `${JSON.stringify(await sessions(siteId))}\nCE:\n${await router.debug()}` });
     assert.equal(view.ceAddress, pe.replace(/\.1$/, '.2'));
-    assert.equal(view.prefixesReceived, 1, 'the one LAN prefix the CE announces');
+    // FRR also sends back what it learnt from us (the PE drops those as AS loops): received counts them, accepted does not.
+    assert.ok(view.prefixesReceived >= 1, 'the LAN prefix the CE announces');
+    if (router.kind === 'bird') assert.equal(view.prefixesReceived, 1, 'BIRD announces its one LAN prefix only');
     assert.ok(view.prefixesAdvertised >= 1, `the VPN's other sites' routes go to the CE (${view.prefixesAdvertised})`);
   }
 });
@@ -188,9 +204,10 @@ test('a CE speaking with the wrong AS: the session stays down and the access sta
   await lab.rest.expect('PATCH', '/v1/sites/bgp-b', [200], { routing: { bgp: { peerAs: 65999, asOverride: true } } });
   const down = await eventually('bgp-b shows the refused session', async () => {
     const [s] = await sessions('bgp-b');
-    return s && s.state !== 'established' && s.lastError ? s : undefined;
+    // First the reset for the configuration change (Cease 6/6), then the CE's OPEN refused: Bad Peer AS (RFC 4271 §6.2).
+    return s && s.state !== 'established' && /Bad Peer AS/.test(s.lastError ?? '') ? s : undefined;
   }, { timeoutMs: 60_000, intervalMs: 500, describe: async () => JSON.stringify(await sessions('bgp-b')) });
-  assert.match(down.lastError!, /AS|OPEN/i, `the error names the OPEN/AS problem: ${down.lastError}`);
+  assert.match(down.lastError!, /^NOTIFICATION sent: OPEN Message Error \/ Bad Peer AS \(2\/2\)/);
   await reachability('static-c', '10.143.0.1', false);
   await lab.rest.expect('PATCH', '/v1/sites/bgp-b', [200], { routing: { bgp: { peerAs: CUSTOMER_AS, asOverride: true } } });
   await reachability('static-c', '10.143.0.1', true);

@@ -1,8 +1,8 @@
 // A customer's own router inside a CE namespace of the lab, speaking eBGP
 // to the PE address(es) on its access link(s) exactly as a CE on a real
 // link would: BIRD 2 or FRR's bgpd, started with `ip netns exec`, the LAN
-// prefixes it announces on a dummy interface of the namespace (so they
-// answer pings), and what it learns installed in the namespace's kernel
+// prefixes it announces with their addresses on the namespace's lo (so
+// they answer pings), and what it learns installed in the namespace's kernel
 // table (BIRD's kernel protocol; bgpd runs without zebra and installs
 // nothing, so its namespace keeps the default route the lab gave it).
 import { writeFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ export interface CeRouterOptions {
   namespace: string;
   as: number;
   routerId: string;
-  /** LAN prefixes behind the CE, as "address/len": the address is put on the dummy interface and the prefix announced. */
+  /** LAN prefixes behind the CE, as "address/len": the address is put on lo and the prefix announced. */
   lans: string[];
   neighbours: CeNeighbour[];
   providerAs: number;
@@ -36,15 +36,18 @@ export interface CeRouter {
   /** Withdraws (false) or announces again (true) one LAN prefix. */
   announce(lan: string, on: boolean): Promise<void>;
   stop(): Promise<void>;
-  logTail(): string;
+  /** For failure messages: the daemon's own view of its sessions and routes, and its log. */
+  debug(): Promise<string>;
 }
 
-const inNs = (ns: string, ...cmd: string[]) => run('ip', ['netns', 'exec', ns, ...cmd]);
+async function inNs(ns: string, ...cmd: string[]): Promise<void> {
+  const r = await run('ip', ['netns', 'exec', ns, ...cmd]);
+  if (r.code !== 0) throw new Error(`in ${ns}: ${cmd.join(' ')}: ${r.stderr || r.stdout}`);
+}
 
+/** The LAN addresses as host addresses on lo (this kernel has no dummy interfaces); the router announces their prefixes. */
 async function addLans(o: CeRouterOptions): Promise<void> {
-  await inNs(o.namespace, 'ip', 'link', 'add', 'lan0', 'type', 'dummy');
-  await inNs(o.namespace, 'ip', 'link', 'set', 'lan0', 'up');
-  for (const l of o.lans) await inNs(o.namespace, 'ip', 'addr', 'add', l, 'dev', 'lan0');
+  for (const l of o.lans) await inNs(o.namespace, 'ip', 'addr', 'add', `${l.split('/')[0]}/32`, 'dev', 'lo');
 }
 
 const prefixOf = (lan: string): string => {
@@ -62,7 +65,8 @@ function birdConf(o: CeRouterOptions, withdrawn: Set<string>): string {
     'protocol device { }',
     'protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; }',
     'protocol static lans { ipv4;',
-    ...o.lans.filter((l) => !withdrawn.has(l)).map((l) => `  route ${prefixOf(l)} via "lan0";`),
+    // A blackhole: only originates the prefix (the kernel delivers its address locally; nothing exports this to it).
+    ...o.lans.filter((l) => !withdrawn.has(l)).map((l) => `  route ${prefixOf(l)} blackhole;`),
     '}',
   ];
   o.neighbours.forEach((n, i) =>
@@ -110,7 +114,8 @@ export async function startBirdCe(o: CeRouterOptions): Promise<CeRouter> {
       await birdc('configure');
     },
     stop: () => daemon.stop(),
-    logTail: () => tailFile(join(dir, 'bird.out')),
+    debug: async () =>
+      [await birdc('show', 'protocols', 'all').catch(String), await birdc('show', 'route', 'all').catch(String), tailFile(join(dir, 'bird.out'))].join('\n'),
   };
 }
 
@@ -153,6 +158,6 @@ export async function startFrrCe(o: CeRouterOptions): Promise<CeRouter> {
       await vtysh('configure terminal', `router bgp ${o.as}`, 'address-family ipv4 unicast', `${on ? '' : 'no '}network ${prefixOf(lan)}`);
     },
     stop: () => daemon.stop(),
-    logTail: () => tailFile(log),
+    debug: async () => [await vtysh('show bgp summary').catch(String), await vtysh('show bgp ipv4 unicast').catch(String), tailFile(log)].join('\n'),
   };
 }

@@ -133,6 +133,6 @@ test('session status from the listed peer: state, prefix counts summed over fami
     prefixesReceived: 5,
     prefixesAccepted: 4,
     prefixesAdvertised: 7,
-    lastError: 'NOTIFICATION received code 6 subcode 2: maintenance',
+    lastError: 'NOTIFICATION received: Cease / Administrative Shutdown (6/2): maintenance',
   });
 });

@@ -10,6 +10,7 @@
 // owner of its VRFs) are ever touched, so peers of the bgp config file or of
 // another controller stay. After the bgp service restarts empty, the node's
 // next reconcile (queued by vrf-route-watch.ts) defines its VRFs, then these.
+import { notificationName } from '../../common/vpn/notification-names.js';
 import { status } from '@grpc/grpc-js';
 import { Family, MaxPrefixAction, type MaxPrefix, type Peer, type PeerConfig, SessionState } from '../../common/gen/proto/l3vpn/v1/bgp.js';
 import type { Logger } from '../../common/logger.js';
@@ -122,9 +123,9 @@ const STATE_NAMES: Record<number, CeSessionStatus['state']> = {
 };
 
 /** A NOTIFICATION as text: "code 6 subcode 1" (RFC 4271 §4.5), with its shutdown communication (RFC 8203). */
-function notificationText(n: { code: number; subcode: number; communication: string } | undefined, dir: string): string | undefined {
+function notificationText(n: { code: number; subcode: number; communication: string; time?: Date | undefined } | undefined, dir: string): string | undefined {
   if (!n || !n.code) return undefined;
-  return `NOTIFICATION ${dir} code ${n.code} subcode ${n.subcode}${n.communication ? `: ${n.communication}` : ''}`;
+  return `NOTIFICATION ${dir}: ${notificationName(n.code, n.subcode)}${n.communication ? `: ${n.communication}` : ''}`;
 }
 
 const MARKER = /: site (\S+) access (\S+) of VPN \S+$/;
@@ -136,7 +137,10 @@ export function sessionStatusOf(peer: Peer): CeSessionStatus | undefined {
   if (!c || !vrf || !marked) return undefined;
   const s = peer.status;
   const sum = (k: 'received' | 'accepted' | 'advertised') => (s?.prefixes ?? []).reduce((n, p) => n + Number(p[k]), 0);
-  const lastError = s?.lastError || notificationText(s?.lastNotificationReceived, 'received') || notificationText(s?.lastNotificationSent, 'sent');
+  // The newer of the two NOTIFICATIONs says why the session is (or was last) down.
+  const [rx, tx] = [s?.lastNotificationReceived, s?.lastNotificationSent];
+  const sentLast = (tx?.time?.getTime() ?? 0) > (rx?.time?.getTime() ?? 0);
+  const lastError = s?.lastError || (sentLast ? notificationText(tx, 'sent') : notificationText(rx, 'received') || notificationText(tx, 'sent'));
   return {
     vpn: vrf.vpn,
     node: vrf.node,

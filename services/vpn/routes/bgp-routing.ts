@@ -172,7 +172,8 @@ export class BgpVpnRouting implements VpnRouting {
   }
 
   /**
-   * The best imported path of each prefix in the node's VRFs, with the other
+   * The best path each of the node's CEs announced (PE-CE eBGP), and the
+   * best imported path of each prefix in the node's VRFs, with the other
    * imported paths as its fallbacks: the speaker cannot see the transport,
    * the desired-state computation uses the first of them whose next hop it
    * reaches when the best one's it cannot (a PE cut off from this one).
@@ -181,6 +182,8 @@ export class BgpVpnRouting implements VpnRouting {
     const tables = await this.tables(node, true);
     const out: SelectedVpnRoute[] = [];
     for (const { vpnId, paths } of tables) {
+      // What the node's CEs announced over PE-CE eBGP: forwarded to the CE (its next hop), no label.
+      for (const p of paths) if (p.best && p.origin === VrfPathOrigin.VRF_PATH_ORIGIN_CE) out.push({ vrf: vpnId, prefix: p.prefix, nextHop: unmappedNextHop(p.nextHop), label: 0, rd: '' });
       const imported = paths.filter((p) => p.origin === VrfPathOrigin.VRF_PATH_ORIGIN_IMPORTED);
       const others = new Map<string, VrfPath[]>();
       for (const p of imported) if (!p.best) others.set(p.prefix, [...(others.get(p.prefix) ?? []), p]);

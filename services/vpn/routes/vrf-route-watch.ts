@@ -1,6 +1,7 @@
 // Wakes reconciles from the bgp service's VRF route changes: one
 // WatchVrfRoutes stream per vpn replica. A change of what a node's VRF
-// imported (a route from another managed PE or from an external PE) queues
+// imported (a route from another managed PE or from an external PE) or
+// learned from a CE over PE-CE eBGP queues
 // that node, so the route reaches its desired state without any API write.
 // After every (re)connection, once the snapshot is in, every node with VRFs
 // is queued: the speaker may have restarted empty and needs its VRFs and
@@ -66,8 +67,9 @@ export class VrfRouteWatch {
       }
       if (inSnapshot || e?.$case !== 'routes') return;
       for (const c of e.value.changes) {
-        // Our own originations echo back as local paths: their node just did that.
-        if (c.best && c.best.origin !== VrfPathOrigin.VRF_PATH_ORIGIN_IMPORTED) continue;
+        // Our own originations echo back as local paths: their node just did that. Routes a
+        // CE announced (PE-CE eBGP) and imported ones change what the node forwards.
+        if (c.best?.origin === VrfPathOrigin.VRF_PATH_ORIGIN_LOCAL) continue;
         const owner = parseBgpVrfName(c.vrf);
         if (owner) this.pending.add(owner.node);
       }
