@@ -231,4 +231,6 @@ test('site rules: revertive is for single-active sites with several accesses; tr
   const one = await refusal(store, site({ revertive: false }));
   assert.match(problems(one)[0]!, /^\/revertive: applies to a site with several accesses only/);
   assert.equal(stored.has('m3'), false, 'nothing refused is stored');
+  assert.equal('revertive' in sites.patchBase!(view(multi(dual, { revertive: true }))), false, 'the default is not patched: a patch to all-active stays valid');
+  assert.equal(sites.patchBase!(view(multi(dual, { revertive: false }))).revertive, false);
 });

@@ -240,6 +240,11 @@ export const sites: ResourceHandler<'site'> = {
       const { accesses: _shownFlat, ...flat } = current;
       return flat;
     }
+    // The default is left out, so a patch to all-active or to one access is not refused for a revertive it did not write.
+    if (current.revertive !== false) {
+      const { revertive: _default, ...rest } = current;
+      return rest;
+    }
     return current;
   },
 };
