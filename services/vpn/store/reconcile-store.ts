@@ -54,7 +54,7 @@ export interface ReconcileStore {
    * Stores `accessId` as the site's active access if it still is `previous`
    * (undefined: none stored), with an outbox row queueing `nodes` (the PEs of
    * its other accesses, whose LOCAL_PREFs follow it), in one transaction;
-   * undefined when another reconcile changed it first.
+   * undefined when another reconcile changed it first to something else.
    */
   activateAccess(site: string, previous: string | undefined, accessId: string, nodes: string[]): Promise<{ outboxId: bigint | undefined } | undefined>;
 }
@@ -85,12 +85,14 @@ export function prismaReconcileStore(prisma: PrismaClient): ReconcileStore {
       }),
     activateAccess: (site, previous, accessId, nodes) =>
       prisma.$transaction(async (tx) => {
-        if (previous === undefined) {
-          const created = await tx.siteActiveAccess.createMany({ data: [{ siteId: site, accessId }], skipDuplicates: true });
-          if (!created.count) return undefined;
-        } else {
-          const updated = await tx.siteActiveAccess.updateMany({ where: { siteId: site, accessId: previous }, data: { accessId, changedAt: new Date() } });
-          if (!updated.count) return undefined;
+        const written =
+          previous === undefined
+            ? await tx.siteActiveAccess.createMany({ data: [{ siteId: site, accessId }], skipDuplicates: true })
+            : await tx.siteActiveAccess.updateMany({ where: { siteId: site, accessId: previous }, data: { accessId, changedAt: new Date() } });
+        if (!written.count) {
+          // Another PE's reconcile got there first: the same decision (it queued the PEs) is no conflict.
+          const now = await tx.siteActiveAccess.findUnique({ where: { siteId: site }, select: { accessId: true } });
+          return now?.accessId === accessId ? { outboxId: undefined } : undefined;
         }
         if (!nodes.length) return { outboxId: undefined };
         return { outboxId: await writeOutbox(tx, { aggregate: 'site', aggregateId: site, action: 'update', nodes, changes: [] }) };
