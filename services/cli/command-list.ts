@@ -12,5 +12,6 @@ export const CLIENT_COMMANDS: Record<string, string> = {
   wait: 'wait for a status: wait KIND ID [--for active|failed|deleted] [--timeout 60s]',
   'join-token': "a one-time join token for a node's agent to enrol with, shown once: join-token NODE [--ttl 1h]",
   'revoke-agent': "revoke every credential and join token of a node's agent at once: revoke-agent NODE",
+  revert: "put a non-revertive site's traffic back on its primary access (once that is up): revert SITE",
   help: 'the client commands, their options and where the server and token come from',
 };

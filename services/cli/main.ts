@@ -13,6 +13,7 @@ import { FILTER_OPTIONS, get } from './commands/get.js';
 import { routes } from './commands/routes.js';
 import { SITE_OPTIONS } from './commands/site-flags.js';
 import { joinToken, revokeAgent } from './commands/agents.js';
+import { revert } from './commands/revert.js';
 import { state } from './commands/state.js';
 import { wait } from './commands/wait.js';
 import { apply, create, plan, remove } from './commands/write.js';
@@ -43,6 +44,7 @@ const COMMANDS: Record<string, { options: Options; run: (inv: Invocation) => Pro
   wait: { options: { for: { type: 'string' }, timeout: { type: 'string' } }, run: wait },
   'join-token': { options: { ttl: { type: 'string' } }, run: joinToken },
   'revoke-agent': { options: {}, run: revokeAgent },
+  revert: { options: {}, run: revert },
 };
 
 export function clientHelp(): string {

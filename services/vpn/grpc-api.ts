@@ -149,6 +149,7 @@ export function vpnGrpcService(deps: { intents: IntentService; tokens: TokenStor
     }),
     updateSite: handler('UpdateSite', 'write', sites.update as never),
     deleteSite: handler('DeleteSite', 'write', sites.remove),
+    revertSite: handler('RevertSite', 'write', async (req) => ({ site: map.siteToPb(await intents.revertSite(req.id)) })),
     getVrf: handler('GetVrf', 'read', async (req) => ({ vrf: map.vrfToPb(await intents.getVrf(req.id)) })),
     listVrfs: handler('ListVrfs', 'read', async (req) => {
       const p = await intents.listVrfs(filter(req as never, ['vpn', 'node', 'status']), page(req));

@@ -38,3 +38,27 @@ test("routing.bgp's options both ways: proto3's zero values are left out of the 
   assert.deepEqual(out.routing?.bgp, { peerAs: 65101, asOverride: false, allowasIn: 3, maxPrefix: { limit: 10, warningPercent: 0, action: SiteMaxPrefixAction.SITE_MAX_PREFIX_ACTION_UNSPECIFIED, restartInterval: 0 } });
   assert.deepEqual(out.accesses[0]!.bgpSessions, [{ ceAddress: '10.1.1.2', state: 'established', prefixesReceived: 2, prefixesAccepted: 2, prefixesAdvertised: 5, lastError: '' }]);
 });
+
+test('revertive both ways: unset is not false (optional bool); active_access output only, empty until decided', () => {
+  assert.equal(siteFromPb(PbSite.fromPartial({ id: 's1', vpn: 'acme' })).revertive, undefined);
+  assert.equal(siteFromPb(PbSite.fromPartial({ id: 's1', vpn: 'acme', revertive: false })).revertive, false);
+  const access = (id: string, node: string) => ({ id, node, interface: 'ce0', priority: 100, status: { state: 'active' as const } });
+  const view = {
+    id: 'm',
+    vpn: 'acme',
+    role: 'any-to-any',
+    multihoming: 'single-active',
+    revertive: false,
+    activeAccess: 'b',
+    accesses: [access('a', 'pe1'), access('b', 'pe2')],
+    version: 1,
+    status: { state: 'active' },
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+  } as SiteView;
+  const out = siteToPb(view);
+  assert.deepEqual([out.revertive, out.activeAccess], [false, 'b']);
+  const { revertive: _r, activeAccess: _a, ...undecided } = view;
+  assert.deepEqual([siteToPb(undecided).revertive, siteToPb(undecided).activeAccess], [undefined, '']);
+  assert.equal(siteFromPb(PbSite.fromPartial(out)).revertive, false, 'a GET answer sent back keeps it');
+});

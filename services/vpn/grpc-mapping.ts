@@ -218,6 +218,7 @@ export function siteFromPb(s: PbSite): SiteSpec {
       present({ id: a.id, node: a.node, interface: a.interface, vlan: a.vlan || undefined, ipv4: att(a.ipv4), ipv6: att(a.ipv6), priority: a.priority || undefined }),
     ),
     multihoming: multihomings.toJson(s.multihoming),
+    revertive: s.revertive,
     role: siteRoles.toJson(s.role),
     routing: routing && Object.keys(routing).length ? routing : undefined,
     siteOfOrigin: s.siteOfOrigin,
@@ -249,6 +250,8 @@ export function siteToPb(s: SiteView): PbSite {
       bgpSessions: (a.bgpSessions ?? []).map((b) => ({ ...b, lastError: b.lastError ?? '' })),
     })),
     multihoming: multihomings.toPb(s.multihoming, SiteMultihoming.SITE_MULTIHOMING_UNSPECIFIED),
+    ...(s.revertive !== undefined ? { revertive: s.revertive } : {}),
+    activeAccess: s.activeAccess ?? '',
   };
 }
 

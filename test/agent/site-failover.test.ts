@@ -5,7 +5,8 @@
 // at PE1 (their LOCAL_PREF 200 made PE1 every PE's choice), the speaker
 // selects PE2's (LOCAL_PREF 100) and PE3 sends to PE2: the packets arrive on
 // the CE's backup link. The cable back, PE1 advertises again once it has
-// installed the site, and traffic returns to the primary (revertive).
+// installed the site, and traffic returns to the primary (revertive); on a
+// non-revertive site it stays on the backup until an operator reverts.
 // Run under flock /tmp/l3vpn-net.lock (namespaces, veths, OVS).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -132,5 +133,44 @@ describe('dual-homed site, single-active', { skip: skipOrFail(labMissing()), tim
     running = false;
     const back = await stopAll(s);
     for (const fam of [4, 6] as const) console.log(`primary PE back, IPv${fam}: ${back[fam].lost} of ${back[fam].transmitted} echo requests lost`);
+  });
+
+  test("non-revertive: the primary's cable back leaves the traffic on the backup PE; the operator's revert puts it back on the primary", async (t) => {
+    const patched = await f.h.call('PATCH', '/v1/sites/home', { body: { revertive: false }, headers: { 'content-type': 'application/merge-patch+json' } });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    await eventually('both accesses active, PE3 on PE1', async () => JSON.stringify(await f.accessStates()) === JSON.stringify({ primary: 'active', backup: 'active' }) && (await f.ingressTowards(4)) === 'PE1' && (await f.ingressTowards(6)) === 'PE1');
+    await eventually('echo replies before', async () => (await f.reaches(4)) && (await f.reaches(6)));
+    const s = streams();
+    let running = true;
+    t.after(async () => void (running && (await stopAll(s))));
+    const activeAccess = async () => (await f.h.call('GET', '/v1/sites/home')).body.activeAccess as string | undefined;
+
+    await f.setAccess('primary', false);
+    for (const fam of [4, 6] as const) await eventually(`PE3 to send IPv${fam} to PE2`, async () => (await f.ingressTowards(fam)) === 'PE2');
+    assert.equal(await activeAccess(), 'backup');
+    await f.setAccess('primary', true);
+    const upAt = Date.now();
+    await eventually('the primary access active again', async () => (await f.accessStates()).primary === 'active', 60_000);
+    await eventually('every agent on its newest generation', () => f.allInSync());
+    // The primary is installed and advertised again, but with LOCAL_PREF 100: PE3 stays on PE2 and the packets on the backup link.
+    const onPrimary = await carried(f, 'backup');
+    assert.ok(onPrimary < 10, `${onPrimary} packets on the primary link after its return`);
+    for (const fam of [4, 6] as const) assert.equal(await f.ingressTowards(fam), 'PE2', `IPv${fam} still to PE2 ${Date.now() - upAt} ms after the primary's return`);
+    assert.equal(await activeAccess(), 'backup');
+
+    const reverted = await f.h.call('POST', '/v1/sites/home/revert');
+    assert.equal(reverted.status, 200, JSON.stringify(reverted.body));
+    const revertAt = Date.now();
+    for (const fam of [4, 6] as const) await eventually(`PE3 to send IPv${fam} to PE1 after the revert`, async () => (await f.ingressTowards(fam)) === 'PE1');
+    await eventually('the remote CE to reach the site via PE1', async () => (await f.reaches(4)) && (await f.reaches(6)));
+    console.log(`operator revert: PE3 on PE1 after ${Date.now() - revertAt} ms`);
+    const onBackup = await carried(f, 'primary');
+    assert.ok(onBackup < 10, `${onBackup} packets on the backup link after the revert`);
+    running = false;
+    const run = await stopAll(s);
+    for (const fam of [4, 6] as const) {
+      console.log(`non-revertive cut, return and revert, IPv${fam}: ${run[fam].lost} of ${run[fam].transmitted} echo requests lost`);
+      assert.ok(run[fam].lost <= 2 * MAX_LOST, `IPv${fam}: ${run[fam].lost} lost over a failover and a revert`);
+    }
   });
 });

@@ -107,6 +107,17 @@ routing: { static: [{ prefix: 192.168.70.0/24 }] }
     assert.equal(d.code, 0, d.stderr);
     assert.match(d.stdout, /^Accesses \(single-active, most preferred first\):\n\s+ID\s+NODE\s+INTERFACE\s+VLAN\s+IPV4-PE\s+IPV6-PE\s+PRIORITY\s+STATUS\s+REASON\n\s+west\s+pe1\s+eth7\s+70\s+10\.7\.0\.1\/30\s+-\s+200\s+\S+.*\n\s+east\s+pe2\s+eth7\s+70\s+10\.7\.1\.1\/30\s+-\s+100\s+\S+/m);
     assert.match(d.stdout, /^VRFs:\s+blue:pe1, blue:pe2$/m);
+    const refused = await run('revert', 'blue-dual');
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /^Error 422/, 'a revertive site goes back by itself');
+    const nonRevertive = dual.replace('id: blue-dual', 'id: blue-nr').replace('single-active', 'single-active\nrevertive: false').replaceAll('eth7', 'eth8').replaceAll('10.7.', '10.8.').replace('192.168.70.', '192.168.80.');
+    const nr = await run('create', '-f', file('nr.yaml', nonRevertive));
+    assert.equal(nr.code, 0, nr.stderr);
+    assert.equal((await run('wait', 'site', 'blue-nr', '--for', 'active', '--timeout', '30s')).code, 0);
+    const reverted = await run('revert', 'blue-nr');
+    assert.equal(reverted.code, 0, reverted.stderr);
+    assert.equal(reverted.stdout.trim(), 'site blue-nr: traffic reverted to its primary access west; its PEs are being reconciled');
+    assert.equal((await run('delete', 'site', 'blue-nr')).code, 0);
     assert.equal((await run('delete', 'site', 'blue-dual')).code, 0);
   });
 

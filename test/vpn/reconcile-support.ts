@@ -19,6 +19,15 @@ export interface ReconcileHarness extends VpnHarness {
   labels: LabelsClient;
   /** A client of AgentService as the node's enrolled agent (enrolled on first use). */
   agent(node: string): Promise<{ client: AgentServiceClient; metadata: Metadata }>;
+  /** Stops the vpn service and starts a new one on the same database, queue and labels service (a restart); the agents keep their credentials. */
+  restartVpn(): Promise<ReconcileHarness>;
+}
+
+interface LabelsService {
+  db: TestDatabase;
+  svc: RunningService;
+  client: LabelsClient;
+  address: string;
 }
 
 export async function startReconcileHarness(env: Record<string, string> = {}): Promise<ReconcileHarness> {
@@ -28,13 +37,18 @@ export async function startReconcileHarness(env: Record<string, string> = {}): P
   });
   const labelsSvc: RunningService = await startLabels(settings, createLogger('labels-test', 'warn'));
   const address = `127.0.0.1:${labelsSvc.grpcPort}`;
-  const h = await startVpnHarness({ VPN_LABELS_ADDRESS: address, VPN_WORKER_CONCURRENCY: '8', VPN_OUTBOX_RELAY_MS: '200', ...env });
-  const labels = labelsClient(address);
+  return withLabels(env, { db: labelsDb, svc: labelsSvc, client: labelsClient(address), address }, new Map());
+}
+
+async function withLabels(env: Record<string, string>, labels: LabelsService, credentials: Map<string, Promise<string>>, shared?: Pick<VpnHarness, 'db' | 'redis'>): Promise<ReconcileHarness> {
+  const h = await startVpnHarness({ VPN_LABELS_ADDRESS: labels.address, VPN_WORKER_CONCURRENCY: '8', VPN_OUTBOX_RELAY_MS: '200', ...env }, shared);
   const clients: AgentServiceClient[] = [];
-  const credentials = new Map<string, Promise<string>>();
+  const closeClients = () => {
+    for (const c of clients) c.close();
+  };
   return {
     ...h,
-    labels,
+    labels: labels.client,
     async agent(node) {
       if (!credentials.has(node)) credentials.set(node, h.enrol(node));
       const credential = await credentials.get(node)!;
@@ -44,12 +58,17 @@ export async function startReconcileHarness(env: Record<string, string> = {}): P
       metadata.set('authorization', `Bearer ${credential}`);
       return { client, metadata };
     },
+    async restartVpn() {
+      closeClients();
+      await h.stop({ keep: true });
+      return withLabels(env, labels, credentials, { db: h.db, redis: h.redis });
+    },
     async stop() {
-      for (const c of clients) c.close();
-      labels.close();
+      closeClients();
+      labels.client.close();
       await h.stop();
-      await labelsSvc.stop(1000);
-      await labelsDb.drop();
+      await labels.svc.stop(1000);
+      await labels.db.drop();
     },
   };
 }

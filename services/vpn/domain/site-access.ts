@@ -31,18 +31,55 @@ export function byPreference<A extends SiteAccess>(accesses: readonly A[]): A[] 
   return [...accesses].sort((a, b) => priorityOf(b) - priorityOf(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
+/** A site whose accesses are primary and backups: single-active with several accesses. */
+export function hasBackups(site: Pick<SiteView, 'multihoming' | 'accesses'>): boolean {
+  return site.accesses.length > 1 && site.multihoming !== 'all-active';
+}
+
+/**
+ * The access of a single-active site that carries its traffic, given the
+ * accesses that failed (CE-facing port down, PE unreachable) and, for a
+ * non-revertive site, the one active so far (`current`, stored):
+ * - revertive: the most preferred access that has not failed;
+ * - non-revertive: the current one as long as it has not failed (the
+ *   primary's return does not take traffic back; an operator does, revert),
+ *   else the most preferred one that has not failed.
+ * With every access failed, the current one (or the primary) stays: there is
+ * nowhere better to go and nothing to flap to. Undefined for a site without
+ * backups.
+ */
+export function activeAccess(
+  site: Pick<SiteView, 'multihoming' | 'accesses' | 'revertive'>,
+  failed: ReadonlySet<string>,
+  current: string | undefined,
+): string | undefined {
+  if (!hasBackups(site)) return undefined;
+  const ordered = byPreference(site.accesses);
+  const known = current !== undefined && ordered.some((a) => a.id === current) ? current : undefined;
+  if (site.revertive === false && known !== undefined && !failed.has(known)) return known;
+  return ordered.find((a) => !failed.has(a.id))?.id ?? known ?? ordered[0]!.id;
+}
+
+/** The access an operator's revert makes active: the primary (the most preferred). */
+export function primaryAccess(site: Pick<SiteView, 'accesses'>): string | undefined {
+  return byPreference(site.accesses)[0]?.id;
+}
+
 /**
  * The LOCAL_PREF the VPN routes originated for the site's access `accessId`
- * carry: on a multi-homed single-active site, the primary's are preferred by
- * every PE's best-path selection (RFC 4271 §9.1.2.2 a; between our own PEs
- * the VPN routes are iBGP, so LOCAL_PREF is what counts), all-active ones
- * are equal, so importing PEs can use them all. A site with one access
- * leaves it to the speaker's default.
+ * carry: on a multi-homed single-active site, the active access's are
+ * preferred by every PE's best-path selection (RFC 4271 §9.1.2.2 a; between
+ * our own PEs the VPN routes are iBGP, so LOCAL_PREF is what counts): on a
+ * revertive site that is the primary (a failed primary's routes are
+ * withdrawn instead), on a non-revertive one the stored active access
+ * (`activeAccess` of the view). All-active ones are equal, so importing PEs
+ * can use them all. A site with one access leaves it to the speaker's default.
  */
-export function localPreference(site: Pick<SiteView, 'multihoming' | 'accesses'>, accessId: string): number | undefined {
+export function localPreference(site: Pick<SiteView, 'multihoming' | 'accesses' | 'revertive' | 'activeAccess'>, accessId: string): number | undefined {
   if (site.accesses.length < 2) return undefined;
   if (site.multihoming === 'all-active') return BACKUP_LOCAL_PREF;
-  return byPreference(site.accesses)[0]!.id === accessId ? PRIMARY_LOCAL_PREF : BACKUP_LOCAL_PREF;
+  const preferred = site.revertive === false && site.activeAccess !== undefined ? site.activeAccess : byPreference(site.accesses)[0]!.id;
+  return preferred === accessId ? PRIMARY_LOCAL_PREF : BACKUP_LOCAL_PREF;
 }
 
 /** A site as one PE sees it: the flat fields are its access on that PE. */

@@ -24,6 +24,7 @@ import { problem, problemOfIntentError, problemOfValidation, problemTypeOfStatus
 import { registerResourceRoutes } from './resources.js';
 import { registerTokenRoutes } from './tokens.js';
 import { registerVrfRoutes } from './vrfs.js';
+import { registerSiteActionRoutes } from './site-actions.js';
 
 /** Transport and instrumentation of the API, from the process's settings. */
 export interface HttpOptions {
@@ -137,6 +138,7 @@ export async function buildHttpApi(deps: HttpDeps, log: Logger, options: HttpOpt
 
   registerResourceRoutes(app, deps);
   registerVrfRoutes(app, deps);
+  registerSiteActionRoutes(app, deps);
   registerNodeStateRoutes(app, deps);
   registerAgentEnrolmentRoutes(app, deps);
   registerTokenRoutes(app, deps);

@@ -5,7 +5,8 @@
 // transaction, its locks and what the database refuses are the store's
 // (store/intent-transactions.ts); what a refusal means to the client is here.
 import type { Logger } from '../../common/logger.js';
-import { IntentError, invalid, notFound } from './errors.js';
+import { conflict, IntentError, invalid, notFound, semantic } from './errors.js';
+import { hasBackups, primaryAccess } from '../domain/site-access.js';
 import type { Filter, ResourceHandler } from './handler.js';
 import { links } from './links.js';
 import { applyMergePatch } from './merge-patch.js';
@@ -181,6 +182,42 @@ export class IntentService {
       validateResource(kind, merged);
       return merged;
     });
+  }
+
+  /**
+   * The operator's revert of a non-revertive site: its primary access (the
+   * most preferred) becomes the active one again, and every PE of the site
+   * is reconciled so the LOCAL_PREFs follow. Refused (semantic) on a site
+   * that has no backups or is revertive (it goes back by itself), and as a
+   * conflict while the primary's status is not active (its port down, its PE
+   * unreachable, not installed): traffic would be sent where it is dropped.
+   */
+  async revertSite(id: string): Promise<SiteView> {
+    if (!possibleId(id)) throw notFound('site', id);
+    let outboxId: bigint | undefined;
+    let nodes: string[] = [];
+    const site = await this.transactions.write(async (unit) => {
+      await unit.lock('site', id);
+      const current = await unit.store.sites.read(id);
+      if (!current) throw notFound('site', id);
+      if (!hasBackups(current)) throw semantic('/revertive', 'only a single-active site with several accesses has a backup to revert from');
+      if (current.revertive !== false) throw semantic('/revertive', 'the site is revertive: its traffic returns to the primary access by itself once that is up');
+      const primary = current.accesses.find((a) => a.id === primaryAccess(current))!;
+      if (primary.status.state !== 'active') {
+        throw conflict('/accesses/0/status', `the primary access ${primary.id} (${primary.node} ${primary.interface}) is ${primary.status.state}${primary.status.reason ? `: ${primary.status.reason}` : ''}; traffic can only be reverted to it once it is active`);
+      }
+      nodes = [...new Set(current.accesses.map((a) => a.node))].sort();
+      if (current.activeAccess !== primary.id) {
+        await unit.store.sites.setActiveAccess(id, primary.id);
+        outboxId = await unit.outbox({ aggregate: 'site', aggregateId: id, action: 'update', nodes, changes: [] });
+      }
+      return { ...current, activeAccess: primary.id };
+    });
+    if (outboxId !== undefined) {
+      await this.sink.committed(outboxId, nodes).catch((err: Error) => this.log.warn({ err: err.message, outboxId: String(outboxId) }, 'could not queue reconcile jobs after the revert; the outbox relay will'));
+      this.log.info({ site: id, to: site.activeAccess }, 'site reverted to its primary access by an operator');
+    }
+    return site;
   }
 
   remove(kind: ResourceKind, id: string, options: WriteOptions = {}): Promise<WriteResult<never>> {

@@ -287,9 +287,13 @@ export const siteSchema = resource(
     },
     revertive: {
       type: 'boolean',
-      writeOnly: true,
       description:
-        "single-active with several accesses only: whether traffic returns to the primary access once it is back (true, the behaviour; the default). false (stay on the backup until an operator acts) is refused as not supported yet; on an all-active or one-access site, where there is no backup to return from, the field is refused. Not shown in responses: it can only say what the site does anyway",
+        'single-active with several accesses only (refused elsewhere: there is no backup to return from); default true. true: traffic returns to the primary access once it is back. false: the access that took over stays preferred (LOCAL_PREF 200) when the primary returns, until an operator reverts (POST /v1/sites/{id}/revert) or that access fails in turn. Shown on single-active multi-access sites',
+    },
+    activeAccess: {
+      type: 'string',
+      readOnly: true,
+      description: 'single-active with several accesses: the id of the access carrying the traffic (preferred by every PE), as the reconcile last decided it from priorities, failures (port down, PE unreachable) and revertive; absent until decided',
     },
     role: { type: 'string', enum: ['any-to-any', 'hub', 'spoke'], description: 'RFC 8299 site-role; required in a hub-spoke VPN' },
     routing: {

@@ -220,16 +220,17 @@ test('site rules: a site written flat is patched in its flat form, one written w
   assert.deepEqual(sites.patchBase!(view(multi([access('a', 'pe1', 1, { priority: 7 })]))).accesses?.map((a) => [a.id, a.priority]), [['a', 7]], 'written with accesses: patched in them');
 });
 
-test('site rules: revertive is for single-active sites with several accesses, and only true (the behaviour) is carried out; false is refused as not supported yet (422)', async () => {
+test('site rules: revertive is for single-active sites with several accesses; true and false are stored as given', async () => {
   const { store, stored } = memoryStore({ nodes: [pe('pe1'), pe('pe2')] });
   const dual = [access('a', 'pe1', 1), access('b', 'pe2', 2)];
   await sites.save(new WriteContext(store), multi(dual, { revertive: true }), undefined);
-  assert.ok(stored.has('m1'));
-  const no = await refusal(store, multi(dual, { id: 'm2', revertive: false }));
-  assert.deepEqual([no.kind, problems(no)], ['semantic', ['/revertive: false (non-revertive: stay on the backup until an operator acts) is not supported yet; traffic returns to the primary access once it is back']]);
-  const allActive = await refusal(store, multi(dual, { id: 'm3', multihoming: 'all-active', revertive: true }));
+  await sites.save(new WriteContext(store), multi([access('a', 'pe1', 3), access('b', 'pe2', 4)], { id: 'm2', revertive: false }), undefined);
+  assert.deepEqual([stored.get('m1')!.revertive, stored.get('m2')!.revertive], [true, false]);
+  const allActive = await refusal(store, multi(dual, { id: 'm3', multihoming: 'all-active', revertive: false }));
   assert.match(problems(allActive)[0]!, /^\/revertive: applies to single-active multihoming only/);
-  const one = await refusal(store, site({ revertive: true }));
+  const one = await refusal(store, site({ revertive: false }));
   assert.match(problems(one)[0]!, /^\/revertive: applies to a site with several accesses only/);
-  assert.equal(stored.has('m2') || stored.has('m3'), false, 'nothing refused is stored');
+  assert.equal(stored.has('m3'), false, 'nothing refused is stored');
+  assert.equal('revertive' in sites.patchBase!(view(multi(dual, { revertive: true }))), false, 'the default is not patched: a patch to all-active stays valid');
+  assert.equal(sites.patchBase!(view(multi(dual, { revertive: false }))).revertive, false);
 });

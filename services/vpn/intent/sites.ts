@@ -111,20 +111,18 @@ function stripStatus(a: SiteAccess & { status?: unknown }): SiteAccess {
 
 /**
  * `revertive` says whether a single-active site's traffic returns to its
- * primary access once that is back (RFC 8299 has no leaf for it). True is
- * what the system does: the primary's routes are advertised again, with the
- * higher LOCAL_PREF, as soon as its PE has reinstalled the site. False would
- * keep the backup preferred until an operator acts, a state that must
- * outlive restarts; it is not built, so it is refused rather than stored and
- * ignored. On an all-active site every access carries traffic and on a
- * one-access site there is no backup, so there is nothing to revert to and
- * the field is refused as meaningless.
+ * primary access once that is back (RFC 8299 has no leaf for it). True: the
+ * primary's routes are advertised again, with the higher LOCAL_PREF, as soon
+ * as its PE has reinstalled the site. False: the access that took over keeps
+ * the higher LOCAL_PREF (the reconcile stores which access is active) until
+ * an operator reverts or it fails in turn. On an all-active site every
+ * access carries traffic and on a one-access site there is no backup, so
+ * there is nothing to revert to and the field is refused as meaningless.
  */
 export function checkRevertive(s: SiteSpec, accesses: readonly SiteAccess[]): void {
   if (s.revertive === undefined) return;
   if ((s.multihoming ?? DEFAULT_MULTIHOMING) === 'all-active') throw semantic('/revertive', 'applies to single-active multihoming only: all-active accesses carry traffic together, none is a backup to revert from');
   if (accesses.length < 2) throw semantic('/revertive', 'applies to a site with several accesses only: a one-access site has no backup to revert from');
-  if (!s.revertive) throw semantic('/revertive', 'false (non-revertive: stay on the backup until an operator acts) is not supported yet; traffic returns to the primary access once it is back');
 }
 
 /** Checks a site against the rest of the intent (throws the IntentErrors); its role, defaulted, and its accesses. */
@@ -205,7 +203,7 @@ export const sites: ResourceHandler<'site'> = {
 
   async save(ctx, next, current) {
     const { role, accesses } = await checkSite(ctx.store, next, current);
-    const site: SiteSpec = { id: next.id, vpn: next.vpn, accesses, ...(next.multihoming ? { multihoming: next.multihoming } : {}), ...(next.role ? { role: next.role } : {}), ...(next.routing ? { routing: next.routing } : {}) };
+    const site: SiteSpec = { id: next.id, vpn: next.vpn, accesses, ...(next.multihoming ? { multihoming: next.multihoming } : {}), ...(next.revertive !== undefined ? { revertive: next.revertive } : {}), ...(next.role ? { role: next.role } : {}), ...(next.routing ? { routing: next.routing } : {}) };
     if (next.siteOfOrigin) site.siteOfOrigin = canonicalRt(next.siteOfOrigin);
     if (current) {
       await ctx.store.sites.update(site, role);
@@ -241,6 +239,11 @@ export const sites: ResourceHandler<'site'> = {
     if (current.accesses.length === 1 && current.accesses[0]!.id === current.id) {
       const { accesses: _shownFlat, ...flat } = current;
       return flat;
+    }
+    // The default is left out, so a patch to all-active or to one access is not refused for a revertive it did not write.
+    if (current.revertive !== false) {
+      const { revertive: _default, ...rest } = current;
+      return rest;
     }
     return current;
   },

@@ -121,7 +121,7 @@ export interface SiteSpec {
   ipv6?: Attachment;
   accesses?: SiteAccess[];
   multihoming?: Multihoming;
-  /** Single-active: traffic returns to the primary once it is back. Only true is carried out (non-revertive is refused); never stored. */
+  /** Single-active with several accesses: traffic returns to the primary once it is back (default true); false: it stays on the access that took over until an operator reverts or that access fails. */
   revertive?: boolean;
   role?: SiteRole;
   routing?: { static?: StaticRoute[]; bgp?: SiteBgp };
@@ -173,7 +173,14 @@ export type VpnView = VpnSpec &
     routeTargets: RouteTargets;
   };
 /** The flat access fields are shown for a site with one access (as before accesses existed); `accesses` always. */
-export type SiteView = Omit<SiteSpec, 'accesses'> & Meta & { role: SiteRole; multihoming: Multihoming; accesses: SiteAccessView[] };
+export type SiteView = Omit<SiteSpec, 'accesses'> &
+  Meta & {
+    role: SiteRole;
+    multihoming: Multihoming;
+    accesses: SiteAccessView[];
+    /** Single-active with several accesses: the access carrying the traffic, as the reconcile last decided it (absent until it has). */
+    activeAccess?: string;
+  };
 
 export type RoutesView =
   | { state: 'available'; routes: VrfRoute[] }

@@ -3,6 +3,8 @@
 // harmless. In order:
 //   1. allocate - labels service, idempotent by owner key (allocator.ts),
 //                 values written back to the intent rows;
+//   1b. decide  - which access of each multi-homed single-active site is
+//                 active (active-access.ts), stored; its LOCAL_PREF follows;
 //   2. define   - the node's VRFs and their originated routes in BGP
 //                 (VpnRouting), VRFs that left the intent deleted; with
 //                 `originateAfterInstall`, a route only once the node's
@@ -43,6 +45,7 @@ import type { ReconcileStore } from '../store/reconcile-store.js';
 import { desiredInput, exportingSites, vrfIpv6Label } from './desired-input.js';
 import { removeUnwantedVrfs } from './speaker-sweep.js';
 import { cePeersOf } from './ce-peer-intent.js';
+import { ActiveAccesses } from './active-access.js';
 
 /** Whether what the node exports to other PEs changed: its VRFs, local routes or VPN labels. */
 export function exportsChanged(delta: DesiredStateDelta): boolean {
@@ -109,6 +112,7 @@ export interface ReconcileOutcome {
 export class NodeReconciler {
   /** Test seam: runs between allocation and the rest, e.g. to kill a job half way. */
   afterAllocation: ((node: string) => Promise<void> | void) | undefined;
+  private readonly activeAccesses: ActiveAccesses;
 
   constructor(
     private readonly db: ReconcileStore,
@@ -119,7 +123,9 @@ export class NodeReconciler {
     private readonly log: Logger,
     private readonly reports: AgentReports,
     private readonly options: ReconcileOptions = { originateAfterInstall: false, requireAgents: false },
-  ) {}
+  ) {
+    this.activeAccesses = new ActiveAccesses(db, reports, sink, log);
+  }
 
   /** `retry`: an attempt after failures, which leaves their error in the status until it succeeds. */
   async reconcile(node: string, options: { retry?: boolean } = {}): Promise<ReconcileOutcome | undefined> {
@@ -134,6 +140,8 @@ export class NodeReconciler {
     await this.afterAllocation?.(node);
     intent = (await this.db.nodeIntent(node))!;
     const allocated = intent;
+    // Before the LOCAL_PREFs are derived (routeAttributes): which access of each multi-homed site carries its traffic.
+    intent = await this.activeAccesses.decide(intent);
     intent = await this.withoutDownBackedUpAccesses(intent);
     const { waiting, advertised } = await this.define(intent);
     // The PEs importing this one hear of a change of its advertised routes from the bgp service's best-path stream, except

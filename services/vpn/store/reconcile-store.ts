@@ -50,6 +50,13 @@ export interface ReconcileStore {
   inSave(tx: Tx): SaveFollowUps;
   /** An outbox row queueing the PEs that import these VPNs from `node` (SaveFollowUps.importingNodes), in a transaction of its own; undefined when there are none. */
   queueImporters(node: string, vpns: ReadonlySet<string>): Promise<{ outboxId: bigint; nodes: string[] } | undefined>;
+  /**
+   * Stores `accessId` as the site's active access if it still is `previous`
+   * (undefined: none stored), with an outbox row queueing `nodes` (the PEs of
+   * its other accesses, whose LOCAL_PREFs follow it), in one transaction;
+   * undefined when another reconcile changed it first to something else.
+   */
+  activateAccess(site: string, previous: string | undefined, accessId: string, nodes: string[]): Promise<{ outboxId: bigint | undefined } | undefined>;
 }
 
 export function prismaVrfPlacements(prisma: PrismaClient): VrfPlacements {
@@ -75,6 +82,20 @@ export function prismaReconcileStore(prisma: PrismaClient): ReconcileStore {
         const nodes = await importingNodes(tx, node, vpns);
         if (!nodes.length) return undefined;
         return { outboxId: await writeOutbox(tx, { aggregate: 'node', aggregateId: node, action: 'update', nodes, changes: [] }), nodes };
+      }),
+    activateAccess: (site, previous, accessId, nodes) =>
+      prisma.$transaction(async (tx) => {
+        const written =
+          previous === undefined
+            ? await tx.siteActiveAccess.createMany({ data: [{ siteId: site, accessId }], skipDuplicates: true })
+            : await tx.siteActiveAccess.updateMany({ where: { siteId: site, accessId: previous }, data: { accessId, changedAt: new Date() } });
+        if (!written.count) {
+          // Another PE's reconcile got there first: the same decision (it queued the PEs) is no conflict.
+          const now = await tx.siteActiveAccess.findUnique({ where: { siteId: site }, select: { accessId: true } });
+          return now?.accessId === accessId ? { outboxId: undefined } : undefined;
+        }
+        if (!nodes.length) return { outboxId: undefined };
+        return { outboxId: await writeOutbox(tx, { aggregate: 'site', aggregateId: site, action: 'update', nodes, changes: [] }) };
       }),
   };
 }

@@ -1,7 +1,7 @@
 // Database rows <-> API representations. The enum spellings differ only in
 // case and separators (PE, HUB_SPOKE <-> hub-spoke).
 import type { Link, Node, Site, SiteAccess, Vpn, VpnImport, VpnRouteTarget, Vrf } from '../../common/gen/prisma/client.js';
-import { byPreference, flatFields } from '../domain/site-access.js';
+import { byPreference, flatFields, hasBackups } from '../domain/site-access.js';
 import { vrfRouteTargets as routeTargetsOfVrf } from '../domain/route-targets.js';
 import type {
   SiteBgp,
@@ -98,8 +98,8 @@ export function vpnView(r: VpnRow): VpnView {
 }
 
 /** A site row with its access rows (`siteInclude`). */
-export type SiteRow = Site & { accesses: SiteAccess[] };
-export const siteInclude = { accesses: true } as const;
+export type SiteRow = Site & { accesses: SiteAccess[]; activeAccess: { accessId: string } | null };
+export const siteInclude = { accesses: true, activeAccess: { select: { accessId: true } } } as const;
 
 export function siteAccessView(r: SiteAccess): SiteAccessView {
   const attachment = (pe: string | null, ce: string | null): Attachment | undefined => (pe && ce ? { peAddress: pe, ceAddress: ce } : undefined);
@@ -123,13 +123,19 @@ export function siteView(r: SiteRow): SiteView {
   if (statics.length) routing.static = statics;
   if (r.bgp) routing.bgp = r.bgp as unknown as SiteBgp;
   const accesses = byPreference(r.accesses.map(siteAccessView));
+  const multihoming = fromDbEnum<Multihoming>(r.multihoming);
+  const backedUp = hasBackups({ multihoming, accesses });
+  const active = backedUp && accesses.some((a) => a.id === r.activeAccess?.accessId) ? r.activeAccess!.accessId : undefined;
   return compact({
     id: r.id,
     vpn: r.vpnId,
     // A site with one access shows it flat too, as before accesses existed.
     ...(accesses.length === 1 ? flatFields(accesses[0]!) : {}),
     accesses,
-    multihoming: fromDbEnum<Multihoming>(r.multihoming),
+    multihoming,
+    // Shown where it means something (checkRevertive refuses it elsewhere), so a GET body PUT back is accepted.
+    revertive: backedUp ? r.revertive : undefined,
+    activeAccess: active,
     role: fromDbEnum<SiteRole>(r.role),
     routing: Object.keys(routing).length ? routing : undefined,
     siteOfOrigin: r.siteOfOrigin ?? undefined,

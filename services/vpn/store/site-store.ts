@@ -32,6 +32,8 @@ export interface SiteStore {
   /** The same, incrementing its version. */
   update(site: SiteSpec, role: SiteRole): Promise<void>;
   delete(id: string): Promise<void>;
+  /** Stores the site's active access (state, not intent: the site's version stays). */
+  setActiveAccess(id: string, accessId: string): Promise<void>;
 }
 
 /** `siteOfOrigin` comes canonical. */
@@ -40,6 +42,7 @@ function rowOf(s: SiteSpec, role: SiteRole) {
     vpnId: s.vpn,
     role: toDbEnum(role) as 'ANY_TO_ANY' | 'HUB' | 'SPOKE',
     multihoming: toDbEnum(s.multihoming ?? DEFAULT_MULTIHOMING) as 'SINGLE_ACTIVE' | 'ALL_ACTIVE',
+    revertive: s.revertive ?? true,
     staticRoutes: (s.routing?.static ?? []).map((r) => ({ ...r })),
     bgp: s.routing?.bgp ? (JSON.parse(JSON.stringify(s.routing.bgp)) as Prisma.InputJsonObject) : Prisma.DbNull,
     siteOfOrigin: s.siteOfOrigin ?? null,
@@ -105,6 +108,9 @@ export function prismaSiteStore(db: Db): SiteStore {
     },
     async delete(id) {
       await db.site.delete({ where: { id } });
+    },
+    async setActiveAccess(id, accessId) {
+      await db.siteActiveAccess.upsert({ where: { siteId: id }, create: { siteId: id, accessId }, update: { accessId, changedAt: new Date() } });
     },
   };
 }
