@@ -9,6 +9,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CeAddressing } from './ce-addressing.js';
+import { puntNamespacePrefix } from '../agent/drivers/ovs/punt.js';
 import { Daemon, run, runQuiet, waitUntil, which } from './processes.js';
 import type { ResourceRecorder } from './resources.js';
 import { coreInterfaces, type Topology } from './topology.js';
@@ -206,6 +207,13 @@ export class OvsNetwork {
     for (const d of [...this.daemons].reverse()) await d.stop(3000);
     for (const b of this.bridges) await runQuiet('ip', ['link', 'del', b]);
     for (const c of this.ces) await runQuiet('ip', ['netns', 'del', c.namespace]);
+    // The agents' PE-CE BGP punt namespaces (they outlive an agent on purpose, to be adopted by the next one).
+    const punts = this.bridges.map((b) => puntNamespacePrefix(b));
+    const listed = await run('ip', ['netns', 'list']).catch(() => '');
+    for (const line of listed.split('\n')) {
+      const ns = line.split(' ')[0] ?? '';
+      if (punts.some((p) => ns.startsWith(p))) await runQuiet('ip', ['netns', 'del', ns]);
+    }
     for (const v of this.veths) await runQuiet('ip', ['link', 'del', v]);
     rmSync(this.dir, { recursive: true, force: true });
   }

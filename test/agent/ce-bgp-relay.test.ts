@@ -131,7 +131,9 @@ function client(ns: string, host: string, port: number, message: string, o: { so
   return { child, out: () => out };
 }
 
-const punts = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('l3bgp-'));
+/** This lab's agents' punt namespace tag (per bridge): other agents on the machine have their own. */
+const ownerTag = () => createHash('sha256').update(`l3ovgb1\u0000${lab.netns}`).digest('hex').slice(0, 6);
+const punts = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith(`l3bgp-${ownerTag()}-`));
 
 test('PE-CE BGP over the ovs driver: listed sessions (IPv4, IPv6, two VRFs with the same addresses) reach the controller with bytes both ways; nothing else does; removing them closes the connections and the punts', { skip }, async () => {
   const net = input();
@@ -238,7 +240,7 @@ test('PE-CE BGP over the ovs driver: listed sessions (IPv4, IPv6, two VRFs with 
 
     // A restarted agent adopts blue's punt (a listener of its own, the namespace kept) and relays again;
     // a namespace of its owner that no entry wants (a previous run's) is removed.
-    const owner = createHash('sha256').update(`l3ovgb1\u0000${lab.netns}`).digest('hex').slice(0, 6);
+    const owner = ownerTag();
     assert.ok(punts()[0]!.startsWith(`l3bgp-${owner}-`), punts()[0]);
     execFileSync('ip', ['netns', 'add', `l3bgp-${owner}-0123456789a`]);
     await link.stop();

@@ -200,6 +200,57 @@ test('a prefix the CE withdraws stops being reachable; announced again, it is re
   t.diagnostic(`CE announce -> remote CE reaches it: ${Date.now() - started} ms (200 ms probe interval)`);
 });
 
+/** Samples `check` every 100 ms while `during` runs and until `until` holds; the times it was false. */
+async function watchWhile(check: () => Promise<boolean>, during: () => Promise<unknown>, until: () => Promise<boolean>): Promise<number> {
+  let misses = 0;
+  let done = false;
+  const sampler = (async () => {
+    while (!done) {
+      if (!(await check())) misses++;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  try {
+    await during();
+    await eventually('recovered', until, { timeoutMs: 60_000, intervalMs: 300 });
+  } finally {
+    done = true;
+    await sampler;
+  }
+  return misses;
+}
+
+const pe2Has = async (prefix: string) => {
+  const v = await lab.rest.get('/v1/vrfs/cust:pe2/routes').catch(() => undefined);
+  return Array.isArray(v?.routes) && v.routes.some((r: { prefix: string }) => r.prefix === prefix);
+};
+
+test("the PE's agent restarts: the relayed session drops and comes back; the CE's routes are kept meanwhile (graceful restart, RFC 4724)", { skip }, async (t) => {
+  await reachability('static-c', '10.141.0.1', true);
+  const misses = await watchWhile(
+    () => pe2Has('10.141.0.0/24'),
+    () => lab.restart('agent pe1'),
+    async () => (await routers.a!.sessionState('192.168.41.1')) === 'Established' && (await sessions('bgp-a'))[0]?.state === 'established',
+  );
+  assert.equal(misses, 0, 'the remote PE never lost the CE prefix while the agent restarted');
+  await reachability('static-c', '10.141.0.1', true);
+  t.diagnostic('session re-established through the restarted agent; prefix kept throughout');
+});
+
+test('the bgp service restarts: the CE sessions come back on their own and the prefixes are reachable again', { skip }, async () => {
+  await reachability('static-c', '10.143.0.1', true);
+  await lab.restart('bgp');
+  for (const [siteId, router, pe] of [['bgp-a', routers.a!, '192.168.41.1'], ['bgp-b', routers.b!, '192.168.43.1']] as const) {
+    await eventually(`${siteId} re-established after the bgp restart`, async () => (await router.sessionState(pe)) === 'Established' && (await sessions(siteId))[0]?.state === 'established', {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+      describe: async () => `${JSON.stringify(await sessions(siteId))}\nCE:\n${await router.debug()}`,
+    });
+  }
+  await reachability('static-c', '10.141.0.1', true);
+  await reachability('static-c', '10.143.0.1', true);
+});
+
 test('a CE speaking with the wrong AS: the session stays down and the access status says why; fixed, it comes back', { skip }, async () => {
   await lab.rest.expect('PATCH', '/v1/sites/bgp-b', [200], { routing: { bgp: { peerAs: 65999, asOverride: true } } });
   const down = await eventually('bgp-b shows the refused session', async () => {

@@ -75,6 +75,9 @@ function birdConf(o: CeRouterOptions, withdrawn: Set<string>): string {
       `  local ${n.local} as ${o.as};`,
       `  neighbor ${n.pe} as ${o.providerAs};`,
       '  graceful restart on;',
+      // A lab CE retries at once rather than after BIRD's defaults (120 s, then 60..300 s after an error).
+      '  connect retry time 2;',
+      '  error wait time 1, 5;',
       '  ipv4 { import all; export where proto = "lans"; };',
       '}',
     ),
@@ -121,7 +124,7 @@ export async function startBirdCe(o: CeRouterOptions): Promise<CeRouter> {
 
 function frrConf(o: CeRouterOptions, log: string): string {
   const lines = [`log file ${log}`, `router bgp ${o.as}`, ` bgp router-id ${o.routerId}`, ' no bgp ebgp-requires-policy', ' no bgp network import-check', ' bgp graceful-restart'];
-  for (const n of o.neighbours) lines.push(` neighbor ${n.pe} remote-as ${o.providerAs}`, ` neighbor ${n.pe} update-source ${n.local}`, ` neighbor ${n.pe} disable-connected-check`);
+  for (const n of o.neighbours) lines.push(` neighbor ${n.pe} remote-as ${o.providerAs}`, ` neighbor ${n.pe} update-source ${n.local}`, ` neighbor ${n.pe} disable-connected-check`, ` neighbor ${n.pe} timers connect 2`);
   lines.push(' address-family ipv4 unicast');
   for (const l of o.lans) lines.push(`  network ${prefixOf(l)}`);
   lines.push(' exit-address-family', 'exit');

@@ -208,9 +208,11 @@ describe('reconcile worker: intent to stored desired state', () => {
     assert.equal((await h.call('DELETE', '/v1/sites/gone-pe1')).status, 204);
     await idle();
     assert.equal((await h.call('DELETE', '/v1/vpns/gone')).status, 204);
-    assert.equal(await h.vpn.allocator.sweepClaims(), 1);
-    const rts = await h.labels.listRouteTargets({ administrator: '65000', ownerPrefix: 'rt:gone:', pageSize: 10, pageToken: '' });
-    assert.deepEqual(rts.routeTargets.map((r) => r.state), [AllocationState.ALLOCATION_STATE_HELD]);
+    // The sweep, or a node reconcile's release that got there first (it sweeps the VPNs it let go of), releases the claim once.
+    assert.ok((await h.vpn.allocator.sweepClaims()) <= 1);
+    const held = async () => (await h.labels.listRouteTargets({ administrator: '65000', ownerPrefix: 'rt:gone:', pageSize: 10, pageToken: '' })).routeTargets.map((r) => r.state);
+    await eventually('the route target in hold-down', async () => JSON.stringify(await held()) === JSON.stringify([AllocationState.ALLOCATION_STATE_HELD]) || undefined);
+    assert.equal(await h.vpn.allocator.sweepClaims(), 0, 'nothing is left to sweep');
   });
 
   test('stored states decode and hold no dangling references', async () => {

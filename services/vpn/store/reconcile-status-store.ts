@@ -33,17 +33,20 @@ export async function markProvisioning(prisma: PrismaClient, node: string): Prom
 export async function writeNodeStatuses(prisma: PrismaClient, node: string, s: NodeStatuses, all?: DerivedStatus): Promise<string | undefined> {
   return prisma.$transaction(async (tx) => {
     const before = await tx.node.findUnique({ where: { id: node }, select: { status: true } });
-    await tx.node.updateMany({ where: { id: node }, data: { status: s.node.status, statusReason: s.node.reason } });
+    const nodeStatus = { status: s.node.status, statusReason: s.node.reason === null ? null : s.node.reason.slice(0, 1000) };
+    await tx.node.updateMany({ where: { id: node, ...unlike(nodeStatus) }, data: nodeStatus });
     // Links: whether the node's reconcile went through (their operational state is the agents' to report).
     const linkStatus = all ?? { status: 'ACTIVE', reason: null };
-    await tx.link.updateMany({ where: { OR: [{ aNodeId: node }, { bNodeId: node }] }, data: { status: linkStatus.status, statusReason: linkStatus.reason } });
+    const linkData = { status: linkStatus.status, statusReason: linkStatus.reason };
+    await tx.link.updateMany({ where: { OR: [{ aNodeId: node }, { bNodeId: node }], ...unlike(linkData) }, data: linkData });
     if (all) {
-      await tx.siteAccess.updateMany({ where: { nodeId: node }, data: { status: all.status, statusReason: all.reason } });
-      await tx.vrf.updateMany({ where: { nodeId: node }, data: { status: all.status, statusReason: all.reason } });
+      const allData = { status: all.status, statusReason: all.reason };
+      await tx.siteAccess.updateMany({ where: { nodeId: node, ...unlike(allData) }, data: allData });
+      await tx.vrf.updateMany({ where: { nodeId: node, ...unlike(allData) }, data: allData });
     }
-    for (const [key, ids] of grouped(s.sites)) await tx.siteAccess.updateMany({ where: { nodeId: node, siteId: { in: ids } }, data: unkey(key) });
+    for (const [key, ids] of grouped(s.sites)) await tx.siteAccess.updateMany({ where: { nodeId: node, siteId: { in: ids }, ...unlike(unkey(key)) }, data: unkey(key) });
     await writeSiteStatuses(tx, node);
-    for (const [key, vpns] of grouped(s.vrfs)) await tx.vrf.updateMany({ where: { nodeId: node, vpnId: { in: vpns } }, data: unkey(key) });
+    for (const [key, vpns] of grouped(s.vrfs)) await tx.vrf.updateMany({ where: { nodeId: node, vpnId: { in: vpns }, ...unlike(unkey(key)) }, data: unkey(key) });
     const vpnIds = (await tx.vrf.findMany({ where: { nodeId: node }, select: { vpnId: true } })).map((v) => v.vpnId);
     // Two PEs' jobs finishing at once must not each see the other's VRF unfinished (and leave the VPN provisioning).
     await lockRows(tx, 'vpn', vpnIds);
@@ -53,7 +56,7 @@ export async function writeNodeStatuses(prisma: PrismaClient, node: string, s: N
       const parts = rows.filter((r) => r.vpnId === vpn).map((r) => ({ status: r.status as StatusValue, reason: r.statusReason }));
       byVpn.set(vpn, aggregate(parts));
     }
-    for (const [key, vpns] of grouped(byVpn)) await tx.vpn.updateMany({ where: { id: { in: vpns } }, data: unkey(key) });
+    for (const [key, vpns] of grouped(byVpn)) await tx.vpn.updateMany({ where: { id: { in: vpns }, ...unlike(unkey(key)) }, data: unkey(key) });
     return before?.status;
   });
 }
@@ -75,7 +78,7 @@ async function writeSiteStatuses(tx: Tx, node: string): Promise<void> {
     const parts = mine.map((a) => ({ status: a.status as StatusValue, reason: a.statusReason && mine.length > 1 ? `access ${a.id}: ${a.statusReason}` : a.statusReason }));
     bySite.set(id, aggregate(parts));
   }
-  for (const [key, ids] of grouped(bySite)) await tx.site.updateMany({ where: { id: { in: ids } }, data: unkey(key) });
+  for (const [key, ids] of grouped(bySite)) await tx.site.updateMany({ where: { id: { in: ids }, ...unlike(unkey(key)) }, data: unkey(key) });
 }
 
 /** Rows to update, grouped by the status they get (one UPDATE per distinct status). */
@@ -92,3 +95,14 @@ const unkey = (key: string) => {
   const [status, statusReason] = JSON.parse(key) as [StatusValue, string | null];
   return { status, statusReason: statusReason === null ? null : statusReason.slice(0, 1000) };
 };
+
+/**
+ * Only rows whose status or reason differ: a reconcile that recomputes the
+ * same status writes nothing, so updatedAt says when something changed
+ * (and readers comparing bodies see no spurious change).
+ */
+function unlike(d: { status: string; statusReason: string | null }) {
+  // Spelt out for SQL's NULLs: `reason <> 'x'` is not true of a NULL reason.
+  const reasonDiffers = d.statusReason === null ? [{ statusReason: { not: null } }] : [{ statusReason: null }, { statusReason: { not: d.statusReason } }];
+  return { AND: [{ OR: [{ status: { not: d.status as StatusValue } }, ...reasonDiffers] }] };
+}

@@ -81,12 +81,17 @@ const stop = (c: ChildProcess | undefined) => {
   c.kill('SIGTERM');
 };
 
+/** The name prefix of the punt namespaces the agent of `bridge` (on a switch in `switchNetns`) makes: what whoever tears the switch down removes. */
+export function puntNamespacePrefix(bridge: string, switchNetns?: string): string {
+  return `l3bgp-${createHash('sha256').update(`${bridge}\u0000${switchNetns ?? ''}`).digest('hex').slice(0, 6)}-`;
+}
+
 export class BgpPunts {
   private readonly punts = new Map<string, Punt>();
   private readonly owner: string;
 
   constructor(private readonly o: BgpPuntOptions) {
-    this.owner = o.owner ?? createHash('sha256').update(`${o.bridge}\u0000${o.switchNetns ?? ''}`).digest('hex').slice(0, 6);
+    this.owner = o.owner ?? puntNamespacePrefix(o.bridge, o.switchNetns).slice('l3bgp-'.length, -1);
   }
 
   private names(key: string): { ns: string; port: string } {
