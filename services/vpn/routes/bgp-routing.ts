@@ -176,11 +176,15 @@ export class BgpVpnRouting implements VpnRouting {
    * imported paths as its fallbacks: the speaker cannot see the transport,
    * the desired-state computation uses the first of them whose next hop it
    * reaches when the best one's it cannot (a PE cut off from this one).
+   * A best learnt from one of the node's CEs (PE-CE eBGP) is its route with
+   * that CE as next hop: the node forwards to the CE (a per-VRF label's
+   * lookup, and the node's other sites, need it).
    */
   async selectedRoutes(node: string): Promise<SelectedVpnRoute[]> {
     const tables = await this.tables(node, true);
     const out: SelectedVpnRoute[] = [];
     for (const { vpnId, paths } of tables) {
+      for (const p of paths) if (p.best && p.origin === VrfPathOrigin.VRF_PATH_ORIGIN_CE) out.push({ vrf: vpnId, prefix: p.prefix, ...candidate(p) });
       const imported = paths.filter((p) => p.origin === VrfPathOrigin.VRF_PATH_ORIGIN_IMPORTED);
       const others = new Map<string, VrfPath[]>();
       for (const p of imported) if (!p.best) others.set(p.prefix, [...(others.get(p.prefix) ?? []), p]);
