@@ -191,3 +191,18 @@ test("a CE peer's LOCAL_PREF (its access's preference) is stamped on its routes:
   const imported = [...svc2.paths('blue@pe2', Afi.IPV4, false)].map((p) => p.path.attributes.localPref).sort();
   assert.deepEqual(imported, [150, 200]);
 });
+
+test("a dual-homed site's CEs announce one prefix on both PEs: each PE's VRF prefers its own CE's route (eBGP) over the other PE's copy exported by this speaker, which is compared as iBGP, not as local", () => {
+  const registry = new PeerRegistry();
+  const ce1 = new FakeCe({ address: '127.0.0.31', vrf: 'green@pe1', siteOfOrigin: '65000:31' });
+  const ce2 = new FakeCe({ address: '127.0.0.32', vrf: 'green@pe2', siteOfOrigin: '65000:31' });
+  for (const ce of [ce1, ce2]) registry.set(ce.address, { external: true, routerId: ce.address });
+  const speaker = new FakeSpeaker([ce1, ce2]);
+  const svc = new VrfService(new FakeRib(), { decision: { peers: registry.get, resolver: REACHABLE }, log: createLogger('test', 'error'), ce: speaker });
+  svc.add(vrf('green@pe1', '65000:31', ['65000:300'], ['65000:300'], { nextHop: '192.0.2.1' }));
+  svc.add(vrf('green@pe2', '65000:32', ['65000:300'], ['65000:300'], { nextHop: '192.0.2.2' }));
+  for (const ce of [ce1, ce2]) speaker.receive(ce, localPath('10.31.0.0/24', { origin: 0, asPath: [{ type: 2, asns: [65001] }] }, ce.address, ce.address));
+  const best = (name: string) => [...svc.paths(name, Afi.IPV4, false)].map((p) => p.path.source);
+  assert.deepEqual(best('green@pe1'), [ce1.address]);
+  assert.deepEqual(best('green@pe2'), [ce2.address]);
+});
