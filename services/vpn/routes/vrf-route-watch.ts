@@ -1,7 +1,7 @@
 // Wakes reconciles from the bgp service's VRF route changes: one
 // WatchVrfRoutes stream per vpn replica. A change of what a node's VRF
-// imported (a route from another managed PE or from an external PE) queues
-// that node, so the route reaches its desired state without any API write.
+// imported (a route from another managed PE or from an external PE) or
+// learnt from one of its CEs queues that node, so the route reaches its desired state without any API write.
 // After every (re)connection, once the snapshot is in, every node with VRFs
 // is queued: the speaker may have restarted empty and needs its VRFs and
 // routes defined again (reconciles are level-triggered, so a node that
@@ -66,8 +66,9 @@ export class VrfRouteWatch {
       }
       if (inSnapshot || e?.$case !== 'routes') return;
       for (const c of e.value.changes) {
-        // Our own originations echo back as local paths: their node just did that.
-        if (c.best && c.best.origin !== VrfPathOrigin.VRF_PATH_ORIGIN_IMPORTED) continue;
+        // Our own originations echo back as local paths: their node just did that. A best learnt from a CE
+        // (PE-CE eBGP) is not ours: its node forwards to that CE now (or stops to), so it is queued.
+        if (c.best && c.best.origin === VrfPathOrigin.VRF_PATH_ORIGIN_LOCAL) continue;
         const owner = parseBgpVrfName(c.vrf);
         if (owner) this.pending.add(owner.node);
       }
