@@ -14,6 +14,7 @@ import type { Driver } from './driver.js';
 import { DEFAULT_ROUTE_PROTOCOL, LinuxDriver } from './drivers/linux/driver.js';
 import { LocalRunner } from './drivers/linux/runner.js';
 import { OvsDriver } from './drivers/ovs/driver.js';
+import type { BgpPuntOptions } from './drivers/ovs/punt.js';
 import { SoftDriver } from './drivers/soft.js';
 import { StateFile } from './state-file.js';
 import { CeBgpRelay } from './ce-bgp/relay.js';
@@ -66,6 +67,12 @@ export const agentSettings: SettingSpec[] = [
     description: 'ovs driver: the bridge PE-CE BGP punt ports are added to (ovs-vsctl); empty: the <bridge> of a unix:PATH/<bridge>.mgmt target (a tcp: target then has no PE-CE BGP relay)',
   },
   { key: 'agent.ovs-db', type: 'string', default: '', description: "ovs driver: ovs-vsctl's --db for the punt ports (unix:PATH/db.sock); empty: ovs-vsctl's default" },
+  {
+    key: 'agent.ovs-netns',
+    type: 'string',
+    default: '',
+    description: "ovs driver: the network namespace ovs-vswitchd's ports live in (a private switch's), where punt ports are made; empty: the host's",
+  },
   { key: 'agent.ovs-port-prefix', type: 'string', default: '', description: 'ovs driver: prefix of the OVS port of each interface named in the desired state' },
   { key: 'agent.ovs-atomic', type: 'boolean', default: true, description: 'ovs driver: apply each batch in one atomic bundle' },
   {
@@ -165,6 +172,12 @@ function ovsBridge(settings: Settings): string | undefined {
   return /^unix:.*\/([^/]+)\.mgmt$/.exec(String(settings['agent.ovs-target']))?.[1];
 }
 
+function ceBgpPunt(settings: Settings, bridge: string): BgpPuntOptions {
+  const db = String(settings['agent.ovs-db'] ?? '');
+  const netns = String(settings['agent.ovs-netns'] ?? '');
+  return { bridge, socketPath: ceBgpSocket(settings), ...(db ? { vsctl: ['ovs-vsctl', `--db=${db}`] } : {}), ...(netns ? { switchNetns: netns } : {}) };
+}
+
 export async function createDriver(settings: Settings, log?: Logger): Promise<Driver> {
   const name = String(settings['agent.driver']);
   switch (name) {
@@ -176,7 +189,7 @@ export async function createDriver(settings: Settings, log?: Logger): Promise<Dr
         target: String(settings['agent.ovs-target']),
         portPrefix: String(settings['agent.ovs-port-prefix']),
         atomic: Boolean(settings['agent.ovs-atomic']),
-        ...(bridge ? { ceBgp: { bridge, socketPath: ceBgpSocket(settings), ...(settings['agent.ovs-db'] ? { vsctl: ['ovs-vsctl', `--db=${String(settings['agent.ovs-db'])}`] } : {}) } } : {}),
+        ...(bridge ? { ceBgp: ceBgpPunt(settings, bridge) } : {}),
         ...(log ? { log } : {}),
       }).connect();
     }

@@ -121,6 +121,7 @@ export function peerConfigFromProto(p: ProtoPeerConfig | undefined): PeerConfig 
       siteOfOrigin: p.siteOfOrigin || undefined,
       relayed: p.relayed,
       routeLabel: p.routeLabel || undefined,
+      ...(p.localPref !== undefined ? { localPref: p.localPref } : {}),
     }),
   );
 }
@@ -145,6 +146,7 @@ function configToProto(c: PeerConfig): ProtoPeerConfig {
     siteOfOrigin: c.siteOfOrigin ? formatAdministeredValue(c.siteOfOrigin) : '',
     relayed: c.relayed,
     routeLabel: c.routeLabel ?? 0,
+    ...(c.localPref !== undefined ? { localPref: c.localPref } : {}),
   };
 }
 

@@ -265,6 +265,9 @@ export class PacketLab {
       AGENT_OVS_PORT_PREFIX: node.portPrefix,
       AGENT_STATE_DIR: o.stateDir,
       AGENT_RECONNECT_MAX_SECONDS: '1',
+      // PE-CE BGP punt ports: made in the private switch's database and namespace.
+      AGENT_OVS_DB: `unix:${this.ovs.dir}/db.sock`,
+      AGENT_OVS_NETNS: this.netns,
     };
   }
 

@@ -135,6 +135,38 @@ describe('status means forwarding (fake agents, real bgp service)', { timeout: 1
     assert.ok(await desiredAt('pe2', '10.1.0.0/16'));
   });
 
+  test("a dual-homed site with eBGP to its CE: each access's relayed peer carries its LOCAL_PREF (200 primary, 100 backup); the primary's port down deletes its peer and its desired-state session (the CE's routes go now, not at the hold timer); port up brings them back", async () => {
+    const dual = {
+      id: 'dualbgp',
+      vpn: 'acme',
+      accesses: [
+        { id: 'west', node: 'pe1', interface: 'cust2', vlan: 170, ipv4: { peAddress: '172.16.70.1/30', ceAddress: '172.16.70.2' }, priority: 200 },
+        { id: 'east', node: 'pe2', interface: 'cust2', vlan: 171, ipv4: { peAddress: '172.16.71.1/30', ceAddress: '172.16.71.2' } },
+      ],
+      routing: { bgp: { peerAs: 65170 } },
+    };
+    assert.equal((await h.call('POST', '/v1/sites', { body: dual })).status, 201);
+    const peers = async () =>
+      Object.fromEntries((await bgp.client.listPeers({ address: '' })).peers.filter((p) => p.config?.address.startsWith('172.16.7')).map((p) => [p.config!.vrf, p.config!.localPref] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+    const sessions = async (node: string) => (await h.vpn.store.latest(node))?.state.vrfs.find((v) => v.vpn === 'acme')?.interfaces.find((i) => i.name === 'cust2')?.bgpSessions.length ?? 0;
+    await converge('both PEs with the CE peer', async () => JSON.stringify(await peers()) === JSON.stringify({ 'acme@pe1': 200, 'acme@pe2': 100 }));
+    assert.equal(await sessions('pe1'), 1);
+
+    says.pe1 = { ports: [{ interface: 'cust2', up: false, reason: 'link down' }] };
+    await converge("pe1's peer gone with its port", async () => JSON.stringify(await peers()) === JSON.stringify({ 'acme@pe2': 100 }));
+    assert.equal(await sessions('pe1'), 0, "pe1's agent no longer accepts the session");
+    assert.equal(await sessions('pe2'), 1);
+
+    says.pe1 = {};
+    let seen = '';
+    await converge("pe1's peer back", async () => (seen = JSON.stringify(await peers())) === JSON.stringify({ 'acme@pe1': 200, 'acme@pe2': 100 })).catch(async (e: Error) => {
+      throw new Error(`${e.message}; peers ${seen}; access ${JSON.stringify((await h.call('GET', '/v1/sites/dualbgp')).body.accesses)}`);
+    });
+    assert.equal(await sessions('pe1'), 1);
+    assert.equal((await h.call('DELETE', '/v1/sites/dualbgp')).status, 204);
+    await converge('both PEs active after the deletion', async () => (await status('/v1/nodes/pe1')).state === 'active' && (await status('/v1/nodes/pe2')).state === 'active');
+  });
+
   test("a dual-homed site: the primary access's port down makes that access down, the site degraded, and withdraws its routes at that PE only, so the other PEs reach the site over the backup; port up reverts", async () => {
     const dual = {
       id: 'dual',

@@ -62,6 +62,8 @@ export interface NextHopResolver {
 export interface DecisionOptions {
   /** Peer facts by path source; a source it does not know gets `unknownPeerInfo`. */
   readonly peers: (source: string) => PeerInfo | undefined;
+  /** Peer facts of a path that its source alone does not tell (asked before `peers`; undefined: ask `peers`). */
+  readonly peerOf?: (path: DecisionPath) => PeerInfo | undefined;
   readonly resolver: NextHopResolver;
   /** LOCAL_PREF of a path that has none, and of every eBGP path (RFC 4271 §5.1.5). Default 100. */
   readonly defaultLocalPref?: number;
@@ -214,7 +216,7 @@ function prepare(i: number, p: DecisionPath, o: DecisionOptions): boolean {
   const cost = o.resolver.cost(p);
   if (cost === undefined) return false;
   const a = p.attributes;
-  const peer = o.peers(p.source) ?? unknownPeerInfo(p.source);
+  const peer = o.peerOf?.(p) ?? o.peers(p.source) ?? unknownPeerInfo(p.source);
   const dlp = o.defaultLocalPref ?? DEFAULT_LOCAL_PREF;
   sCost[i] = cost;
   sWeight[i] = peer.weight;

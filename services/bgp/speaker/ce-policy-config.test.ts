@@ -23,6 +23,7 @@ test('PE-CE policies: defaults off, values checked, each refused on a peer witho
   refused({ ...global, asOverride: true }, 'as_override');
   refused({ ...global, allowAsIn: 1 }, 'allowas_in');
   refused({ ...global, siteOfOrigin: '65000:1' }, 'site_of_origin');
+  refused({ ...global, localPref: 200 }, 'local_pref');
   // max-prefix protects any session.
   assert.equal(peerConfig({ ...global, maxPrefix: { limit: 5, action: 'warning-only' } }).maxPrefix?.action, 'warning-only');
   refused({ ...ce, allowAsIn: 11 }, 'allowas_in');

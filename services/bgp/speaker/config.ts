@@ -65,6 +65,8 @@ export interface PeerConfig {
   readonly relayed: boolean;
   /** PE-CE: the VPN label the VRF exports this CE's routes with (16..1048575); undefined: the VRF's label mode decides. */
   readonly routeLabel?: number;
+  /** PE-CE: the LOCAL_PREF stamped on this CE's routes (a multi-homed site's access preference); undefined: the default. */
+  readonly localPref?: number;
 }
 
 export type MaxPrefixAction = 'limit' | 'warning-only';
@@ -209,6 +211,7 @@ function requireVrf(input: PeerConfigInput): void {
     ['site_of_origin', !!input.siteOfOrigin],
     ['relayed', !!input.relayed],
     ['route_label', !!input.routeLabel],
+    ['local_pref', input.localPref !== undefined],
   ];
   for (const [field, given] of set) if (given) throw new PeerConfigError(field, 'applies to a PE-CE peer only (set vrf)');
 }
@@ -244,6 +247,12 @@ function routeLabelField(label: number | undefined): number | undefined {
   if (!label) return undefined;
   if (!Number.isInteger(label) || label < 16 || label > 0xfffff) throw new PeerConfigError('route_label', `${label} is not in 16..1048575`);
   return label;
+}
+
+function localPrefField(v: number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new PeerConfigError('local_pref', `${v} is not a 32-bit unsigned integer`);
+  return v;
 }
 
 /** Fills defaults and checks every field; throws PeerConfigError naming the field. */
@@ -291,6 +300,7 @@ export function peerConfig(input: PeerConfigInput): PeerConfig {
     siteOfOrigin: input.siteOfOrigin ? siteOfOriginField(input.siteOfOrigin) : undefined,
     relayed,
     routeLabel,
+    localPref: localPrefField(input.localPref),
   };
 }
 
@@ -318,7 +328,8 @@ export function checkSpeakerConfig(c: SpeakerConfig): SpeakerConfig {
  * what it is sent, as-override what it was sent; a new session applies them
  * to every route. max-prefix is applied on the running session. A new
  * route_label re-feeds the CE's routes into the VRF (exported with the new
- * label); relayed changes how the session arrives.
+ * label); relayed changes how the session arrives; a new local_pref is
+ * stamped on every route the CE sends on the new session.
  */
 export function needsReset(a: PeerConfig, b: PeerConfig): boolean {
   const fam = (c: PeerConfig) => c.families.map(familyName).join(',');
@@ -338,6 +349,7 @@ export function needsReset(a: PeerConfig, b: PeerConfig): boolean {
     a.allowAsIn !== b.allowAsIn ||
     a.relayed !== b.relayed ||
     a.routeLabel !== b.routeLabel ||
+    a.localPref !== b.localPref ||
     !(a.siteOfOrigin === b.siteOfOrigin || sameAdministeredValue(a.siteOfOrigin, b.siteOfOrigin))
   );
 }

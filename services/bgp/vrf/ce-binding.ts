@@ -71,7 +71,7 @@ export class CeBinding {
   private byVrf = new Map<string, CePeer[]>();
   private peers = new Map<string, CePeer>();
   /** Per CE attribute set, the same set with the site of origin stamped (and the site it was stamped with). */
-  private readonly stampedAttributes = new WeakMap<object, { soo: AdministeredValue; attributes: PathAttributes }>();
+  private readonly stampedAttributes = new WeakMap<object, { soo: AdministeredValue | undefined; localPref: number | undefined; attributes: PathAttributes }>();
   private readonly ceAttributes = new WeakMap<object, PathAttributes>();
   private readonly ceRoutes = new WeakMap<Path, Path>();
   private readonly unsubscribe: () => void;
@@ -137,17 +137,27 @@ export class CeBinding {
     this.fedInto.set(address, vrf);
     const config = this.peers.get(address)?.config;
     const soo = config?.siteOfOrigin;
-    this.vrfs.add(vrf, soo ? this.stamped(path, soo) : path, config?.routeLabel);
+    const localPref = config?.localPref;
+    this.vrfs.add(vrf, soo || localPref !== undefined ? this.stamped(path, soo, localPref) : path, config?.routeLabel);
   }
 
-  /** The CE's path with its site of origin as the only route origin (RFC 4364 §7). */
-  private stamped(path: Path, soo: AdministeredValue): Path {
+  /**
+   * The CE's path with its site of origin as the only route origin (RFC 4364
+   * §7) and the access's LOCAL_PREF (a multi-homed site's preference; an
+   * eBGP path carries none of its own, RFC 4271 §5.1.5).
+   */
+  private stamped(path: Path, soo: AdministeredValue | undefined, localPref: number | undefined): Path {
     const a = path.attributes;
     let hit = this.stampedAttributes.get(a);
-    if (!hit || !sameAdministeredValue(hit.soo, soo)) {
-      const ext: ExtendedCommunity[] = (a.extendedCommunities ?? []).filter((e) => e.kind !== 'route-origin');
-      ext.push({ kind: 'route-origin', value: soo });
-      hit = { soo, attributes: { ...a, extendedCommunities: ext } };
+    if (!hit || !(hit.soo === soo || sameAdministeredValue(hit.soo, soo)) || hit.localPref !== localPref) {
+      let attributes: PathAttributes = { ...a };
+      if (soo) {
+        const ext: ExtendedCommunity[] = (a.extendedCommunities ?? []).filter((e) => e.kind !== 'route-origin');
+        ext.push({ kind: 'route-origin', value: soo });
+        attributes = { ...attributes, extendedCommunities: ext };
+      }
+      if (localPref !== undefined) attributes = { ...attributes, localPref };
+      hit = { soo, localPref, attributes };
       this.stampedAttributes.set(a, hit);
     }
     return new SitePath(path, hit.attributes);
@@ -266,7 +276,7 @@ export function fromSite(path: Path, soo: AdministeredValue): boolean {
   return false;
 }
 
-/** A CE's path as the VRF holds it: the received path with the site of origin stamped. */
+/** A CE's path as the VRF holds it: the received path with the site of origin and LOCAL_PREF stamped. */
 class SitePath implements Path {
   constructor(
     private readonly received: Path,

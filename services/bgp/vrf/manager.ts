@@ -34,7 +34,7 @@ import type { Family } from '../wire/nlri.js';
 import type { Path } from '../rib/path.js';
 import { encodeRd, rdEquals } from '../../common/vpn/rd.js';
 import { BestPathTable } from '../decision/best-path-table.js';
-import { type DecisionOptions, selectMultipath } from '../decision/decision.js';
+import { type DecisionOptions, type DecisionPath, type PeerInfo, selectMultipath, unknownPeerInfo } from '../decision/decision.js';
 import { VrfConfig, VrfConfigError } from './config.js';
 import type { LabelAllocator } from './labels.js';
 import type { RouteTarget } from '../../common/vpn/route-target.js';
@@ -199,6 +199,21 @@ function pendingKey(ai: number, dest: string, path: Path, imported: boolean): st
   return imported ? `${ai}\u0000${path.key}` : `${ai}\u0001${path.key}\u0000${path.source}`;
 }
 
+/**
+ * A VPN path another VRF of this speaker exported (source 'local') is
+ * another PE's route (BGP-as-a-service: every PE's VRFs live in this
+ * speaker), so a VRF compares it as one learnt over iBGP from that PE (its
+ * next hop), not as a locally originated path with the local weight: else
+ * a dual-homed site's PE would prefer the other PE's copy of its own CE's
+ * route to the CE's (RFC 4271 §9.1.2.2: eBGP over iBGP) and the two PEs
+ * would send the site's traffic to each other.
+ */
+function siblingPe(p: DecisionPath): PeerInfo | undefined {
+  if (p.source !== 'local' || !isVpnFamily(p as Path)) return undefined;
+  const nh = (p as Path).nextHop?.address;
+  return nh ? unknownPeerInfo(nh) : undefined;
+}
+
 export class VrfManager {
   private readonly vrfs = new Map<string, VrfState>();
   /** Import RT -> VRFs that import it. */
@@ -213,7 +228,7 @@ export class VrfManager {
   constructor(private readonly o: VrfManagerOptions) {
     const base = o.decision.resolver;
     // A VRF's local paths point at directly attached CEs (or at nothing): always reachable.
-    this.decision = { ...o.decision, resolver: { cost: (p) => (p.source === 'local' || !isVpnFamily(p as Path) ? 0 : base.cost(p)) } };
+    this.decision = { ...o.decision, peerOf: siblingPe, resolver: { cost: (p) => (p.source === 'local' || !isVpnFamily(p as Path) ? 0 : base.cost(p)) } };
   }
 
   // ---- definitions ----

@@ -171,3 +171,38 @@ test('SoO: a new site of origin for a CE peer re-judges what it is offered', () 
   speaker.listener!({ type: 'state', peer: ceA2.address });
   assert.deepEqual(ceA2.prefixes(), [], 'site A again');
 });
+
+test("a CE peer's LOCAL_PREF (its access's preference) is stamped on its routes: in the VRF, the VPN export and the other PE's import", () => {
+  const rib = new FakeRib();
+  const primary = new FakeCe({ address: '127.0.0.21', vrf: 'blue@pe1', siteOfOrigin: '65000:9', localPref: 200 });
+  const bare = new FakeCe({ address: '127.0.0.22', vrf: 'blue@pe1', remoteAs: 65004, localPref: 150 });
+  const speaker = new FakeSpeaker([primary, bare]);
+  const svc2 = new VrfService(rib, { decision: { peers: new PeerRegistry().get, resolver: REACHABLE }, log: createLogger('test', 'error'), ce: speaker });
+  svc2.add(vrf('blue@pe1', '65000:21', ['65000:200'], ['65000:200'], { nextHop: '192.0.2.1' }));
+  svc2.add(vrf('blue@pe2', '65000:22', ['65000:200'], ['65000:200'], { nextHop: '192.0.2.2' }));
+  speaker.receive(primary, localPath('10.9.0.0/24', { origin: 0, asPath: [{ type: 2, asns: [65001] }] }, primary.address, primary.address));
+  speaker.receive(bare, localPath('10.8.0.0/24', { origin: 0, asPath: [{ type: 2, asns: [65004] }] }, bare.address, bare.address));
+  const inVrf = new Map([...svc2.paths('blue@pe1', Afi.IPV4, false)].map((p) => [p.path.source, p.path.attributes]));
+  assert.equal(inVrf.get(primary.address)!.localPref, 200);
+  assert.deepEqual(origins(inVrf.get(primary.address)!.extendedCommunities), ['65000:9'], 'the SoO beside it');
+  assert.equal(inVrf.get(bare.address)!.localPref, 150, 'without a SoO too');
+  const exported = [...rib.paths.values()].filter((p) => p.route.rd !== undefined && p.attributes.localPref === 200);
+  assert.equal(exported.length, 1, 'the VPN route carries it');
+  const imported = [...svc2.paths('blue@pe2', Afi.IPV4, false)].map((p) => p.path.attributes.localPref).sort();
+  assert.deepEqual(imported, [150, 200]);
+});
+
+test("a dual-homed site's CEs announce one prefix on both PEs: each PE's VRF prefers its own CE's route (eBGP) over the other PE's copy exported by this speaker, which is compared as iBGP, not as local", () => {
+  const registry = new PeerRegistry();
+  const ce1 = new FakeCe({ address: '127.0.0.31', vrf: 'green@pe1', siteOfOrigin: '65000:31' });
+  const ce2 = new FakeCe({ address: '127.0.0.32', vrf: 'green@pe2', siteOfOrigin: '65000:31' });
+  for (const ce of [ce1, ce2]) registry.set(ce.address, { external: true, routerId: ce.address });
+  const speaker = new FakeSpeaker([ce1, ce2]);
+  const svc = new VrfService(new FakeRib(), { decision: { peers: registry.get, resolver: REACHABLE }, log: createLogger('test', 'error'), ce: speaker });
+  svc.add(vrf('green@pe1', '65000:31', ['65000:300'], ['65000:300'], { nextHop: '192.0.2.1' }));
+  svc.add(vrf('green@pe2', '65000:32', ['65000:300'], ['65000:300'], { nextHop: '192.0.2.2' }));
+  for (const ce of [ce1, ce2]) speaker.receive(ce, localPath('10.31.0.0/24', { origin: 0, asPath: [{ type: 2, asns: [65001] }] }, ce.address, ce.address));
+  const best = (name: string) => [...svc.paths(name, Afi.IPV4, false)].map((p) => p.path.source);
+  assert.deepEqual(best('green@pe1'), [ce1.address]);
+  assert.deepEqual(best('green@pe2'), [ce2.address]);
+});

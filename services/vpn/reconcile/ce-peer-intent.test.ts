@@ -72,3 +72,20 @@ test('the site options reach the peer; no routing.bgp or no RD yet: no peer', ()
   assert.deepEqual(cePeersOf(intent(vpn('per-vrf'), [site({ routing: { static: [{ prefix: '10.9.0.0/16' }] } })])), []);
   assert.deepEqual(cePeersOf(intent(vpn('per-vrf'), [site()], [], false)), []);
 });
+
+test("a multi-homed site's access preference is its CE peer's LOCAL_PREF: single-active primary 200, backup 100; all-active 100 each; one access: none", () => {
+  const two = (multihoming: 'single-active' | 'all-active', node: string): Site => {
+    const one = site({ ipv6: undefined });
+    const accesses = [
+      { ...one.access, id: 'primary', node: 'pe1', priority: 200 },
+      { ...one.access, id: 'backup', node: 'pe2' },
+    ];
+    const access = accesses.find((a) => a.node === node)!;
+    return { ...one, multihoming, accesses, access, node };
+  };
+  const pref = (s: Site) => cePeersOf(intent(vpn('per-vrf'), [s])).map((p) => p.localPref);
+  assert.deepEqual(pref(two('single-active', 'pe1')), [200]);
+  assert.deepEqual(pref(two('single-active', 'pe2')), [100]);
+  assert.deepEqual(pref(two('all-active', 'pe1')), [100]);
+  assert.deepEqual(pref(site({ ipv6: undefined })), [undefined]);
+});

@@ -15,6 +15,7 @@
 import { canonicalAddress, parseInterfaceAddress } from '../../common/desired-state/prefix.js';
 import type { NodeIntent, Site, VrfIntent } from '../domain/node-intent.js';
 import type { SiteBgpMaxPrefix } from '../intent/types.js';
+import { localPreference } from '../domain/site-access.js';
 import { owners } from './owners.js';
 
 export interface CePeer {
@@ -35,6 +36,8 @@ export interface CePeer {
   maxPrefix?: SiteBgpMaxPrefix;
   /** 0: the VRF's label. */
   routeLabel: number;
+  /** A multi-homed site's access preference on the CE's routes (domain/site-access.ts); absent: one access. */
+  localPref?: number;
 }
 
 function routeLabel(vi: VrfIntent, site: Site, family: 4 | 6, labels: ReadonlyMap<string, number>): number {
@@ -47,6 +50,7 @@ export function sitePeers(vi: VrfIntent, site: Site, node: string, labels: Reado
   const bgp = site.routing?.bgp;
   if (!bgp) return [];
   const out: CePeer[] = [];
+  const localPref = localPreference(site, site.access.id);
   for (const [family, attachment] of [
     [4, site.ipv4],
     [6, site.ipv6],
@@ -74,6 +78,7 @@ export function sitePeers(vi: VrfIntent, site: Site, node: string, labels: Reado
       allowasIn: bgp.allowasIn ?? 0,
       ...(bgp.maxPrefix ? { maxPrefix: bgp.maxPrefix } : {}),
       routeLabel: routeLabel(vi, site, family, labels),
+      ...(localPref !== undefined ? { localPref } : {}),
     });
   }
   return out;

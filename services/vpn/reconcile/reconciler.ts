@@ -103,6 +103,12 @@ function routeAttributes(vi: VrfIntent): Map<string, RouteAttributes> {
   return out;
 }
 
+/** A site's access without the routes it originates: no static routes, no CE sessions. */
+function withoutRouting(s: Site): Site {
+  const { bgp: _bgp, ...routing } = s.routing ?? {};
+  return { ...s, routing: { ...routing, static: [] } };
+}
+
 export interface ReconcileOutcome {
   generation: number;
   changed: boolean;
@@ -179,8 +185,11 @@ export class NodeReconciler {
    * its status says why) but not its static routes, so this PE, like every
    * other, reaches the site through its other accesses' VPN routes instead
    * of into the dead port; the port's return brings them back (installed,
-   * then advertised). A one-access site has nowhere else to go and is left
-   * as it is (its routes are withdrawn, not rerouted).
+   * then advertised). Its eBGP sessions with the CE go too (the peers
+   * deleted, the agent's punt closed): the CE's routes are withdrawn now,
+   * not when the hold timer of a session over a dead link expires, and the
+   * CE reconnects once the port is back. A one-access site has nowhere
+   * else to go and is left as it is (its routes are withdrawn, not rerouted).
    */
   private async withoutDownBackedUpAccesses(intent: NodeIntent): Promise<NodeIntent> {
     if (!intent.vrfs.some((vi) => vi.sites.some((s) => s.accesses.length > 1))) return intent;
@@ -189,7 +198,7 @@ export class NodeReconciler {
     if (!intent.vrfs.some((vi) => vi.sites.some(down))) return intent;
     return {
       ...intent,
-      vrfs: intent.vrfs.map((vi) => ({ ...vi, sites: vi.sites.map((s) => (down(s) ? { ...s, routing: { ...s.routing, static: [] } } : s)) })),
+      vrfs: intent.vrfs.map((vi) => ({ ...vi, sites: vi.sites.map((s) => (down(s) ? withoutRouting(s) : s)) })),
     };
   }
 

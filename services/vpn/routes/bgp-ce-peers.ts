@@ -60,6 +60,7 @@ export function peerConfigOf(p: CePeer, owner: string): PeerConfig {
     siteOfOrigin: p.siteOfOrigin ?? '',
     relayed: true,
     routeLabel: p.routeLabel,
+    ...(p.localPref !== undefined ? { localPref: p.localPref } : {}),
   };
 }
 
@@ -88,6 +89,7 @@ export function samePeer(have: PeerConfig, want: PeerConfig): boolean {
     have.description === want.description &&
     have.relayed === want.relayed &&
     have.routeLabel === want.routeLabel &&
+    have.localPref === want.localPref &&
     have.asOverride === want.asOverride &&
     have.allowasIn === want.allowasIn &&
     have.siteOfOrigin === want.siteOfOrigin &&

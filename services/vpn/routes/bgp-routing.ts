@@ -177,6 +177,9 @@ export class BgpVpnRouting implements VpnRouting {
    * imported paths as its fallbacks: the speaker cannot see the transport,
    * the desired-state computation uses the first of them whose next hop it
    * reaches when the best one's it cannot (a PE cut off from this one).
+   * A best learnt from one of the node's CEs (PE-CE eBGP) is its route with
+   * that CE as next hop: the node forwards to the CE (a per-VRF label's
+   * lookup, and the node's other sites, need it).
    */
   async selectedRoutes(node: string): Promise<SelectedVpnRoute[]> {
     const tables = await this.tables(node, true);
