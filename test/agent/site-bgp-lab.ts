@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startBirdCe, startFrrCe, type CeRouter } from '../e2e/ce-routers.js';
 import { HOME_NS, type SiteFailoverLab, startSiteFailoverLab } from './site-failover-lab.js';
+import type { AccessBgpSession } from '../../services/vpn/intent/types.js';
 
 const run = promisify(execFile);
 
@@ -94,14 +95,7 @@ export async function startSiteBgpLab(o: SiteBgpOptions): Promise<SiteBgpLab> {
   });
 }
 
-export interface SessionView {
-  ceAddress: string;
-  state: string;
-  prefixesReceived: number;
-  prefixesAccepted: number;
-  prefixesAdvertised: number;
-  lastError?: string;
-}
+export type SessionView = AccessBgpSession;
 
 /** Each access's BGP sessions as GET /v1/sites/home shows them. */
 export async function sessions(f: SiteFailoverLab): Promise<Record<string, SessionView[]>> {

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { status } from '@grpc/grpc-js';
-import { Family, LabelMode, SessionState, TableType, type Path, type PeerConfig, type VrfConfig, type VrfPath } from '../../services/common/gen/proto/l3vpn/v1/bgp.js';
+import { Family, LabelMode, Path, PeerConfig, SessionState, TableType, type VrfConfig, type VrfPath } from '../../services/common/gen/proto/l3vpn/v1/bgp.js';
 import { eventually } from '../support/eventually.js';
 import { requirePeers, startBird, type BirdPeer } from '../peers/index.js';
 import { birdProtocolName } from '../peers/bird.js';
@@ -36,48 +36,11 @@ function vrfConfig(name: string, rd: string, rt: string, label: number): VrfConf
 }
 
 function relayedPeer(address: string, remoteAs: number, vrf: string, extra: Partial<PeerConfig> = {}): PeerConfig {
-  return {
-    address,
-    remoteAs,
-    localAddress: '',
-    port: 0,
-    families: [Family.FAMILY_IPV4_UNICAST],
-    timers: { holdTime: 0, keepaliveInterval: 0, connectRetry: 1 },
-    passive: false,
-    routeReflectorClient: false,
-    vrf,
-    description: '',
-    adminDown: false,
-    nextHopSelf: false,
-    asOverride: false,
-    allowasIn: 0,
-    siteOfOrigin: '',
-    relayed: true,
-    routeLabel: 0,
-    ...extra,
-  };
+  return PeerConfig.fromPartial({ address, remoteAs, families: [Family.FAMILY_IPV4_UNICAST], timers: { holdTime: 0, keepaliveInterval: 0, connectRetry: 1 }, vrf, relayed: true, ...extra });
 }
 
 function unicastPath(prefix: string): Path {
-  return {
-    family: Family.FAMILY_IPV4_UNICAST,
-    rd: '',
-    prefix,
-    labels: [],
-    nextHop: '',
-    routeTargets: [],
-    routeOrigins: [],
-    extendedCommunities: [],
-    communities: [],
-    asPath: [],
-    origin: 0,
-    atomicAggregate: false,
-    originatorId: '',
-    clusterList: [],
-    unknownAttributes: [],
-    source: '',
-    stale: false,
-  };
+  return Path.fromPartial({ family: Family.FAMILY_IPV4_UNICAST, prefix });
 }
 
 /** Prefix -> BGP.next_hop of what a CE holds from its relay neighbour (master4; reachable or not). */

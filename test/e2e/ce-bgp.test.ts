@@ -26,6 +26,7 @@ import { eventually } from '../support/eventually.js';
 import { skipOrFail } from '../support/tools.js';
 import { requirePeers } from '../peers/common.js';
 import { startBirdCe, startFrrCe, type CeRouter } from './ce-routers.js';
+import type { AccessBgpSession } from '../../services/vpn/intent/types.js';
 
 const execFileP = promisify(execFile);
 const PROVIDER_AS = 65000;
@@ -104,14 +105,7 @@ async function whatThePesHave(): Promise<string> {
   return out.join('\n');
 }
 
-interface SessionView {
-  ceAddress: string;
-  state: string;
-  prefixesReceived: number;
-  prefixesAccepted: number;
-  prefixesAdvertised: number;
-  lastError?: string;
-}
+type SessionView = AccessBgpSession;
 async function sessions(siteId: string): Promise<SessionView[]> {
   const s = await lab.rest.get(`/v1/sites/${siteId}`);
   return (s.accesses ?? []).flatMap((a: { bgpSessions?: SessionView[] }) => a.bgpSessions ?? []);
