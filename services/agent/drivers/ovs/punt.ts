@@ -232,10 +232,10 @@ export class BgpPunts {
     }
     // The switch's end carries no IP of its own: no IPv6 link-local chatter from the host's side.
     const swSysctl = ['sysctl', '-qw', `net.ipv6.conf.${port}.disable_ipv6=1`];
-    await run(this.o.switchNetns ? 'ip' : swSysctl[0]!, this.o.switchNetns ? ['netns', 'exec', this.o.switchNetns, ...swSysctl] : swSysctl.slice(1)).catch(() => undefined);
+    await run(this.o.switchNetns ? 'ip' : swSysctl[0]!, this.o.switchNetns ? ['netns', 'exec', this.o.switchNetns, ...swSysctl] : swSysctl.slice(1)).catch((err: Error) => this.o.log?.warn({ port, err: err.message }, 'IPv6 not disabled on the punt port (the host side may send link-local chatter)'));
     await this.ipSwitch('link', 'set', port, 'up');
     await this.vsctl('--may-exist', 'add-port', this.o.bridge, port);
-    await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=0', `net.ipv6.conf.${INNER}.disable_ipv6=0`, `net.ipv6.conf.${INNER}.accept_dad=0`, `net.ipv6.conf.${INNER}.accept_ra=0`]).catch(() => undefined);
+    await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=0', `net.ipv6.conf.${INNER}.disable_ipv6=0`, `net.ipv6.conf.${INNER}.accept_dad=0`, `net.ipv6.conf.${INNER}.accept_ra=0`]).catch((err: Error) => this.o.log?.warn({ ns, err: err.message }, 'IPv6 settings of the punt namespace not applied: its IPv6 PE-CE sessions may not be accepted'));
     await ipNs('link', 'set', 'lo', 'up');
     await ipNs('link', 'set', INNER, 'address', spec.mac);
     // No NIC computes checksums behind a veth into a userspace switch (DATAPLANE.md): TCP would be dropped.
@@ -333,7 +333,7 @@ export class BgpPunts {
     await this.killInside(ns);
     await this.vsctl('--if-exists', 'del-port', this.o.bridge, port).catch((err: Error) => this.o.log?.warn({ port, err: err.message }, 'PE-CE BGP punt port not removed from the bridge'));
     await this.ipSwitch('link', 'del', port).catch(() => undefined);
-    await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+    await run('ip', ['netns', 'del', ns]).catch((err: Error) => this.o.log?.warn({ ns, err: err.message }, 'PE-CE BGP punt namespace not removed'));
   }
 }
 
