@@ -30,6 +30,7 @@ export const bgpAccessPolicy = accessPolicy(BgpServiceService, {
   addVrfPath: VPN,
   deleteVrfPath: VPN,
   changeVrfPaths: VPN,
+  setVrfExportReady: VPN,
   listVrfPaths: READERS,
   watchVrfRoutes: READERS,
 });

@@ -39,7 +39,7 @@ const BATCH = 1000;
 
 type VrfRpcs = Pick<
   BgpServiceServer,
-  'addVrf' | 'updateVrf' | 'deleteVrf' | 'listVrfs' | 'addVrfPath' | 'deleteVrfPath' | 'changeVrfPaths' | 'listVrfPaths' | 'watchVrfRoutes'
+  'addVrf' | 'updateVrf' | 'deleteVrf' | 'listVrfs' | 'addVrfPath' | 'deleteVrfPath' | 'changeVrfPaths' | 'setVrfExportReady' | 'listVrfPaths' | 'watchVrfRoutes'
 >;
 
 const LABEL_MODES: [ProtoLabelMode, LabelMode][] = [
@@ -47,6 +47,9 @@ const LABEL_MODES: [ProtoLabelMode, LabelMode][] = [
   [ProtoLabelMode.LABEL_MODE_PER_PREFIX, 'per-prefix'],
   [ProtoLabelMode.LABEL_MODE_PER_CE, 'per-ce'],
 ];
+
+/** SetVrfExportReady: a VRF's prefixes, bounded like a message (the gRPC limit bounds the bytes too). */
+const MAX_EXPORT_READY = 1 << 20;
 
 const MAX_ROUTES_STATES: Record<MaxRoutesState, ProtoMaxRoutesState> = {
   ok: ProtoMaxRoutesState.MAX_ROUTES_STATE_OK,
@@ -108,6 +111,7 @@ export function vrfInputFromProto(c: ProtoVrfConfig | undefined): VrfConfigInput
     nextHop: c.nextHop?.trim(),
     owner: c.owner,
     multipath: c.multipath,
+    gateCeExports: c.gateCeExports,
   };
 }
 
@@ -125,6 +129,7 @@ function configToProto(c: VrfConfig): ProtoVrfConfig {
     nextHop: c.nextHop,
     owner: c.owner ?? '',
     multipath: c.multipath ?? 0,
+    gateCeExports: c.gateCeExports ?? false,
   };
 }
 
@@ -355,6 +360,15 @@ export function vrfRpcs(vrfs: VrfService, log: Logger): VrfRpcs {
       const spec = pathSpecFromProto(req.path);
       const r = guard(() => vrfs.addPath(vrf, spec, req.label));
       return { installed: r.installed, exported: r.exported ? pathToProto(r.exported) : undefined };
+    }),
+    setVrfExportReady: unary(log, 'SetVrfExportReady', async (req) => {
+      const vrf = name(req.vrf, 'vrf');
+      if (req.prefixes.length > MAX_EXPORT_READY) throw invalidArgument('prefixes', `at most ${MAX_EXPORT_READY}`);
+      const ready = req.prefixes.map((text, i) => {
+        const family = text.includes(':') ? ProtoFamily.FAMILY_IPV6_UNICAST : ProtoFamily.FAMILY_IPV4_UNICAST;
+        return deletionFromProto(family, text, `prefixes[${i}].`);
+      });
+      return guard(() => vrfs.setExportReady(vrf, req.owner.trim() || undefined, ready));
     }),
     deleteVrfPath: unary(log, 'DeleteVrfPath', async (req) => {
       const vrf = name(req.vrf, 'vrf');

@@ -183,6 +183,19 @@ export class VrfService {
     this.importRtsChanged();
   }
 
+  /**
+   * Export gating (VrfConfig.gateCeExports): the complete set of routes whose
+   * CE-learnt best the VRF may export. `owner`: only that owner's VRF.
+   */
+  setExportReady(name: string, owner: string | undefined, ready: readonly { family: Family; route: Route }[]): { exported: number; held: number } {
+    const current = this.manager.get(name);
+    if (!current) throw new VrfNotFound(name);
+    if (current.owner !== owner) throw new VrfOwnerMismatch(name, current.owner);
+    const dests: [Set<string>, Set<string>] = [new Set(), new Set()];
+    for (const r of ready) dests[r.family.afi === Afi.IPV6 ? 1 : 0].add(routeKey(r.family, r.route));
+    return this.run(() => this.manager.setExportReady(name, dests));
+  }
+
   /** RFC 4684: the speaker advertises the difference to its RT-constraint peers (a no-op when the set is unchanged). */
   private importRtsChanged(): void {
     this.rib.importRouteTargetsChanged?.(this.manager.importRouteTargets());

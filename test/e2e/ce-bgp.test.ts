@@ -111,6 +111,10 @@ async function sessions(siteId: string): Promise<SessionView[]> {
   return (s.accesses ?? []).flatMap((a: { bgpSessions?: SessionView[] }) => a.bgpSessions ?? []);
 }
 
+async function siteStatus(siteId: string): Promise<{ state: string; reason?: string }> {
+  return (await lab.rest.get(`/v1/sites/${siteId}`)).status;
+}
+
 before(async () => {
   if (skip) return;
   db = await createTestDatabase('e2e_ceb');
@@ -171,6 +175,7 @@ test('the CE peers with the PE address on its link: session up on both sides, sh
     assert.ok(view.prefixesReceived >= 1, 'the LAN prefix the CE announces');
     if (router.kind === 'bird') assert.equal(view.prefixesReceived, 1, 'BIRD announces its one LAN prefix only');
     assert.ok(view.prefixesAdvertised >= 1, `the VPN's other sites' routes go to the CE (${view.prefixesAdvertised})`);
+    await eventually(`${siteId} active with its CE's session`, async () => (await siteStatus(siteId)).state === 'active', { timeoutMs: 30_000, intervalMs: 300, describe: async () => JSON.stringify(await siteStatus(siteId)) });
   }
 });
 
@@ -184,14 +189,35 @@ test("the CE's prefixes are reachable from the other sites, and the CE reaches t
   await reachability('bgp-b', '10.142.0.1', true, '10.143.0.1');
 });
 
+/** Whether pe2 (static-c's PE, a remote PE for the BGP sites) has the prefix in its VRF, as the bgp service has it. */
+const pe2Has = async (prefix: string) => {
+  const v = await lab.rest.get('/v1/vrfs/cust:pe2/routes').catch(() => undefined);
+  return Array.isArray(v?.routes) && v.routes.some((r: { prefix: string }) => r.prefix === prefix);
+};
+
 test('a prefix the CE withdraws stops being reachable; announced again, it is reachable (time measured)', { skip }, async (t) => {
   await reachability('static-c', '10.141.0.1', true);
   await routers.a!.announce(LAN.a, false);
   await reachability('static-c', '10.141.0.1', false);
   const started = Date.now();
   await routers.a!.announce(LAN.a, true);
+  // Export gating: the other PEs hear of the CE's route only once pe1, its egress, installed it (bgp.proto SetVrfExportReady).
+  // Sampled remote first, then pe1: installation comes first and stays, so a remote PE holding the route while pe1 has not
+  // installed it is a route advertised ahead of its forwarding.
+  let firstGeneration: number | undefined;
+  const prefix = '10.141.0.0/24';
+  const gated = await eventually('pe2 to import the CE prefix', async () => {
+    const atRemote = await pe2Has(prefix);
+    const pe1 = await lab.rest.get('/v1/nodes/pe1/state');
+    const desired = (pe1.desired?.state?.vrfRoutes ?? []).some((r: { prefix: string }) => r.prefix === prefix);
+    if (desired) firstGeneration ??= pe1.desired.generation as number;
+    if (!atRemote) return undefined;
+    return { installedAtEgress: firstGeneration !== undefined && (pe1.installed?.appliedGeneration ?? 0) >= firstGeneration, pe1: JSON.stringify(pe1.installed) };
+  }, { timeoutMs: 30_000, intervalMs: 10 });
+  const exported = Date.now() - started;
+  assert.ok(gated.installedAtEgress, `pe2 had ${prefix} before pe1 installed it (first desired in generation ${firstGeneration}; pe1 ${gated.pe1})`);
   await reachability('static-c', '10.141.0.1', true);
-  t.diagnostic(`CE announce -> remote CE reaches it: ${Date.now() - started} ms (200 ms probe interval)`);
+  t.diagnostic(`CE announce -> remote PE imports it: ${exported} ms; -> remote CE reaches it: ${Date.now() - started} ms (200 ms probe interval)`);
 });
 
 /** Samples `check` every 100 ms while `during` runs and until `until` holds; the times it was false. */
@@ -214,10 +240,6 @@ async function watchWhile(check: () => Promise<boolean>, during: () => Promise<u
   return misses;
 }
 
-const pe2Has = async (prefix: string) => {
-  const v = await lab.rest.get('/v1/vrfs/cust:pe2/routes').catch(() => undefined);
-  return Array.isArray(v?.routes) && v.routes.some((r: { prefix: string }) => r.prefix === prefix);
-};
 
 test("the PE's agent restarts: the relayed session drops and comes back; the CE's routes are kept meanwhile (graceful restart, RFC 4724)", { skip }, async (t) => {
   await reachability('static-c', '10.141.0.1', true);
@@ -254,8 +276,16 @@ test('a CE speaking with the wrong AS: the session stays down and the access sta
   }, { timeoutMs: 60_000, intervalMs: 500, describe: async () => JSON.stringify(await sessions('bgp-b')) });
   assert.match(down.lastError!, /^NOTIFICATION sent: OPEN Message Error \/ Bad Peer AS \(2\/2\)/);
   await reachability('static-c', '10.143.0.1', false);
+  // Its entries are all installed, but without its CE the site's networks are unreachable: not active.
+  const st = await eventually('bgp-b down, saying why', async () => {
+    const v = await siteStatus('bgp-b');
+    return v.state === 'down' && /Bad Peer AS/.test(v.reason ?? '') ? v : undefined;
+  }, { timeoutMs: 30_000, intervalMs: 300, describe: async () => JSON.stringify(await siteStatus('bgp-b')) });
+  assert.match(st.reason!, /^the BGP session with CE 192\.168\.43\.2 is \w+: NOTIFICATION sent: OPEN Message Error \/ Bad Peer AS/);
+  assert.equal((await lab.rest.get('/v1/vpns/cust')).status.state, 'degraded');
   await lab.rest.expect('PATCH', '/v1/sites/bgp-b', [200], { routing: { bgp: { peerAs: CUSTOMER_AS, asOverride: true } } });
   await reachability('static-c', '10.143.0.1', true);
+  await eventually('bgp-b active again', async () => (await siteStatus('bgp-b')).state === 'active', { timeoutMs: 30_000, intervalMs: 300, describe: async () => JSON.stringify(await siteStatus('bgp-b')) });
 });
 
 test('deleting the site tears its session down and its prefixes go', { skip }, async () => {

@@ -46,6 +46,8 @@ export interface VrfConfig {
    * together. Undefined: 1, off.
    */
   readonly multipath?: number;
+  /** Routes learnt from the VRF's CE peers are exported only for the prefixes the controller says are ready (VrfManager.setExportReady). */
+  readonly gateCeExports?: boolean;
   /**
    * The IPv4 next hop of its exports (the loopback of the PE that holds the
    * VRF, when one speaker serves many PEs); undefined: next-hop-self.
@@ -88,6 +90,7 @@ export interface VrfConfigInput {
   readonly maxRoutes?: { limit: number; warningPercent?: number; warningOnly?: boolean };
   /** 0, 1 or undefined: off. */
   readonly multipath?: number;
+  readonly gateCeExports?: boolean;
   /** Empty or undefined: next-hop-self. */
   readonly nextHop?: string;
   /** Empty or undefined: nobody's. */
@@ -200,6 +203,7 @@ export function vrfConfig(input: VrfConfigInput): VrfConfig {
     labelBlock,
     maxRoutes,
     ...(multipath !== undefined ? { multipath } : {}),
+    ...(input.gateCeExports ? { gateCeExports: true } : {}),
     nextHop,
     ...(owner !== undefined ? { owner } : {}),
   };

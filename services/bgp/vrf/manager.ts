@@ -138,6 +138,11 @@ export function vpnKeyToDest(vpnKey: string): string {
   return vpnKey.charAt(0) + vpnKey.slice(9);
 }
 
+/** A VRF-local path learnt from a CE peer; the API's originated paths are 'local'. */
+function isLearnt(p: Path): boolean {
+  return p.source !== 'local';
+}
+
 function isVpn(p: Path): boolean {
   return p.family.safi === Safi.MPLS_VPN;
 }
@@ -162,6 +167,8 @@ class VrfState {
   readonly labelArrays = new Map<number, readonly number[]>();
   readonly ceLabels = new Map<string, { label: number; refs: number }>();
   readonly pending = new Map<string, Pending>();
+  /** Gated VRFs (VrfConfig.gateCeExports): per family, the destinations whose CE-learnt best may be exported. */
+  exportReady: [Set<string>, Set<string>] = [new Set(), new Set()];
   warned = false;
   exceeded = false;
 
@@ -269,6 +276,10 @@ export class VrfManager {
       v.nextHops = exportNextHops(config);
       v.exportAttrs = new WeakMap();
       this.reexport(v, rdChanged, labelsChanged || rdChanged);
+    }
+    // The gate switched: CE-learnt bests of prefixes not ready leave the export, or all of them join it.
+    if (!!old.gateCeExports !== !!config.gateCeExports) {
+      for (let ai = 0; ai < 2; ai++) for (const [dest, best] of v.local[ai]!.bests()) if (isLearnt(best)) this.exportDest(v, ai, dest, best);
     }
     // Multipath on, off or wider: every destination with more than one path may use others now.
     if ((old.multipath ?? 1) !== (config.multipath ?? 1)) this.multipathReconfigured(v, old);
@@ -615,6 +626,31 @@ export class VrfManager {
 
   // ---- export ----
 
+  /**
+   * Export gating (VrfConfig.gateCeExports): makes `ready` (per family, VRF
+   * destination keys) the complete set of destinations whose CE-learnt best
+   * may be exported; the others' are withdrawn or held back. Returns the
+   * CE-learnt bests exported and held after it.
+   */
+  setExportReady(name: string, ready: readonly [ReadonlySet<string>, ReadonlySet<string>]): { exported: number; held: number } {
+    const v = this.vrfs.get(name);
+    if (!v) throw new VrfConfigError('vrf', `no VRF ${name}`);
+    let exported = 0;
+    let held = 0;
+    for (let ai = 0; ai < 2; ai++) {
+      const before = v.exportReady[ai]!;
+      const after = new Set(ready[ai]);
+      v.exportReady[ai] = after;
+      for (const [dest, best] of v.local[ai]!.bests()) {
+        if (!isLearnt(best)) continue;
+        if (before.has(dest) !== after.has(dest)) this.exportDest(v, ai, dest, best);
+        if (v.exported[ai]!.has(dest)) exported++;
+        else held++;
+      }
+    }
+    return { exported, held };
+  }
+
   private reexport(v: VrfState, withdrawFirst: boolean, newLabels: boolean): void {
     const l = this.o.listener;
     for (let ai = 0; ai < 2; ai++) {
@@ -633,6 +669,8 @@ export class VrfManager {
   /** Exports (or withdraws) the VPN route for one VRF destination from its best local path. */
   private exportDest(v: VrfState, ai: number, dest: string, best: Path | undefined): void {
     const l = this.o.listener;
+    // Gated: a CE-learnt best is not exported before its egress forwarding is installed (a label must lead somewhere, RFC 4364 §4.3.2).
+    if (best && v.config.gateCeExports && isLearnt(best) && !v.exportReady[ai]!.has(dest)) best = undefined;
     const exported = v.exported[ai]!;
     const old = exported.get(dest);
     if (!best) {

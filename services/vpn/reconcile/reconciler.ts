@@ -30,7 +30,7 @@
 //                 its agent heard from.
 import { VrfRouteSource, type DesiredStateDelta } from '../../common/gen/proto/l3vpn/v1/agent.js';
 import type { Logger } from '../../common/logger.js';
-import { canonicalPrefix, computeNodeDesiredState, prepareNetwork } from '../../common/desired-state/index.js';
+import { canonicalPrefix, computeNodeDesiredState, prepareNetwork, type SelectedVpnRoute } from '../../common/desired-state/index.js';
 import type { ChangeSink } from '../intent/intent-service.js';
 import { exportedRoutes } from '../routes/route-selection.js';
 import type { OriginatedRoute, VpnRouting } from '../routes/vpn-routing.js';
@@ -44,7 +44,10 @@ import type { NodeStatuses } from '../store/reconcile-status-store.js';
 import type { ReconcileStore } from '../store/reconcile-store.js';
 import { desiredInput, exportingSites, vrfIpv6Label } from './desired-input.js';
 import { removeUnwantedVrfs } from './speaker-sweep.js';
-import { cePeersOf } from './ce-peer-intent.js';
+import { cePeersOf, sitePeers } from './ce-peer-intent.js';
+import { withCeSessions } from './ce-session-status.js';
+import { gatesCeExports, readyCeExports } from './ce-export-gate.js';
+import type { CeSessionStatus } from '../routes/bgp-ce-peers.js';
 import { ActiveAccesses } from './active-access.js';
 
 /** Whether what the node exports to other PEs changed: its VRFs, local routes or VPN labels. */
@@ -173,6 +176,8 @@ export class NodeReconciler {
     }
     if (outboxId !== undefined) await this.sink.committed(outboxId, notify).catch((err: Error) => this.log.warn({ err: err.message, node }, 'importers left to the outbox relay'));
 
+    await this.openCeExports(intent, routes);
+
     const released = await this.allocator.releaseUnwanted(allocated);
     await this.setStatus(node, await this.statuses(intent, waiting));
     if (warnings.length) this.log.info({ node, warnings: warnings.slice(0, 5), count: warnings.length }, 'desired state leaves something out');
@@ -231,6 +236,7 @@ export class NodeReconciler {
         labelMode: vi.vpn.labelMode,
         nextHop: intent.node.loopback,
         maxRoutes: vi.vpn.maxRoutesPerVrf,
+        ...(this.gated(vi) ? { gateCeExports: true } : {}),
       });
       const exporting = {
         node,
@@ -268,6 +274,20 @@ export class NodeReconciler {
     return { waiting, advertised };
   }
 
+  /** Whether the VRF's CE-learnt routes wait for this PE to deliver them before they are exported (ce-export-gate.ts). */
+  private gated(vi: VrfIntent): boolean {
+    return this.options.originateAfterInstall && !!this.routing.setCeExportsReady && gatesCeExports(vi);
+  }
+
+  /** Each gated VRF's CE-learnt routes that this PE delivers now are let out to the other PEs; the others wait (ce-export-gate.ts). */
+  private async openCeExports(intent: NodeIntent, routes: readonly SelectedVpnRoute[]): Promise<void> {
+    const gated = intent.vrfs.filter((vi) => vi.allocation?.rd && this.gated(vi));
+    if (!gated.length) return;
+    const egress = await this.reports.forwarding(intent.node.id);
+    const peers = cePeersOf(intent);
+    for (const vi of gated) await this.routing.setCeExportsReady!(intent.node.id, vi.vpn.id, readyCeExports(intent, vi, routes, peers, egress));
+  }
+
   /** The node left the intent: its speaker VRFs removed, then what it held released, its desired state dropped. */
   private async forget(node: string): Promise<void> {
     await this.routing.reconcilePeers?.(node, []);
@@ -293,6 +313,8 @@ export class NodeReconciler {
     const vrfs = new Map<string, DerivedStatus>();
     const sites = new Map<string, DerivedStatus>();
     const view = this.options.requireAgents ? await this.reports.forwarding(node) : undefined;
+    const sessions = await this.ceSessions(intent);
+    const withSessions = (vi: VrfIntent, site: Site, st: DerivedStatus) => withCeSessions(st, sitePeers(vi, site, node, intent.labels), sessions);
     for (const vi of intent.vrfs) {
       const vpn = vi.vpn.id;
       // A VRF that appeared after this run allocated (its site was created meanwhile) waits for the next run, which is queued.
@@ -304,14 +326,19 @@ export class NodeReconciler {
       }
       if (!view) {
         const held: DerivedStatus = waiting.has(vpn) ? { status: 'PROVISIONING', reason: waiting.get(vpn)! } : { status: 'ACTIVE', reason: null };
-        vrfs.set(vpn, held);
-        for (const s of vi.sites) sites.set(s.id, held);
+        const parts = [held];
+        for (const s of vi.sites) {
+          const st = withSessions(vi, s, held);
+          sites.set(s.id, st);
+          parts.push(st.reason && st !== held ? { ...st, reason: `site ${s.id}: ${st.reason}` } : st);
+        }
+        vrfs.set(vpn, aggregate(parts));
         continue;
       }
       const parts: DerivedStatus[] = [view.statusOf(worst([view.vrf(vpn), view.remoteRouteFailures(vpn)]))];
       for (const { site, routes } of sitesOf(intent, vi)) {
         const readiness = worst(routes.map((r) => view.route(vpn, r.prefix, r.label)));
-        const st = view.statusOf(readiness);
+        const st = withSessions(vi, site, view.statusOf(readiness));
         sites.set(site.id, st);
         parts.push(st.reason ? { ...st, reason: `site ${site.id}: ${st.reason}` } : st);
       }
@@ -319,6 +346,17 @@ export class NodeReconciler {
       vrfs.set(vpn, vrf);
     }
     return { node: view?.nodeStatus() ?? { status: 'ACTIVE', reason: null }, vrfs, sites };
+  }
+
+  /** The node's PE-CE sessions as the speaker reports them, when some site of it peers eBGP; undefined when none does or the speaker cannot say. */
+  private async ceSessions(intent: NodeIntent): Promise<CeSessionStatus[] | undefined> {
+    if (!this.routing.ceSessions || !intent.vrfs.some((vi) => vi.sites.some((s) => s.routing?.bgp))) return undefined;
+    try {
+      return await this.routing.ceSessions(intent.node.id);
+    } catch (err) {
+      this.log.warn({ node: intent.node.id, err: (err as Error).message }, 'PE-CE session states not read; site status from the install alone');
+      return undefined;
+    }
   }
 
   private async setStatus(node: string, s: NodeStatuses, all?: DerivedStatus): Promise<void> {

@@ -133,6 +133,8 @@ test('session status from the listed peer: state, prefix counts summed over fami
     prefixesReceived: 5,
     prefixesAccepted: 4,
     prefixesAdvertised: 7,
+    prefixesStale: 0,
+    everEstablished: true,
     lastError: 'NOTIFICATION received: Cease / Administrative Shutdown (6/2): maintenance',
   });
 });

@@ -112,6 +112,10 @@ export interface CeSessionStatus {
   prefixesReceived: number;
   prefixesAccepted: number;
   prefixesAdvertised: number;
+  /** Routes kept from a session that went down, while graceful restart (RFC 4724 §4.2) waits for it. */
+  prefixesStale: number;
+  /** Whether the session has been established since the speaker configured the peer (else the CE was never heard from). */
+  everEstablished: boolean;
   lastError?: string;
 }
 
@@ -138,7 +142,7 @@ export function sessionStatusOf(peer: Peer): CeSessionStatus | undefined {
   const marked = c ? MARKER.exec(c.description) : null;
   if (!c || !vrf || !marked) return undefined;
   const s = peer.status;
-  const sum = (k: 'received' | 'accepted' | 'advertised') => (s?.prefixes ?? []).reduce((n, p) => n + Number(p[k]), 0);
+  const sum = (k: 'received' | 'accepted' | 'advertised' | 'stale') => (s?.prefixes ?? []).reduce((n, p) => n + Number(p[k]), 0);
   // The newer of the two NOTIFICATIONs says why the session is (or was last) down.
   const [rx, tx] = [s?.lastNotificationReceived, s?.lastNotificationSent];
   const sentLast = (tx?.time?.getTime() ?? 0) > (rx?.time?.getTime() ?? 0);
@@ -153,6 +157,8 @@ export function sessionStatusOf(peer: Peer): CeSessionStatus | undefined {
     prefixesReceived: sum('received'),
     prefixesAccepted: sum('accepted'),
     prefixesAdvertised: sum('advertised'),
+    prefixesStale: sum('stale'),
+    everEstablished: s?.sessionState === SessionState.SESSION_STATE_ESTABLISHED || (s?.flaps ?? 0) > 0,
     ...(lastError ? { lastError } : {}),
   };
 }
@@ -208,8 +214,8 @@ export class BgpCePeers {
     }
   }
 
-  /** Every relayed session of this controller as the speaker reports it: one ListPeers. */
-  async sessions(): Promise<CeSessionStatus[]> {
-    return (await this.held()).flatMap((p) => sessionStatusOf(p) ?? []);
+  /** Every relayed session of this controller (or of one node) as the speaker reports it: one ListPeers. */
+  async sessions(node?: string): Promise<CeSessionStatus[]> {
+    return (await this.held(node)).flatMap((p) => sessionStatusOf(p) ?? []);
   }
 }

@@ -20,7 +20,7 @@ import type { SelectedVpnRoute, VpnPathCandidate } from '../../common/desired-st
 import type { VrfPlacements } from '../store/reconcile-store.js';
 import { bgpVrfName, isGrpcStatus, listVrfPaths, parseBgpVrfName, unmappedNextHop, type BgpApi } from './bgp-client.js';
 import type { HeldVrf, OriginatedRoute, VpnRouting, VrfDefinition } from './vpn-routing.js';
-import type { BgpCePeers } from './bgp-ce-peers.js';
+import type { BgpCePeers, CeSessionStatus } from './bgp-ce-peers.js';
 import type { CePeer } from '../reconcile/ce-peer-intent.js';
 
 const familyOf = (prefix: string): Family => (prefix.includes(':') ? Family.FAMILY_IPV6_UNICAST : Family.FAMILY_IPV4_UNICAST);
@@ -77,6 +77,7 @@ function bgpVrfConfig(node: string, vrf: VrfDefinition, owner: string): VrfConfi
     maxRoutes: vrf.maxRoutes !== undefined ? { limit: vrf.maxRoutes, warningPercent: 0, warningOnly: false } : undefined,
     owner,
     multipath: VRF_MULTIPATH,
+    ...(vrf.gateCeExports ? { gateCeExports: true } : {}),
   };
 }
 
@@ -95,6 +96,14 @@ export class BgpVpnRouting implements VpnRouting {
 
   async reconcilePeers(node: string, peers: CePeer[]): Promise<void> {
     await this.peers?.reconcile(node, peers);
+  }
+
+  async setCeExportsReady(node: string, vrf: string, prefixes: string[]): Promise<void> {
+    await this.bgp.setVrfExportReady({ vrf: bgpVrfName(vrf, node), owner: this.owner, prefixes });
+  }
+
+  async ceSessions(node: string): Promise<CeSessionStatus[]> {
+    return (await this.peers?.sessions(node)) ?? [];
   }
 
   async heldPeerVrfs(): Promise<HeldVrf[]> {

@@ -16,6 +16,8 @@ const status = (extra: Partial<CeSessionStatus>): CeSessionStatus => ({
   prefixesReceived: 3,
   prefixesAccepted: 3,
   prefixesAdvertised: 9,
+  prefixesStale: 0,
+  everEstablished: true,
   ...extra,
 });
 

@@ -7,6 +7,7 @@
 // same instance.
 import type { LabelModeName, SelectedVpnRoute } from '../../common/desired-state/index.js';
 import type { CePeer } from '../reconcile/ce-peer-intent.js';
+import type { CeSessionStatus } from './bgp-ce-peers.js';
 
 export interface VrfDefinition {
   name: string;
@@ -23,6 +24,8 @@ export interface VrfDefinition {
   nextHop: string;
   /** The VPN's maxRoutesPerVrf: the most destinations the VRF holds, both families, local and imported (the bgp service counts them). */
   maxRoutes?: number;
+  /** Routes learnt from the VRF's CEs are exported only for the prefixes setCeExportsReady names (the egress PE installed what they need). */
+  gateCeExports?: boolean;
 }
 
 /** A route the node's VRF exports: a site's connected subnet or static prefix with the label it is advertised with. */
@@ -74,6 +77,10 @@ export interface VpnRouting {
    * speaker: nobody would talk BGP to the CEs.
    */
   reconcilePeers?(node: string, peers: CePeer[]): Promise<void>;
+  /** A gated VRF's (VrfDefinition.gateCeExports) complete set of CE-learnt prefixes that may be exported now. */
+  setCeExportsReady?(node: string, vrf: string, prefixes: string[]): Promise<void>;
+  /** The node's PE-CE sessions as the speaker reports them now (site status). Throws while the speaker cannot answer. */
+  ceSessions?(node: string): Promise<CeSessionStatus[]>;
   /** The VRFs (of every node) some relayed peer of this controller is in, for the sweep. */
   heldPeerVrfs?(): Promise<HeldVrf[]>;
 }

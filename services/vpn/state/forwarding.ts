@@ -181,6 +181,21 @@ export class NodeForwarding {
     return worst(parts);
   }
 
+  /**
+   * Of a VRF's CE-learnt routes (PE-CE eBGP), those this egress PE delivers:
+   * some route for the prefix installed in the VRF and not failed (a changed
+   * next hop keeps delivering while its replacement installs, so the VPN
+   * route does not flap), the VRF itself, and the LFIB entry of the label
+   * the route is exported with.
+   */
+  delivered(vrf: string, routes: readonly { prefix: string; label: number }[]): string[] {
+    if (!this.appliedKnown || this.vrf(vrf).state !== 'ready') return [];
+    const installed = new Set(this.i.applied!.vrfRoutes.filter((r) => r.vrf === vrf).map((r) => r.prefix));
+    const labels = new Map<number, boolean>();
+    const labelReady = (l: number) => labels.get(l) ?? (labels.set(l, this.label(l).state === 'ready'), labels.get(l)!);
+    return routes.filter((r) => installed.has(r.prefix) && !this.failure(`route:${vrf} ${r.prefix}`) && labelReady(r.label)).map((r) => r.prefix);
+  }
+
   /** Routes of the VRF learnt from remote PEs (BGP) that the agent failed to install. */
   remoteRouteFailures(vrf: string): Readiness {
     const parts: Readiness[] = [];
