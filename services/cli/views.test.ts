@@ -58,7 +58,7 @@ test("a site's PE-CE sessions: one row per access and CE address, with prefix co
       id: 'a1',
       node: 'pe1',
       bgpSessions: [
-        { ceAddress: '10.1.1.2', state: 'established', prefixesReceived: 4, prefixesAccepted: 3, prefixesAdvertised: 9 },
+        { ceAddress: '10.1.1.2', state: 'established', prefixesReceived: 4, prefixesAccepted: 3, prefixesAdvertised: 9, maxPrefix: 'warning' },
         { ceAddress: '2001:db8::2', state: 'active', prefixesReceived: 0, prefixesAccepted: 0, prefixesAdvertised: 0, lastError: 'hold timer expired' },
       ],
     },
@@ -66,7 +66,7 @@ test("a site's PE-CE sessions: one row per access and CE address, with prefix co
   const lines = text.trimEnd().split('\n');
   assert.equal(lines.length, 3);
   assert.match(lines[0]!, /^ACCESS\s+NODE\s+CE\s+STATE\s+PREFIXES RCVD\/ACC\/ADV\s+LAST-ERROR$/);
-  assert.match(lines[1]!, /^a1\s+pe1\s+10\.1\.1\.2\s+established\s+4\/3\/9\s*$/);
+  assert.match(lines[1]!, /^a1\s+pe1\s+10\.1\.1\.2\s+established \(max-prefix warning\)\s+4\/3\/9\s*$/);
   assert.match(lines[2]!, /^a1\s+pe1\s+2001:db8::2\s+active\s+0\/0\/0\s+hold timer expired$/);
   assert.equal(bgpSessionsView([{ id: 'a1', node: 'pe1' }]), 'no sessions\n');
 });

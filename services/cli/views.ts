@@ -40,7 +40,7 @@ export function bgpSessionsView(accesses: Json[]): string {
       a.id ?? '',
       a.node ?? '',
       s.ceAddress ?? '',
-      s.state ?? '<unknown>',
+      s.maxPrefix ? `${s.state ?? '<unknown>'} (max-prefix ${s.maxPrefix})` : (s.state ?? '<unknown>'),
       `${s.prefixesReceived ?? 0}/${s.prefixesAccepted ?? 0}/${s.prefixesAdvertised ?? 0}`,
       s.lastError ?? '',
     ]),

@@ -26,7 +26,10 @@ test("routing.bgp's options both ways: proto3's zero values are left out of the 
         interface: 'ce0',
         priority: 100,
         status: { state: 'active' },
-        bgpSessions: [{ ceAddress: '10.1.1.2', state: 'established', prefixesReceived: 2, prefixesAccepted: 2, prefixesAdvertised: 5 }],
+        bgpSessions: [
+          { ceAddress: '10.1.1.2', state: 'established', prefixesReceived: 2, prefixesAccepted: 2, prefixesAdvertised: 5 },
+          { ceAddress: '2001:db8::2', state: 'idle', prefixesReceived: 0, prefixesAccepted: 0, prefixesAdvertised: 0, maxPrefix: 'exceeded', lastError: 'maximum number of prefixes reached' },
+        ],
       },
     ],
     version: 1,
@@ -36,7 +39,10 @@ test("routing.bgp's options both ways: proto3's zero values are left out of the 
   } as SiteView;
   const out = siteToPb(view);
   assert.deepEqual(out.routing?.bgp, { peerAs: 65101, asOverride: false, allowasIn: 3, maxPrefix: { limit: 10, warningPercent: 0, action: SiteMaxPrefixAction.SITE_MAX_PREFIX_ACTION_UNSPECIFIED, restartInterval: 0 } });
-  assert.deepEqual(out.accesses[0]!.bgpSessions, [{ ceAddress: '10.1.1.2', state: 'established', prefixesReceived: 2, prefixesAccepted: 2, prefixesAdvertised: 5, lastError: '' }]);
+  assert.deepEqual(out.accesses[0]!.bgpSessions, [
+    { ceAddress: '10.1.1.2', state: 'established', prefixesReceived: 2, prefixesAccepted: 2, prefixesAdvertised: 5, lastError: '', maxPrefix: '' },
+    { ceAddress: '2001:db8::2', state: 'idle', prefixesReceived: 0, prefixesAccepted: 0, prefixesAdvertised: 0, lastError: 'maximum number of prefixes reached', maxPrefix: 'exceeded' },
+  ]);
 });
 
 test('revertive both ways: unset is not false (optional bool); active_access output only, empty until decided', () => {

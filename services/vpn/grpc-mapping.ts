@@ -247,7 +247,7 @@ export function siteToPb(s: SiteView): PbSite {
       ipv6: a.ipv6,
       priority: a.priority,
       status: { state: states.toPb(a.status.state, ResourceState.RESOURCE_STATE_UNSPECIFIED), reason: a.status.reason ?? '' },
-      bgpSessions: (a.bgpSessions ?? []).map((b) => ({ ...b, lastError: b.lastError ?? '' })),
+      bgpSessions: (a.bgpSessions ?? []).map((b) => ({ ...b, lastError: b.lastError ?? '', maxPrefix: b.maxPrefix ?? '' })),
     })),
     multihoming: multihomings.toPb(s.multihoming, SiteMultihoming.SITE_MULTIHOMING_UNSPECIFIED),
     ...(s.revertive !== undefined ? { revertive: s.revertive } : {}),

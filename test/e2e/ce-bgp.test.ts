@@ -267,6 +267,42 @@ test('the bgp service restarts: the CE sessions come back on their own and the p
   await reachability('static-c', '10.143.0.1', true);
 });
 
+test("max-prefix on the CE's session: warning-only keeps it up and says so; limit tears it down and holds it down, the site down saying why; a higher limit brings it back", { skip }, async () => {
+  const extra = '10.144.0.0/24';
+  const patch = (maxPrefix: Record<string, unknown>) => lab.rest.expect('PATCH', '/v1/sites/bgp-a', [200], { routing: { bgp: { maxPrefix } } });
+  const describe = async () => `${JSON.stringify(await sessions('bgp-a'))} ${JSON.stringify(await siteStatus('bgp-a'))}`;
+  await patch({ limit: 1, action: 'warning-only' });
+  await routers.a!.announce(extra, true);
+  await eventually('bgp-a past its limit, still up, both prefixes accepted', async () => {
+    const [s] = await sessions('bgp-a');
+    return s?.state === 'established' && s.maxPrefix === 'exceeded' && s.prefixesAccepted === 2;
+  }, { timeoutMs: 30_000, intervalMs: 300, describe });
+  assert.equal((await siteStatus('bgp-a')).state, 'active', 'warning-only: traffic keeps flowing');
+  await reachability('static-c', '10.141.0.1', true);
+
+  await patch({ limit: 1, action: 'limit' });
+  // The CE still sends two prefixes: the speaker sends Cease / Maximum Number of Prefixes Reached (RFC 4486 §4) and holds the session down.
+  const down = await eventually('bgp-a torn down by its limit', async () => {
+    const v = await siteStatus('bgp-a');
+    return v.state === 'down' && /maximum number of prefixes reached/i.test(v.reason ?? '') ? v : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 300, describe });
+  assert.match(down.reason!, /^the BGP session with CE 192\.168\.41\.2 is idle: maximum number of prefixes reached: 2 ipv4-unicast routes > limit 1/);
+  // The sessions a read shows come from a ListPeers shared for 2 s (routes/ce-sessions.ts): they catch up.
+  await eventually('bgp-a held down, past its limit', async () => {
+    const [s] = await sessions('bgp-a');
+    return s && s.state !== 'established' && s.maxPrefix === 'exceeded';
+  }, { timeoutMs: 10_000, intervalMs: 300, describe });
+  await reachability('static-c', '10.141.0.1', false);
+
+  await patch({ limit: 10, action: 'limit' });
+  await reachability('static-c', '10.141.0.1', true);
+  await eventually('bgp-a active, below its limit', async () => {
+    const [s] = await sessions('bgp-a');
+    return (await siteStatus('bgp-a')).state === 'active' && s?.state === 'established' && s.maxPrefix === undefined;
+  }, { timeoutMs: 30_000, intervalMs: 300, describe });
+  await routers.a!.announce(extra, false);
+});
+
 test('a CE speaking with the wrong AS: the session stays down and the access status says why; fixed, it comes back', { skip }, async () => {
   await lab.rest.expect('PATCH', '/v1/sites/bgp-b', [200], { routing: { bgp: { peerAs: 65999, asOverride: true } } });
   const down = await eventually('bgp-b shows the refused session', async () => {

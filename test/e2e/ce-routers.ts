@@ -33,7 +33,7 @@ export interface CeRouter {
   sessionState(pe: string): Promise<string>;
   /** Prefixes the CE received from `pe` (its Adj-RIB-In after policy). */
   received(pe: string): Promise<string[]>;
-  /** Withdraws (false) or announces again (true) one LAN prefix. */
+  /** Withdraws (false) or announces (true) a prefix: one of its LANs, or any other (announced only, not on lo: nothing answers there). */
   announce(lan: string, on: boolean): Promise<void>;
   stop(): Promise<void>;
   /** For failure messages: the daemon's own view of its sessions and routes, and its log. */
@@ -59,14 +59,14 @@ const prefixOf = (lan: string): string => {
   return `${[24, 16, 8, 0].map((s) => (masked >>> s) & 255).join('.')}/${n}`;
 };
 
-function birdConf(o: CeRouterOptions, withdrawn: Set<string>): string {
+function birdConf(o: CeRouterOptions, announced: ReadonlySet<string>): string {
   const lines = [
     `router id ${o.routerId};`,
     'protocol device { }',
     'protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; }',
     'protocol static lans { ipv4;',
     // A blackhole: only originates the prefix (the kernel delivers its address locally; nothing exports this to it).
-    ...o.lans.filter((l) => !withdrawn.has(l)).map((l) => `  route ${prefixOf(l)} blackhole;`),
+    ...[...announced].map((l) => `  route ${prefixOf(l)} blackhole;`),
     '}',
   ];
   o.neighbours.forEach((n, i) =>
@@ -90,8 +90,8 @@ export async function startBirdCe(o: CeRouterOptions): Promise<CeRouter> {
   const dir = makeDir(`ce-bird-${o.namespace}`);
   const conf = join(dir, 'bird.conf');
   const ctl = join(dir, 'bird.ctl');
-  const withdrawn = new Set<string>();
-  writeFileSync(conf, birdConf(o, withdrawn));
+  const announced = new Set(o.lans);
+  writeFileSync(conf, birdConf(o, announced));
   const daemon: Daemon = startDaemon('ip', ['netns', 'exec', o.namespace, BIN.bird, '-f', '-c', conf, '-s', ctl, '-P', join(dir, 'bird.pid')], join(dir, 'bird.out'), dir);
   const birdc = async (...args: string[]) => {
     const r = await run(BIN.birdc, ['-s', ctl, ...args], 5000);
@@ -111,9 +111,9 @@ export async function startBirdCe(o: CeRouterOptions): Promise<CeRouter> {
       return [...out.matchAll(/^(\d+\.\d+\.\d+\.\d+\/\d+)/gm)].map((m) => m[1]!);
     },
     async announce(lan, on) {
-      if (on) withdrawn.delete(lan);
-      else withdrawn.add(lan);
-      writeFileSync(conf, birdConf(o, withdrawn));
+      if (on) announced.add(lan);
+      else announced.delete(lan);
+      writeFileSync(conf, birdConf(o, announced));
       await birdc('configure');
     },
     stop: () => daemon.stop(),

@@ -256,6 +256,7 @@ const siteAccessSchema: Schema = {
           prefixesReceived: { type: 'integer' },
           prefixesAccepted: { type: 'integer' },
           prefixesAdvertised: { type: 'integer' },
+          maxPrefix: { type: 'string', enum: ['warning', 'exceeded'], description: 'routing.bgp.maxPrefix reached: its warning mark, or its limit (warning-only: the session stays up; limit: torn down and held down); absent below both' },
           lastError: { type: 'string' },
         },
       },

@@ -157,6 +157,8 @@ export interface AccessBgpSession {
   prefixesReceived: number;
   prefixesAccepted: number;
   prefixesAdvertised: number;
+  /** SiteBgp.maxPrefix: at its warning mark, or past its limit (warning-only: still up; limit: torn down, held down). Absent: below both. */
+  maxPrefix?: 'warning' | 'exceeded';
   lastError?: string;
 }
 

@@ -114,6 +114,8 @@ export interface CeSessionStatus {
   prefixesAdvertised: number;
   /** Routes kept from a session that went down, while graceful restart (RFC 4724 §4.2) waits for it. */
   prefixesStale: number;
+  /** PeerStatus.max_prefix_exceeded / max_prefix_warning. */
+  maxPrefix?: 'warning' | 'exceeded';
   /** Whether the session has been established since the speaker configured the peer (else the CE was never heard from). */
   everEstablished: boolean;
   lastError?: string;
@@ -159,6 +161,7 @@ export function sessionStatusOf(peer: Peer): CeSessionStatus | undefined {
     prefixesAdvertised: sum('advertised'),
     prefixesStale: sum('stale'),
     everEstablished: s?.sessionState === SessionState.SESSION_STATE_ESTABLISHED || (s?.flaps ?? 0) > 0,
+    ...(s?.maxPrefixExceeded ? { maxPrefix: 'exceeded' as const } : s?.maxPrefixWarning ? { maxPrefix: 'warning' as const } : {}),
     ...(lastError ? { lastError } : {}),
   };
 }

@@ -67,7 +67,15 @@ export function withBgpSessions(site: SiteView, sessions: readonly CeSessionStat
         const s = byKey.get(JSON.stringify([site.vpn, a.node, ce]));
         list.push(
           s
-            ? { ceAddress: ce, state: s.state, prefixesReceived: s.prefixesReceived, prefixesAccepted: s.prefixesAccepted, prefixesAdvertised: s.prefixesAdvertised, ...(s.lastError ? { lastError: s.lastError } : {}) }
+            ? {
+                ceAddress: ce,
+                state: s.state,
+                prefixesReceived: s.prefixesReceived,
+                prefixesAccepted: s.prefixesAccepted,
+                prefixesAdvertised: s.prefixesAdvertised,
+                ...(s.maxPrefix ? { maxPrefix: s.maxPrefix } : {}),
+                ...(s.lastError ? { lastError: s.lastError } : {}),
+              }
             : { ceAddress: ce, state: 'unknown', prefixesReceived: 0, prefixesAccepted: 0, prefixesAdvertised: 0, ...(sessions ? {} : { lastError: 'the bgp service cannot be asked' }) },
         );
       }
