@@ -44,6 +44,12 @@ export interface CeHost {
 
 const inNs = (ns: string, ...args: string[]) => run('ip', ['netns', 'exec', ns, ...args]);
 
+/** IPv6 on a CE host's eth0, without router advertisements or autoconfiguration (the CE is configured as the site says). */
+async function setIpv6(ns: string, on: boolean): Promise<void> {
+  const conf = '/proc/sys/net/ipv6/conf/eth0';
+  await inNs(ns, 'sh', '-c', `[ -e ${conf} ] || exit 0; echo 0 > ${conf}/accept_ra; echo 0 > ${conf}/autoconf; echo ${on ? 0 : 1} > ${conf}/disable_ipv6`);
+}
+
 async function noIpv6(dev: string, ns?: string): Promise<void> {
   const path = `/proc/sys/net/ipv6/conf/${dev}/disable_ipv6`;
   const cmd = ['sh', '-c', `[ -e ${path} ] && echo 1 > ${path} || true`];
@@ -183,6 +189,14 @@ export class OvsNetwork {
     await inNs(ce.namespace, 'ip', 'addr', 'add', a.address, 'dev', 'eth0');
     for (const l of a.loopbacks) await inNs(ce.namespace, 'ip', 'addr', 'add', `${l}/32`, 'dev', 'lo');
     await inNs(ce.namespace, 'ip', 'route', 'replace', 'default', 'via', a.gateway, 'src', a.address.split('/')[0]!);
+    // IPv6 stays off on a CE host (no router solicitations, no SLAAC, no DAD noise on the PE port) unless its site has an IPv6 attachment.
+    await setIpv6(ce.namespace, !!a.ipv6);
+    if (a.ipv6) {
+      await inNs(ce.namespace, 'ip', '-6', 'addr', 'add', a.ipv6.address, 'dev', 'eth0', 'nodad');
+      await inNs(ce.namespace, 'ip', '-6', 'route', 'replace', 'default', 'via', a.ipv6.gateway);
+      // As ARP above: the neighbour solicitation tells the PE the CE's MAC.
+      await inNs(ce.namespace, 'ping', '-6', '-c', '1', '-W', '1', a.ipv6.gateway).catch(() => undefined);
+    }
     // Resolving the gateway tells the PE the CE's MAC (the pipeline learns it from the ARP request), so
     // traffic towards a CE that has not sent anything yet is delivered too. The ping itself may go unanswered.
     await inNs(ce.namespace, 'ping', '-c', '1', '-W', '1', a.gateway).catch(() => undefined);

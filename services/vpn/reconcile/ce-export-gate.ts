@@ -16,26 +16,38 @@ export function gatesCeExports(vi: VrfIntent): boolean {
   return vi.sites.some((s) => s.routing?.bgp);
 }
 
-/** A best the node's VRF learnt from one of its CEs (bgp-routing.ts selectedRoutes: no RD, the CE as next hop). */
-function isCeLearnt(r: SelectedVpnRoute): boolean {
-  return r.rd === '' && !r.multipath;
+/**
+ * The labels the VRF's CE-learnt routes are exported with: each CE's per-CE
+ * label (PeerConfig.route_label), and the VRF's own of the family for a CE
+ * without one (per-VRF label mode).
+ */
+function exportLabels(intent: NodeIntent, vi: VrfIntent, peers: readonly CePeer[]): number[] | undefined {
+  const vpn = vi.vpn.id;
+  const out = new Set<number>();
+  for (const p of peers) {
+    if (p.vpn !== vpn) continue;
+    const label = p.routeLabel || (p.family === 6 ? (vrfIpv6Label(intent, vpn).vrfLabelIpv6 ?? vi.allocation?.label) : vi.allocation?.label);
+    if (label === undefined || label === null) return undefined;
+    out.add(label);
+  }
+  return [...out];
 }
 
 /**
- * The prefixes of the VRF's CE-learnt bests that the node delivers now. The
- * label each is exported with: its CE's per-CE label (PeerConfig.route_label),
- * else the VRF's label of the family.
+ * The VRF prefixes whose CE-learnt routes may be exported now: the node has
+ * some route for the prefix installed in the VRF, whatever BGP chose for
+ * it, and the LFIB entries of the labels its CE routes are exported with.
+ * Not only the prefixes whose best is the CE's own: a single-active site's
+ * backup PE prefers the primary PE's route over its own CE's (LOCAL_PREF),
+ * and its CE route must still be exported (every importer keeps it as the
+ * fallback, and it is the best once the primary's route goes); traffic that
+ * reaches the backup meanwhile follows the backup's VRF route, to the
+ * primary, and is delivered.
  */
-export function readyCeExports(intent: NodeIntent, vi: VrfIntent, routes: readonly SelectedVpnRoute[], peers: readonly CePeer[], egress: Pick<NodeForwarding, 'delivered'>): string[] {
-  const vpn = vi.vpn.id;
-  const routeLabel = new Map(peers.filter((p) => p.vpn === vpn && p.routeLabel).map((p) => [p.ceAddress, p.routeLabel]));
-  const v4 = vi.allocation?.label ?? undefined;
-  const v6 = vrfIpv6Label(intent, vpn).vrfLabelIpv6 ?? v4;
-  const candidates: { prefix: string; label: number }[] = [];
-  for (const r of routes) {
-    if (r.vrf !== vpn || !isCeLearnt(r)) continue;
-    const label = routeLabel.get(r.nextHop) ?? (r.prefix.includes(':') ? v6 : v4);
-    if (label !== undefined) candidates.push({ prefix: r.prefix, label });
-  }
-  return egress.delivered(vpn, candidates);
+export function readyCeExports(intent: NodeIntent, vi: VrfIntent, routes: readonly SelectedVpnRoute[], peers: readonly CePeer[], egress: Pick<NodeForwarding, 'delivered'>): string[] | undefined {
+  const labels = exportLabels(intent, vi, peers);
+  if (!labels) return [];
+  const prefixes = new Set<string>();
+  for (const r of routes) if (r.vrf === vi.vpn.id) prefixes.add(r.prefix);
+  return egress.delivered(vi.vpn.id, [...prefixes], labels);
 }

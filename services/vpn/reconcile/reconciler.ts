@@ -285,7 +285,11 @@ export class NodeReconciler {
     if (!gated.length) return;
     const egress = await this.reports.forwarding(intent.node.id);
     const peers = cePeersOf(intent);
-    for (const vi of gated) await this.routing.setCeExportsReady!(intent.node.id, vi.vpn.id, readyCeExports(intent, vi, routes, peers, egress));
+    for (const vi of gated) {
+      const ready = readyCeExports(intent, vi, routes, peers, egress);
+      // Unknown (the agent not heard from since it restarted): the speaker keeps what it was last told.
+      if (ready) await this.routing.setCeExportsReady!(intent.node.id, vi.vpn.id, ready);
+    }
   }
 
   /** The node left the intent: its speaker VRFs removed, then what it held released, its desired state dropped. */

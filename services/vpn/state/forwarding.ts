@@ -182,18 +182,21 @@ export class NodeForwarding {
   }
 
   /**
-   * Of a VRF's CE-learnt routes (PE-CE eBGP), those this egress PE delivers:
-   * some route for the prefix installed in the VRF and not failed (a changed
-   * next hop keeps delivering while its replacement installs, so the VPN
-   * route does not flap), the VRF itself, and the LFIB entry of the label
-   * the route is exported with.
+   * Of a VRF's prefixes, those this egress PE delivers traffic for, given
+   * the labels that traffic comes with (PE-CE eBGP export gating): the VRF
+   * and the labels' LFIB entries installed, and some route for the prefix
+   * installed in the VRF and not failed (a changed next hop keeps
+   * delivering while its replacement installs, so the VPN route does not
+   * flap). Undefined while what the agent applied is not known (it has not
+   * reported since it restarted, or is far behind): nothing is said then,
+   * rather than withdrawing what it keeps forwarding.
    */
-  delivered(vrf: string, routes: readonly { prefix: string; label: number }[]): string[] {
-    if (!this.appliedKnown || this.vrf(vrf).state !== 'ready') return [];
+  delivered(vrf: string, prefixes: readonly string[], labels: readonly number[]): string[] | undefined {
+    if (!this.appliedKnown) return undefined;
+    if (this.vrf(vrf).state !== 'ready') return [];
+    if (!labels.every((l) => this.label(l).state === 'ready')) return [];
     const installed = new Set(this.i.applied!.vrfRoutes.filter((r) => r.vrf === vrf).map((r) => r.prefix));
-    const labels = new Map<number, boolean>();
-    const labelReady = (l: number) => labels.get(l) ?? (labels.set(l, this.label(l).state === 'ready'), labels.get(l)!);
-    return routes.filter((r) => installed.has(r.prefix) && !this.failure(`route:${vrf} ${r.prefix}`) && labelReady(r.label)).map((r) => r.prefix);
+    return prefixes.filter((p) => installed.has(p) && !this.failure(`route:${vrf} ${p}`));
   }
 
   /** Routes of the VRF learnt from remote PEs (BGP) that the agent failed to install. */
