@@ -125,3 +125,14 @@ test('reportMatters: another generation, failures, ports or the end of a silence
   assert.equal(reportMatters(base, { ...base, ports: [{ interface: 'eth1', up: false, reason: 'link down' }] }, 15_000), true);
   assert.equal(reportMatters({ ...base, lastSeenAt: ago(30) }, { ...base, lastSeenAt: NOW }, 15_000), true);
 });
+
+test('delivered (PE-CE export gating): the prefixes with some installed VRF route, once the VRF and the export labels are installed; unknown while the applied state is', () => {
+  const v = view({});
+  assert.deepEqual(v.delivered('red', ['10.9.0.0/16', '192.168.1.0/30', '10.70.0.0/24'], [100]), ['10.9.0.0/16', '192.168.1.0/30'], 'a remote route delivers too (a backup PE hands the traffic on)');
+  assert.deepEqual(v.delivered('red', ['10.9.0.0/16'], [100, 555]), [], 'a label not installed: nothing is delivered with it');
+  assert.deepEqual(view({ report: report(3, { failures: [{ key: 'route:red 10.9.0.0/16', reason: 'no next hop' }] }) }).delivered('red', ['10.9.0.0/16', '192.168.1.0/30'], [100]), ['192.168.1.0/30']);
+  // A newer generation changes the route (eth2): the installed version still delivers meanwhile.
+  assert.deepEqual(view({ latest: state(4, 'eth2', { label: 100 }), applied: state(3).state, report: report(3) }).delivered('red', ['192.168.1.0/30'], [100]), ['192.168.1.0/30']);
+  assert.equal(view({ report: undefined, applied: undefined }).delivered('red', ['10.9.0.0/16'], [100]), undefined);
+  assert.deepEqual(view({}).delivered('blue', ['10.9.0.0/16'], [100]), [], 'no such VRF installed');
+});
