@@ -1,8 +1,9 @@
 // The dual-homed lab of site-failover-lab.ts with the CE of site `home`
 // speaking real eBGP (BIRD or FRR, test/e2e/ce-routers.ts) to both PEs'
-// access addresses: the site has routing.bgp and two IPv4 accesses, the CE
-// announces its LAN (10.70.0.0/24 on a dummy interface, more when asked)
-// and nothing is configured statically for it. The PEs' agents relay the
+// access addresses: the site has routing.bgp and two dual-stack accesses,
+// the CE has an IPv4 and an IPv6 session on each and announces its LANs
+// (10.70.0.0/24 and 2001:db8:70::/64 on its lo, more when asked) and nothing
+// is configured statically for it. The PEs' agents relay the
 // sessions to the bgp service (BGP-as-a-service). Shared by
 // test/agent/site-bgp.test.ts and bench/ce-bgp-failover.ts. Run under
 // flock /tmp/l3vpn-net.lock.
@@ -17,6 +18,8 @@ const run = promisify(execFile);
 export const CUSTOMER_AS = 65160;
 export const PROVIDER_AS = 65000;
 export const LAN = { address: '10.70.0.1', prefix: '10.70.0.0/24', cidr: '10.70.0.1/24' };
+/** The CE's IPv6 LAN, announced over its IPv6 sessions (6VPE). */
+export const LAN6 = { address: '2001:db8:70::1', prefix: '2001:db8:70::/64', cidr: '2001:db8:70::1/64' };
 /** A second LAN the CE can announce (max-prefix). */
 export const LAN2 = { address: '10.71.0.1', prefix: '10.71.0.0/24', cidr: '10.71.0.1/24' };
 /** The PE's address on each access, the CE's session neighbour. */
@@ -36,10 +39,10 @@ export interface SiteBgpLab extends SiteFailoverLab {
   ce: CeRouter;
 }
 
-/** The two accesses of `home`, IPv4 only (the CE routers speak IPv4 unicast). */
+/** The two accesses of `home`, dual-stack: the CE has one session per family on each (IPv4 ones first: pe0, pe1; then IPv6: pe2, pe3). */
 const accesses = [
-  { id: 'primary', node: 'PE1', interface: 'blu0', priority: 200, ipv4: { peAddress: '192.168.61.1/30', ceAddress: '192.168.61.2' } },
-  { id: 'backup', node: 'PE2', interface: 'blu0', ipv4: { peAddress: '192.168.62.1/30', ceAddress: '192.168.62.2' } },
+  { id: 'primary', node: 'PE1', interface: 'blu0', priority: 200, ipv4: { peAddress: '192.168.61.1/30', ceAddress: '192.168.61.2' }, ipv6: { peAddress: '2001:db8:61::1/64', ceAddress: '2001:db8:61::2' } },
+  { id: 'backup', node: 'PE2', interface: 'blu0', ipv4: { peAddress: '192.168.62.1/30', ceAddress: '192.168.62.2' }, ipv6: { peAddress: '2001:db8:62::1/64', ceAddress: '2001:db8:62::2' } },
 ];
 
 /**
@@ -56,6 +59,8 @@ async function lanInterface(): Promise<void> {
 
 export async function startSiteBgpLab(o: SiteBgpOptions): Promise<SiteBgpLab> {
   let ce: CeRouter | undefined;
+  const lans = o.lans ?? [LAN.cidr, LAN6.cidr];
+  const families: (4 | 6)[] = lans.some((l) => l.includes(':')) ? [4, 6] : [4];
   const f = await startSiteFailoverLab({
     agentEnv: { AGENT_HEARTBEAT_SECONDS: '1', ...o.agentEnv },
     vpnEnv: { VPN_LINK_HOLD_DOWN_MS: '500', ...o.vpnEnv },
@@ -72,15 +77,17 @@ export async function startSiteBgpLab(o: SiteBgpOptions): Promise<SiteBgpLab> {
         namespace: HOME_NS,
         as: CUSTOMER_AS,
         routerId: LAN.address,
-        lans: o.lans ?? [LAN.cidr],
+        lans,
         neighbours: [
           { pe: PE_ADDRESS.primary, local: '192.168.61.2' },
           { pe: PE_ADDRESS.backup, local: '192.168.62.2' },
+          { pe: '2001:db8:61::1', local: '2001:db8:61::2' },
+          { pe: '2001:db8:62::1', local: '2001:db8:62::2' },
         ],
         providerAs: PROVIDER_AS,
       });
     },
-    converged: { families: [4], prefix: { 4: LAN.prefix }, address: { 4: LAN.address }, anyPe: o.multihoming === 'all-active' },
+    converged: { families, prefix: { 4: LAN.prefix, 6: LAN6.prefix }, address: { 4: LAN.address, 6: LAN6.address }, anyPe: o.multihoming === 'all-active' },
   }).catch(async (err: Error) => {
     await ce?.stop().catch(() => undefined);
     throw new Error(`${err.message}\nCE:\n${ce ? await ce.debug() : '(not started)'}`);

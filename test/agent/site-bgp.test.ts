@@ -18,7 +18,7 @@ import { requirePeers } from '../peers/common.js';
 import { labMissing } from './ovs-harness.js';
 import { pingStream } from './failover-lab.js';
 import { HOME_NS, REMOTE_NS } from './site-failover-lab.js';
-import { CUSTOMER_AS, LAN, LAN2, PE_ADDRESS, sessions, type SiteBgpLab, startSiteBgpLab } from './site-bgp-lab.js';
+import { CUSTOMER_AS, LAN, LAN2, LAN6, PE_ADDRESS, sessions, type SiteBgpLab, startSiteBgpLab } from './site-bgp-lab.js';
 
 /** The most echo requests (10 ms apart) a failover may lose: 5 s on a shared 2-core machine. */
 const MAX_LOST = 500;
@@ -52,6 +52,8 @@ async function failover(f: SiteBgpLab, what: string, fail: () => Promise<void>, 
   await eventually(`PE3 to send to PE2 (${what})`, async () => (await f.ingressTowards(4, LAN.prefix)) === 'PE2', 30_000);
   await eventually('the remote CE to reach the LAN again', () => f.reaches(4, LAN.address), 30_000);
   console.log(`${what}: PE3 on PE2 and traffic flowing after ${Date.now() - cutAt} ms`);
+  await eventually('PE3 to send IPv6 to PE2 too', async () => (await f.ingressTowards(6, LAN6.prefix)) === 'PE2', 30_000);
+  await eventually('the remote CE to reach the IPv6 LAN over the backup', () => f.reaches(6, LAN6.address), 30_000);
   assert.ok((await carried(f, 'backup')) < 10, 'nothing on the primary link');
   const cut = await s.stop();
   console.log(`${what}: ${cut.lost} of ${cut.transmitted} echo requests lost at 100/s`);
@@ -67,6 +69,8 @@ async function failover(f: SiteBgpLab, what: string, fail: () => Promise<void>, 
   });
   await eventually('the remote CE to reach the LAN', () => f.reaches(4, LAN.address), 30_000);
   console.log(`${what} undone: PE3 on PE1 after ${Date.now() - upAt} ms`);
+  await eventually('PE3 to send IPv6 to PE1 again', async () => (await f.ingressTowards(6, LAN6.prefix)) === 'PE1', revertMs);
+  await eventually('the remote CE to reach the IPv6 LAN over the primary', () => f.reaches(6, LAN6.address), 30_000);
   const meanwhile = await carried(f, 'primary');
   assert.ok(meanwhile < 10, `${meanwhile} packets on the backup link meanwhile`);
   const back = await s.stop();
@@ -116,7 +120,10 @@ describe('dual-homed BIRD CE, single-active, eBGP to both PEs', { skip, timeout:
   });
 
   test("the primary's BGP session stopped by the CE (link up): traffic moves to the backup PE; started again: back to the primary", async () => {
-    const birdc = (cmd: string) => run('birdc', ['-s', ceCtl(), cmd, 'pe0']);
+    // pe0 and pe2: the CE's IPv4 and IPv6 sessions to the primary PE (site-bgp-lab.ts neighbours).
+    const birdc = async (cmd: string) => {
+      for (const protocol of ['pe0', 'pe2']) await run('birdc', ['-s', ceCtl(), cmd, protocol]);
+    };
     await failover(f, 'primary session disabled', () => birdc('disable').then(() => undefined), () => birdc('enable').then(() => undefined), 60_000);
     await eventually('both sessions established again', () => established(f), 30_000);
   });
