@@ -14,7 +14,7 @@
 // first echo reply from it. Prints median, p99, max. Needs root, Open
 // vSwitch, BIRD, PostgreSQL and Redis; run under the packet-test lock:
 //   flock /tmp/l3vpn-net.lock node dist/bench/ce-bgp-failover.js [rounds] [announce rounds]
-import { spawn, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import { labMissing } from '../test/agent/ovs-harness.js';
 import { HOME_NS, REMOTE_NS } from '../test/agent/site-failover-lab.js';
 import { LAN, type SiteBgpLab, startSiteBgpLab } from '../test/agent/site-bgp-lab.js';
 import { eventually } from '../test/support/eventually.js';
+import { longestGap, summary, timedPing } from './support/reply-gaps.js';
 
 const ROUNDS = Number(process.argv[2] ?? 20);
 const ANNOUNCES = Number(process.argv[3] ?? 10);
@@ -34,28 +35,13 @@ if (missing) {
   process.exit(0);
 }
 
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
-};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Echo requests every INTERVAL_MS to `to`; the reply arrival times (ms since the epoch, ping -D). */
-function timedPing(to: string): { stop(): Promise<number[]> } {
-  const p = spawn('ip', ['netns', 'exec', REMOTE_NS, 'ping', '-D', '-n', '-i', String(INTERVAL_MS / 1000), '-W', '1', '-w', '300', to], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  p.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<void>((r) => p.once('exit', () => r()));
-  return {
-    async stop() {
-      if (p.exitCode === null && p.signalCode === null) p.kill('SIGINT');
-      await exited;
-      return [...out.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map((m) => Number(m[1]) * 1000);
-    },
-  };
-}
-
-const longestGap = (times: number[]) => times.reduce((g, t, i) => (i ? Math.max(g, t - times[i - 1]!) : g), 0);
+/** Echo requests every INTERVAL_MS from the remote CE to `to`; the reply arrival times (ms since the epoch). */
+const timedPingRemote = (to: string) => {
+  const run = timedPing(REMOTE_NS, to, INTERVAL_MS, 300);
+  return { stop: async () => (await run.stop()).replies };
+};
 
 /** The LAN addresses the streams go to (on the CE's lan0 beside LAN.address). */
 const TARGETS = Array.from({ length: 8 }, (_, i) => `10.70.0.${i + 1}`);
@@ -88,7 +74,7 @@ async function failovers(mode: 'single-active' | 'all-active'): Promise<{ cut: n
     for (let i = 0; i < ROUNDS; i++) {
       await eventually('PE3 on the primary (and the backup if all-active)', () => pe3On(f, both), { timeoutMs: 60_000, intervalMs: 20 });
       for (const t of TARGETS) await eventually(`echo replies from ${t}`, () => f.reaches(4, t));
-      let streams = TARGETS.map(timedPing);
+      let streams = TARGETS.map(timedPingRemote);
       await sleep(300);
       await f.setAccess('primary', false);
       await eventually('PE3 on PE2 only', () => pe3On(f, ['PE2']), 30_000);
@@ -115,7 +101,7 @@ async function failovers(mode: 'single-active' | 'all-active'): Promise<{ cut: n
       for (let i = 0; i < ANNOUNCES; i++) {
         await f.ce.announce(LAN.cidr, false);
         await eventually('the LAN unreachable', async () => !(await f.reaches(4, LAN.address)), 30_000);
-        const s = timedPing(LAN.address);
+        const s = timedPingRemote(LAN.address);
         await sleep(200);
         const at = Date.now();
         await f.ce.announce(LAN.cidr, true);
@@ -131,7 +117,7 @@ async function failovers(mode: 'single-active' | 'all-active'): Promise<{ cut: n
   return out;
 }
 
-const line = (what: string, xs: number[]) => console.log(`${what}: median ${quantile(xs, 0.5)} ms, p99 ${quantile(xs, 0.99)} ms, max ${Math.max(...xs)} ms over ${xs.length} rounds`);
+const line = (what: string, xs: number[]) => console.log(summary(what, xs));
 const single = await failovers('single-active');
 const all = await failovers('all-active');
 line('BGP CE single-active failover, access cable cut to traffic via the backup PE (longest echo-reply gap, 8 streams, ping every 5 ms)', single.cut);

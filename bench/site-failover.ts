@@ -11,10 +11,10 @@
 // p99 and max over the rounds. Needs root, Open vSwitch, PostgreSQL and
 // Redis; run under the packet-test lock:
 //   flock /tmp/l3vpn-net.lock node dist/bench/site-failover.js [rounds] [interval ms]
-import { spawn } from 'node:child_process';
 import { labMissing } from '../test/agent/ovs-harness.js';
 import { HOME, REMOTE_NS, type SiteFailoverLab, startSiteFailoverLab } from '../test/agent/site-failover-lab.js';
 import { eventually } from '../test/support/eventually.js';
+import { longestGap, summary, timedPing } from './support/reply-gaps.js';
 
 const ROUNDS = Number(process.argv[2] ?? 20);
 const INTERVAL_MS = Number(process.argv[3] ?? 5);
@@ -24,31 +24,13 @@ if (missing) {
   process.exit(0);
 }
 
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
-};
-
-interface Stream {
-  stop(): Promise<{ transmitted: number; received: number; longestGapMs: number }>;
-}
-
-/** Echo requests every INTERVAL_MS with each reply's arrival time (ping -D); the longest gap between two replies is the outage. */
-function timedPing(to: string): Stream {
-  const p = spawn('ip', ['netns', 'exec', REMOTE_NS, 'ping', '-D', '-n', '-i', String(INTERVAL_MS / 1000), '-W', '1', '-w', '120', to], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  p.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<void>((r) => p.once('exit', () => r()));
+/** Echo requests every INTERVAL_MS from the remote CE; the longest gap between two replies is the outage. */
+function timedPingRemote(to: string) {
+  const run = timedPing(REMOTE_NS, to, INTERVAL_MS, 120);
   return {
     async stop() {
-      if (p.exitCode === null && p.signalCode === null) p.kill('SIGINT');
-      await exited;
-      const times = [...out.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map((m) => Number(m[1]) * 1000);
-      let longestGapMs = 0;
-      for (let i = 1; i < times.length; i++) longestGapMs = Math.max(longestGapMs, times[i]! - times[i - 1]!);
-      const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
-      if (!m) throw new Error(`no ping statistics: ${out.slice(-500)}`);
-      return { transmitted: Number(m[1]), received: Number(m[2]), longestGapMs: Math.round(longestGapMs) };
+      const r = await run.stop();
+      return { transmitted: r.transmitted, received: r.received, longestGapMs: longestGap(r.replies) };
     },
   };
 }
@@ -63,7 +45,7 @@ const restoreLost: number[] = [];
 try {
   for (let i = 0; i < ROUNDS; i++) {
     await eventually('echo replies before the cut', () => f.reaches(4));
-    let ping = timedPing(HOME.v4);
+    let ping = timedPingRemote(HOME.v4);
     await new Promise((r) => setTimeout(r, 200));
     await f.setAccess('primary', false);
     await eventually('PE3 on PE2', () => pe3On(f, 'PE2'), 30_000);
@@ -71,7 +53,7 @@ try {
     const c = await ping.stop();
     cut.push(c.longestGapMs);
 
-    ping = timedPing(HOME.v4);
+    ping = timedPingRemote(HOME.v4);
     await new Promise((r) => setTimeout(r, 200));
     await f.setAccess('primary', true);
     const upAt = performance.now();
@@ -88,7 +70,7 @@ try {
 } finally {
   await f.stop();
 }
-const line = (what: string, xs: number[], unit = 'ms') => console.log(`${what}: median ${quantile(xs, 0.5)} ${unit}, p99 ${quantile(xs, 0.99)} ${unit}, max ${Math.max(...xs)} ${unit} over ${xs.length} rounds`);
+const line = (what: string, xs: number[], unit = 'ms') => console.log(summary(what, xs, unit));
 line(`single-active failover, access cable cut to traffic flowing via the backup PE (longest echo-reply gap, ping every ${INTERVAL_MS} ms)`, cut);
 line('restore, cable back to the ingress PE forwarding to the primary again (revertive)', restore);
 line('echo replies lost during the restore', restoreLost, 'replies');
