@@ -1,8 +1,8 @@
 // The PE-CE BGP relay without a switch: the listener helper (run here on a
 // loopback address and a free port instead of a punt namespace's port 179)
 // and the agent's unix-socket relay, against the fake controller's
-// RelayCeSession. The packet path through Open vSwitch is
-// ce-bgp-relay.test.ts.
+// RelayCeSession, and the listener's close command. The packet path
+// through Open vSwitch is ce-bgp-relay.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -10,12 +10,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { credentials } from '@grpc/grpc-js';
 import type { NodeDesiredState } from '../../services/common/gen/proto/l3vpn/v1/agent.js';
 import { Agent } from '../../services/agent/agent.js';
 import { ControllerLink } from '../../services/agent/controller-link.js';
 import { CeBgpRelay, isListed } from '../../services/agent/ce-bgp/relay.js';
+import { CLOSE_WAIT_MS } from '../../services/agent/ce-bgp/listener.js';
 import { SoftDriver } from '../../services/agent/drivers/soft.js';
 import { waitUntil } from '../../services/lab/processes.js';
 import { FakeController } from './fake-controller.js';
@@ -70,16 +72,21 @@ test('relay: a listener\u2019s connection becomes a RelayCeSession (open, then b
       listener.stdout!.on('data', (b: Buffer) => b.toString().includes('listening') && resolve());
       listener.once('exit', (code) => reject(new Error(`listener exited ${code}`)));
     });
-    const dial = () => {
-      const s = connect(port, '127.0.0.1');
+    const dial = (allowHalfOpen = false) => {
+      const s = connect({ port, host: '127.0.0.1', allowHalfOpen });
       sockets.push(s);
       let got = Buffer.alloc(0);
       let closed = false;
+      let ended = false;
+      let reset = false;
       s.on('data', (d) => (got = Buffer.concat([got, d])));
+      s.on('end', () => (ended = true));
       s.on('close', () => (closed = true));
-      s.on('error', () => undefined);
-      return { s, got: () => got, closed: () => closed };
+      s.on('error', (err: NodeJS.ErrnoException) => (reset ||= err.code === 'ECONNRESET'));
+      return { s, got: () => got, closed: () => closed, ended: () => ended, reset: () => reset };
     };
+    const answers: string[] = [];
+    createInterface({ input: listener.stdout! }).on('line', (l) => answers.push(l));
 
     // Open first, with the node's credential (the fake controller checks it), then the CE's bytes and the answer.
     const a = dial();
@@ -117,6 +124,29 @@ test('relay: a listener\u2019s connection becomes a RelayCeSession (open, then b
     await waitUntil('the unlisted connection closed', () => d.closed(), 5000, 20);
     assert.equal(controller.ceSessions.length, 3);
     assert.ok(relay.refused >= 1);
+
+    // "close <ce> <pe>" (the agent removing a session): the CE gets our FIN, and the answer comes once the CE has closed its side.
+    desired = state([{ ceAddress: '127.0.0.1', peAddress: '127.0.0.1' }]);
+    const e = dial();
+    e.s.write('y');
+    await waitUntil('stream 3 open', () => controller.ceSessions.length === 4, 5000, 20);
+    listener.stdin!.write('close 127.0.0.1 127.0.0.1\n');
+    await waitUntil('the close answered', () => answers.includes('closed 127.0.0.1 127.0.0.1'), 5000, 10);
+    assert.ok(e.closed() && e.ended() && !e.reset(), 'the CE saw an orderly end of stream before the answer');
+    // A CE that keeps its side open: given up on after CLOSE_WAIT_MS, and only then answered.
+    const f = dial(true);
+    f.s.write('z');
+    await waitUntil('stream 4 open', () => controller.ceSessions.length === 5, 5000, 20);
+    answers.length = 0;
+    const asked = Date.now();
+    listener.stdin!.write('close 127.0.0.1 127.0.0.1\n');
+    await waitUntil('the close answered', () => answers.includes('closed 127.0.0.1 127.0.0.1'), 5000, 10);
+    assert.ok(Date.now() - asked >= CLOSE_WAIT_MS - 50, `answered after ${Date.now() - asked} ms, before the CE's grace`);
+    assert.ok(f.ended(), 'our FIN reached the CE');
+    // A session with no connection: answered at once.
+    answers.length = 0;
+    listener.stdin!.write('close 127.0.0.9 127.0.0.1\n');
+    await waitUntil('the empty close answered', () => answers.includes('closed 127.0.0.9 127.0.0.1'), 1000, 10);
 
     // The agent goes (the listener's stdin closes): the listener goes with it.
     const exited = new Promise((r) => listener.once('exit', r));

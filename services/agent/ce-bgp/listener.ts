@@ -6,8 +6,10 @@
 // namespace), first telling which attachment and which (CE, PE) pair it
 // is (one JSON line); the agent decides whether the session is listed and
 // relays it to the controller (relay.ts). A line "close <ce> <pe>" on its
-// stdin closes that session's connections (the agent removes a session
-// while the switch still carries its FIN to the CE). It exits when the
+// stdin closes that session's connections, answered "closed <ce> <pe>" on
+// stdout once the CE has closed its side too (or did not within
+// CLOSE_WAIT_MS): the agent removes a session's flows only after the CE
+// has seen the session end, not on a guess of how long that takes. It exits when the
 // agent does (its stdin closes): a listener never outlives the agent that
 // started it.
 import { connect, createServer, type Socket } from 'node:net';
@@ -16,6 +18,8 @@ import { parseArgs } from 'node:util';
 import { splice } from './splice.js';
 
 export const BGP_PORT = 179;
+/** How long a CE has to answer our FIN with its own before the connection is reset. */
+export const CLOSE_WAIT_MS = 1000;
 
 /** What a listener tells the agent first about a connection it accepted. */
 export interface ListenerHello {
@@ -72,11 +76,29 @@ function main(): void {
   const commands = createInterface({ input: process.stdin });
   commands.on('line', (line) => {
     const [verb, ce, pe] = line.trim().split(/\s+/);
-    if (verb !== 'close') return;
-    for (const c of open) if (c.ce === ce && c.pe === pe) c.tcp.destroy();
+    if (verb !== 'close' || !ce || !pe) return;
+    const closing = [...open].filter((c) => c.ce === ce && c.pe === pe);
+    void Promise.all(closing.map((c) => closeGracefully(c.tcp))).then(() => process.stdout.write(`closed ${ce} ${pe}\n`));
   });
   commands.on('close', () => process.exit(0));
   process.stdin.on('error', () => process.exit(0));
+}
+
+/**
+ * Sends our FIN (after what is queued for the CE) and resolves when the
+ * connection is closed: the CE's FIN back (a BGP speaker closes on end of
+ * stream: RFC 4271 §8.1.4, event 18), or a reset after CLOSE_WAIT_MS.
+ */
+function closeGracefully(tcp: Socket): Promise<void> {
+  if (tcp.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => tcp.destroy(), CLOSE_WAIT_MS);
+    tcp.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    tcp.end();
+  });
 }
 
 if (process.argv[1]?.endsWith('listener.js')) main();

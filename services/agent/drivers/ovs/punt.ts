@@ -17,9 +17,11 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { createInterface, type Interface } from 'node:readline';
 import { promisify } from 'node:util';
 import type { VrfInstance } from '../../../common/gen/proto/l3vpn/v1/agent.js';
 import { formatAddress, parseAddress } from '../../../common/desired-state/prefix.js';
+import { CLOSE_WAIT_MS } from '../../ce-bgp/listener.js';
 
 const run = promisify(execFile);
 
@@ -46,6 +48,8 @@ const PLACEHOLDER_MAC = '02:00:00:00:00:01';
 const NETNS_DIR = '/run/netns';
 const LISTENER = fileURLToPath(new URL('../../ce-bgp/listener.js', import.meta.url));
 const READY_MS = 10_000;
+/** How long a close waits for the listener's answer (its own wait for the CE, CLOSE_WAIT_MS, and some). */
+const CLOSE_ACK_MS = CLOSE_WAIT_MS + 1000;
 
 export const puntKey = (vrf: string, iface: string, vlan: number) => `${vrf}\u0000${iface}\u0000${vlan}`;
 
@@ -73,6 +77,8 @@ const canonical = (a: string) => {
 const macText = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 const hostLength = (a: string) => (a.includes(':') ? 128 : 32);
 const alive = (c: ChildProcess | undefined) => !!c && c.exitCode === null && c.signalCode === null;
+/** Each listener's stdout, line by line (its answers to "close"). */
+const answers = new WeakMap<ChildProcess, Interface>();
 /** Listeners the driver stopped itself: their exit is no news. */
 const stopped = new WeakSet<ChildProcess>();
 const stop = (c: ChildProcess | undefined) => {
@@ -147,23 +153,20 @@ export class BgpPunts {
 
   /**
    * Closes the connections of sessions `v` no longer lists (`v` undefined:
-   * the VRF is going), while the flows that carry their FIN to the CE are
-   * still there: the CE sees its session end, not a silent peer.
+   * the VRF is going) while the flows that carry their FIN to the CE are
+   * still there, and returns once each CE has answered with its own (or the
+   * listener gave up on it): the CE sees its session end, not a silent peer
+   * it would hold until its hold timer expires.
    */
   async closeUnlisted(vrf: string, v: VrfInstance | undefined): Promise<void> {
-    let closed = false;
+    const closing: Promise<void>[] = [];
     for (const p of this.punts.values()) {
       if (p.vrf !== vrf || !alive(p.child)) continue;
       const i = v?.interfaces.find((x) => x.name === p.iface && x.vlan === p.vlan);
       const keep = new Set((i?.bgpSessions ?? []).map((s) => `${canonical(s.ceAddress)} ${canonical(s.peAddress)}`));
-      for (const pair of p.pairs) {
-        if (keep.has(pair)) continue;
-        p.child!.stdin!.write(`close ${pair}\n`);
-        closed = true;
-      }
+      for (const pair of p.pairs) if (!keep.has(pair)) closing.push(closeSession(p.child!, pair));
     }
-    // The listener closes at once; its FIN crosses the switch in well under this.
-    if (closed) await new Promise((r) => setTimeout(r, 200));
+    await Promise.all(closing);
   }
 
   /** Removes the punts of `v`'s attachments that have no sessions (any more). */
@@ -306,8 +309,10 @@ export class BgpPunts {
         err += b.toString();
         if (err.length > 4096) err = err.slice(-4096);
       });
-      child.stdout!.on('data', (b: Buffer) => {
-        if (!b.toString().includes('listening')) return;
+      const lines = createInterface({ input: child.stdout! });
+      answers.set(child, lines);
+      lines.on('line', (line) => {
+        if (line !== 'listening') return;
         clearTimeout(timer);
         resolve(child);
       });
@@ -335,6 +340,26 @@ export class BgpPunts {
     await this.ipSwitch('link', 'del', port).catch(() => undefined);
     await run('ip', ['netns', 'del', ns]).catch((err: Error) => this.o.log?.warn({ ns, err: err.message }, 'PE-CE BGP punt namespace not removed'));
   }
+}
+
+/** Asks `listener` to close the connections of `pair` ("<ce> <pe>"); resolves on its answer, its exit, or after CLOSE_ACK_MS. */
+function closeSession(listener: ChildProcess, pair: string): Promise<void> {
+  const lines = answers.get(listener);
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      lines?.off('line', onLine);
+      listener.off('exit', done);
+      resolve();
+    };
+    const onLine = (line: string) => {
+      if (line === `closed ${pair}`) done();
+    };
+    const timer = setTimeout(done, CLOSE_ACK_MS);
+    lines?.on('line', onLine);
+    listener.once('exit', done);
+    listener.stdin!.write(`close ${pair}\n`);
+  });
 }
 
 function sameSpec(a: PuntSpec, b: PuntSpec): boolean {
