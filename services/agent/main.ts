@@ -8,6 +8,7 @@ import type { Logger } from '../common/logger.js';
 import type { RunningService } from '../common/service.js';
 import { Agent } from './agent.js';
 import { ControllerLink } from './controller-link.js';
+import { grpcTarget } from '../common/grpc/target.js';
 import { agentMetrics } from './metrics.js';
 import { LinkMonitor } from './liveness.js';
 import type { Driver } from './driver.js';
@@ -24,7 +25,13 @@ export const DRIVERS = ['soft', 'ovs', 'linux'] as const;
 
 export const agentSettings: SettingSpec[] = [
   { key: 'agent.node', type: 'string', default: '', description: 'the managed node this agent runs on (its inventory id); empty: no agent in this process' },
-  { key: 'agent.controller', type: 'string', default: '127.0.0.1:50063', description: 'gRPC address (host:port) of the controller serving AgentService (the vpn service)' },
+  {
+    key: 'agent.controller',
+    type: 'string',
+    default: '127.0.0.1:50063',
+    description:
+      "gRPC address (host:port) of the controller serving AgentService (the vpn service), or its replicas' IP addresses separated by commas (the agent uses the first that answers and moves to the next when it goes; with TLS, gRPC checks each replica's certificate against the first address), or one DNS name resolving to every replica",
+  },
   {
     key: 'agent.join-token',
     type: 'string',
@@ -235,7 +242,7 @@ export async function startAgent(settings: Settings, log: Logger): Promise<Runni
   const metrics = agentMetrics(agent, () => link?.connected ?? false, () => liveness.report().links);
   link = new ControllerLink({
     agent,
-    address: String(settings['agent.controller']),
+    address: grpcTarget(String(settings['agent.controller']), 'agent.controller'),
     credentials: channelCredentials(settings),
     credential,
     log,

@@ -56,6 +56,8 @@ import { BgpCePeers } from './routes/bgp-ce-peers.js';
 import { CachedCeSessions } from './routes/ce-sessions.js';
 import { httpsOptions, tlsMaterial } from '../common/tls.js';
 import { vpnMetrics } from './metrics.js';
+import { OwnedWork } from './owned-work.js';
+import { Lease } from '../common/db/lease.js';
 import { securityEvents } from '../common/ops/security-events.js';
 
 export const vpnSettings: SettingSpec[] = [
@@ -161,9 +163,17 @@ export const vpnSettings: SettingSpec[] = [
     default: 300,
     min: 1,
     max: 86_400,
-    description: 'how often every node is reconciled whether or not anything changed (one replica per period), so a lost event is caught',
+    description: 'how often every node is reconciled whether or not anything changed (by the replica that owns the periodic work), so a lost event is caught',
   },
   { key: 'vpn.outbox-relay-ms', type: 'integer', default: 2000, min: 100, max: 600_000, description: 'how often unsent outbox rows are queued again' },
+  {
+    key: 'vpn.lease-retry-ms',
+    type: 'integer',
+    default: 1000,
+    min: 100,
+    max: 60_000,
+    description: 'how often a replica that does not own the periodic work (outbox relay, sweeps, resync, purge) tries to take it over: the hand-over time when its owner dies',
+  },
   { key: 'vpn.idempotency-hours', type: 'integer', default: 24, min: 1, max: 720, description: 'how long an Idempotency-Key and its response are kept' },
   {
     key: 'vpn.link-hold-down-ms',
@@ -240,6 +250,8 @@ export interface RunningVpn extends RunningService {
   queue: ReconcileQueue;
   relay: OutboxRelay;
   resync: PeriodicResync;
+  /** This replica's claim on the periodic work (owned-work.ts). */
+  lease: Lease;
   reconciler: NodeReconciler;
   allocator: NodeAllocator;
   store: DesiredStateStore;
@@ -292,7 +304,6 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
     : undefined;
   vrfWatch?.start();
   const speakerSweep = bgp ? new SpeakerSweep({ routing, vrfs: vrfPlacements, enqueue: (nodes) => wakeNodes(wakeOutbox, queue, nodes, Date.now()), log }) : undefined;
-  speakerSweep?.start(Number(settings['vpn.speaker-sweep-seconds']) * 1000);
   // A report that changes what a node forwards (or ends its silence) reconciles it; the sweep catches what a lost wake-up missed.
   const onReport =
     originateAfterInstall || requireAgents
@@ -303,8 +314,6 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
         }
       : undefined;
   const liveness = requireAgents ? new AgentLivenessSweep(agentStatuses, (nodes) => wakeNodes(wakeOutbox, queue, nodes, Date.now()), agentTimeoutMs, log) : undefined;
-  // Every second, whatever the timeout: a node turns unreachable at most a second after its agent's time is up (one query of every agent's last sighting).
-  liveness?.start(1000);
   const linkLiveness = new LinkLivenessTracker({
     links: prismaLinkOperStore(db.prisma),
     settings: dampingSettings(settings),
@@ -338,12 +347,7 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
   const idempotency = new IdempotencyStore(prismaIdempotencyKeyStore(db.prisma), Number(settings['vpn.idempotency-hours']) * 3600_000);
 
   const relay = new OutboxRelay(prismaOutboxStore(db.prisma), queue, log);
-  relay.start(Number(settings['vpn.outbox-relay-ms']));
   queue.onJobFinished(() => relay.kick());
-  const sweep = setInterval(
-    () => void allocator.sweepClaims().catch((err: Error) => log.warn({ err: err.message }, 'route target sweep failed')),
-    Number(settings['vpn.outbox-relay-ms']),
-  ).unref();
   const resync = new PeriodicResync(
     producerRedis,
     prefix,
@@ -352,10 +356,30 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
     log,
     Number(settings['vpn.resync-seconds']) * 1000,
   );
-  resync.start();
-  const purge = setInterval(() => void idempotency.purgeExpired().catch(() => {}), 3600_000).unref();
+  const relayMs = Number(settings['vpn.outbox-relay-ms']);
+  const owned = new OwnedWork(
+    [
+      { name: 'outbox relay', periodMs: relayMs, run: () => relay.runOnce() },
+      { name: 'route target claim sweep', periodMs: relayMs, run: () => allocator.sweepClaims() },
+      { name: 'periodic resync', periodMs: resync.periodMs, run: () => resync.tick() },
+      { name: 'idempotency key purge', periodMs: 3600_000, run: () => idempotency.purgeExpired() },
+      // Every second, whatever the timeout: a node turns unreachable at most a second after its agent's time is up (one query of every agent's last sighting).
+      ...(liveness ? [{ name: 'agent liveness sweep', periodMs: 1000, run: () => liveness.sweep() }] : []),
+      ...(speakerSweep ? [{ name: 'bgp speaker sweep', periodMs: Number(settings['vpn.speaker-sweep-seconds']) * 1000, run: () => speakerSweep.sweep() }] : []),
+    ],
+    log,
+  );
+  const lease = new Lease({
+    databaseUrl: String(settings['database.url']),
+    name: 'vpn-periodic-work',
+    log,
+    retryMs: Number(settings['vpn.lease-retry-ms']),
+    onAcquired: () => owned.start(),
+    onLost: () => owned.stop(),
+  });
+  lease.start();
 
-  const metrics = vpnMetrics(db.pool, queue, ceSessions);
+  const metrics = vpnMetrics(db.pool, queue, ceSessions, lease);
   const security = securityEvents(log, metrics.registry);
   const agentCredentials = new AgentCredentials(prismaAgentCredentialStore(db.prisma), security, { rotationOverlapMs: Number(settings['vpn.agent-rotation-overlap-seconds']) * 1000 });
   await linkLiveness.start();
@@ -417,16 +441,14 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
     queue,
     relay,
     resync,
+    lease,
     reconciler,
     allocator,
     store,
     stop: async (graceMs) => {
-      clearInterval(purge);
       linkLiveness.stop();
-      clearInterval(sweep);
-      await liveness?.stop();
+      await lease.stop();
       vrfWatch?.stop();
-      await speakerSweep?.stop();
       await Promise.all([grpc.stop(graceMs), app.close()]);
       await relay.stop();
       await resync.stop();

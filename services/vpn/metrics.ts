@@ -29,8 +29,18 @@ interface NodeRow {
 const STATUSES = ['PENDING', 'PROVISIONING', 'ACTIVE', 'DEGRADED', 'DOWN', 'UNREACHABLE', 'FAILED'] as const;
 const KIND_TABLES = { node: 'node', link: 'link', vpn: 'vpn', site: 'site', vrf: 'vrf' } as const;
 
-export function vpnMetrics(db: Queryable, queue: ReconcileQueue, ceSessions?: CeSessionsSource) {
+export function vpnMetrics(db: Queryable, queue: ReconcileQueue, ceSessions?: CeSessionsSource, periodicWork?: { readonly held: boolean }) {
   const registry = serviceRegistry('vpn');
+  if (periodicWork) {
+    new Gauge({
+      name: 'l3vpn_vpn_periodic_work_owner',
+      help: '1 when this replica owns the periodic work (outbox relay, sweeps, resync, purge) through its lease, else 0: exactly one replica of a deployment should say 1',
+      registers: [registry],
+      collect() {
+        this.set(periodicWork.held ? 1 : 0);
+      },
+    });
+  }
   // Labelled by VPN, site and access: bounded by the sites that peer eBGP (an operator alerts on one CE's session).
   if (ceSessions) {
     new Gauge({

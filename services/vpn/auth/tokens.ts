@@ -67,7 +67,14 @@ export class TokenStore {
     const row = await this.store.byHash(hash);
     if (row && !row.revokedAt) return;
     await this.store.deleteByNameOrHash(name, hash);
-    await this.create(name, scope, { secret });
+    try {
+      await this.create(name, scope, { secret });
+    } catch (err) {
+      // Replicas started together with the same file: another one made it meanwhile.
+      const made = await this.store.byHash(hash);
+      if (made && !made.revokedAt) return;
+      throw err;
+    }
   }
 
   /** The token's holder, or an 'unauthenticated' IntentError. */

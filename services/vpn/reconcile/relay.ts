@@ -1,6 +1,8 @@
 // The outbox relay: queues the reconcile of every outbox row a crash (or a
-// Redis outage, or a job already running) left unsent. Duplicates are
-// harmless, jobs merge by node, so replicas may all run it.
+// Redis outage, or a job already running) left unsent. Its periodic rounds
+// run in the replica that owns the periodic work (owned-work.ts); a kick
+// (a job this replica found running has finished) runs a round in any.
+// Duplicates are harmless: jobs merge by node.
 import type { Logger } from '../../common/logger.js';
 import { withRequestIds } from '../../common/ops/request-context.js';
 import type { OutboxStore } from '../store/outbox.js';
@@ -10,7 +12,6 @@ import type { ReconcileQueue } from './queue.js';
 export type RelayQueue = Pick<ReconcileQueue, 'queueJobs' | 'settleMs'>;
 
 export class OutboxRelay {
-  private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
   private kicked = false;
   private stopped = false;
@@ -24,11 +25,6 @@ export class OutboxRelay {
     /** Rows younger than this are left to the writer that made them. */
     private readonly graceMs = 1000,
   ) {}
-
-  start(intervalMs: number): void {
-    this.timer = setInterval(() => void this.runOnce().catch((err: Error) => this.log.warn({ err: err.message }, 'outbox relay pass failed')), intervalMs);
-    this.timer.unref();
-  }
 
   /** One pass; returns how many rows it marked sent. */
   runOnce(graceMs = this.graceMs): Promise<number> {
@@ -83,7 +79,6 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
     await this.running?.catch(() => {});
   }
 }

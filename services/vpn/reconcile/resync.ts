@@ -1,8 +1,9 @@
 // The level-triggered safety net: every period, a reconcile of every node,
 // so an event that was lost (a dropped job, a crash between two writes, a
-// change nobody queued) is caught within one period. Every replica runs the
-// timer; a Redis key that lives for most of a period lets one of them do
-// the work per period (and jobs merge by node id anyway).
+// change nobody queued) is caught within one period. The replica that owns
+// the periodic work runs it (owned-work.ts); a Redis key that lives for
+// most of a period keeps a lease handed over mid-period from resyncing
+// twice in it (and jobs merge by node id anyway).
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../common/logger.js';
 
@@ -11,7 +12,6 @@ export interface ResyncTarget {
 }
 
 export class PeriodicResync {
-  private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
 
   constructor(
@@ -23,11 +23,6 @@ export class PeriodicResync {
     private readonly log: Logger,
     readonly periodMs: number,
   ) {}
-
-  start(): void {
-    this.timer = setInterval(() => void this.tick(), this.periodMs);
-    this.timer.unref();
-  }
 
   /** One period's turn: queues every node when this replica wins the period; answers how many nodes it queued. */
   tick(): Promise<number> {
@@ -41,7 +36,7 @@ export class PeriodicResync {
   }
 
   private async resync(): Promise<number> {
-    // Lives for 90% of a period, so the timers of replicas started at other moments cannot all win the same period.
+    // Lives for 90% of a period: an owner that took the lease over mid-period does not resync twice in it.
     const won = await this.redis.set(`${this.prefix}:vpn-resync`, String(process.pid), 'PX', Math.max(1, Math.floor(this.periodMs * 0.9)), 'NX');
     if (won !== 'OK') return 0;
     const nodes = await this.nodes();
@@ -51,7 +46,6 @@ export class PeriodicResync {
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
     await this.running;
   }
 }

@@ -61,9 +61,6 @@ export interface SpeakerSweepOptions {
 
 /** The periodic part: queues the nodes whose speaker VRFs no intent names. */
 export class SpeakerSweep {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-
   constructor(private readonly o: SpeakerSweepOptions) {}
 
   /** One pass: the nodes queued, with the VPNs of their unwanted VRFs. */
@@ -78,20 +75,5 @@ export class SpeakerSweep {
       await this.o.enqueue([...unwanted.keys()]);
     }
     return unwanted;
-  }
-
-  start(intervalMs: number): void {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.sweep()
-        .catch((err: Error) => this.o.log.warn({ err: err.message }, 'bgp speaker sweep failed; next pass retries'))
-        .finally(() => (this.running = undefined));
-    }, intervalMs);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
   }
 }

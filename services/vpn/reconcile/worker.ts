@@ -66,6 +66,12 @@ export function startReconcileWorker(options: {
       connection: options.redis,
       prefix: options.prefix,
       concurrency: options.concurrency,
+      // A replica that dies holds its running jobs until their lock expires and a stall check finds them: 10 s locks
+      // (renewed every 5 s) checked every 5 s give a dead replica's nodes to the others within ~15 s, not BullMQ's ~60 s.
+      // A reconcile is idempotent, so a false stall (an event loop blocked for 10 s) costs a second run, never a lost one.
+      lockDuration: 10_000,
+      stalledInterval: 5_000,
+      maxStalledCount: 100,
       // The one strategy of RETRY_BACKOFF jobs; attemptsMade counts this failure.
       settings: { backoffStrategy: (attemptsMade: number) => retryDelayMs(attemptsMade, options.retry) },
     },

@@ -2,9 +2,10 @@
 // and back: it queues the reconcile of every node whose status disagrees
 // with how recently its agent was heard from (agent_status.last_seen_at
 // against vpn.agent-timeout-seconds); the reconcile derives the statuses
-// and logs the transition. Level-triggered and run by every replica: a node
-// queued twice is one job (job id = node), and a sweep that finds nothing
-// to fix queues nothing.
+// and logs the transition. Level-triggered, run every second by the
+// replica that owns the periodic work (owned-work.ts): a node queued twice
+// is one job (job id = node), and a sweep that finds nothing to fix queues
+// nothing.
 import type { Logger } from '../../common/logger.js';
 import type { AgentSighting, AgentStatusStore } from '../store/agent-status-store.js';
 
@@ -20,9 +21,6 @@ export function livenessDisagrees(s: AgentSighting, cutoff: Date): boolean {
 }
 
 export class AgentLivenessSweep {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-
   constructor(
     private readonly statuses: AgentStatusStore,
     private readonly enqueue: (nodes: string[]) => Promise<void>,
@@ -44,21 +42,5 @@ export class AgentLivenessSweep {
       await this.enqueue(nodes);
     }
     return nodes;
-  }
-
-  start(periodMs: number): void {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.sweep()
-        .then(() => undefined)
-        .catch((err: Error) => this.log.warn({ err: err.message }, 'agent liveness sweep failed; the next one retries'))
-        .finally(() => (this.running = undefined));
-    }, periodMs);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
   }
 }
