@@ -23,24 +23,48 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
 }
 
+/** Failures before a connection exists: the request never left, so another replica may be asked. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
+
 export class ApiClient {
+  /** The replica answering now: the first of the list that could be connected to. */
+  private current = 0;
+
   constructor(private readonly conn: Connection) {}
 
   get server(): string {
-    return this.conn.server.toString();
+    return this.conn.servers[this.current]!.toString();
   }
 
   /** A path of the API (`/v1/...`, possibly with a query) as a URL under the server's base path. */
-  urlOf(path: string, query: RequestOptions['query'] = {}): URL {
-    const base = this.conn.server.pathname.replace(/\/$/, '');
-    const url = new URL(base + path, this.conn.server);
+  urlOf(path: string, query: RequestOptions['query'] = {}, server = this.conn.servers[this.current]!): URL {
+    const base = server.pathname.replace(/\/$/, '');
+    const url = new URL(base + path, server);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
     return url;
   }
 
-  /** Sends one request; any status is returned, only transport failures throw. */
-  request(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse> {
-    const url = this.urlOf(path, options.query);
+  /**
+   * Sends one request; any status is returned, only transport failures
+   * throw. A replica that cannot be connected to passes the request to the
+   * next one of the list (and the next requests stay there); a failure
+   * once connected is not retried: the request may have been carried out.
+   */
+  async request(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse> {
+    const tried: string[] = [];
+    for (let n = 0; ; n++) {
+      try {
+        return await this.send(method, this.urlOf(path, options.query), options);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (!code || !NOT_CONNECTED.has(code) || n + 1 >= this.conn.servers.length) throw this.unreachable(err as Error, tried);
+        tried.push(`${this.server} (${code})`);
+        this.current = (this.current + 1) % this.conn.servers.length;
+      }
+    }
+  }
+
+  private send(method: string, url: URL, options: RequestOptions): Promise<ApiResponse> {
     const headers: Record<string, string> = { accept: 'application/json, application/problem+json', ...options.headers };
     if (this.conn.token) headers.authorization = `Bearer ${this.conn.token}`;
     let payload: Buffer | undefined;
@@ -54,7 +78,7 @@ export class ApiClient {
       const req = lib.request(url, { method, headers, ...(this.conn.ca ? { ca: this.conn.ca } : {}) }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', (err) => reject(this.unreachable(err)));
+        res.on('error', reject);
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           let body: unknown;
@@ -67,7 +91,7 @@ export class ApiClient {
         });
       });
       req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(Object.assign(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));
-      req.on('error', (err) => reject(this.unreachable(err)));
+      req.on('error', reject);
       req.end(payload);
     });
   }
@@ -99,12 +123,13 @@ export class ApiClient {
     return items;
   }
 
-  private unreachable(err: Error & { code?: string }): UnreachableError {
+  private unreachable(err: Error & { code?: string }, tried: string[] = []): UnreachableError {
     const tls = err.code?.startsWith('ERR_TLS') || /certificate|self.signed/i.test(err.message);
     const hint = tls
       ? 'the server certificate is not trusted: give its CA with --ca-file, L3VPN_CA_FILE or ca-file in the config file'
       : 'is the vpn service running there? Set the address with --server, L3VPN_SERVER or server in the config file';
     const what = err.code && !err.message.includes(err.code) ? `${err.code} ${err.message}` : err.message;
-    return new UnreachableError(`cannot reach the vpn service at ${this.server}: ${what}\n  ${hint}`);
+    const before = tried.length ? ` (nor at ${tried.join(', ')})` : '';
+    return new UnreachableError(`cannot reach the vpn service at ${this.server}: ${what}${before}\n  ${hint}`);
   }
 }

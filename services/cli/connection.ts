@@ -13,7 +13,8 @@ const FILE_KEYS = ['server', 'token', 'token-file', 'ca-file'] as const;
 type FileKey = (typeof FILE_KEYS)[number];
 
 export interface Connection {
-  server: URL;
+  /** The vpn service's replicas, tried in order: a request goes to the next when one cannot be connected to. */
+  servers: URL[];
   token?: string;
   /** Where the token came from, for error messages (never the token itself). */
   tokenSource?: string;
@@ -72,6 +73,17 @@ function readSecretFile(path: string, what: string): string {
   }
 }
 
+/** One URL, or several (the replicas of the vpn service) separated by commas. */
+function parseServers(value: string, source: string): URL[] {
+  const urls = value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean)
+    .map((v) => parseServer(v, source));
+  if (!urls.length) throw new UsageError(`server (from ${source}) is empty, e.g. ${DEFAULT_SERVER}`);
+  return urls;
+}
+
 function parseServer(value: string, source: string): URL {
   let url: URL;
   try {
@@ -89,11 +101,11 @@ export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv
   const inFile = (key: FileKey) => `${file?.path} (${key})`;
   const relative = (p: string) => (file ? resolve(dirname(file.path), p) : p);
 
-  const server =
-    flags.server !== undefined ? parseServer(flags.server, '--server')
-    : env.L3VPN_SERVER ? parseServer(env.L3VPN_SERVER, 'L3VPN_SERVER')
-    : fromFile('server') ? parseServer(fromFile('server')!, inFile('server'))
-    : new URL(DEFAULT_SERVER);
+  const servers =
+    flags.server !== undefined ? parseServers(flags.server, '--server')
+    : env.L3VPN_SERVER ? parseServers(env.L3VPN_SERVER, 'L3VPN_SERVER')
+    : fromFile('server') ? parseServers(fromFile('server')!, inFile('server'))
+    : [new URL(DEFAULT_SERVER)];
 
   let token: string | undefined;
   let tokenSource: string | undefined;
@@ -107,5 +119,5 @@ export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv
 
   const caPath = flags['ca-file'] ?? (env.L3VPN_CA_FILE || undefined) ?? (fromFile('ca-file') ? relative(fromFile('ca-file')!) : undefined);
   const ca = caPath ? Buffer.from(readSecretFile(caPath, 'CA file')) : undefined;
-  return { server, ...(token ? { token, tokenSource } : {}), ...(ca ? { ca } : {}) };
+  return { servers, ...(token ? { token, tokenSource } : {}), ...(ca ? { ca } : {}) };
 }

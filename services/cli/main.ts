@@ -75,7 +75,7 @@ options:
   -f, --file FILE       YAML or JSON, '-' for standard input; repeatable
   --vpn, --node, --status, --role, --customer   list filters (get)
   --page-size N         items per request while get follows the pages (1-500)
-  --server URL          the vpn service's REST address
+  --server URL[,URL]    the vpn service's REST address; several: its replicas, the next one used when one cannot be connected to
   --token TOKEN         API token (visible to other local users in the process list; prefer L3VPN_TOKEN)
   --ca-file FILE        CA bundle (PEM) to trust for an https server
   --config FILE         client config file

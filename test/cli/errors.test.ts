@@ -140,6 +140,21 @@ describe('l3vpn client: errors, exit codes and configuration', () => {
     assert.match(broken.stderr, /unknown key 'bogus'/);
   });
 
+  test('several servers (the vpn replicas): one that cannot be connected to passes the request to the next; none answering is exit 3 naming each', async () => {
+    const bare = { ...cleanEnv(home), L3VPN_TOKEN: h.tokens.write };
+    const listed = await l3vpn(['get', 'vpns', '-o', 'json', '--server', `${UNREACHABLE},${h.base}`], bare);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(JSON.parse(listed.stdout).items.map((v: { id: string }) => v.id), ['red']);
+    // A write goes to the replica that answers, once.
+    const made = await l3vpn(['apply', '-f', '-'], { ...bare, L3VPN_SERVER: `${UNREACHABLE}, ${h.base}` }, 'kind: vpn\nid: blue\ncustomer: Blue\n');
+    assert.equal(made.code, 0, made.stderr);
+    assert.equal((await h.call('GET', '/v1/vpns/blue')).status, 200);
+    await h.call('DELETE', '/v1/vpns/blue');
+    const none = await l3vpn(['get', 'vpns', '--server', `${UNREACHABLE},http://127.0.0.1:2`], bare);
+    assert.equal(none.code, 3);
+    assert.match(none.stderr, /cannot reach the vpn service at http:\/\/127\.0\.0\.1:2\/: .*ECONNREFUSED.* \(nor at http:\/\/127\.0\.0\.1:1\/ \(ECONNREFUSED\)\)/);
+  });
+
   test('https: the server certificate is checked against --ca-file (or ca-file in the config file)', async () => {
     const dir = join(home, 'tls');
     mkdirSync(dir, { recursive: true });
