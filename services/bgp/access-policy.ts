@@ -10,6 +10,7 @@ const READERS: AccessRule = ['service:vpn', 'operator:*'];
 
 export const bgpAccessPolicy = accessPolicy(BgpServiceService, {
   getGlobal: READERS,
+  completeRestart: VPN,
   addPeer: VPN,
   updatePeer: VPN,
   deletePeer: VPN,

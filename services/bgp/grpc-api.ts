@@ -333,7 +333,9 @@ export function bgpGrpcService(speaker: Speaker, log: Logger, vrfs: VrfService):
       listenPort: speaker.port,
       gracefulRestartTime: speaker.config.gracefulRestartTime,
       clusterId: speaker.clusterId,
+      restarting: speaker.restarting,
     })),
+    completeRestart: unary(log, 'CompleteRestart', async () => ({ wasRestarting: speaker.completeRestart('the controller has defined every VRF and route again') })),
     addPeer: unary(log, 'AddPeer', async (req) => {
       const config = peerConfigFromProto(req.peer);
       return { peer: peerToProto(guard(() => speaker.addPeer(config))) };

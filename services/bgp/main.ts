@@ -28,7 +28,17 @@ export const bgpSettings: SettingSpec[] = [
     default: 120,
     min: 0,
     max: 4095,
-    description: 'Restart Time advertised as a graceful-restart receiving speaker (RFC 4724); 0 leaves the capability out',
+    description:
+      'Restart Time of our graceful-restart capability (RFC 4724), which lists every family of the session with the Forwarding State bit set (the agents keep forwarding while the speaker restarts); 0 leaves the capability out',
+  },
+  {
+    key: 'bgp.restart-deferral-seconds',
+    type: 'integer',
+    default: 0,
+    min: 0,
+    max: 3600,
+    description:
+      'after a start, how long End-of-RIB is held back (and the Restart State bit set, RFC 4724 §4.1) until the vpn service has defined every VRF and route again and says so; peers keep their stale copies of our routes meanwhile. 0: no wait (a speaker without a controller)',
   },
   {
     key: 'bgp.rtc-wait-time',
@@ -169,6 +179,7 @@ export function speakerConfig(settings: Settings): SpeakerConfig {
       listenAddress: String(settings['bgp.listen-address']),
       port: Number(settings['bgp.port']),
       gracefulRestartTime: Number(settings['bgp.graceful-restart-time']),
+      restartDeferralTime: Number(settings['bgp.restart-deferral-seconds']),
       idleHoldTime: Number(settings['bgp.idle-hold-time']),
       idleHoldMaxTime: Number(settings['bgp.idle-hold-max-time']),
       clusterId: settings['bgp.cluster-id'] ? String(settings['bgp.cluster-id']) : undefined,

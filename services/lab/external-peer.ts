@@ -41,9 +41,15 @@ export function gobgpConfig(o: ExternalPeerOptions): string {
     '  [neighbors.route-reflector.config]',
     '    route-reflector-client = true',
     `    route-reflector-cluster-id = ${q(o.pe.routerId)}`,
+    // Graceful restart (RFC 4724): when the bgp service restarts, our routes stay (stale) until its End-of-RIB.
+    '  [neighbors.graceful-restart.config]',
+    '    enabled = true',
+    '    restart-time = 120',
     '  [[neighbors.afi-safis]]',
     '    [neighbors.afi-safis.config]',
     '      afi-safi-name = "l3vpn-ipv4-unicast"',
+    '    [neighbors.afi-safis.mp-graceful-restart.config]',
+    '      enabled = true',
     '',
   ].join('\n');
 }

@@ -191,6 +191,8 @@ export async function startLab(o: LabOptions): Promise<Lab> {
       BGP_LISTEN_ADDRESS: t.bgpAddress,
       BGP_PORT: String(bgpPort),
       BGP_GRPC_LISTEN: grpc.bgp,
+      // Restarted, End-of-RIB waits until the vpn service refilled the speaker; the external PE keeps our routes meanwhile.
+      BGP_RESTART_DEFERRAL_SECONDS: '60',
       BGP_NEIGHBORS: JSON.stringify(
         t.external ? [{ address: t.external.address, 'remote-as': t.as, port: externalPort, families: ['vpn-ipv4'], description: 'external PE / route reflector' }] : [],
       ),

@@ -57,6 +57,7 @@ import { CachedCeSessions } from './routes/ce-sessions.js';
 import { httpsOptions, tlsMaterial } from '../common/tls.js';
 import { vpnMetrics } from './metrics.js';
 import { OwnedWork } from './owned-work.js';
+import { SpeakerRefill } from './routes/speaker-refill.js';
 import { Lease } from '../common/db/lease.js';
 import { securityEvents } from '../common/ops/security-events.js';
 
@@ -243,6 +244,9 @@ export interface VpnOptions extends StartOptions {
   routing?: (prisma: PrismaClient, log: Logger) => VpnRouting;
 }
 
+/** Job states of a node whose reconcile has not run yet (a failed attempt waits, delayed, for its retry). */
+const UNFINISHED_JOB = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+
 export interface RunningVpn extends RunningService {
   httpPort: number;
   intents: IntentService;
@@ -294,11 +298,22 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
     originateAfterInstall,
     requireAgents,
   });
+  const refill = bgp
+    ? new SpeakerRefill({
+        bgp,
+        unfinished: async (nodes) => {
+          const states = await Promise.all(nodes.map((n) => queue.queue.getJobState(n)));
+          return nodes.filter((_, i) => UNFINISHED_JOB.has(states[i]!));
+        },
+        log,
+      })
+    : undefined;
   const vrfWatch = bgp
     ? new VrfRouteWatch({
         bgp,
         enqueue: (nodes) => wakeNodes(wakeOutbox, queue, nodes, Date.now()),
         nodesWithVrfs: () => vrfPlacements.nodes(),
+        refillQueued: (nodes) => refill?.queued(nodes),
         log,
       })
     : undefined;
@@ -449,6 +464,7 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
       linkLiveness.stop();
       await lease.stop();
       vrfWatch?.stop();
+      await refill?.stop();
       await Promise.all([grpc.stop(graceMs), app.close()]);
       await relay.stop();
       await resync.stop();

@@ -313,3 +313,57 @@ test('PE-CE on the wire: allowas-in counts our AS, max-prefix sends Cease 6/1 wi
   await again.establish();
   assert.equal((await bgp.peer(CE)).status!.maxPrefixExceeded, false);
 });
+
+/** The graceful restart capability (code 64) of an OPEN message, decoded (RFC 4724 §3). */
+function grCapability(openMessage: Buffer): { restarting: boolean; restartTime: number; families: { afi: number; safi: number; forwarding: boolean }[] } | undefined {
+  const params = openMessage.subarray(29, 29 + openMessage[28]!);
+  for (let o = 0; o + 2 <= params.length; o += 2 + params[o + 1]!) {
+    if (params[o] !== 2) continue;
+    const caps = params.subarray(o + 2, o + 2 + params[o + 1]!);
+    for (let c = 0; c + 2 <= caps.length; c += 2 + caps[c + 1]!) {
+      if (caps[c] !== 64) continue;
+      const v = caps.subarray(c + 2, c + 2 + caps[c + 1]!);
+      const families = [];
+      for (let f = 2; f + 4 <= v.length; f += 4) families.push({ afi: v.readUInt16BE(f), safi: v[f + 2]!, forwarding: (v[f + 3]! & 0x80) !== 0 });
+      return { restarting: (v[0]! & 0x80) !== 0, restartTime: v.readUInt16BE(0) & 0x0fff, families };
+    }
+  }
+  return undefined;
+}
+
+test('restarting speaker (RFC 4724 §4.1): the Restart State bit and every family with its Forwarding State bit; End-of-RIB held until CompleteRestart, then sent; later OPENs without the R bit', { timeout: 30_000 }, async (t) => {
+  const [first, second] = ['127.0.21.40', '127.0.21.41'];
+  const bgp: StartedBgp = await startTestBgp(
+    { BGP_AS: '65000', BGP_ROUTER_ID: '10.255.21.1', BGP_LISTEN_ADDRESS: US, BGP_PORT: '0', BGP_GRACEFUL_RESTART_TIME: '90', BGP_RESTART_DEFERRAL_SECONDS: '30' },
+    [first, second].map((address) => ({ address, 'remote-as': PEER_AS, passive: true, families: ['ipv4-unicast', 'vpn-ipv4'] })),
+  );
+  t.after(() => bgp.stop());
+  assert.equal((await bgp.client.getGlobal({})).restarting, true);
+  const p = await RawPeer.connect(first, bgp.svc.bgpPort);
+  t.after(() => p.close());
+  const ours = await p.next(1);
+  assert.deepEqual(grCapability(ours), {
+    restarting: true,
+    restartTime: 90,
+    families: [
+      { afi: 1, safi: 1, forwarding: true },
+      { afi: 1, safi: 128, forwarding: true },
+    ],
+  });
+  p.send(open({ gracefulRestart: true }), KEEPALIVE);
+  await p.next(4);
+  await assert.rejects(p.next(2, 1000), /no message of type 2/, 'no End-of-RIB while restarting');
+
+  assert.deepEqual(await bgp.client.completeRestart({}), { wasRestarting: true });
+  // The session negotiated IPv4 unicast only (the raw peer's OPEN): its End-of-RIB.
+  assert.equal((await p.next(2)).toString('hex'), message(2, '0000 0000').toString('hex'));
+  assert.equal((await bgp.client.getGlobal({})).restarting, false);
+  assert.deepEqual(await bgp.client.completeRestart({}), { wasRestarting: false });
+
+  const later = await RawPeer.connect(second, bgp.svc.bgpPort);
+  t.after(() => later.close());
+  assert.equal(grCapability(await later.next(1))?.restarting, false);
+  later.send(open({ gracefulRestart: true }), KEEPALIVE);
+  await later.next(4);
+  assert.equal((await later.next(2)).toString('hex'), message(2, '0000 0000').toString('hex'), 'End-of-RIB at once');
+});

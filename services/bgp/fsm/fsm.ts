@@ -41,9 +41,10 @@ interface IdleOptions {
 }
 
 export class BgpFsm {
-  readonly config: Readonly<Required<Omit<FsmConfig, 'idleHoldTime' | 'keepaliveTime'>>> & {
+  readonly config: Readonly<Required<Omit<FsmConfig, 'idleHoldTime' | 'keepaliveTime' | 'restarting'>>> & {
     idleHoldTime: number | undefined;
     keepaliveTime: number | undefined;
+    restarting: (() => boolean) | undefined;
   };
   private _state: State = 'Idle';
   private _connectRetryCounter = 0;
@@ -79,6 +80,7 @@ export class BgpFsm {
       idleHoldTime,
       idleHoldMaxTime: Math.max(idleHoldTime ?? 0, config.idleHoldMaxTime ?? 120),
       sendNotificationWithoutOpen: config.sendNotificationWithoutOpen ?? false,
+      restarting: config.restarting,
     };
   }
 
@@ -107,12 +109,14 @@ export class BgpFsm {
 
   /** Our OPEN, as sent in sendOpen actions. */
   localOpen(): OpenSummary {
+    const { capabilities, restarting } = this.config;
+    const gr = capabilities.gracefulRestart;
     return {
       version: 4,
       myAs: this.config.localAs,
       holdTime: this.config.holdTime,
       bgpId: this.config.localBgpId,
-      capabilities: this.config.capabilities,
+      capabilities: gr && restarting ? { ...capabilities, gracefulRestart: { ...gr, restarting: restarting() } } : capabilities,
     };
   }
 

@@ -198,4 +198,11 @@ export interface FsmConfig {
   idleHoldMaxTime?: number;
   /** SendNOTIFICATIONwithoutOPEN (§8.1.1). Default false. */
   sendNotificationWithoutOpen?: boolean;
+  /**
+   * The Restart State bit of our graceful restart capability, read each
+   * time an OPEN is sent (RFC 4724 §4.1: set while the speaker restarts,
+   * which ends during the life of a connection's FSM). Default: as in
+   * `capabilities`.
+   */
+  restarting?: () => boolean;
 }

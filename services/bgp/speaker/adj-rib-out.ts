@@ -87,8 +87,9 @@ class FamilyOut {
   held = false;
   constructor(readonly family: Family) {}
 
-  get idle(): boolean {
-    return this.held || (this.head === this.dirty.length && !this.sync && !this.refresh && !this.endOfRib);
+  /** Nothing to produce; an End-of-RIB held back (`eorHeld`) is nothing to produce yet. */
+  idle(eorHeld: boolean): boolean {
+    return this.held || (this.head === this.dirty.length && !this.sync && !this.refresh && !(this.endOfRib && !eorHeld));
   }
 
   get pending(): number {
@@ -139,6 +140,8 @@ export class AdjRibOut {
     families: readonly Family[],
     private readonly source: OutboundSource,
     private readonly gate?: RouteTargetGate,
+    /** End-of-RIB is held back while this says so (the speaker restarting, RFC 4724 §4.1). */
+    private readonly eorHeld: () => boolean = () => false,
   ) {
     for (const f of families) this.families.set(familyKey(f.afi, f.safi), new FamilyOut(f));
   }
@@ -154,7 +157,8 @@ export class AdjRibOut {
   }
 
   get idle(): boolean {
-    for (const f of this.families.values()) if (!f.idle) return false;
+    const held = this.eorHeld();
+    for (const f of this.families.values()) if (!f.idle(held)) return false;
     return true;
   }
 
@@ -205,8 +209,9 @@ export class AdjRibOut {
    * Returns true when nothing is left.
    */
   produce(w: UpdateWriter): boolean {
+    const held = this.eorHeld();
     for (const f of this.families.values()) {
-      while (!f.idle) {
+      while (!f.idle(held)) {
         this.round(f, w);
         if (!w.flush()) return this.idle;
       }
@@ -249,7 +254,7 @@ export class AdjRibOut {
       e.batch = [];
     }
     this.touched.length = 0;
-    if (f.endOfRib && !f.sync && f.pending === 0 && !f.refresh) {
+    if (f.endOfRib && !f.sync && f.pending === 0 && !f.refresh && !this.eorHeld()) {
       f.endOfRib = false;
       w.raw(encodeEndOfRib(f.family.afi, f.family.safi));
     }

@@ -14,8 +14,14 @@ export interface SpeakerConfig {
   readonly listenAddress: string;
   /** 179; 0 picks a free port (tests). */
   readonly port: number;
-  /** Restart Time in our graceful restart capability (RFC 4724 §3), advertised as receiving speaker. */
+  /** Restart Time in our graceful restart capability (RFC 4724 §3); 0: no capability. */
   readonly gracefulRestartTime: number;
+  /**
+   * How long after the start End-of-RIB waits for the controller to refill
+   * the speaker (CompleteRestart), seconds; 0: no wait, and the Restart
+   * State bit is never set (RFC 4724 §4.1).
+   */
+  readonly restartDeferralTime?: number;
   /** First automatic-restart delay after a session failure, doubling up to idleHoldMaxTime (seconds). */
   readonly idleHoldTime: number;
   readonly idleHoldMaxTime: number;

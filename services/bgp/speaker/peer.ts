@@ -63,6 +63,8 @@ export interface PeerContext {
   watchingRoutes(): boolean;
   /** The RT memberships (RFC 4684) we advertise to this peer now. */
   memberships(peer: Peer): readonly RtMembership[];
+  /** The speaker is restarting (RFC 4724 §4.1): End-of-RIB waits, OPENs set the Restart State bit. */
+  restarting(): boolean;
 }
 
 interface Established {
@@ -154,8 +156,16 @@ export class Peer {
       multiprotocol: [...this.config.families],
       fourOctetAs: true,
       routeRefresh: true,
-      // RFC 4724 §3: receiving speaker only, so no families and no F bits.
-      gracefulRestart: this.ctx.speaker.gracefulRestartTime > 0 ? { restarting: false, restartTime: this.ctx.speaker.gracefulRestartTime, families: [] } : undefined,
+      // RFC 4724 §3: every family of the session, its Forwarding State bit set: the forwarding of our routes is done by
+      // the PEs' agents, which keep it while this speaker restarts, so peers keep our routes (stale) until we are back.
+      gracefulRestart:
+        this.ctx.speaker.gracefulRestartTime > 0
+          ? {
+              restarting: this.ctx.restarting(),
+              restartTime: this.ctx.speaker.gracefulRestartTime,
+              families: this.config.families.map((family) => ({ family, forwardingPreserved: true })),
+            }
+          : undefined,
     };
   }
 
@@ -167,6 +177,11 @@ export class Peer {
   start(): void {
     if (this.adminShutdown) return;
     this.connections.start();
+  }
+
+  /** The speaker's restart ended: the End-of-RIB held back goes out. */
+  restartComplete(): void {
+    if (this.established) this.schedule();
   }
 
   /** Administrative shutdown (Cease/2, RFC 8203 communication); stays down until enable(). */
@@ -388,6 +403,7 @@ export class Peer {
           connectRetryTime: this.config.connectRetryTime,
           idleHoldTime: s.idleHoldTime,
           idleHoldMaxTime: s.idleHoldMaxTime,
+          restarting: () => this.ctx.restarting(),
         }),
       onAction: (action, conn) => this.perform(action, conn),
     });
@@ -569,6 +585,7 @@ export class Peer {
       session.families,
       this.outboundSource(),
       rtc,
+      () => this.ctx.restarting(),
     );
     const writer = new UpdateWriter(options.maxMessageLength ?? 4096, (chunk, n) => this.sendChunk(transport, conn.id, chunk, n));
     const e: Established = { connection: conn, transport, session, options, out, writer, since: Date.now(), rtc };

@@ -83,6 +83,9 @@ export class Speaker {
   readonly relayStats = { open: 0, accepted: 0, refused: 0 };
   /** RFC 4684 memberships for our VRFs' import route targets. */
   private ownMemberships: readonly RtMembership[] = [];
+  /** RFC 4724 §4.1: End-of-RIB held back until the controller refilled us (completeRestart) or the deferral timer ends. */
+  private restartingState: boolean;
+  private restartTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly config: SpeakerConfig,
@@ -90,6 +93,12 @@ export class Speaker {
     options: SpeakerOptions = {},
   ) {
     this.clusterId = config.clusterId ?? config.routerId;
+    const deferral = config.gracefulRestartTime > 0 ? (config.restartDeferralTime ?? 0) : 0;
+    this.restartingState = deferral > 0;
+    if (deferral > 0) {
+      this.restartTimer = setTimeout(() => this.completeRestart(`no word from the controller within ${deferral} s (bgp.restart-deferral-seconds)`), deferral * 1000);
+      this.restartTimer.unref();
+    }
     this.decision = { peers: this.peerRegistry.get, resolver: options.resolver ?? REACHABLE };
     this.locRib = new LocRib(this.decision, (family, key, best, previous) => this.bestChanged(family, key, best, previous));
     this.outbound = {
@@ -98,6 +107,23 @@ export class Speaker {
       session: (source) => this.sessions.get(source),
       clusterId: this.clusterId,
     };
+  }
+
+  // ---- restart (RFC 4724 §4.1) ----
+
+  /** Whether End-of-RIB is held back and our OPENs set the Restart State bit. */
+  get restarting(): boolean {
+    return this.restartingState;
+  }
+
+  /** Ends the restart: every peer's held End-of-RIB goes out. False when it had ended already. */
+  completeRestart(reason: string): boolean {
+    if (!this.restartingState) return false;
+    this.restartingState = false;
+    clearTimeout(this.restartTimer);
+    this.log.info({ reason, peers: this.peers.size }, 'restart complete: End-of-RIB to every peer');
+    for (const p of this.peers.values()) p.restartComplete();
+    return true;
   }
 
   // ---- Loc-RIB ----
@@ -230,6 +256,7 @@ export class Speaker {
       emit: (e) => this.emit(e),
       watchingRoutes: () => this.routeWatchers > 0,
       memberships: (p) => this.membershipsFor(p),
+      restarting: () => this.restartingState,
     });
     this.peers.set(key, peer);
     peer.start();

@@ -28,6 +28,8 @@ export interface VrfRouteWatchOptions {
   enqueue(nodes: string[]): Promise<unknown>;
   /** Nodes that have VRFs in the intent. */
   nodesWithVrfs(): Promise<string[]>;
+  /** After a snapshot, every node with VRFs was queued (speaker-refill.ts). */
+  refillQueued?(nodes: string[]): void;
   log: Logger;
 }
 
@@ -123,8 +125,10 @@ export class VrfRouteWatch {
     this.o.log.info('watching VRF routes of the bgp service');
     void this.o
       .nodesWithVrfs()
-      .then((nodes) => nodes.forEach((n) => this.pending.add(n)))
-      .then(() => this.schedule())
+      .then(async (nodes) => {
+        await this.o.enqueue(nodes);
+        this.o.refillQueued?.(nodes);
+      })
       .catch((err: Error) => this.o.log.warn({ err: err.message }, 'nodes to reconcile after the bgp snapshot not read'));
   }
 
