@@ -23,6 +23,8 @@ const median = (xs: number[]) => {
 };
 
 interface Round {
+  /** Routes the peer should have held (the table grows by a site a round). */
+  of: number;
   mostMissing: number;
   lossMs: number;
   wholeMs: number;
@@ -74,7 +76,7 @@ async function mode(name: string, gracefulRestartTime: number, restartDeferral: 
       await new Promise((res) => setTimeout(res, 500));
       sampling = false;
       await sampler;
-      rounds.push({ mostMissing, lossMs, wholeMs, provisionMs });
+      rounds.push({ of: wanted.length, mostMissing, lossMs, wholeMs, provisionMs });
       console.log(`  ${name} round ${r + 1}: at most ${mostMissing} of ${wanted.length} routes missing at the peer, some missing for ${lossMs} ms; whole table again after ${wholeMs} ms; a site created after the kill at the peer after ${provisionMs} ms`);
     }
   } finally {
@@ -94,7 +96,7 @@ async function main(): Promise<void> {
   console.log('\nmedians:');
   for (const [name, rs] of modes) {
     console.log(
-      `  ${name.padEnd(20)} routes missing at once ${median(rs.map((r) => r.mostMissing))} of ${SITES}; time with any missing ${median(rs.map((r) => r.lossMs))} ms; ` +
+      `  ${name.padEnd(20)} share of the routes missing at once ${median(rs.map((r) => Math.round((100 * r.mostMissing) / r.of)))} %; time with any missing ${median(rs.map((r) => r.lossMs))} ms; ` +
         `whole table again ${median(rs.map((r) => r.wholeMs))} ms; provisioning resumed ${median(rs.map((r) => r.provisionMs))} ms`,
     );
   }
