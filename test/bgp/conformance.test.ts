@@ -367,3 +367,30 @@ test('restarting speaker (RFC 4724 §4.1): the Restart State bit and every famil
   await later.next(4);
   assert.equal((await later.next(2)).toString('hex'), message(2, '0000 0000').toString('hex'), 'End-of-RIB at once');
 });
+
+test('LOCAL_PREF from an eBGP peer is ignored (RFC 4271 §5.1.5): not in its path, and our iBGP peers get the default 100, not its value', { timeout: 30_000 }, async (t) => {
+  const [external, internal] = ['127.0.21.50', '127.0.21.51'];
+  const bgp: StartedBgp = await startTestBgp({ BGP_AS: '65000', BGP_ROUTER_ID: '10.255.21.1', BGP_LISTEN_ADDRESS: US, BGP_PORT: '0' }, [
+    { address: external, 'remote-as': PEER_AS, passive: true, families: ['ipv4-unicast'] },
+    { address: internal, 'remote-as': 65000, passive: true, families: ['ipv4-unicast'], 'route-reflector-client': true },
+  ]);
+  t.after(() => bgp.stop());
+  const ibgp = await RawPeer.connect(internal, bgp.svc.bgpPort);
+  t.after(() => ibgp.close());
+  await ibgp.next(1);
+  ibgp.send(open({ as: 65000 }), KEEPALIVE);
+  await ibgp.next(4);
+  await ibgp.next(2); // End-of-RIB of the empty table
+  const ebgp = await RawPeer.connect(external, bgp.svc.bgpPort);
+  t.after(() => ebgp.close());
+  await ebgp.establish();
+  // 10.99.0.0/24 from AS 65010 with LOCAL_PREF 500 (40 05 04 000001f4).
+  ebgp.send(message(2, `0000 001b ${ATTRS} 40 05 04 000001f4 18 0a6300`));
+  const path = await eventually('the route in the eBGP peer\'s Adj-RIB-In', () => [...bgp.svc.speaker.peer(external).adjRibIn.table.paths({ afi: 1, safi: 1 })][0], { intervalMs: 10 });
+  assert.equal(path.attributes.localPref, undefined, 'its LOCAL_PREF was ignored');
+  const sent = await ibgp.next(2);
+  const hexed = sent.toString('hex');
+  assert.ok(hexed.includes('40050400000064'), `LOCAL_PREF 100 to the iBGP peer: ${hexed}`);
+  assert.ok(!hexed.includes('400504000001f4'), 'not the eBGP peer\'s 500');
+  assert.ok(hexed.endsWith('180a6300'), 'for 10.99.0.0/24');
+});

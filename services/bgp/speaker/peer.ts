@@ -557,7 +557,7 @@ export class Peer {
   private sessionUp(conn: PeerConnection, transport: Transport, session: NegotiatedSession): void {
     this.loopMemo = undefined; // the peer's settings may have changed since
     // Attribute sets decoded once per session (RFC 7606 checks still run once per distinct set).
-    const options: SessionOptions = { ...sessionOptions(session), attributeCache: new AttributeSetCache() };
+    const options: SessionOptions = { ...sessionOptions(session), external: this.external, attributeCache: new AttributeSetCache() };
     this.options.set(conn.id, options);
     transport.splitter.setMaxLength(options.maxMessageLength ?? 4096);
     const localAddress = transport.localAddress || this.config.localAddress || this.ctx.speaker.routerId;

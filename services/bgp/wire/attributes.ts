@@ -57,6 +57,8 @@ export interface UpdateProblem {
 
 export interface AttributeContext {
   readonly fourOctetAs: boolean;
+  /** Received from an external peer: LOCAL_PREF is checked, then ignored (RFC 4271 §5.1.5). */
+  readonly external?: boolean;
 }
 
 /** Decoding state of one UPDATE's attributes: the model plus AS4 parts awaiting the merge. */
@@ -140,7 +142,7 @@ export function decodeAttribute(type: number, value: Uint8Array, raw: Uint8Array
       return undefined;
     case AttrType.LOCAL_PREF:
       if (len !== 4) return lengthError('4');
-      a.localPref = readUint32(value, 0);
+      if (!ctx.external) a.localPref = readUint32(value, 0);
       return undefined;
     case AttrType.ATOMIC_AGGREGATE:
       if (len !== 0) return lengthError('0');

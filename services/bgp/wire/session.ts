@@ -9,6 +9,8 @@ export interface SessionOptions {
   readonly maxMessageLength?: number;
   /** Largest label stack in a reachable NLRI (RFC 8277 Multiple Labels); 1 when not negotiated. */
   readonly multipleLabels?: number;
+  /** An eBGP session: a LOCAL_PREF it sends is ignored (RFC 4271 §5.1.5), neither selected on nor passed on. */
+  readonly external?: boolean;
   /** Problem-free attribute sets received on this session, decoded once (see AttributeSetCache). */
   readonly attributeCache?: AttributeSetCache;
 }

@@ -243,7 +243,7 @@ export function decodeUpdate(body: Uint8Array, session: SessionOptions): UpdateM
     cache!.misses++;
   }
 
-  const ctx = { fourOctetAs: session.fourOctetAs };
+  const ctx = { fourOctetAs: session.fourOctetAs, external: session.external };
   // Attribute types seen, as a 256-bit set.
   const seen = new Uint32Array(8);
   let o = aStart;
