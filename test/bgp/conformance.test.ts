@@ -394,3 +394,39 @@ test('LOCAL_PREF from an eBGP peer is ignored (RFC 4271 §5.1.5): not in its pat
   assert.ok(!hexed.includes('400504000001f4'), 'not the eBGP peer\'s 500');
   assert.ok(hexed.endsWith('180a6300'), 'for 10.99.0.0/24');
 });
+
+test('a VPN-IPv4 route with a two-label stack, Multiple Labels not negotiated: treated as withdrawn (RFC 8277 §2.2, RFC 7606), whatever the RD type; the session and its other routes stay', { timeout: 30_000 }, async (t) => {
+  const address = '127.0.21.60';
+  const bgp: StartedBgp = await startTestBgp({ BGP_AS: '65000', BGP_ROUTER_ID: '10.255.21.1', BGP_LISTEN_ADDRESS: US, BGP_PORT: '0' }, [
+    { address, 'remote-as': PEER_AS, passive: true, families: ['vpn-ipv4'] },
+  ]);
+  t.after(() => bgp.stop());
+  const p = await RawPeer.connect(address, bgp.svc.bgpPort);
+  t.after(() => p.close());
+  await p.next(1);
+  // OPEN: MP VPN-IPv4 (1/128) and 4-octet AS; no Multiple Labels capability (RFC 8277 §2.1, code 8).
+  const caps = `02 06 01 04 0001 0080   02 06 41 04 ${PEER_AS.toString(16).padStart(8, '0')}`;
+  p.send(message(1, `04 ${PEER_AS.toString(16).padStart(4, '0')} 005a 0a150009 ${(hex(caps).length).toString(16).padStart(2, '0')} ${caps}`), KEEPALIVE);
+  await p.next(4);
+  /** An UPDATE whose MP_REACH_NLRI (next hop RD 0 + 198.51.100.1) carries `nlri` (hex). */
+  const reach = (nlri: string) => {
+    const value = `0001 80 0c 0000000000000000 c6336401 00 ${nlri}`;
+    const attrs = `40 01 01 00   40 02 06 02 01 0000fdf2   80 0e ${hex(value).length.toString(16).padStart(2, '0')} ${value}`;
+    return message(2, `0000 ${hex(attrs).length.toString(16).padStart(4, '0')} ${attrs}`);
+  };
+  const vpnRoutes = () => bgp.svc.speaker.peer(address).adjRibIn.table.count({ afi: 1, safi: 128 });
+  // One label (300, bottom of stack), RD 192.0.2.1:7 (type 1), 10.98.0.0/24: installed.
+  p.send(reach('70 0012c1 0001c00002010007 0a6200'));
+  await eventually('the one-label route installed', () => vpnRoutes() === 1, { intervalMs: 10 });
+  // Two labels (100, then 200 with the S bit), RD 65000:1 (type 0) and RD 65010.1:5 as type 2, other prefixes: not installed.
+  p.send(reach('88 000640 000c81 0000fde800000001 0a6300'), reach('88 000640 000c81 00020000fdf20005 0a6400'));
+  // The same destination as the installed route, now with two labels: it is withdrawn, not kept.
+  p.send(reach('88 000640 000c81 0001c00002010007 0a6200'));
+  await eventually('the one-label route withdrawn by its two-label announcement', () => vpnRoutes() === 0, { intervalMs: 10 });
+  // Still up: a one-label route after all that is installed, and no NOTIFICATION came.
+  p.send(reach('70 0012c1 0000fde800000001 0a6500'));
+  await eventually('a later one-label route installed', () => vpnRoutes() === 1, { intervalMs: 10 });
+  assert.equal(p.received.some((m) => m[18] === 3), false, 'no NOTIFICATION');
+  assert.equal(p.closed, false);
+  assert.equal(bgp.svc.speaker.peer(address).state, 'Established');
+});

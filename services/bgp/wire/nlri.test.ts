@@ -53,7 +53,14 @@ test('label stacks: single label ignores the S bit; multiple labels scan to the 
   const stack = list(1, 128, '88 000640 000c81 0000fde800000064 0a0101', { withdraw: false, multipleLabels: 3 });
   assert.deepEqual(stack.labels(0), [100, 200]);
   assert.equal(stack.prefix(0), '10.1.1.0/24');
-  assert.equal(typeof parseNlri(1, 128, hex('a0 000640 000c80 0012c0 0000fde800000064 0a0101'), { withdraw: false, multipleLabels: 2 }), 'string');
+  assert.equal(stack.deeperStacks, 0);
+  // Deeper than the session accepts: parsed by the S bit, counted, for the UPDATE to be treated as a withdrawal.
+  const deep = list(1, 128, '88 000640 000c81 0000fde800000064 0a0101', { withdraw: false, multipleLabels: 1 });
+  assert.deepEqual([deep.deeperStacks, deep.labels(0), deep.prefix(0), deep.rdText(0)], [1, [100, 200], '10.1.1.0/24', '65000:100']);
+  const three = list(1, 128, '88 000640 000c81 0000fde800000064 0a0101  a0 000640 000c80 0012c1 0000fde800000064 0a0101', { withdraw: false, multipleLabels: 2 });
+  assert.deepEqual([three.deeperStacks, three.labelCount(0), three.labelCount(1), three.prefix(1)], [1, 2, 3, '10.1.1.0/24']);
+  // A length that fits no stack at all is still malformed.
+  assert.equal(typeof parseNlri(1, 128, hex('f0 000640 000c81 0000fde800000064 0a0101'), { withdraw: false }), 'string');
 });
 
 test('labeled unicast (SAFI 4)', () => {

@@ -83,6 +83,12 @@ export class NlriList implements Family {
     private readonly labelCounts: number | Uint8Array,
     /** Undefined for a family this codec cannot parse: `bytes` is then kept raw and count is 0. */
     readonly shape: FamilyShape | undefined,
+    /**
+     * Entries whose label stack is deeper than the session accepts (RFC 8277:
+     * more than one label without the Multiple Labels capability): parsed by
+     * their bottom-of-stack bits so that their routes can be withdrawn.
+     */
+    readonly deeperStacks = 0,
   ) {}
 
   static empty(afi: number, safi: number): NlriList {
@@ -252,28 +258,34 @@ export function parseNlri(afi: number, safi: number, bytes: Uint8Array, options:
   const maxBits = shape.addressLength * 8;
   const rdBits = shape.hasRd ? 64 : 0;
   const end = bytes.length;
-  const maxLabels = options.withdraw ? 1 : Math.max(1, options.multipleLabels ?? 1);
-  const scan = shape.labeled && maxLabels > 1;
+  const reach = shape.labeled && !options.withdraw;
+  const maxLabels = reach ? Math.max(1, options.multipleLabels ?? 1) : 1;
+  const scan = reach && maxLabels > 1;
   const fixedLabels = shape.labeled ? 1 : 0;
   let off = 0;
   let n = 0;
+  let deeper = 0;
   const offsets: number[] = [];
   while (off < end) {
     const len = bytes[off]!;
     let labels = fixedLabels;
     if (scan) {
-      labels = 0;
-      let bos = false;
-      while (!bos) {
-        if (labels === maxLabels) return `label stack deeper than ${maxLabels} at octet ${off}`;
-        const p = off + 1 + 3 * labels + 2;
-        if (p >= end) return `truncated label stack at octet ${off}`;
-        bos = (bytes[p]! & 1) === 1;
-        labels++;
-      }
-      scratchLabels[n] = labels;
+      labels = stackDepth(bytes, off, end);
+      if (labels < 0) return `truncated label stack at octet ${off}`;
     }
-    const bits = len - 24 * labels - rdBits;
+    let bits = len - 24 * labels - rdBits;
+    if (reach && (labels > maxLabels || bits < 0 || bits > maxBits)) {
+      // A stack deeper than the session accepts, its end marked by the S bit: the route is parsed, to be withdrawn
+      // (treat-as-withdraw), not taken as a malformed NLRI that resets a session carrying every other route.
+      const depth = labels > maxLabels ? labels : stackDepth(bytes, off, end);
+      const depthBits = len - 24 * depth - rdBits;
+      if (depth > maxLabels && depthBits >= 0 && depthBits <= maxBits) {
+        labels = depth;
+        bits = depthBits;
+        deeper++;
+      }
+    }
+    scratchLabels[n] = labels;
     if (bits < 0 || bits > maxBits) return `invalid prefix length ${len} at octet ${off}`;
     const size = 1 + ((len + 7) >> 3);
     if (off + size > end) return `prefix runs past the NLRI field at octet ${off}`;
@@ -281,8 +293,18 @@ export function parseNlri(afi: number, safi: number, bytes: Uint8Array, options:
     n++;
     off += size;
   }
-  const labelCounts = scan ? scratchLabels.slice(0, n) : fixedLabels;
-  return new NlriList(afi, safi, bytes, offsets, labelCounts, shape);
+  const labelCounts = scan || deeper ? scratchLabels.slice(0, n) : fixedLabels;
+  return new NlriList(afi, safi, bytes, offsets, labelCounts, shape, deeper);
+}
+
+/** Label fields of the entry at `off` up to the one with the bottom-of-stack bit (RFC 3032 §2.1); -1 when the field ends first. */
+function stackDepth(bytes: Uint8Array, off: number, end: number): number {
+  const entryEnd = Math.min(end, off + 1 + ((bytes[off]! + 7) >> 3));
+  for (let labels = 1; ; labels++) {
+    const p = off + 3 * labels;
+    if (p >= entryEnd) return -1;
+    if ((bytes[p]! & 1) === 1) return labels;
+  }
 }
 
 export class RouteEncodeError extends Error {

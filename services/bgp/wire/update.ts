@@ -229,6 +229,7 @@ export function decodeUpdate(body: Uint8Array, session: SessionOptions): UpdateM
           const r = decodeMpReach(body.subarray(ra + rh, re), session);
           if (typeof r === 'string') return reset(UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR, r, AttrType.MP_REACH_NLRI, body.slice(ra, re));
           mpReach = r;
+          deeperStacks(problems, r, session);
         } else if (!reach && ua >= 0) {
           const u = decodeMpUnreach(body.subarray(ua + uh, ue));
           if (typeof u === 'string') return reset(UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR, u, AttrType.MP_UNREACH_NLRI, body.slice(ua, ue));
@@ -303,6 +304,7 @@ export function decodeUpdate(body: Uint8Array, session: SessionOptions): UpdateM
       const r = decodeMpReach(value, session);
       if (typeof r === 'string') return reset(UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR, r, type, raw.slice());
       mpReach = r;
+      deeperStacks(problems, r, session);
     } else if (type === AttrType.MP_UNREACH_NLRI) {
       const u = decodeMpUnreach(value);
       if (typeof u === 'string') return reset(UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR, u, type, raw.slice());
@@ -375,6 +377,20 @@ function validNextHop(body: Uint8Array, start: number, end: number): boolean {
   const first = v >>> 24;
   // 0.0.0.0/8 and class D/E (multicast, reserved, broadcast) can never be a next hop.
   return first !== 0 && first < 224;
+}
+
+/**
+ * Routes whose label stack is deeper than the session accepts (RFC 8277 §2.2:
+ * one label unless the Multiple Labels capability says more): the UPDATE is
+ * treated as a withdrawal of its routes (RFC 7606 §2), the session stays.
+ */
+function deeperStacks(problems: UpdateProblem[], reach: MpReach, session: SessionOptions): void {
+  const n = reach.nlri.deeperStacks;
+  if (!n) return;
+  const accepted = Math.max(1, session.multipleLabels ?? 1);
+  problems.push(
+    problem('treat-as-withdraw', UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR, `${n} route(s) with more than ${accepted} label(s) (RFC 8277 Multiple Labels not negotiated for more)`, AttrType.MP_REACH_NLRI),
+  );
 }
 
 function result(
