@@ -59,6 +59,7 @@ import { vpnMetrics } from './metrics.js';
 import { OwnedWork } from './owned-work.js';
 import { SpeakerRefill } from './routes/speaker-refill.js';
 import { Lease } from '../common/db/lease.js';
+import { grpcTarget } from '../common/grpc/target.js';
 import { securityEvents } from '../common/ops/security-events.js';
 
 export const vpnSettings: SettingSpec[] = [
@@ -78,7 +79,12 @@ export const vpnSettings: SettingSpec[] = [
     description: 'how long a REST request (headers and body) may take to arrive; a slower or stalled one gets 408 and its connection is closed',
   },
   { key: 'vpn.grpc-listen', type: 'string', default: '0.0.0.0:50063', description: 'gRPC listen address of the vpn service' },
-  { key: 'vpn.labels-address', type: 'string', default: '127.0.0.1:50061', description: 'gRPC address of the labels service' },
+  {
+    key: 'vpn.labels-address',
+    type: 'string',
+    default: '127.0.0.1:50061',
+    description: "gRPC address of the labels service, or its replicas' IP addresses separated by commas (the first that answers is used, the next when it goes), or one DNS name resolving to every replica",
+  },
   {
     key: 'vpn.bgp-address',
     type: 'string',
@@ -279,7 +285,7 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
   // How this service identifies itself to labels and bgp: its client certificate (tls.*) and/or its secret (auth.secret-file).
   const caller = serviceCaller(tls, options.auth ?? serviceAuth(settings));
   const retryMaxMs = Number(settings['vpn.retry-max-seconds']) * 1000;
-  const labels = labelsApi(String(settings['vpn.labels-address']), caller, { maxReconnectBackoffMs: retryMaxMs });
+  const labels = labelsApi(grpcTarget(String(settings['vpn.labels-address']), 'vpn.labels-address'), caller, { maxReconnectBackoffMs: retryMaxMs });
   const allocator = new NodeAllocator(prismaAllocationStore(db.prisma), labels, String(settings['vpn.pool-administrator']));
   const store = new DesiredStateStore(prismaDesiredStateRecords(db.prisma));
   const wakeOutbox = prismaWakeOutbox(db.prisma);

@@ -331,11 +331,15 @@ function grCapability(openMessage: Buffer): { restarting: boolean; restartTime: 
   return undefined;
 }
 
-test('restarting speaker (RFC 4724 §4.1): the Restart State bit and every family with its Forwarding State bit; End-of-RIB held until CompleteRestart, then sent; later OPENs without the R bit', { timeout: 30_000 }, async (t) => {
-  const [first, second] = ['127.0.21.40', '127.0.21.41'];
+test('restarting speaker (RFC 4724 §4.1): the Restart State bit and every family with its Forwarding State bit (to peers we dial); End-of-RIB held until CompleteRestart, then sent; later OPENs without the R bit', { timeout: 30_000 }, async (t) => {
+  const [first, second, passive] = ['127.0.21.40', '127.0.21.41', '127.0.21.42'];
+  // Peers we dial (they connect first here: ours are refused, nothing listens on their port 179).
   const bgp: StartedBgp = await startTestBgp(
     { BGP_AS: '65000', BGP_ROUTER_ID: '10.255.21.1', BGP_LISTEN_ADDRESS: US, BGP_PORT: '0', BGP_GRACEFUL_RESTART_TIME: '90', BGP_RESTART_DEFERRAL_SECONDS: '30' },
-    [first, second].map((address) => ({ address, 'remote-as': PEER_AS, passive: true, families: ['ipv4-unicast', 'vpn-ipv4'] })),
+    [
+      ...[first, second].map((address) => ({ address, 'remote-as': PEER_AS, families: ['ipv4-unicast', 'vpn-ipv4'], 'connect-retry-time': 60 })),
+      { address: passive, 'remote-as': PEER_AS, passive: true, families: ['ipv4-unicast', 'vpn-ipv4'] },
+    ],
   );
   t.after(() => bgp.stop());
   assert.equal((await bgp.client.getGlobal({})).restarting, true);
@@ -359,6 +363,11 @@ test('restarting speaker (RFC 4724 §4.1): the Restart State bit and every famil
   assert.equal((await p.next(2)).toString('hex'), message(2, '0000 0000').toString('hex'));
   assert.equal((await bgp.client.getGlobal({})).restarting, false);
   assert.deepEqual(await bgp.client.completeRestart({}), { wasRestarting: false });
+
+  // A peer we never dial gets no families: a helper waiting for us to reconnect would wait its whole Restart Time.
+  const waiting = await RawPeer.connect(passive, bgp.svc.bgpPort);
+  t.after(() => waiting.close());
+  assert.deepEqual(grCapability(await waiting.next(1))?.families, []);
 
   const later = await RawPeer.connect(second, bgp.svc.bgpPort);
   t.after(() => later.close());

@@ -6,7 +6,8 @@
 // queued again (once the reconcile job the dead replica was running, if
 // any, is found stalled: ~15 s); restarted, the killed replica serves and
 // waits its turn. An agent given both replicas' addresses moves to the
-// other when its replica is killed, and applies what was changed there.
+// other when its replica is killed, and applies what was changed there;
+// so does the vpn service given both labels replicas.
 // Addresses: 127.0.36.0/24. Logs: $TMPDIR/l3vpn-e2e-replicas.log.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +22,7 @@ import { eventually } from '../support/eventually.js';
 import { ServiceProcess } from '../support/service-process.js';
 
 const NET = '127.0.36';
-const LABELS = `${NET}.1:50061`;
+const LABELS = [`${NET}.1:50061`, `${NET}.5:50061`];
 const BGP_GRPC = `${NET}.2:50062`;
 const REPLICAS = [`${NET}.3`, `${NET}.4`];
 const OWNER_METRIC = /^l3vpn_vpn_periodic_work_owner(?:\{[^}]*\})? (\d)/m;
@@ -32,6 +33,7 @@ let token: string;
 let sql: pg.Client;
 const processes: ServiceProcess[] = [];
 let vpns: ServiceProcess[] = [];
+let labelsReplicas: ServiceProcess[] = [];
 
 /** 1 when replica i says it owns the periodic work, 0 when not, undefined when it does not answer. */
 async function owner(i: number): Promise<number | undefined> {
@@ -52,6 +54,27 @@ async function lostRow(id: string): Promise<void> {
 }
 const relayed = async (id: string) => (await sql.query('SELECT sent_at FROM outbox WHERE aggregate_id = $1', [id])).rows[0]?.sent_at != null;
 
+/** The REST API of replica i, as an admin. */
+async function call(i: number, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`http://${REPLICAS[i]}:8080${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+const site = (id: string, vlan: number, n: number) => ({
+  id,
+  vpn: 'acme',
+  node: 'pe1',
+  interface: 'cust0',
+  vlan,
+  ipv4: { peAddress: `172.16.${n}.1/30`, ceAddress: `172.16.${n}.2` },
+  routing: { static: [{ prefix: `10.${n}.0.0/16` }] },
+});
+
 before(async () => {
   db = await createTestDatabase('e2e_replicas');
   const redis = await testRedis();
@@ -59,7 +82,7 @@ before(async () => {
   token = randomBytes(24).toString('hex');
   writeFileSync(join(stateDir, 'bootstrap-token'), token);
   const database = { DATABASE_URL: db.url, DATABASE_MIGRATE: 'false' };
-  const labels = new ServiceProcess('labels', 'labels', { ...database, ...serviceAuthEnv(), LABELS_LISTEN: LABELS }, `${NET}.1:9464`);
+  const labels = LABELS.map((address, i) => new ServiceProcess(`labels-${i}`, 'labels', { ...database, ...serviceAuthEnv(), LABELS_LISTEN: address }, `${address.split(':')[0]}:9464`));
   const bgp = new ServiceProcess('bgp', 'bgp', { ...serviceAuthEnv(), BGP_GRPC_LISTEN: BGP_GRPC, BGP_LISTEN_ADDRESS: `${NET}.2`, BGP_PORT: '0', BGP_ROUTER_ID: '10.255.255.1' }, `${NET}.2:9464`);
   vpns = REPLICAS.map(
     (address, i) =>
@@ -73,7 +96,8 @@ before(async () => {
           REDIS_PREFIX: redis.prefix,
           VPN_LISTEN: `${address}:8080`,
           VPN_GRPC_LISTEN: `${address}:50063`,
-          VPN_LABELS_ADDRESS: LABELS,
+          // Both labels replicas: the first that answers, the next when it goes.
+          VPN_LABELS_ADDRESS: LABELS.join(','),
           VPN_BGP_ADDRESS: BGP_GRPC,
           VPN_WORKER_CONCURRENCY: '2',
           VPN_OUTBOX_RELAY_MS: '300',
@@ -83,8 +107,9 @@ before(async () => {
         `${address}:9464`,
       ),
   );
-  processes.push(labels, bgp, ...vpns);
-  await labels.start();
+  labelsReplicas = labels;
+  processes.push(...labels, bgp, ...vpns);
+  await Promise.all(labels.map((l) => l.start()));
   await bgp.start();
   await Promise.all(vpns.map((v) => v.start()));
   sql = new pg.Client({ connectionString: db.url });
@@ -143,24 +168,6 @@ test('both replicas serve the API; one owns the periodic work; SIGKILLed, the ot
 });
 
 test('an agent given both replicas moves to the other when its replica is killed, and applies what changed there', async (t) => {
-  const call = async (i: number, method: string, path: string, body?: unknown) => {
-    const res = await fetch(`http://${REPLICAS[i]}:8080${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
-  const site = (id: string, vlan: number, n: number) => ({
-    id,
-    vpn: 'acme',
-    node: 'pe1',
-    interface: 'cust0',
-    vlan,
-    ipv4: { peAddress: `172.16.${n}.1/30`, ceAddress: `172.16.${n}.2` },
-    routing: { static: [{ prefix: `10.${n}.0.0/16` }] },
-  });
   assert.equal((await call(0, 'POST', '/v1/nodes', { id: 'pe1', role: 'PE', routerId: '10.255.0.1', asNumber: 65000, nodeSidIndex: 1 })).status, 201);
   assert.equal((await call(0, 'POST', '/v1/sites', site('s1', 101, 1))).status, 201);
   const joinToken = (await call(0, 'POST', '/v1/nodes/pe1/join-tokens', {})).body.token;
@@ -200,4 +207,23 @@ test('an agent given both replicas moves to the other when its replica is killed
   );
   t.diagnostic(`generation ${before} applied through replica 0; after its SIGKILL, generation ${after} (a site created on replica 1) applied and active ${Date.now() - killed} ms later`);
   assert.equal((await call(1, 'GET', '/v1/sites/s1')).body.status.state, 'active', 'the first site stayed active');
+});
+
+test('the vpn service given both labels replicas goes on provisioning when the one it uses is killed', async (t) => {
+  // Replica 0 of vpn is gone (the test before); replica 1 and pe1's agent remain. The first labels replica answers now.
+  const killed = Date.now();
+  await labelsReplicas[0]!.stop('SIGKILL');
+  assert.equal((await call(1, 'POST', '/v1/sites', site('s3', 103, 3))).status, 201);
+  await eventually('the site created after the kill active', async () => (await call(1, 'GET', '/v1/sites/s3')).body?.status?.state === 'active', { timeoutMs: 60_000, intervalMs: 200 });
+  const resumed = Date.now() - killed;
+  const labels = new Set<number>();
+  for (const id of ['s1', 's2', 's3']) assert.equal((await call(1, 'GET', `/v1/sites/${id}`)).body.status.state, 'active', id);
+  const state = (await call(1, 'GET', '/v1/nodes/pe1/state')).body;
+  const entries: { inLabel: number }[] = state.desired.state.lfibEntries;
+  assert.ok(entries.length >= 3, `pe1's LFIB: ${JSON.stringify(entries)}`);
+  for (const e of entries) {
+    assert.ok(!labels.has(e.inLabel), `label ${e.inLabel} given twice`);
+    labels.add(e.inLabel);
+  }
+  t.diagnostic(`labels replica in use SIGKILLed: a site created then active after ${resumed} ms, its labels from the other replica`);
 });

@@ -158,12 +158,14 @@ export class Peer {
       routeRefresh: true,
       // RFC 4724 §3: every family of the session, its Forwarding State bit set: the forwarding of our routes is done by
       // the PEs' agents, which keep it while this speaker restarts, so peers keep our routes (stale) until we are back.
+      // Not towards a peer we never dial (passive, relayed CEs): a helper may wait for the restarting side to connect
+      // (FRR does, for the whole Restart Time), so such a peer gets the capability as a receiving speaker's, no families.
       gracefulRestart:
         this.ctx.speaker.gracefulRestartTime > 0
           ? {
               restarting: this.ctx.restarting(),
               restartTime: this.ctx.speaker.gracefulRestartTime,
-              families: this.config.families.map((family) => ({ family, forwardingPreserved: true })),
+              families: this.config.passive || this.config.relayed ? [] : this.config.families.map((family) => ({ family, forwardingPreserved: true })),
             }
           : undefined,
     };
