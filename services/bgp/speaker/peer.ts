@@ -181,6 +181,11 @@ export class Peer {
     this.connections.start();
   }
 
+  /** The session negotiated graceful restart and our capability listed families: the peer keeps our routes if we go. */
+  get keepsRoutesOverRestart(): boolean {
+    return !!this.established?.session.gracefulRestart && (this.localCapabilities().gracefulRestart?.families.length ?? 0) > 0;
+  }
+
   /** The speaker's restart ended: the End-of-RIB held back goes out. */
   restartComplete(): void {
     if (this.established) this.schedule();

@@ -196,10 +196,17 @@ export class Speaker {
     this.log.info({ address: this.config.listenAddress, port: this.boundPort, as: this.config.as, routerId: this.config.routerId }, 'BGP listening');
   }
 
-  /** Sends Cease to every peer (RFC 4486 subcode 2), then closes the listener. */
+  /**
+   * Ends every session, then closes the listener. A stop is a restart to the
+   * peers that keep our routes over one (graceful restart negotiated with our
+   * families listed): their sessions end without a NOTIFICATION, which would
+   * end their graceful restart (RFC 4724 §4, RFC 8538 §1), so they keep our
+   * routes until our End-of-RIB after the restart. The others get Cease /
+   * Administrative Shutdown (RFC 4486).
+   */
   async stop(): Promise<void> {
     for (const p of this.peers.values()) {
-      p.disable('speaker shutting down');
+      if (!p.keepsRoutesOverRestart) p.disable('speaker shutting down');
       p.dispose();
     }
     this.peers.clear();
