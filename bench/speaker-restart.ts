@@ -59,7 +59,7 @@ async function mode(name: string, gracefulRestartTime: number, restartDeferral: 
       const killed = Date.now();
       await lab.bgp.stop('SIGKILL');
       const added = next++;
-      const created = lab.call('POST', '/v1/sites', lab.site(added));
+      const created = lab.rest.call('POST', '/v1/sites', lab.site(added));
       await lab.bgp.start();
       if ((await created).status !== 201) throw new Error(`site ${added} not created`);
       await lab.bird.waitEstablished(SPEAKER, 60_000);

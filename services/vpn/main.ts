@@ -250,9 +250,6 @@ export interface VpnOptions extends StartOptions {
   routing?: (prisma: PrismaClient, log: Logger) => VpnRouting;
 }
 
-/** Job states of a node whose reconcile has not run yet (a failed attempt waits, delayed, for its retry). */
-const UNFINISHED_JOB = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
-
 export interface RunningVpn extends RunningService {
   httpPort: number;
   intents: IntentService;
@@ -307,10 +304,7 @@ export async function startVpn(settings: Settings, log: Logger, options: VpnOpti
   const refill = bgp
     ? new SpeakerRefill({
         bgp,
-        unfinished: async (nodes) => {
-          const states = await Promise.all(nodes.map((n) => queue.queue.getJobState(n)));
-          return nodes.filter((_, i) => UNFINISHED_JOB.has(states[i]!));
-        },
+        unfinished: (nodes) => queue.unfinished(nodes),
         log,
       })
     : undefined;

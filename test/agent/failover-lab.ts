@@ -20,6 +20,7 @@ import { agentSettings, startAgent } from '../../services/agent/main.js';
 import pg from 'pg';
 import { eventually, reconcileIdle, startReconcileHarness, type ReconcileHarness } from '../vpn/reconcile-support.js';
 import { type LabSpec, PacketLab } from './ovs-harness.js';
+import { timedPing } from '../support/ping.js';
 
 export const FAILOVER_SPEC: LabSpec = {
   nodes: [
@@ -234,19 +235,10 @@ export interface PingRun {
  * replies were missing.
  */
 export function pingStream(ns: string, to: string, intervalMs = 10, deadlineS = 120): { stop(): Promise<PingRun> } {
-  const p = spawn('ip', ['netns', 'exec', ns, 'ping', '-i', String(intervalMs / 1000), '-W', '1', '-w', String(deadlineS), to], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  p.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<void>((r) => p.once('exit', () => r()));
+  const run = timedPing(ns, to, intervalMs, deadlineS);
   return {
     async stop() {
-      // SIGINT: ping prints its statistics (a reply still in flight counts as lost).
-      if (p.exitCode === null && p.signalCode === null) p.kill('SIGINT');
-      await exited;
-      const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
-      if (!m) throw new Error(`no ping statistics: ${out.slice(-500)}`);
-      const transmitted = Number(m[1]);
-      const received = Number(m[2]);
+      const { transmitted, received } = await run.stop();
       return { transmitted, received, lost: transmitted - received, lostMs: (transmitted - received) * intervalMs };
     },
   };

@@ -54,7 +54,7 @@ async function sampled(during: () => Promise<void>): Promise<{ samples: number; 
 }
 
 test("SIGKILLed and started again, the speaker keeps the peer's copies of its routes (never one lost) and sends End-of-RIB once the vpn service refilled it; a site deleted meanwhile is withdrawn then", { skip }, async (t) => {
-  const { bird, bgp, call, prefixesAtPeer, restarting } = lab!;
+  const { bird, bgp, rest, prefixesAtPeer, restarting } = lab!;
   // The first start's restart was ended by the vpn service once it had defined everything (not by the 60 s deferral).
   await eventually("the first start's restart completed by the vpn service", async () => !(await restarting()), { timeoutMs: 20_000, intervalMs: 200 });
   let completed = 0;
@@ -62,7 +62,7 @@ test("SIGKILLed and started again, the speaker keeps the peer's copies of its ro
   const { samples, losses } = await sampled(async () => {
     await bgp.stop('SIGKILL');
     await eventually('the peer to see the session down', async () => (await bird.neighborState(SPEAKER)) !== 'Established', { timeoutMs: 15_000, intervalMs: 100 });
-    assert.equal((await call('DELETE', '/v1/sites/s2')).status, 204);
+    assert.equal((await rest.call('DELETE', '/v1/sites/s2')).status, 204);
     await bgp.start();
     await bird.waitEstablished(SPEAKER, 30_000);
     completed = await eventually('the restart completed once refilled', async () => ((await restarting()) ? undefined : Date.now()), { timeoutMs: 30_000, intervalMs: 100 });

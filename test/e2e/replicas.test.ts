@@ -16,10 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { serviceAuthEnv } from '../support/service-auth.js';
+import { RestClient } from '../../services/lab/rest-client.js';
 import { createTestDatabase, testRedis, type TestDatabase } from '../support/services.js';
 import { eventually } from '../support/eventually.js';
-import { ServiceProcess } from '../support/service-process.js';
+import { agentProcess, bgpProcess, labelsProcess, type ServiceProcess, vpnProcess } from '../support/service-process.js';
 
 const NET = '127.0.36';
 const LABELS = [`${NET}.1:50061`, `${NET}.5:50061`];
@@ -30,6 +30,8 @@ const OWNER_METRIC = /^l3vpn_vpn_periodic_work_owner(?:\{[^}]*\})? (\d)/m;
 let db: TestDatabase;
 let stateDir: string;
 let token: string;
+/** Each replica's REST API, as an admin. */
+let api: RestClient[];
 let sql: pg.Client;
 const processes: ServiceProcess[] = [];
 let vpns: ServiceProcess[] = [];
@@ -54,17 +56,6 @@ async function lostRow(id: string): Promise<void> {
 }
 const relayed = async (id: string) => (await sql.query('SELECT sent_at FROM outbox WHERE aggregate_id = $1', [id])).rows[0]?.sent_at != null;
 
-/** The REST API of replica i, as an admin. */
-async function call(i: number, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`http://${REPLICAS[i]}:8080${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
 const site = (id: string, vlan: number, n: number) => ({
   id,
   vpn: 'acme',
@@ -81,32 +72,18 @@ before(async () => {
   stateDir = mkdtempSync(join(tmpdir(), 'l3vpn-e2e-replicas-'));
   token = randomBytes(24).toString('hex');
   writeFileSync(join(stateDir, 'bootstrap-token'), token);
-  const database = { DATABASE_URL: db.url, DATABASE_MIGRATE: 'false' };
-  const labels = LABELS.map((address, i) => new ServiceProcess(`labels-${i}`, 'labels', { ...database, ...serviceAuthEnv(), LABELS_LISTEN: address }, `${address.split(':')[0]}:9464`));
-  const bgp = new ServiceProcess('bgp', 'bgp', { ...serviceAuthEnv(), BGP_GRPC_LISTEN: BGP_GRPC, BGP_LISTEN_ADDRESS: `${NET}.2`, BGP_PORT: '0', BGP_ROUTER_ID: '10.255.255.1' }, `${NET}.2:9464`);
-  vpns = REPLICAS.map(
-    (address, i) =>
-      new ServiceProcess(
-        `vpn-${i}`,
-        'vpn',
-        {
-          ...database,
-          ...serviceAuthEnv(),
-          REDIS_URL: redis.url,
-          REDIS_PREFIX: redis.prefix,
-          VPN_LISTEN: `${address}:8080`,
-          VPN_GRPC_LISTEN: `${address}:50063`,
-          // Both labels replicas: the first that answers, the next when it goes.
-          VPN_LABELS_ADDRESS: LABELS.join(','),
-          VPN_BGP_ADDRESS: BGP_GRPC,
-          VPN_WORKER_CONCURRENCY: '2',
-          VPN_OUTBOX_RELAY_MS: '300',
-          VPN_LEASE_RETRY_MS: '500',
-          VPN_BOOTSTRAP_TOKEN_FILE: join(stateDir, 'bootstrap-token'),
-        },
-        `${address}:9464`,
-      ),
+  const labels = LABELS.map((address, i) => labelsProcess(`labels-${i}`, address.split(':')[0]!, db.url));
+  const bgp = bgpProcess(`${NET}.2`);
+  vpns = REPLICAS.map((address, i) =>
+    vpnProcess(
+      `vpn-${i}`,
+      address,
+      // Both labels replicas: the first that answers, the next when it goes.
+      { databaseUrl: db.url, redis, labels: LABELS.join(','), bgp: BGP_GRPC, bootstrapTokenFile: join(stateDir, 'bootstrap-token') },
+      { VPN_WORKER_CONCURRENCY: '2', VPN_OUTBOX_RELAY_MS: '300', VPN_LEASE_RETRY_MS: '500' },
+    ),
   );
+  api = REPLICAS.map((address) => new RestClient(`http://${address}:8080`, token));
   labelsReplicas = labels;
   processes.push(...labels, bgp, ...vpns);
   await Promise.all(labels.map((l) => l.start()));
@@ -119,21 +96,15 @@ before(async () => {
 after(async () => {
   writeFileSync(join(tmpdir(), 'l3vpn-e2e-replicas.log'), processes.flatMap((p) => p.logs).join('\n'));
   await sql?.end();
-  for (const p of processes.reverse()) await p.stop('SIGTERM').catch(() => undefined);
+  for (const p of processes.reverse()) await p.stop('SIGTERM');
   await db?.drop();
   rmSync(stateDir, { recursive: true, force: true });
 });
 
 test('both replicas serve the API; one owns the periodic work; SIGKILLed, the other takes it over within seconds; restarted, it waits its turn', async (t) => {
-  const api = (i: number, path: string) => fetch(`http://${REPLICAS[i]}:8080${path}`, { headers: { authorization: `Bearer ${token}` } });
   // A VPN created through one replica is read through the other.
-  const created = await fetch(`http://${REPLICAS[0]}:8080/v1/vpns`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ id: 'acme', customer: 'Acme' }),
-  });
-  assert.equal(created.status, 201);
-  assert.equal((await api(1, '/v1/vpns/acme')).status, 200);
+  assert.equal((await api[0]!.call('POST', '/v1/vpns', { id: 'acme', customer: 'Acme' })).status, 201);
+  assert.equal((await api[1]!.call('GET', '/v1/vpns/acme')).status, 200);
 
   const { first } = await eventually('one replica to own the periodic work', async () => {
     const o = await owners();
@@ -156,10 +127,10 @@ test('both replicas serve the API; one owns the periodic work; SIGKILLed, the ot
   await eventually('the new owner to queue the row left meanwhile', () => relayed('lost-2'), { timeoutMs: 30_000, intervalMs: 100 });
   const requeued = Date.now() - killed;
   assert.ok(handover < 5000, `the periodic work was taken over ${handover} ms after the kill`);
-  assert.equal((await api(other, '/v1/vpns/acme')).status, 200, 'the survivor serves');
+  assert.equal((await api[other]!.call('GET', '/v1/vpns/acme')).status, 200, 'the survivor serves');
 
   await vpns[first]!.start();
-  assert.equal((await api(first, '/v1/vpns/acme')).status, 200, 'the restarted replica serves');
+  assert.equal((await api[first]!.call('GET', '/v1/vpns/acme')).status, 200, 'the restarted replica serves');
   for (let k = 0; k < 5; k++) {
     assert.deepEqual(await owners(), REPLICAS.map((_, i) => (i === other ? 1 : 0)), 'the owner keeps its lease; the restarted replica waits');
     await new Promise((r) => setTimeout(r, 200));
@@ -168,45 +139,33 @@ test('both replicas serve the API; one owns the periodic work; SIGKILLed, the ot
 });
 
 test('an agent given both replicas moves to the other when its replica is killed, and applies what changed there', async (t) => {
-  assert.equal((await call(0, 'POST', '/v1/nodes', { id: 'pe1', role: 'PE', routerId: '10.255.0.1', asNumber: 65000, nodeSidIndex: 1 })).status, 201);
-  assert.equal((await call(0, 'POST', '/v1/sites', site('s1', 101, 1))).status, 201);
-  const joinToken = (await call(0, 'POST', '/v1/nodes/pe1/join-tokens', {})).body.token;
-  const agent = new ServiceProcess(
-    'agent-pe1',
-    'agent',
-    {
-      AGENT_NODE: 'pe1',
-      // The first that answers is used (pick-first): replica 0 while it lives.
-      AGENT_CONTROLLER: REPLICAS.map((a) => `${a}:50063`).join(','),
-      AGENT_JOIN_TOKEN: joinToken,
-      AGENT_DRIVER: 'soft',
-      AGENT_STATE_DIR: join(stateDir, 'pe1'),
-      AGENT_RECONNECT_MAX_SECONDS: '1',
-    },
-    `${NET}.10:9464`,
-  );
+  assert.equal((await api[0]!.call('POST', '/v1/nodes', { id: 'pe1', role: 'PE', routerId: '10.255.0.1', asNumber: 65000, nodeSidIndex: 1 })).status, 201);
+  assert.equal((await api[0]!.call('POST', '/v1/sites', site('s1', 101, 1))).status, 201);
+  const joinToken = (await api[0]!.call('POST', '/v1/nodes/pe1/join-tokens', {})).body.token;
+  // The first that answers is used (pick-first): replica 0 while it lives.
+  const agent = agentProcess('pe1', `${NET}.10`, { controller: REPLICAS.map((a) => `${a}:50063`).join(','), joinToken, stateDir }, { AGENT_RECONNECT_MAX_SECONDS: '1' });
   processes.push(agent);
   await agent.start();
   const inSync = (i: number) => async () => {
-    const state = (await call(i, 'GET', '/v1/nodes/pe1/state')).body;
-    return state?.inSync && (await call(i, 'GET', '/v1/sites/s1')).body?.status?.state === 'active' ? state.desired.generation : undefined;
+    const state = (await api[i]!.call('GET', '/v1/nodes/pe1/state')).body;
+    return state?.inSync && (await api[i]!.call('GET', '/v1/sites/s1')).body?.status?.state === 'active' ? state.desired.generation : undefined;
   };
   const before = await eventually('pe1 applied through replica 0, its site active', inSync(0), { timeoutMs: 30_000, intervalMs: 200 });
 
   const killed = Date.now();
   await vpns[0]!.stop('SIGKILL');
-  assert.equal((await call(1, 'POST', '/v1/sites', site('s2', 102, 2))).status, 201);
+  assert.equal((await api[1]!.call('POST', '/v1/sites', site('s2', 102, 2))).status, 201);
   const after = await eventually(
     'pe1 to apply the change made on replica 1',
     async () => {
-      const state = (await call(1, 'GET', '/v1/nodes/pe1/state')).body;
-      const s2 = (await call(1, 'GET', '/v1/sites/s2')).body;
+      const state = (await api[1]!.call('GET', '/v1/nodes/pe1/state')).body;
+      const s2 = (await api[1]!.call('GET', '/v1/sites/s2')).body;
       return state?.inSync && state.desired.generation > before && s2?.status?.state === 'active' ? state.desired.generation : undefined;
     },
     { timeoutMs: 30_000, intervalMs: 200 },
   );
   t.diagnostic(`generation ${before} applied through replica 0; after its SIGKILL, generation ${after} (a site created on replica 1) applied and active ${Date.now() - killed} ms later`);
-  assert.equal((await call(1, 'GET', '/v1/sites/s1')).body.status.state, 'active', 'the first site stayed active');
+  assert.equal((await api[1]!.call('GET', '/v1/sites/s1')).body.status.state, 'active', 'the first site stayed active');
 });
 
 test('the vpn service given both labels replicas goes on provisioning when the one it uses is killed', async (t) => {
@@ -214,12 +173,12 @@ test('the vpn service given both labels replicas goes on provisioning when the o
   const killed = Date.now();
   await labelsReplicas[0]!.stop('SIGKILL');
   // A new VPN on pe1: its VRF needs a route distinguisher and a label from the labels service.
-  assert.equal((await call(1, 'POST', '/v1/vpns', { id: 'beta', customer: 'Beta' })).status, 201);
-  assert.equal((await call(1, 'POST', '/v1/sites', { ...site('b1', 201, 21), vpn: 'beta' })).status, 201);
-  await eventually('the site created after the kill active', async () => (await call(1, 'GET', '/v1/sites/b1')).body?.status?.state === 'active', { timeoutMs: 60_000, intervalMs: 200 });
+  assert.equal((await api[1]!.call('POST', '/v1/vpns', { id: 'beta', customer: 'Beta' })).status, 201);
+  assert.equal((await api[1]!.call('POST', '/v1/sites', { ...site('b1', 201, 21), vpn: 'beta' })).status, 201);
+  await eventually('the site created after the kill active', async () => (await api[1]!.call('GET', '/v1/sites/b1')).body?.status?.state === 'active', { timeoutMs: 60_000, intervalMs: 200 });
   const resumed = Date.now() - killed;
-  for (const id of ['s1', 's2', 'b1']) assert.equal((await call(1, 'GET', `/v1/sites/${id}`)).body.status.state, 'active', id);
-  const state = (await call(1, 'GET', '/v1/nodes/pe1/state')).body;
+  for (const id of ['s1', 's2', 'b1']) assert.equal((await api[1]!.call('GET', `/v1/sites/${id}`)).body.status.state, 'active', id);
+  const state = (await api[1]!.call('GET', '/v1/nodes/pe1/state')).body;
   const vrfLabels = (state.desired.state.lfibEntries as { inLabel: number; owner: string }[]).filter((e) => e.owner.startsWith('vrf:'));
   assert.deepEqual(vrfLabels.map((e) => e.owner).sort(), ['vrf:acme', 'vrf:beta']);
   assert.notEqual(vrfLabels[0]!.inLabel, vrfLabels[1]!.inLabel, 'two VRFs, two labels');

@@ -20,10 +20,9 @@ import pg from 'pg';
 import { AllocationState, LabelKind } from '../../services/common/gen/proto/l3vpn/v1/labels.js';
 import { RECONCILE_QUEUE, redisConnection } from '../../services/vpn/reconcile/queue.js';
 import { labelsClient, type LabelsClient } from '../support/labels.js';
-import { serviceAuthEnv } from '../support/service-auth.js';
 import { createTestDatabase, testRedis, type TestDatabase } from '../support/services.js';
 import { eventually } from '../support/eventually.js';
-import { ServiceProcess } from '../support/service-process.js';
+import { agentProcess, bgpProcess, labelsProcess, type ServiceProcess, vpnProcess } from '../support/service-process.js';
 
 const NET = '127.0.32';
 const LABELS = `${NET}.1:50061`;
@@ -153,33 +152,13 @@ before(async () => {
   stateDir = mkdtempSync(join(tmpdir(), 'l3vpn-e2e-restarts-'));
   const token = randomBytes(24).toString('hex');
   writeFileSync(join(stateDir, 'bootstrap-token'), token);
-  const database = { DATABASE_URL: db.url, DATABASE_MIGRATE: 'false' };
-
-  labels = new ServiceProcess('labels', 'labels', { ...database, ...serviceAuthEnv(), LABELS_LISTEN: LABELS, LABELS_HOLD_DOWN_SECONDS: '600' }, `${NET}.1:9464`);
-  bgp = new ServiceProcess(
-    'bgp',
-    'bgp',
-    { ...serviceAuthEnv(), BGP_GRPC_LISTEN: BGP_GRPC, BGP_LISTEN_ADDRESS: `${NET}.2`, BGP_PORT: '0', BGP_ROUTER_ID: '10.255.255.1' },
-    `${NET}.2:9464`,
-  );
-  vpn = new ServiceProcess(
+  labels = labelsProcess('labels', `${NET}.1`, db.url, { LABELS_HOLD_DOWN_SECONDS: '600' });
+  bgp = bgpProcess(`${NET}.2`);
+  vpn = vpnProcess(
     'vpn',
-    'vpn',
-    {
-      ...database,
-      // Each accepts this run's service:vpn, which the vpn service presents.
-      ...serviceAuthEnv(),
-      REDIS_URL: redis.url,
-      REDIS_PREFIX: redis.prefix,
-      VPN_LISTEN: VPN_HTTP,
-      VPN_GRPC_LISTEN: VPN_GRPC,
-      VPN_LABELS_ADDRESS: LABELS,
-      VPN_BGP_ADDRESS: BGP_GRPC,
-      VPN_WORKER_CONCURRENCY: '4',
-      VPN_OUTBOX_RELAY_MS: '500',
-      VPN_BOOTSTRAP_TOKEN_FILE: join(stateDir, 'bootstrap-token'),
-    },
-    `${NET}.3:9464`,
+    `${NET}.3`,
+    { databaseUrl: db.url, redis, labels: LABELS, bgp: BGP_GRPC, bootstrapTokenFile: join(stateDir, 'bootstrap-token') },
+    { VPN_WORKER_CONCURRENCY: '4', VPN_OUTBOX_RELAY_MS: '500' },
   );
   await labels.start();
   await bgp.start();
@@ -199,20 +178,7 @@ before(async () => {
     // Enrolled with a one-time join token; a restart (pe1 is killed below) goes on with the saved credential.
     const joinToken = (await api.call('POST', `/v1/nodes/${pe}/join-tokens`, {})).body.token;
     assert.match(joinToken, /^l3vpn_join_/);
-    const agent = new ServiceProcess(
-      `agent-${pe}`,
-      'agent',
-      {
-        AGENT_NODE: pe,
-        AGENT_CONTROLLER: VPN_GRPC,
-        AGENT_JOIN_TOKEN: joinToken,
-        AGENT_DRIVER: 'soft',
-        AGENT_STATE_DIR: join(stateDir, pe),
-        AGENT_RESYNC_SECONDS: '5',
-        AGENT_RECONNECT_MAX_SECONDS: '2',
-      },
-      `${NET}.${10 + i}:9464`,
-    );
+    const agent = agentProcess(pe, `${NET}.${10 + i}`, { controller: VPN_GRPC, joinToken, stateDir }, { AGENT_RESYNC_SECONDS: '5', AGENT_RECONNECT_MAX_SECONDS: '2' });
     agents.set(pe, agent);
     await agent.start();
   }

@@ -6,15 +6,14 @@
 // bgp-graceful-restart.test.ts and bench/speaker-restart.ts.
 // Addresses 127.0.37.0/24 (one lab at a time); the processes' logs are
 // `processes[].logs`.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { serviceAuthEnv } from '../support/service-auth.js';
+import { RestClient } from '../../services/lab/rest-client.js';
 import { createTestDatabase, testRedis } from '../support/services.js';
 import { eventually } from '../support/eventually.js';
-import { ServiceProcess } from '../support/service-process.js';
+import { agentProcess, bgpProcess, labelsProcess, type ServiceProcess, vpnProcess } from '../support/service-process.js';
 import { startBird, type BirdPeer } from '../peers/bird.js';
 import { bgpRawClient } from '../bgp/support.js';
 
@@ -31,17 +30,12 @@ export interface SpeakerRestartOptions {
   sites: number;
 }
 
-export interface Reply {
-  status: number;
-  body: any;
-}
-
 export interface SpeakerRestartLab {
   bird: BirdPeer;
   bgp: ServiceProcess;
   processes: ServiceProcess[];
   /** The vpn service's REST API with an admin token. */
-  call(method: string, path: string, body?: unknown): Promise<Reply>;
+  rest: RestClient;
   /** A site of VPN acme on pe1 announcing sitePrefix(n). */
   site(n: number): object;
   /** The VPN-IPv4 prefixes the peer holds now. */
@@ -59,7 +53,6 @@ export async function startSpeakerRestartLab(o: SpeakerRestartOptions): Promise<
   const stateDir = mkdtempSync(join(tmpdir(), 'l3vpn-e2e-gr-'));
   const token = randomBytes(24).toString('hex');
   writeFileSync(join(stateDir, 'bootstrap-token'), token);
-  const database = { DATABASE_URL: db.url, DATABASE_MIGRATE: 'false' };
   const processes: ServiceProcess[] = [];
   let bird: BirdPeer | undefined;
   const speaker = bgpRawClient(`${SPEAKER}:50062`);
@@ -67,44 +60,24 @@ export async function startSpeakerRestartLab(o: SpeakerRestartOptions): Promise<
     speaker.close();
     writeFileSync(join(tmpdir(), 'l3vpn-e2e-graceful-restart.log'), processes.flatMap((p) => p.logs).join('\n'));
     await bird?.stop();
-    for (const p of [...processes].reverse()) await p.stop('SIGTERM').catch(() => undefined);
+    for (const p of [...processes].reverse()) await p.stop('SIGTERM');
     await db.drop();
     rmSync(stateDir, { recursive: true, force: true });
   };
   try {
-    const labels = new ServiceProcess('labels', 'labels', { ...database, ...serviceAuthEnv(), LABELS_LISTEN: `${NET}.1:50061` }, `${NET}.1:9464`);
-    const bgp = new ServiceProcess(
-      'bgp',
-      'bgp',
-      {
-        ...serviceAuthEnv(),
-        BGP_GRPC_LISTEN: `${SPEAKER}:50062`,
-        BGP_LISTEN_ADDRESS: SPEAKER,
-        BGP_PORT: '179',
-        BGP_ROUTER_ID: '10.255.255.1',
-        BGP_GRACEFUL_RESTART_TIME: String(o.gracefulRestartTime),
-        BGP_RESTART_DEFERRAL_SECONDS: String(o.restartDeferral),
-        BGP_IDLE_HOLD_TIME: '1',
-        BGP_NEIGHBORS: JSON.stringify([{ address: PE_PEER, 'remote-as': 65000, families: ['vpn-ipv4'], 'route-reflector-client': true, 'hold-time': 9 }]),
-      },
-      `${SPEAKER}:9464`,
-    );
-    const vpn = new ServiceProcess(
+    const labels = labelsProcess('labels', `${NET}.1`, db.url);
+    const bgp = bgpProcess(SPEAKER, {
+      BGP_PORT: '179',
+      BGP_GRACEFUL_RESTART_TIME: String(o.gracefulRestartTime),
+      BGP_RESTART_DEFERRAL_SECONDS: String(o.restartDeferral),
+      BGP_IDLE_HOLD_TIME: '1',
+      BGP_NEIGHBORS: JSON.stringify([{ address: PE_PEER, 'remote-as': 65000, families: ['vpn-ipv4'], 'route-reflector-client': true, 'hold-time': 9 }]),
+    });
+    const vpn = vpnProcess(
       'vpn',
-      'vpn',
-      {
-        ...database,
-        ...serviceAuthEnv(),
-        REDIS_URL: redis.url,
-        REDIS_PREFIX: redis.prefix,
-        VPN_LISTEN: `${VPN}:8080`,
-        VPN_GRPC_LISTEN: `${VPN}:50063`,
-        VPN_LABELS_ADDRESS: `${NET}.1:50061`,
-        VPN_BGP_ADDRESS: `${SPEAKER}:50062`,
-        VPN_WORKER_CONCURRENCY: '2',
-        VPN_BOOTSTRAP_TOKEN_FILE: join(stateDir, 'bootstrap-token'),
-      },
-      `${VPN}:9464`,
+      VPN,
+      { databaseUrl: db.url, redis, labels: `${NET}.1:50061`, bgp: `${SPEAKER}:50062`, bootstrapTokenFile: join(stateDir, 'bootstrap-token') },
+      { VPN_WORKER_CONCURRENCY: '2' },
     );
     processes.push(labels, bgp, vpn);
     await labels.start();
@@ -112,15 +85,7 @@ export async function startSpeakerRestartLab(o: SpeakerRestartOptions): Promise<
     await vpn.start();
     bird = await startBird({ routerId: '10.255.0.9', address: PE_PEER, localAs: 65000, neighbors: [{ address: SPEAKER, remoteAs: 65000, families: ['vpnv4'], gracefulRestart: true }] });
 
-    const call = async (method: string, path: string, body?: unknown): Promise<Reply> => {
-      const res = await fetch(`http://${VPN}:8080${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
-    };
+    const rest = new RestClient(`http://${VPN}:8080`, token);
     const site = (n: number) => ({
       id: `s${n}`,
       vpn: 'acme',
@@ -130,20 +95,12 @@ export async function startSpeakerRestartLab(o: SpeakerRestartOptions): Promise<
       ipv4: { peAddress: `172.${16 + Math.floor(n / 64)}.${(n % 64) * 4}.1/30`, ceAddress: `172.${16 + Math.floor(n / 64)}.${(n % 64) * 4}.2` },
       routing: { static: [{ prefix: sitePrefix(n) }] },
     });
-    const created = async (path: string, body: unknown) => {
-      const r = await call('POST', path, body);
-      if (r.status !== 201) throw new Error(`POST ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-    };
+    const created = (path: string, body: unknown) => rest.expect('POST', path, [201], body);
     await created('/v1/nodes', { id: 'pe1', role: 'PE', routerId: '10.255.0.1', asNumber: 65000, nodeSidIndex: 1 });
     await created('/v1/vpns', { id: 'acme', customer: 'Acme' });
     for (let n = 1; n <= o.sites; n++) await created('/v1/sites', site(n));
-    const joinToken = (await call('POST', '/v1/nodes/pe1/join-tokens', {})).body.token;
-    const agent = new ServiceProcess(
-      'agent-pe1',
-      'agent',
-      { AGENT_NODE: 'pe1', AGENT_CONTROLLER: `${VPN}:50063`, AGENT_JOIN_TOKEN: joinToken, AGENT_DRIVER: 'soft', AGENT_STATE_DIR: join(stateDir, 'pe1') },
-      `${NET}.10:9464`,
-    );
+    const joinToken = (await rest.expect('POST', '/v1/nodes/pe1/join-tokens', [201], {})).token;
+    const agent = agentProcess('pe1', `${NET}.10`, { controller: `${VPN}:50063`, joinToken, stateDir });
     processes.push(agent);
     await agent.start();
     const peer = bird;
@@ -158,7 +115,7 @@ export async function startSpeakerRestartLab(o: SpeakerRestartOptions): Promise<
       bird: peer,
       bgp,
       processes,
-      call,
+      rest,
       site,
       prefixesAtPeer,
       restarting: () => new Promise<boolean>((resolve, reject) => speaker.getGlobal({}, (err, res) => (err ? reject(err) : resolve(res!.restarting)))),

@@ -1,11 +1,15 @@
 // One process of the l3vpn binary (`node dist/services/main.js <command>`),
 // restartable with the same settings, its output kept for the failure
-// message: what the multi-process tests start, kill and restart.
+// message: what the multi-process tests start, kill and restart; and the
+// control plane's processes as they run there, each on its own address
+// (gRPC and REST on their usual ports there, operations on 9464), calling
+// each other as this run's service principals.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { projectRoot } from '../../services/common/project-root.js';
 import { eventually } from './eventually.js';
+import { serviceAuthEnv } from './service-auth.js';
 
 /** One process of the l3vpn binary, restartable with the same settings. */
 export class ServiceProcess {
@@ -56,4 +60,66 @@ export class ServiceProcess {
     const [code] = await exited;
     return code;
   }
+}
+
+type Env = Record<string, string>;
+/** DATABASE_URL (migrated by the test: not again by each process). */
+const databaseEnv = (url: string): Env => ({ DATABASE_URL: url, DATABASE_MIGRATE: 'false' });
+
+/** The labels service on `address` (gRPC on 50061). */
+export function labelsProcess(name: string, address: string, databaseUrl: string, extra: Env = {}): ServiceProcess {
+  return new ServiceProcess(name, 'labels', { ...databaseEnv(databaseUrl), ...serviceAuthEnv(), LABELS_LISTEN: `${address}:50061`, ...extra }, `${address}:9464`);
+}
+
+/** The bgp service on `address` (gRPC on 50062; BGP on a free port unless `extra` says BGP_PORT). */
+export function bgpProcess(address: string, extra: Env = {}): ServiceProcess {
+  return new ServiceProcess(
+    'bgp',
+    'bgp',
+    { ...serviceAuthEnv(), BGP_GRPC_LISTEN: `${address}:50062`, BGP_LISTEN_ADDRESS: address, BGP_PORT: '0', BGP_ROUTER_ID: '10.255.255.1', ...extra },
+    `${address}:9464`,
+  );
+}
+
+export interface VpnProcessOptions {
+  databaseUrl: string;
+  redis: { url: string; prefix: string };
+  /** VPN_LABELS_ADDRESS: one address or the replicas'. */
+  labels: string;
+  /** VPN_BGP_ADDRESS. */
+  bgp: string;
+  /** The admin token the REST API is called with. */
+  bootstrapTokenFile: string;
+}
+
+/** The vpn service on `address` (REST on 8080, gRPC on 50063). */
+export function vpnProcess(name: string, address: string, o: VpnProcessOptions, extra: Env = {}): ServiceProcess {
+  return new ServiceProcess(
+    name,
+    'vpn',
+    {
+      ...databaseEnv(o.databaseUrl),
+      // Each accepts this run's service:vpn, which the vpn service presents.
+      ...serviceAuthEnv(),
+      REDIS_URL: o.redis.url,
+      REDIS_PREFIX: o.redis.prefix,
+      VPN_LISTEN: `${address}:8080`,
+      VPN_GRPC_LISTEN: `${address}:50063`,
+      VPN_LABELS_ADDRESS: o.labels,
+      VPN_BGP_ADDRESS: o.bgp,
+      VPN_BOOTSTRAP_TOKEN_FILE: o.bootstrapTokenFile,
+      ...extra,
+    },
+    `${address}:9464`,
+  );
+}
+
+/** A soft-driver agent of `node`, enrolled with `joinToken`, its operations listener on `address`. */
+export function agentProcess(node: string, address: string, o: { controller: string; joinToken: string; stateDir: string }, extra: Env = {}): ServiceProcess {
+  return new ServiceProcess(
+    `agent-${node}`,
+    'agent',
+    { AGENT_NODE: node, AGENT_CONTROLLER: o.controller, AGENT_JOIN_TOKEN: o.joinToken, AGENT_DRIVER: 'soft', AGENT_STATE_DIR: join(o.stateDir, node), ...extra },
+    `${address}:9464`,
+  );
 }

@@ -205,6 +205,7 @@ export class Speaker {
    * Administrative Shutdown (RFC 4486).
    */
   async stop(): Promise<void> {
+    clearTimeout(this.restartTimer);
     for (const p of this.peers.values()) {
       if (!p.keepsRoutesOverRestart) p.disable('speaker shutting down');
       p.dispose();

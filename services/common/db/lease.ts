@@ -64,9 +64,10 @@ export class Lease {
     this.client = undefined;
     if (this.held) {
       await this.lose('the process is stopping', false);
-      await client?.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
+      // Ending the session frees the lock too; unlocking first only hands it over without waiting for the server.
+      await client?.query('SELECT pg_advisory_unlock_all()').catch((err: Error) => this.o.log.debug({ lease: this.o.name, err: err.message }, 'lease not unlocked before closing'));
     }
-    await client?.end().catch(() => undefined);
+    await client?.end().catch((err: Error) => this.o.log.debug({ lease: this.o.name, err: err.message }, 'lease connection not closed cleanly'));
   }
 
   private async run(): Promise<void> {
@@ -101,7 +102,9 @@ export class Lease {
     });
     await client.connect();
     // The server's keepalives on this session: a holder that vanished without a FIN frees the lock in ~11 s.
-    await client.query('SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3').catch(() => undefined);
+    await client
+      .query('SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3')
+      .catch((err: Error) => this.o.log.warn({ lease: this.o.name, err: err.message }, "server keepalives not set on the lease's session: a holder that vanishes without closing frees it only when the server's own keepalives notice"));
     this.client = client;
     return client;
   }
@@ -126,8 +129,8 @@ export class Lease {
   private drop(): void {
     const client = this.client;
     this.client = undefined;
-    // Ending a broken connection may never answer: nothing waits for it.
-    void client?.end().catch(() => undefined);
+    // Ending a broken connection may never answer: nothing waits for it, and its failure is the one already reported.
+    void client?.end().catch((err: Error) => this.o.log.debug({ lease: this.o.name, err: err.message }, 'broken lease connection not closed cleanly'));
   }
 
   private async lose(reason: string, unexpected: boolean): Promise<void> {

@@ -104,6 +104,12 @@ export class ReconcileQueue implements ChangeSink {
     return late;
   }
 
+  /** Of `nodes`, those whose reconcile job has not finished: not started yet (a failed attempt waits, delayed, for its retry) or running. */
+  async unfinished(nodes: string[]): Promise<string[]> {
+    const states = await Promise.all(nodes.map((n) => this.queue.getJobState(n)));
+    return nodes.filter((_, i) => states[i] === 'active' || NOT_STARTED.has(states[i]!));
+  }
+
   /**
    * Another inventory change while the node's job waits: it waits `delayMs`
    * more, so a burst is taken in one go, yet never longer than MAX_HOLD
